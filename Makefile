@@ -1,0 +1,42 @@
+# Countersign build and test entry points.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# The Temporal CLI (dev server + Web UI) is pinned; bin/temporal is rebuilt only
+# when this version changes.
+TEMPORAL_CLI_VERSION := 1.5.1
+TEMPORAL := bin/temporal
+TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
+
+GO ?= go
+
+.PHONY: all build test test-unit test-integration vet fmt temporal clean
+
+all: build
+
+build:
+	$(GO) build -o bin/countersign ./cmd/countersign
+
+temporal: $(TEMPORAL_STAMP)
+
+$(TEMPORAL_STAMP):
+	@echo "building temporal CLI v$(TEMPORAL_CLI_VERSION) into ./bin (first build takes a few minutes)"
+	@mkdir -p bin
+	GOBIN=$(CURDIR)/bin $(GO) install \
+		-ldflags "-X github.com/temporalio/cli/temporalcli.Version=$(TEMPORAL_CLI_VERSION)" \
+		github.com/temporalio/cli/cmd/temporal@v$(TEMPORAL_CLI_VERSION)
+	@rm -f bin/.temporal-*
+	@touch $@
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+test: temporal vet
+	$(GO) test -race -count=1 ./...
+
+clean:
+	rm -rf bin .data artifacts
