@@ -1,0 +1,272 @@
+package approval
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Action is something a person does to a request.
+type Action string
+
+// Actions, named as the workflow's updates and signals (SPEC 4).
+const (
+	ActionApprove Action = "approve"
+	ActionReject  Action = "reject"
+	ActionComment Action = "comment"
+	ActionCancel  Action = "cancel"
+)
+
+// Valid reports whether a is a known action.
+func (a Action) Valid() bool {
+	switch a {
+	case ActionApprove, ActionReject, ActionComment, ActionCancel:
+		return true
+	}
+	return false
+}
+
+// Code is the stable, machine-readable reason an action was refused.
+type Code string
+
+// Refusal codes. NotEligible and NotAllowed mean the person may not act on
+// this request at all; the others mean the action conflicts with its state.
+const (
+	CodeUserRequired    Code = "user_required"
+	CodeUnknownAction   Code = "unknown_action"
+	CodeFinished        Code = "request_finished"
+	CodeNotPending      Code = "not_pending"
+	CodeStageNotOpen    Code = "stage_not_open"
+	CodeSelfDecision    Code = "self_decision"
+	CodeAlreadyDecided  Code = "already_decided"
+	CodeNotEligible     Code = "not_eligible"
+	CodeNotAllowed      Code = "not_allowed"
+	CodeReasonRequired  Code = "reason_required"
+	CodeTextRequired    Code = "text_required"
+	CodeTooLong         Code = "too_long"
+	CodeCancelRequested Code = "cancel_requested"
+)
+
+// MaxTextLength bounds comments, reasons and rejection reasons, in characters.
+const MaxTextLength = 10_000
+
+// Refusal is why an action was refused: a stable Code for programs and a
+// Message for people. Every refusal leaves the request unchanged.
+type Refusal struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+}
+
+func (r *Refusal) Error() string { return r.Message }
+
+// Forbidden reports whether the refusal is about who acts rather than about
+// the request's state (an HTTP API answers 403 rather than 409).
+func (r *Refusal) Forbidden() bool {
+	return r.Code == CodeNotEligible || r.Code == CodeNotAllowed || r.Code == CodeSelfDecision
+}
+
+func refuse(code Code, format string, args ...any) *Refusal {
+	return &Refusal{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Effect is what an accepted action changed.
+type Effect struct {
+	// StageApproved: the open stage reached its quorum and closed.
+	StageApproved bool
+	// Approved: the last stage closed; the request is approved.
+	Approved bool
+	// Rejected: the request was rejected (terminal).
+	Rejected bool
+	// Canceled: the request was canceled before launch (terminal).
+	Canceled bool
+	// CancelRequested: the request was approved or running; its AWX job must
+	// be canceled and the request ends with the job's outcome.
+	CancelRequested bool
+}
+
+// Check tells whether user may perform action with text (the approval
+// comment, rejection reason, comment text or cancel reason) now. It returns
+// nil or a *Refusal and never changes the request, so update validators can
+// call it.
+func (r *Request) Check(action Action, user, text string) error {
+	if strings.TrimSpace(user) == "" {
+		return refuse(CodeUserRequired, "a user is required")
+	}
+	if utf8.RuneCountInString(text) > MaxTextLength {
+		return refuse(CodeTooLong, "text is longer than %d characters", MaxTextLength)
+	}
+	if r.Status.Terminal() {
+		return refuse(CodeFinished, "request %d is already %s; it accepts no more actions", r.ID, r.Status)
+	}
+	switch action {
+	case ActionApprove:
+		return r.checkDecision(user)
+	case ActionReject:
+		if err := r.checkDecision(user); err != nil {
+			return err
+		}
+		if strings.TrimSpace(text) == "" {
+			return refuse(CodeReasonRequired, "a rejection needs a reason")
+		}
+		return nil
+	case ActionComment:
+		if strings.TrimSpace(text) == "" {
+			return refuse(CodeTextRequired, "a comment needs text")
+		}
+		if !r.mayComment(user) {
+			return refuse(CodeNotAllowed, "%s may not comment on request %d: only its requester, its approvers and the organization's admins may", user, r.ID)
+		}
+		return nil
+	case ActionCancel:
+		if !r.mayCancel(user) {
+			return refuse(CodeNotAllowed, "%s may not cancel request %d: only its requester and the organization's admins may", user, r.ID)
+		}
+		if r.Cancellation != nil {
+			return refuse(CodeCancelRequested, "cancellation of request %d was already requested by %s", r.ID, r.Cancellation.User)
+		}
+		return nil
+	}
+	return refuse(CodeUnknownAction, "unknown action %q", action)
+}
+
+func (r *Request) checkDecision(user string) error {
+	if r.Status != StatusPendingApproval {
+		return refuse(CodeNotPending, "request %d is %s; approvals are closed", r.ID, r.Status)
+	}
+	st := r.Current()
+	if st == nil {
+		return refuse(CodeStageNotOpen, "request %d has no stage open for decisions right now; try again in a moment", r.ID)
+	}
+	if user == r.Requester {
+		return refuse(CodeSelfDecision, "%s requested %d and cannot decide on their own request", user, r.ID)
+	}
+	if i, resp, ok := r.decisionOf(user); ok {
+		return refuse(CodeAlreadyDecided, "%s already %s stage %d (%s) of request %d; a user decides at most once per request",
+			user, pastTense(resp.Decision), i+1, r.Stages[i].Name, r.ID)
+	}
+	if !r.mayDecide(st, user) {
+		if st.ApproverTeam != nil {
+			return refuse(CodeNotEligible, "%s may not decide stage %d (%s) of request %d: only members of team %s and superusers may",
+				user, r.CurrentStage+1, st.Name, r.ID, st.ApproverTeam.Name)
+		}
+		return refuse(CodeNotEligible, "%s may not decide stage %d (%s) of request %d: only the organization's admins and superusers may",
+			user, r.CurrentStage+1, st.Name, r.ID)
+	}
+	return nil
+}
+
+func pastTense(d Decision) string {
+	if d == DecisionReject {
+		return "rejected"
+	}
+	return "approved"
+}
+
+func (r *Request) mayDecide(st *StageState, user string) bool {
+	return slices.Contains(r.stageApprovers(st), user) || slices.Contains(r.Roster.Superusers, user)
+}
+
+func (r *Request) isAdmin(user string) bool {
+	return slices.Contains(r.Roster.OrgAdmins, user) || slices.Contains(r.Roster.Superusers, user)
+}
+
+func (r *Request) mayComment(user string) bool {
+	if user == r.Requester || r.isAdmin(user) || r.hasDecided(user) {
+		return true
+	}
+	st := r.Current()
+	return st != nil && r.mayDecide(st, user)
+}
+
+func (r *Request) mayCancel(user string) bool {
+	return user == r.Requester || r.isAdmin(user)
+}
+
+// Apply performs action for user at now if Check allows it; otherwise it
+// returns the *Refusal and changes nothing.
+func (r *Request) Apply(action Action, user, text string, now time.Time) (Effect, error) {
+	if err := r.Check(action, user, text); err != nil {
+		return Effect{}, err
+	}
+	switch action {
+	case ActionApprove:
+		return r.approve(user, text, now), nil
+	case ActionReject:
+		r.reject(user, text, now)
+		return Effect{Rejected: true}, nil
+	case ActionComment:
+		c := Comment{User: user, Text: text, At: now}
+		if r.Current() != nil {
+			pos := r.CurrentStage
+			c.Stage = &pos
+		}
+		r.Comments = append(r.Comments, c)
+		r.touch(now)
+		return Effect{}, nil
+	default: // ActionCancel; Check refused anything else.
+		return r.cancel(user, text, now), nil
+	}
+}
+
+func (r *Request) approve(user, comment string, now time.Time) Effect {
+	st := r.Current()
+	st.Responses = append(st.Responses, Response{User: user, Decision: DecisionApprove, Comment: comment, At: now})
+	st.Approvals++
+	if st.Approvals < st.MinApprovers {
+		r.touch(now)
+		return Effect{}
+	}
+	st.Status = StageApproved
+	st.DecidedAt = timePtr(now)
+	st.NextReminder = nil
+	r.CurrentStage = -1
+	if _, more := r.NextStage(); more {
+		r.touch(now)
+		return Effect{StageApproved: true}
+	}
+	r.Status = StatusApproved
+	r.touch(now)
+	return Effect{StageApproved: true, Approved: true}
+}
+
+func (r *Request) reject(user, reason string, now time.Time) {
+	st := r.Current()
+	st.Responses = append(st.Responses, Response{User: user, Decision: DecisionReject, Comment: reason, At: now})
+	st.Status = StageRejected
+	st.DecidedAt = timePtr(now)
+	st.NextReminder = nil
+	r.Denial = &Denial{Stage: st.Name, Message: st.DenialMessage, Reason: reason, User: user, At: now}
+	r.skipRemaining()
+	r.finish(StatusRejected, now)
+}
+
+func (r *Request) cancel(user, reason string, now time.Time) Effect {
+	r.Cancellation = &Cancellation{User: user, Reason: reason, At: now}
+	if r.Status != StatusPendingApproval {
+		r.touch(now)
+		return Effect{CancelRequested: true}
+	}
+	if st := r.Current(); st != nil {
+		st.Status = StageCanceled
+		st.DecidedAt = timePtr(now)
+		st.NextReminder = nil
+	}
+	r.skipRemaining()
+	r.finish(StatusCanceled, now)
+	return Effect{Canceled: true}
+}
+
+// RecordRefusal keeps the trace of a refused signal in the request's state.
+// At most maxRefusals are kept (the oldest are dropped) so a misbehaving
+// client cannot grow the state without bound.
+func (r *Request) RecordRefusal(action Action, user string, refusal *Refusal, now time.Time) {
+	r.Refused = append(r.Refused, RefusedAction{User: user, Action: action, Code: refusal.Code, Message: refusal.Message, At: now})
+	if len(r.Refused) > maxRefusals {
+		r.Refused = slices.Clone(r.Refused[len(r.Refused)-maxRefusals:])
+	}
+	r.touch(now)
+}
+
+const maxRefusals = 50
