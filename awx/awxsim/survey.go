@@ -1,0 +1,327 @@
+package awxsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// encrypted is AWX's placeholder for password values.
+const encrypted = "$encrypted$"
+
+// validateAnswer reproduces AWX's _survey_element_validation for question q
+// against the launch's extra_vars, message for message. AWX formats values
+// with Python's str(), hence the py helpers.
+func validateAnswer(q SurveyQuestion, data map[string]any) []string {
+	v, present := data[q.Variable]
+	name := q.Variable
+	if q.Type == QuestionPassword {
+		if str, ok := v.(string); ok && str == encrypted {
+			if q.Default == nil && q.Required {
+				return []string{fmt.Sprintf("'%s' value missing", name)}
+			}
+			return nil
+		}
+	}
+	if !present {
+		if q.Required {
+			return []string{fmt.Sprintf("'%s' value missing", name)}
+		}
+		return nil
+	}
+	var errs []string
+	switch q.Type {
+	case QuestionText, QuestionTextarea, QuestionPassword:
+		str, ok := v.(string)
+		if !ok {
+			return []string{fmt.Sprintf("Value %s for '%s' expected to be a string.", pyStr(v), name)}
+		}
+		n := utf8.RuneCountInString(str)
+		if q.Min != nil && n < *q.Min {
+			errs = append(errs, fmt.Sprintf("'%s' value %s is too small (length is %d must be at least %d).", name, str, n, *q.Min))
+		}
+		if q.Max != nil && n > *q.Max {
+			errs = append(errs, fmt.Sprintf("'%s' value %s is too large (must be no more than %d).", name, str, *q.Max))
+		}
+	case QuestionInteger:
+		num, ok := v.(json.Number)
+		if !ok || !isIntLiteral(num) {
+			return []string{fmt.Sprintf("Value %s for '%s' expected to be an integer.", pyStr(v), name)}
+		}
+		errs = checkRange(name, num, q.Min, q.Max)
+	case QuestionFloat:
+		num, ok := v.(json.Number)
+		if !ok {
+			return []string{fmt.Sprintf("Value %s for '%s' expected to be a numeric type.", pyStr(v), name)}
+		}
+		errs = checkRange(name, num, q.Min, q.Max)
+	case QuestionMultiSelect:
+		list, ok := v.([]any)
+		if !ok {
+			return []string{fmt.Sprintf("'%s' value is expected to be a list.", name)}
+		}
+		for _, item := range list {
+			if !isChoice(item, q.Choices) {
+				errs = append(errs, fmt.Sprintf("Value %s for '%s' expected to be one of %s.", pyStr(item), name, pyRepr(choicesAny(q.Choices))))
+			}
+		}
+	case QuestionMultipleChoice:
+		if !isChoice(v, q.Choices) {
+			errs = append(errs, fmt.Sprintf("Value %s for '%s' expected to be one of %s.", pyStr(v), name, pyRepr(choicesAny(q.Choices))))
+		}
+	}
+	return errs
+}
+
+func checkRange(name string, num json.Number, lo, hi *int) []string {
+	f, err := num.Float64()
+	if err != nil {
+		return nil
+	}
+	var errs []string
+	if lo != nil && f < float64(*lo) {
+		errs = append(errs, fmt.Sprintf("'%s' value %s is too small (must be at least %d).", name, pyStr(num), *lo))
+	}
+	if hi != nil && f > float64(*hi) {
+		errs = append(errs, fmt.Sprintf("'%s' value %s is too large (must be no more than %d).", name, pyStr(num), *hi))
+	}
+	return errs
+}
+
+func isChoice(v any, choices []string) bool {
+	str, ok := v.(string)
+	if !ok {
+		return false
+	}
+	for _, c := range choices {
+		if c == str {
+			return true
+		}
+	}
+	return false
+}
+
+func choicesAny(choices []string) []any {
+	out := make([]any, len(choices))
+	for i, c := range choices {
+		out[i] = c
+	}
+	return out
+}
+
+// isIntLiteral tells a JSON integer from a float literal, as Python's json
+// module does: 3 is an int, 3.0 and 3e0 are floats.
+func isIntLiteral(n json.Number) bool {
+	return !strings.ContainsAny(n.String(), ".eE")
+}
+
+// pyStr is Python's str() of a decoded JSON value.
+func pyStr(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return pyRepr(v)
+}
+
+// pyRepr is Python's repr() of a decoded JSON value. Dict keys are sorted,
+// where Python would keep insertion order.
+func pyRepr(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case string:
+		return pyQuote(x)
+	case json.Number:
+		if isIntLiteral(x) {
+			if n, err := strconv.ParseInt(x.String(), 10, 64); err == nil {
+				return strconv.FormatInt(n, 10)
+			}
+			return x.String()
+		}
+		f, err := x.Float64()
+		if err != nil {
+			return x.String()
+		}
+		return pyFloat(f)
+	case float64:
+		return pyFloat(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case []any:
+		parts := make([]string, len(x))
+		for i, item := range x {
+			parts[i] = pyRepr(item)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		keys := sortedKeys(x)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = pyQuote(k) + ": " + pyRepr(x[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return fmt.Sprint(v)
+}
+
+// pyFloat is Python's repr() of a float: the shortest round-tripping
+// digits, scientific notation outside [1e-4, 1e16), and ".0" on integers.
+func pyFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	sci := strconv.FormatFloat(f, 'e', -1, 64)
+	exp, _ := strconv.Atoi(sci[strings.IndexByte(sci, 'e')+1:])
+	if f != 0 && (exp < -4 || exp >= 16) {
+		return sci
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// pyQuote is Python's repr() of a str.
+func pyQuote(s string) string {
+	quote := byte('\'')
+	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
+		quote = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(quote)
+	for _, r := range s {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == rune(quote):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case !unicode.IsPrint(r) && r > 0x7f:
+			if r <= 0xffff {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			} else {
+				fmt.Fprintf(&b, `\U%08x`, r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte(quote)
+	return b.String()
+}
+
+// pyDumps is Python's json.dumps() with its defaults, the form in which AWX
+// returns extra_vars: ", " and ": " separators and non-ASCII escaped. Keys
+// are sorted, where Python would keep insertion order.
+func pyDumps(v any) string {
+	var b strings.Builder
+	writePyJSON(&b, v)
+	return b.String()
+}
+
+func writePyJSON(b *strings.Builder, v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		b.WriteByte('{')
+		for i, k := range sortedKeys(x) {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePyString(b, k)
+			b.WriteString(": ")
+			writePyJSON(b, x[k])
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		for i, item := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePyJSON(b, item)
+		}
+		b.WriteByte(']')
+	case string:
+		writePyString(b, x)
+	default:
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(x); err != nil {
+			b.WriteString("null")
+			return
+		}
+		b.Write(bytes.TrimSpace(buf.Bytes()))
+	}
+}
+
+func writePyString(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r < 0x20 || (r >= 0x7f && r <= 0xffff):
+			fmt.Fprintf(b, `\u%04x`, r)
+		case r > 0xffff:
+			r1, r2 := utf16Surrogates(r)
+			fmt.Fprintf(b, `\u%04x\u%04x`, r1, r2)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+}
+
+func utf16Surrogates(r rune) (rune, rune) {
+	r -= 0x10000
+	return 0xd800 + (r>>10)&0x3ff, 0xdc00 + r&0x3ff
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,189 @@
+package awx
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Survey question types (AWX's SURVEY_TYPE_MAPPING).
+const (
+	QuestionText           = "text"
+	QuestionTextarea       = "textarea"
+	QuestionPassword       = "password"
+	QuestionInteger        = "integer"
+	QuestionFloat          = "float"
+	QuestionMultipleChoice = "multiplechoice"
+	QuestionMultiSelect    = "multiselect"
+)
+
+// Survey is a template's survey spec. A template without a survey has an
+// empty Survey (no Spec). The survey only applies at launch while the
+// template's SurveyEnabled is true.
+type Survey struct {
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Spec        []Question `json:"spec"`
+}
+
+// Question is one survey question. Decoding accepts the shapes AWX has
+// stored over the years; the fields always hold the normalised form, and
+// encoding a Question and decoding it again yields the same value.
+type Question struct {
+	QuestionName        string `json:"question_name"`
+	QuestionDescription string `json:"question_description"`
+	// Required questions must be answered at launch even when they have a
+	// default (AWX reports them missing otherwise).
+	Required bool   `json:"required"`
+	Type     string `json:"type"`
+	Variable string `json:"variable"`
+	// Choices of a multiplechoice or multiselect question. AWX accepts a
+	// list or a newline-separated string; the string form is split here,
+	// without its blank lines.
+	Choices []string `json:"choices"`
+	// Default is the default answer as AWX stores it: a string (for
+	// multiselect possibly "a\nb"), a number (float64), a list, or nil.
+	// Password defaults read "$encrypted$".
+	Default any `json:"default"`
+	// Min and Max bound the value of integer and float questions and the
+	// length of text ones. nil means unset (AWX stores null or "").
+	Min *float64 `json:"min"`
+	Max *float64 `json:"max"`
+}
+
+// UnmarshalJSON normalises choices, min and max (see Question).
+func (q *Question) UnmarshalJSON(data []byte) error {
+	type plain Question // without this method, to avoid recursion
+	var w struct {
+		plain
+		Choices json.RawMessage `json:"choices"`
+		Min     json.RawMessage `json:"min"`
+		Max     json.RawMessage `json:"max"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	out := Question(w.plain)
+	var err error
+	if out.Choices, err = decodeChoices(w.Choices); err != nil {
+		return fmt.Errorf("survey question %q: choices: %w", out.Variable, err)
+	}
+	if out.Min, err = decodeBound(w.Min); err != nil {
+		return fmt.Errorf("survey question %q: min: %w", out.Variable, err)
+	}
+	if out.Max, err = decodeBound(w.Max); err != nil {
+		return fmt.Errorf("survey question %q: max: %w", out.Variable, err)
+	}
+	*q = out
+	return nil
+}
+
+// DefaultList returns the default of a multiselect question as a list: AWX
+// accepts it as "a\nb" or as a list. Blank lines and non-string items are
+// dropped; nil means no default.
+func (q Question) DefaultList() []string {
+	switch d := q.Default.(type) {
+	case string:
+		return splitLines(d)
+	case []any:
+		var out []string
+		for _, v := range d {
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return d
+	}
+	return nil
+}
+
+func decodeChoices(raw json.RawMessage) ([]string, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return splitLines(s), nil
+	}
+	var items []any
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, fmt.Errorf("want a list or a string, got %s", raw)
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		switch v := it.(type) {
+		case string:
+			out = append(out, v)
+		case float64, bool:
+			// AWX compares answers to choices as text.
+			out = append(out, fmt.Sprint(v))
+		default:
+			return nil, fmt.Errorf("choice %v is not a string", it)
+		}
+	}
+	return out, nil
+}
+
+// decodeBound reads a survey min or max: a number, null, "" or a numeric
+// string (AWX converts those with int()).
+func decodeBound(raw json.RawMessage) (*float64, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	var f float64
+	if json.Unmarshal(raw, &f) == nil {
+		return &f, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("want a number, null or \"\", got %s", raw)
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, fmt.Errorf("want a number, null or \"\", got %q", s)
+	}
+	return &f, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || bytes.Equal(raw, []byte("null"))
+}
+
+// splitLines splits AWX's newline-separated lists, dropping blank lines the
+// way AWX does when it validates answers.
+func splitLines(s string) []string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if strings.TrimSpace(line) != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// JobTemplateSurvey returns the survey of job template id; an empty Survey
+// when it has none (AWX answers {}).
+func (c *Client) JobTemplateSurvey(ctx context.Context, id int64) (Survey, error) {
+	var s Survey
+	err := c.getJSON(ctx, templatePath(jobTemplates, id, "survey_spec/"), nil, &s)
+	return s, err
+}
+
+// WorkflowJobTemplateSurvey returns the survey of workflow job template id;
+// an empty Survey when it has none.
+func (c *Client) WorkflowJobTemplateSurvey(ctx context.Context, id int64) (Survey, error) {
+	var s Survey
+	err := c.getJSON(ctx, templatePath(workflowJobTemplates, id, "survey_spec/"), nil, &s)
+	return s, err
+}
