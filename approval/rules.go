@@ -47,6 +47,8 @@ const (
 	CodeTextRequired    Code = "text_required"
 	CodeTooLong         Code = "too_long"
 	CodeCancelRequested Code = "cancel_requested"
+	// CodeMalformed: a signal whose payload could not be read.
+	CodeMalformed Code = "malformed_payload"
 )
 
 // MaxTextLength bounds comments, reasons and rejection reasons, in characters.
@@ -259,14 +261,25 @@ func (r *Request) cancel(user, reason string, now time.Time) Effect {
 }
 
 // RecordRefusal keeps the trace of a refused signal in the request's state.
-// At most maxRefusals are kept (the oldest are dropped) so a misbehaving
-// client cannot grow the state without bound.
+// The request itself did not change, so Modified stays. At most maxRefusals
+// are kept (the oldest are dropped) so a misbehaving client cannot grow the
+// state without bound.
 func (r *Request) RecordRefusal(action Action, user string, refusal *Refusal, now time.Time) {
 	r.Refused = append(r.Refused, RefusedAction{User: user, Action: action, Code: refusal.Code, Message: refusal.Message, At: now})
 	if len(r.Refused) > maxRefusals {
 		r.Refused = slices.Clone(r.Refused[len(r.Refused)-maxRefusals:])
 	}
-	r.touch(now)
+}
+
+// Abort cancels the request on behalf of an operator who canceled its
+// workflow (for example with `temporal workflow cancel`), bypassing the
+// per-user rules; it is a no-op on a finished request or one whose
+// cancellation is already under way.
+func (r *Request) Abort(by, reason string, now time.Time) Effect {
+	if r.Status.Terminal() || r.Cancellation != nil {
+		return Effect{}
+	}
+	return r.cancel(by, reason, now)
 }
 
 const maxRefusals = 50

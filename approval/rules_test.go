@@ -392,3 +392,26 @@ func TestRequest_RecordRefusalIsBounded(t *testing.T) {
 	assert.Equal(t, "u10", r.Refused[0].User)
 	assert.Equal(t, "u59", r.Refused[49].User)
 }
+
+func TestRequest_Abort(t *testing.T) {
+	t.Run("pending request is canceled", func(t *testing.T) {
+		r := twoStage(t)
+		eff := r.Abort("operator", "workflow canceled", t0)
+		assert.Equal(t, approval.Effect{Canceled: true}, eff)
+		assert.Equal(t, approval.StatusCanceled, r.Status)
+		assert.Equal(t, "operator", r.Cancellation.User)
+	})
+	t.Run("running request asks for the job to be canceled", func(t *testing.T) {
+		r := twoStage(t)
+		approveAll(t, r)
+		r.MarkLaunched(approval.Job{Type: "job", ID: 1, Status: "running"}, t0)
+		assert.Equal(t, approval.Effect{CancelRequested: true}, r.Abort("operator", "", t0))
+		assert.Equal(t, approval.Effect{}, r.Abort("operator", "", t0), "only once")
+	})
+	t.Run("finished request is left alone", func(t *testing.T) {
+		r := twoStage(t)
+		apply(t, r, approval.ActionReject, "bob", "no")
+		assert.Equal(t, approval.Effect{}, r.Abort("operator", "", t0))
+		assert.Equal(t, approval.StatusRejected, r.Status)
+	})
+}

@@ -1,0 +1,85 @@
+// Package notify delivers Countersign's notifications (a request waits for an
+// approver, a reminder, a decision, an expiry, a finished request) to people
+// through a Notifier: a generic JSON webhook or the process log.
+package notify
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Kind is what happened to a request.
+type Kind string
+
+// Notification kinds.
+const (
+	// KindPending: a stage opened and waits for the recipients' decision.
+	KindPending Kind = "pending"
+	// KindReminder: a stage still waits for the recipients.
+	KindReminder Kind = "reminder"
+	// KindDecided: the request was approved or rejected.
+	KindDecided Kind = "decided"
+	// KindExpired: a stage's deadline passed; the request expired.
+	KindExpired Kind = "expired"
+	// KindFinished: the request ended (its job finished, it failed to
+	// launch, or it was canceled).
+	KindFinished Kind = "finished"
+)
+
+// Recipient is a person to notify. Email is empty when unknown.
+type Recipient struct {
+	Username string `json:"username"`
+	Email    string `json:"email,omitempty"`
+}
+
+// Notification is one message about one request. ID is stable across
+// redeliveries of the same event, so receivers can drop duplicates: delivery
+// is at least once.
+type Notification struct {
+	ID          string      `json:"id"`
+	Kind        Kind        `json:"kind"`
+	RequestID   int64       `json:"request_id"`
+	Status      string      `json:"status"`
+	CatalogItem string      `json:"catalog_item"`
+	Requester   string      `json:"requester"`
+	Stage       string      `json:"stage,omitempty"`
+	Deadline    *time.Time  `json:"deadline,omitempty"`
+	Recipients  []Recipient `json:"recipients"`
+	Subject     string      `json:"subject"`
+	Message     string      `json:"message"`
+	Time        time.Time   `json:"time"`
+}
+
+// Notifier delivers notifications. Implementations return an error wrapping
+// ErrPermanent when retrying cannot help (the receiver refused the message);
+// any other error may succeed on a later attempt.
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}
+
+// ErrPermanent marks delivery failures that retrying cannot fix.
+var ErrPermanent = errors.New("permanent notification failure")
+
+// Log writes notifications to a structured log; it is the default when no
+// webhook is configured.
+type Log struct {
+	Logger *slog.Logger
+}
+
+// Notify logs n at info level. It never fails.
+func (l Log) Notify(ctx context.Context, n Notification) error {
+	logger := l.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	users := make([]string, len(n.Recipients))
+	for i, r := range n.Recipients {
+		users[i] = r.Username
+	}
+	logger.InfoContext(ctx, "notification",
+		"id", n.ID, "kind", string(n.Kind), "request_id", n.RequestID, "status", n.Status,
+		"recipients", users, "subject", n.Subject)
+	return nil
+}
