@@ -1,0 +1,5 @@
+DROP TABLE organization_admins;
+DROP TABLE team_members;
+DROP TABLE teams;
+DROP TABLE users;
+DROP TABLE organizations;

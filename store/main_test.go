@@ -1,0 +1,86 @@
+package store_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/internal/pgtest"
+	"github.com/countersign/countersign/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// fixture is a small organization: an org admin (erin), a requester
+// (alice), a team "sre" with bob and carol, and a superuser (admin).
+type fixture struct {
+	s     *store.Store
+	org   store.Organization
+	sre   store.Team
+	users map[string]store.User
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	f := &fixture{s: s, users: map[string]store.User{}}
+	var err error
+	f.org, err = s.CreateOrganization(ctx, "acme", "Acme Corp")
+	require.NoError(t, err)
+	for _, name := range []string{"admin", "erin", "alice", "bob", "carol"} {
+		u, err := s.CreateUser(ctx, store.NewUser{
+			Username: name, Email: name + "@example.com", IsSuperuser: name == "admin",
+		})
+		require.NoError(t, err)
+		f.users[name] = u
+	}
+	f.sre, err = s.CreateTeam(ctx, f.org.ID, "sre", "Site reliability")
+	require.NoError(t, err)
+	require.NoError(t, s.AddTeamMember(ctx, f.sre.ID, f.users["bob"].ID))
+	require.NoError(t, s.AddTeamMember(ctx, f.sre.ID, f.users["carol"].ID))
+	require.NoError(t, s.AddOrgAdmin(ctx, f.org.ID, f.users["erin"].ID))
+	return f
+}
+
+// newRequest submits a request by alice with one sre stage and one
+// org-admin stage.
+func (f *fixture) newRequest(t *testing.T) store.Request {
+	t.Helper()
+	req, err := f.s.CreateRequest(context.Background(), f.newRequestInput())
+	require.NoError(t, err)
+	return req
+}
+
+func (f *fixture) newRequestInput() store.NewRequest {
+	return store.NewRequest{
+		OrganizationID:    f.org.ID,
+		CatalogItemID:     7,
+		CatalogItemName:   "Restart service",
+		RequesterID:       f.users["alice"].ID,
+		RequesterUsername: "alice",
+		Justification:     "nginx is stuck",
+		ExtraVars:         []byte(`{"service": "nginx", "password": "$encrypted$"}`),
+		Stages: []store.NewStage{
+			{
+				Name: "SRE", ApproverTeamID: &f.sre.ID, ApproverTeamName: "sre", MinApprovers: 2,
+				DenialMessage: "Talk to SRE first", Timeout: 72 * time.Hour, ReminderInterval: 24 * time.Hour,
+			},
+			{Name: "Admins", MinApprovers: 1, Timeout: time.Hour},
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// ts is a timestamp PostgreSQL stores exactly (microseconds, UTC).
+func ts(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.UTC()
+}

@@ -1,0 +1,456 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// AWX job types a request can own.
+const (
+	JobTypeJob         = "job"
+	JobTypeWorkflowJob = "workflow_job"
+)
+
+// NewRequest is a submitted service request with its frozen approval plan.
+type NewRequest struct {
+	OrganizationID    int64
+	CatalogItemID     int64
+	CatalogItemName   string
+	RequesterID       int64
+	RequesterUsername string
+	Justification     string
+	// ExtraVars and NodeSurveyData are JSON objects as users may see them:
+	// password answers must already be masked as "$encrypted$". Empty or
+	// null means {}; anything but an object is ErrInvalid.
+	ExtraVars      json.RawMessage
+	NodeSurveyData json.RawMessage
+	// Stages is the plan, in order; their positions are their indexes.
+	Stages []NewStage
+}
+
+// NewStage is one stage of a request's frozen plan.
+type NewStage struct {
+	Name string
+	// ApproverTeamID is nil when the organization's admins decide.
+	ApproverTeamID   *int64
+	ApproverTeamName string
+	// MinApprovers must be at least 1 (ErrInvalid otherwise).
+	MinApprovers  int
+	DenialMessage string
+	// Timeout and ReminderInterval are stored to the second.
+	Timeout          time.Duration
+	ReminderInterval time.Duration
+}
+
+// Request is a service request as last recorded: its row and, from
+// GetRequest, its stages and responses. Lists leave Stages and Responses nil.
+type Request struct {
+	ID                int64
+	OrganizationID    int64
+	CatalogItemID     int64
+	CatalogItemName   string
+	RequesterID       int64
+	RequesterUsername string
+	Justification     string
+	ExtraVars         json.RawMessage
+	NodeSurveyData    json.RawMessage
+	Status            string
+	// CurrentStage is the position of the stage accepting decisions, or nil.
+	CurrentStage *int
+	// PendingApprovers are the usernames who may decide now and have not.
+	PendingApprovers []string
+	// Job is the AWX job the request launched, or nil.
+	Job           *JobRef
+	FailureReason string
+	// Denial is the rejection shown to the requester (JSON), or nil.
+	Denial     json.RawMessage
+	WorkflowID string
+	// StateSeq is the sequence number of the workflow state last recorded;
+	// 0 until the workflow records its first state.
+	StateSeq  int64
+	Created   time.Time
+	Modified  time.Time
+	Finished  *time.Time
+	Stages    []StageState
+	Responses []Response
+}
+
+// JobRef identifies the AWX job a request launched. Type is JobTypeJob or
+// JobTypeWorkflowJob; Status is AWX's own status, empty until known.
+type JobRef struct {
+	Type   string
+	ID     int64
+	Status string
+	URL    string
+}
+
+// StageState is one stage of a request with its progress. Status is one of
+// waiting, pending, approved, rejected, expired, canceled, skipped.
+type StageState struct {
+	Position int
+	Name     string
+	// ApproverTeamID is nil when the organization's admins decide, and also
+	// once the team has been deleted; ApproverTeamName keeps its name.
+	ApproverTeamID   *int64
+	ApproverTeamName string
+	MinApprovers     int
+	DenialMessage    string
+	Timeout          time.Duration
+	ReminderInterval time.Duration
+	Status           string
+	OpenedAt         *time.Time
+	Deadline         *time.Time
+	DecidedAt        *time.Time
+}
+
+// Response is an approval, a rejection or a comment on a request. Kind is
+// approve, reject or comment; StagePosition is nil for a comment made while
+// no stage was open.
+type Response struct {
+	StagePosition *int
+	Username      string
+	Kind          string
+	Text          string
+	Created       time.Time
+}
+
+// requestRow is a service_requests row as scanned; requestColumns selects it.
+type requestRow struct {
+	ID                int64          `db:"id"`
+	OrganizationID    int64          `db:"organization_id"`
+	CatalogItemID     int64          `db:"catalog_item_id"`
+	CatalogItemName   string         `db:"catalog_item_name"`
+	RequesterID       int64          `db:"requester_id"`
+	RequesterUsername string         `db:"requester_username"`
+	Justification     string         `db:"justification"`
+	ExtraVars         []byte         `db:"extra_vars"`
+	NodeSurveyData    []byte         `db:"node_survey_data"`
+	Status            string         `db:"status"`
+	CurrentStage      *int           `db:"current_stage"`
+	PendingApprovers  pq.StringArray `db:"pending_approvers"`
+	JobType           *string        `db:"job_type"`
+	JobID             *int64         `db:"job_id"`
+	JobStatus         string         `db:"job_status"`
+	JobURL            string         `db:"job_url"`
+	FailureReason     string         `db:"failure_reason"`
+	Denial            []byte         `db:"denial"`
+	WorkflowID        string         `db:"workflow_id"`
+	StateSeq          int64          `db:"state_seq"`
+	Created           time.Time      `db:"created"`
+	Modified          time.Time      `db:"modified"`
+	Finished          *time.Time     `db:"finished"`
+}
+
+const requestColumns = `id, organization_id, catalog_item_id, catalog_item_name, requester_id,
+	requester_username, justification, extra_vars, node_survey_data, status, current_stage,
+	pending_approvers, job_type, job_id, job_status, job_url, failure_reason, denial,
+	workflow_id, state_seq, created, modified, finished`
+
+func (r requestRow) request() Request {
+	req := Request{
+		ID:                r.ID,
+		OrganizationID:    r.OrganizationID,
+		CatalogItemID:     r.CatalogItemID,
+		CatalogItemName:   r.CatalogItemName,
+		RequesterID:       r.RequesterID,
+		RequesterUsername: r.RequesterUsername,
+		Justification:     r.Justification,
+		ExtraVars:         json.RawMessage(r.ExtraVars),
+		NodeSurveyData:    json.RawMessage(r.NodeSurveyData),
+		Status:            r.Status,
+		CurrentStage:      r.CurrentStage,
+		PendingApprovers:  nonNil(r.PendingApprovers),
+		FailureReason:     r.FailureReason,
+		WorkflowID:        r.WorkflowID,
+		StateSeq:          r.StateSeq,
+		Created:           r.Created,
+		Modified:          r.Modified,
+		Finished:          r.Finished,
+	}
+	if r.Denial != nil {
+		req.Denial = json.RawMessage(r.Denial)
+	}
+	if r.JobType != nil && r.JobID != nil {
+		req.Job = &JobRef{Type: *r.JobType, ID: *r.JobID, Status: r.JobStatus, URL: r.JobURL}
+	}
+	return req
+}
+
+// stageRow is a service_request_stages row, for scanning and for inserts.
+type stageRow struct {
+	RequestID               int64      `db:"request_id"`
+	Position                int        `db:"position"`
+	Name                    string     `db:"name"`
+	ApproverTeamID          *int64     `db:"approver_team_id"`
+	ApproverTeamName        string     `db:"approver_team_name"`
+	MinApprovers            int        `db:"min_approvers"`
+	DenialMessage           string     `db:"denial_message"`
+	TimeoutSeconds          int64      `db:"timeout_seconds"`
+	ReminderIntervalSeconds int64      `db:"reminder_interval_seconds"`
+	Status                  string     `db:"status"`
+	OpenedAt                *time.Time `db:"opened_at"`
+	Deadline                *time.Time `db:"deadline"`
+	DecidedAt               *time.Time `db:"decided_at"`
+}
+
+func newStageRow(requestID int64, st StageState) stageRow {
+	return stageRow{
+		RequestID:               requestID,
+		Position:                st.Position,
+		Name:                    st.Name,
+		ApproverTeamID:          st.ApproverTeamID,
+		ApproverTeamName:        st.ApproverTeamName,
+		MinApprovers:            st.MinApprovers,
+		DenialMessage:           st.DenialMessage,
+		TimeoutSeconds:          int64(st.Timeout / time.Second),
+		ReminderIntervalSeconds: int64(st.ReminderInterval / time.Second),
+		Status:                  st.Status,
+		OpenedAt:                st.OpenedAt,
+		Deadline:                st.Deadline,
+		DecidedAt:               st.DecidedAt,
+	}
+}
+
+func (r stageRow) stage() StageState {
+	return StageState{
+		Position:         r.Position,
+		Name:             r.Name,
+		ApproverTeamID:   r.ApproverTeamID,
+		ApproverTeamName: r.ApproverTeamName,
+		MinApprovers:     r.MinApprovers,
+		DenialMessage:    r.DenialMessage,
+		Timeout:          time.Duration(r.TimeoutSeconds) * time.Second,
+		ReminderInterval: time.Duration(r.ReminderIntervalSeconds) * time.Second,
+		Status:           r.Status,
+		OpenedAt:         r.OpenedAt,
+		Deadline:         r.Deadline,
+		DecidedAt:        r.DecidedAt,
+	}
+}
+
+const stageColumns = `request_id, position, name, approver_team_id, approver_team_name,
+	min_approvers, denial_message, timeout_seconds, reminder_interval_seconds, status,
+	opened_at, deadline, decided_at`
+
+// responseRow is a service_request_responses row, for scanning and inserts.
+type responseRow struct {
+	RequestID     int64     `db:"request_id"`
+	StagePosition *int      `db:"stage_position"`
+	Username      string    `db:"username"`
+	Kind          string    `db:"kind"`
+	Text          string    `db:"text"`
+	Created       time.Time `db:"created"`
+}
+
+const responseColumns = `request_id, stage_position, username, kind, text, created`
+
+// CreateRequest records a newly submitted request, in status
+// pending_approval with state sequence 0, and its stages in status waiting,
+// in one transaction. Its WorkflowID is "service-request-<id>". An unknown
+// organization, requester or approver team is ErrInvalidReference; a
+// malformed value (see NewRequest, NewStage) is ErrInvalid.
+func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, error) {
+	var req Request
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		const q = `INSERT INTO service_requests (organization_id, catalog_item_id, catalog_item_name,
+			requester_id, requester_username, justification, extra_vars, node_survey_data)
+		VALUES (:organization_id, :catalog_item_id, :catalog_item_name,
+			:requester_id, :requester_username, :justification,
+			CAST(:extra_vars AS jsonb), CAST(:node_survey_data AS jsonb))
+		RETURNING id`
+		var id int64
+		err := namedGet(ctx, tx, &id, q, map[string]any{
+			"organization_id":    nr.OrganizationID,
+			"catalog_item_id":    nr.CatalogItemID,
+			"catalog_item_name":  nr.CatalogItemName,
+			"requester_id":       nr.RequesterID,
+			"requester_username": nr.RequesterUsername,
+			"justification":      nr.Justification,
+			"extra_vars":         jsonObject(nr.ExtraVars),
+			"node_survey_data":   jsonObject(nr.NodeSurveyData),
+		})
+		if err != nil {
+			return err
+		}
+		rows := make([]stageRow, len(nr.Stages))
+		for i, st := range nr.Stages {
+			rows[i] = newStageRow(id, StageState{
+				Position:         i,
+				Name:             st.Name,
+				ApproverTeamID:   st.ApproverTeamID,
+				ApproverTeamName: st.ApproverTeamName,
+				MinApprovers:     st.MinApprovers,
+				DenialMessage:    st.DenialMessage,
+				Timeout:          st.Timeout,
+				ReminderInterval: st.ReminderInterval,
+				Status:           "waiting",
+			})
+		}
+		if err := insertNewStages(ctx, tx, rows); err != nil {
+			return err
+		}
+		req, err = getRequest(ctx, tx, id)
+		return err
+	})
+	return req, wrap("create request", err)
+}
+
+// insertNewStages inserts the stages of a new request; an unknown approver
+// team is a foreign-key error.
+func insertNewStages(ctx context.Context, e sqlx.ExtContext, rows []stageRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	const q = `INSERT INTO service_request_stages (` + stageColumns + `)
+		VALUES (:request_id, :position, :name, :approver_team_id, :approver_team_name,
+			:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :status,
+			:opened_at, :deadline, :decided_at)`
+	_, err := sqlx.NamedExecContext(ctx, e, q, rows)
+	return err
+}
+
+// GetRequest returns a request with its stages (by position) and responses
+// (oldest first), all from the same recorded state; ErrNotFound when there is
+// no such request.
+func (s *Store) GetRequest(ctx context.Context, id int64) (Request, error) {
+	var req Request
+	err := withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
+		var err error
+		req, err = getRequest(ctx, tx, id)
+		return err
+	})
+	return req, wrap("get request", err)
+}
+
+func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, error) {
+	const q = `SELECT ` + requestColumns + ` FROM service_requests WHERE id = $1`
+	var row requestRow
+	if err := sqlx.GetContext(ctx, e, &row, q, id); err != nil {
+		return Request{}, err
+	}
+	req := row.request()
+
+	const qStages = `SELECT ` + stageColumns + ` FROM service_request_stages
+		WHERE request_id = $1 ORDER BY position`
+	var stages []stageRow
+	if err := sqlx.SelectContext(ctx, e, &stages, qStages, id); err != nil {
+		return Request{}, err
+	}
+	req.Stages = make([]StageState, len(stages))
+	for i, st := range stages {
+		req.Stages[i] = st.stage()
+	}
+
+	const qResponses = `SELECT ` + responseColumns + ` FROM service_request_responses
+		WHERE request_id = $1 ORDER BY created, id`
+	var responses []responseRow
+	if err := sqlx.SelectContext(ctx, e, &responses, qResponses, id); err != nil {
+		return Request{}, err
+	}
+	req.Responses = make([]Response, len(responses))
+	for i, r := range responses {
+		req.Responses[i] = Response{
+			StagePosition: r.StagePosition,
+			Username:      r.Username,
+			Kind:          r.Kind,
+			Text:          r.Text,
+			Created:       r.Created,
+		}
+	}
+	return req, nil
+}
+
+// DeleteRequest deletes a request with its stages and responses.
+// ErrNotFound when there is no such request; ErrConflict when it has launched
+// an AWX job, because the record of automation that ran is kept.
+func (s *Store) DeleteRequest(ctx context.Context, id int64) error {
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		// The row lock taken here orders this delete against a concurrent
+		// ClaimJob: either the claim sees no request or the delete sees the job.
+		const q = `SELECT job_id FROM service_requests WHERE id = $1 FOR UPDATE`
+		var jobID *int64
+		if err := tx.GetContext(ctx, &jobID, q, id); err != nil {
+			return err
+		}
+		if jobID != nil {
+			return fmt.Errorf("%w: request %d launched AWX job %d; its record is kept", ErrConflict, id, *jobID)
+		}
+		const del = `DELETE FROM service_requests WHERE id = $1`
+		_, err := tx.ExecContext(ctx, del, id)
+		return err
+	})
+	return wrap("delete request", err)
+}
+
+// pendingForQuery and pendingForCountQuery are ListPendingFor's SQL. They
+// sit at package level only so that a test can EXPLAIN exactly this text.
+// The status literal (not a parameter) and @> (not = ANY, which GIN cannot
+// serve) let PostgreSQL use the partial GIN index service_requests_inbox_idx.
+const (
+	pendingForQuery = `SELECT ` + requestColumns + ` FROM service_requests
+		WHERE status = 'pending_approval' AND pending_approvers @> ARRAY[$1::text]
+		ORDER BY id DESC LIMIT $2 OFFSET $3`
+	pendingForCountQuery = `SELECT count(*) FROM service_requests
+		WHERE status = 'pending_approval' AND pending_approvers @> ARRAY[$1::text]`
+)
+
+// ListPendingFor is username's approval inbox: requests pending approval
+// whose open stage username may decide and has not, newest (highest id)
+// first, with the total number of such requests. limit <= 0 means no limit;
+// a negative offset counts as 0. Stages and Responses are left nil.
+func (s *Store) ListPendingFor(ctx context.Context, username string, limit, offset int) ([]Request, int, error) {
+	const (
+		q      = pendingForQuery
+		qCount = pendingForCountQuery
+	)
+	var (
+		rows  []requestRow
+		total int
+	)
+	// One snapshot, so the page and the total agree.
+	err := withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, &rows, q, username, limitArg(limit), max(offset, 0)); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &total, qCount, username)
+	})
+	if err != nil {
+		return nil, 0, wrap("list pending approvals", err)
+	}
+	out := make([]Request, len(rows))
+	for i, r := range rows {
+		out[i] = r.request()
+	}
+	return out, total, nil
+}
+
+// limitArg is a LIMIT parameter: NULL means no limit.
+func limitArg(limit int) any {
+	if limit <= 0 {
+		return nil
+	}
+	return limit
+}
+
+// jsonObject is a JSON parameter that defaults to an empty object (a nil Go
+// map marshals to null). It is passed as text: the driver would send a
+// []byte as bytea.
+func jsonObject(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "{}"
+	}
+	return string(raw)
+}
+
+// jsonOrNull is a nullable JSON parameter: empty or JSON null is SQL NULL.
+func jsonOrNull(raw json.RawMessage) any {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return string(raw)
+}

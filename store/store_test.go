@@ -1,0 +1,100 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/internal/pgtest"
+	"github.com/countersign/countersign/store"
+)
+
+func TestStore_Open(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("connects and pings", func(t *testing.T) {
+		s, err := store.Open(ctx, pgtest.URL(t))
+		require.NoError(t, err)
+		defer s.Close()
+		assert.NoError(t, s.DB().PingContext(ctx))
+		assert.Positive(t, s.DB().Stats().MaxOpenConnections, "the pool is bounded")
+	})
+
+	t.Run("an unreachable server fails at once", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := l.Addr().String()
+		require.NoError(t, l.Close())
+		_, err = store.Open(ctx, "postgres://nobody@"+addr+"/none?sslmode=disable&connect_timeout=5")
+		assert.Error(t, err)
+	})
+}
+
+func TestStore_WithTx(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	count := func(t *testing.T) int {
+		var n int
+		require.NoError(t, s.DB().Get(&n, `SELECT count(*) FROM organizations`))
+		return n
+	}
+
+	t.Run("commits when fn succeeds", func(t *testing.T) {
+		before := count(t)
+		err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO organizations (name) VALUES ($1)`, "committed")
+			return err
+		})
+		require.NoError(t, err)
+		assert.Equal(t, before+1, count(t))
+	})
+
+	t.Run("rolls back when fn fails", func(t *testing.T) {
+		before := count(t)
+		boom := errors.New("boom")
+		err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO organizations (name) VALUES ($1)`, "rolled-back")
+			require.NoError(t, err)
+			return boom
+		})
+		require.ErrorIs(t, err, boom)
+		assert.Equal(t, before, count(t))
+	})
+
+	t.Run("rolls back and re-panics when fn panics", func(t *testing.T) {
+		before := count(t)
+		assert.PanicsWithValue(t, "kaboom", func() {
+			_ = s.WithTx(ctx, func(tx *sqlx.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO organizations (name) VALUES ($1)`, "panicked")
+				require.NoError(t, err)
+				panic("kaboom")
+			})
+		})
+		assert.Equal(t, before, count(t))
+	})
+
+	t.Run("maps driver errors to sentinels", func(t *testing.T) {
+		err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO organizations (name) VALUES ($1), ($1)`, "twice")
+			return err
+		})
+		assert.ErrorIs(t, err, store.ErrConflict)
+		err = s.WithTx(ctx, func(tx *sqlx.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO teams (organization_id, name) VALUES (999999, 'x')`)
+			return err
+		})
+		assert.ErrorIs(t, err, store.ErrInvalidReference)
+		err = s.WithTx(ctx, func(tx *sqlx.Tx) error {
+			var id int64
+			return tx.GetContext(ctx, &id, `SELECT id FROM organizations WHERE name = 'absent'`)
+		})
+		assert.ErrorIs(t, err, store.ErrNotFound)
+	})
+}
