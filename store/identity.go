@@ -179,6 +179,15 @@ func (s *Store) GetTeam(ctx context.Context, id int64) (Team, error) {
 	return t, wrap("get team", err)
 }
 
+// GetTeamByName returns the team of an organization with this name, or
+// ErrNotFound.
+func (s *Store) GetTeamByName(ctx context.Context, orgID int64, name string) (Team, error) {
+	const q = `SELECT ` + teamColumns + ` FROM teams WHERE organization_id = $1 AND name = $2`
+	var t Team
+	err := s.db.GetContext(ctx, &t, q, orgID, name)
+	return t, wrap("get team by name", err)
+}
+
 // AddTeamMember makes a user a member of a team. Adding an existing member is
 // a no-op; an unknown team or user is ErrInvalidReference.
 func (s *Store) AddTeamMember(ctx context.Context, teamID, userID int64) error {

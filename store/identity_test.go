@@ -138,6 +138,11 @@ func TestStore_Teams(t *testing.T) {
 		assert.Equal(t, f.org.ID, got.OrganizationID)
 		_, err = s.GetTeam(ctx, f.sre.ID+1000)
 		assert.ErrorIs(t, err, store.ErrNotFound)
+		byName, err := s.GetTeamByName(ctx, f.org.ID, "sre")
+		require.NoError(t, err)
+		assert.Equal(t, f.sre, byName)
+		_, err = s.GetTeamByName(ctx, f.org.ID+1000, "sre")
+		assert.ErrorIs(t, err, store.ErrNotFound)
 	})
 
 	t.Run("names are unique per organization", func(t *testing.T) {

@@ -1,0 +1,142 @@
+// Package activities holds the ServiceRequest workflow's activities: thin,
+// idempotent adapters between the workflow and PostgreSQL, AWX and the
+// notifier. Each is a method on Activities, which carries the dependencies.
+package activities
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/awx"
+	"github.com/countersign/countersign/notify"
+	"github.com/countersign/countersign/store"
+)
+
+// Store is the part of the store the activities use.
+type Store interface {
+	Roster(ctx context.Context, orgID int64, teamID *int64) (store.Roster, error)
+	UserContacts(ctx context.Context, usernames []string) ([]store.Contact, error)
+	RecordRequestState(ctx context.Context, st store.RequestState) (bool, error)
+	ClaimJob(ctx context.Context, requestID int64, jobType string, jobID int64) error
+	RequestJob(ctx context.Context, requestID int64) (*store.JobRef, error)
+	JobOwner(ctx context.Context, jobType string, jobID int64) (int64, error)
+}
+
+// Defaults for the zero values of Activities' settings.
+const (
+	DefaultPollInterval      = 5 * time.Second
+	DefaultPollOutageBudget  = 24 * time.Hour
+	DefaultNotifyMaxAttempts = 5
+)
+
+// Activities carries what the activities need. The zero values of the
+// settings mean their defaults.
+type Activities struct {
+	Store    Store
+	AWX      *awx.Client
+	Notifier notify.Notifier
+	Logger   *slog.Logger
+	// Now is the clock used for notification timestamps.
+	Now func() time.Time
+	// PollInterval is how often a running AWX job is polled.
+	PollInterval time.Duration
+	// PollOutageBudget is how long AWX may stay unreachable while a job is
+	// followed before the request fails for having lost track of it.
+	PollOutageBudget time.Duration
+	// NotifyMaxAttempts bounds how many times one publication retries a
+	// failing notifier before giving up on those notifications, so a broken
+	// webhook never holds back the request's projection.
+	NotifyMaxAttempts int32
+
+	awxUser awxUserCache
+}
+
+// RosterInput names whose members may act on a stage: the organization and
+// the stage's approver team (nil: the organization's admins).
+type RosterInput struct {
+	OrganizationID int64  `json:"organization_id"`
+	TeamID         *int64 `json:"team_id"`
+}
+
+// Event is a notification the workflow asks for; Publish turns it into a
+// notify.Notification addressed to the named users.
+type Event struct {
+	Kind       notify.Kind `json:"kind"`
+	Recipients []string    `json:"recipients"`
+	// Stage is the position of the stage the event is about, or -1.
+	Stage int `json:"stage"`
+	// Seq tells apart events of the same kind on the same stage, e.g. the
+	// first and the second reminder.
+	Seq int `json:"seq"`
+}
+
+// PublishInput is a request's state after a transition, with the
+// notifications that transition causes. Seq grows with every transition.
+type PublishInput struct {
+	Seq     int64            `json:"seq"`
+	Request approval.Request `json:"request"`
+	Events  []Event          `json:"events"`
+}
+
+// LaunchInput says what to launch for a request. ApprovedAt is when the
+// request was approved: no job of this request can be older, which bounds
+// the search for a job an earlier attempt may have created.
+type LaunchInput struct {
+	RequestID      int64                     `json:"request_id"`
+	TemplateKind   TemplateKind              `json:"template_kind"`
+	TemplateID     int64                     `json:"template_id"`
+	ExtraVars      map[string]any            `json:"extra_vars"`
+	NodeSurveyData map[string]map[string]any `json:"node_survey_data"`
+	ApprovedAt     time.Time                 `json:"approved_at"`
+}
+
+// TemplateKind is the kind of AWX template a catalog item launches.
+type TemplateKind string
+
+// Template kinds.
+const (
+	JobTemplate         TemplateKind = "job_template"
+	WorkflowJobTemplate TemplateKind = "workflow_job_template"
+)
+
+// LaunchResult is the AWX job a request launched (or had launched already).
+type LaunchResult struct {
+	Job approval.Job `json:"job"`
+	// Recovered is true when the job was created by an earlier attempt whose
+	// answer was lost.
+	Recovered bool `json:"recovered"`
+}
+
+// PollInput names the job to follow. With UntilRunning, Poll also returns
+// as soon as the job is running, so the request can show it.
+type PollInput struct {
+	Job          approval.Job `json:"job"`
+	UntilRunning bool         `json:"until_running"`
+}
+
+// PollResult is the job's AWX status when Poll returned.
+type PollResult struct {
+	Status      string `json:"status"`
+	Explanation string `json:"explanation"`
+}
+
+// CancelJobInput names the job to cancel.
+type CancelJobInput struct {
+	Job approval.Job `json:"job"`
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}

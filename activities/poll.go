@@ -1,0 +1,87 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/countersign/countersign/awx"
+)
+
+// Poll follows an AWX job until it ends (or, with UntilRunning, until it
+// runs), heartbeating its status. A worker that dies while polling is
+// noticed by the heartbeat timeout and the next attempt polls the same job:
+// its id is in the input. AWX being unreachable is ridden out for
+// PollOutageBudget; after that, or when AWX no longer knows the job, Poll
+// fails for good with the reason.
+func (a *Activities) Poll(ctx context.Context, in PollInput) (PollResult, error) {
+	kind := awx.Kind(in.Job.Type)
+	var outageSince time.Time
+	for {
+		job, err := a.AWX.JobOfKind(ctx, kind, in.Job.ID)
+		switch {
+		case err == nil:
+			outageSince = time.Time{}
+			activity.RecordHeartbeat(ctx, job.Status)
+			if awx.IsTerminal(job.Status) || (in.UntilRunning && job.Status == awx.StatusRunning) {
+				return PollResult{Status: job.Status, Explanation: job.JobExplanation}, nil
+			}
+		case ctx.Err() != nil:
+			return PollResult{}, ctx.Err()
+		case awx.IsTransient(err):
+			now := a.now()
+			if outageSince.IsZero() {
+				outageSince = now
+			}
+			if down := now.Sub(outageSince); down > a.pollOutageBudget() {
+				return PollResult{}, temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("AWX unreachable for %s while following the job: %v", down.Round(time.Second), err), ErrTypeAWXRefused, err)
+			}
+			activity.RecordHeartbeat(ctx, "awx unreachable")
+		default:
+			return PollResult{}, awxFailure("reading the job", err)
+		}
+		if err := sleep(ctx, a.pollInterval()); err != nil {
+			return PollResult{}, err
+		}
+	}
+}
+
+// CancelJob asks AWX to cancel a job. AWX cancels asynchronously; the job's
+// end is seen by Poll. A job that already ended is not an error.
+func (a *Activities) CancelJob(ctx context.Context, in CancelJobInput) error {
+	err := a.AWX.CancelJob(ctx, awx.Kind(in.Job.Type), in.Job.ID)
+	if err == nil || errors.Is(err, awx.ErrNotCancelable) {
+		return nil
+	}
+	return awxFailure("canceling the job", err)
+}
+
+func (a *Activities) pollInterval() time.Duration {
+	if a.PollInterval > 0 {
+		return a.PollInterval
+	}
+	return DefaultPollInterval
+}
+
+func (a *Activities) pollOutageBudget() time.Duration {
+	if a.PollOutageBudget > 0 {
+		return a.PollOutageBudget
+	}
+	return DefaultPollOutageBudget
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

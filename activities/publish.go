@@ -1,0 +1,235 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/notify"
+	"github.com/countersign/countersign/store"
+)
+
+// Publish records a request's state in PostgreSQL (the projection lists are
+// served from) and then delivers the notifications of the transition.
+//
+// Recording is idempotent and monotonic: the store keeps a state only if its
+// Seq is newer than the one it has, so a late retry never overwrites a newer
+// state. Notifications are delivered at least once (each has a stable id for
+// receivers to drop duplicates); deliveries that succeeded are remembered
+// across attempts, and after NotifyMaxAttempts attempts the rest are given up
+// and logged, so a broken notifier never holds the projection back.
+func (a *Activities) Publish(ctx context.Context, in PublishInput) error {
+	_, err := a.Store.RecordRequestState(ctx, projection(in))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// The request was deleted (only possible before launch); there is
+		// nobody left to show it to.
+		a.logger().WarnContext(ctx, "request no longer exists; state not recorded", "request_id", in.Request.ID, "seq", in.Seq)
+		return nil
+	case errors.Is(err, store.ErrConflict):
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("request %d: its AWX job is recorded for another request", in.Request.ID), "ProjectionConflict", err)
+	case err != nil:
+		return err
+	}
+	return a.deliver(ctx, in)
+}
+
+func (a *Activities) deliver(ctx context.Context, in PublishInput) error {
+	if len(in.Events) == 0 {
+		return nil
+	}
+	delivered := map[int]bool{}
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &delivered)
+	}
+	contacts, err := a.contacts(ctx, in.Events)
+	if err != nil {
+		return err
+	}
+	var retryable error
+	for i, ev := range in.Events {
+		if delivered[i] {
+			continue
+		}
+		n := notification(in.Request, ev, contacts, a.now())
+		err := a.Notifier.Notify(ctx, n)
+		switch {
+		case err == nil:
+			delivered[i] = true
+		case errors.Is(err, notify.ErrPermanent):
+			delivered[i] = true
+			a.logger().ErrorContext(ctx, "notification refused", "id", n.ID, "error", err)
+		default:
+			retryable = err
+		}
+	}
+	if retryable == nil {
+		return nil
+	}
+	attempt := activity.GetInfo(ctx).Attempt
+	if max := a.notifyMaxAttempts(); attempt >= max {
+		a.logger().ErrorContext(ctx, "giving up on notifications", "request_id", in.Request.ID, "attempts", attempt, "error", retryable)
+		return nil
+	}
+	// Sent with the failure, so the next attempt skips what went out.
+	activity.RecordHeartbeat(ctx, delivered)
+	return retryable
+}
+
+func (a *Activities) notifyMaxAttempts() int32 {
+	if a.NotifyMaxAttempts > 0 {
+		return a.NotifyMaxAttempts
+	}
+	return DefaultNotifyMaxAttempts
+}
+
+func (a *Activities) contacts(ctx context.Context, events []Event) (map[string]notify.Recipient, error) {
+	seen := map[string]bool{}
+	var users []string
+	for _, ev := range events {
+		for _, u := range ev.Recipients {
+			if !seen[u] {
+				seen[u] = true
+				users = append(users, u)
+			}
+		}
+	}
+	found, err := a.Store.UserContacts(ctx, users)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]notify.Recipient, len(users))
+	for _, u := range users {
+		out[u] = notify.Recipient{Username: u}
+	}
+	for _, c := range found {
+		out[c.Username] = notify.Recipient{Username: c.Username, Email: c.Email}
+	}
+	return out, nil
+}
+
+// projection maps the workflow's view of a request onto the store's rows.
+func projection(in PublishInput) store.RequestState {
+	r := in.Request
+	st := store.RequestState{
+		ID:               r.ID,
+		Seq:              in.Seq,
+		Status:           string(r.Status),
+		PendingApprovers: r.EligibleApprovers,
+		FailureReason:    r.FailureReason,
+		Modified:         r.Modified,
+		Finished:         r.Finished,
+	}
+	if st.PendingApprovers == nil {
+		st.PendingApprovers = []string{}
+	}
+	if r.Current() != nil {
+		pos := r.CurrentStage
+		st.CurrentStage = &pos
+	}
+	if r.Denial != nil {
+		st.Denial, _ = json.Marshal(r.Denial)
+	}
+	if r.Job != nil {
+		st.Job = &store.JobRef{Type: r.Job.Type, ID: r.Job.ID, Status: r.Job.Status, URL: r.Job.URL}
+	}
+	for i, s := range r.Stages {
+		row := store.StageState{
+			Position:         i,
+			Name:             s.Name,
+			MinApprovers:     s.MinApprovers,
+			DenialMessage:    s.DenialMessage,
+			Timeout:          s.Timeout.Std(),
+			ReminderInterval: s.ReminderInterval.Std(),
+			Status:           string(s.Status),
+			OpenedAt:         s.OpenedAt,
+			Deadline:         s.Deadline,
+			DecidedAt:        s.DecidedAt,
+		}
+		if s.ApproverTeam != nil {
+			id := s.ApproverTeam.ID
+			row.ApproverTeamID = &id
+			row.ApproverTeamName = s.ApproverTeam.Name
+		}
+		st.Stages = append(st.Stages, row)
+		for _, resp := range s.Responses {
+			pos := i
+			st.Responses = append(st.Responses, store.Response{
+				StagePosition: &pos, Username: resp.User, Kind: string(resp.Decision), Text: resp.Comment, Created: resp.At,
+			})
+		}
+	}
+	for _, c := range r.Comments {
+		st.Responses = append(st.Responses, store.Response{
+			StagePosition: c.Stage, Username: c.User, Kind: "comment", Text: c.Text, Created: c.At,
+		})
+	}
+	sort.SliceStable(st.Responses, func(i, j int) bool { return st.Responses[i].Created.Before(st.Responses[j].Created) })
+	return st
+}
+
+// notification words an event for people.
+func notification(r approval.Request, ev Event, contacts map[string]notify.Recipient, now time.Time) notify.Notification {
+	n := notify.Notification{
+		ID:          fmt.Sprintf("service-request-%d/%s/%d/%d", r.ID, ev.Kind, ev.Stage, ev.Seq),
+		Kind:        ev.Kind,
+		RequestID:   r.ID,
+		Status:      string(r.Status),
+		CatalogItem: r.CatalogItem.Name,
+		Requester:   r.Requester,
+		Time:        now,
+	}
+	for _, u := range ev.Recipients {
+		n.Recipients = append(n.Recipients, contacts[u])
+	}
+	var stage *approval.StageState
+	if ev.Stage >= 0 && ev.Stage < len(r.Stages) {
+		stage = &r.Stages[ev.Stage]
+		n.Stage = stage.Name
+		n.Deadline = stage.Deadline
+	}
+	what := fmt.Sprintf("Request %d (%s)", r.ID, r.CatalogItem.Name)
+	switch ev.Kind {
+	case notify.KindPending, notify.KindReminder:
+		n.Subject = fmt.Sprintf("%s needs your approval", what)
+		if ev.Kind == notify.KindReminder {
+			n.Subject = "Reminder: " + n.Subject
+		}
+		n.Message = fmt.Sprintf("%s requests %s: %q.", r.Requester, r.CatalogItem.Name, r.Justification)
+		if stage != nil {
+			n.Message += fmt.Sprintf(" Stage %d of %d (%s) needs %d approval(s), %d so far; deadline %s.",
+				ev.Stage+1, len(r.Stages), stage.Name, stage.MinApprovers, stage.Approvals, stage.Deadline.UTC().Format(time.RFC3339))
+		}
+	case notify.KindDecided:
+		n.Subject = fmt.Sprintf("%s was %s", what, r.Status)
+		if r.Status == approval.StatusRejected && r.Denial != nil {
+			n.Message = fmt.Sprintf("Stage %s rejected it. %s Reason from %s: %s", r.Denial.Stage, r.Denial.Message, r.Denial.User, r.Denial.Reason)
+		} else {
+			n.Message = "All approval stages approved it; it launches now."
+		}
+	case notify.KindExpired:
+		n.Subject = fmt.Sprintf("%s expired", what)
+		if stage != nil {
+			n.Message = fmt.Sprintf("Stage %s was not decided before its deadline (%s).", stage.Name, stage.Deadline.UTC().Format(time.RFC3339))
+		}
+	case notify.KindFinished:
+		n.Subject = fmt.Sprintf("%s finished: %s", what, r.Status)
+		switch {
+		case r.FailureReason != "":
+			n.Message = r.FailureReason
+		case r.Cancellation != nil:
+			n.Message = fmt.Sprintf("Canceled by %s. %s", r.Cancellation.User, r.Cancellation.Reason)
+		case r.Job != nil:
+			n.Message = fmt.Sprintf("AWX %s %d ended %s: %s", r.Job.Type, r.Job.ID, r.Job.Status, r.Job.URL)
+		}
+	}
+	return n
+}

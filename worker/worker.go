@@ -1,0 +1,40 @@
+// Package worker runs Countersign's Temporal worker: the ServiceRequest
+// workflow and its activities on one task queue. `countersign worker`,
+// `countersign dev` and the end-to-end tests all start it through Run.
+package worker
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/workflows"
+)
+
+// Register registers the ServiceRequest workflow (under its contract name)
+// and the activities on w. Replayers and test environments use it too, so
+// that they always see what a real worker runs.
+func Register(w sdkworker.Registry, acts *activities.Activities) {
+	w.RegisterWorkflowWithOptions(workflows.ServiceRequest, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	w.RegisterActivity(acts)
+}
+
+// Run polls taskQueue until ctx is canceled, then stops the worker,
+// letting running activities finish within opts.WorkerStopTimeout.
+func Run(ctx context.Context, c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) error {
+	if taskQueue == "" {
+		taskQueue = workflows.DefaultTaskQueue
+	}
+	w := sdkworker.New(c, taskQueue, opts)
+	Register(w, acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker on task queue %q: %w", taskQueue, err)
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}

@@ -1,0 +1,155 @@
+// Package workflows holds the ServiceRequest workflow and its published
+// contract: the task queue, the workflow type, the workflow ID of a request,
+// the names and payloads of its updates, signals and query, and its search
+// attributes (SPEC 4). Callers (the REST API, the `temporal` CLI, tests) need
+// only this file.
+package workflows
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/approval"
+)
+
+// DefaultTaskQueue is the task queue workers poll unless configured otherwise.
+const DefaultTaskQueue = "countersign"
+
+// WorkflowType is the registered name of the ServiceRequest workflow.
+const WorkflowType = "ServiceRequest"
+
+// Message names. Each action is both an update (synchronous, used by the
+// API; a refused update is rejected by its validator and leaves no trace in
+// history) and a signal (asynchronous, for the `temporal` CLI and for use
+// while workers are down; a refused signal is recorded in the state).
+const (
+	Approve = string(approval.ActionApprove)
+	Reject  = string(approval.ActionReject)
+	Comment = string(approval.ActionComment)
+	Cancel  = string(approval.ActionCancel)
+	// RefreshApprovers is a signal telling a waiting request that the
+	// membership of a team or of the organization's admins changed, so it
+	// resolves who may decide its open stage again.
+	RefreshApprovers = "refresh_approvers"
+	// StateQuery returns the request as an approval.Request.
+	StateQuery = "state"
+)
+
+// workflowIDPrefix makes a request's workflow ID; with the default
+// WorkflowIDReusePolicy and conflict policy, starting a second workflow for
+// the same request is refused.
+const workflowIDPrefix = "service-request-"
+
+// WorkflowID is the workflow ID of request id.
+func WorkflowID(requestID int64) string {
+	return workflowIDPrefix + strconv.FormatInt(requestID, 10)
+}
+
+// RequestID parses a workflow ID made by WorkflowID.
+func RequestID(workflowID string) (int64, error) {
+	rest, ok := strings.CutPrefix(workflowID, workflowIDPrefix)
+	if !ok {
+		return 0, fmt.Errorf("%q is not a service request workflow ID", workflowID)
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%q is not a service request workflow ID", workflowID)
+	}
+	return id, nil
+}
+
+// Search attributes of a ServiceRequest, upserted on every transition.
+var (
+	RequestStatusKey    = temporal.NewSearchAttributeKeyKeyword("RequestStatus")
+	RequesterKey        = temporal.NewSearchAttributeKeyKeyword("Requester")
+	CatalogItemKey      = temporal.NewSearchAttributeKeyKeyword("CatalogItem")
+	OrganizationKey     = temporal.NewSearchAttributeKeyKeyword("Organization")
+	PendingApproversKey = temporal.NewSearchAttributeKeyKeywordList("PendingApprovers")
+)
+
+// SearchAttributes maps each search attribute's name to its type, as the
+// Temporal server must register them (`temporal operator search-attribute
+// create`, or `--search-attribute` of the dev server).
+var SearchAttributes = map[string]string{
+	RequestStatusKey.GetName():    "Keyword",
+	RequesterKey.GetName():        "Keyword",
+	CatalogItemKey.GetName():      "Keyword",
+	OrganizationKey.GetName():     "Keyword",
+	PendingApproversKey.GetName(): "KeywordList",
+}
+
+// ApproveInput is the payload of approve: {"user","comment"}.
+type ApproveInput struct {
+	User    string `json:"user"`
+	Comment string `json:"comment"`
+}
+
+// RejectInput is the payload of reject: {"user","reason"}; reason is required.
+type RejectInput struct {
+	User   string `json:"user"`
+	Reason string `json:"reason"`
+}
+
+// CommentInput is the payload of comment: {"user","text"}.
+type CommentInput struct {
+	User string `json:"user"`
+	Text string `json:"text"`
+}
+
+// CancelInput is the payload of cancel: {"user","reason"}.
+type CancelInput struct {
+	User   string `json:"user"`
+	Reason string `json:"reason"`
+}
+
+// RefreshApproversInput is the payload of refresh_approvers.
+type RefreshApproversInput struct {
+	Reason string `json:"reason"`
+}
+
+// Template is the AWX template a catalog item launches.
+type Template struct {
+	Kind activities.TemplateKind `json:"kind"`
+	ID   int64                   `json:"id"`
+}
+
+// Input starts a ServiceRequest. Everything a request depends on is frozen
+// here at submission: the plan, the catalog item and its template, the
+// requester and the answers. ExtraVars and NodeSurveyData hold the answers
+// AWX needs, passwords included; they are never part of the state the
+// workflow shows.
+type Input struct {
+	RequestID      int64                     `json:"request_id"`
+	Organization   approval.Ref              `json:"organization"`
+	CatalogItem    approval.Ref              `json:"catalog_item"`
+	Template       Template                  `json:"template"`
+	Requester      string                    `json:"requester"`
+	Justification  string                    `json:"justification"`
+	ExtraVars      map[string]any            `json:"extra_vars"`
+	NodeSurveyData map[string]map[string]any `json:"node_survey_data,omitempty"`
+	Plan           approval.Plan             `json:"plan"`
+	Settings       Settings                  `json:"settings"`
+}
+
+// Settings tune how the workflow deals with AWX. Zero values mean the
+// defaults; they are part of the input so that a running request keeps the
+// settings it started with.
+type Settings struct {
+	// LaunchRetryBudget is how long a launch is retried while AWX is
+	// unreachable or answers 5xx before the request fails. Default 15m.
+	LaunchRetryBudget approval.Duration `json:"launch_retry_budget,omitempty"`
+	// PollHeartbeatTimeout is how soon a worker that died while following a
+	// job is noticed and another takes over. Default 1m.
+	PollHeartbeatTimeout approval.Duration `json:"poll_heartbeat_timeout,omitempty"`
+}
+
+// Result is what a finished ServiceRequest returns.
+type Result struct {
+	Status        approval.Status `json:"status"`
+	Job           *approval.Job   `json:"job,omitempty"`
+	FailureReason string          `json:"failure_reason,omitempty"`
+}

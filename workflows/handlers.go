@@ -1,0 +1,193 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/notify"
+)
+
+// setup registers the query, the updates and the signals, and starts the
+// publisher. Handlers only validate and record state changes; the main flow
+// and the publisher act on them.
+func (s *requestRun) setup() error {
+	if err := workflow.SetQueryHandlerWithOptions(s.ctx, StateQuery,
+		func() (approval.Request, error) { return *s.req, nil },
+		workflow.QueryHandlerOptions{Description: "The request as the API shows it: status, stages, responses, eligible approvers, deadlines, job."},
+	); err != nil {
+		return err
+	}
+	updates := []struct {
+		name    string
+		handler any
+		check   any
+		about   string
+	}{
+		{Approve, func(ctx workflow.Context, in ApproveInput) (approval.Request, error) {
+			return s.handleUpdate(approval.ActionApprove, in.User, in.Comment)
+		}, func(ctx workflow.Context, in ApproveInput) error {
+			return s.validate(approval.ActionApprove, in.User, in.Comment)
+		}, `Approve the open stage: {"user","comment"}.`},
+		{Reject, func(ctx workflow.Context, in RejectInput) (approval.Request, error) {
+			return s.handleUpdate(approval.ActionReject, in.User, in.Reason)
+		}, func(ctx workflow.Context, in RejectInput) error {
+			return s.validate(approval.ActionReject, in.User, in.Reason)
+		}, `Reject the request: {"user","reason"}; the reason is required.`},
+		{Comment, func(ctx workflow.Context, in CommentInput) (approval.Request, error) {
+			return s.handleUpdate(approval.ActionComment, in.User, in.Text)
+		}, func(ctx workflow.Context, in CommentInput) error {
+			return s.validate(approval.ActionComment, in.User, in.Text)
+		}, `Comment on the request: {"user","text"}.`},
+		{Cancel, func(ctx workflow.Context, in CancelInput) (approval.Request, error) {
+			return s.handleUpdate(approval.ActionCancel, in.User, in.Reason)
+		}, func(ctx workflow.Context, in CancelInput) error {
+			return s.validate(approval.ActionCancel, in.User, in.Reason)
+		}, `Cancel the request (requester or org admin): {"user","reason"}.`},
+	}
+	for _, u := range updates {
+		if err := workflow.SetUpdateHandlerWithOptions(s.ctx, u.name, u.handler,
+			workflow.UpdateHandlerOptions{Validator: u.check, Description: u.about}); err != nil {
+			return err
+		}
+	}
+	for _, action := range []approval.Action{approval.ActionApprove, approval.ActionReject, approval.ActionComment, approval.ActionCancel} {
+		ch := workflow.GetSignalChannel(s.ctx, string(action))
+		workflow.Go(s.ctx, func(ctx workflow.Context) {
+			for {
+				// Raw JSON, so that an unreadable payload is refused with a
+				// visible trace instead of being dropped by the SDK.
+				var raw json.RawMessage
+				if !ch.Receive(ctx, &raw) {
+					return
+				}
+				if action == approval.ActionApprove || action == approval.ActionReject {
+					// A decision signaled while workers were down can be
+					// read before its stage opened; it waits for the stage
+					// rather than being refused.
+					_ = workflow.Await(ctx, func() bool { return !s.stageOpening() })
+				}
+				s.handleSignal(action, raw)
+			}
+		})
+	}
+	refresh := workflow.GetSignalChannel(s.ctx, RefreshApprovers)
+	workflow.Go(s.ctx, func(ctx workflow.Context) {
+		for {
+			var in RefreshApproversInput
+			if !refresh.Receive(ctx, &in) {
+				return
+			}
+			if s.req.Current() != nil {
+				s.rosterStale = true
+			}
+		}
+	})
+	s.startPublisher()
+	return nil
+}
+
+// validate is the update validator: it refuses what the rules refuse, so a
+// refused update never reaches history.
+func (s *requestRun) validate(action approval.Action, user, text string) error {
+	return refusalError(s.req.Check(action, user, text))
+}
+
+func (s *requestRun) handleUpdate(action approval.Action, user, text string) (approval.Request, error) {
+	if err := s.apply(action, user, text); err != nil {
+		return approval.Request{}, refusalError(err)
+	}
+	return *s.req, nil
+}
+
+// stageOpening reports whether the request waits for its next stage to
+// open (its approvers are being resolved).
+func (s *requestRun) stageOpening() bool {
+	_, ok := s.req.NextStage()
+	return ok
+}
+
+// actionPayload reads any action's signal payload; which field carries the
+// text depends on the action (SPEC 4).
+type actionPayload struct {
+	User    string `json:"user"`
+	Comment string `json:"comment"`
+	Reason  string `json:"reason"`
+	Text    string `json:"text"`
+}
+
+func (p actionPayload) text(action approval.Action) string {
+	switch action {
+	case approval.ActionApprove:
+		return p.Comment
+	case approval.ActionComment:
+		return p.Text
+	}
+	return p.Reason
+}
+
+func (s *requestRun) handleSignal(action approval.Action, raw json.RawMessage) {
+	var p actionPayload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		s.req.RecordRefusal(action, "", &approval.Refusal{Code: approval.CodeMalformed,
+			Message: "the " + string(action) + " signal's payload is not a JSON object such as {\"user\":\"bob\"}"}, workflow.Now(s.ctx))
+		return
+	}
+	if err := s.apply(action, p.User, p.text(action)); err != nil {
+		var ref *approval.Refusal
+		if errors.As(err, &ref) {
+			s.req.RecordRefusal(action, p.User, ref, workflow.Now(s.ctx))
+			s.logger.Warn("signal refused", "action", action, "user", p.User, "code", ref.Code, "reason", ref.Message)
+		}
+	}
+}
+
+// apply performs an action through the rules and queues what it causes.
+func (s *requestRun) apply(action approval.Action, user, text string) error {
+	before := slices.Clone(s.req.EligibleApprovers)
+	eff, err := s.req.Apply(action, user, text, workflow.Now(s.ctx))
+	if err != nil {
+		return err
+	}
+	s.afterAction(eff, before)
+	return nil
+}
+
+// afterAction records a change and the notifications an effect causes;
+// eligible are the approvers who could decide before the action.
+func (s *requestRun) afterAction(eff approval.Effect, eligible []string) {
+	s.changed()
+	switch {
+	case eff.Approved, eff.Rejected:
+		s.notify(notify.KindDecided, []string{s.req.Requester}, s.lastStage(), 0)
+	case eff.Canceled:
+		// Tell the approvers too, so nobody acts on a stale reminder.
+		s.notify(notify.KindFinished, append([]string{s.req.Requester}, eligible...), -1, 0)
+	}
+}
+
+// lastStage is the position of the stage that was decided last.
+func (s *requestRun) lastStage() int {
+	last := -1
+	for i, st := range s.req.Stages {
+		if st.DecidedAt != nil {
+			last = i
+		}
+	}
+	return last
+}
+
+// refusalError turns a rule refusal into an application error whose type is
+// the refusal code, so callers can tell "not eligible" from "already
+// decided" without parsing messages.
+func refusalError(err error) error {
+	var ref *approval.Refusal
+	if err == nil || !errors.As(err, &ref) {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(ref.Message, string(ref.Code), nil, *ref)
+}

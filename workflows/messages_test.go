@@ -1,0 +1,157 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/workflows"
+)
+
+func TestServiceRequest_SignalsAndUpdatesAgree(t *testing.T) {
+	type step struct {
+		at     time.Duration
+		name   string
+		update any
+	}
+	steps := []step{
+		{time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob", Comment: "ok"}},
+		{2 * time.Hour, workflows.Approve, workflows.ApproveInput{User: "dave"}}, // not in sre: refused
+		{3 * time.Hour, workflows.Comment, workflows.CommentInput{User: "alice", Text: "thanks"}},
+		{4 * time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"}}, // second decision: refused
+		{5 * time.Hour, workflows.Reject, workflows.RejectInput{User: "carol", Reason: "not now"}},
+	}
+	p := plan(stage("SRE", 1, sreTeam, 2, 72*time.Hour, time.Duration(0)))
+
+	viaUpdates := newHarness(t)
+	var results []*updateResult
+	for _, s := range steps {
+		results = append(results, viaUpdates.updateAt(s.at, s.name, s.update))
+	}
+	resU := viaUpdates.run(input(p))
+
+	viaSignals := newHarness(t)
+	for _, s := range steps {
+		viaSignals.signalAt(s.at, s.name, s.update)
+	}
+	resS := viaSignals.run(input(p))
+
+	assert.Equal(t, resU, resS)
+	assert.Equal(t, approval.StatusRejected, resS.Status)
+	require.Error(t, results[1].rejected)
+	require.Error(t, results[3].rejected)
+
+	u, s := viaUpdates.world.lastPublished(t).Request, viaSignals.world.lastPublished(t).Request
+	assert.Empty(t, u.Refused, "refused updates leave no trace")
+	require.Len(t, s.Refused, 2, "refused signals leave a visible trace")
+	assert.Equal(t, approval.RefusedAction{User: "dave", Action: approval.ActionApprove, Code: approval.CodeNotEligible,
+		Message: results[1].rejected.(*temporal.ApplicationError).Message(), At: viaSignals.start.Add(2 * time.Hour)}, s.Refused[0])
+	assert.Equal(t, approval.CodeAlreadyDecided, s.Refused[1].Code)
+	s.Refused = u.Refused
+	assert.Equal(t, u, s, "apart from the trace of refused signals, both requests end identical")
+}
+
+func TestServiceRequest_RefusedUpdateChangesNothing(t *testing.T) {
+	h := newHarness(t)
+	before := h.stateAt(30 * time.Minute)
+	refused := h.updateAt(time.Hour, workflows.Approve, workflows.ApproveInput{User: "alice"})
+	after := h.stateAt(90 * time.Minute)
+	h.updateAt(2*time.Hour, workflows.Cancel, workflows.CancelInput{User: "alice"})
+
+	h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, day))))
+
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, refused.rejected, &appErr)
+	assert.Equal(t, string(approval.CodeSelfDecision), appErr.Type())
+	assert.Equal(t, *before, *after)
+}
+
+func TestServiceRequest_StateQuery(t *testing.T) {
+	h := newHarness(t)
+	st := h.stateAt(time.Hour)
+	h.updateAt(2*time.Hour, workflows.Cancel, workflows.CancelInput{User: "erin"})
+
+	h.run(input(plan(stage("SRE", 1, sreTeam, 2, 72*time.Hour, day))))
+
+	assert.Equal(t, int64(42), st.ID)
+	assert.Equal(t, approval.StatusPendingApproval, st.Status)
+	assert.Equal(t, 0, st.CurrentStage)
+	assert.Equal(t, []string{"bob", "carol", "frank"}, st.EligibleApprovers)
+	assert.Equal(t, []string{"admin"}, st.Roster.Superusers)
+	require.Len(t, st.Stages, 1)
+	assert.Equal(t, h.start, *st.Stages[0].OpenedAt)
+	assert.Equal(t, h.start.Add(72*time.Hour), *st.Stages[0].Deadline)
+	assert.Equal(t, h.start.Add(day), *st.Stages[0].NextReminder)
+	assert.Equal(t, "integration environment", st.Justification)
+	assert.Equal(t, approval.PlanFromPolicy, st.PlanSource)
+}
+
+func TestServiceRequest_RefreshApprovers(t *testing.T) {
+	h := newHarness(t)
+	h.env.RegisterDelayedCallback(func() { h.world.setTeam(sreTeam.ID, "carol", "henry") }, 30*time.Minute)
+	h.signalAt(time.Hour, workflows.RefreshApprovers, workflows.RefreshApproversInput{Reason: "team sre changed"})
+	st := h.stateAt(2 * time.Hour)
+	frank := h.updateAt(3*time.Hour, workflows.Approve, workflows.ApproveInput{User: "frank"})
+	henry := h.updateAt(4*time.Hour, workflows.Approve, workflows.ApproveInput{User: "henry"})
+
+	res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, day))))
+
+	assert.Equal(t, []string{"carol", "henry"}, st.EligibleApprovers)
+	require.Error(t, frank.rejected, "removed from the team mid-flight")
+	require.NoError(t, henry.err, "added to the team mid-flight")
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	assert.Len(t, h.world.rosterCalls, 2)
+}
+
+func TestServiceRequest_MalformedSignalLeavesTrace(t *testing.T) {
+	h := newHarness(t)
+	h.signalAt(time.Hour, workflows.Approve, "bob")
+	st := h.stateAt(2 * time.Hour)
+	h.updateAt(3*time.Hour, workflows.Cancel, workflows.CancelInput{User: "alice"})
+
+	h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, day))))
+
+	require.Len(t, st.Refused, 1)
+	assert.Equal(t, approval.CodeMalformed, st.Refused[0].Code)
+	assert.Equal(t, 0, st.Stages[0].Approvals)
+}
+
+func TestServiceRequest_EarlySignalWaitsForItsStage(t *testing.T) {
+	h := newHarness(t)
+	// Sent before the first stage opened, as from the CLI while workers are down.
+	h.signalAt(0, workflows.Approve, workflows.ApproveInput{User: "bob"})
+
+	res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, day))))
+
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	last := h.world.lastPublished(t).Request
+	assert.Empty(t, last.Refused)
+	assert.Equal(t, "bob", last.Stages[0].Responses[0].User)
+}
+
+func TestServiceRequest_InvalidInput(t *testing.T) {
+	h := newHarness(t)
+	in := input(plan())
+	in.Requester = ""
+	h.env.ExecuteWorkflow(workflows.WorkflowType, in)
+	require.True(t, h.env.IsWorkflowCompleted())
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, h.env.GetWorkflowError(), &appErr)
+	assert.Equal(t, "InvalidInput", appErr.Type())
+	assert.Contains(t, appErr.Error(), "requester is required")
+}
+
+func TestWorkflowID(t *testing.T) {
+	assert.Equal(t, "service-request-42", workflows.WorkflowID(42))
+	id, err := workflows.RequestID("service-request-42")
+	require.NoError(t, err)
+	assert.Equal(t, int64(42), id)
+	for _, bad := range []string{"", "service-request-", "service-request-x", "service-request--1", "other-42", "service-request-0"} {
+		_, err := workflows.RequestID(bad)
+		assert.Error(t, err, bad)
+	}
+}

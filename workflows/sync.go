@@ -1,0 +1,115 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/approval"
+)
+
+// publishActivityOptions: a publication retries until PostgreSQL takes it;
+// newer states coalesce meanwhile, so a long outage costs one retrying
+// activity, not one per transition.
+var publishActivityOptions = storeActivityOptions
+
+// sync brings the outside world up to date at a point where the request
+// waits: the search attributes and Web UI details at once, the projection
+// and notifications through the publisher. Transitions between two such
+// points are published together.
+func (s *requestRun) sync() {
+	s.upsertSearchAttributes()
+	workflow.SetCurrentDetails(s.ctx, s.details())
+	if s.version > s.wantPublished {
+		s.wantPublished = s.version
+	}
+}
+
+// startPublisher runs the coroutine that writes the request's state to
+// PostgreSQL and delivers its notifications, one publication at a time and
+// in order. It runs on a disconnected context: the last state of a canceled
+// request must still be written.
+func (s *requestRun) startPublisher() {
+	ctx, _ := workflow.NewDisconnectedContext(s.ctx)
+	ctx = workflow.WithActivityOptions(ctx, publishActivityOptions)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			_ = workflow.Await(ctx, func() bool { return s.wantPublished > s.published })
+			in := activities.PublishInput{Seq: s.wantPublished, Request: *s.req, Events: s.events}
+			s.events = nil
+			s.publishing = true
+			err := workflow.ExecuteActivity(ctx, a.Publish, in).Get(ctx, nil)
+			s.publishing = false
+			if err != nil {
+				s.logger.Error("publishing the request's state failed", "seq", in.Seq, "error", err)
+			}
+			s.published = in.Seq
+		}
+	})
+}
+
+// searchAttrState remembers what was last upserted, so unchanged values
+// cost nothing.
+type searchAttrState struct {
+	done             bool
+	status           approval.Status
+	pendingApprovers []string
+}
+
+func (s *requestRun) upsertSearchAttributes() {
+	pending := s.req.EligibleApprovers
+	if pending == nil {
+		pending = []string{}
+	}
+	var updates []temporal.SearchAttributeUpdate
+	if !s.searchAttrs.done {
+		updates = append(updates,
+			RequesterKey.ValueSet(s.in.Requester),
+			CatalogItemKey.ValueSet(s.in.CatalogItem.Name),
+			OrganizationKey.ValueSet(s.in.Organization.Name))
+	}
+	if !s.searchAttrs.done || s.searchAttrs.status != s.req.Status {
+		updates = append(updates, RequestStatusKey.ValueSet(string(s.req.Status)))
+	}
+	if !s.searchAttrs.done || !slices.Equal(s.searchAttrs.pendingApprovers, pending) {
+		updates = append(updates, PendingApproversKey.ValueSet(pending))
+	}
+	if len(updates) == 0 {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(s.ctx, updates...); err != nil {
+		s.logger.Error("upserting search attributes failed", "error", err)
+		return
+	}
+	s.searchAttrs = searchAttrState{done: true, status: s.req.Status, pendingApprovers: slices.Clone(pending)}
+}
+
+// details is the one-paragraph summary the Temporal Web UI shows for the
+// request.
+func (s *requestRun) details() string {
+	r := s.req
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** for %s, requested by %s: **%s**", r.CatalogItem.Name, r.Organization.Name, r.Requester, r.Status)
+	if st := r.Current(); st != nil {
+		fmt.Fprintf(&b, "\n\nStage %d of %d (%s): %d of %d approvals, deadline %s.",
+			r.CurrentStage+1, len(r.Stages), st.Name, st.Approvals, st.MinApprovers, st.Deadline.UTC().Format(time.RFC3339))
+		if len(r.EligibleApprovers) > 0 {
+			fmt.Fprintf(&b, " Waiting for: %s.", strings.Join(r.EligibleApprovers, ", "))
+		}
+	}
+	if r.Job != nil {
+		fmt.Fprintf(&b, "\n\nAWX %s %d: %s (%s)", r.Job.Type, r.Job.ID, r.Job.Status, r.Job.URL)
+	}
+	if r.Denial != nil {
+		fmt.Fprintf(&b, "\n\nRejected by %s: %s", r.Denial.User, r.Denial.Reason)
+	}
+	if r.FailureReason != "" {
+		fmt.Fprintf(&b, "\n\nFailure: %s", r.FailureReason)
+	}
+	return b.String()
+}
