@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,10 +147,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f := s.admit(r)
 	if f == nil {
-		s.mux.ServeHTTP(w, r)
+		s.serve(w, r)
 		return
 	}
 	s.applyFault(w, r, f)
+}
+
+// serve answers an API request. A path missing its trailing slash is
+// redirected with 301 when the slash form exists, as Django's APPEND_SLASH
+// does for every method; a client that follows it with a POST turns into
+// a GET, which is the behaviour to reproduce.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; !strings.HasSuffix(p, "/") {
+		probe := &http.Request{Method: r.Method, Host: r.Host, URL: &url.URL{Path: p + "/"}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			loc := p + "/"
+			if r.URL.RawQuery != "" {
+				loc += "?" + r.URL.RawQuery
+			}
+			w.Header().Set("Location", loc)
+			w.WriteHeader(http.StatusMovedPermanently)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
 }
 
 // methods maps an HTTP method to its handler for one path.
@@ -196,7 +217,13 @@ func (s *Server) routes() {
 // unknown path gets 404 whoever asks.
 func (s *Server) handle(pattern string, auth bool, m methods) {
 	allow := allowHeader(m)
+	numericID := strings.Contains(pattern, "{id}")
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := pathID(r); numericID && !ok {
+			// AWX's URL patterns only match digits: no such path.
+			writeDetail(w, http.StatusNotFound, "Not found.")
+			return
+		}
 		h := w.Header()
 		h.Set("X-API-Product-Name", "AWX")
 		h.Set("X-API-Node", nodeName)
@@ -229,7 +256,7 @@ func allowHeader(m methods) string {
 	if _, ok := m["GET"]; ok {
 		out = append(out, "HEAD")
 	}
-	return strings.Join(append(out, "OPTIONS"), ", ")
+	return strings.Join(out, ", ")
 }
 
 // authenticate answers 401 itself when the request carries no accepted

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -270,6 +271,9 @@ func writePyJSON(b *strings.Builder, v any) {
 		b.WriteByte(']')
 	case string:
 		writePyString(b, x)
+	case json.Number:
+		// Python re-renders numbers: 2.50 becomes 2.5, 1e3 becomes 1000.0.
+		b.WriteString(pyRepr(x))
 	default:
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -300,21 +304,16 @@ func writePyString(b *strings.Builder, s string) {
 			b.WriteString(`\b`)
 		case r == '\f':
 			b.WriteString(`\f`)
-		case r < 0x20 || (r >= 0x7f && r <= 0xffff):
+		case r < 0x20 || (r >= 0x80 && r <= 0xffff):
 			fmt.Fprintf(b, `\u%04x`, r)
 		case r > 0xffff:
-			r1, r2 := utf16Surrogates(r)
+			r1, r2 := utf16.EncodeRune(r)
 			fmt.Fprintf(b, `\u%04x\u%04x`, r1, r2)
 		default:
 			b.WriteRune(r)
 		}
 	}
 	b.WriteByte('"')
-}
-
-func utf16Surrogates(r rune) (rune, rune) {
-	r -= 0x10000
-	return 0xd800 + (r>>10)&0x3ff, 0xdc00 + r&0x3ff
 }
 
 func sortedKeys(m map[string]any) []string {
