@@ -29,6 +29,7 @@ const (
 	DefaultPollInterval      = 5 * time.Second
 	DefaultPollOutageBudget  = 24 * time.Hour
 	DefaultNotifyMaxAttempts = 5
+	DefaultLaunchSettleTime  = 3 * time.Second
 )
 
 // Activities carries what the activities need. The zero values of the
@@ -49,6 +50,9 @@ type Activities struct {
 	// failing notifier before giving up on those notifications, so a broken
 	// webhook never holds back the request's projection.
 	NotifyMaxAttempts int32
+	// LaunchSettleTime is how long a retried launch waits for a job an
+	// earlier attempt may still be creating before it launches again.
+	LaunchSettleTime time.Duration
 
 	awxUser awxUserCache
 }

@@ -25,10 +25,6 @@ import (
 // from.
 const RequestMarker = "countersign_request_id"
 
-// launchSettleTime is how long a retried launch waits for a job an earlier
-// attempt may still be creating.
-const launchSettleTime = 3 * time.Second
-
 // clockSkew widens the search for an earlier launch, since AWX's clock and
 // ours may disagree.
 const clockSkew = 10 * time.Minute
@@ -76,7 +72,7 @@ func (a *Activities) Launch(ctx context.Context, in LaunchInput) (LaunchResult, 
 		if err == nil && !found {
 			// An earlier attempt that timed out may still be creating its
 			// job in AWX; look once more before launching again.
-			if err = sleep(ctx, launchSettleTime); err == nil {
+			if err = sleep(ctx, a.launchSettleTime()); err == nil {
 				job, found, err = a.findEarlierLaunch(ctx, in, kind, vars)
 			}
 		}
@@ -281,6 +277,13 @@ func awxFailure(doing string, err error) error {
 		msg = apiErr.Message()
 	}
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeAWXRefused, err)
+}
+
+func (a *Activities) launchSettleTime() time.Duration {
+	if a.LaunchSettleTime > 0 {
+		return a.LaunchSettleTime
+	}
+	return DefaultLaunchSettleTime
 }
 
 // awxUserCache remembers the AWX username behind AWX_TOKEN; launches are

@@ -1,0 +1,220 @@
+package activities_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/workflows"
+)
+
+func launchInput(in workflows.Input) activities.LaunchInput {
+	return activities.LaunchInput{
+		RequestID:      in.RequestID,
+		TemplateKind:   in.Template.Kind,
+		TemplateID:     in.Template.ID,
+		ExtraVars:      in.ExtraVars,
+		NodeSurveyData: in.NodeSurveyData,
+		ApprovedAt:     time.Now().Add(-time.Second),
+	}
+}
+
+func launch(t *testing.T, s *testkit.Stack, in activities.LaunchInput) (activities.LaunchResult, error) {
+	t.Helper()
+	v, err := activityEnv(s.Activities).ExecuteActivity(s.Activities.Launch, in)
+	var res activities.LaunchResult
+	if err == nil {
+		require.NoError(t, v.Get(&res))
+	}
+	return res, err
+}
+
+func TestActivities_Launch(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("workflow template: node answers merged, request marker added, job claimed", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{})
+		in := s.Create(t, testkit.ProvisionEnvironment())
+		res, err := launch(t, s, launchInput(in))
+		require.NoError(t, err)
+		assert.False(t, res.Recovered)
+		assert.Equal(t, "workflow_job", res.Job.Type)
+		assert.Equal(t, "pending", res.Job.Status)
+		assert.Equal(t, fmt.Sprintf("%s/#/jobs/workflow/%d", s.SimURL, res.Job.ID), res.Job.URL)
+
+		jobs := s.Sim.Jobs()
+		require.Len(t, jobs, 1)
+		vars := jobs[0].ExtraVars
+		assert.Equal(t, "demo-env", vars["env_name"])
+		assert.Equal(t, "small", vars["db_size"], "node answers reach the workflow's extra_vars")
+		assert.Equal(t, float64(in.RequestID), vars[activities.RequestMarker])
+		assert.Equal(t, testkit.AWXUser, jobs[0].CreatedBy)
+
+		ref, err := s.Store.RequestJob(ctx, in.RequestID)
+		require.NoError(t, err)
+		require.NotNil(t, ref)
+		assert.Equal(t, res.Job.ID, ref.ID)
+	})
+
+	t.Run("job template without prompted variables gets no marker", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{})
+		in := s.Create(t, testkit.RestartService())
+		res, err := launch(t, s, launchInput(in))
+		require.NoError(t, err)
+		assert.Equal(t, "job", res.Job.Type)
+		jobs := s.Sim.Jobs()
+		require.Len(t, jobs, 1)
+		assert.NotContains(t, jobs[0].ExtraVars, activities.RequestMarker)
+		assert.Empty(t, jobs[0].IgnoredFields)
+	})
+
+	t.Run("a job already recorded for the request is returned, AWX untouched", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{})
+		in := s.Create(t, testkit.RestartService())
+		first, err := launch(t, s, launchInput(in))
+		require.NoError(t, err)
+		again, err := launch(t, s, launchInput(in))
+		require.NoError(t, err)
+		assert.True(t, again.Recovered)
+		assert.Equal(t, first.Job.ID, again.Job.ID)
+		assert.Equal(t, 1, s.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID))
+	})
+
+	t.Run("survey violation is refused for good with AWX's message", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{})
+		r := testkit.RestartService()
+		r.ExtraVars = map[string]any{"service_name": "database"}
+		in := s.Create(t, r)
+		_, err := launch(t, s, launchInput(in))
+		var app *temporal.ApplicationError
+		require.ErrorAs(t, err, &app)
+		assert.True(t, app.NonRetryable())
+		assert.Equal(t, activities.ErrTypeAWXRefused, app.Type())
+		assert.Equal(t, "variables_needed_to_start: Value database for 'service_name' expected to be one of ['api', 'web', 'worker'].", app.Message())
+		assert.Empty(t, s.Sim.Jobs())
+	})
+
+	t.Run("an unknown template is refused for good", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{})
+		r := testkit.RestartService()
+		r.Template.ID = 4040
+		in := s.Create(t, r)
+		_, err := launch(t, s, launchInput(in))
+		var app *temporal.ApplicationError
+		require.ErrorAs(t, err, &app)
+		assert.True(t, app.NonRetryable())
+		assert.Contains(t, app.Message(), "Not found")
+	})
+
+	t.Run("server errors are retryable", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{})
+		s.Sim.InjectFault(awxsim.Fault{Method: "POST", Path: "/api/v2/job_templates/", Kind: awxsim.FaultStatus, Status: 503})
+		in := s.Create(t, testkit.RestartService())
+		_, err := launch(t, s, launchInput(in))
+		var app *temporal.ApplicationError
+		require.ErrorAs(t, err, &app)
+		assert.False(t, app.NonRetryable())
+		assert.Contains(t, err.Error(), "503")
+		assert.Empty(t, s.Sim.Jobs())
+	})
+
+	t.Run("variables AWX ignored: the job is canceled and the launch fails", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{JobDuration: time.Minute})
+		r := testkit.RestartService()
+		r.ExtraVars["not_in_survey"] = "x"
+		in := s.Create(t, r)
+		_, err := launch(t, s, launchInput(in))
+		var app *temporal.ApplicationError
+		require.ErrorAs(t, err, &app)
+		assert.True(t, app.NonRetryable())
+		assert.Equal(t, activities.ErrTypeLaunchMisconfigured, app.Type())
+		assert.Contains(t, app.Message(), "AWX ignored extra_vars.not_in_survey")
+		var res activities.LaunchResult
+		require.NoError(t, app.Details(&res))
+		assert.Equal(t, "canceled", res.Job.Status)
+		assert.Eventually(t, func() bool {
+			return s.Sim.Jobs()[0].Status == awxsim.StatusCanceled
+		}, 5*time.Second, 50*time.Millisecond, "the misconfigured job is canceled in AWX")
+	})
+}
+
+// launchWithRetries runs Launch as a workflow would, so a failed attempt is
+// retried with its attempt number.
+func launchWithRetries(ctx workflow.Context, in activities.LaunchInput) (activities.LaunchResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
+	})
+	var res activities.LaunchResult
+	err := workflow.ExecuteActivity(ctx, "Launch", in).Get(ctx, &res)
+	return res, err
+}
+
+func launchRetried(t *testing.T, s *testkit.Stack, in activities.LaunchInput) activities.LaunchResult {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterActivity(s.Activities)
+	env.RegisterWorkflow(launchWithRetries)
+	env.ExecuteWorkflow(launchWithRetries, in)
+	require.NoError(t, env.GetWorkflowError())
+	var res activities.LaunchResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	return res
+}
+
+func TestActivities_Launch_LostResponseNeverLaunchesTwice(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		request testkit.Request
+		kind    awxsim.Kind
+		path    string
+	}{
+		{"recognised by the request marker", testkit.ProvisionEnvironment(), awxsim.KindWorkflowJob,
+			fmt.Sprintf("/api/v2/workflow_job_templates/%d/launch/", awxsim.DemoProvisionEnvironmentID)},
+		{"recognised by the answers", testkit.RestartService(), awxsim.KindJob,
+			fmt.Sprintf("/api/v2/job_templates/%d/launch/", awxsim.DemoRestartServiceID)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testkit.NewStack(t, awxsim.Config{})
+			in := s.Create(t, tc.request)
+			s.Sim.InjectFault(awxsim.Fault{Method: "POST", Path: tc.path, Kind: awxsim.FaultDropResponse, Times: 1})
+
+			res := launchRetried(t, s, launchInput(in))
+
+			assert.True(t, res.Recovered)
+			assert.Equal(t, 1, s.Sim.LaunchCount(tc.kind, tc.request.Template.ID), "exactly one AWX job")
+			assert.Equal(t, 1, s.Sim.RequestCount("POST", tc.path), "one POST reached AWX, its answer was lost, and it was not repeated")
+			ref, err := s.Store.RequestJob(context.Background(), in.RequestID)
+			require.NoError(t, err)
+			assert.Equal(t, res.Job.ID, ref.ID)
+		})
+	}
+
+	t.Run("a twin request's job is never adopted", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{})
+		twin := s.Create(t, testkit.RestartService())
+		_, err := launch(t, s, launchInput(twin))
+		require.NoError(t, err)
+
+		in := s.Create(t, testkit.RestartService())
+		path := fmt.Sprintf("/api/v2/job_templates/%d/launch/", awxsim.DemoRestartServiceID)
+		s.Sim.InjectFault(awxsim.Fault{Method: "POST", Path: path, Kind: awxsim.FaultDropResponse, Times: 1})
+		res := launchRetried(t, s, launchInput(in))
+
+		twinJob, err := s.Store.RequestJob(context.Background(), twin.RequestID)
+		require.NoError(t, err)
+		assert.NotEqual(t, twinJob.ID, res.Job.ID, "same answers, yet each request keeps its own job")
+		assert.Equal(t, 2, s.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID))
+	})
+}

@@ -1,0 +1,182 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/notify"
+	"github.com/countersign/countersign/store"
+)
+
+var t0 = time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
+
+// pendingRequest is the request created for in, with its first stage open
+// and bob's approval in.
+func pendingRequest(t *testing.T, s *testkit.Stack, id int64, plan approval.Plan) *approval.Request {
+	r := approval.NewRequest(id, approval.Ref{ID: s.Identity.Org.ID, Name: "acme"}, approval.Ref{ID: 1, Name: "Restart service"},
+		"alice", "needed for a test", plan, t0)
+	r.OpenStage(0, approval.Roster{TeamMembers: []string{"bob", "carol"}, OrgAdmins: []string{"erin"}, Superusers: []string{"admin"}}, t0)
+	_, err := r.Apply(approval.ActionApprove, "bob", "looks right", t0.Add(time.Minute))
+	require.NoError(t, err)
+	_, err = r.Apply(approval.ActionComment, "alice", "thanks!", t0.Add(2*time.Minute))
+	require.NoError(t, err)
+	return r
+}
+
+func TestActivities_Publish_RecordsTheProjection(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	env := activityEnv(s.Activities)
+	ctx := context.Background()
+	in := s.Create(t, testkit.RestartService(s.Stage("SRE", "sre", 2, 72*time.Hour, 24*time.Hour)))
+	r := pendingRequest(t, s, in.RequestID, in.Plan)
+
+	_, err := env.ExecuteActivity(s.Activities.Publish, activities.PublishInput{Seq: 2, Request: *r})
+	require.NoError(t, err)
+
+	got, err := s.Store.GetRequest(ctx, in.RequestID)
+	require.NoError(t, err)
+	assert.Equal(t, "pending_approval", got.Status)
+	assert.Equal(t, int64(2), got.StateSeq)
+	require.NotNil(t, got.CurrentStage)
+	assert.Equal(t, 0, *got.CurrentStage)
+	assert.Equal(t, []string{"carol"}, got.PendingApprovers)
+	require.Len(t, got.Stages, 1)
+	assert.Equal(t, "pending", got.Stages[0].Status)
+	assert.True(t, got.Stages[0].Deadline.Equal(t0.Add(72*time.Hour)))
+	require.Len(t, got.Responses, 2)
+	assert.Equal(t, store.Response{StagePosition: intPtr(0), Username: "bob", Kind: "approve", Text: "looks right", Created: t0.Add(time.Minute)},
+		normalizeResponse(got.Responses[0]))
+	assert.Equal(t, "comment", got.Responses[1].Kind)
+	assert.Equal(t, "thanks!", got.Responses[1].Text)
+
+	t.Run("a late, older state changes nothing", func(t *testing.T) {
+		older := approval.NewRequest(in.RequestID, r.Organization, r.CatalogItem, "alice", "", in.Plan, t0)
+		_, err := env.ExecuteActivity(s.Activities.Publish, activities.PublishInput{Seq: 1, Request: *older})
+		require.NoError(t, err)
+		again, err := s.Store.GetRequest(ctx, in.RequestID)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), again.StateSeq)
+		assert.Len(t, again.Responses, 2)
+	})
+
+	t.Run("a finished job is mirrored", func(t *testing.T) {
+		_, err := r.Apply(approval.ActionApprove, "carol", "", t0.Add(time.Hour))
+		require.NoError(t, err)
+		r.MarkLaunched(approval.Job{Type: "job", ID: 77, Status: "pending", URL: "http://awx/#/jobs/playbook/77"}, t0.Add(time.Hour))
+		r.UpdateJob("failed", "boom", t0.Add(2*time.Hour))
+		_, err = env.ExecuteActivity(s.Activities.Publish, activities.PublishInput{Seq: 5, Request: *r})
+		require.NoError(t, err)
+		done, err := s.Store.GetRequest(ctx, in.RequestID)
+		require.NoError(t, err)
+		assert.Equal(t, "failed", done.Status)
+		assert.Equal(t, "AWX job failed: boom", done.FailureReason)
+		require.NotNil(t, done.Job)
+		assert.Equal(t, store.JobRef{Type: "job", ID: 77, Status: "failed", URL: "http://awx/#/jobs/playbook/77"}, *done.Job)
+		assert.Nil(t, done.CurrentStage)
+		assert.Empty(t, done.PendingApprovers)
+		require.NotNil(t, done.Finished)
+	})
+
+	t.Run("a deleted request is skipped", func(t *testing.T) {
+		gone := *r
+		gone.ID = in.RequestID + 1000
+		_, err := env.ExecuteActivity(s.Activities.Publish, activities.PublishInput{Seq: 9, Request: gone})
+		assert.NoError(t, err)
+	})
+}
+
+func intPtr(i int) *int { return &i }
+
+func normalizeResponse(r store.Response) store.Response {
+	r.Created = r.Created.UTC()
+	return r
+}
+
+func TestActivities_Publish_Notifies(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	in := s.Create(t, testkit.RestartService(s.Stage("SRE", "sre", 2, 72*time.Hour, 24*time.Hour)))
+	r := pendingRequest(t, s, in.RequestID, in.Plan)
+	events := []activities.Event{
+		{Kind: notify.KindPending, Recipients: []string{"bob", "carol"}, Stage: 0},
+		{Kind: notify.KindReminder, Recipients: []string{"carol", "nobody"}, Stage: 0, Seq: 1},
+	}
+
+	t.Run("delivers every event with contacts", func(t *testing.T) {
+		env := activityEnv(s.Activities)
+		_, err := env.ExecuteActivity(s.Activities.Publish, activities.PublishInput{Seq: 2, Request: *r, Events: events})
+		require.NoError(t, err)
+		sent := s.Notifier.Sent()
+		require.Len(t, sent, 2)
+		pending := sent[0]
+		assert.Equal(t, fmt.Sprintf("service-request-%d/pending/0/0", in.RequestID), pending.ID)
+		assert.Equal(t, []notify.Recipient{{Username: "bob", Email: "bob@acme.example"}, {Username: "carol", Email: "carol@acme.example"}}, pending.Recipients)
+		assert.Equal(t, "SRE", pending.Stage)
+		assert.Equal(t, fmt.Sprintf("Request %d (Restart service) needs your approval", in.RequestID), pending.Subject)
+		assert.Contains(t, pending.Message, "needs 2 approval(s), 1 so far")
+		assert.Equal(t, []notify.Recipient{{Username: "carol", Email: "carol@acme.example"}, {Username: "nobody"}}, sent[1].Recipients,
+			"unknown users are still addressed by name")
+		assert.Contains(t, sent[1].Subject, "Reminder:")
+	})
+
+	t.Run("a failed delivery is retried without repeating the others", func(t *testing.T) {
+		n := &testkit.Notifier{Fail: func(msg notify.Notification) error {
+			if msg.Kind == notify.KindReminder {
+				return errors.New("webhook answered 503")
+			}
+			return nil
+		}}
+		acts := withNotifier(s, n)
+		env := activityEnv(acts)
+		var delivered map[int]bool
+		env.SetOnActivityHeartbeatListener(func(_ *activity.Info, d converter.EncodedValues) { require.NoError(t, d.Get(&delivered)) })
+		_, err := env.ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 3, Request: *r, Events: events})
+		require.ErrorContains(t, err, "503")
+		assert.Equal(t, map[int]bool{0: true}, delivered, "what went out is remembered for the next attempt")
+
+		n.Fail = nil
+		retry := activityEnv(acts)
+		retry.SetHeartbeatDetails(delivered)
+		_, err = retry.ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 3, Request: *r, Events: events})
+		require.NoError(t, err)
+		kinds := []notify.Kind{}
+		for _, m := range n.Sent() {
+			kinds = append(kinds, m.Kind)
+		}
+		assert.Equal(t, []notify.Kind{notify.KindPending, notify.KindReminder}, kinds, "each event delivered once")
+	})
+
+	t.Run("a refused delivery is not retried", func(t *testing.T) {
+		n := &testkit.Notifier{Fail: func(notify.Notification) error { return fmt.Errorf("%w: 400 bad payload", notify.ErrPermanent) }}
+		acts := withNotifier(s, n)
+		_, err := activityEnv(acts).ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 4, Request: *r, Events: events})
+		assert.NoError(t, err)
+	})
+
+	t.Run("notifications are given up after the last attempt", func(t *testing.T) {
+		n := &testkit.Notifier{Fail: func(notify.Notification) error { return errors.New("webhook down") }}
+		acts := withNotifier(s, n)
+		acts.NotifyMaxAttempts = 1
+		_, err := activityEnv(acts).ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 5, Request: *r, Events: events})
+		assert.NoError(t, err, "the projection must not wait for a broken notifier")
+		got, err := s.Store.GetRequest(context.Background(), in.RequestID)
+		require.NoError(t, err)
+		assert.Equal(t, int64(5), got.StateSeq)
+	})
+}
+
+// withNotifier is the stack's activities with another notifier.
+func withNotifier(s *testkit.Stack, n notify.Notifier) *activities.Activities {
+	return &activities.Activities{Store: s.Store, AWX: s.AWX, Notifier: n, Logger: s.Activities.Logger}
+}

@@ -1,0 +1,77 @@
+// Command countersign is Countersign's single binary: the worker, the
+// database migrations and the AWX simulator, each a subcommand.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/countersign/countersign/internal/config"
+)
+
+const usage = `usage: countersign <command> [flags]
+
+commands:
+  worker    run the Temporal worker (ServiceRequest workflow and activities)
+  migrate   apply database migrations (migrate [up] | migrate down N)
+  awx-sim   serve the AWX simulator for demos and tests
+
+Run "countersign <command> -h" for the flags of a command. Every flag has an
+environment variable equivalent, shown in its help.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "worker":
+		err = runWorker(ctx, rest)
+	case "migrate":
+		err = runMigrate(ctx, rest)
+	case "awx-sim":
+		err = runAWXSim(ctx, rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(stderr, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "countersign: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, context.Canceled):
+		return 0
+	default:
+		fmt.Fprintf(stderr, "countersign %s: %v\n", cmd, err)
+		return 1
+	}
+}
+
+func loadConfig(name string, args []string) (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(name, args, os.LookupEnv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	slog.SetDefault(logger)
+	return cfg, logger, nil
+}

@@ -1,0 +1,15 @@
+package main
+
+import (
+	"context"
+
+	"github.com/countersign/countersign/worker"
+)
+
+func runWorker(ctx context.Context, args []string) error {
+	cfg, logger, err := loadConfig("countersign worker", args)
+	if err != nil {
+		return err
+	}
+	return worker.Serve(ctx, cfg, logger)
+}

@@ -1,0 +1,180 @@
+// Package config loads Countersign's configuration (SPEC 9) from
+// environment variables, each with a flag equivalent; flags win. Each
+// subcommand validates the settings it needs, once, at start.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+)
+
+// Config is every setting of every subcommand.
+type Config struct {
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+	AWXURL            string
+	AWXToken          string
+	HTTPAddr          string
+	LogLevel          slog.Level
+	NotifyWebhookURL  string
+	// AWXPollInterval is how often a running AWX job is polled.
+	AWXPollInterval time.Duration
+}
+
+// Lookup reads an environment variable; os.LookupEnv in production.
+type Lookup func(key string) (string, bool)
+
+// setting ties a flag to its environment variable.
+type setting struct {
+	flag, env, usage string
+	target           *string
+	def              string
+}
+
+// Load parses args (without the subcommand) over the environment. The
+// returned FlagSet has the usage text.
+func Load(name string, args []string, env Lookup) (Config, error) {
+	var c Config
+	var logLevel, pollInterval string
+	settings := []setting{
+		{"database-url", "DATABASE_URL", "PostgreSQL URL", &c.DatabaseURL, ""},
+		{"temporal-address", "TEMPORAL_ADDRESS", "Temporal frontend host:port", &c.TemporalAddress, "127.0.0.1:7233"},
+		{"temporal-namespace", "TEMPORAL_NAMESPACE", "Temporal namespace", &c.TemporalNamespace, "default"},
+		{"task-queue", "TASK_QUEUE", "Temporal task queue", &c.TaskQueue, "countersign"},
+		{"awx-url", "AWX_URL", "AWX base URL, e.g. https://awx.example.com", &c.AWXURL, ""},
+		{"awx-token", "AWX_TOKEN", "AWX OAuth2 bearer token", &c.AWXToken, ""},
+		{"http-addr", "HTTP_ADDR", "address the HTTP server listens on", &c.HTTPAddr, "127.0.0.1:8080"},
+		{"log-level", "LOG_LEVEL", "debug, info, warn or error", &logLevel, "info"},
+		{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", &c.NotifyWebhookURL, ""},
+		{"awx-poll-interval", "AWX_POLL_INTERVAL", "how often a running AWX job is polled", &pollInterval, "5s"},
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	for _, s := range settings {
+		def := s.def
+		if v, ok := env(s.env); ok && v != "" {
+			def = v
+		}
+		fs.StringVar(s.target, s.flag, def, fmt.Sprintf("%s (env %s)", s.usage, s.env))
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return c, fmt.Errorf("LOG_LEVEL %q: use debug, info, warn or error", logLevel)
+	}
+	d, err := time.ParseDuration(pollInterval)
+	if err != nil || d < 100*time.Millisecond {
+		return c, fmt.Errorf("AWX_POLL_INTERVAL %q: use a duration of at least 100ms, e.g. 5s", pollInterval)
+	}
+	c.AWXPollInterval = d
+	return c, nil
+}
+
+// Check joins the failed checks into one error on one line, so bad
+// configuration stops a process with one clear line.
+func Check(errs ...error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// RequireDatabase checks DATABASE_URL.
+func (c Config) RequireDatabase() error {
+	if c.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is required (e.g. postgres://user:pass@host:5432/countersign?sslmode=disable)")
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return errors.New("DATABASE_URL must be a postgres:// URL")
+	}
+	return nil
+}
+
+// RequireAWX checks AWX_URL and AWX_TOKEN.
+func (c Config) RequireAWX() error {
+	if c.AWXURL == "" {
+		return errors.New("AWX_URL is required (e.g. https://awx.example.com)")
+	}
+	u, err := url.Parse(c.AWXURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("AWX_URL %q must be an absolute http or https URL", c.AWXURL)
+	}
+	if c.AWXToken == "" {
+		return errors.New("AWX_TOKEN is required (an AWX OAuth2 personal access token)")
+	}
+	return nil
+}
+
+// TemporalClientOptions builds the Temporal client options from the SDK's
+// TEMPORAL_* conventions (TLS, API key, gRPC metadata, config profile) with
+// the address and namespace of this configuration on top.
+func (c Config) TemporalClientOptions() (client.Options, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal client settings: %w", err)
+	}
+	opts.HostPort = c.TemporalAddress
+	opts.Namespace = c.TemporalNamespace
+	return opts, nil
+}
+
+// LogValue masks secrets when the configuration is logged.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.String("temporal_address", c.TemporalAddress),
+		slog.String("temporal_namespace", c.TemporalNamespace),
+		slog.String("task_queue", c.TaskQueue),
+		slog.String("awx_url", maskURL(c.AWXURL)),
+		slog.Bool("awx_token_set", c.AWXToken != ""),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("notify_webhook_url", maskURL(c.NotifyWebhookURL)),
+		slog.Duration("awx_poll_interval", c.AWXPollInterval),
+	)
+}
+
+// maskURL hides a URL's password and query (which may hold tokens).
+func maskURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	q := u.Query()
+	for key := range q {
+		k := strings.ToLower(key)
+		if strings.Contains(k, "pass") || strings.Contains(k, "token") || strings.Contains(k, "secret") || strings.Contains(k, "key") {
+			q.Set(key, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

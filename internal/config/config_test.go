@@ -1,0 +1,87 @@
+package config_test
+
+import (
+	"bytes"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/internal/config"
+)
+
+func env(m map[string]string) config.Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
+	c, err := config.Load("test", nil, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:7233", c.TemporalAddress)
+	assert.Equal(t, "countersign", c.TaskQueue)
+	assert.Equal(t, slog.LevelInfo, c.LogLevel)
+	assert.Equal(t, 5*time.Second, c.AWXPollInterval)
+
+	c, err = config.Load("test", []string{"--task-queue", "from-flag"}, env(map[string]string{
+		"TASK_QUEUE": "from-env", "AWX_URL": "https://awx.example", "LOG_LEVEL": "debug", "AWX_POLL_INTERVAL": "2s",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, "from-flag", c.TaskQueue, "flags win over the environment")
+	assert.Equal(t, "https://awx.example", c.AWXURL)
+	assert.Equal(t, slog.LevelDebug, c.LogLevel)
+	assert.Equal(t, 2*time.Second, c.AWXPollInterval)
+}
+
+func TestLoad_RefusesBadValues(t *testing.T) {
+	for _, tc := range []struct {
+		env     map[string]string
+		args    []string
+		wantErr string
+	}{
+		{env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
+		{env: map[string]string{"AWX_POLL_INTERVAL": "soon"}, wantErr: "AWX_POLL_INTERVAL"},
+		{env: map[string]string{"AWX_POLL_INTERVAL": "1ms"}, wantErr: "at least 100ms"},
+		{args: []string{"--no-such-flag"}, wantErr: "no-such-flag"},
+		{args: []string{"stray"}, wantErr: "unexpected argument"},
+	} {
+		_, err := config.Load("test", tc.args, env(tc.env))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.wantErr)
+	}
+}
+
+func TestRequirements(t *testing.T) {
+	var c config.Config
+	err := config.Check(c.RequireDatabase(), c.RequireAWX())
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "\n", "one line")
+	assert.Contains(t, err.Error(), "DATABASE_URL is required")
+	assert.Contains(t, err.Error(), "AWX_URL is required")
+
+	c = config.Config{DatabaseURL: "mysql://x", AWXURL: "awx.example", AWXToken: "t"}
+	assert.ErrorContains(t, c.RequireDatabase(), "postgres://")
+	assert.ErrorContains(t, c.RequireAWX(), "absolute http or https URL")
+	c = config.Config{DatabaseURL: "postgres://u:p@h/db", AWXURL: "https://awx.example"}
+	assert.NoError(t, c.RequireDatabase())
+	assert.ErrorContains(t, c.RequireAWX(), "AWX_TOKEN is required")
+	assert.NoError(t, config.Check(nil, nil))
+}
+
+func TestConfig_LogValueHidesSecrets(t *testing.T) {
+	c := config.Config{
+		DatabaseURL:      "postgres://app:hunter2@db:5432/cs?sslmode=disable&password=hunter3",
+		AWXURL:           "https://awx.example",
+		AWXToken:         "awx-secret-token",
+		NotifyWebhookURL: "https://hooks.example/x?token=hook-secret",
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
+	out := buf.String()
+	for _, secret := range []string{"hunter2", "hunter3", "awx-secret-token", "hook-secret"} {
+		assert.NotContains(t, out, secret)
+	}
+	assert.Contains(t, out, "sslmode=disable")
+	assert.Contains(t, out, `"awx_token_set":true`)
+}
