@@ -20,16 +20,17 @@ import (
 // fails for good with the reason.
 func (a *Activities) Poll(ctx context.Context, in PollInput) (PollResult, error) {
 	kind := awx.Kind(in.Job.Type)
+	beat := newHeartbeater(ctx)
 	var outageSince time.Time
 	for {
 		job, err := a.AWX.JobOfKind(ctx, kind, in.Job.ID)
 		switch {
 		case err == nil:
 			outageSince = time.Time{}
-			activity.RecordHeartbeat(ctx, job.Status)
 			if awx.IsTerminal(job.Status) || (in.UntilRunning && job.Status == awx.StatusRunning) {
 				return PollResult{Status: job.Status, Explanation: job.JobExplanation}, nil
 			}
+			beat.record(job.Status)
 		case ctx.Err() != nil:
 			return PollResult{}, ctx.Err()
 		case awx.IsTransient(err):
@@ -41,13 +42,32 @@ func (a *Activities) Poll(ctx context.Context, in PollInput) (PollResult, error)
 				return PollResult{}, temporal.NewNonRetryableApplicationError(
 					fmt.Sprintf("AWX unreachable for %s while following the job: %v", down.Round(time.Second), err), ErrTypeAWXRefused, err)
 			}
-			activity.RecordHeartbeat(ctx, "awx unreachable")
+			beat.record("awx unreachable")
 		default:
 			return PollResult{}, awxFailure("reading the job", err)
 		}
 		if err := sleep(ctx, a.pollInterval()); err != nil {
 			return PollResult{}, err
 		}
+	}
+}
+
+// heartbeater heartbeats no earlier than half the heartbeat timeout into
+// the attempt. Heartbeats are billed; the SDK throttles them to 80% of the
+// timeout but sends the first at once, which a poll that ends soon (most
+// do) does not need.
+type heartbeater struct {
+	ctx   context.Context
+	after time.Time
+}
+
+func newHeartbeater(ctx context.Context) heartbeater {
+	return heartbeater{ctx: ctx, after: time.Now().Add(activity.GetInfo(ctx).HeartbeatTimeout / 2)}
+}
+
+func (h heartbeater) record(details string) {
+	if !time.Now().Before(h.after) {
+		activity.RecordHeartbeat(h.ctx, details)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"sync"
@@ -35,13 +36,15 @@ const AWXUser = "countersign"
 
 // Stack is one test's world.
 type Stack struct {
-	Store      *store.Store
-	Identity   demo.Identity
-	Sim        *awxsim.Server
-	SimURL     string
-	AWX        *awx.Client
-	Notifier   *Notifier
-	Activities *activities.Activities
+	// DatabaseURL is the stack's own database, for other processes.
+	DatabaseURL string
+	Store       *store.Store
+	Identity    demo.Identity
+	Sim         *awxsim.Server
+	SimURL      string
+	AWX         *awx.Client
+	Notifier    *Notifier
+	Activities  *activities.Activities
 }
 
 // NewStack builds a Stack; sim tunes the simulator (its token and user are
@@ -49,7 +52,14 @@ type Stack struct {
 func NewStack(t testing.TB, sim awxsim.Config) *Stack {
 	t.Helper()
 	ctx := context.Background()
-	st := pgtest.NewStore(t)
+	dbURL := pgtest.URL(t)
+	st, err := store.Open(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	// Request ids name workflows; tests share one Temporal server but each
+	// has its own database, so ids must not repeat across tests.
+	_, err = st.DB().ExecContext(ctx, `SELECT setval('service_requests_id_seq', $1)`, uniqueIDBase())
+	require.NoError(t, err)
 	id, err := demo.SeedIdentity(ctx, st)
 	require.NoError(t, err)
 
@@ -63,12 +73,13 @@ func NewStack(t testing.TB, sim awxsim.Config) *Stack {
 
 	n := &Notifier{}
 	return &Stack{
-		Store:    st,
-		Identity: id,
-		Sim:      simServer,
-		SimURL:   srv.URL,
-		AWX:      client,
-		Notifier: n,
+		DatabaseURL: dbURL,
+		Store:       st,
+		Identity:    id,
+		Sim:         simServer,
+		SimURL:      srv.URL,
+		AWX:         client,
+		Notifier:    n,
 		Activities: &activities.Activities{
 			Store:            st,
 			AWX:              client,
@@ -78,6 +89,11 @@ func NewStack(t testing.TB, sim awxsim.Config) *Stack {
 			LaunchSettleTime: 100 * time.Millisecond,
 		},
 	}
+}
+
+// uniqueIDBase is a random starting point for request ids.
+func uniqueIDBase() int64 {
+	return rand.Int64N(1<<40) + 1_000_000
 }
 
 // AddUser creates a user and makes them a member of team.

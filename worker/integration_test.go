@@ -1,0 +1,286 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/workflows"
+)
+
+// cluster is one test's stack with a Temporal client and a task queue.
+type cluster struct {
+	*testkit.Stack
+	client    client.Client
+	taskQueue string
+}
+
+func newCluster(t *testing.T, sim awxsim.Config) *cluster {
+	return &cluster{Stack: testkit.NewStack(t, sim), client: testkit.Dial(t, temporalAddr), taskQueue: testkit.TaskQueue(t)}
+}
+
+func (c *cluster) startWorker(t *testing.T) func() {
+	return testkit.StartWorker(t, c.client, c.taskQueue, c.Activities)
+}
+
+func (c *cluster) update(t *testing.T, id int64, name string, arg any) approval.Request {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := testkit.Update(ctx, c.client, id, name, arg)
+	require.NoError(t, err)
+	return st
+}
+
+func countEvents(h *historypb.History, typ enumspb.EventType) int {
+	n := 0
+	for _, ev := range h.Events {
+		if ev.GetEventType() == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func TestWorker_TwoStageRequestEndToEnd(t *testing.T) {
+	c := newCluster(t, awxsim.Config{JobDuration: 4 * time.Second, PendingFor: 200 * time.Millisecond})
+	c.AddUser(t, "eve", "security")
+	var heartbeats testkit.HeartbeatCounter
+	testkit.StartWorker(t, testkit.Dial(t, temporalAddr, heartbeats.Interceptor()), c.taskQueue, c.Activities)
+	r := testkit.ProvisionEnvironment(
+		c.Stage("SRE review", "sre", 2, 72*time.Hour, 24*time.Hour),
+		c.Stage("Security review", "security", 2, 48*time.Hour, 24*time.Hour),
+	)
+	// A job longer than the heartbeat timeout: the poll must heartbeat to
+	// stay alive, sparingly.
+	r.Settings.PollHeartbeatTimeout = approval.Duration(2 * time.Second)
+	in := c.Create(t, r)
+	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+
+	testkit.Eventually(t, 20*time.Second, "stage 1 to open", func() bool {
+		return len(testkit.State(t, c.client, in.RequestID).EligibleApprovers) == 2
+	})
+	// Approvers find the request through its search attributes.
+	query := fmt.Sprintf(`WorkflowId = %q AND RequestStatus = "pending_approval" AND PendingApprovers = "bob"`, workflows.WorkflowID(in.RequestID))
+	testkit.Eventually(t, 20*time.Second, "the request to be listed for bob", func() bool {
+		resp, err := c.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		return err == nil && len(resp.Executions) == 1
+	})
+
+	st := c.update(t, in.RequestID, workflows.Approve, workflows.ApproveInput{User: "bob", Comment: "capacity ok"})
+	assert.Equal(t, []string{"carol"}, st.EligibleApprovers)
+	// carol approves from the CLI: a signal.
+	require.NoError(t, c.client.SignalWorkflow(context.Background(), workflows.WorkflowID(in.RequestID), "", workflows.Approve,
+		workflows.ApproveInput{User: "carol"}))
+	testkit.Eventually(t, 20*time.Second, "stage 2 to open", func() bool {
+		return testkit.State(t, c.client, in.RequestID).CurrentStage == 1
+	})
+	c.update(t, in.RequestID, workflows.Approve, workflows.ApproveInput{User: "dave"})
+	c.update(t, in.RequestID, workflows.Approve, workflows.ApproveInput{User: "eve"})
+
+	res := testkit.Result(t, run, time.Minute)
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	assert.Equal(t, 1, c.Sim.LaunchCount(awxsim.KindWorkflowJob, awxsim.DemoProvisionEnvironmentID))
+
+	// The projection ends as the workflow did.
+	testkit.Eventually(t, 10*time.Second, "the projection to show the end", func() bool {
+		row, err := c.Store.GetRequest(context.Background(), in.RequestID)
+		return err == nil && row.Status == "successful"
+	})
+	row, err := c.Store.GetRequest(context.Background(), in.RequestID)
+	require.NoError(t, err)
+	require.NotNil(t, row.Job)
+	assert.Equal(t, res.Job.ID, row.Job.ID)
+	assert.Len(t, row.Responses, 4)
+	assert.Equal(t, []string{"approved", "approved"}, []string{row.Stages[0].Status, row.Stages[1].Status})
+
+	h := testkit.History(t, c.client, in.RequestID)
+	actions := testkit.CountActions(h)
+	actions.Heartbeats = heartbeats.Count()
+	t.Logf("two-stage request, two approvers per stage, 4s job: %s", actions)
+	assert.Equal(t, 2, actions.ByActivity["Poll"], "no poll attempt timed out: heartbeats kept it alive")
+	assert.Positive(t, actions.Heartbeats)
+	assert.LessOrEqual(t, actions.Heartbeats, 4, "heartbeats are throttled, not one per poll")
+	assert.LessOrEqual(t, actions.Total(), 30, "billable actions")
+	testkit.RecordHistory(t, h, "two_stage_successful")
+}
+
+func TestWorker_RefusedUpdateWritesNothing(t *testing.T) {
+	c := newCluster(t, awxsim.Config{})
+	c.startWorker(t)
+	in := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0)))
+	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+	testkit.Eventually(t, 20*time.Second, "the stage to open", func() bool {
+		return testkit.State(t, c.client, in.RequestID).CurrentStage == 0
+	})
+	before := len(testkit.History(t, c.client, in.RequestID).Events)
+
+	for _, tc := range []struct {
+		user string
+		code approval.Code
+	}{{"alice", approval.CodeSelfDecision}, {"dave", approval.CodeNotEligible}, {"", approval.CodeUserRequired}} {
+		_, err := testkit.Update(context.Background(), c.client, in.RequestID, workflows.Approve, workflows.ApproveInput{User: tc.user})
+		var app *temporal.ApplicationError
+		require.True(t, errors.As(err, &app), "want an application error, got %v", err)
+		assert.Equal(t, string(tc.code), app.Type())
+	}
+
+	after := testkit.History(t, c.client, in.RequestID)
+	assert.Len(t, after.Events, before, "refused updates leave no event in history")
+	assert.Zero(t, countEvents(after, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED))
+
+	c.update(t, in.RequestID, workflows.Reject, workflows.RejectInput{User: "bob", Reason: "not this week"})
+	res := testkit.Result(t, run, 30*time.Second)
+	assert.Equal(t, approval.StatusRejected, res.Status)
+	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "rejected_after_refused_updates")
+}
+
+func TestWorker_SignalsWhileWorkersAreDown(t *testing.T) {
+	c := newCluster(t, awxsim.Config{JobDuration: 300 * time.Millisecond})
+	in := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 2, time.Hour, 0)))
+	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+	ctx := context.Background()
+	id := workflows.WorkflowID(in.RequestID)
+
+	// No worker yet: the approvals wait in history, one refused signal too.
+	require.NoError(t, c.client.SignalWorkflow(ctx, id, "", workflows.Approve, workflows.ApproveInput{User: "bob"}))
+	require.NoError(t, c.client.SignalWorkflow(ctx, id, "", workflows.Approve, workflows.ApproveInput{User: "alice"}))
+	require.NoError(t, c.client.SignalWorkflow(ctx, id, "", workflows.Approve, workflows.ApproveInput{User: "carol", Comment: "ok"}))
+	c.startWorker(t)
+
+	res := testkit.Result(t, run, 30*time.Second)
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	st := testkit.State(t, c.client, in.RequestID)
+	require.Len(t, st.Refused, 1)
+	assert.Equal(t, approval.RefusedAction{User: "alice", Action: approval.ActionApprove, Code: approval.CodeSelfDecision,
+		Message: st.Refused[0].Message, At: st.Refused[0].At}, st.Refused[0])
+	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "signals_while_workers_down")
+}
+
+func TestWorker_ExpiryAndCancel(t *testing.T) {
+	c := newCluster(t, awxsim.Config{JobDuration: time.Hour, CancelDelay: 100 * time.Millisecond})
+	c.startWorker(t)
+
+	t.Run("expires at the deadline after reminding", func(t *testing.T) {
+		in := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, 3*time.Second, time.Second)))
+		run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+		res := testkit.Result(t, run, 30*time.Second)
+		assert.Equal(t, approval.StatusExpired, res.Status)
+		reminders := 0
+		for _, n := range c.Notifier.Sent() {
+			if n.RequestID == in.RequestID && n.Kind == "reminder" {
+				reminders++
+				assert.Equal(t, "bob", n.Recipients[0].Username)
+			}
+		}
+		assert.Equal(t, 2, reminders, "reminders at 1s and 2s, expiry at 3s")
+		testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "expired_with_reminders")
+	})
+
+	t.Run("cancel while running cancels the AWX job", func(t *testing.T) {
+		in := c.Create(t, testkit.RestartService())
+		run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+		testkit.Eventually(t, 20*time.Second, "the job to run", func() bool {
+			return testkit.State(t, c.client, in.RequestID).Status == approval.StatusRunning
+		})
+		st := c.update(t, in.RequestID, workflows.Cancel, workflows.CancelInput{User: "alice", Reason: "wrong service"})
+		assert.Equal(t, "alice", st.Cancellation.User)
+		res := testkit.Result(t, run, 30*time.Second)
+		assert.Equal(t, approval.StatusCanceled, res.Status)
+		assert.Equal(t, "canceled", res.Job.Status)
+		assert.Equal(t, 1, c.Sim.RequestCount("POST", fmt.Sprintf("/api/v2/jobs/%d/cancel/", res.Job.ID)))
+		testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "canceled_while_running")
+	})
+}
+
+// (a) A worker process killed while it follows the job: another takes over
+// and the request finishes with exactly one AWX job.
+func TestWorker_KilledWhilePolling(t *testing.T) {
+	c := newCluster(t, awxsim.Config{JobDuration: 6 * time.Second, PendingFor: 500 * time.Millisecond})
+	env := map[string]string{
+		"DATABASE_URL": c.DatabaseURL, "TEMPORAL_ADDRESS": temporalAddr, "TASK_QUEUE": c.taskQueue,
+		"AWX_URL": c.SimURL, "AWX_TOKEN": testkit.AWXToken, "AWX_POLL_INTERVAL": "200ms",
+	}
+	first := workerCmd(env)
+	require.NoError(t, first.Start())
+	r := testkit.RestartService()
+	r.Settings.PollHeartbeatTimeout = approval.Duration(2 * time.Second)
+	in := c.Create(t, r)
+	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+
+	testkit.Eventually(t, 30*time.Second, "the job to run", func() bool {
+		jobs := c.Sim.Jobs()
+		return len(jobs) == 1 && jobs[0].Status == awxsim.StatusRunning
+	})
+	time.Sleep(500 * time.Millisecond) // let the poll heartbeat at least once
+	require.NoError(t, first.Process.Kill())
+	_ = first.Wait()
+
+	second := workerCmd(env)
+	require.NoError(t, second.Start())
+	t.Cleanup(func() { _ = second.Process.Kill(); _ = second.Wait() })
+
+	res := testkit.Result(t, run, time.Minute)
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	assert.Equal(t, 1, c.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID), "exactly one AWX job")
+	h := testkit.History(t, c.client, in.RequestID)
+	actions := testkit.CountActions(h)
+	assert.Equal(t, 1, actions.ByActivity["Launch"], "the launch ran once")
+	assert.GreaterOrEqual(t, actions.ByActivity["Poll"], 3, "polling resumed in a new attempt on the other worker")
+	testkit.RecordHistory(t, h, "worker_killed_while_polling")
+}
+
+// (b) AWX creates the job but the answer is lost: exactly one AWX job.
+func TestWorker_LaunchAnswerLost(t *testing.T) {
+	c := newCluster(t, awxsim.Config{JobDuration: 500 * time.Millisecond})
+	c.startWorker(t)
+	path := fmt.Sprintf("/api/v2/workflow_job_templates/%d/launch/", awxsim.DemoProvisionEnvironmentID)
+	c.Sim.InjectFault(awxsim.Fault{Method: "POST", Path: path, Kind: awxsim.FaultDropResponse, Times: 1})
+	in := c.Create(t, testkit.ProvisionEnvironment())
+
+	res := testkit.Result(t, testkit.StartRequest(t, c.client, c.taskQueue, in), time.Minute)
+
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	assert.Equal(t, 1, c.Sim.LaunchCount(awxsim.KindWorkflowJob, awxsim.DemoProvisionEnvironmentID), "exactly one AWX job")
+	assert.Equal(t, 1, c.Sim.RequestCount("POST", path), "the launch was not sent again")
+	h := testkit.History(t, c.client, in.RequestID)
+	assert.Equal(t, 2, testkit.CountActions(h).ByActivity["Launch"], "the second attempt recovered the job")
+	testkit.RecordHistory(t, h, "launch_answer_lost")
+}
+
+// (c) AWX down for longer than the retry budget: failed, with the reason.
+func TestWorker_AWXDownBeyondRetryBudget(t *testing.T) {
+	c := newCluster(t, awxsim.Config{})
+	c.startWorker(t)
+	c.Sim.InjectFault(awxsim.Fault{Kind: awxsim.FaultStatus, Status: 503})
+	r := testkit.RestartService()
+	r.Settings.LaunchRetryBudget = approval.Duration(4 * time.Second)
+	in := c.Create(t, r)
+
+	res := testkit.Result(t, testkit.StartRequest(t, c.client, c.taskQueue, in), time.Minute)
+
+	assert.Equal(t, approval.StatusFailed, res.Status)
+	assert.True(t, strings.HasPrefix(res.FailureReason, "AWX could not be reached within the launch retry budget of 4s; last error: "), res.FailureReason)
+	assert.Contains(t, res.FailureReason, "503")
+	assert.Empty(t, c.Sim.Jobs())
+	finished := false
+	for _, n := range c.Notifier.Sent() {
+		finished = finished || (n.RequestID == in.RequestID && n.Kind == "finished" && n.Message == res.FailureReason)
+	}
+	assert.True(t, finished, "the requester is told why")
+	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "awx_down_beyond_budget")
+}
