@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/internal/pgtest"
+	"github.com/countersign/countersign/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func clearEnv(t *testing.T) {
+	for _, k := range []string{"DATABASE_URL", "AWX_URL", "AWX_TOKEN", "TEMPORAL_ADDRESS", "TASK_QUEUE", "LOG_LEVEL"} {
+		t.Setenv(k, "")
+	}
+}
+
+func TestRun_Usage(t *testing.T) {
+	var stderr bytes.Buffer
+	assert.Equal(t, 2, run(nil, &stderr))
+	assert.Contains(t, stderr.String(), "usage: countersign <command>")
+
+	stderr.Reset()
+	assert.Equal(t, 2, run([]string{"frobnicate"}, &stderr))
+	assert.Contains(t, stderr.String(), `unknown command "frobnicate"`)
+
+	stderr.Reset()
+	assert.Equal(t, 0, run([]string{"help"}, &stderr))
+}
+
+func TestRun_BadConfigurationIsOneLine(t *testing.T) {
+	clearEnv(t)
+	var stderr bytes.Buffer
+	assert.Equal(t, 1, run([]string{"worker"}, &stderr))
+	out := strings.TrimSuffix(stderr.String(), "\n")
+	assert.NotContains(t, out, "\n")
+	assert.Contains(t, out, "countersign worker: DATABASE_URL is required")
+	assert.Contains(t, out, "AWX_URL is required")
+
+	stderr.Reset()
+	assert.Equal(t, 1, run([]string{"worker", "--log-level", "chatty"}, &stderr))
+	assert.Contains(t, stderr.String(), "LOG_LEVEL")
+}
+
+func TestRun_Migrate(t *testing.T) {
+	clearEnv(t)
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	require.NoError(t, err)
+	defer st.Close()
+	count := func() int {
+		var n int
+		require.NoError(t, st.DB().GetContext(ctx, &n, `SELECT count(*) FROM schema_migrations`))
+		return n
+	}
+	all := count()
+	require.Positive(t, all)
+
+	var stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"migrate", "down", "1", "--database-url", url, "--log-level", "error"}, &stderr), stderr.String())
+	assert.Equal(t, all-1, count())
+	require.Equal(t, 0, run([]string{"migrate", "--database-url", url, "--log-level", "error"}, &stderr), stderr.String())
+	assert.Equal(t, all, count())
+	assert.Equal(t, 1, run([]string{"migrate", "down", "0", "--database-url", url}, &stderr))
+	assert.Contains(t, stderr.String(), "positive number of steps")
+}
+
+func TestRun_AWXSimPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var stderr bytes.Buffer
+	assert.Equal(t, 1, run([]string{"awx-sim", "--addr", ln.Addr().String()}, &stderr))
+	assert.Contains(t, stderr.String(), "is the port already in use?")
+}
