@@ -10,7 +10,7 @@ TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
 
 GO ?= go
 
-.PHONY: all build test test-unit test-integration vet fmt temporal clean
+.PHONY: all build test bench vet fmt temporal clean
 
 all: build
 
@@ -37,6 +37,11 @@ fmt:
 
 test: temporal vet
 	$(GO) test -race -count=1 ./...
+
+# Cost of one two-stage request (billable Temporal actions, history length)
+# with a simulated AWX job of BENCH_JOB_DURATION (default 2m).
+bench: temporal
+	$(GO) test ./bench -run '^$$' -bench . -benchtime 1x -count=1
 
 clean:
 	rm -rf bin .data artifacts

@@ -47,12 +47,17 @@ const (
 	CodeTextRequired    Code = "text_required"
 	CodeTooLong         Code = "too_long"
 	CodeCancelRequested Code = "cancel_requested"
+	CodeTooManyComments Code = "too_many_comments"
 	// CodeMalformed: a signal whose payload could not be read.
 	CodeMalformed Code = "malformed_payload"
 )
 
 // MaxTextLength bounds comments, reasons and rejection reasons, in characters.
 const MaxTextLength = 10_000
+
+// MaxComments bounds the comments of one request, so that its workflow
+// history stays far from Temporal's limits.
+const MaxComments = 500
 
 // Refusal is why an action was refused: a stable Code for programs and a
 // Message for people. Every refusal leaves the request unchanged.
@@ -119,6 +124,9 @@ func (r *Request) Check(action Action, user, text string) error {
 		}
 		if !r.mayComment(user) {
 			return refuse(CodeNotAllowed, "%s may not comment on request %d: only its requester, its approvers and the organization's admins may", user, r.ID)
+		}
+		if len(r.Comments) >= MaxComments {
+			return refuse(CodeTooManyComments, "request %d already has %d comments, the most it can take", r.ID, MaxComments)
 		}
 		return nil
 	case ActionCancel:

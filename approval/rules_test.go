@@ -281,6 +281,12 @@ func TestRequest_Comments(t *testing.T) {
 	requireRefused(t, r, approval.ActionComment, "bob", string(long), approval.CodeTooLong)
 
 	require.Len(t, r.Comments, 4)
+	full := twoStage(t)
+	for i := 0; i < approval.MaxComments; i++ {
+		apply(t, full, approval.ActionComment, "alice", "ping")
+	}
+	requireRefused(t, full, approval.ActionComment, "bob", "one more", approval.CodeTooManyComments)
+
 	assert.Equal(t, "alice", r.Comments[0].User)
 	assert.Equal(t, "admin", r.Comments[3].User)
 	require.NotNil(t, r.Comments[0].Stage)

@@ -22,6 +22,7 @@ func (s *requestRun) launchAndFollow() {
 	ctx, _ := workflow.NewDisconnectedContext(s.ctx)
 	budget := s.settings.LaunchRetryBudget.Std()
 	lctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:                fmt.Sprintf("launch AWX %s %d", s.in.Template.Kind, s.in.Template.ID),
 		StartToCloseTimeout:    2 * time.Minute,
 		ScheduleToCloseTimeout: budget,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -61,6 +62,7 @@ func (s *requestRun) launchAndFollow() {
 // request shows AWX's progress; the second waits for the end.
 func (s *requestRun) follow(ctx workflow.Context) {
 	pctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary: fmt.Sprintf("follow AWX %s %d", s.req.Job.Type, s.req.Job.ID),
 		// A long job outlives one attempt; the next attempt picks up the
 		// same job, since its id is in the input.
 		StartToCloseTimeout: 24 * time.Hour,
@@ -72,6 +74,7 @@ func (s *requestRun) follow(ctx workflow.Context) {
 		},
 	})
 	cctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		Summary:                fmt.Sprintf("cancel AWX %s %d", s.req.Job.Type, s.req.Job.ID),
 		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: 10 * time.Minute,
 	})

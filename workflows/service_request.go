@@ -146,7 +146,8 @@ func (s *requestRun) waitStage() {
 			}
 			var tctx workflow.Context
 			tctx, cancelTimer = workflow.WithCancel(s.ctx)
-			timer, timerAt = workflow.NewTimer(tctx, wake.Sub(workflow.Now(s.ctx))), wake
+			timer = workflow.NewTimerWithOptions(tctx, wake.Sub(workflow.Now(s.ctx)), workflow.TimerOptions{Summary: s.timerSummary(wake)})
+			timerAt = wake
 		}
 		seen := s.version
 		s.await(func() bool { return timer.IsReady() || s.version != seen || s.rosterStale })
@@ -164,6 +165,16 @@ func (s *requestRun) waitStage() {
 			}
 		}
 	}
+}
+
+// timerSummary names what a stage timer waits for, for the Web UI.
+func (s *requestRun) timerSummary(wake time.Time) string {
+	st := s.req.Current()
+	what := "deadline"
+	if st.NextReminder != nil && wake.Equal(*st.NextReminder) {
+		what = "next reminder"
+	}
+	return fmt.Sprintf("stage %d (%s): %s", s.req.CurrentStage+1, st.Name, what)
 }
 
 // tick applies the timed rules: a reminder to the approvers who have not
@@ -187,7 +198,9 @@ func (s *requestRun) resolveRoster(stage int) (approval.Roster, bool) {
 		id := t.ID
 		teamID = &id
 	}
-	ctx := workflow.WithActivityOptions(s.ctx, storeActivityOptions)
+	opts := storeActivityOptions
+	opts.Summary = fmt.Sprintf("approvers of stage %d (%s)", stage+1, s.req.Stages[stage].Name)
+	ctx := workflow.WithActivityOptions(s.ctx, opts)
 	var roster approval.Roster
 	fut := workflow.ExecuteActivity(ctx, a.ResolveRoster, activities.RosterInput{OrganizationID: s.in.Organization.ID, TeamID: teamID})
 	s.await(fut.IsReady)

@@ -13,10 +13,17 @@ import (
 	"github.com/countersign/countersign/approval"
 )
 
-// publishActivityOptions: a publication retries until PostgreSQL takes it;
-// newer states coalesce meanwhile, so a long outage costs one retrying
-// activity, not one per transition.
-var publishActivityOptions = storeActivityOptions
+// publishOptions: a publication retries until PostgreSQL takes it; newer
+// states coalesce meanwhile, so a long outage costs one retrying activity,
+// not one per transition.
+func publishOptions(in activities.PublishInput) workflow.ActivityOptions {
+	opts := storeActivityOptions
+	opts.Summary = fmt.Sprintf("publish %s (seq %d)", in.Request.Status, in.Seq)
+	for _, ev := range in.Events {
+		opts.Summary += ", notify " + string(ev.Kind)
+	}
+	return opts
+}
 
 // sync brings the outside world up to date at a point where the request
 // waits: the search attributes and Web UI details at once, the projection
@@ -36,14 +43,14 @@ func (s *requestRun) sync() {
 // request must still be written.
 func (s *requestRun) startPublisher() {
 	ctx, _ := workflow.NewDisconnectedContext(s.ctx)
-	ctx = workflow.WithActivityOptions(ctx, publishActivityOptions)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			_ = workflow.Await(ctx, func() bool { return s.wantPublished > s.published })
 			in := activities.PublishInput{Seq: s.wantPublished, Request: *s.req, Events: s.events}
 			s.events = nil
 			s.publishing = true
-			err := workflow.ExecuteActivity(ctx, a.Publish, in).Get(ctx, nil)
+			actx := workflow.WithActivityOptions(ctx, publishOptions(in))
+			err := workflow.ExecuteActivity(actx, a.Publish, in).Get(ctx, nil)
 			s.publishing = false
 			if err != nil {
 				s.logger.Error("publishing the request's state failed", "seq", in.Seq, "error", err)

@@ -1,0 +1,95 @@
+// Package bench measures Countersign's cost and speed against real
+// components. Nothing here runs without -bench:
+//
+//	go test ./bench -run '^$' -bench ServiceRequestActions -benchtime 1x
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/internal/pgtest"
+	"github.com/countersign/countersign/internal/temporaltest"
+	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/workflows"
+)
+
+var temporalAddr string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run())
+	}
+	srv, err := temporaltest.Start(context.Background(), temporaltest.Options{SearchAttributes: workflows.SearchAttributes})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	temporalAddr = srv.HostPort
+	code := pgtest.Main(m)
+	_ = srv.Stop()
+	os.Exit(code)
+}
+
+// jobDuration is how long the simulated AWX job runs (BENCH_JOB_DURATION,
+// default 2m).
+func jobDuration(b *testing.B) time.Duration {
+	if v := os.Getenv("BENCH_JOB_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("BENCH_JOB_DURATION: %v", err)
+		}
+		return d
+	}
+	return 2 * time.Minute
+}
+
+// BenchmarkServiceRequestActions runs a two-stage request with two
+// approvers per stage and a job of BENCH_JOB_DURATION, with production
+// settings (5s AWX polling, 1m poll heartbeat timeout), and reports its
+// billable Temporal actions and history length.
+func BenchmarkServiceRequestActions(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		s := testkit.NewStack(b, awxsim.Config{JobDuration: jobDuration(b)})
+		s.Activities.PollInterval = activities.DefaultPollInterval
+		s.AddUser(b, "eve", "security")
+		var heartbeats testkit.HeartbeatCounter
+		c := testkit.Dial(b, temporalAddr)
+		queue := testkit.TaskQueue(b)
+		testkit.StartWorker(b, testkit.Dial(b, temporalAddr, heartbeats.Interceptor()), queue, s.Activities)
+		in := s.Create(b, testkit.ProvisionEnvironment(
+			s.Stage("SRE review", "sre", 2, 72*time.Hour, 24*time.Hour),
+			s.Stage("Security review", "security", 2, 72*time.Hour, 24*time.Hour),
+		))
+		start := time.Now()
+		run := testkit.StartRequest(b, c, queue, in)
+		for stage, users := range [][]string{{"bob", "carol"}, {"dave", "eve"}} {
+			testkit.Eventually(b, 30*time.Second, "the stage to open", func() bool {
+				return testkit.State(b, c, in.RequestID).CurrentStage == stage
+			})
+			for _, u := range users {
+				if _, err := testkit.Update(context.Background(), c, in.RequestID, workflows.Approve, workflows.ApproveInput{User: u}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		res := testkit.Result(b, run, jobDuration(b)+5*time.Minute)
+		if res.Status != approval.StatusSuccessful {
+			b.Fatalf("request ended %s: %s", res.Status, res.FailureReason)
+		}
+		actions := testkit.CountActions(testkit.History(b, c, in.RequestID))
+		actions.Heartbeats = heartbeats.Count()
+		b.Logf("job %s, request took %s: %s", jobDuration(b), time.Since(start).Round(time.Second), actions)
+		b.ReportMetric(float64(actions.Total()), "actions/request")
+		b.ReportMetric(float64(actions.HistoryEvents), "events/request")
+		b.ReportMetric(float64(actions.Heartbeats), "heartbeats/request")
+	}
+}
