@@ -22,6 +22,8 @@ type Store interface {
 	ClaimJob(ctx context.Context, requestID int64, jobType string, jobID int64) error
 	RequestJob(ctx context.Context, requestID int64) (*store.JobRef, error)
 	JobOwner(ctx context.Context, jobType string, jobID int64) (int64, error)
+	MarkLaunchAttempted(ctx context.Context, requestID int64) (time.Time, error)
+	LaunchAttemptedAt(ctx context.Context, requestID int64) (*time.Time, error)
 }
 
 // Defaults for the zero values of Activities' settings.
@@ -84,16 +86,15 @@ type PublishInput struct {
 	Events  []Event          `json:"events"`
 }
 
-// LaunchInput says what to launch for a request. ApprovedAt is when the
-// request was approved: no job of this request can be older, which bounds
-// the search for a job an earlier attempt may have created.
+// LaunchInput says what to launch for a request.
 type LaunchInput struct {
 	RequestID      int64                     `json:"request_id"`
 	TemplateKind   TemplateKind              `json:"template_kind"`
 	TemplateID     int64                     `json:"template_id"`
 	ExtraVars      map[string]any            `json:"extra_vars"`
 	NodeSurveyData map[string]map[string]any `json:"node_survey_data"`
-	ApprovedAt     time.Time                 `json:"approved_at"`
+	// SecretVariables name the password answers, never to be shown.
+	SecretVariables []string `json:"secret_variables,omitempty"`
 }
 
 // TemplateKind is the kind of AWX template a catalog item launches.
@@ -111,6 +112,13 @@ type LaunchResult struct {
 	// Recovered is true when the job was created by an earlier attempt whose
 	// answer was lost.
 	Recovered bool `json:"recovered"`
+}
+
+// RecoverResult is the job a launch that did not complete created anyway,
+// if Found.
+type RecoverResult struct {
+	Found bool         `json:"found"`
+	Job   approval.Job `json:"job"`
 }
 
 // PollInput names the job to follow. With UntilRunning, Poll also returns

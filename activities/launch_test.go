@@ -25,7 +25,6 @@ func launchInput(in workflows.Input) activities.LaunchInput {
 		TemplateID:     in.Template.ID,
 		ExtraVars:      in.ExtraVars,
 		NodeSurveyData: in.NodeSurveyData,
-		ApprovedAt:     time.Now().Add(-time.Second),
 	}
 }
 
@@ -217,4 +216,104 @@ func TestActivities_Launch_LostResponseNeverLaunchesTwice(t *testing.T) {
 		assert.NotEqual(t, twinJob.ID, res.Job.ID, "same answers, yet each request keeps its own job")
 		assert.Equal(t, 2, s.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID))
 	})
+}
+
+func TestActivities_Launch_AfterAnAttemptThatFoundNothing(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	in := s.Create(t, testkit.ProvisionEnvironment())
+	_, err := s.Store.MarkLaunchAttempted(context.Background(), in.RequestID)
+	require.NoError(t, err)
+
+	res, err := launch(t, s, launchInput(in))
+
+	require.NoError(t, err)
+	assert.False(t, res.Recovered)
+	assert.Equal(t, 1, s.Sim.LaunchCount(awxsim.KindWorkflowJob, awxsim.DemoProvisionEnvironmentID))
+	assert.Equal(t, 2, s.Sim.RequestCount("GET", "/api/v2/workflow_jobs/"), "looked twice (before and after settling), then launched")
+}
+
+func TestActivities_RecoverLaunch(t *testing.T) {
+	recoverLaunch := func(t *testing.T, s *testkit.Stack, in activities.LaunchInput) (activities.RecoverResult, error) {
+		v, err := activityEnv(s.Activities).ExecuteActivity(s.Activities.RecoverLaunch, in)
+		var res activities.RecoverResult
+		if err == nil {
+			require.NoError(t, v.Get(&res))
+		}
+		return res, err
+	}
+
+	t.Run("never sent: nothing to find, AWX not even asked", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{})
+		in := s.Create(t, testkit.RestartService())
+		res, err := recoverLaunch(t, s, launchInput(in))
+		require.NoError(t, err)
+		assert.False(t, res.Found)
+		assert.Zero(t, s.Sim.RequestCount("GET", "/api/v2/jobs/"))
+	})
+	t.Run("sent, answer lost: the job is found and recorded", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{})
+		in := s.Create(t, testkit.ProvisionEnvironment())
+		s.Sim.InjectFault(awxsim.Fault{Method: "POST", Kind: awxsim.FaultDropResponse, Times: 1})
+		_, err := launch(t, s, launchInput(in))
+		require.Error(t, err, "the answer was lost")
+		res, err := recoverLaunch(t, s, launchInput(in))
+		require.NoError(t, err)
+		require.True(t, res.Found)
+		ref, err := s.Store.RequestJob(context.Background(), in.RequestID)
+		require.NoError(t, err)
+		assert.Equal(t, res.Job.ID, ref.ID)
+		assert.Equal(t, 1, s.Sim.LaunchCount(awxsim.KindWorkflowJob, awxsim.DemoProvisionEnvironmentID))
+	})
+	t.Run("recorded: found", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{})
+		in := s.Create(t, testkit.RestartService())
+		launched, err := launch(t, s, launchInput(in))
+		require.NoError(t, err)
+		res, err := recoverLaunch(t, s, launchInput(in))
+		require.NoError(t, err)
+		assert.Equal(t, activities.RecoverResult{Found: true, Job: res.Job}, res)
+		assert.Equal(t, launched.Job.ID, res.Job.ID)
+	})
+}
+
+func TestActivities_Launch_RecordedButMisconfiguredStaysAFailure(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{JobDuration: time.Minute})
+	r := testkit.RestartService()
+	r.ExtraVars["not_in_survey"] = "x"
+	in := s.Create(t, r)
+	_, err := launch(t, s, launchInput(in))
+	require.Error(t, err)
+
+	// As if the worker had died after recording the job, before failing.
+	_, err = launch(t, s, launchInput(in))
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	assert.Equal(t, activities.ErrTypeLaunchMisconfigured, app.Type())
+	assert.Equal(t, 1, s.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID))
+}
+
+func TestActivities_Launch_DeletedRequest(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	in := s.Create(t, testkit.RestartService())
+	require.NoError(t, s.Store.DeleteRequest(context.Background(), in.RequestID))
+	_, err := launch(t, s, launchInput(in))
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	assert.True(t, app.NonRetryable())
+	assert.Equal(t, activities.ErrTypeRequestGone, app.Type())
+	assert.Empty(t, s.Sim.Jobs())
+}
+
+func TestActivities_Launch_PasswordsNeverInMessages(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	r := testkit.RestartService()
+	r.Template.ID = awxsim.DemoCreateDatabaseID
+	r.ExtraVars = map[string]any{"db_size": "small", "db_password": "tiny1"}
+	in := launchInput(s.Create(t, r))
+	in.SecretVariables = []string{"db_password"}
+	_, err := launch(t, s, in)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	assert.Contains(t, app.Message(), "'db_password' value $encrypted$ is too small")
+	assert.NotContains(t, app.Error(), "tiny1")
 }

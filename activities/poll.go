@@ -40,13 +40,13 @@ func (a *Activities) Poll(ctx context.Context, in PollInput) (PollResult, error)
 			}
 			if down := now.Sub(outageSince); down > a.pollOutageBudget() {
 				return PollResult{}, temporal.NewNonRetryableApplicationError(
-					fmt.Sprintf("AWX unreachable for %s while following the job: %v", down.Round(time.Second), err), ErrTypeAWXRefused, err)
+					fmt.Sprintf("AWX unreachable for %s while following the job: %v", down.Round(time.Second), err), ErrTypeAWXUnavailable, nil)
 			}
 			beat.record("awx unreachable")
 		default:
-			return PollResult{}, awxFailure("reading the job", err)
+			return PollResult{}, awxFailure("reading the job", err, LaunchInput{})
 		}
-		if err := sleep(ctx, a.pollInterval()); err != nil {
+		if err := sleep(ctx, beat.within(a.pollInterval())); err != nil {
 			return PollResult{}, err
 		}
 	}
@@ -57,12 +57,23 @@ func (a *Activities) Poll(ctx context.Context, in PollInput) (PollResult, error)
 // timeout but sends the first at once, which a poll that ends soon (most
 // do) does not need.
 type heartbeater struct {
-	ctx   context.Context
-	after time.Time
+	ctx     context.Context
+	timeout time.Duration
+	after   time.Time
 }
 
 func newHeartbeater(ctx context.Context) heartbeater {
-	return heartbeater{ctx: ctx, after: time.Now().Add(activity.GetInfo(ctx).HeartbeatTimeout / 2)}
+	timeout := activity.GetInfo(ctx).HeartbeatTimeout
+	return heartbeater{ctx: ctx, timeout: timeout, after: time.Now().Add(timeout / 2)}
+}
+
+// within shortens a wait so that heartbeats keep up with the timeout,
+// however long the poll interval is set.
+func (h heartbeater) within(wait time.Duration) time.Duration {
+	if h.timeout > 0 && wait > h.timeout/2 {
+		return h.timeout / 2
+	}
+	return wait
 }
 
 func (h heartbeater) record(details string) {
@@ -78,7 +89,7 @@ func (a *Activities) CancelJob(ctx context.Context, in CancelJobInput) error {
 	if err == nil || errors.Is(err, awx.ErrNotCancelable) {
 		return nil
 	}
-	return awxFailure("canceling the job", err)
+	return awxFailure("canceling the job", err, LaunchInput{})
 }
 
 func (a *Activities) pollInterval() time.Duration {

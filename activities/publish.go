@@ -54,13 +54,26 @@ func (a *Activities) deliver(ctx context.Context, in PublishInput) error {
 	if err != nil {
 		return err
 	}
+	// Deliveries stop short of the attempt's deadline, so that a hanging
+	// receiver fails the attempt with what was delivered noted, instead of
+	// timing it out with nothing noted, again and again.
+	dctx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithDeadline(ctx, deadline.Add(-deliveryMargin))
+		defer cancel()
+	}
 	var retryable error
 	for i, ev := range in.Events {
 		if delivered[i] {
 			continue
 		}
+		if dctx.Err() != nil {
+			retryable = fmt.Errorf("no time left in this attempt for notification %d: %w", i, dctx.Err())
+			break
+		}
 		n := notification(in.Request, ev, contacts, a.now())
-		err := a.Notifier.Notify(ctx, n)
+		err := a.Notifier.Notify(dctx, n)
 		switch {
 		case err == nil:
 			delivered[i] = true
@@ -83,6 +96,10 @@ func (a *Activities) deliver(ctx context.Context, in PublishInput) error {
 	activity.RecordHeartbeat(ctx, delivered)
 	return retryable
 }
+
+// deliveryMargin is kept free at the end of a publication attempt to report
+// what was delivered.
+const deliveryMargin = 3 * time.Second
 
 func (a *Activities) notifyMaxAttempts() int32 {
 	if a.NotifyMaxAttempts > 0 {

@@ -11,6 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
@@ -179,4 +182,48 @@ func TestActivities_Publish_Notifies(t *testing.T) {
 // withNotifier is the stack's activities with another notifier.
 func withNotifier(s *testkit.Stack, n notify.Notifier) *activities.Activities {
 	return &activities.Activities{Store: s.Store, AWX: s.AWX, Notifier: n, Logger: s.Activities.Logger}
+}
+
+func TestActivities_Publish_HangingReceiverCannotBlockForever(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	in := s.Create(t, testkit.RestartService(s.Stage("SRE", "sre", 2, 72*time.Hour, 24*time.Hour)))
+	r := pendingRequest(t, s, in.RequestID, in.Plan)
+	events := []activities.Event{
+		{Kind: notify.KindPending, Recipients: []string{"bob"}, Stage: 0},
+		{Kind: notify.KindReminder, Recipients: []string{"carol"}, Stage: 0, Seq: 1},
+	}
+	acts := withNotifier(s, hangingNotifier{on: notify.KindReminder})
+
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterActivity(acts)
+	publishOnce := func(ctx workflow.Context, in activities.PublishInput) error {
+		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 5 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+		})
+		return workflow.ExecuteActivity(ctx, "Publish", in).Get(ctx, nil)
+	}
+	env.RegisterWorkflow(publishOnce)
+	var delivered map[int]bool
+	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, d converter.EncodedValues) { require.NoError(t, d.Get(&delivered)) })
+
+	env.ExecuteWorkflow(publishOnce, activities.PublishInput{Seq: 2, Request: *r, Events: events})
+
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	var timeout *temporal.TimeoutError
+	assert.False(t, errors.As(err, &timeout), "the attempt ends before its deadline, not by timing out: %v", err)
+	assert.Equal(t, map[int]bool{0: true}, delivered, "and says what went out")
+}
+
+// hangingNotifier never answers for one kind of notification.
+type hangingNotifier struct{ on notify.Kind }
+
+func (h hangingNotifier) Notify(ctx context.Context, n notify.Notification) error {
+	if n.Kind == h.on {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
 }

@@ -10,8 +10,6 @@ import (
 const (
 	DefaultStageTimeout     = 72 * time.Hour
 	DefaultReminderInterval = 24 * time.Hour
-	// MinStageTimeout is the shortest stage timeout a policy may set.
-	MinStageTimeout = time.Second
 	// FallbackStageName names the single stage of an item that requires
 	// approval but matches no policy.
 	FallbackStageName = "Approval"
@@ -126,9 +124,10 @@ func ResolvePlan(policies []Policy, subj Subject) (Plan, error) {
 	})
 
 	var activation map[string]any
+	var notes []string
 	for _, p := range candidates {
 		if strings.TrimSpace(p.Condition) == "" {
-			return policyPlan(p, nil), nil
+			return policyPlan(p, notes), nil
 		}
 		cond, err := compileCondition(p.Condition)
 		if err != nil {
@@ -140,18 +139,26 @@ func ResolvePlan(policies []Policy, subj Subject) (Plan, error) {
 		}
 		match, evalErr := cond.eval(activation)
 		if evalErr != nil {
-			note := "policy " + quote(p.Name) + " applied because its condition could not be evaluated for this request (" +
-				evalErr.Error() + "); guard optional answers with has(...)"
-			return policyPlan(p, []string{note}), nil
+			// Fail closed: an error applies the policy, unless applying it
+			// would waive approval.
+			if len(p.Stages) == 0 {
+				notes = append(notes, "policy "+quote(p.Name)+" was skipped because its condition could not be evaluated for this request ("+
+					evalErr.Error()+") and it has no stages; guard optional answers with has(...)")
+				continue
+			}
+			notes = append(notes, "policy "+quote(p.Name)+" applied because its condition could not be evaluated for this request ("+
+				evalErr.Error()+"); guard optional answers with has(...)")
+			return policyPlan(p, notes), nil
 		}
 		if match {
-			return policyPlan(p, nil), nil
+			return policyPlan(p, notes), nil
 		}
 	}
 
 	if subj.Item.RequiresApproval {
 		return Plan{
 			Source: PlanFromItem,
+			Notes:  notes,
 			Stages: NormalizeStages([]Stage{{
 				Name:             FallbackStageName,
 				Order:            1,
@@ -162,7 +169,7 @@ func ResolvePlan(policies []Policy, subj Subject) (Plan, error) {
 			}}),
 		}, nil
 	}
-	return Plan{Source: PlanNone, Stages: []Stage{}}, nil
+	return Plan{Source: PlanNone, Stages: []Stage{}, Notes: notes}, nil
 }
 
 func policyPlan(p Policy, notes []string) Plan {

@@ -190,6 +190,34 @@ func TestResolvePlan(t *testing.T) {
 	}
 }
 
+func TestResolvePlan_FailingConditionNeverWaivesApproval(t *testing.T) {
+	waiver := approval.Policy{ID: 1, Name: "short-lived needs nothing", Priority: 1, Enabled: true,
+		Condition: "extra_vars.ttl_days < 2", Stages: nil}
+	strict := approval.Policy{ID: 2, Name: "strict", Priority: 2, Enabled: true,
+		Condition: "extra_vars.ttl_days < 100", Stages: []approval.Stage{stage("SRE", 1, sre, 1)}}
+
+	s := provisionSubject(map[string]any{})
+	s.Item.RequiresApproval = true
+	s.Item.ApproverTeam = sre
+
+	plan, err := approval.ResolvePlan([]approval.Policy{waiver}, s)
+	require.NoError(t, err)
+	assert.Equal(t, approval.PlanFromItem, plan.Source, "the item's own approval applies")
+	require.Len(t, plan.Stages, 1)
+	require.Len(t, plan.Notes, 1)
+	assert.Contains(t, plan.Notes[0], "was skipped")
+
+	plan, err = approval.ResolvePlan([]approval.Policy{waiver, strict}, s)
+	require.NoError(t, err)
+	assert.Equal(t, "strict", plan.PolicyName, "the next policy fails closed")
+	assert.Len(t, plan.Notes, 2)
+
+	plan, err = approval.ResolvePlan([]approval.Policy{waiver}, provisionSubject(map[string]any{"ttl_days": 1}))
+	require.NoError(t, err)
+	assert.Equal(t, approval.PlanFromPolicy, plan.Source, "a condition that holds may waive approval")
+	assert.Empty(t, plan.Stages)
+}
+
 func TestResolvePlan_FallbackStage(t *testing.T) {
 	t.Run("approver team of the item", func(t *testing.T) {
 		s := provisionSubject(nil)

@@ -111,6 +111,9 @@ type Request struct {
 	PlanPolicy   string       `json:"plan_policy,omitempty"`
 	PlanNotes    []string     `json:"plan_notes,omitempty"`
 	Roster       Roster       `json:"roster"`
+	// RosterResolved is false until the roster was first resolved; until
+	// then only the requester may comment or cancel.
+	RosterResolved bool `json:"roster_resolved"`
 	// EligibleApprovers lists who may decide the open stage now and has not:
 	// its approvers (team members, or org admins when it has no team), minus
 	// the requester and anyone who already decided. Superusers may decide
@@ -185,6 +188,7 @@ func (r *Request) OpenStage(i int, roster Roster, now time.Time) {
 	}
 	r.CurrentStage = i
 	r.Roster = roster
+	r.RosterResolved = true
 	r.touch(now)
 }
 
@@ -192,6 +196,7 @@ func (r *Request) OpenStage(i int, roster Roster, now time.Time) {
 // changed. Earlier decisions stand.
 func (r *Request) SetRoster(roster Roster, now time.Time) {
 	r.Roster = roster
+	r.RosterResolved = true
 	r.touch(now)
 }
 

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Action is something a person does to a request.
@@ -48,16 +47,26 @@ const (
 	CodeTooLong         Code = "too_long"
 	CodeCancelRequested Code = "cancel_requested"
 	CodeTooManyComments Code = "too_many_comments"
+	// CodeDeadlinePassed: the open stage's deadline passed; it is expiring.
+	CodeDeadlinePassed Code = "deadline_passed"
+	// CodeRosterPending: who may act is still being resolved.
+	CodeRosterPending Code = "roster_pending"
 	// CodeMalformed: a signal whose payload could not be read.
 	CodeMalformed Code = "malformed_payload"
 )
 
-// MaxTextLength bounds comments, reasons and rejection reasons, in characters.
-const MaxTextLength = 10_000
-
-// MaxComments bounds the comments of one request, so that its workflow
-// history stays far from Temporal's limits.
-const MaxComments = 500
+// Bounds on what one request holds. Every update answers with the whole
+// request and every publication carries it, so its size multiplies into the
+// workflow's history; these keep even a worst case far from Temporal's
+// limits (2 MB per payload, 50 MB per history).
+const (
+	// MaxTextLength bounds comments and reasons, in bytes of UTF-8.
+	MaxTextLength = 2000
+	// MaxComments bounds the comments of one request.
+	MaxComments = 50
+	// MaxUserLength bounds a user name, in bytes.
+	MaxUserLength = 150
+)
 
 // Refusal is why an action was refused: a stable Code for programs and a
 // Message for people. Every refusal leaves the request unchanged.
@@ -94,24 +103,30 @@ type Effect struct {
 }
 
 // Check tells whether user may perform action with text (the approval
-// comment, rejection reason, comment text or cancel reason) now. It returns
-// nil or a *Refusal and never changes the request, so update validators can
-// call it.
-func (r *Request) Check(action Action, user, text string) error {
+// comment, rejection reason, comment text or cancel reason) at now. It
+// returns nil or a *Refusal and never changes the request, so update
+// validators can call it.
+func (r *Request) Check(action Action, user, text string, now time.Time) error {
 	if strings.TrimSpace(user) == "" {
 		return refuse(CodeUserRequired, "a user is required")
 	}
-	if utf8.RuneCountInString(text) > MaxTextLength {
-		return refuse(CodeTooLong, "text is longer than %d characters", MaxTextLength)
+	if len(user) > MaxUserLength {
+		return refuse(CodeTooLong, "user names are at most %d bytes", MaxUserLength)
+	}
+	if len(text) > MaxTextLength {
+		return refuse(CodeTooLong, "text is longer than %d bytes", MaxTextLength)
 	}
 	if r.Status.Terminal() {
 		return refuse(CodeFinished, "request %d is already %s; it accepts no more actions", r.ID, r.Status)
 	}
+	if action.Valid() && action != ActionApprove && action != ActionReject && user != r.Requester && !r.RosterResolved {
+		return refuse(CodeRosterPending, "who may act on request %d is being resolved; try again in a moment", r.ID)
+	}
 	switch action {
 	case ActionApprove:
-		return r.checkDecision(user)
+		return r.checkDecision(user, now)
 	case ActionReject:
-		if err := r.checkDecision(user); err != nil {
+		if err := r.checkDecision(user, now); err != nil {
 			return err
 		}
 		if strings.TrimSpace(text) == "" {
@@ -141,13 +156,17 @@ func (r *Request) Check(action Action, user, text string) error {
 	return refuse(CodeUnknownAction, "unknown action %q", action)
 }
 
-func (r *Request) checkDecision(user string) error {
+func (r *Request) checkDecision(user string, now time.Time) error {
 	if r.Status != StatusPendingApproval {
 		return refuse(CodeNotPending, "request %d is %s; approvals are closed", r.ID, r.Status)
 	}
 	st := r.Current()
 	if st == nil {
 		return refuse(CodeStageNotOpen, "request %d has no stage open for decisions right now; try again in a moment", r.ID)
+	}
+	if !now.Before(*st.Deadline) {
+		return refuse(CodeDeadlinePassed, "stage %d (%s) of request %d passed its deadline at %s; the request is expiring",
+			r.CurrentStage+1, st.Name, r.ID, st.Deadline.UTC().Format(time.RFC3339))
 	}
 	if user == r.Requester {
 		return refuse(CodeSelfDecision, "%s requested %d and cannot decide on their own request", user, r.ID)
@@ -197,7 +216,7 @@ func (r *Request) mayCancel(user string) bool {
 // Apply performs action for user at now if Check allows it; otherwise it
 // returns the *Refusal and changes nothing.
 func (r *Request) Apply(action Action, user, text string, now time.Time) (Effect, error) {
-	if err := r.Check(action, user, text); err != nil {
+	if err := r.Check(action, user, text, now); err != nil {
 		return Effect{}, err
 	}
 	switch action {
@@ -277,6 +296,15 @@ func (r *Request) RecordRefusal(action Action, user string, refusal *Refusal, no
 	if len(r.Refused) > maxRefusals {
 		r.Refused = slices.Clone(r.Refused[len(r.Refused)-maxRefusals:])
 	}
+}
+
+// CancelBeforeLaunch ends a request whose cancellation was asked for while
+// it was approved, once it is certain that no AWX job was launched for it.
+func (r *Request) CancelBeforeLaunch(now time.Time) {
+	if r.Cancellation == nil || r.Job != nil || r.Status.Terminal() {
+		return
+	}
+	r.finish(StatusCanceled, now)
 }
 
 // Abort cancels the request on behalf of an operator who canceled its

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ func requireRefused(t *testing.T, r *approval.Request, a approval.Action, user, 
 	t.Helper()
 	before, err := json.Marshal(r)
 	require.NoError(t, err)
-	require.Error(t, r.Check(a, user, text))
+	require.Error(t, r.Check(a, user, text, t0.Add(time.Hour)))
 	_, err = r.Apply(a, user, text, t0.Add(time.Hour))
 	var ref *approval.Refusal
 	require.True(t, errors.As(err, &ref), "want a *Refusal, got %v", err)
@@ -274,11 +275,10 @@ func TestRequest_Comments(t *testing.T) {
 	}
 	requireRefused(t, r, approval.ActionComment, "dave", "drive-by", approval.CodeNotAllowed)
 	requireRefused(t, r, approval.ActionComment, "bob", "", approval.CodeTextRequired)
-	long := make([]byte, approval.MaxTextLength+1)
-	for i := range long {
-		long[i] = 'x'
-	}
-	requireRefused(t, r, approval.ActionComment, "bob", string(long), approval.CodeTooLong)
+	requireRefused(t, r, approval.ActionComment, "bob", strings.Repeat("x", approval.MaxTextLength+1), approval.CodeTooLong)
+	// The limit is in bytes: 501 four-byte runes exceed 2,000 bytes.
+	requireRefused(t, r, approval.ActionComment, "bob", strings.Repeat("😀", approval.MaxTextLength/4+1), approval.CodeTooLong)
+	requireRefused(t, r, approval.ActionComment, strings.Repeat("u", approval.MaxUserLength+1), "hi", approval.CodeTooLong)
 
 	require.Len(t, r.Comments, 4)
 	full := twoStage(t)
@@ -420,4 +420,51 @@ func TestRequest_Abort(t *testing.T) {
 		assert.Equal(t, approval.Effect{}, r.Abort("operator", "", t0))
 		assert.Equal(t, approval.StatusRejected, r.Status)
 	})
+}
+
+func TestRequest_DecisionsAfterTheDeadlineAreRefused(t *testing.T) {
+	r := twoStage(t)
+	deadline := *r.Stages[0].Deadline
+	require.NoError(t, r.Check(approval.ActionApprove, "bob", "", deadline.Add(-time.Second)))
+	err := r.Check(approval.ActionApprove, "bob", "", deadline)
+	var ref *approval.Refusal
+	require.ErrorAs(t, err, &ref)
+	assert.Equal(t, approval.CodeDeadlinePassed, ref.Code)
+	_, err = r.Apply(approval.ActionReject, "bob", "late", deadline.Add(time.Minute))
+	require.ErrorAs(t, err, &ref)
+	assert.Equal(t, approval.CodeDeadlinePassed, ref.Code)
+	require.NoError(t, r.Check(approval.ActionComment, "bob", "still reading", deadline.Add(time.Minute)),
+		"comments are not decisions")
+}
+
+func TestRequest_RosterPending(t *testing.T) {
+	plan := approval.Plan{Source: approval.PlanNone}
+	r := approval.NewRequest(5, approval.Ref{}, approval.Ref{}, "alice", "", plan, t0)
+	require.Equal(t, approval.StatusApproved, r.Status)
+	ref := requireRefused(t, r, approval.ActionCancel, "erin", "", approval.CodeRosterPending)
+	assert.False(t, ref.Forbidden(), "not a 403: it is a matter of time")
+	requireRefused(t, r, approval.ActionComment, "erin", "hm", approval.CodeRosterPending)
+	require.NoError(t, r.Check(approval.ActionCancel, "alice", "", t0), "the requester may always cancel")
+
+	r.SetRoster(approval.Roster{OrgAdmins: []string{"erin"}, Superusers: []string{"admin"}}, t0)
+	eff := apply(t, r, approval.ActionCancel, "erin", "not now")
+	assert.True(t, eff.CancelRequested, "an org admin may cancel a request without stages")
+}
+
+func TestRequest_CancelBeforeLaunch(t *testing.T) {
+	r := twoStage(t)
+	approveAll(t, r)
+	r.CancelBeforeLaunch(t0)
+	assert.Equal(t, approval.StatusApproved, r.Status, "nothing to do without a cancellation")
+	apply(t, r, approval.ActionCancel, "alice", "changed my mind")
+	r.CancelBeforeLaunch(t0.Add(time.Hour))
+	assert.Equal(t, approval.StatusCanceled, r.Status)
+	require.NotNil(t, r.Finished)
+
+	launched := twoStage(t)
+	approveAll(t, launched)
+	apply(t, launched, approval.ActionCancel, "alice", "")
+	launched.MarkLaunched(approval.Job{Type: "job", ID: 3}, t0)
+	launched.CancelBeforeLaunch(t0)
+	assert.Equal(t, approval.StatusRunning, launched.Status, "a launched request ends with its job")
 }

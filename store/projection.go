@@ -242,6 +242,29 @@ func requestJob(ctx context.Context, e sqlx.QueryerContext, requestID int64) (*J
 	return &JobRef{Type: *row.JobType, ID: *row.JobID, Status: row.JobStatus, URL: row.JobURL}, nil
 }
 
+// MarkLaunchAttempted records that a launch of the request is about to be
+// sent to AWX and returns when the first such attempt was recorded (later
+// calls keep the first time). ErrNotFound when the request does not exist.
+func (s *Store) MarkLaunchAttempted(ctx context.Context, requestID int64) (time.Time, error) {
+	const q = `UPDATE service_requests SET launch_attempted_at = COALESCE(launch_attempted_at, now())
+		WHERE id = $1 RETURNING launch_attempted_at`
+	var at time.Time
+	err := s.db.GetContext(ctx, &at, q, requestID)
+	return at, wrap("mark launch attempted", err)
+}
+
+// LaunchAttemptedAt returns when a launch of the request was first sent to
+// AWX, or nil if none ever was. ErrNotFound when the request does not exist.
+func (s *Store) LaunchAttemptedAt(ctx context.Context, requestID int64) (*time.Time, error) {
+	const q = `SELECT launch_attempted_at FROM service_requests WHERE id = $1`
+	var at *time.Time
+	err := s.db.GetContext(ctx, &at, q, requestID)
+	if err != nil {
+		return nil, wrap("launch attempted at", err)
+	}
+	return at, nil
+}
+
 // JobOwner returns the id of the request that owns an AWX job; ErrNotFound
 // when no request has claimed it.
 func (s *Store) JobOwner(ctx context.Context, jobType string, jobID int64) (int64, error) {

@@ -628,3 +628,31 @@ func TestStore_ListPendingForUsesInboxIndex(t *testing.T) {
 		})
 	}
 }
+
+func TestStore_LaunchAttempts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	r := f.newRequest(t)
+
+	at, err := s.LaunchAttemptedAt(ctx, r.ID)
+	require.NoError(t, err)
+	assert.Nil(t, at, "nothing was sent yet")
+
+	first, err := s.MarkLaunchAttempted(ctx, r.ID)
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), first, time.Minute)
+	again, err := s.MarkLaunchAttempted(ctx, r.ID)
+	require.NoError(t, err)
+	assert.True(t, first.Equal(again), "the first attempt's time is kept")
+	at, err = s.LaunchAttemptedAt(ctx, r.ID)
+	require.NoError(t, err)
+	require.NotNil(t, at)
+	assert.True(t, first.Equal(*at))
+
+	_, err = s.MarkLaunchAttempted(ctx, r.ID+1000)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.LaunchAttemptedAt(ctx, r.ID+1000)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +144,16 @@ func TestWorker_RefusedUpdateWritesNothing(t *testing.T) {
 	assert.Len(t, after.Events, before, "refused updates leave no event in history")
 	assert.Zero(t, countEvents(after, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED))
 
-	c.update(t, in.RequestID, workflows.Reject, workflows.RejectInput{User: "bob", Reason: "not this week"})
+	// A comment, and bob joining the team mid-flight (the API signals the
+	// change), before bob rejects.
+	c.update(t, in.RequestID, workflows.Comment, workflows.CommentInput{User: "alice", Text: "urgent, please"})
+	c.AddUser(t, "frank", "sre")
+	require.NoError(t, c.client.SignalWorkflow(context.Background(), workflows.WorkflowID(in.RequestID), "", workflows.RefreshApprovers,
+		workflows.RefreshApproversInput{Reason: "team sre changed"}))
+	testkit.Eventually(t, 20*time.Second, "frank to become an approver", func() bool {
+		return slices.Contains(testkit.State(t, c.client, in.RequestID).EligibleApprovers, "frank")
+	})
+	c.update(t, in.RequestID, workflows.Reject, workflows.RejectInput{User: "frank", Reason: "not this week"})
 	res := testkit.Result(t, run, 30*time.Second)
 	assert.Equal(t, approval.StatusRejected, res.Status)
 	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "rejected_after_refused_updates")
@@ -166,8 +176,12 @@ func TestWorker_SignalsWhileWorkersAreDown(t *testing.T) {
 	assert.Equal(t, approval.StatusSuccessful, res.Status)
 	st := testkit.State(t, c.client, in.RequestID)
 	require.Len(t, st.Refused, 1)
-	assert.Equal(t, approval.RefusedAction{User: "alice", Action: approval.ActionApprove, Code: approval.CodeSelfDecision,
-		Message: st.Refused[0].Message, At: st.Refused[0].At}, st.Refused[0])
+	refused := st.Refused[0]
+	assert.Equal(t, "alice", refused.User)
+	assert.Equal(t, approval.ActionApprove, refused.Action)
+	assert.Equal(t, approval.CodeSelfDecision, refused.Code)
+	assert.Contains(t, refused.Message, "cannot decide on their own request")
+	assert.False(t, refused.At.IsZero())
 	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "signals_while_workers_down")
 }
 
@@ -283,4 +297,50 @@ func TestWorker_AWXDownBeyondRetryBudget(t *testing.T) {
 	}
 	assert.True(t, finished, "the requester is told why")
 	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "awx_down_beyond_budget")
+}
+
+func TestWorker_WorkflowCanceledWhilePending(t *testing.T) {
+	c := newCluster(t, awxsim.Config{})
+	c.startWorker(t)
+	in := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0)))
+	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+	testkit.Eventually(t, 20*time.Second, "the stage to open", func() bool {
+		return testkit.State(t, c.client, in.RequestID).CurrentStage == 0
+	})
+
+	require.NoError(t, c.client.CancelWorkflow(context.Background(), workflows.WorkflowID(in.RequestID), ""))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := run.Get(ctx, nil)
+	var canceled *temporal.CanceledError
+	require.ErrorAs(t, err, &canceled, "the workflow ends canceled")
+	testkit.Eventually(t, 10*time.Second, "the projection to show it", func() bool {
+		row, err := c.Store.GetRequest(context.Background(), in.RequestID)
+		return err == nil && row.Status == "canceled"
+	})
+	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "workflow_canceled_while_pending")
+}
+
+func TestWorker_CanceledWhileTheLaunchRetries(t *testing.T) {
+	c := newCluster(t, awxsim.Config{})
+	c.startWorker(t)
+	path := fmt.Sprintf("/api/v2/job_templates/%d/launch/", awxsim.DemoRestartServiceID)
+	c.Sim.InjectFault(awxsim.Fault{Method: "POST", Path: path, Kind: awxsim.FaultStatus, Status: 502})
+	in := c.Create(t, testkit.RestartService())
+	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+	testkit.Eventually(t, 20*time.Second, "the launch to be retried", func() bool {
+		return c.Sim.RequestCount("POST", path) >= 2
+	})
+
+	c.update(t, in.RequestID, workflows.Cancel, workflows.CancelInput{User: "alice", Reason: "AWX is down anyway"})
+	res := testkit.Result(t, run, time.Minute)
+
+	assert.Equal(t, approval.StatusCanceled, res.Status)
+	assert.Nil(t, res.Job)
+	assert.Empty(t, c.Sim.Jobs(), "no job runs after the requester said stop")
+	posts := c.Sim.RequestCount("POST", path)
+	time.Sleep(2 * time.Second)
+	assert.Equal(t, posts, c.Sim.RequestCount("POST", path), "the launch stopped retrying")
+	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "canceled_while_launching")
 }

@@ -24,17 +24,26 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 }
 
 // Run polls taskQueue until ctx is canceled, then stops the worker,
-// letting running activities finish within opts.WorkerStopTimeout.
+// letting running activities finish within opts.WorkerStopTimeout. A worker
+// that can no longer poll (a fatal error) ends Run with that error instead
+// of leaving a process that looks alive.
 func Run(ctx context.Context, c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) error {
 	if taskQueue == "" {
 		taskQueue = workflows.DefaultTaskQueue
 	}
 	w := sdkworker.New(c, taskQueue, opts)
 	Register(w, acts)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker on task queue %q: %w", taskQueue, err)
+	stop, done := make(chan interface{}), make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			close(stop)
+		case <-done:
+		}
+	}()
+	if err := w.Run(stop); err != nil {
+		return fmt.Errorf("worker on task queue %q: %w", taskQueue, err)
 	}
-	<-ctx.Done()
-	w.Stop()
 	return nil
 }

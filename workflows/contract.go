@@ -131,8 +131,11 @@ type Input struct {
 	Justification  string                    `json:"justification"`
 	ExtraVars      map[string]any            `json:"extra_vars"`
 	NodeSurveyData map[string]map[string]any `json:"node_survey_data,omitempty"`
-	Plan           approval.Plan             `json:"plan"`
-	Settings       Settings                  `json:"settings"`
+	// SecretVariables name the password answers among ExtraVars and
+	// NodeSurveyData; their values are removed from AWX's messages.
+	SecretVariables []string      `json:"secret_variables,omitempty"`
+	Plan            approval.Plan `json:"plan"`
+	Settings        Settings      `json:"settings"`
 }
 
 // Settings tune how the workflow deals with AWX. Zero values mean the

@@ -40,6 +40,8 @@ type fakeWorld struct {
 	superusers []string
 
 	rosterCalls []activities.RosterInput
+	// rosterGates, when set, make the nth roster call wait for its channel.
+	rosterGates map[int]chan struct{}
 	publishes   []activities.PublishInput
 
 	// launchErrs are returned by successive launch attempts before one
@@ -47,6 +49,11 @@ type fakeWorld struct {
 	launchErrs  []error
 	launchCalls []activities.LaunchInput
 	job         approval.Job
+	// recovered is what RecoverLaunch finds; recoverCalls counts its calls.
+	recovered    activities.RecoverResult
+	recoverCalls int
+	// blockLaunch makes launch attempts wait for cancellation.
+	blockLaunch bool
 
 	// final is the AWX status the job ends with; explanation goes with it.
 	final       string
@@ -56,6 +63,10 @@ type fakeWorld struct {
 	canceled           chan struct{}
 	pollCalls          []activities.PollInput
 	cancelCalls        int
+	// cancelErrs are returned by successive cancel attempts.
+	cancelErrs []error
+	// pollErr fails every poll.
+	pollErr error
 }
 
 func newFakeWorld() *fakeWorld {
@@ -76,6 +87,7 @@ func (f *fakeWorld) register(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(f.ResolveRoster, activity.RegisterOptions{Name: "ResolveRoster"})
 	env.RegisterActivityWithOptions(f.Publish, activity.RegisterOptions{Name: "Publish"})
 	env.RegisterActivityWithOptions(f.Launch, activity.RegisterOptions{Name: "Launch"})
+	env.RegisterActivityWithOptions(f.RecoverLaunch, activity.RegisterOptions{Name: "RecoverLaunch"})
 	env.RegisterActivityWithOptions(f.Poll, activity.RegisterOptions{Name: "Poll"})
 	env.RegisterActivityWithOptions(f.CancelJob, activity.RegisterOptions{Name: "CancelJob"})
 }
@@ -86,10 +98,20 @@ func (f *fakeWorld) setTeam(id int64, members ...string) {
 	f.teams[id] = members
 }
 
-func (f *fakeWorld) ResolveRoster(_ context.Context, in activities.RosterInput) (approval.Roster, error) {
+func (f *fakeWorld) ResolveRoster(ctx context.Context, in activities.RosterInput) (approval.Roster, error) {
+	f.mu.Lock()
+	f.rosterCalls = append(f.rosterCalls, in)
+	gate := f.rosterGates[len(f.rosterCalls)]
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return approval.Roster{}, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rosterCalls = append(f.rosterCalls, in)
 	r := approval.Roster{TeamMembers: []string{}, OrgAdmins: slices.Clone(f.orgAdmins), Superusers: slices.Clone(f.superusers)}
 	if in.TeamID != nil {
 		r.TeamMembers = slices.Clone(f.teams[*in.TeamID])
@@ -104,7 +126,14 @@ func (f *fakeWorld) Publish(_ context.Context, in activities.PublishInput) error
 	return nil
 }
 
-func (f *fakeWorld) Launch(_ context.Context, in activities.LaunchInput) (activities.LaunchResult, error) {
+func (f *fakeWorld) Launch(ctx context.Context, in activities.LaunchInput) (activities.LaunchResult, error) {
+	f.mu.Lock()
+	block := f.blockLaunch
+	f.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return activities.LaunchResult{}, ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.launchCalls = append(f.launchCalls, in)
@@ -114,11 +143,21 @@ func (f *fakeWorld) Launch(_ context.Context, in activities.LaunchInput) (activi
 	return activities.LaunchResult{Job: f.job}, nil
 }
 
+func (f *fakeWorld) RecoverLaunch(_ context.Context, in activities.LaunchInput) (activities.RecoverResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.recoverCalls++
+	return f.recovered, nil
+}
+
 func (f *fakeWorld) Poll(ctx context.Context, in activities.PollInput) (activities.PollResult, error) {
 	f.mu.Lock()
 	f.pollCalls = append(f.pollCalls, in)
-	block := f.blockUntilCanceled
+	block, pollErr := f.blockUntilCanceled, f.pollErr
 	f.mu.Unlock()
+	if pollErr != nil {
+		return activities.PollResult{}, pollErr
+	}
 	if in.UntilRunning {
 		return activities.PollResult{Status: "running"}, nil
 	}
@@ -139,9 +178,10 @@ func (f *fakeWorld) CancelJob(_ context.Context, in activities.CancelJobInput) e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cancelCalls++
-	if f.cancelCalls == 1 {
-		close(f.canceled)
+	if f.cancelCalls <= len(f.cancelErrs) {
+		return f.cancelErrs[f.cancelCalls-1]
 	}
+	close(f.canceled)
 	return nil
 }
 

@@ -65,12 +65,12 @@ func (s *requestRun) setup() error {
 				if !ch.Receive(ctx, &raw) {
 					return
 				}
-				if action == approval.ActionApprove || action == approval.ActionReject {
-					// A decision signaled while workers were down can be
-					// read before its stage opened; it waits for the stage
-					// rather than being refused.
-					_ = workflow.Await(ctx, func() bool { return !s.stageOpening() })
-				}
+				// A signal sent while workers were down can be read before
+				// the stage it is meant for opened; it waits for the stage
+				// rather than being refused. (Signals of one name are
+				// handled in the order sent; across names the SDK does not
+				// keep the order of signals read in one workflow task.)
+				_ = workflow.Await(ctx, s.readyForSignals)
 				s.handleSignal(action, raw)
 			}
 		})
@@ -82,9 +82,7 @@ func (s *requestRun) setup() error {
 			if !refresh.Receive(ctx, &in) {
 				return
 			}
-			if s.req.Current() != nil {
-				s.rosterStale = true
-			}
+			s.rosterWanted++
 		}
 	})
 	s.startPublisher()
@@ -94,7 +92,7 @@ func (s *requestRun) setup() error {
 // validate is the update validator: it refuses what the rules refuse, so a
 // refused update never reaches history.
 func (s *requestRun) validate(action approval.Action, user, text string) error {
-	return refusalError(s.req.Check(action, user, text))
+	return refusalError(s.req.Check(action, user, text, workflow.Now(s.ctx)))
 }
 
 func (s *requestRun) handleUpdate(action approval.Action, user, text string) (approval.Request, error) {
@@ -104,11 +102,11 @@ func (s *requestRun) handleUpdate(action approval.Action, user, text string) (ap
 	return *s.req, nil
 }
 
-// stageOpening reports whether the request waits for its next stage to
-// open (its approvers are being resolved).
-func (s *requestRun) stageOpening() bool {
-	_, ok := s.req.NextStage()
-	return ok
+// readyForSignals reports whether signals can be judged: the request is
+// finished, or who may act is known and no stage is being opened.
+func (s *requestRun) readyForSignals() bool {
+	_, opening := s.req.NextStage()
+	return s.req.Status.Terminal() || (s.req.RosterResolved && !opening)
 }
 
 // actionPayload reads any action's signal payload; which field carries the

@@ -13,6 +13,7 @@ import (
 )
 
 func TestServiceRequest_SignalsAndUpdatesAgree(t *testing.T) {
+	t.Parallel()
 	type step struct {
 		at     time.Duration
 		name   string
@@ -56,6 +57,7 @@ func TestServiceRequest_SignalsAndUpdatesAgree(t *testing.T) {
 }
 
 func TestServiceRequest_RefusedUpdateChangesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	before := h.stateAt(30 * time.Minute)
 	refused := h.updateAt(time.Hour, workflows.Approve, workflows.ApproveInput{User: "alice"})
@@ -71,6 +73,7 @@ func TestServiceRequest_RefusedUpdateChangesNothing(t *testing.T) {
 }
 
 func TestServiceRequest_StateQuery(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	st := h.stateAt(time.Hour)
 	h.updateAt(2*time.Hour, workflows.Cancel, workflows.CancelInput{User: "erin"})
@@ -91,6 +94,7 @@ func TestServiceRequest_StateQuery(t *testing.T) {
 }
 
 func TestServiceRequest_RefreshApprovers(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.env.RegisterDelayedCallback(func() { h.world.setTeam(sreTeam.ID, "carol", "henry") }, 30*time.Minute)
 	h.signalAt(time.Hour, workflows.RefreshApprovers, workflows.RefreshApproversInput{Reason: "team sre changed"})
@@ -108,6 +112,7 @@ func TestServiceRequest_RefreshApprovers(t *testing.T) {
 }
 
 func TestServiceRequest_MalformedSignalLeavesTrace(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.signalAt(time.Hour, workflows.Approve, "bob")
 	st := h.stateAt(2 * time.Hour)
@@ -121,6 +126,7 @@ func TestServiceRequest_MalformedSignalLeavesTrace(t *testing.T) {
 }
 
 func TestServiceRequest_EarlySignalWaitsForItsStage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	// Sent before the first stage opened, as from the CLI while workers are down.
 	h.signalAt(0, workflows.Approve, workflows.ApproveInput{User: "bob"})
@@ -134,6 +140,7 @@ func TestServiceRequest_EarlySignalWaitsForItsStage(t *testing.T) {
 }
 
 func TestServiceRequest_InvalidInput(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	in := input(plan())
 	in.Requester = ""
@@ -146,6 +153,7 @@ func TestServiceRequest_InvalidInput(t *testing.T) {
 }
 
 func TestWorkflowID(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "service-request-42", workflows.WorkflowID(42))
 	id, err := workflows.RequestID("service-request-42")
 	require.NoError(t, err)
@@ -154,4 +162,35 @@ func TestWorkflowID(t *testing.T) {
 		_, err := workflows.RequestID(bad)
 		assert.Error(t, err, bad)
 	}
+}
+
+func TestServiceRequest_RefreshWhileTheStageOpens(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	gate := make(chan struct{})
+	h.world.rosterGates = map[int]chan struct{}{1: gate}
+	h.env.RegisterDelayedCallback(func() {
+		h.world.setTeam(sreTeam.ID, "carol", "henry")
+		h.env.SignalWorkflow(workflows.RefreshApprovers, workflows.RefreshApproversInput{Reason: "team sre changed"})
+		close(gate) // the first resolution answers with the old team
+	}, time.Second)
+	st := h.stateAt(time.Hour)
+	h.updateAt(2*time.Hour, workflows.Cancel, workflows.CancelInput{User: "alice"})
+
+	h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, day))))
+
+	require.Len(t, h.world.rosterCalls, 2, "the refresh that came while the stage opened is not lost")
+	assert.Equal(t, []string{"carol", "henry"}, st.EligibleApprovers)
+}
+
+func TestServiceRequest_DeadlineHoldsWhileApproversAreResolved(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.world.rosterGates = map[int]chan struct{}{2: make(chan struct{})} // the refresh never answers
+	h.signalAt(500*time.Millisecond, workflows.RefreshApprovers, workflows.RefreshApproversInput{})
+
+	res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 2*time.Second, 0))))
+
+	assert.Equal(t, approval.StatusExpired, res.Status)
+	assert.Len(t, h.world.rosterCalls, 2)
 }

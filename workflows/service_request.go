@@ -57,9 +57,13 @@ type requestRun struct {
 	publishing    bool
 	events        []activities.Event
 
-	rosterStale bool
-	canceled    bool
-	searchAttrs searchAttrState
+	// rosterWanted counts refresh_approvers signals; rosterAsked is the
+	// count when the roster was last resolved, so a refresh that arrives
+	// while a stage opens is not lost.
+	rosterWanted int
+	rosterAsked  int
+	canceled     bool
+	searchAttrs  searchAttrState
 }
 
 func newRequestRun(ctx workflow.Context, in Input) *requestRun {
@@ -102,12 +106,19 @@ func (s Settings) withDefaults() Settings {
 }
 
 func (s *requestRun) run() (Result, error) {
+	if s.req.Status == approval.StatusApproved {
+		// No stages: the org admins may still cancel or comment.
+		if roster, ok := s.resolveRoster(nil, "organization admins"); ok {
+			s.req.SetRoster(roster, workflow.Now(s.ctx))
+			s.changed()
+		}
+	}
 	for s.req.Status == approval.StatusPendingApproval {
 		i, ok := s.req.NextStage()
 		if !ok {
 			break
 		}
-		roster, ok := s.resolveRoster(i)
+		roster, ok := s.resolveRoster(s.req.Stages[i].ApproverTeam, fmt.Sprintf("approvers of stage %d (%s)", i+1, s.req.Stages[i].Name))
 		if !ok || s.req.Status != approval.StatusPendingApproval {
 			break
 		}
@@ -122,117 +133,14 @@ func (s *requestRun) run() (Result, error) {
 	return s.finish()
 }
 
-// waitStage waits until the open stage closes: by decisions (the handlers
-// change the state), by expiry, or by cancellation. One timer at a time
-// stands for the next reminder or the deadline; it is kept across decisions
-// and canceled when the stage closes, so no stray timer outlives its use.
-func (s *requestRun) waitStage() {
-	var (
-		timer       workflow.Future
-		cancelTimer workflow.CancelFunc
-		timerAt     time.Time
-	)
-	defer func() {
-		if cancelTimer != nil {
-			cancelTimer()
-		}
-	}()
-	for s.req.Current() != nil {
-		s.sync()
-		wake, _ := s.req.NextWake()
-		if timer == nil || !wake.Equal(timerAt) {
-			if cancelTimer != nil {
-				cancelTimer()
-			}
-			var tctx workflow.Context
-			tctx, cancelTimer = workflow.WithCancel(s.ctx)
-			timer = workflow.NewTimerWithOptions(tctx, wake.Sub(workflow.Now(s.ctx)), workflow.TimerOptions{Summary: s.timerSummary(wake)})
-			timerAt = wake
-		}
-		seen := s.version
-		s.await(func() bool { return timer.IsReady() || s.version != seen || s.rosterStale })
-		if s.req.Current() == nil {
-			return
-		}
-		if s.rosterStale {
-			s.refreshRoster()
-		}
-		if timer.IsReady() {
-			fired := timer.Get(s.ctx, nil) == nil
-			timer, cancelTimer = nil, nil
-			if fired {
-				s.tick()
-			}
-		}
-	}
-}
-
-// timerSummary names what a stage timer waits for, for the Web UI.
-func (s *requestRun) timerSummary(wake time.Time) string {
-	st := s.req.Current()
-	what := "deadline"
-	if st.NextReminder != nil && wake.Equal(*st.NextReminder) {
-		what = "next reminder"
-	}
-	return fmt.Sprintf("stage %d (%s): %s", s.req.CurrentStage+1, st.Name, what)
-}
-
-// tick applies the timed rules: a reminder to the approvers who have not
-// decided, or expiry at the deadline.
-func (s *requestRun) tick() {
-	stage := s.req.CurrentStage
-	remind, expired := s.req.Tick(workflow.Now(s.ctx))
-	switch {
-	case expired:
-		s.changed()
-		s.notify(notify.KindExpired, []string{s.req.Requester}, stage, 0)
-	case len(remind) > 0:
-		s.changed()
-		s.notify(notify.KindReminder, remind, stage, s.req.Stages[stage].RemindersSent)
-	}
-}
-
-func (s *requestRun) resolveRoster(stage int) (approval.Roster, bool) {
-	var teamID *int64
-	if t := s.req.Stages[stage].ApproverTeam; t != nil {
-		id := t.ID
-		teamID = &id
-	}
-	opts := storeActivityOptions
-	opts.Summary = fmt.Sprintf("approvers of stage %d (%s)", stage+1, s.req.Stages[stage].Name)
-	ctx := workflow.WithActivityOptions(s.ctx, opts)
-	var roster approval.Roster
-	fut := workflow.ExecuteActivity(ctx, a.ResolveRoster, activities.RosterInput{OrganizationID: s.in.Organization.ID, TeamID: teamID})
-	s.await(fut.IsReady)
-	if s.canceled {
-		return roster, false
-	}
-	if err := fut.Get(ctx, &roster); err != nil {
-		// Only cancellation ends the retries of this activity.
-		s.logger.Warn("resolving approvers failed", "error", err)
-		return roster, false
-	}
-	return roster, true
-}
-
-// refreshRoster re-resolves who may decide the open stage after a
-// refresh_approvers signal.
-func (s *requestRun) refreshRoster() {
-	s.rosterStale = false
-	stage := s.req.CurrentStage
-	roster, ok := s.resolveRoster(stage)
-	if !ok || s.req.CurrentStage != stage || s.req.Current() == nil {
-		return
-	}
-	s.req.SetRoster(roster, workflow.Now(s.ctx))
-	s.changed()
-}
-
 // await blocks until cond holds. If the workflow is canceled meanwhile, the
 // request is canceled (or its job is, once launched) and await returns so
 // the caller re-checks the state.
 func (s *requestRun) await(cond func() bool) {
-	if err := workflow.Await(s.ctx, cond); err != nil {
+	// The condition may hold because cancellation itself readied a future
+	// (a timer, an activity) on the workflow's context, so the context is
+	// checked whatever Await returns.
+	if err := workflow.Await(s.ctx, cond); err != nil || s.ctx.Err() != nil {
 		s.onWorkflowCanceled()
 	}
 }

@@ -18,6 +18,7 @@ import (
 const day = 24 * time.Hour
 
 func TestServiceRequest_OneStageHappyPath(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	bob := h.updateAt(time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob", Comment: "fine"})
 	carol := h.updateAt(2*time.Hour, workflows.Approve, workflows.ApproveInput{User: "carol"})
@@ -35,7 +36,6 @@ func TestServiceRequest_OneStageHappyPath(t *testing.T) {
 
 	w := h.world
 	require.Len(t, w.launchCalls, 1)
-	assert.Equal(t, h.start.Add(2*time.Hour), w.launchCalls[0].ApprovedAt)
 	assert.Equal(t, map[string]any{"env_name": "demo", "ttl_days": float64(7)}, w.launchCalls[0].ExtraVars)
 	assert.Equal(t, int64(11), w.launchCalls[0].TemplateID)
 	require.Len(t, w.pollCalls, 2)
@@ -56,6 +56,7 @@ func TestServiceRequest_OneStageHappyPath(t *testing.T) {
 }
 
 func TestServiceRequest_TwoStageHappyPath(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.updateAt(time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"})
 	h.updateAt(2*time.Hour, workflows.Approve, workflows.ApproveInput{User: "carol"})
@@ -96,6 +97,7 @@ func TestServiceRequest_TwoStageHappyPath(t *testing.T) {
 }
 
 func TestServiceRequest_Rejection(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.updateAt(time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"})
 	noReason := h.updateAt(90*time.Minute, workflows.Reject, workflows.RejectInput{User: "carol"})
@@ -126,6 +128,7 @@ func TestServiceRequest_Rejection(t *testing.T) {
 }
 
 func TestServiceRequest_ExpiryWithReminders(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.updateAt(30*time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"})
 
@@ -149,6 +152,7 @@ func TestServiceRequest_ExpiryWithReminders(t *testing.T) {
 }
 
 func TestServiceRequest_CancelWhilePending(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	bob := h.updateAt(time.Hour, workflows.Cancel, workflows.CancelInput{User: "bob", Reason: "not mine"})
 	alice := h.updateAt(2*time.Hour, workflows.Cancel, workflows.CancelInput{User: "alice", Reason: "no longer needed"})
@@ -168,6 +172,7 @@ func TestServiceRequest_CancelWhilePending(t *testing.T) {
 }
 
 func TestServiceRequest_CancelWhileRunning(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.world.blockUntilCanceled = true
 	cancel := h.updateAt(time.Second, workflows.Cancel, workflows.CancelInput{User: "alice", Reason: "wrong environment"})
@@ -182,6 +187,7 @@ func TestServiceRequest_CancelWhileRunning(t *testing.T) {
 }
 
 func TestServiceRequest_WorkflowCanceled(t *testing.T) {
+	t.Parallel()
 	t.Run("while pending", func(t *testing.T) {
 		h := newHarness(t)
 		h.env.RegisterDelayedCallback(h.env.CancelWorkflow, time.Hour)
@@ -202,6 +208,7 @@ func TestServiceRequest_WorkflowCanceled(t *testing.T) {
 }
 
 func TestServiceRequest_LaunchRefusedIsNotRetried(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.world.launchErrs = []error{temporal.NewNonRetryableApplicationError(
 		"variables_needed_to_start: 'ttl_days' value 90 is too large (must be no more than 30).", activities.ErrTypeAWXRefused, nil)}
@@ -217,6 +224,7 @@ func TestServiceRequest_LaunchRefusedIsNotRetried(t *testing.T) {
 }
 
 func TestServiceRequest_LaunchRetriedAfterServerErrors(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.world.launchErrs = []error{errors.New("AWX answered 503"), errors.New("AWX answered 502")}
 
@@ -227,6 +235,7 @@ func TestServiceRequest_LaunchRetriedAfterServerErrors(t *testing.T) {
 }
 
 func TestServiceRequest_LaunchRetryBudgetExhausted(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	for i := 0; i < 100; i++ {
 		h.world.launchErrs = append(h.world.launchErrs, errors.New("dial tcp 10.0.0.1:443: connect: connection refused"))
@@ -243,6 +252,7 @@ func TestServiceRequest_LaunchRetryBudgetExhausted(t *testing.T) {
 }
 
 func TestServiceRequest_PollOutcomes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		final, explanation string
 		want               approval.Status
@@ -271,9 +281,11 @@ func TestServiceRequest_PollOutcomes(t *testing.T) {
 }
 
 func TestServiceRequest_NoStagesLaunchesAtOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	res := h.run(input(plan()))
 	assert.Equal(t, approval.StatusSuccessful, res.Status)
-	assert.Empty(t, h.world.rosterCalls)
-	assert.Equal(t, h.start, h.world.launchCalls[0].ApprovedAt)
+	require.Len(t, h.world.rosterCalls, 1, "the org admins are resolved, for cancel and comments")
+	assert.Nil(t, h.world.rosterCalls[0].TeamID)
+	assert.Len(t, h.world.launchCalls, 1)
 }

@@ -48,8 +48,8 @@ func Load(name string, args []string, env Lookup) (Config, error) {
 	var logLevel, pollInterval string
 	settings := []setting{
 		{"database-url", "DATABASE_URL", "PostgreSQL URL", &c.DatabaseURL, ""},
-		{"temporal-address", "TEMPORAL_ADDRESS", "Temporal frontend host:port", &c.TemporalAddress, "127.0.0.1:7233"},
-		{"temporal-namespace", "TEMPORAL_NAMESPACE", "Temporal namespace", &c.TemporalNamespace, "default"},
+		{"temporal-address", "TEMPORAL_ADDRESS", "Temporal frontend host:port (default: the Temporal config profile's, else localhost:7233)", &c.TemporalAddress, ""},
+		{"temporal-namespace", "TEMPORAL_NAMESPACE", "Temporal namespace (default: the Temporal config profile's, else default)", &c.TemporalNamespace, ""},
 		{"task-queue", "TASK_QUEUE", "Temporal task queue", &c.TaskQueue, "countersign"},
 		{"awx-url", "AWX_URL", "AWX base URL, e.g. https://awx.example.com", &c.AWXURL, ""},
 		{"awx-token", "AWX_TOKEN", "AWX OAuth2 bearer token", &c.AWXToken, ""},
@@ -60,17 +60,22 @@ func Load(name string, args []string, env Lookup) (Config, error) {
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	for _, s := range settings {
-		def := s.def
-		if v, ok := env(s.env); ok && v != "" {
-			def = v
-		}
-		fs.StringVar(s.target, s.flag, def, fmt.Sprintf("%s (env %s)", s.usage, s.env))
+		fs.StringVar(s.target, s.flag, s.def, fmt.Sprintf("%s (env %s)", s.usage, s.env))
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	// The environment applies after parsing, under the flags given, so that
+	// secrets from it never show up as defaults in the help text.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, s := range settings {
+		if v, ok := env(s.env); ok && v != "" && !given[s.flag] {
+			*s.target = v
+		}
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL %q: use debug, info, warn or error", logLevel)
@@ -133,8 +138,12 @@ func (c Config) TemporalClientOptions() (client.Options, error) {
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal client settings: %w", err)
 	}
-	opts.HostPort = c.TemporalAddress
-	opts.Namespace = c.TemporalNamespace
+	if c.TemporalAddress != "" {
+		opts.HostPort = c.TemporalAddress
+	}
+	if c.TemporalNamespace != "" {
+		opts.Namespace = c.TemporalNamespace
+	}
 	return opts, nil
 }
 

@@ -2,6 +2,9 @@ package config_test
 
 import (
 	"bytes"
+	"flag"
+	"io"
+	"os"
 	"log/slog"
 	"testing"
 	"time"
@@ -19,7 +22,7 @@ func env(m map[string]string) config.Lookup {
 func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 	c, err := config.Load("test", nil, env(nil))
 	require.NoError(t, err)
-	assert.Equal(t, "127.0.0.1:7233", c.TemporalAddress)
+	assert.Empty(t, c.TemporalAddress, "left to the Temporal SDK's configuration")
 	assert.Equal(t, "countersign", c.TaskQueue)
 	assert.Equal(t, slog.LevelInfo, c.LogLevel)
 	assert.Equal(t, 5*time.Second, c.AWXPollInterval)
@@ -84,4 +87,39 @@ func TestConfig_LogValueHidesSecrets(t *testing.T) {
 	}
 	assert.Contains(t, out, "sslmode=disable")
 	assert.Contains(t, out, `"awx_token_set":true`)
+}
+
+func TestLoad_HelpNeverShowsSecrets(t *testing.T) {
+	// flag writes usage to stderr; capture it.
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	stderr := os.Stderr
+	os.Stderr = w
+	_, loadErr := config.Load("test", []string{"-h"}, env(map[string]string{
+		"AWX_TOKEN": "awx-secret-token", "DATABASE_URL": "postgres://u:hunter2@db/x",
+	}))
+	os.Stderr = stderr
+	require.NoError(t, w.Close())
+	help, err := io.ReadAll(r)
+	require.NoError(t, err)
+
+	require.ErrorIs(t, loadErr, flag.ErrHelp)
+	assert.Contains(t, string(help), "-awx-token")
+	assert.NotContains(t, string(help), "awx-secret-token")
+	assert.NotContains(t, string(help), "hunter2")
+
+	c, err := config.Load("test", nil, env(map[string]string{"AWX_TOKEN": "awx-secret-token"}))
+	require.NoError(t, err)
+	assert.Equal(t, "awx-secret-token", c.AWXToken, "the environment still applies")
+	c, err = config.Load("test", []string{"--awx-token", "from-flag"}, env(map[string]string{"AWX_TOKEN": "awx-secret-token"}))
+	require.NoError(t, err)
+	assert.Equal(t, "from-flag", c.AWXToken)
+}
+
+func TestTemporalClientOptions(t *testing.T) {
+	c := config.Config{TemporalAddress: "temporal.example:7233", TemporalNamespace: "prod"}
+	opts, err := c.TemporalClientOptions()
+	require.NoError(t, err)
+	assert.Equal(t, "temporal.example:7233", opts.HostPort)
+	assert.Equal(t, "prod", opts.Namespace)
 }

@@ -1,0 +1,101 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/countersign/countersign/awx"
+	"github.com/countersign/countersign/store"
+)
+
+// Types of the application errors activities fail with. Those marked
+// non-retryable fail the activity for good; the others are retried within
+// the activity's retry policy, and name what was unavailable when the
+// retries ran out.
+const (
+	// ErrTypeAWXRefused (non-retryable): AWX refused the call (400, 403,
+	// 404); the message is AWX's.
+	ErrTypeAWXRefused = "AWXRefused"
+	// ErrTypeLaunchMisconfigured (non-retryable): AWX ignored variables it
+	// was given; the launched job was canceled and is in the details.
+	ErrTypeLaunchMisconfigured = "LaunchMisconfigured"
+	// ErrTypeJobOwnership (non-retryable): the job belongs to another request.
+	ErrTypeJobOwnership = "JobOwnership"
+	// ErrTypeRequestGone (non-retryable): the request's row was deleted.
+	ErrTypeRequestGone = "RequestGone"
+	// ErrTypeAWXUnavailable: AWX did not answer, or answered 5xx, 408, 429.
+	ErrTypeAWXUnavailable = "AWXUnavailable"
+	// ErrTypeStoreUnavailable: PostgreSQL failed.
+	ErrTypeStoreUnavailable = "StoreUnavailable"
+)
+
+// awxFailure classifies an AWX error for Temporal: transient ones are
+// retried, the others fail for good with AWX's own message. Password answers
+// are removed from the message: AWX quotes the values it refuses.
+func awxFailure(doing string, err error, in LaunchInput) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if awx.IsTransient(err) {
+		return temporal.NewApplicationError(redact(doing+": "+err.Error(), in), ErrTypeAWXUnavailable)
+	}
+	msg := err.Error()
+	var apiErr *awx.APIError
+	if errors.As(err, &apiErr) {
+		msg = apiErr.Message()
+	}
+	return temporal.NewNonRetryableApplicationError(redact(msg, in), ErrTypeAWXRefused, nil)
+}
+
+// postFailure classifies an error of the launch POST. Only a 4xx answer
+// (other than 408 and 429) proves that AWX created no job; anything else may
+// hide a created job, so it is retried and the retry looks for the job.
+func postFailure(err error, in LaunchInput) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var apiErr *awx.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 &&
+		apiErr.StatusCode != http.StatusRequestTimeout && apiErr.StatusCode != http.StatusTooManyRequests {
+		return temporal.NewNonRetryableApplicationError(redact(apiErr.Message(), in), ErrTypeAWXRefused, nil)
+	}
+	return temporal.NewApplicationError(redact("launching the template: "+err.Error(), in), ErrTypeAWXUnavailable)
+}
+
+// retryable keeps an error retryable even if AWX refused: used where giving
+// up could lead to a second launch.
+func retryable(err error) error {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.NonRetryable() {
+		return temporal.NewApplicationError(app.Message(), ErrTypeAWXUnavailable)
+	}
+	return err
+}
+
+// storeFailure classifies a PostgreSQL error: a request that no longer
+// exists fails for good, anything else is retried.
+func storeFailure(doing string, requestID int64, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("request %d no longer exists", requestID), ErrTypeRequestGone, nil)
+	}
+	return temporal.NewApplicationError(fmt.Sprintf("PostgreSQL, %s: %v", doing, err), ErrTypeStoreUnavailable)
+}
+
+// redact replaces the request's password answers in msg.
+func redact(msg string, in LaunchInput) string {
+	if len(in.SecretVariables) == 0 {
+		return msg
+	}
+	answers := mergedAnswers(in)
+	for _, name := range in.SecretVariables {
+		if v, ok := answers[name].(string); ok && v != "" && v != "$encrypted$" {
+			msg = strings.ReplaceAll(msg, v, "$encrypted$")
+		}
+	}
+	return msg
+}
