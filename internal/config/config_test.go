@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"flag"
 	"io"
-	"os"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
