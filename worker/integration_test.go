@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -71,6 +72,9 @@ func TestWorker_TwoStageRequestEndToEnd(t *testing.T) {
 	r.Settings.PollHeartbeatTimeout = approval.Duration(2 * time.Second)
 	in := c.Create(t, r)
 	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+	_, err := c.client.ExecuteWorkflow(context.Background(), workflows.StartOptions(in, c.taskQueue), workflows.WorkflowType, in)
+	var dup *serviceerror.WorkflowExecutionAlreadyStarted
+	require.ErrorAs(t, err, &dup, "a request's workflow starts once")
 
 	testkit.Eventually(t, 20*time.Second, "stage 1 to open", func() bool {
 		return len(testkit.State(t, c.client, in.RequestID).EligibleApprovers) == 2
@@ -96,6 +100,8 @@ func TestWorker_TwoStageRequestEndToEnd(t *testing.T) {
 	res := testkit.Result(t, run, time.Minute)
 	assert.Equal(t, approval.StatusSuccessful, res.Status)
 	assert.Equal(t, 1, c.Sim.LaunchCount(awxsim.KindWorkflowJob, awxsim.DemoProvisionEnvironmentID))
+	_, err = c.client.ExecuteWorkflow(context.Background(), workflows.StartOptions(in, c.taskQueue), workflows.WorkflowType, in)
+	require.ErrorAs(t, err, &dup, "not even once it has finished")
 
 	// The projection ends as the workflow did.
 	testkit.Eventually(t, 10*time.Second, "the projection to show the end", func() bool {

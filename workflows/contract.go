@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/countersign/countersign/activities"
@@ -39,9 +41,7 @@ const (
 	StateQuery = "state"
 )
 
-// workflowIDPrefix makes a request's workflow ID; with the default
-// WorkflowIDReusePolicy and conflict policy, starting a second workflow for
-// the same request is refused.
+// workflowIDPrefix makes a request's workflow ID.
 const workflowIDPrefix = "service-request-"
 
 // WorkflowID is the workflow ID of request id.
@@ -60,6 +60,29 @@ func RequestID(workflowID string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a service request workflow ID", workflowID)
 	}
 	return id, nil
+}
+
+// StartOptions are the options to start the workflow of a request with: its
+// workflow ID, refused if the request was ever started before (running or
+// not), and the search attributes known at submission (set at start, they
+// cost no action).
+func StartOptions(in Input, taskQueue string) client.StartWorkflowOptions {
+	if taskQueue == "" {
+		taskQueue = DefaultTaskQueue
+	}
+	return client.StartWorkflowOptions{
+		ID:                                       WorkflowID(in.RequestID),
+		TaskQueue:                                taskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			RequestStatusKey.ValueSet(string(approval.StatusPendingApproval)),
+			RequesterKey.ValueSet(in.Requester),
+			CatalogItemKey.ValueSet(in.CatalogItem.Name),
+			OrganizationKey.ValueSet(in.Organization.Name),
+		),
+	}
 }
 
 // Search attributes of a ServiceRequest, upserted on every transition.

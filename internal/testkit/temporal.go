@@ -15,7 +15,6 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/grpc"
@@ -67,20 +66,10 @@ func StartWorker(t testing.TB, c client.Client, taskQueue string, acts *activiti
 	return stop
 }
 
-// StartRequest starts the workflow of in as the API does: its workflow ID,
-// and the search attributes known at submission set at start.
+// StartRequest starts the workflow of in as the API does.
 func StartRequest(t testing.TB, c client.Client, taskQueue string, in workflows.Input) client.WorkflowRun {
 	t.Helper()
-	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID:        workflows.WorkflowID(in.RequestID),
-		TaskQueue: taskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.RequestStatusKey.ValueSet(string(approval.StatusPendingApproval)),
-			workflows.RequesterKey.ValueSet(in.Requester),
-			workflows.CatalogItemKey.ValueSet(in.CatalogItem.Name),
-			workflows.OrganizationKey.ValueSet(in.Organization.Name),
-		),
-	}, workflows.WorkflowType, in)
+	run, err := c.ExecuteWorkflow(context.Background(), workflows.StartOptions(in, taskQueue), workflows.WorkflowType, in)
 	require.NoError(t, err)
 	return run
 }
