@@ -249,45 +249,21 @@ func (s *Server) addJobFields(m, summary, related map[string]any, j *job, p phas
 }
 
 func (s *Server) getJob(k Kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, _ := pathID(r)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		j := s.lookupJob(k, id)
-		if j == nil {
-			notFound().write(w)
-			return
-		}
+	return s.onJob(k, func(w http.ResponseWriter, r *http.Request, j *job) {
 		writeJSON(w, http.StatusOK, s.jobRepr(j, j.phaseAt(s.now()), true))
-	}
+	})
 }
 
 func (s *Server) getCancel(k Kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, _ := pathID(r)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		j := s.lookupJob(k, id)
-		if j == nil {
-			notFound().write(w)
-			return
-		}
+	return s.onJob(k, func(w http.ResponseWriter, r *http.Request, j *job) {
 		writeJSON(w, http.StatusOK, map[string]any{"can_cancel": !isTerminal(j.phaseAt(s.now()).status)})
-	}
+	})
 }
 
 // postCancel accepts a cancel while the job is active; the job becomes
 // canceled CancelDelay later. Repeating the cancel does not postpone it.
 func (s *Server) postCancel(k Kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, _ := pathID(r)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		j := s.lookupJob(k, id)
-		if j == nil {
-			notFound().write(w)
-			return
-		}
+	return s.onJob(k, func(w http.ResponseWriter, r *http.Request, j *job) {
 		now := s.now()
 		if isTerminal(j.phaseAt(now).status) {
 			writeDetail(w, http.StatusMethodNotAllowed, `Method "POST" not allowed.`)
@@ -298,7 +274,7 @@ func (s *Server) postCancel(k Kind) http.HandlerFunc {
 			j.cancelAt = &at
 		}
 		w.WriteHeader(http.StatusAccepted)
-	}
+	})
 }
 
 // jobView is a job with its state at the instant of one request.

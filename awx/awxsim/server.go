@@ -400,3 +400,34 @@ func timestampOrNil(t *time.Time) any {
 	}
 	return timestamp(*t)
 }
+
+// onTemplate serves a request about one template under the lock; an unknown
+// template is AWX's 404.
+func (s *Server) onTemplate(k Kind, serve func(w http.ResponseWriter, r *http.Request, t *template)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		t := s.templateFromPath(k, r)
+		if t == nil {
+			notFound().write(w)
+			return
+		}
+		serve(w, r, t)
+	}
+}
+
+// onJob serves a request about one job under the lock; an unknown job is
+// AWX's 404.
+func (s *Server) onJob(k Kind, serve func(w http.ResponseWriter, r *http.Request, j *job)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, _ := pathID(r)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		j := s.lookupJob(k, id)
+		if j == nil {
+			notFound().write(w)
+			return
+		}
+		serve(w, r, j)
+	}
+}

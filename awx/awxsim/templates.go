@@ -184,16 +184,9 @@ func withParts(m, summary, related map[string]any) map[string]any {
 }
 
 func (s *Server) getTemplate(k Kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		t := s.templateFromPath(k, r)
-		if t == nil {
-			notFound().write(w)
-			return
-		}
+	return s.onTemplate(k, func(w http.ResponseWriter, r *http.Request, t *template) {
 		writeJSON(w, http.StatusOK, s.templateRepr(t))
-	}
+	})
 }
 
 func (s *Server) listTemplates(k Kind) http.HandlerFunc {
@@ -251,14 +244,7 @@ func requiredVariables(t *template) []string {
 }
 
 func (s *Server) getLaunchInfo(k Kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		t := s.templateFromPath(k, r)
-		if t == nil {
-			notFound().write(w)
-			return
-		}
+	return s.onTemplate(k, func(w http.ResponseWriter, r *http.Request, t *template) {
 		needed := requiredVariables(t)
 		m := map[string]any{
 			"ask_variables_on_launch": t.askVariables, "ask_labels_on_launch": t.askLabels,
@@ -296,7 +282,7 @@ func (s *Server) getLaunchInfo(k Kind) http.HandlerFunc {
 			"instance_groups": []any{},
 		}
 		writeJSON(w, http.StatusOK, m)
-	}
+	})
 }
 
 // nodeProblems lists nodes without an existing template, and nodes whose
@@ -333,14 +319,7 @@ func hasQuestion(sv *Survey, variable string) bool {
 
 // getSurveySpec answers {} without a survey, and hides password defaults.
 func (s *Server) getSurveySpec(k Kind) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		t := s.templateFromPath(k, r)
-		if t == nil {
-			notFound().write(w)
-			return
-		}
+	return s.onTemplate(k, func(w http.ResponseWriter, r *http.Request, t *template) {
 		if t.survey == nil {
 			writeJSON(w, http.StatusOK, map[string]any{})
 			return
@@ -353,7 +332,7 @@ func (s *Server) getSurveySpec(k Kind) http.HandlerFunc {
 			out.Spec = append(out.Spec, q)
 		}
 		writeJSON(w, http.StatusOK, out)
-	}
+	})
 }
 
 // nodeRepr serializes n of workflow wf like AWX. s.mu must be held.
