@@ -26,7 +26,7 @@ import (
 // across attempts, and after NotifyMaxAttempts attempts the rest are given up
 // and logged, so a broken notifier never holds the projection back.
 func (a *Activities) Publish(ctx context.Context, in PublishInput) error {
-	_, err := a.Store.RecordRequestState(ctx, projection(in))
+	_, err := a.Store.RecordRequestState(ctx, Projection(in.Request, in.Seq))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// The request was deleted (only possible before launch); there is
@@ -133,12 +133,12 @@ func (a *Activities) contacts(ctx context.Context, events []Event) (map[string]n
 	return out, nil
 }
 
-// projection maps the workflow's view of a request onto the store's rows.
-func projection(in PublishInput) store.RequestState {
-	r := in.Request
+// Projection maps the workflow's view of a request, as of seq, onto the
+// store's rows; the worker's reconciler uses it too.
+func Projection(r approval.Request, seq int64) store.RequestState {
 	st := store.RequestState{
 		ID:               r.ID,
-		Seq:              in.Seq,
+		Seq:              seq,
 		Status:           string(r.Status),
 		PendingApprovers: r.EligibleApprovers,
 		FailureReason:    r.FailureReason,

@@ -128,6 +128,9 @@ type Request struct {
 	Created           time.Time       `json:"created"`
 	Modified          time.Time       `json:"modified"`
 	Finished          *time.Time      `json:"finished"`
+	// Seq grows with every change; the workflow sets it, and the projection
+	// keeps a state only if its Seq is newer than the one it has.
+	Seq int64 `json:"seq"`
 }
 
 // NewRequest starts a request in pending_approval with the plan's stages

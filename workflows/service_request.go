@@ -69,7 +69,7 @@ type requestRun struct {
 func newRequestRun(ctx workflow.Context, in Input) *requestRun {
 	req := approval.NewRequest(in.RequestID, in.Organization, in.CatalogItem, in.Requester, in.Justification,
 		in.Plan, workflow.Now(ctx))
-	return &requestRun{
+	run := &requestRun{
 		ctx:      ctx,
 		in:       in,
 		settings: in.Settings.withDefaults(),
@@ -77,6 +77,8 @@ func newRequestRun(ctx workflow.Context, in Input) *requestRun {
 		logger:   workflow.GetLogger(ctx),
 		version:  1,
 	}
+	run.req.Seq = run.version
+	return run
 }
 
 func (in Input) validate() error {
@@ -157,7 +159,10 @@ func (s *requestRun) onWorkflowCanceled() {
 }
 
 // changed marks the request as changed since the last publication.
-func (s *requestRun) changed() { s.version++ }
+func (s *requestRun) changed() {
+	s.version++
+	s.req.Seq = s.version
+}
 
 // notify queues a notification; the next publication delivers it.
 func (s *requestRun) notify(kind notify.Kind, recipients []string, stage, seq int) {

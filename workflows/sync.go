@@ -46,7 +46,7 @@ func (s *requestRun) startPublisher() {
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			_ = workflow.Await(ctx, func() bool { return s.wantPublished > s.published })
-			in := activities.PublishInput{Seq: s.wantPublished, Request: *s.req, Events: s.events}
+			in := activities.PublishInput{Seq: s.req.Seq, Request: *s.req, Events: s.events}
 			s.events = nil
 			s.publishing = true
 			actx := workflow.WithActivityOptions(ctx, publishOptions(in))
