@@ -103,7 +103,8 @@ func (s *Store) GetOrganizationByName(ctx context.Context, name string) (Organiz
 
 // DeleteOrganization deletes an organization with its teams, memberships and
 // admins. ErrNotFound when it does not exist; ErrReferenced when it still has
-// service requests, which are kept as the record of what was automated.
+// service requests, which are kept as the record of what was automated, or
+// catalog items or approval policies, which must be deleted first.
 func (s *Store) DeleteOrganization(ctx context.Context, id int64) error {
 	const q = `DELETE FROM organizations WHERE id = $1`
 	return deleteOne(ctx, s.db, "delete organization", q, id)
@@ -149,9 +150,9 @@ func (s *Store) SetUserActive(ctx context.Context, id int64, active bool) error 
 	return wrap("set user active", err)
 }
 
-// DeleteUser deletes a user and their memberships. ErrNotFound when there is
-// no such user; ErrReferenced when they have requested anything (deactivate
-// them instead).
+// DeleteUser deletes a user with their memberships and API tokens.
+// ErrNotFound when there is no such user; ErrReferenced when they have
+// requested anything (deactivate them instead).
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	const q = `DELETE FROM users WHERE id = $1`
 	return deleteOne(ctx, s.db, "delete user", q, id)

@@ -15,11 +15,13 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // fixture is a small organization: an org admin (erin), a requester
-// (alice), a team "sre" with bob and carol, and a superuser (admin).
+// (alice), a team "sre" with bob and carol, a superuser (admin) and a
+// catalog item "Restart service" approved by sre.
 type fixture struct {
 	s     *store.Store
 	org   store.Organization
 	sre   store.Team
+	item  store.CatalogItem
 	users map[string]store.User
 }
 
@@ -43,6 +45,11 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, s.AddTeamMember(ctx, f.sre.ID, f.users["bob"].ID))
 	require.NoError(t, s.AddTeamMember(ctx, f.sre.ID, f.users["carol"].ID))
 	require.NoError(t, s.AddOrgAdmin(ctx, f.org.ID, f.users["erin"].ID))
+	f.item, err = s.CreateCatalogItem(ctx, store.NewCatalogItem{
+		OrganizationID: f.org.ID, Name: "Restart service", JobTemplateID: ptr(int64(7)),
+		RequiresApproval: true, ApproverTeamID: &f.sre.ID,
+	})
+	require.NoError(t, err)
 	return f
 }
 
@@ -58,7 +65,7 @@ func (f *fixture) newRequest(t *testing.T) store.Request {
 func (f *fixture) newRequestInput() store.NewRequest {
 	return store.NewRequest{
 		OrganizationID:    f.org.ID,
-		CatalogItemID:     7,
+		CatalogItemID:     f.item.ID,
 		CatalogItemName:   "Restart service",
 		RequesterID:       f.users["alice"].ID,
 		RequesterUsername: "alice",

@@ -29,7 +29,7 @@ func TestStore_CreateRequest(t *testing.T) {
 		assert.Equal(t, "pending_approval", got.Status)
 		assert.Zero(t, got.StateSeq)
 		assert.Equal(t, f.org.ID, got.OrganizationID)
-		assert.Equal(t, int64(7), got.CatalogItemID)
+		assert.Equal(t, f.item.ID, got.CatalogItemID)
 		assert.Equal(t, "Restart service", got.CatalogItemName)
 		assert.Equal(t, f.users["alice"].ID, got.RequesterID)
 		assert.Equal(t, "alice", got.RequesterUsername)
@@ -83,6 +83,7 @@ func TestStore_CreateRequest(t *testing.T) {
 		"unknown requester":      {func(r *store.NewRequest) { r.RequesterID = 999999 }, store.ErrInvalidReference},
 		"unknown organization":   {func(r *store.NewRequest) { r.OrganizationID = 999999 }, store.ErrInvalidReference},
 		"unknown approver team":  {func(r *store.NewRequest) { r.Stages[1].ApproverTeamID = ptr(int64(999999)) }, store.ErrInvalidReference},
+		"unknown catalog item":   {func(r *store.NewRequest) { r.CatalogItemID = 999999 }, store.ErrInvalidReference},
 		"stage without approver": {func(r *store.NewRequest) { r.Stages[1].MinApprovers = 0 }, store.ErrInvalid},
 		"extra_vars not object":  {func(r *store.NewRequest) { r.ExtraVars = []byte(`[1, 2]`) }, store.ErrInvalid},
 		"extra_vars not JSON":    {func(r *store.NewRequest) { r.ExtraVars = []byte(`{oops`) }, store.ErrInvalid},
@@ -211,12 +212,12 @@ func TestStore_ListPendingForUsesInboxIndex(t *testing.T) {
 	// among 200 users, so each user has about 10 requests in the inbox.
 	const seed = `INSERT INTO service_requests (organization_id, catalog_item_id, requester_id,
 			requester_username, status, pending_approvers)
-		SELECT $1, g % 50, $2, 'alice',
+		SELECT $1, $3, $2, 'alice',
 			CASE WHEN g % 10 = 0 THEN 'pending_approval' ELSE 'successful' END,
 			CASE WHEN g % 10 = 0 THEN ARRAY['user' || (g / 10 % 200), 'user' || ((g / 10 + 1) % 200)]
 				ELSE '{}'::text[] END
 		FROM generate_series(1, 20000) g`
-	_, err := db.ExecContext(ctx, seed, f.org.ID, f.users["alice"].ID)
+	_, err := db.ExecContext(ctx, seed, f.org.ID, f.users["alice"].ID, f.item.ID)
 	require.NoError(t, err)
 	_, err = db.ExecContext(ctx, `ANALYZE service_requests`)
 	require.NoError(t, err)

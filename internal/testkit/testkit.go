@@ -7,6 +7,7 @@ package testkit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -165,9 +166,10 @@ func (s *Stack) Create(t testing.TB, r Request) workflows.Input {
 	require.NoError(t, err)
 	nodes, err := json.Marshal(r.NodeSurveyData)
 	require.NoError(t, err)
+	item := s.catalogItem(t, r)
 	nr := store.NewRequest{
 		OrganizationID:    s.Identity.Org.ID,
-		CatalogItemID:     1,
+		CatalogItemID:     item.ID,
 		CatalogItemName:   r.Item,
 		RequesterID:       s.Identity.Users[r.Requester].ID,
 		RequesterUsername: r.Requester,
@@ -188,7 +190,7 @@ func (s *Stack) Create(t testing.TB, r Request) workflows.Input {
 	return workflows.Input{
 		RequestID:      row.ID,
 		Organization:   approval.Ref{ID: s.Identity.Org.ID, Name: s.Identity.Org.Name},
-		CatalogItem:    approval.Ref{ID: 1, Name: r.Item},
+		CatalogItem:    approval.Ref{ID: item.ID, Name: r.Item},
 		Template:       r.Template,
 		Requester:      r.Requester,
 		Justification:  nr.Justification,
@@ -197,6 +199,26 @@ func (s *Stack) Create(t testing.TB, r Request) workflows.Input {
 		Plan:           plan,
 		Settings:       r.Settings,
 	}
+}
+
+// catalogItem finds or creates the catalog item r is for, launching
+// r.Template.
+func (s *Stack) catalogItem(t testing.TB, r Request) store.CatalogItem {
+	t.Helper()
+	ctx := context.Background()
+	item, err := s.Store.GetCatalogItemByName(ctx, s.Identity.Org.ID, r.Item)
+	if errors.Is(err, store.ErrNotFound) {
+		ni := store.NewCatalogItem{OrganizationID: s.Identity.Org.ID, Name: r.Item}
+		id := r.Template.ID
+		if r.Template.Kind == activities.WorkflowJobTemplate {
+			ni.WorkflowJobTemplateID = &id
+		} else {
+			ni.JobTemplateID = &id
+		}
+		item, err = s.Store.CreateCatalogItem(ctx, ni)
+	}
+	require.NoError(t, err)
+	return item
 }
 
 // Notifier records notifications; Fail, when set, decides each delivery's

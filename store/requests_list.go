@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// requestStatuses are the statuses the schema allows, in lifecycle order.
+var requestStatuses = []string{
+	"pending_approval", "approved", "running", "successful",
+	"failed", "rejected", "expired", "canceled",
+}
+
+// RequestFilter narrows ListRequests; the zero value lists every request.
+type RequestFilter struct {
+	RequesterID *int64
+	// Status keeps requests in any of these statuses; empty means any. An
+	// unknown status is ErrInvalid.
+	Status        []string
+	CatalogItemID *int64
+	// RequesterUsername matches exactly.
+	RequesterUsername string
+	// OrganizationIDs restricts the list to requests of these
+	// organizations: nil means no restriction, an empty slice means none.
+	OrganizationIDs []int64
+	// Visibility restricts the list to what one user may see (SPEC 5);
+	// nil means everything, as for a superuser.
+	Visibility *RequestVisibility
+}
+
+// RequestVisibility is who is looking at requests. They see the requests
+// they submitted (UserID), every request of the organizations they
+// administer (AdminOrgIDs), the requests they may decide now (Username
+// among the pending approvers) and the requests they approved or rejected.
+type RequestVisibility struct {
+	UserID      int64
+	Username    string
+	AdminOrgIDs []int64
+}
+
+var requestSort = sortFields{
+	{name: "id", column: "id"}, {name: "created", column: "created"},
+	{name: "modified", column: "modified"}, {name: "status", column: "status"},
+	{name: "finished", column: "finished", nullsLast: true},
+}
+
+// requestsWhere is ListRequests' FROM and WHERE. Every filter is written
+// so that an unset one folds away when PostgreSQL plans the query with its
+// parameters, leaving only conditions the indexes serve. The visibility
+// arms are a plain OR of indexed conditions so that they combine as a
+// BitmapOr: the requester and organization indexes, the partial GIN inbox
+// index (the status literal and @> are what let it apply) and the primary
+// key probed with the ids from the index of decisions, read once up front.
+const requestsWhere = ` FROM service_requests
+	WHERE (CAST(:requester_id AS bigint) IS NULL OR requester_id = :requester_id)
+		AND (CAST(:statuses AS text[]) IS NULL OR status = ANY(:statuses))
+		AND (CAST(:catalog_item_id AS bigint) IS NULL OR catalog_item_id = :catalog_item_id)
+		AND (:requester_username = '' OR requester_username = :requester_username)
+		AND (CAST(:org_ids AS bigint[]) IS NULL OR organization_id = ANY(:org_ids))
+		AND (NOT CAST(:restricted AS boolean)
+			OR requester_id = :viewer_id
+			OR organization_id = ANY(:viewer_admin_orgs)
+			OR (status = 'pending_approval' AND pending_approvers @> ARRAY[CAST(:viewer AS text)])
+			OR id = ANY(ARRAY(SELECT d.request_id FROM service_request_responses d
+				WHERE d.username = :viewer AND d.kind IN ('approve', 'reject'))))`
+
+// listRequestsSQL returns ListRequests' page and count queries, bound.
+func listRequestsSQL(e sqlx.ExtContext, f RequestFilter, opts ListOptions) (q string, qArgs []any, qCount string, countArgs []any, err error) {
+	p, err := opts.resolve(requestSort)
+	if err != nil {
+		return "", nil, "", nil, err
+	}
+	for _, st := range f.Status {
+		if !slices.Contains(requestStatuses, st) {
+			return "", nil, "", nil, fmt.Errorf("%w: unknown status %q: choose from %s",
+				ErrInvalid, st, strings.Join(requestStatuses, ", "))
+		}
+	}
+	arg := p.args(map[string]any{
+		"requester_id":       f.RequesterID,
+		"statuses":           nil,
+		"catalog_item_id":    f.CatalogItemID,
+		"requester_username": f.RequesterUsername,
+		"org_ids":            pq.Int64Array(f.OrganizationIDs),
+		"restricted":         f.Visibility != nil,
+		"viewer_id":          nil,
+		"viewer_admin_orgs":  nil,
+		"viewer":             nil,
+	})
+	if len(f.Status) > 0 {
+		arg["statuses"] = pq.StringArray(f.Status)
+	}
+	if v := f.Visibility; v != nil {
+		arg["viewer_id"] = v.UserID
+		arg["viewer_admin_orgs"] = pq.Int64Array(nonNil(v.AdminOrgIDs))
+		arg["viewer"] = v.Username
+	}
+	const (
+		qPage  = `SELECT ` + requestColumns + requestsWhere + ` ORDER BY `
+		qTotal = `SELECT count(*)` + requestsWhere
+	)
+	if q, qArgs, err = e.BindNamed(qPage+p.orderBy+pageClause, arg); err != nil {
+		return "", nil, "", nil, err
+	}
+	if qCount, countArgs, err = e.BindNamed(qTotal, arg); err != nil {
+		return "", nil, "", nil, err
+	}
+	return q, qArgs, qCount, countArgs, nil
+}
+
+// ListRequests returns a page of requests matching f and how many match in
+// all, without stages or responses. Sortable: id, created, modified,
+// status, finished. ErrInvalid for bad ListOptions or an unknown status.
+func (s *Store) ListRequests(ctx context.Context, f RequestFilter, opts ListOptions) ([]Request, int, error) {
+	q, qArgs, qCount, countArgs, err := listRequestsSQL(s.db, f, opts)
+	if err != nil {
+		return nil, 0, wrap("list requests", err)
+	}
+	var (
+		rows  []requestRow
+		total int
+	)
+	err = withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, &rows, q, qArgs...); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &total, qCount, countArgs...)
+	})
+	if err != nil {
+		return nil, 0, wrap("list requests", err)
+	}
+	return requests(rows), total, nil
+}
+
+// pendingForPageSQL is ListPendingForPage's page query: the inbox query of
+// ListPendingFor with the order chosen from the whitelist.
+func pendingForPageSQL(opts ListOptions) (string, pageSpec, error) {
+	p, err := opts.resolve(requestSort)
+	if err != nil {
+		return "", pageSpec{}, err
+	}
+	const q = `SELECT ` + requestColumns + ` FROM service_requests
+		WHERE status = 'pending_approval' AND pending_approvers @> ARRAY[$1::text]
+		ORDER BY `
+	return q + p.orderBy + ` LIMIT $2 OFFSET $3`, p, nil
+}
+
+// ListPendingForPage is ListPendingFor paged and ordered like every other
+// list: username's approval inbox and its size. Sortable as ListRequests;
+// ErrInvalid for bad ListOptions.
+func (s *Store) ListPendingForPage(ctx context.Context, username string, opts ListOptions) ([]Request, int, error) {
+	q, p, err := pendingForPageSQL(opts)
+	if err != nil {
+		return nil, 0, wrap("list pending approvals", err)
+	}
+	const qCount = pendingForCountQuery
+	var (
+		rows  []requestRow
+		total int
+	)
+	err = withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, &rows, q, username, p.limit, p.offset); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &total, qCount, username)
+	})
+	if err != nil {
+		return nil, 0, wrap("list pending approvals", err)
+	}
+	return requests(rows), total, nil
+}
+
+// requests converts list rows; never nil.
+func requests(rows []requestRow) []Request {
+	out := make([]Request, len(rows))
+	for i, r := range rows {
+		out[i] = r.request()
+	}
+	return out
+}

@@ -1,0 +1,391 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/store"
+)
+
+// state says what to record on a new request after submission.
+type state struct {
+	status    string
+	stage     *int
+	pending   []string
+	responses []store.Response
+	modified  time.Time
+}
+
+// submitAs creates a request by requester for the fixture's item (with the
+// fixture's two-stage plan: sre, then org admins) and records st over it.
+func (f *fixture) submitAs(t *testing.T, requester string, st state) store.Request {
+	t.Helper()
+	ctx := context.Background()
+	in := f.newRequestInput()
+	in.RequesterID, in.RequesterUsername = f.users[requester].ID, requester
+	req, err := f.s.CreateRequest(ctx, in)
+	require.NoError(t, err)
+	if st.status == "" {
+		return req
+	}
+	_, err = f.s.RecordRequestState(ctx, store.RequestState{
+		ID: req.ID, Seq: 1, Status: st.status, CurrentStage: st.stage,
+		PendingApprovers: st.pending, Stages: req.Stages, Responses: st.responses, Modified: st.modified,
+	})
+	require.NoError(t, err)
+	got, err := f.s.GetRequest(ctx, req.ID)
+	require.NoError(t, err)
+	return got
+}
+
+func requestIDs(reqs []store.Request) []int64 {
+	ids := make([]int64, len(reqs))
+	for i, r := range reqs {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+func decision(username, kind string) store.Response {
+	return store.Response{StagePosition: ptr(0), Username: username, Kind: kind, Created: ts("2030-01-01T00:00:00Z")}
+}
+
+func TestStore_ListRequests(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+
+	other, err := s.CreateCatalogItem(ctx, store.NewCatalogItem{
+		OrganizationID: f.org.ID, Name: "Health check", JobTemplateID: ptr(int64(8)),
+	})
+	require.NoError(t, err)
+	pending := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob"}})
+	running := f.submitAs(t, "alice", state{status: "running"})
+	byBob := f.submitAs(t, "bob", state{status: "pending_approval", stage: ptr(0), pending: []string{"carol"}})
+	in := f.newRequestInput()
+	in.CatalogItemID = other.ID
+	forOther, err := s.CreateRequest(ctx, in)
+	require.NoError(t, err)
+
+	list := func(t *testing.T, filter store.RequestFilter, opts store.ListOptions) ([]int64, int) {
+		t.Helper()
+		got, total, err := s.ListRequests(ctx, filter, opts)
+		require.NoError(t, err)
+		for _, r := range got {
+			assert.Nil(t, r.Stages, "lists do not load stages")
+			assert.Nil(t, r.Responses, "lists do not load responses")
+		}
+		return requestIDs(got), total
+	}
+
+	t.Run("everything by id", func(t *testing.T) {
+		ids, total := list(t, store.RequestFilter{}, store.ListOptions{})
+		assert.Equal(t, []int64{pending.ID, running.ID, byBob.ID, forOther.ID}, ids)
+		assert.Equal(t, 4, total)
+	})
+
+	t.Run("rows are complete", func(t *testing.T) {
+		got, _, err := s.ListRequests(ctx, store.RequestFilter{}, store.ListOptions{PageSize: 1})
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		want := pending
+		want.Stages, want.Responses = nil, nil
+		assert.Equal(t, want, got[0])
+	})
+
+	for name, tc := range map[string]struct {
+		filter store.RequestFilter
+		want   []int64
+	}{
+		"requester":          {store.RequestFilter{RequesterID: ptr(f.users["bob"].ID)}, []int64{byBob.ID}},
+		"one status":         {store.RequestFilter{Status: []string{"running"}}, []int64{running.ID}},
+		"several statuses":   {store.RequestFilter{Status: []string{"running", "pending_approval"}}, []int64{pending.ID, running.ID, byBob.ID, forOther.ID}},
+		"catalog item":       {store.RequestFilter{CatalogItemID: &other.ID}, []int64{forOther.ID}},
+		"requester username": {store.RequestFilter{RequesterUsername: "bob"}, []int64{byBob.ID}},
+		"organizations":      {store.RequestFilter{OrganizationIDs: []int64{f.org.ID}}, []int64{pending.ID, running.ID, byBob.ID, forOther.ID}},
+		"no organizations":   {store.RequestFilter{OrganizationIDs: []int64{}}, []int64{}},
+		"another org":        {store.RequestFilter{OrganizationIDs: []int64{f.org.ID + 1000}}, []int64{}},
+		"combined": {store.RequestFilter{
+			RequesterUsername: "alice", Status: []string{"pending_approval"}, CatalogItemID: &f.item.ID,
+		}, []int64{pending.ID}},
+		"username is exact": {store.RequestFilter{RequesterUsername: "ali"}, []int64{}},
+	} {
+		t.Run("filter by "+name, func(t *testing.T) {
+			ids, total := list(t, tc.filter, store.ListOptions{})
+			assert.Equal(t, tc.want, ids)
+			assert.Equal(t, len(tc.want), total)
+		})
+	}
+
+	t.Run("an unknown status is ErrInvalid", func(t *testing.T) {
+		_, _, err := s.ListRequests(ctx, store.RequestFilter{Status: []string{"pending"}}, store.ListOptions{})
+		require.ErrorIs(t, err, store.ErrInvalid)
+		assert.Contains(t, err.Error(), `unknown status "pending": choose from pending_approval, approved, running`)
+	})
+
+	t.Run("order", func(t *testing.T) {
+		ids, _ := list(t, store.RequestFilter{}, store.ListOptions{OrderBy: []string{"-id"}})
+		assert.Equal(t, []int64{forOther.ID, byBob.ID, running.ID, pending.ID}, ids)
+		// Statuses sort as text; ties fall back to id, in the same direction.
+		ids, _ = list(t, store.RequestFilter{}, store.ListOptions{OrderBy: []string{"-status"}})
+		assert.Equal(t, []int64{running.ID, forOther.ID, byBob.ID, pending.ID}, ids)
+		ids, _ = list(t, store.RequestFilter{}, store.ListOptions{OrderBy: []string{"status"}})
+		assert.Equal(t, []int64{pending.ID, byBob.ID, forOther.ID, running.ID}, ids)
+		ids, _ = list(t, store.RequestFilter{}, store.ListOptions{OrderBy: []string{"status,-id"}})
+		assert.Equal(t, []int64{forOther.ID, byBob.ID, pending.ID, running.ID}, ids)
+		for _, field := range []string{"created", "-modified", "finished", "-finished"} {
+			_, total := list(t, store.RequestFilter{}, store.ListOptions{OrderBy: []string{field}})
+			assert.Equal(t, 4, total, field)
+		}
+		_, _, err := s.ListRequests(ctx, store.RequestFilter{}, store.ListOptions{OrderBy: []string{"requester_username"}})
+		require.ErrorIs(t, err, store.ErrInvalid)
+		assert.Contains(t, err.Error(), "choose from id, created, modified, status, finished")
+	})
+
+	t.Run("unfinished requests sort last either way", func(t *testing.T) {
+		done := ts("2030-02-01T00:00:00Z")
+		_, err := s.RecordRequestState(ctx, store.RequestState{
+			ID: running.ID, Seq: 2, Status: "successful", Finished: &done, Stages: running.Stages,
+		})
+		require.NoError(t, err)
+		for _, order := range []string{"finished", "-finished"} {
+			ids, _ := list(t, store.RequestFilter{}, store.ListOptions{OrderBy: []string{order}})
+			assert.Equal(t, running.ID, ids[0], order)
+		}
+	})
+
+	t.Run("pages", func(t *testing.T) {
+		ids, total := list(t, store.RequestFilter{}, store.ListOptions{Page: 2, PageSize: 3})
+		assert.Equal(t, []int64{forOther.ID}, ids)
+		assert.Equal(t, 4, total)
+		ids, total = list(t, store.RequestFilter{}, store.ListOptions{Page: 3, PageSize: 3})
+		assert.Empty(t, ids)
+		assert.Equal(t, 4, total, "a page beyond the end still counts every match")
+	})
+}
+
+func TestStore_ListRequestsVisibility(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+
+	for _, name := range []string{"dave", "mallory"} {
+		u, err := s.CreateUser(ctx, store.NewUser{Username: name})
+		require.NoError(t, err)
+		f.users[name] = u
+	}
+	initech, err := s.CreateOrganization(ctx, "initech", "")
+	require.NoError(t, err)
+	initechItem, err := s.CreateCatalogItem(ctx, store.NewCatalogItem{
+		OrganizationID: initech.ID, Name: "TPS report", WorkflowJobTemplateID: ptr(int64(3)),
+	})
+	require.NoError(t, err)
+	require.NoError(t, s.AddOrgAdmin(ctx, initech.ID, f.users["dave"].ID))
+
+	// alice's request, waiting for bob; carol approved it already and
+	// dave commented.
+	mine := f.submitAs(t, "alice", state{
+		status: "pending_approval", stage: ptr(0), pending: []string{"bob"},
+		responses: []store.Response{decision("carol", "approve"), decision("dave", "comment")},
+	})
+	// Rejected by bob: he decided it; carol only commented.
+	rejected := f.submitAs(t, "erin", state{
+		status:    "rejected",
+		responses: []store.Response{decision("carol", "comment"), decision("bob", "reject")},
+	})
+	// Expired while carol was still listed: no longer hers to decide.
+	expired := f.submitAs(t, "erin", state{status: "expired", pending: []string{"carol"}})
+	// Another organization's request, administered by dave.
+	in := f.newRequestInput()
+	in.OrganizationID, in.CatalogItemID, in.Stages = initech.ID, initechItem.ID, nil
+	in.RequesterID, in.RequesterUsername = f.users["mallory"].ID, "mallory"
+	theirs, err := s.CreateRequest(ctx, in)
+	require.NoError(t, err)
+
+	viewer := func(name string, adminOf ...int64) *store.RequestVisibility {
+		return &store.RequestVisibility{UserID: f.users[name].ID, Username: name, AdminOrgIDs: adminOf}
+	}
+	for name, tc := range map[string]struct {
+		vis  *store.RequestVisibility
+		want []int64
+	}{
+		"superuser sees everything":            {nil, []int64{mine.ID, rejected.ID, expired.ID, theirs.ID}},
+		"requester sees their own":             {viewer("alice"), []int64{mine.ID}},
+		"org admin sees the organization":      {viewer("erin", f.org.ID), []int64{mine.ID, rejected.ID, expired.ID}},
+		"admin of another org sees only it":    {viewer("dave", initech.ID), []int64{theirs.ID}},
+		"pending approver and former decider":  {viewer("bob"), []int64{mine.ID, rejected.ID}},
+		"former approver, not a commenter":     {viewer("carol"), []int64{mine.ID}},
+		"requester of another org":             {viewer("mallory"), []int64{theirs.ID}},
+		"stranger sees nothing":                {&store.RequestVisibility{UserID: 999999, Username: "nobody"}, []int64{}},
+		"admin of no organization":             {viewer("erin", []int64{}...), []int64{rejected.ID, expired.ID}},
+		"the username, not a prefix, decides":  {&store.RequestVisibility{UserID: 999999, Username: "bo"}, []int64{}},
+		"the user id, not the username, owns":  {&store.RequestVisibility{UserID: 999999, Username: "alice"}, []int64{}},
+		"empty username matches no approver":   {&store.RequestVisibility{UserID: 999999}, []int64{}},
+		"many admin organizations are a union": {viewer("mallory", f.org.ID, initech.ID), []int64{mine.ID, rejected.ID, expired.ID, theirs.ID}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, total, err := s.ListRequests(ctx, store.RequestFilter{Visibility: tc.vis}, store.ListOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, requestIDs(got))
+			assert.Equal(t, len(tc.want), total)
+		})
+	}
+
+	t.Run("visibility narrows the other filters", func(t *testing.T) {
+		got, total, err := s.ListRequests(ctx, store.RequestFilter{
+			Visibility: viewer("bob"), Status: []string{"rejected", "expired"},
+		}, store.ListOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, []int64{rejected.ID}, requestIDs(got))
+		assert.Equal(t, 1, total)
+	})
+}
+
+func TestStore_ListPendingForPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+
+	r1 := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob", "carol"}})
+	r2 := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob"}})
+	f.submitAs(t, "alice", state{status: "expired", pending: []string{"bob"}})
+	r4 := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob"}})
+
+	got, total, err := s.ListPendingForPage(ctx, "bob", store.ListOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{r1.ID, r2.ID, r4.ID}, requestIDs(got), "by id by default")
+	assert.Equal(t, 3, total)
+
+	got, total, err = s.ListPendingForPage(ctx, "bob", store.ListOptions{OrderBy: []string{"-id"}, PageSize: 2, Page: 2})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{r1.ID}, requestIDs(got))
+	assert.Equal(t, 3, total)
+
+	got, total, err = s.ListPendingForPage(ctx, "carol", store.ListOptions{Page: 5})
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	assert.Equal(t, 1, total)
+
+	_, _, err = s.ListPendingForPage(ctx, "bob", store.ListOptions{OrderBy: []string{"id; DROP TABLE users"}})
+	assert.ErrorIs(t, err, store.ErrInvalid)
+}
+
+// Lists by visibility and the inbox must stay index lookups however many
+// requests accumulate: assert the plans PostgreSQL picks for the store's
+// own queries on ~20k requests.
+func TestStore_ListRequestsUsesIndexes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	db := f.s.DB()
+
+	// 20,000 requests by 500 requesters, 10% pending with two of 200
+	// approvers each; every finished request has an approval by one of
+	// them and a comment by another.
+	const seedUsers = `INSERT INTO users (username) SELECT 'user' || g FROM generate_series(0, 499) g`
+	const seedRequests = `INSERT INTO service_requests (organization_id, catalog_item_id, requester_id,
+			requester_username, status, current_stage, pending_approvers)
+		SELECT $1, $2, u.id, u.username,
+			CASE WHEN g % 10 = 0 THEN 'pending_approval' ELSE 'successful' END,
+			CASE WHEN g % 10 = 0 THEN 0 END,
+			CASE WHEN g % 10 = 0 THEN ARRAY['user' || (g / 10 % 200), 'user' || ((g / 10 + 1) % 200)]
+				ELSE '{}'::text[] END
+		FROM generate_series(1, 20000) g JOIN users u ON u.username = 'user' || (g % 500)`
+	const seedResponses = `INSERT INTO service_request_responses (request_id, stage_position, username, kind, created)
+		SELECT id, 0, 'user' || (id % 200), 'approve', now() FROM service_requests WHERE status = 'successful'
+		UNION ALL
+		SELECT id, 0, 'user' || ((id + 7) % 200), 'comment', now() FROM service_requests WHERE status = 'successful'`
+	_, err := db.ExecContext(ctx, seedUsers)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, seedRequests, f.org.ID, f.item.ID)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, seedResponses)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `ANALYZE`)
+	require.NoError(t, err)
+
+	user7, err := f.s.GetUserByUsername(ctx, "user7")
+	require.NoError(t, err)
+	vis := &store.RequestVisibility{UserID: user7.ID, Username: "user7"}
+
+	t.Run("the approver's list is right", func(t *testing.T) {
+		var want int
+		require.NoError(t, db.GetContext(ctx, &want, `SELECT count(*) FROM service_requests r
+			WHERE r.requester_id = $1
+				OR (r.status = 'pending_approval' AND 'user7' = ANY(r.pending_approvers))
+				OR EXISTS (SELECT 1 FROM service_request_responses x
+					WHERE x.request_id = r.id AND x.username = 'user7' AND x.kind IN ('approve', 'reject'))`, user7.ID))
+		require.Greater(t, want, 100)
+		got, total, err := f.s.ListRequests(ctx, store.RequestFilter{Visibility: vis}, store.ListOptions{PageSize: 200})
+		require.NoError(t, err)
+		assert.Equal(t, want, total)
+		assert.Len(t, got, min(want, 200))
+	})
+
+	for name, opts := range map[string]store.ListOptions{
+		"newest first": {OrderBy: []string{"-id"}},
+		"by status":    {OrderBy: []string{"status", "-created"}},
+	} {
+		t.Run("approver visibility, "+name, func(t *testing.T) {
+			page, count, err := f.s.ExplainListRequests(ctx, store.RequestFilter{Visibility: vis}, opts)
+			require.NoError(t, err)
+			for _, plan := range []string{page, count} {
+				for _, index := range []string{
+					"service_requests_requester_idx",
+					"service_requests_inbox_idx",
+					"service_request_responses_decided_idx",
+					"service_requests_pkey",
+				} {
+					assert.Contains(t, plan, index, "plan:\n%s", plan)
+				}
+				assert.NotContains(t, plan, "Seq Scan", "plan:\n%s", plan)
+			}
+		})
+	}
+
+	t.Run("the inbox page", func(t *testing.T) {
+		plan, err := f.s.ExplainListPendingForPage(ctx, "user7", store.ListOptions{OrderBy: []string{"-created"}})
+		require.NoError(t, err)
+		assert.Contains(t, plan, "Bitmap Index Scan on service_requests_inbox_idx", "plan:\n%s", plan)
+		assert.NotContains(t, plan, "Seq Scan", "plan:\n%s", plan)
+	})
+
+	t.Run("a superuser's newest created first", func(t *testing.T) {
+		page, _, err := f.s.ExplainListRequests(ctx, store.RequestFilter{}, store.ListOptions{OrderBy: []string{"-created"}})
+		require.NoError(t, err)
+		assert.Contains(t, page, "Index Scan Backward using service_requests_created_idx", "plan:\n%s", page)
+	})
+
+	t.Run("by requester username", func(t *testing.T) {
+		page, count, err := f.s.ExplainListRequests(ctx, store.RequestFilter{RequesterUsername: "user7"}, store.ListOptions{})
+		require.NoError(t, err)
+		for _, plan := range []string{page, count} {
+			assert.Contains(t, plan, "service_requests_requester_username_idx", "plan:\n%s", plan)
+			assert.NotContains(t, plan, "Seq Scan", "plan:\n%s", plan)
+		}
+	})
+
+	t.Run("the reconciler's scan", func(t *testing.T) {
+		var plan []string
+		require.NoError(t, db.SelectContext(ctx, &plan, "EXPLAIN "+store.UnsettledQuery, time.Now().Add(time.Hour), 100))
+		text := strings.Join(plan, "\n")
+		assert.Contains(t, text, "service_requests_unsettled_idx", "plan:\n%s", text)
+		assert.NotContains(t, text, "Seq Scan", "plan:\n%s", text)
+	})
+
+	t.Run("a superuser's unfiltered filter folds away", func(t *testing.T) {
+		page, _, err := f.s.ExplainListRequests(ctx, store.RequestFilter{}, store.ListOptions{OrderBy: []string{"-id"}})
+		require.NoError(t, err)
+		assert.Contains(t, page, "Index Scan Backward using service_requests_pkey", "plan:\n%s", page)
+		assert.False(t, strings.Contains(page, "SubPlan") || strings.Contains(page, "InitPlan"),
+			"the visibility subquery is gone:\n%s", page)
+	})
+}

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// The refresh targets: when a team's members, an organization's admins or
+// the superusers change, the workflows of the requests whose open stage
+// they decide must recompute their pending approvers. Only the current
+// stage matters; later stages resolve their approvers when they open.
+
+// PendingRequestsUsingTeam returns the ids, ascending, of the requests
+// pending approval whose current stage is decided by team teamID.
+func (s *Store) PendingRequestsUsingTeam(ctx context.Context, teamID int64) ([]int64, error) {
+	const q = `SELECT r.id FROM service_requests r
+		JOIN service_request_stages st ON st.request_id = r.id AND st.position = r.current_stage
+		WHERE r.status = 'pending_approval' AND st.approver_team_id = $1
+		ORDER BY r.id`
+	return s.selectIDs(ctx, "pending requests using team", q, teamID)
+}
+
+// PendingRequestsUsingOrgAdmins returns the ids, ascending, of the
+// requests of organization orgID pending approval whose current stage has
+// no approver team, so is decided by the organization's admins.
+func (s *Store) PendingRequestsUsingOrgAdmins(ctx context.Context, orgID int64) ([]int64, error) {
+	const q = `SELECT r.id FROM service_requests r
+		JOIN service_request_stages st ON st.request_id = r.id AND st.position = r.current_stage
+		WHERE r.status = 'pending_approval' AND r.organization_id = $1 AND st.approver_team_id IS NULL
+		ORDER BY r.id`
+	return s.selectIDs(ctx, "pending requests using organization admins", q, orgID)
+}
+
+// PendingRequests returns the ids, ascending, of every request pending
+// approval: superusers may decide any stage, so a change to them concerns
+// all of these.
+func (s *Store) PendingRequests(ctx context.Context) ([]int64, error) {
+	const q = `SELECT id FROM service_requests WHERE status = 'pending_approval' ORDER BY id`
+	return s.selectIDs(ctx, "pending requests", q)
+}
+
+func (s *Store) selectIDs(ctx context.Context, op, q string, args ...any) ([]int64, error) {
+	var ids []int64
+	if err := s.db.SelectContext(ctx, &ids, q, args...); err != nil {
+		return nil, wrap(op, err)
+	}
+	return nonNil(ids), nil
+}
+
+// unsettledWhere matches requests that have not reached a terminal status;
+// it repeats the predicate of service_requests_unsettled_idx so that index
+// applies.
+const unsettledWhere = `status IN ('pending_approval', 'approved', 'running')`
+
+// unsettledQuery is UnsettledRequests' SQL, at package level so that a test
+// can EXPLAIN it.
+const unsettledQuery = `SELECT ` + requestColumns + ` FROM service_requests
+	WHERE ` + unsettledWhere + ` AND modified < $1
+	ORDER BY modified, id LIMIT $2`
+
+// UnsettledRequests returns up to limit requests (limit <= 0: all) that are
+// not in a terminal status and were last modified before modifiedBefore,
+// least recently modified first, without stages or responses. The
+// reconciler uses it to find requests whose workflow may never have
+// started or has stopped recording its state.
+func (s *Store) UnsettledRequests(ctx context.Context, modifiedBefore time.Time, limit int) ([]Request, error) {
+	const q = unsettledQuery
+	var rows []requestRow
+	if err := s.db.SelectContext(ctx, &rows, q, modifiedBefore, limitArg(limit)); err != nil {
+		return nil, wrap("unsettled requests", err)
+	}
+	return requests(rows), nil
+}
+
+// MarkRequestFailed fails a request whose workflow never started: status
+// failed with reason, finished and modified at now, no open stage and
+// nobody pending. It changes the request only while it is not in a
+// terminal status and has no AWX job recorded (a request that launched
+// automation is the workflow's to settle), and reports whether it did.
+// ErrNotFound when there is no such request.
+func (s *Store) MarkRequestFailed(ctx context.Context, id int64, reason string, now time.Time) (bool, error) {
+	var changed bool
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		const q = `UPDATE service_requests SET status = 'failed', failure_reason = $2,
+				finished = $3, modified = $3, current_stage = NULL, pending_approvers = '{}'
+			WHERE id = $1 AND ` + unsettledWhere + ` AND job_id IS NULL`
+		n, err := rowsAffected(tx.ExecContext(ctx, q, id, reason, now))
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			changed = true
+			return nil
+		}
+		const qExists = `SELECT id FROM service_requests WHERE id = $1`
+		var found int64
+		return tx.GetContext(ctx, &found, qExists, id)
+	})
+	if err != nil {
+		return false, wrap("mark request failed", err)
+	}
+	return changed, nil
+}
