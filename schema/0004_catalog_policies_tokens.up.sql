@@ -110,7 +110,7 @@ CREATE INDEX service_requests_requester_username_idx ON service_requests (reques
 -- Lists ordered by creation time (id order already has the primary key).
 CREATE INDEX service_requests_created_idx ON service_requests (created, id);
 
--- The reconciler's scan: only requests that have not settled, oldest change
--- first. Finished requests leave the index, so it stays small.
-CREATE INDEX service_requests_unsettled_idx ON service_requests (modified, id)
+-- The reconciler's scan: only requests that have not settled, walked by id
+-- in batches. Finished requests leave the index, so it stays small.
+CREATE INDEX service_requests_unsettled_idx ON service_requests (id)
     WHERE status IN ('pending_approval', 'approved', 'running');

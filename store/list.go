@@ -32,6 +32,15 @@ type ListOptions struct {
 	OrderBy []string
 }
 
+// ListError is ErrInvalid for list options a caller sent; its Message is
+// meant for that caller.
+type ListError struct{ Message string }
+
+func (e *ListError) Error() string { return "invalid value: " + e.Message }
+
+// Is makes a ListError an ErrInvalid.
+func (e *ListError) Is(target error) bool { return target == ErrInvalid }
+
 // sortField maps a field name callers may order by to the SQL expression
 // it sorts. Only these expressions ever reach ORDER BY.
 type sortField struct {
@@ -61,14 +70,14 @@ func (o ListOptions) resolve(fields sortFields) (pageSpec, error) {
 	case size == 0:
 		size = DefaultPageSize
 	case size < 0 || size > MaxPageSize:
-		return pageSpec{}, fmt.Errorf("%w: page size %d: choose 1 to %d", ErrInvalid, o.PageSize, MaxPageSize)
+		return pageSpec{}, &ListError{fmt.Sprintf("page size %d: choose 1 to %d", o.PageSize, MaxPageSize)}
 	}
 	page := o.Page
 	switch {
 	case page == 0:
 		page = 1
 	case page < 0 || page-1 > math.MaxInt32/size:
-		return pageSpec{}, fmt.Errorf("%w: page %d does not exist", ErrInvalid, o.Page)
+		return pageSpec{}, &ListError{fmt.Sprintf("page %d does not exist", o.Page)}
 	}
 
 	var (
@@ -85,7 +94,7 @@ func (o ListOptions) resolve(fields sortFields) (pageSpec, error) {
 			desc := strings.HasPrefix(name, "-")
 			f, ok := fields.find(strings.TrimPrefix(name, "-"))
 			if !ok {
-				return pageSpec{}, fmt.Errorf("%w: cannot order by %q: choose from %s", ErrInvalid, name, fields.names())
+				return pageSpec{}, &ListError{fmt.Sprintf("cannot order by %q: choose from %s", name, fields.names())}
 			}
 			seenID = seenID || f.name == fields[0].name
 			lastDesc = desc

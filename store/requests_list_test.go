@@ -375,7 +375,7 @@ func TestStore_ListRequestsUsesIndexes(t *testing.T) {
 
 	t.Run("the reconciler's scan", func(t *testing.T) {
 		var plan []string
-		require.NoError(t, db.SelectContext(ctx, &plan, "EXPLAIN "+store.UnsettledQuery, time.Now().Add(time.Hour), 100))
+		require.NoError(t, db.SelectContext(ctx, &plan, "EXPLAIN "+store.UnsettledQuery, time.Now().Add(time.Hour), 0, 100))
 		text := strings.Join(plan, "\n")
 		assert.Contains(t, text, "service_requests_unsettled_idx", "plan:\n%s", text)
 		assert.NotContains(t, text, "Seq Scan", "plan:\n%s", text)

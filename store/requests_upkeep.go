@@ -57,18 +57,19 @@ const unsettledWhere = `status IN ('pending_approval', 'approved', 'running')`
 // unsettledQuery is UnsettledRequests' SQL, at package level so that a test
 // can EXPLAIN it.
 const unsettledQuery = `SELECT ` + requestColumns + ` FROM service_requests
-	WHERE ` + unsettledWhere + ` AND modified < $1
-	ORDER BY modified, id LIMIT $2`
+	WHERE ` + unsettledWhere + ` AND modified < $1 AND id > $2
+	ORDER BY id LIMIT $3`
 
-// UnsettledRequests returns up to limit requests (limit <= 0: all) that are
-// not in a terminal status and were last modified before modifiedBefore,
-// least recently modified first, without stages or responses. The
+// UnsettledRequests returns up to limit requests (limit <= 0: all) with an
+// id above afterID that are not in a terminal status and were last
+// modified before modifiedBefore, by id, without stages or responses. The
 // reconciler uses it to find requests whose workflow may never have
-// started or has stopped recording its state.
-func (s *Store) UnsettledRequests(ctx context.Context, modifiedBefore time.Time, limit int) ([]Request, error) {
+// started or has stopped recording its state, walking all of them batch by
+// batch with afterID as its cursor.
+func (s *Store) UnsettledRequests(ctx context.Context, modifiedBefore time.Time, afterID int64, limit int) ([]Request, error) {
 	const q = unsettledQuery
 	var rows []requestRow
-	if err := s.db.SelectContext(ctx, &rows, q, modifiedBefore, limitArg(limit)); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, q, modifiedBefore, afterID, limitArg(limit)); err != nil {
 		return nil, wrap("unsettled requests", err)
 	}
 	return requests(rows), nil

@@ -95,21 +95,24 @@ func TestStore_UnsettledRequests(t *testing.T) {
 	f.submitAs(t, "alice", state{status: "canceled", modified: t0})
 	f.submitAs(t, "alice", state{status: "running", modified: t0.Add(5 * time.Hour)}) // too recent
 
-	got, err := s.UnsettledRequests(ctx, t0.Add(3*time.Hour), 0)
+	got, err := s.UnsettledRequests(ctx, t0.Add(3*time.Hour), 0, 0)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{pending.ID, approved.ID, running.ID}, requestIDs(got), "oldest change first")
-	assert.Equal(t, "pending_approval", got[0].Status)
+	assert.Equal(t, []int64{running.ID, pending.ID, approved.ID}, requestIDs(got), "by id")
+	assert.Equal(t, "running", got[0].Status)
 	assert.Nil(t, got[0].Stages)
 
-	got, err = s.UnsettledRequests(ctx, t0.Add(3*time.Hour), 2)
+	got, err = s.UnsettledRequests(ctx, t0.Add(3*time.Hour), 0, 2)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{pending.ID, approved.ID}, requestIDs(got))
+	assert.Equal(t, []int64{running.ID, pending.ID}, requestIDs(got))
+	got, err = s.UnsettledRequests(ctx, t0.Add(3*time.Hour), pending.ID, 2)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{approved.ID}, requestIDs(got), "the next batch starts after the cursor")
 
-	got, err = s.UnsettledRequests(ctx, t0.Add(time.Hour), 10)
+	got, err = s.UnsettledRequests(ctx, t0.Add(time.Hour), 0, 10)
 	require.NoError(t, err)
 	assert.Equal(t, []int64{pending.ID}, requestIDs(got), "modified strictly before")
 
-	got, err = s.UnsettledRequests(ctx, t0, 10)
+	got, err = s.UnsettledRequests(ctx, t0, 0, 10)
 	require.NoError(t, err)
 	assert.Equal(t, []store.Request{}, got)
 }
