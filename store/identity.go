@@ -235,6 +235,22 @@ func (s *Store) RemoveOrgAdmin(ctx context.Context, orgID, userID int64) error {
 	return deleteOne(ctx, s.db, "remove organization admin", q, orgID, userID)
 }
 
+// AddOrgMember makes a user a member of an organization. Adding an existing
+// member is a no-op; an unknown organization or user is
+// ErrInvalidReference.
+func (s *Store) AddOrgMember(ctx context.Context, orgID, userID int64) error {
+	const q = `INSERT INTO organization_members (organization_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+	_, err := s.db.ExecContext(ctx, q, orgID, userID)
+	return wrap("add organization member", err)
+}
+
+// RemoveOrgMember removes a user from an organization's members; ErrNotFound
+// when they were not one.
+func (s *Store) RemoveOrgMember(ctx context.Context, orgID, userID int64) error {
+	const q = `DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2`
+	return deleteOne(ctx, s.db, "remove organization member", q, orgID, userID)
+}
+
 // ListOrgAdmins returns the usernames of an organization's admins, inactive
 // ones included, sorted; ErrNotFound when there is no such organization.
 func (s *Store) ListOrgAdmins(ctx context.Context, orgID int64) ([]string, error) {

@@ -152,7 +152,9 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter, opts ListOptions) (
 				OR EXISTS (SELECT 1 FROM organization_admins a
 					WHERE a.user_id = u.id AND a.organization_id = ANY(:viewer_admin_orgs))
 				OR EXISTS (SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id
-					WHERE m.user_id = u.id AND t.organization_id = ANY(:viewer_admin_orgs)))`
+					WHERE m.user_id = u.id AND t.organization_id = ANY(:viewer_admin_orgs))
+				OR EXISTS (SELECT 1 FROM organization_members om
+					WHERE om.user_id = u.id AND om.organization_id = ANY(:viewer_admin_orgs)))`
 	const (
 		q      = `SELECT ` + qualifiedUserColumns + where + ` ORDER BY `
 		qCount = `SELECT count(*)` + where
@@ -207,6 +209,8 @@ func (s *Store) UserRoles(ctx context.Context, userID int64) (Roles, error) {
 				UNION
 				SELECT t.organization_id FROM team_members m JOIN teams t ON t.id = m.team_id
 				WHERE m.user_id = u.id
+				UNION
+				SELECT om.organization_id FROM organization_members om WHERE om.user_id = u.id
 				ORDER BY 1) AS member_of
 		FROM users u
 		CROSS JOIN LATERAL (
@@ -310,6 +314,21 @@ func (s *Store) ListOrgAdminUsers(ctx context.Context, orgID int64, opts ListOpt
 	)
 	users, total, err := listUsersOf(ctx, s.db, q, qCount, orgID, opts)
 	return users, total, wrap("list organization admins", err)
+}
+
+// ListOrgMemberUsers returns a page of an organization's members (those
+// added as members; team members and admins belong to it too but are
+// listed with their teams and as admins) and how many there are;
+// ErrNotFound when there is no such organization.
+func (s *Store) ListOrgMemberUsers(ctx context.Context, orgID int64, opts ListOptions) ([]User, int, error) {
+	const (
+		q = `SELECT ` + qualifiedUserColumns + ` FROM organization_members om JOIN users u ON u.id = om.user_id
+			WHERE om.organization_id = :parent ORDER BY `
+		qCount = `SELECT EXISTS (SELECT 1 FROM organizations WHERE id = :parent) AS found,
+			(SELECT count(*) FROM organization_members WHERE organization_id = :parent) AS total`
+	)
+	users, total, err := listUsersOf(ctx, s.db, q, qCount, orgID, opts)
+	return users, total, wrap("list organization members", err)
 }
 
 // listUsersOf pages the users related to one parent row: q selects them

@@ -346,3 +346,45 @@ func TestStore_HostileInput(t *testing.T) {
 	_, err = s.GetTeam(ctx, f.sre.ID)
 	require.NoError(t, err)
 }
+
+func TestStore_OrgMembers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	u, err := s.CreateUser(ctx, store.NewUser{Username: "requester-only"})
+	require.NoError(t, err)
+
+	roles, err := s.UserRoles(ctx, u.ID)
+	require.NoError(t, err)
+	assert.Empty(t, roles.MemberOf)
+
+	require.NoError(t, s.AddOrgMember(ctx, f.org.ID, u.ID))
+	require.NoError(t, s.AddOrgMember(ctx, f.org.ID, u.ID), "adding twice is a no-op")
+	roles, err = s.UserRoles(ctx, u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{f.org.ID}, roles.MemberOf, "members belong without a team")
+	assert.Empty(t, roles.AdminOf)
+
+	members, total, err := s.ListOrgMemberUsers(ctx, f.org.ID, store.ListOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, total)
+	assert.Equal(t, "requester-only", members[0].Username)
+	_, _, err = s.ListOrgMemberUsers(ctx, f.org.ID+1000, store.ListOptions{})
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	admin, err := s.CreateUser(ctx, store.NewUser{Username: "member-admin"})
+	require.NoError(t, err)
+	require.NoError(t, s.AddOrgAdmin(ctx, f.org.ID, admin.ID))
+	visible, _, err := s.ListUsers(ctx, store.UserFilter{Visibility: &store.UserVisibility{UserID: admin.ID, AdminOrgIDs: []int64{f.org.ID}}}, store.ListOptions{PageSize: 200})
+	require.NoError(t, err)
+	var names []string
+	for _, v := range visible {
+		names = append(names, v.Username)
+	}
+	assert.Contains(t, names, "requester-only", "admins see their organization's members")
+
+	require.NoError(t, s.RemoveOrgMember(ctx, f.org.ID, u.ID))
+	assert.ErrorIs(t, s.RemoveOrgMember(ctx, f.org.ID, u.ID), store.ErrNotFound)
+	assert.ErrorIs(t, s.AddOrgMember(ctx, f.org.ID+1000, u.ID), store.ErrInvalidReference)
+}

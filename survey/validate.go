@@ -301,3 +301,35 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Preview is what extra_vars would hold with these answers as far as they
+// are valid: the valid defaults, overridden by the valid answers; invalid
+// and unknown answers are left out. Approval-plan previews use it while a
+// form is still incomplete.
+func Preview(spec awx.Survey, answers map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, q := range spec.Spec {
+		if d, ok := validDefault(q); ok {
+			out[q.Variable] = d
+		}
+	}
+	for _, q := range spec.Spec {
+		raw, ok := answers[q.Variable]
+		if !ok || isPlaceholder(q, raw) {
+			continue
+		}
+		if v, err := normalize(raw); err == nil && len(check(q, v)) == 0 {
+			out[q.Variable] = v
+		}
+	}
+	return out
+}
+
+// PreviewNodes is Preview for each node's survey.
+func PreviewNodes(nodes map[string]awx.Survey, answers map[string]map[string]any) map[string]map[string]any {
+	out := make(map[string]map[string]any, len(nodes))
+	for id, spec := range nodes {
+		out[id] = Preview(spec, answers[id])
+	}
+	return out
+}

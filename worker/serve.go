@@ -27,11 +27,11 @@ func Serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX()); err != nil {
 		return err
 	}
-	acts, closeActs, err := NewActivities(ctx, cfg, logger)
+	acts, st, err := NewActivities(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer closeActs()
+	defer st.Close()
 	opts, err := cfg.TemporalClientOptions()
 	if err != nil {
 		return err
@@ -43,17 +43,19 @@ func Serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	defer c.Close()
 	logger.Info("worker started", "config", cfg)
+	rec := &Reconciler{Store: st, Client: c, Logger: logger}
+	go rec.Run(ctx)
 	return Run(ctx, c, cfg.TaskQueue, acts, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
 }
 
 // NewActivities builds the activities' dependencies from the configuration.
-// Call the returned function to release them.
-func NewActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) (*activities.Activities, func(), error) {
+// Close the returned store when done.
+func NewActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) (*activities.Activities, *store.Store, error) {
 	awxClient, err := awx.New(cfg.AWXURL, cfg.AWXToken)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkAWX(ctx, awxClient, logger); err != nil {
+	if err := CheckAWX(ctx, awxClient, logger); err != nil {
 		return nil, nil, err
 	}
 	var notifier notify.Notifier = notify.Log{Logger: logger}
@@ -73,12 +75,12 @@ func NewActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) 
 		Logger:       logger,
 		PollInterval: cfg.AWXPollInterval,
 	}
-	return acts, func() { _ = st.Close() }, nil
+	return acts, st, nil
 }
 
-// checkAWX refuses credentials AWX rejects; anything transient is only
-// worth a warning.
-func checkAWX(ctx context.Context, c *awx.Client, logger *slog.Logger) error {
+// CheckAWX refuses credentials AWX rejects; anything transient is only
+// worth a warning, since AWX may come back before it is needed.
+func CheckAWX(ctx context.Context, c *awx.Client, logger *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	me, err := c.Me(ctx)

@@ -19,9 +19,11 @@ import (
 const usage = `usage: countersign <command> [flags]
 
 commands:
+  api       serve the REST API (and /metrics)
   worker    run the Temporal worker (ServiceRequest workflow and activities)
   migrate   apply database migrations (migrate [up] | migrate down N)
   awx-sim   serve the AWX simulator for demos and tests
+  token     issue an API token: token create --user NAME
 
 Run "countersign <command> -h" for the flags of a command. Every flag has an
 environment variable equivalent, shown in its help.
@@ -42,6 +44,10 @@ func run(args []string, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
 	var err error
 	switch cmd {
+	case "api":
+		err = runAPI(ctx, rest)
+	case "token":
+		err = runToken(ctx, rest, os.Stdout)
 	case "worker":
 		err = runWorker(ctx, rest)
 	case "migrate":

@@ -40,8 +40,8 @@ type Identity struct {
 }
 
 // SeedIdentity creates (or finds) the organization acme, its users admin
-// (superuser), erin (org admin), alice, bob and carol (team sre) and dave
-// (team security).
+// (superuser), erin (org admin), alice (member), bob and carol (team sre)
+// and dave (team security).
 func SeedIdentity(ctx context.Context, st *store.Store) (Identity, error) {
 	id := Identity{Users: map[string]store.User{}, Teams: map[string]store.Team{}}
 	org, err := getOrCreate(
@@ -62,6 +62,9 @@ func SeedIdentity(ctx context.Context, st *store.Store) (Identity, error) {
 	}
 	if err := st.AddOrgAdmin(ctx, org.ID, id.Users["erin"].ID); err != nil {
 		return id, fmt.Errorf("seed org admin: %w", err)
+	}
+	if err := st.AddOrgMember(ctx, org.ID, id.Users["alice"].ID); err != nil {
+		return id, fmt.Errorf("seed org member: %w", err)
 	}
 	for _, dt := range demoTeams {
 		team, err := getOrCreate(

@@ -1,0 +1,157 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/countersign/countersign/access"
+	"github.com/countersign/countersign/store"
+)
+
+// devTokenPrefix marks the demo tokens of `countersign dev`.
+const devTokenPrefix = "dev-"
+
+// authenticate resolves the bearer token into a Principal, or answers 401
+// as AWX does. Tokens are looked up by hash; a token's last-used time is
+// written at most once a minute.
+func (s *Server) authenticate(c *gin.Context) {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		s.unauthorized(c)
+		return
+	}
+	user, err := s.userForToken(c.Request.Context(), token)
+	if errors.Is(err, store.ErrNotFound) {
+		s.unauthorized(c)
+		return
+	}
+	if err != nil {
+		c.Error(unavailable("The database is unavailable; try again shortly.", err))
+		c.Abort()
+		return
+	}
+	roles, err := s.d.Store.UserRoles(c.Request.Context(), user.ID)
+	if err != nil {
+		c.Error(unavailable("The database is unavailable; try again shortly.", err))
+		c.Abort()
+		return
+	}
+	c.Set(string(keyPrincipal), principal(user, roles))
+	c.Next()
+}
+
+func (s *Server) userForToken(ctx context.Context, token string) (store.User, error) {
+	if name, ok := strings.CutPrefix(token, devTokenPrefix); ok && s.d.DevTokens {
+		u, err := s.d.Store.GetUserByUsername(ctx, name)
+		if err == nil && !u.IsActive {
+			return u, store.ErrNotFound
+		}
+		return u, err
+	}
+	user, tok, err := s.d.Store.AuthenticateToken(ctx, token)
+	if err != nil {
+		return user, err
+	}
+	if tok.LastUsed == nil || time.Since(*tok.LastUsed) > time.Minute {
+		if err := s.d.Store.TouchToken(ctx, tok.ID, time.Now()); err != nil {
+			s.log.Warn("recording a token's use failed", "token_id", tok.ID, "error", err)
+		}
+	}
+	return user, nil
+}
+
+func (s *Server) unauthorized(c *gin.Context) {
+	c.Header("WWW-Authenticate", "Bearer realm=api")
+	c.AbortWithStatusJSON(http.StatusUnauthorized, detail("Authentication credentials were not provided or are not valid."))
+}
+
+func principal(u store.User, r store.Roles) access.Principal {
+	p := access.Principal{UserID: u.ID, Username: u.Username, IsSuperuser: u.IsSuperuser, AdminOf: r.AdminOf, MemberOf: r.MemberOf}
+	for _, t := range r.Teams {
+		p.Teams = append(p.Teams, t.ID)
+	}
+	return p
+}
+
+func principalOf(c *gin.Context) (access.Principal, bool) {
+	v, ok := c.Get(string(keyPrincipal))
+	if !ok {
+		return access.Principal{}, false
+	}
+	p, ok := v.(access.Principal)
+	return p, ok
+}
+
+// caller is the authenticated principal; routes behind authenticate always
+// have one.
+func caller(c *gin.Context) access.Principal {
+	p, _ := principalOf(c)
+	return p
+}
+
+// me answers who the caller is, with their organizations and teams.
+func (s *Server) me(c *gin.Context) {
+	p := caller(c)
+	ctx := c.Request.Context()
+	u, err := s.d.Store.GetUser(ctx, p.UserID)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	roles, err := s.d.Store.UserRoles(ctx, p.UserID)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	orgs, _, err := s.d.Store.ListOrganizations(ctx, store.OrganizationFilter{IDs: nonNilIDs(roles.MemberOf)}, store.ListOptions{PageSize: 200})
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	out := userView(u)
+	var memberships []gin.H
+	for _, o := range orgs {
+		role := "member"
+		if containsID(roles.AdminOf, o.ID) {
+			role = "admin"
+		}
+		memberships = append(memberships, gin.H{"id": o.ID, "name": o.Name, "role": role})
+	}
+	teams := []gin.H{}
+	for _, t := range roles.Teams {
+		teams = append(teams, gin.H{"id": t.ID, "name": t.Name, "organization": t.OrganizationID})
+	}
+	out["organizations"] = nonNilList(memberships)
+	out["teams"] = teams
+	c.JSON(http.StatusOK, out)
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// nonNilIDs keeps "no organizations" from meaning "no restriction".
+func nonNilIDs(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
+}
+
+func nonNilList(l []gin.H) []gin.H {
+	if l == nil {
+		return []gin.H{}
+	}
+	return l
+}

@@ -1,0 +1,157 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/awx"
+)
+
+// templateInfo is what Countersign needs of an AWX template to show its
+// launch form and validate answers: its launch settings, its survey and,
+// for workflow templates, each node's survey.
+type templateInfo struct {
+	Kind   activities.TemplateKind
+	ID     int64
+	Name   string
+	Launch awx.LaunchInfo
+	// Survey is the template's survey when it is enabled, else empty.
+	Survey awx.Survey
+	Nodes  []nodeInfo
+}
+
+// nodeInfo is a workflow node and its job template's survey.
+type nodeInfo struct {
+	Identifier  string     `json:"identifier"`
+	Name        string     `json:"name"`
+	JobTemplate int64      `json:"job_template"`
+	Survey      awx.Survey `json:"-"`
+}
+
+// nodeSurveys maps node identifiers to their surveys.
+func (t *templateInfo) nodeSurveys() map[string]awx.Survey {
+	out := map[string]awx.Survey{}
+	for _, n := range t.Nodes {
+		out[n.Identifier] = n.Survey
+	}
+	return out
+}
+
+// awxCache keeps AWX's answers about templates briefly: a launch form is
+// read many times while requests are written, and AWX is slow to ask.
+type awxCache struct {
+	client *awx.Client
+	ttl    time.Duration
+	mu     sync.Mutex
+	items  map[string]*cacheEntry
+}
+
+type cacheEntry struct {
+	mu      sync.Mutex
+	fetched time.Time
+	info    *templateInfo
+}
+
+func newAWXCache(c *awx.Client, ttl time.Duration) *awxCache {
+	return &awxCache{client: c, ttl: ttl, items: map[string]*cacheEntry{}}
+}
+
+// template returns the template's information, from the cache when fresh.
+// Concurrent callers for the same template wait for one fetch; failures are
+// not cached.
+func (c *awxCache) template(ctx context.Context, kind activities.TemplateKind, id int64) (*templateInfo, error) {
+	key := fmt.Sprintf("%s/%d", kind, id)
+	c.mu.Lock()
+	e := c.items[key]
+	if e == nil {
+		e = &cacheEntry{}
+		c.items[key] = e
+	}
+	c.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.info != nil && time.Since(e.fetched) < c.ttl {
+		return e.info, nil
+	}
+	info, err := c.fetch(ctx, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	e.info, e.fetched = info, time.Now()
+	return info, nil
+}
+
+func (c *awxCache) fetch(ctx context.Context, kind activities.TemplateKind, id int64) (*templateInfo, error) {
+	info := &templateInfo{Kind: kind, ID: id}
+	var err error
+	if kind == activities.WorkflowJobTemplate {
+		info.Launch, err = c.client.WorkflowJobTemplateLaunchInfo(ctx, id)
+	} else {
+		info.Launch, err = c.client.JobTemplateLaunchInfo(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	info.Name = info.Launch.Template().Name
+	if info.Launch.SurveyEnabled {
+		if kind == activities.WorkflowJobTemplate {
+			info.Survey, err = c.client.WorkflowJobTemplateSurvey(ctx, id)
+		} else {
+			info.Survey, err = c.client.JobTemplateSurvey(ctx, id)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if kind != activities.WorkflowJobTemplate {
+		return info, nil
+	}
+	nodes, err := c.client.WorkflowNodes(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		ni := nodeInfo{Identifier: n.Identifier, JobTemplate: n.UnifiedJobTemplate}
+		if ujt := n.SummaryFields.UnifiedJobTemplate; ujt != nil {
+			ni.Name = ujt.Name
+			if ujt.UnifiedJobType != "job" {
+				// Approval, sync and nested workflow nodes have no survey
+				// Countersign can fill.
+				ni.JobTemplate = 0
+			}
+		}
+		if ni.JobTemplate != 0 {
+			jt, err := c.client.JobTemplate(ctx, ni.JobTemplate)
+			if err != nil {
+				return nil, err
+			}
+			if jt.SurveyEnabled {
+				if ni.Survey, err = c.client.JobTemplateSurvey(ctx, ni.JobTemplate); err != nil {
+					return nil, err
+				}
+			}
+		}
+		info.Nodes = append(info.Nodes, ni)
+	}
+	sort.Slice(info.Nodes, func(i, j int) bool { return info.Nodes[i].Identifier < info.Nodes[j].Identifier })
+	return info, nil
+}
+
+// awxError turns an AWX failure into the API's answer: AWX unreachable is a
+// 503; AWX refusing (the template is gone, the token may not see it) is a
+// conflict of the catalog item with AWX.
+func awxError(kind activities.TemplateKind, id int64, err error) error {
+	if awx.IsTransient(err) || errors.Is(err, context.DeadlineExceeded) {
+		return unavailable("AWX is unavailable; try again shortly.", err)
+	}
+	var apiErr *awx.APIError
+	if errors.As(err, &apiErr) {
+		return &httpError{status: 409, body: detail(fmt.Sprintf("AWX refused to describe %s %d: %s", kind, id, apiErr.Message())), cause: err}
+	}
+	return unavailable("AWX answered something Countersign could not read; try again shortly.", err)
+}

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// bind decodes the JSON body into dst strictly: malformed JSON, a body that
+// is not an object, unknown fields and wrong types are 400 with AWX's
+// bodies; a body over 1 MiB is 413. Numbers inside free-form values
+// (survey answers) stay json.Number, so 3 and 3.0 remain distinct as AWX
+// sees them. An empty body is an empty object.
+func bind(c *gin.Context, dst any) error {
+	raw, err := io.ReadAll(c.Request.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return &httpError{status: http.StatusRequestEntityTooLarge, body: detail("The request body is larger than 1 MiB.")}
+	}
+	if err != nil {
+		return badRequest("The request body could not be read.")
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		raw = []byte("{}")
+	}
+	if raw[0] != '{' {
+		return badRequest("JSON parse error - not a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if dec.More() {
+		return badRequest("JSON parse error - extra data after the object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return badRequest(fmt.Sprintf("JSON parse error - %s (at byte %d)", syntax.Error(), syntax.Offset))
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "detail"
+		}
+		return fieldErrors{field: {fmt.Sprintf("Expected %s, got %s.", jsonKind(typ.Type.Kind().String()), typ.Value)}}.err()
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return fieldErrors{name: {"Unknown field."}}.err()
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("JSON parse error - unexpected end of input")
+	}
+	return badRequest("JSON parse error - " + err.Error())
+}
+
+// jsonKind names a Go kind the way a JSON user thinks of it.
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "a list"
+	case "map", "struct":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	}
+	return kind
+}

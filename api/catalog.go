@@ -1,0 +1,361 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/countersign/countersign/access"
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/survey"
+)
+
+func (s *Server) catalogRoutes(r *gin.RouterGroup) {
+	r.GET("/service_catalog_items/", s.listItems)
+	r.POST("/service_catalog_items/", s.createItem)
+	r.GET("/service_catalog_items/:id/", s.getItem)
+	r.PATCH("/service_catalog_items/:id/", s.updateItem)
+	r.DELETE("/service_catalog_items/:id/", s.deleteItem)
+	r.GET("/service_catalog_items/:id/launch_data/", s.launchData)
+	r.GET("/service_catalog_items/:id/requests/", s.itemRequests)
+	r.POST("/service_catalog_items/:id/submit/", s.submit)
+}
+
+func itemObject(i store.CatalogItem) access.Object {
+	return access.Object{Resource: access.CatalogItem, Organization: i.OrganizationID, Enabled: i.Enabled}
+}
+
+// itemFor loads the item of the path and checks that the caller may do a
+// to it.
+func (s *Server) itemFor(c *gin.Context, a access.Action) (store.CatalogItem, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return store.CatalogItem{}, err
+	}
+	item, err := s.d.Store.GetCatalogItem(c.Request.Context(), id)
+	if err != nil {
+		return item, err
+	}
+	return item, access.Check(caller(c), a, itemObject(item))
+}
+
+func (s *Server) listItems(c *gin.Context) {
+	opts, err := listQuery(c, "category", "enabled", "organization", "search", "tag")
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	f := store.CatalogItemFilter{Category: c.Query("category"), Search: c.Query("search"), Tag: c.Query("tag")}
+	if f.Enabled, err = boolParam(c, "enabled"); err != nil {
+		c.Error(err)
+		return
+	}
+	org, err := idParam(c, "organization")
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if p := caller(c); !p.IsSuperuser {
+		// Members see the enabled items of their organizations; admins
+		// see theirs all.
+		f.OrganizationIDs = nonNilIDs(append(append([]int64{}, p.MemberOf...), p.AdminOf...))
+		f.DisabledVisibleIn = nonNilIDs(p.AdminOf)
+	}
+	if org != nil {
+		f.OrganizationIDs = intersect(f.OrganizationIDs, *org)
+	}
+	items, total, err := s.d.Store.ListCatalogItems(c.Request.Context(), f, opts)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	out := make([]gin.H, len(items))
+	for i, it := range items {
+		out[i] = itemView(it)
+	}
+	page(c, opts, total, out)
+}
+
+// intersect narrows an organization restriction (nil: none) to org.
+func intersect(orgs []int64, org int64) []int64 {
+	if orgs == nil || containsID(orgs, org) {
+		return []int64{org}
+	}
+	return []int64{}
+}
+
+func (s *Server) getItem(c *gin.Context) {
+	item, err := s.itemFor(c, access.View)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, itemView(item))
+}
+
+// itemBody is a catalog item as written by clients. ApproverTeam is kept
+// raw so that null (the organization's admins) differs from absent.
+type itemBody struct {
+	Organization        *int64          `json:"organization"`
+	Name                *string         `json:"name"`
+	Description         *string         `json:"description"`
+	Icon                *string         `json:"icon"`
+	Category            *string         `json:"category"`
+	Tags                *[]string       `json:"tags"`
+	JobTemplate         *int64          `json:"job_template"`
+	WorkflowJobTemplate *int64          `json:"workflow_job_template"`
+	RequiresApproval    *bool           `json:"requires_approval"`
+	ApproverTeam        json.RawMessage `json:"approver_team"`
+	Enabled             *bool           `json:"enabled"`
+}
+
+var iconName = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// validate checks what can be checked without the database or AWX.
+func (b itemBody) validate(creating bool) (fieldErrors, *int64, bool) {
+	errs := fieldErrors{}
+	if creating && b.Organization == nil {
+		errs.add("organization", "This field is required.")
+	}
+	if b.Name != nil {
+		if n := strings.TrimSpace(*b.Name); n == "" || len(n) > 512 {
+			errs.add("name", "Give a name of 1 to 512 characters.")
+		}
+	} else if creating {
+		errs.add("name", "This field is required.")
+	}
+	if b.Icon != nil && *b.Icon != "" && (len(*b.Icon) > 64 || !iconName.MatchString(*b.Icon)) {
+		errs.add("icon", "Use a lucide icon name such as \"server\" or \"database-backup\".")
+	}
+	if b.Category != nil && len(*b.Category) > 128 {
+		errs.add("category", "Use at most 128 characters.")
+	}
+	if b.Description != nil && len(*b.Description) > 4000 {
+		errs.add("description", "Use at most 4000 characters.")
+	}
+	if b.Tags != nil {
+		if len(*b.Tags) > 32 {
+			errs.add("tags", "Use at most 32 tags.")
+		}
+		for _, t := range *b.Tags {
+			if strings.TrimSpace(t) == "" || len(t) > 64 {
+				errs.add("tags", "Tags are 1 to 64 characters.")
+				break
+			}
+		}
+	}
+	for _, id := range []*int64{b.JobTemplate, b.WorkflowJobTemplate} {
+		if id != nil && *id < 1 {
+			errs.add("job_template", "Template ids are positive integers.")
+		}
+	}
+	switch {
+	case b.JobTemplate != nil && b.WorkflowJobTemplate != nil:
+		errs.add("job_template", "Give exactly one of job_template and workflow_job_template.")
+	case creating && b.JobTemplate == nil && b.WorkflowJobTemplate == nil:
+		errs.add("job_template", "Give exactly one of job_template and workflow_job_template.")
+	}
+	team, set, err := nullableID(b.ApproverTeam)
+	if err != nil {
+		errs.add("approver_team", err.Error())
+	}
+	return errs, team, set
+}
+
+// nullableID reads an id that may be null; set tells whether it was given.
+func nullableID(raw json.RawMessage) (id *int64, set bool, err error) {
+	if len(raw) == 0 {
+		return nil, false, nil
+	}
+	if string(raw) == "null" {
+		return nil, true, nil
+	}
+	var v int64
+	if err := json.Unmarshal(raw, &v); err != nil || v < 1 {
+		return nil, true, errors.New("Give a team id, or null for the organization's admins.")
+	}
+	return &v, true, nil
+}
+
+func (s *Server) createItem(c *gin.Context) {
+	var b itemBody
+	if err := bind(c, &b); err != nil {
+		c.Error(err)
+		return
+	}
+	errs, team, _ := b.validate(true)
+	if err := errs.err(); err != nil {
+		c.Error(err)
+		return
+	}
+	if err := s.canCreate(c, access.CatalogItem, *b.Organization); err != nil {
+		c.Error(err)
+		return
+	}
+	kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)
+	if err := s.checkTemplate(c.Request.Context(), kind, tmpl); err != nil {
+		c.Error(err)
+		return
+	}
+	item, err := s.d.Store.CreateCatalogItem(c.Request.Context(), store.NewCatalogItem{
+		OrganizationID: *b.Organization, Name: strings.TrimSpace(*b.Name), Description: deref(b.Description),
+		Icon: deref(b.Icon), Category: deref(b.Category), Tags: derefTags(b.Tags),
+		JobTemplateID: b.JobTemplate, WorkflowJobTemplateID: b.WorkflowJobTemplate,
+		RequiresApproval: b.RequiresApproval != nil && *b.RequiresApproval, ApproverTeamID: team, Enabled: b.Enabled,
+	})
+	if err != nil {
+		c.Error(itemWriteError(err))
+		return
+	}
+	c.JSON(http.StatusCreated, itemView(item))
+}
+
+func (s *Server) updateItem(c *gin.Context) {
+	item, err := s.itemFor(c, access.Update)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	var b itemBody
+	if err := bind(c, &b); err != nil {
+		c.Error(err)
+		return
+	}
+	errs, team, teamSet := b.validate(false)
+	if b.Organization != nil && *b.Organization != item.OrganizationID {
+		errs.add("organization", "An item stays in its organization.")
+	}
+	if err := errs.err(); err != nil {
+		c.Error(err)
+		return
+	}
+	if b.JobTemplate != nil || b.WorkflowJobTemplate != nil {
+		kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)
+		if err := s.checkTemplate(c.Request.Context(), kind, tmpl); err != nil {
+			c.Error(err)
+			return
+		}
+	}
+	u := store.CatalogItemUpdate{
+		Description: b.Description, Icon: b.Icon, Category: b.Category, Tags: b.Tags,
+		JobTemplateID: b.JobTemplate, WorkflowJobTemplateID: b.WorkflowJobTemplate,
+		RequiresApproval: b.RequiresApproval, Enabled: b.Enabled,
+	}
+	if b.Name != nil {
+		name := strings.TrimSpace(*b.Name)
+		u.Name = &name
+	}
+	if teamSet {
+		u.ApproverTeamID, u.ClearApproverTeam = team, team == nil
+	}
+	updated, err := s.d.Store.UpdateCatalogItem(c.Request.Context(), item.ID, u)
+	if err != nil {
+		c.Error(itemWriteError(err))
+		return
+	}
+	c.JSON(http.StatusOK, itemView(updated))
+}
+
+func (s *Server) deleteItem(c *gin.Context) {
+	item, err := s.itemFor(c, access.Delete)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	err = s.d.Store.DeleteCatalogItem(c.Request.Context(), item.ID)
+	if errors.Is(err, store.ErrReferenced) {
+		c.Error(conflict(fmt.Sprintf("Catalog item %q has service requests; disable it instead of deleting it.", item.Name)))
+		return
+	}
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// itemWriteError explains store refusals of an item in field terms.
+func itemWriteError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return fieldErrors{"name": {"This organization already has a catalog item with this name."}}.err()
+	case errors.Is(err, store.ErrInvalidReference):
+		return fieldErrors{"approver_team": {"No such team in the item's organization."}}.err()
+	}
+	return err
+}
+
+func templateOf(jt, wfjt *int64) (activities.TemplateKind, int64) {
+	if wfjt != nil {
+		return activities.WorkflowJobTemplate, *wfjt
+	}
+	return activities.JobTemplate, *jt
+}
+
+func itemTemplate(i store.CatalogItem) (activities.TemplateKind, int64) {
+	return templateOf(i.JobTemplateID, i.WorkflowJobTemplateID)
+}
+
+// checkTemplate refuses a template Countersign could not launch (SPEC 6):
+// AWX must know it, be able to start it without passwords or an inventory
+// Countersign cannot give, and, for workflow templates, have every node
+// launchable, no variable defined by two surveys, and prompt for variables
+// when node surveys add some.
+func (s *Server) checkTemplate(ctx context.Context, kind activities.TemplateKind, id int64) error {
+	field := string(kind)
+	info, err := s.awx.template(ctx, kind, id)
+	if err != nil {
+		var he *httpError
+		if e := awxError(kind, id, err); errors.As(e, &he) && he.status == http.StatusConflict {
+			return fieldErrors{field: {fmt.Sprintf("AWX has no %s %d that Countersign's AWX user may launch.", strings.ReplaceAll(field, "_", " "), id)}}.err()
+		}
+		return awxError(kind, id, err)
+	}
+	errs := fieldErrors{}
+	l := info.Launch
+	if len(l.PasswordsNeededToStart) > 0 {
+		errs.add(field, fmt.Sprintf("AWX needs %s to start %q, which Countersign cannot provide.", strings.Join(l.PasswordsNeededToStart, ", "), info.Name))
+	}
+	if l.InventoryNeededToStart {
+		errs.add(field, fmt.Sprintf("%q has no inventory; give it one in AWX.", info.Name))
+	}
+	if len(l.NodeTemplatesMissing) > 0 {
+		errs.add(field, fmt.Sprintf("Workflow nodes %v of %q have no template.", l.NodeTemplatesMissing, info.Name))
+	}
+	if len(l.NodePromptsRejected) > 0 {
+		errs.add(field, fmt.Sprintf("Workflow nodes %v of %q have prompts their templates reject.", l.NodePromptsRejected, info.Name))
+	}
+	nodes := info.nodeSurveys()
+	for _, conflict := range survey.Conflicts(info.Survey, nodes) {
+		errs.add(field, "A variable is defined by two surveys, so answers could not be merged: "+conflict)
+	}
+	nodeVars := false
+	for _, sv := range nodes {
+		nodeVars = nodeVars || len(sv.Spec) > 0
+	}
+	if kind == activities.WorkflowJobTemplate && nodeVars && !l.AskVariablesOnLaunch {
+		errs.add(field, fmt.Sprintf("%q must prompt for variables on launch (ask_variables_on_launch) for node answers to reach its nodes.", info.Name))
+	}
+	return errs.err()
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefTags(t *[]string) []string {
+	if t == nil {
+		return []string{}
+	}
+	return *t
+}

@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/countersign/countersign/access"
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/store"
+)
+
+// httpError is an error with the exact answer to give.
+type httpError struct {
+	status int
+	body   any
+	// cause is logged, never shown.
+	cause error
+}
+
+func (e *httpError) Error() string {
+	if e.cause != nil {
+		return e.cause.Error()
+	}
+	return http.StatusText(e.status)
+}
+
+func (e *httpError) Unwrap() error { return e.cause }
+
+// detail is AWX's body for errors that are not about a field.
+func detail(msg string) gin.H { return gin.H{"detail": msg} }
+
+var errNotFound = &httpError{status: http.StatusNotFound, body: detail("Not found.")}
+
+func badRequest(msg string) error {
+	return &httpError{status: http.StatusBadRequest, body: detail(msg)}
+}
+
+func conflict(msg string) error { return &httpError{status: http.StatusConflict, body: detail(msg)} }
+
+func unavailable(msg string, cause error) error {
+	return &httpError{status: http.StatusServiceUnavailable, body: detail(msg), cause: cause}
+}
+
+// fieldErrors answers 400 with AWX's {"field": ["message"]} body.
+type fieldErrors map[string][]string
+
+func (f fieldErrors) add(field, msg string) { f[field] = append(f[field], msg) }
+
+// err is nil when no field has an error.
+func (f fieldErrors) err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return &httpError{status: http.StatusBadRequest, body: map[string][]string(f)}
+}
+
+// renderErrors is the one place errors become HTTP answers (SPEC 5):
+// handlers call c.Error(err) and return. Unexpected errors are logged with
+// the request id and answered with a generic message: no internals leak.
+func (s *Server) renderErrors(c *gin.Context) {
+	c.Next()
+	if len(c.Errors) == 0 || c.Writer.Written() {
+		return
+	}
+	err := c.Errors.Last().Err
+	status, body := s.errorResponse(c, err)
+	c.JSON(status, body)
+}
+
+func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
+	var he *httpError
+	var ref *approval.Refusal
+	var app *temporal.ApplicationError
+	var notFound *serviceerror.NotFound
+	var listErr *store.ListError
+	switch {
+	case errors.As(err, &he):
+		if he.status >= 500 {
+			s.logFor(c).Error("request failed", "status", he.status, "error", err)
+		}
+		return he.status, he.body
+	case errors.Is(err, access.ErrHidden), errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, detail("Not found.")
+	case errors.Is(err, access.ErrForbidden):
+		return http.StatusForbidden, detail("You do not have permission to perform this action.")
+	case errors.As(err, &ref):
+		return refusalStatus(ref), gin.H{"detail": ref.Message, "code": ref.Code}
+	case errors.As(err, &app) && refusalCode(app) != "":
+		ref := &approval.Refusal{Code: refusalCode(app), Message: app.Message()}
+		return refusalStatus(ref), gin.H{"detail": ref.Message, "code": ref.Code}
+	case errors.Is(err, store.ErrReferenced):
+		return http.StatusConflict, detail("It is still in use: " + strings.TrimPrefix(err.Error(), "store: "))
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, detail("It conflicts with an existing object.")
+	case errors.Is(err, store.ErrInvalidReference):
+		return http.StatusBadRequest, detail("It refers to an object that does not exist.")
+	case errors.As(err, &listErr):
+		return http.StatusBadRequest, detail(strings.ToUpper(listErr.Message[:1]) + listErr.Message[1:] + ".")
+	case errors.Is(err, store.ErrInvalid):
+		return http.StatusBadRequest, detail("Invalid input.")
+	case temporalUnavailable(err):
+		s.logFor(c).Warn("temporal unavailable", "error", err)
+		return http.StatusServiceUnavailable, detail("Temporal is unavailable; try again shortly.")
+	case errors.As(err, &notFound):
+		return http.StatusNotFound, detail("Not found.")
+	}
+	s.logFor(c).Error("request failed", "error", err)
+	return http.StatusInternalServerError, detail("A server error occurred.")
+}
+
+// refusalCode reads the rule refusal a workflow update was rejected with.
+func refusalCode(app *temporal.ApplicationError) approval.Code {
+	var ref approval.Refusal
+	if app.HasDetails() && app.Details(&ref) == nil && ref.Code != "" {
+		return ref.Code
+	}
+	return ""
+}
+
+// refusalStatus: who acts is a 403, the request's state a 409.
+func refusalStatus(ref *approval.Refusal) int {
+	switch {
+	case ref.Forbidden():
+		return http.StatusForbidden
+	case ref.Code == approval.CodeUserRequired || ref.Code == approval.CodeTooLong ||
+		ref.Code == approval.CodeReasonRequired || ref.Code == approval.CodeTextRequired || ref.Code == approval.CodeMalformed:
+		return http.StatusBadRequest
+	}
+	return http.StatusConflict
+}
+
+func temporalUnavailable(err error) bool {
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	var canceled *serviceerror.Canceled
+	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &canceled) ||
+		errors.Is(err, context.DeadlineExceeded)
+}

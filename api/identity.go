@@ -1,0 +1,310 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/countersign/countersign/access"
+	"github.com/countersign/countersign/store"
+)
+
+func (s *Server) organizationRoutes(r *gin.RouterGroup) {
+	r.GET("/organizations/", s.listOrganizations)
+	r.POST("/organizations/", s.createOrganization)
+	r.GET("/organizations/:id/", s.getOrganization)
+	r.PATCH("/organizations/:id/", s.updateOrganization)
+	r.DELETE("/organizations/:id/", s.deleteOrganization)
+	r.GET("/organizations/:id/admins/", s.listOrgAdmins)
+	r.POST("/organizations/:id/admins/", s.changeOrgAdmins)
+	r.GET("/organizations/:id/users/", s.listOrgMembers)
+	r.POST("/organizations/:id/users/", s.changeOrgMembers)
+}
+
+// canCreate checks that the caller may create a resource in org; an
+// organization they cannot see is a bad reference in the body, as AWX
+// answers for an invalid pk.
+func (s *Server) canCreate(c *gin.Context, r access.Resource, org int64) error {
+	err := access.CanCreateIn(caller(c), r, org)
+	if errors.Is(err, access.ErrHidden) {
+		return fieldErrors{"organization": {fmt.Sprintf("Invalid pk \"%d\" - object does not exist.", org)}}.err()
+	}
+	return err
+}
+
+func orgObject(id int64) access.Object {
+	return access.Object{Resource: access.Organization, Organization: id}
+}
+
+func (s *Server) orgFor(c *gin.Context, a access.Action) (store.Organization, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return store.Organization{}, err
+	}
+	if err := access.Check(caller(c), a, orgObject(id)); err != nil {
+		return store.Organization{}, err
+	}
+	return s.d.Store.GetOrganization(c.Request.Context(), id)
+}
+
+func (s *Server) listOrganizations(c *gin.Context) {
+	opts, err := listQuery(c, "name")
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	f := store.OrganizationFilter{Name: c.Query("name")}
+	if p := caller(c); !p.IsSuperuser {
+		f.IDs = nonNilIDs(append(append([]int64{}, p.MemberOf...), p.AdminOf...))
+	}
+	orgs, total, err := s.d.Store.ListOrganizations(c.Request.Context(), f, opts)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	out := make([]gin.H, len(orgs))
+	for i, o := range orgs {
+		out[i] = orgView(o)
+	}
+	page(c, opts, total, out)
+}
+
+// nameBody is the body of objects that have a name and a description.
+type nameBody struct {
+	Name         *string `json:"name"`
+	Description  *string `json:"description"`
+	Organization *int64  `json:"organization"`
+}
+
+func (b nameBody) validate(creating, needsOrg bool) fieldErrors {
+	errs := fieldErrors{}
+	switch {
+	case b.Name == nil && creating:
+		errs.add("name", "This field is required.")
+	case b.Name != nil && (strings.TrimSpace(*b.Name) == "" || len(*b.Name) > 512):
+		errs.add("name", "Give a name of 1 to 512 characters.")
+	}
+	if b.Description != nil && len(*b.Description) > 4000 {
+		errs.add("description", "Use at most 4000 characters.")
+	}
+	if needsOrg && creating && b.Organization == nil {
+		errs.add("organization", "This field is required.")
+	}
+	if !needsOrg && b.Organization != nil {
+		errs.add("organization", "Unknown field.")
+	}
+	return errs
+}
+
+func (s *Server) createOrganization(c *gin.Context) {
+	if err := access.CanCreateIn(caller(c), access.Organization, 0); err != nil {
+		c.Error(err)
+		return
+	}
+	var b nameBody
+	if err := bind(c, &b); err != nil {
+		c.Error(err)
+		return
+	}
+	if err := b.validate(true, false).err(); err != nil {
+		c.Error(err)
+		return
+	}
+	o, err := s.d.Store.CreateOrganization(c.Request.Context(), strings.TrimSpace(*b.Name), deref(b.Description))
+	if errors.Is(err, store.ErrConflict) {
+		err = fieldErrors{"name": {"An organization with this name already exists."}}.err()
+	}
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	c.JSON(http.StatusCreated, orgView(o))
+}
+
+func (s *Server) getOrganization(c *gin.Context) {
+	o, err := s.orgFor(c, access.View)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, orgView(o))
+}
+
+func (s *Server) updateOrganization(c *gin.Context) {
+	o, err := s.orgFor(c, access.Update)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	var b nameBody
+	if err := bind(c, &b); err != nil {
+		c.Error(err)
+		return
+	}
+	if err := b.validate(false, false).err(); err != nil {
+		c.Error(err)
+		return
+	}
+	name, desc := o.Name, o.Description
+	if b.Name != nil {
+		name = strings.TrimSpace(*b.Name)
+	}
+	if b.Description != nil {
+		desc = *b.Description
+	}
+	o, err = s.d.Store.UpdateOrganization(c.Request.Context(), o.ID, name, desc)
+	if errors.Is(err, store.ErrConflict) {
+		err = fieldErrors{"name": {"An organization with this name already exists."}}.err()
+	}
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, orgView(o))
+}
+
+func (s *Server) deleteOrganization(c *gin.Context) {
+	o, err := s.orgFor(c, access.Delete)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if err := s.d.Store.DeleteOrganization(c.Request.Context(), o.ID); err != nil {
+		if errors.Is(err, store.ErrReferenced) {
+			err = conflict(fmt.Sprintf("Organization %q still has catalog items, policies or requests.", o.Name))
+		}
+		c.Error(err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) listOrgAdmins(c *gin.Context) {
+	o, err := s.orgFor(c, access.View)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	opts, err := listQuery(c)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	users, total, err := s.d.Store.ListOrgAdminUsers(c.Request.Context(), o.ID, opts)
+	s.renderUsers(c, opts, users, total, err)
+}
+
+// association is AWX's body to add ({"id": N}) or remove
+// ({"id": N, "disassociate": true}) a member.
+type association struct {
+	ID           *int64 `json:"id"`
+	Disassociate bool   `json:"disassociate"`
+}
+
+func (s *Server) bindAssociation(c *gin.Context) (association, error) {
+	var b association
+	if err := bind(c, &b); err != nil {
+		return b, err
+	}
+	if b.ID == nil || *b.ID < 1 {
+		return b, fieldErrors{"id": {"Give the id of a user."}}.err()
+	}
+	if _, err := s.d.Store.GetUser(c.Request.Context(), *b.ID); errors.Is(err, store.ErrNotFound) {
+		return b, fieldErrors{"id": {fmt.Sprintf("Invalid pk \"%d\" - object does not exist.", *b.ID)}}.err()
+	} else if err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// changeOrgAdmins adds or removes an admin, then tells waiting requests
+// decided by the organization's admins.
+func (s *Server) changeOrgAdmins(c *gin.Context) {
+	o, err := s.orgFor(c, access.Members)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	b, err := s.bindAssociation(c)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	ctx := c.Request.Context()
+	if b.Disassociate {
+		err = s.d.Store.RemoveOrgAdmin(ctx, o.ID, *b.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil // already not an admin
+		}
+	} else {
+		err = s.d.Store.AddOrgAdmin(ctx, o.ID, *b.ID)
+	}
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if ids, err := s.d.Store.PendingRequestsUsingOrgAdmins(ctx, o.ID); err != nil {
+		s.logFor(c).Warn("finding requests decided by the organization's admins failed", "error", err)
+	} else {
+		s.refreshApprovers(ctx, ids, fmt.Sprintf("the admins of organization %s changed", o.Name))
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) listOrgMembers(c *gin.Context) {
+	o, err := s.orgFor(c, access.View)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	opts, err := listQuery(c)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	users, total, err := s.d.Store.ListOrgMemberUsers(c.Request.Context(), o.ID, opts)
+	s.renderUsers(c, opts, users, total, err)
+}
+
+// changeOrgMembers adds or removes a member of the organization (someone
+// who may request from its catalog without being in one of its teams).
+func (s *Server) changeOrgMembers(c *gin.Context) {
+	o, err := s.orgFor(c, access.Members)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	b, err := s.bindAssociation(c)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if b.Disassociate {
+		err = s.d.Store.RemoveOrgMember(c.Request.Context(), o.ID, *b.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil
+		}
+	} else {
+		err = s.d.Store.AddOrgMember(c.Request.Context(), o.ID, *b.ID)
+	}
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) renderUsers(c *gin.Context, opts store.ListOptions, users []store.User, total int, err error) {
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	out := make([]gin.H, len(users))
+	for i, u := range users {
+		out[i] = userView(u)
+	}
+	page(c, opts, total, out)
+}

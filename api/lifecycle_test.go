@@ -1,0 +1,159 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/awx/awxsim"
+)
+
+// catalog creates, as the org admin and through the API, the demo catalog
+// of SPEC 8.1: "Provision environment" with its two policies and "Restart
+// service" approved by sre.
+func (e *env) catalog() (provision, restart int64) {
+	e.t.Helper()
+	p := e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/service_catalog_items/", map[string]any{
+		"organization": e.orgID(), "name": "Provision environment", "description": "A database and the app",
+		"icon": "server", "category": "environments", "tags": []string{"dev", "self-service"},
+		"workflow_job_template": awxsim.DemoProvisionEnvironmentID,
+	})
+	r := e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/service_catalog_items/", map[string]any{
+		"organization": e.orgID(), "name": "Restart service", "icon": "refresh-cw", "category": "operations",
+		"job_template": awxsim.DemoRestartServiceID, "requires_approval": true, "approver_team": e.teamID("sre"),
+	})
+	e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": e.orgID(), "name": "long-lived environments", "priority": 10,
+		"condition": "extra_vars.ttl_days > 5",
+		"stages": []map[string]any{
+			{"name": "SRE review", "approver_team": e.teamID("sre"), "min_approvers": 2, "timeout": "72h", "reminder_interval": "24h",
+				"denial_message": "SRE declined the environment."},
+			{"name": "Security review", "approver_team": e.teamID("security"), "min_approvers": 1, "timeout": "48h"},
+		},
+	})
+	e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": e.orgID(), "name": "environments", "priority": 20,
+		"condition": `item.category == "environments"`,
+		"stages":    []map[string]any{{"name": "SRE review", "approver_team": e.teamID("sre"), "min_approvers": 2}},
+	})
+	return idOf(p), idOf(r)
+}
+
+func provisionAnswers(ttl int) map[string]any {
+	return map[string]any{
+		"justification": "demo for the customer",
+		"extra_vars":    map[string]any{"env_name": "demo-env", "ttl_days": ttl},
+		"node_survey_data": map[string]any{
+			"create-database": map[string]any{"db_size": "small", "db_password": "correct-horse-battery"},
+			"deploy-app":      map[string]any{"replicas": 2},
+		},
+	}
+}
+
+func (e *env) inbox(user string) []int64 {
+	return ids(e.must(http.StatusOK, user, "GET", "/api/v2/service_requests/pending_approvals/", nil))
+}
+
+func TestAPI_Lifecycle(t *testing.T) {
+	e := newEnv(t)
+	provision, restart := e.catalog()
+
+	// The requester sees the catalog and the launch form.
+	items := e.must(http.StatusOK, requester, "GET", "/api/v2/service_catalog_items/?category=environments", nil)
+	assert.Equal(t, []int64{provision}, ids(items))
+	form := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_catalog_items/%d/launch_data/", provision), nil)
+	assert.Equal(t, true, form["ask_variables_on_launch"])
+	nodes := form["nodes"].([]any)
+	require.Len(t, nodes, 2)
+	assert.Equal(t, "create-database", nodes[0].(map[string]any)["identifier"])
+	plan := form["approval_plan"].(map[string]any)
+	assert.Equal(t, "environments", plan["policy_name"], "with the default ttl_days (3) the short plan applies")
+	preview := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_catalog_items/%d/launch_data/?extra_vars=%%7B%%22ttl_days%%22%%3A9%%7D", provision), nil)
+	assert.Equal(t, "long-lived environments", preview["approval_plan"].(map[string]any)["policy_name"])
+
+	// Submit: two stages, the password masked.
+	req := e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", provision), provisionAnswers(7))
+	id := idOf(req)
+	assert.Equal(t, "pending_approval", req["status"])
+	assert.Len(t, req["stages"], 2)
+	assert.Equal(t, "$encrypted$", req["node_survey_data"].(map[string]any)["create-database"].(map[string]any)["db_password"])
+	assert.Equal(t, float64(7), req["extra_vars"].(map[string]any)["ttl_days"])
+	detailPath := fmt.Sprintf("/api/v2/service_requests/%d/", id)
+
+	// Each approver of stage 1 finds it in their inbox; security does not yet.
+	e.eventually(20*time.Second, "bob's inbox", func() bool { return slices.Contains(e.inbox(approver), id) })
+	assert.Contains(t, e.inbox(approver2), id)
+	assert.NotContains(t, e.inbox(otherTeam), id)
+	assert.NotContains(t, e.inbox(requester), id)
+
+	st := e.must(http.StatusOK, approver, "POST", detailPath+"approve/", map[string]any{"comment": "capacity is fine"})
+	assert.Equal(t, "workflow", st["source"])
+	assert.Equal(t, float64(1), st["stages"].([]any)[0].(map[string]any)["approvals"])
+	e.must(http.StatusConflict, approver, "POST", detailPath+"approve/", nil) // a second decision
+	e.must(http.StatusOK, approver2, "POST", detailPath+"comment/", map[string]any{"text": "looking at it"})
+	e.must(http.StatusForbidden, requester, "POST", detailPath+"approve/", nil)
+	e.must(http.StatusOK, approver2, "POST", detailPath+"approve/", nil)
+
+	e.eventually(20*time.Second, "stage 2 in dave's inbox", func() bool { return slices.Contains(e.inbox(otherTeam), id) })
+	e.must(http.StatusOK, otherTeam, "POST", detailPath+"approve/", map[string]any{"comment": "ok"})
+
+	e.eventually(30*time.Second, "the job to succeed", func() bool {
+		return e.must(http.StatusOK, requester, "GET", detailPath, nil)["status"] == "successful"
+	})
+	done := e.must(http.StatusOK, requester, "GET", detailPath, nil)
+	job := done["job"].(map[string]any)
+	assert.Equal(t, "workflow_job", job["type"])
+	assert.Contains(t, job["url"], "/#/jobs/workflow/")
+	comments := done["comments"].([]any)
+	require.Len(t, comments, 1)
+	assert.Equal(t, "carol", comments[0].(map[string]any)["user"])
+
+	// A rejection, seen by the requester with the stage's denial message.
+	rejected := idOf(e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", provision), provisionAnswers(9)))
+	rejectedPath := fmt.Sprintf("/api/v2/service_requests/%d/", rejected)
+	e.eventually(20*time.Second, "the second request in bob's inbox", func() bool { return slices.Contains(e.inbox(approver), rejected) })
+	e.must(http.StatusBadRequest, approver, "POST", rejectedPath+"reject/", map[string]any{"reason": ""})
+	e.must(http.StatusOK, approver, "POST", rejectedPath+"reject/", map[string]any{"reason": "we have enough environments"})
+	denied := e.must(http.StatusOK, requester, "GET", rejectedPath, nil)
+	assert.Equal(t, "rejected", denied["status"])
+	denial := denied["denial"].(map[string]any)
+	assert.Equal(t, "SRE declined the environment.", denial["message"])
+	assert.Equal(t, "we have enough environments", denial["reason"])
+
+	// A cancellation by the requester, and a request that waits.
+	restartAnswers := map[string]any{"justification": "stuck workers", "extra_vars": map[string]any{"service_name": "worker"}}
+	canceled := idOf(e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", restart), restartAnswers))
+	waiting := idOf(e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", restart), restartAnswers))
+	e.eventually(20*time.Second, "the requests to open", func() bool {
+		return slices.Contains(e.inbox(approver), canceled) && slices.Contains(e.inbox(approver), waiting)
+	})
+	e.must(http.StatusOK, requester, "POST", fmt.Sprintf("/api/v2/service_requests/%d/cancel/", canceled), map[string]any{"reason": "fixed by itself"})
+
+	// Lists and their filters.
+	all := e.must(http.StatusOK, requester, "GET", "/api/v2/service_requests/?mine=true&order_by=id", nil)
+	assert.Equal(t, []int64{id, rejected, canceled, waiting}, ids(all))
+	e.eventually(10*time.Second, "the projection", func() bool {
+		return slices.Equal([]int64{rejected}, ids(e.must(http.StatusOK, requester, "GET", "/api/v2/service_requests/?status=rejected", nil)))
+	})
+	byItem := e.must(http.StatusOK, orgAdmin, "GET", fmt.Sprintf("/api/v2/service_requests/?catalog_item=%d&requester=alice&order_by=-id", restart), nil)
+	assert.Equal(t, []int64{waiting, canceled}, ids(byItem))
+	itemReqs := e.must(http.StatusOK, orgAdmin, "GET", fmt.Sprintf("/api/v2/service_catalog_items/%d/requests/", restart), nil)
+	assert.Equal(t, float64(2), itemReqs["count"])
+	paged := e.must(http.StatusOK, requester, "GET", "/api/v2/service_requests/?page_size=1&order_by=id", nil)
+	assert.Equal(t, float64(4), paged["count"])
+	assert.Equal(t, "/api/v2/service_requests/?order_by=id&page=2&page_size=1", paged["next"])
+	assert.Nil(t, paged["previous"])
+
+	// Delete rules: executed automation stays; the rest may go.
+	e.must(http.StatusConflict, requester, "DELETE", detailPath, nil)
+	e.must(http.StatusForbidden, approver, "DELETE", rejectedPath, nil)
+	e.must(http.StatusNoContent, requester, "DELETE", rejectedPath, nil)
+	e.must(http.StatusNotFound, requester, "GET", rejectedPath, nil)
+	e.must(http.StatusNoContent, orgAdmin, "DELETE", fmt.Sprintf("/api/v2/service_requests/%d/", waiting), nil)
+	e.must(http.StatusConflict, orgAdmin, "DELETE", fmt.Sprintf("/api/v2/service_catalog_items/%d/", restart), nil)
+}

@@ -1,0 +1,120 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/countersign/countersign/store"
+)
+
+const (
+	defaultPageSize = 25
+	maxPageSize     = 200
+)
+
+// reserved query parameters of every list.
+var reserved = map[string]bool{"page": true, "page_size": true, "order_by": true, "order": true}
+
+// listQuery reads AWX-style pagination and ordering, and refuses query
+// parameters that are not among filters (AWX answers 400 for unknown
+// fields rather than ignoring them).
+func listQuery(c *gin.Context, filters ...string) (store.ListOptions, error) {
+	q := c.Request.URL.Query()
+	known := map[string]bool{}
+	for _, f := range filters {
+		known[f] = true
+	}
+	for key := range q {
+		if !reserved[key] && !known[key] {
+			return store.ListOptions{}, badRequest("Unknown filter " + strconv.Quote(key) + "; filters here: " + strings.Join(filters, ", ") + ".")
+		}
+	}
+	opts := store.ListOptions{Page: 1, PageSize: defaultPageSize}
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return opts, badRequest("Invalid page: " + strconv.Quote(v) + ".")
+		}
+		opts.Page = n
+	}
+	if v := q.Get("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return opts, badRequest("Invalid page_size: " + strconv.Quote(v) + ".")
+		}
+		opts.PageSize = min(n, maxPageSize)
+	}
+	order := q.Get("order_by")
+	if order == "" {
+		order = q.Get("order")
+	}
+	if order != "" {
+		opts.OrderBy = strings.Split(order, ",")
+	}
+	return opts, nil
+}
+
+// page is AWX's list envelope; next and previous are path and query only.
+func page[T any](c *gin.Context, opts store.ListOptions, total int, results []T) {
+	if results == nil {
+		results = []T{}
+	}
+	body := gin.H{"count": total, "next": nil, "previous": nil, "results": results}
+	if opts.Page*opts.PageSize < total {
+		body["next"] = pageURL(c.Request.URL, opts.Page+1)
+	}
+	if opts.Page > 1 {
+		body["previous"] = pageURL(c.Request.URL, opts.Page-1)
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+func pageURL(u *url.URL, n int) string {
+	q := u.Query()
+	q.Set("page", strconv.Itoa(n))
+	return u.Path + "?" + q.Encode()
+}
+
+// boolParam reads a true/false/1/0 filter (nil when absent).
+func boolParam(c *gin.Context, name string) (*bool, error) {
+	v, ok := c.GetQuery(name)
+	if !ok {
+		return nil, nil
+	}
+	switch strings.ToLower(v) {
+	case "true", "1":
+		b := true
+		return &b, nil
+	case "false", "0":
+		b := false
+		return &b, nil
+	}
+	return nil, badRequest("Invalid " + name + ": " + strconv.Quote(v) + "; use true or false.")
+}
+
+// idParam reads an integer id filter (nil when absent).
+func idParam(c *gin.Context, name string) (*int64, error) {
+	v, ok := c.GetQuery(name)
+	if !ok {
+		return nil, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 {
+		return nil, badRequest("Invalid " + name + ": " + strconv.Quote(v) + ".")
+	}
+	return &id, nil
+}
+
+// pathID reads the {id} of the path; a malformed one is a 404, as for an
+// object that does not exist.
+func pathID(c *gin.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, errNotFound
+	}
+	return id, nil
+}

@@ -1,0 +1,270 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/countersign/countersign/access"
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/store"
+)
+
+func (s *Server) policyRoutes(r *gin.RouterGroup) {
+	r.GET("/approval_policies/", s.listPolicies)
+	r.POST("/approval_policies/", s.createPolicy)
+	r.GET("/approval_policies/:id/", s.getPolicy)
+	r.PATCH("/approval_policies/:id/", s.updatePolicy)
+	r.DELETE("/approval_policies/:id/", s.deletePolicy)
+}
+
+func (s *Server) policyFor(c *gin.Context, a access.Action) (store.Policy, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return store.Policy{}, err
+	}
+	p, err := s.d.Store.GetPolicy(c.Request.Context(), id)
+	if err != nil {
+		return p, err
+	}
+	return p, access.Check(caller(c), a, access.Object{Resource: access.Policy, Organization: p.OrganizationID})
+}
+
+func (s *Server) listPolicies(c *gin.Context) {
+	opts, err := listQuery(c, "organization")
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	var f store.PolicyFilter
+	if p := caller(c); !p.IsSuperuser {
+		f.OrganizationIDs = nonNilIDs(p.AdminOf)
+	}
+	org, err := idParam(c, "organization")
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if org != nil {
+		f.OrganizationIDs = intersect(f.OrganizationIDs, *org)
+	}
+	policies, total, err := s.d.Store.ListPolicies(c.Request.Context(), f, opts)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	out := make([]gin.H, len(policies))
+	for i, p := range policies {
+		out[i] = policyView(p)
+	}
+	page(c, opts, total, out)
+}
+
+func (s *Server) getPolicy(c *gin.Context) {
+	p, err := s.policyFor(c, access.View)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, policyView(p))
+}
+
+// policyBody is a policy as written; stages, when given, replace all of
+// them. Durations are Go duration strings ("72h", "30m").
+type policyBody struct {
+	Organization *int64       `json:"organization"`
+	Name         *string      `json:"name"`
+	Priority     *int         `json:"priority"`
+	Condition    *string      `json:"condition"`
+	Enabled      *bool        `json:"enabled"`
+	Stages       *[]stageBody `json:"stages"`
+}
+
+type stageBody struct {
+	Name             *string `json:"name"`
+	ApproverTeam     *int64  `json:"approver_team"`
+	MinApprovers     *int    `json:"min_approvers"`
+	DenialMessage    *string `json:"denial_message"`
+	Timeout          *string `json:"timeout"`
+	ReminderInterval *string `json:"reminder_interval"`
+}
+
+// maxStages bounds a policy's stages.
+const maxStages = 20
+
+// validate checks a policy body: names, the CEL condition (it must compile
+// and return a bool), and each stage's approvers and durations (timeout at
+// least 1s, default 72h; reminder interval 0 or more, default 24h).
+func (b policyBody) validate(creating bool) (fieldErrors, []store.PolicyStage) {
+	errs := nameBody{Name: b.Name}.validate(creating, false)
+	if creating && b.Organization == nil {
+		errs.add("organization", "This field is required.")
+	}
+	if b.Condition != nil {
+		if err := approval.CheckCondition(*b.Condition); err != nil {
+			errs.add("condition", err.Error())
+		}
+	}
+	if b.Priority != nil && (*b.Priority < -1_000_000 || *b.Priority > 1_000_000) {
+		errs.add("priority", "Use a number between -1000000 and 1000000.")
+	}
+	if b.Stages == nil {
+		if creating {
+			errs.add("stages", "Give at least one stage.")
+		}
+		return errs, nil
+	}
+	if len(*b.Stages) == 0 || len(*b.Stages) > maxStages {
+		errs.add("stages", fmt.Sprintf("Give 1 to %d stages.", maxStages))
+	}
+	stages := make([]store.PolicyStage, 0, len(*b.Stages))
+	for i, sb := range *b.Stages {
+		key := func(f string) string { return fmt.Sprintf("stages.%d.%s", i, f) }
+		st := store.PolicyStage{Name: strings.TrimSpace(deref(sb.Name)), ApproverTeamID: sb.ApproverTeam,
+			MinApprovers: 1, DenialMessage: deref(sb.DenialMessage),
+			Timeout: approval.DefaultStageTimeout, ReminderInterval: approval.DefaultReminderInterval}
+		if st.Name == "" || len(st.Name) > 512 {
+			errs.add(key("name"), "Give a name of 1 to 512 characters.")
+		}
+		if sb.MinApprovers != nil {
+			st.MinApprovers = *sb.MinApprovers
+			if st.MinApprovers < 1 || st.MinApprovers > 100 {
+				errs.add(key("min_approvers"), "Use 1 to 100 approvers.")
+			}
+		}
+		if len(st.DenialMessage) > 2000 {
+			errs.add(key("denial_message"), "Use at most 2000 characters.")
+		}
+		if sb.Timeout != nil {
+			d, err := time.ParseDuration(*sb.Timeout)
+			switch {
+			case err != nil:
+				errs.add(key("timeout"), fmt.Sprintf("Use a duration such as \"72h\" or \"30m\", not %q.", *sb.Timeout))
+			case d < time.Second:
+				errs.add(key("timeout"), "A stage waits at least 1s.")
+			default:
+				st.Timeout = d
+			}
+		}
+		if sb.ReminderInterval != nil {
+			d, err := time.ParseDuration(*sb.ReminderInterval)
+			switch {
+			case err != nil:
+				errs.add(key("reminder_interval"), fmt.Sprintf("Use a duration such as \"24h\", or \"0s\" for no reminders, not %q.", *sb.ReminderInterval))
+			case d < 0:
+				errs.add(key("reminder_interval"), "A reminder interval cannot be negative; use \"0s\" for no reminders.")
+			case d > 0 && d < time.Second:
+				errs.add(key("reminder_interval"), "Remind at most once a second.")
+			default:
+				st.ReminderInterval = d
+			}
+		}
+		stages = append(stages, st)
+	}
+	return errs, stages
+}
+
+func (s *Server) createPolicy(c *gin.Context) {
+	var b policyBody
+	if err := bind(c, &b); err != nil {
+		c.Error(err)
+		return
+	}
+	errs, stages := b.validate(true)
+	if err := errs.err(); err != nil {
+		c.Error(err)
+		return
+	}
+	if err := s.canCreate(c, access.Policy, *b.Organization); err != nil {
+		c.Error(err)
+		return
+	}
+	p, err := s.d.Store.CreatePolicy(c.Request.Context(), store.NewPolicy{
+		OrganizationID: *b.Organization, Name: strings.TrimSpace(*b.Name), Priority: derefInt(b.Priority),
+		Condition: deref(b.Condition), Enabled: b.Enabled, Stages: stages,
+	})
+	if err != nil {
+		c.Error(policyWriteError(err))
+		return
+	}
+	c.JSON(http.StatusCreated, policyView(p))
+}
+
+// updatePolicy changes a policy; requests already submitted keep the plan
+// they were given.
+func (s *Server) updatePolicy(c *gin.Context) {
+	p, err := s.policyFor(c, access.Update)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	var b policyBody
+	if err := bind(c, &b); err != nil {
+		c.Error(err)
+		return
+	}
+	errs, stages := b.validate(false)
+	if b.Organization != nil && *b.Organization != p.OrganizationID {
+		errs.add("organization", "A policy stays in its organization.")
+	}
+	if err := errs.err(); err != nil {
+		c.Error(err)
+		return
+	}
+	u := store.PolicyUpdate{Name: p.Name, Priority: p.Priority, Condition: p.Condition, Enabled: p.Enabled, Stages: p.Stages}
+	if b.Name != nil {
+		u.Name = strings.TrimSpace(*b.Name)
+	}
+	if b.Priority != nil {
+		u.Priority = *b.Priority
+	}
+	if b.Condition != nil {
+		u.Condition = *b.Condition
+	}
+	if b.Enabled != nil {
+		u.Enabled = *b.Enabled
+	}
+	if b.Stages != nil {
+		u.Stages = stages
+	}
+	updated, err := s.d.Store.UpdatePolicy(c.Request.Context(), p.ID, u)
+	if err != nil {
+		c.Error(policyWriteError(err))
+		return
+	}
+	c.JSON(http.StatusOK, policyView(updated))
+}
+
+func (s *Server) deletePolicy(c *gin.Context) {
+	p, err := s.policyFor(c, access.Delete)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if err := s.d.Store.DeletePolicy(c.Request.Context(), p.ID); err != nil {
+		c.Error(err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func policyWriteError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return fieldErrors{"name": {"This organization already has a policy with this name."}}.err()
+	case errors.Is(err, store.ErrInvalidReference):
+		return fieldErrors{"stages": {"A stage names a team that is not in the policy's organization."}}.err()
+	}
+	return err
+}
+
+func derefInt(i *int) int {
+	if i == nil {
+		return 0
+	}
+	return *i
+}

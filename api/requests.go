@@ -1,0 +1,293 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/countersign/countersign/access"
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/workflows"
+)
+
+func (s *Server) requestRoutes(r *gin.RouterGroup) {
+	r.GET("/service_requests/", s.listRequests)
+	r.GET("/service_requests/pending_approvals/", s.pendingApprovals)
+	r.GET("/service_requests/:id/", s.getRequest)
+	r.DELETE("/service_requests/:id/", s.deleteRequest)
+	r.POST("/service_requests/:id/approve/", s.decide(approval.ActionApprove))
+	r.POST("/service_requests/:id/reject/", s.decide(approval.ActionReject))
+	r.POST("/service_requests/:id/comment/", s.decide(approval.ActionComment))
+	r.POST("/service_requests/:id/cancel/", s.decide(approval.ActionCancel))
+}
+
+func requestObject(r store.Request) access.Object {
+	o := access.Object{Resource: access.Request, Organization: r.OrganizationID, Owner: r.RequesterID, Approvers: r.PendingApprovers}
+	for _, resp := range r.Responses {
+		if resp.Kind != "comment" {
+			o.Deciders = append(o.Deciders, resp.Username)
+		}
+	}
+	return o
+}
+
+// requestFor loads the request of the path (with its stages and responses)
+// and checks that the caller may do a to it.
+func (s *Server) requestFor(c *gin.Context, a access.Action) (store.Request, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return store.Request{}, err
+	}
+	r, err := s.d.Store.GetRequest(c.Request.Context(), id)
+	if err != nil {
+		return r, err
+	}
+	return r, access.Check(caller(c), a, requestObject(r))
+}
+
+// requestFilters are the list filters of SPEC 5.
+var requestFilters = []string{"mine", "status", "catalog_item", "requester", "organization"}
+
+// readRequestFilter reads the filters of a request list, restricted to
+// what the caller may see.
+func readRequestFilter(c *gin.Context) (store.RequestFilter, error) {
+	p := caller(c)
+	var f store.RequestFilter
+	mine, err := boolParam(c, "mine")
+	if err != nil {
+		return f, err
+	}
+	if mine != nil && *mine {
+		f.RequesterID = &p.UserID
+	}
+	if v := c.Query("status"); v != "" {
+		for _, st := range strings.Split(v, ",") {
+			if !approval.Status(st).Valid() {
+				return f, badRequest(fmt.Sprintf("Unknown status %q; statuses are %s.", st, statusList()))
+			}
+			f.Status = append(f.Status, st)
+		}
+	}
+	if f.CatalogItemID, err = idParam(c, "catalog_item"); err != nil {
+		return f, err
+	}
+	f.RequesterUsername = c.Query("requester")
+	org, err := idParam(c, "organization")
+	if err != nil {
+		return f, err
+	}
+	if org != nil {
+		f.OrganizationIDs = []int64{*org}
+	}
+	if !p.IsSuperuser {
+		f.Visibility = &store.RequestVisibility{UserID: p.UserID, Username: p.Username, AdminOrgIDs: nonNilIDs(p.AdminOf)}
+	}
+	return f, nil
+}
+
+func statusList() string {
+	names := make([]string, len(approval.Statuses))
+	for i, s := range approval.Statuses {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (s *Server) listRequests(c *gin.Context) {
+	opts, err := listQuery(c, requestFilters...)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	f, err := readRequestFilter(c)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	s.renderRequests(c, f, opts)
+}
+
+func (s *Server) renderRequests(c *gin.Context, f store.RequestFilter, opts store.ListOptions) {
+	rows, total, err := s.d.Store.ListRequests(c.Request.Context(), f, opts)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	out := make([]gin.H, len(rows))
+	for i, r := range rows {
+		out[i] = requestSummary(r)
+	}
+	page(c, opts, total, out)
+}
+
+// itemRequests lists an item's requests, for the item's admins.
+func (s *Server) itemRequests(c *gin.Context) {
+	item, err := s.itemFor(c, access.Requests)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	opts, err := listQuery(c, requestFilters...)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	f, err := readRequestFilter(c)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	f.CatalogItemID = &item.ID
+	s.renderRequests(c, f, opts)
+}
+
+// pendingApprovals is the caller's inbox: requests whose open stage the
+// caller may decide and has not, served by the projection's GIN index.
+func (s *Server) pendingApprovals(c *gin.Context) {
+	opts, err := listQuery(c)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	rows, total, err := s.d.Store.ListPendingForPage(c.Request.Context(), caller(c).Username, opts)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	out := make([]gin.H, len(rows))
+	for i, r := range rows {
+		out[i] = requestSummary(r)
+	}
+	page(c, opts, total, out)
+}
+
+func (s *Server) getRequest(c *gin.Context) {
+	r, err := s.requestFor(c, access.View)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if st, ok := s.state(c.Request.Context(), r.ID); ok {
+		c.JSON(http.StatusOK, requestDetail(r, &st))
+		return
+	}
+	c.JSON(http.StatusOK, requestDetail(r, nil))
+}
+
+// deletable are the statuses of requests that never launched (SPEC 5).
+var deletable = map[string]bool{
+	string(approval.StatusPendingApproval): true, string(approval.StatusRejected): true,
+	string(approval.StatusExpired): true, string(approval.StatusCanceled): true,
+}
+
+// deleteRequest removes a request that never launched; a pending one's
+// workflow is canceled first, so that it can never launch afterwards.
+func (s *Server) deleteRequest(c *gin.Context) {
+	r, err := s.requestFor(c, access.Delete)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if !deletable[r.Status] || r.Job != nil {
+		c.Error(conflict(fmt.Sprintf("Request %d is %s; only requests that never launched a job can be deleted, so the record of executed automation stays.", r.ID, r.Status)))
+		return
+	}
+	ctx := c.Request.Context()
+	if r.Status == string(approval.StatusPendingApproval) {
+		if err := s.cancelWorkflow(ctx, r.ID); err != nil {
+			c.Error(err)
+			return
+		}
+	}
+	if err := s.d.Store.DeleteRequest(ctx, r.ID); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			err = conflict(fmt.Sprintf("Request %d launched a job meanwhile; it cannot be deleted.", r.ID))
+		}
+		c.Error(err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) cancelWorkflow(ctx context.Context, id int64) error {
+	ctx, cancel := context.WithTimeout(ctx, s.d.TemporalTimeout)
+	defer cancel()
+	err := s.d.Temporal.CancelWorkflow(ctx, workflows.WorkflowID(id), "")
+	if err != nil && !isWorkflowGone(err) {
+		return unavailable("Temporal is unavailable; the request was not deleted.", err)
+	}
+	return nil
+}
+
+// decisionBody holds any decision's payload; which field is read depends on
+// the action (SPEC 5).
+type decisionBody struct {
+	Comment *string `json:"comment"`
+	Reason  *string `json:"reason"`
+	Text    *string `json:"text"`
+}
+
+// decide sends approve, reject, comment or cancel to the request's workflow
+// as the caller, and answers with the new state. The workflow's rules
+// decide; a refusal is 409, or 403 when it is about who acts.
+func (s *Server) decide(action approval.Action) gin.HandlerFunc {
+	field := map[approval.Action]string{
+		approval.ActionApprove: "comment", approval.ActionReject: "reason",
+		approval.ActionComment: "text", approval.ActionCancel: "reason",
+	}[action]
+	return func(c *gin.Context) {
+		r, err := s.requestFor(c, access.Act)
+		if err != nil {
+			c.Error(err)
+			return
+		}
+		var b decisionBody
+		if err := bind(c, &b); err != nil {
+			c.Error(err)
+			return
+		}
+		text, errs := b.text(field)
+		if err := errs.err(); err != nil {
+			c.Error(err)
+			return
+		}
+		user := caller(c).Username
+		var payload any
+		switch action {
+		case approval.ActionApprove:
+			payload = workflows.ApproveInput{User: user, Comment: text}
+		case approval.ActionReject:
+			payload = workflows.RejectInput{User: user, Reason: text}
+		case approval.ActionComment:
+			payload = workflows.CommentInput{User: user, Text: text}
+		default:
+			payload = workflows.CancelInput{User: user, Reason: text}
+		}
+		st, err := s.act(c.Request.Context(), r.ID, string(action), payload)
+		if err != nil {
+			c.Error(err)
+			return
+		}
+		c.JSON(http.StatusOK, requestDetail(r, &st))
+	}
+}
+
+// text reads the decision's one text field and refuses the others.
+func (b decisionBody) text(field string) (string, fieldErrors) {
+	errs := fieldErrors{}
+	given := map[string]*string{"comment": b.Comment, "reason": b.Reason, "text": b.Text}
+	for name, v := range given {
+		if v != nil && name != field {
+			errs.add(name, fmt.Sprintf("Unknown field; this action takes %q.", field))
+		}
+	}
+	if v := given[field]; v != nil {
+		return *v, errs
+	}
+	return "", errs
+}

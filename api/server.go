@@ -1,0 +1,105 @@
+// Package api is Countersign's REST API (SPEC 5): gin handlers over the
+// store, the ServiceRequest workflow's contract and AWX, with AWX-style
+// pagination and error bodies. Every call but /api/v2/ping/ is
+// authenticated; package access decides what the caller may see and do.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+
+	"github.com/countersign/countersign/awx"
+	"github.com/countersign/countersign/store"
+)
+
+// Deps are what the API needs.
+type Deps struct {
+	Store    *store.Store
+	Temporal client.Client
+	AWX      *awx.Client
+	Logger   *slog.Logger
+	// TaskQueue is where request workflows are started.
+	TaskQueue string
+	// Registry collects the API's metrics (and, when the caller wires them
+	// there, the Temporal SDK's); /metrics serves it. Nil: a new one.
+	Registry *prometheus.Registry
+	// AWXCacheTTL bounds how long answers from AWX (surveys, launch
+	// settings) are reused. Default 30s.
+	AWXCacheTTL time.Duration
+	// TemporalTimeout bounds each call to Temporal made while answering a
+	// request (queries, updates, starts). Default 5s.
+	TemporalTimeout time.Duration
+	// DevTokens accepts the tokens "dev-<username>"; for `countersign dev`
+	// only.
+	DevTokens bool
+}
+
+// Server is the API.
+type Server struct {
+	d       Deps
+	log     *slog.Logger
+	metrics *httpMetrics
+	awx     *awxCache
+	workers *workerProbe
+}
+
+// New builds the API.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	if d.AWXCacheTTL <= 0 {
+		d.AWXCacheTTL = 30 * time.Second
+	}
+	if d.TemporalTimeout <= 0 {
+		d.TemporalTimeout = 5 * time.Second
+	}
+	return &Server{
+		d:       d,
+		log:     d.Logger,
+		metrics: newHTTPMetrics(d.Registry),
+		awx:     newAWXCache(d.AWX, d.AWXCacheTTL),
+		workers: newWorkerProbe(d.Temporal, d.TaskQueue),
+	}
+}
+
+// Handler is the HTTP handler of the API, with /metrics beside it.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(s.requestID, s.logRequests, s.recoverPanics, s.limitBody, s.renderErrors)
+	r.NoRoute(func(c *gin.Context) { c.Error(errNotFound) })
+	r.NoMethod(func(c *gin.Context) {
+		c.Error(&httpError{status: http.StatusMethodNotAllowed, body: detail(`Method "` + c.Request.Method + `" not allowed.`)})
+	})
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.d.Registry, promhttp.HandlerOpts{})))
+
+	v2 := r.Group("/api/v2")
+	v2.GET("/ping/", s.ping)
+	a := v2.Group("", s.authenticate)
+	a.GET("/me/", s.me)
+	s.organizationRoutes(a)
+	s.userRoutes(a)
+	s.teamRoutes(a)
+	s.catalogRoutes(a)
+	s.policyRoutes(a)
+	s.requestRoutes(a)
+	return r
+}
+
+func (s *Server) ping(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"ping": "pong", "version": Version})
+}
+
+// Version is the API's version, reported by /api/v2/ping/.
+const Version = "2"

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/countersign/countersign/internal/config"
+	"github.com/countersign/countersign/store"
+)
+
+// runToken is `countersign token create --user NAME`: it issues an API
+// token and prints it once (it is stored only as a hash), to bootstrap the
+// first superuser or script an account.
+func runToken(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: countersign token create --user NAME [--description TEXT]")
+	}
+	fs := flag.NewFlagSet("countersign token create", flag.ContinueOnError)
+	user := fs.String("user", "", "username the token acts as (required)")
+	description := fs.String("description", "created on the command line", "what the token is for")
+	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *user == "" {
+		return errors.New("--user is required")
+	}
+	if err := (config.Config{DatabaseURL: *dbURL}).RequireDatabase(); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, *dbURL)
+	if err != nil {
+		return fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer st.Close()
+	u, err := st.GetUserByUsername(ctx, *user)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user named %q", *user)
+	}
+	if err != nil {
+		return err
+	}
+	plain, _, err := st.CreateToken(ctx, u.ID, *description)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, plain)
+	return err
+}
