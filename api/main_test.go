@@ -52,7 +52,7 @@ type env struct {
 	// logs holds every line the API and the worker logged.
 	logs *syncBuffer
 	// bodies holds every response body the test received.
-	bodies *syncBuffer
+	bodies  *syncBuffer
 	initech store.Organization
 }
 
