@@ -29,7 +29,7 @@ func (e *env) catalog() (provision, restart int64) {
 	})
 	e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
 		"organization": e.orgID(), "name": "long-lived environments", "priority": 10,
-		"condition": "extra_vars.ttl_days > 5",
+		"condition": `item.name == "Provision environment" && extra_vars.ttl_days > 5`,
 		"stages": []map[string]any{
 			{"name": "SRE review", "approver_team": e.teamID("sre"), "min_approvers": 2, "timeout": "72h", "reminder_interval": "24h",
 				"denial_message": "SRE declined the environment."},
@@ -38,7 +38,7 @@ func (e *env) catalog() (provision, restart int64) {
 	})
 	e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
 		"organization": e.orgID(), "name": "environments", "priority": 20,
-		"condition": `item.category == "environments"`,
+		"condition": `item.name == "Provision environment"`,
 		"stages":    []map[string]any{{"name": "SRE review", "approver_team": e.teamID("sre"), "min_approvers": 2}},
 	})
 	return idOf(p), idOf(r)

@@ -82,3 +82,26 @@ func TestRun_AWXSimPortInUse(t *testing.T) {
 	assert.Equal(t, 1, run([]string{"awx-sim", "--addr", ln.Addr().String()}, &stderr))
 	assert.Contains(t, stderr.String(), "is the port already in use?")
 }
+
+func TestRun_TokenCreate(t *testing.T) {
+	clearEnv(t)
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.CreateUser(ctx, store.NewUser{Username: "root", IsSuperuser: true})
+	require.NoError(t, err)
+
+	var out bytes.Buffer
+	require.NoError(t, runToken(ctx, []string{"create", "--user", "root", "--database-url", url}, &out))
+	token := strings.TrimSpace(out.String())
+	require.True(t, strings.HasPrefix(token, "cs_"), token)
+	u, _, err := st.AuthenticateToken(ctx, token)
+	require.NoError(t, err)
+	assert.Equal(t, "root", u.Username)
+
+	assert.ErrorContains(t, runToken(ctx, []string{"create", "--user", "nobody", "--database-url", url}, &out), `no user named "nobody"`)
+	assert.ErrorContains(t, runToken(ctx, []string{"create", "--database-url", url}, &out), "--user is required")
+	assert.ErrorContains(t, runToken(ctx, []string{"list"}, &out), "usage")
+}

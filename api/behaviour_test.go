@@ -1,0 +1,157 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/countersign/countersign/api"
+	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/store"
+)
+
+// submitRestart submits "Restart service" (one sre approval) as alice and
+// waits for its stage to open.
+func (e *env) submitRestart(item int64) int64 {
+	e.t.Helper()
+	id := idOf(e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", item),
+		map[string]any{"justification": "stuck", "extra_vars": map[string]any{"service_name": "api"}}))
+	e.eventually(20*time.Second, "the stage to open", func() bool { return slices.Contains(e.inbox(approver), id) })
+	return id
+}
+
+func TestAPI_TeamMembershipFollowsWaitingRequests(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	id := e.submitRestart(restart)
+	ctx := context.Background()
+	frank, err := e.stack.Store.CreateUser(ctx, store.NewUser{Username: "frank"})
+	require.NoError(t, err)
+	token, _, err := e.stack.Store.CreateToken(ctx, frank.ID, "test")
+	require.NoError(t, err)
+	e.tokens["frank"] = token
+	members := fmt.Sprintf("/api/v2/teams/%d/members/", e.teamID("sre"))
+
+	e.must(http.StatusNoContent, orgAdmin, "POST", members, map[string]any{"id": frank.ID})
+	e.eventually(20*time.Second, "frank to be asked", func() bool { return slices.Contains(e.inbox("frank"), id) })
+
+	carol := e.stack.Identity.Users["carol"].ID
+	e.must(http.StatusNoContent, orgAdmin, "POST", members, map[string]any{"id": carol, "disassociate": true})
+	e.eventually(20*time.Second, "carol to be dropped", func() bool { return !slices.Contains(e.inbox(approver2), id) })
+	status, body := e.call(approver2, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), nil)
+	assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, status, "carol may no longer decide: %v", body)
+
+	done := e.must(http.StatusOK, "frank", "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), nil)
+	assert.Equal(t, "approve", done["stages"].([]any)[0].(map[string]any)["responses"].([]any)[0].(map[string]any)["decision"])
+}
+
+// apiOn serves an API for e's stack with another Temporal client, task
+// queue or timeout, as a second API replica would.
+func (e *env) apiOn(c client.Client, queue string, timeout time.Duration) string {
+	srv := api.New(api.Deps{Store: e.stack.Store, Temporal: c, AWX: e.stack.AWX, TaskQueue: queue, TemporalTimeout: timeout,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	hs := httptest.NewServer(srv.Handler())
+	e.t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+func TestAPI_WithoutWorkers(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	id := e.submitRestart(restart)
+
+	// An API whose task queue no worker polls: its requests wait, and
+	// decisions are refused at once, surely not applied.
+	idle := e.apiOn(testkit.Dial(t, temporalAddr), testkit.TaskQueue(t), 2*time.Second)
+	main := e.url
+	e.url = idle
+	waiting := idOf(e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", restart),
+		map[string]any{"justification": "no worker", "extra_vars": map[string]any{"service_name": "web"}}))
+	out := e.must(http.StatusServiceUnavailable, approver, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), nil)
+	assert.Contains(t, out["detail"], "No Countersign worker is running")
+
+	// The detail falls back to the projection, and says so.
+	detail := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", waiting), nil)
+	assert.Equal(t, "projection", detail["source"])
+	assert.Equal(t, "pending_approval", detail["status"])
+	assert.Len(t, detail["stages"], 1)
+
+	e.url = main
+	assert.Equal(t, "workflow", e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)["source"])
+}
+
+func TestAPI_SubmitWhileTemporalIsDown(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	c, err := client.NewLazyClient(client.Options{HostPort: dead})
+	require.NoError(t, err)
+	e.url = e.apiOn(c, testkit.TaskQueue(t), 2*time.Second)
+
+	count := func() int {
+		var n int
+		require.NoError(t, e.stack.Store.DB().Get(&n, `SELECT count(*) FROM service_requests`))
+		return n
+	}
+	before := count()
+	out := e.must(http.StatusServiceUnavailable, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", restart),
+		map[string]any{"justification": "temporal down", "extra_vars": map[string]any{"service_name": "api"}})
+	assert.Contains(t, out["detail"], "the request was not submitted")
+	assert.Equal(t, before, count(), "nothing is left half-created")
+}
+
+func TestAPI_TokensMetricsAndRequestIDs(t *testing.T) {
+	e := newEnv(t)
+	alice := e.stack.Identity.Users["alice"].ID
+
+	issued := e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/users/%d/tokens/", alice), map[string]any{"description": "ci"})
+	plain := issued["token"].(string)
+	require.True(t, strings.HasPrefix(plain, "cs_"))
+	e.tokens["alice-ci"] = plain
+	me := e.must(http.StatusOK, "alice-ci", "GET", "/api/v2/me/", nil)
+	assert.Equal(t, "alice", me["username"])
+	orgs := me["organizations"].([]any)
+	require.Len(t, orgs, 1)
+	assert.Equal(t, "member", orgs[0].(map[string]any)["role"])
+
+	list := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/users/%d/tokens/", alice), nil)
+	assert.Equal(t, float64(2), list["count"])
+	_, raw := e.raw(requester, "GET", fmt.Sprintf("/api/v2/users/%d/tokens/", alice), nil)
+	assert.NotContains(t, string(raw), plain, "a token is shown once, when issued")
+	assert.NotNil(t, list["results"].([]any)[0].(map[string]any)["last_used"], "the token in use has a last-used time")
+
+	e.must(http.StatusNoContent, requester, "DELETE", fmt.Sprintf("/api/v2/tokens/%d/", idOf(issued)), nil)
+	e.must(http.StatusUnauthorized, "alice-ci", "GET", "/api/v2/me/", nil)
+
+	req, err := http.NewRequest("GET", e.url+"/api/v2/ping/", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Request-Id", "trace-me-42")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "trace-me-42", resp.Header.Get("X-Request-Id"))
+	assert.Contains(t, e.logs.String(), `"request_id":"trace-me-42"`)
+
+	metrics, err := http.Get(e.url + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	require.NoError(t, err)
+	assert.Contains(t, string(body), `countersign_http_request_duration_seconds_bucket{method="GET",route="/api/v2/me/",status="200"`)
+	assert.Contains(t, string(body), `route="/api/v2/me/",status="401"`)
+}
