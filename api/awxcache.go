@@ -86,7 +86,12 @@ func (c *awxCache) template(ctx context.Context, kind activities.TemplateKind, i
 	return info, nil
 }
 
+// awxTimeout bounds what answering one API call may wait for AWX.
+const awxTimeout = 10 * time.Second
+
 func (c *awxCache) fetch(ctx context.Context, kind activities.TemplateKind, id int64) (*templateInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, awxTimeout)
+	defer cancel()
 	info := &templateInfo{Kind: kind, ID: id}
 	var err error
 	if kind == activities.WorkflowJobTemplate {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
@@ -81,7 +83,11 @@ func newEnv(t *testing.T) *env {
 	require.NoError(t, s.Store.AddOrgAdmin(ctx, initech.ID, oscar.ID))
 
 	queue := testkit.TaskQueue(t)
-	c := testkit.Dial(t, temporalAddr)
+	// The Temporal SDK's own lines (workflow and activity loggers) go to
+	// logs as well.
+	c, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: sdklog.NewStructuredLogger(logger)})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
 	testkit.StartWorker(t, c, queue, s.Activities)
 	srv := api.New(api.Deps{Store: s.Store, Temporal: c, AWX: s.AWX, Logger: logger, TaskQueue: queue, TemporalTimeout: 10 * time.Second})
 	hs := httptest.NewServer(srv.Handler())

@@ -213,6 +213,6 @@ func (s *Server) refreshAllPending(ctx context.Context, reason string) {
 			s.log.Warn("finding waiting requests failed", "error", err)
 			return
 		}
-		s.refreshApprovers(ctx, ids, reason)
+		s.signalRefresh(ctx, ids, reason)
 	}()
 }

@@ -113,10 +113,18 @@ func (s *Server) state(ctx context.Context, requestID int64) (approval.Request, 
 	return st, true
 }
 
-// refreshApprovers tells waiting requests that who may decide changed.
-// Failures are logged: the request keeps its former approvers until the
-// next refresh or stage.
+// refreshApprovers tells waiting requests that who may decide changed, in
+// the background (a team may decide many requests). Failures are logged: a
+// request keeps its former approvers until the next refresh or stage.
 func (s *Server) refreshApprovers(ctx context.Context, ids []int64, reason string) {
+	if len(ids) == 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	go s.signalRefresh(ctx, ids, reason)
+}
+
+func (s *Server) signalRefresh(ctx context.Context, ids []int64, reason string) {
 	for _, id := range ids {
 		err := s.d.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.RefreshApprovers,
 			workflows.RefreshApproversInput{Reason: reason})
