@@ -135,6 +135,11 @@ func canView(p Principal, o Object) bool {
 }
 
 func allowed(p Principal, a Action, o Object) bool {
+	if a == Submit {
+		// Disabled items cannot be submitted, not even by superusers
+		// (SPEC 3.2).
+		return o.Resource == CatalogItem && o.Enabled && p.Member(o.Organization)
+	}
 	if p.IsSuperuser {
 		return true
 	}
@@ -145,8 +150,6 @@ func allowed(p Principal, a Action, o Object) bool {
 		return a == Members && p.Admin(o.Organization)
 	case Team, CatalogItem, Policy:
 		switch a {
-		case Submit:
-			return o.Resource == CatalogItem && o.Enabled && p.Member(o.Organization)
 		case Create, Update, Delete, Members, Requests:
 			return p.Admin(o.Organization)
 		}

@@ -56,7 +56,7 @@ func TestCheck_CatalogItems(t *testing.T) {
 		"approver": hidden, "approver of another team": hidden, "outsider": hidden})
 	check(t, access.Submit, enabled, want{"superuser": nil, "org admin": nil, "admin of another org": hidden, "requester": nil,
 		"approver": nil, "approver of another team": nil, "outsider": hidden})
-	check(t, access.Submit, disabled, want{"superuser": nil, "org admin": forbidden, "admin of another org": hidden, "requester": hidden,
+	check(t, access.Submit, disabled, want{"superuser": forbidden, "org admin": forbidden, "admin of another org": hidden, "requester": hidden,
 		"approver": hidden, "approver of another team": hidden, "outsider": hidden})
 	for _, a := range []access.Action{access.Update, access.Delete, access.Requests} {
 		check(t, a, enabled, want{"superuser": nil, "org admin": nil, "admin of another org": hidden, "requester": forbidden,

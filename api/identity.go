@@ -28,11 +28,20 @@ func (s *Server) organizationRoutes(r *gin.RouterGroup) {
 // organization they cannot see is a bad reference in the body, as AWX
 // answers for an invalid pk.
 func (s *Server) canCreate(c *gin.Context, r access.Resource, org int64) error {
+	invalid := fieldErrors{"organization": {fmt.Sprintf("Invalid pk \"%d\" - object does not exist.", org)}}.err()
 	err := access.CanCreateIn(caller(c), r, org)
 	if errors.Is(err, access.ErrHidden) {
-		return fieldErrors{"organization": {fmt.Sprintf("Invalid pk \"%d\" - object does not exist.", org)}}.err()
+		return invalid
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if _, err := s.d.Store.GetOrganization(c.Request.Context(), org); errors.Is(err, store.ErrNotFound) {
+		return invalid
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 func orgObject(id int64) access.Object {

@@ -30,6 +30,9 @@ func listQuery(c *gin.Context, filters ...string) (store.ListOptions, error) {
 	}
 	for key := range q {
 		if !reserved[key] && !known[key] {
+			if len(filters) == 0 {
+				return store.ListOptions{}, badRequest("Unknown filter " + strconv.Quote(key) + "; this list takes no filters.")
+			}
 			return store.ListOptions{}, badRequest("Unknown filter " + strconv.Quote(key) + "; filters here: " + strings.Join(filters, ", ") + ".")
 		}
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -147,14 +146,24 @@ func (s *Server) itemRequests(c *gin.Context) {
 }
 
 // pendingApprovals is the caller's inbox: requests whose open stage the
-// caller may decide and has not, served by the projection's GIN index.
+// caller may decide and has not, served by the projection's GIN index. A
+// superuser may decide any stage: their inbox is every waiting request they
+// did not submit or decide.
 func (s *Server) pendingApprovals(c *gin.Context) {
 	opts, err := listQuery(c)
 	if err != nil {
 		c.Error(err)
 		return
 	}
-	rows, total, err := s.d.Store.ListPendingForPage(c.Request.Context(), caller(c).Username, opts)
+	p := caller(c)
+	if p.IsSuperuser {
+		s.renderRequests(c, store.RequestFilter{
+			Status:    []string{string(approval.StatusPendingApproval)},
+			Undecided: &store.UserRef{ID: p.UserID, Username: p.Username},
+		}, opts)
+		return
+	}
+	rows, total, err := s.d.Store.ListPendingForPage(c.Request.Context(), p.Username, opts)
 	if err != nil {
 		c.Error(err)
 		return
@@ -185,21 +194,40 @@ var deletable = map[string]bool{
 	string(approval.StatusExpired): true, string(approval.StatusCanceled): true,
 }
 
-// deleteRequest removes a request that never launched; a pending one's
-// workflow is canceled first, so that it can never launch afterwards.
+// deleteRequest removes a request that never launched. The projection may
+// lag behind the workflow (an approval a moment ago), so a request that
+// looks pending is withdrawn by its workflow first, which refuses in the
+// same step if it is no longer pending: a request on its way to launch is
+// never deleted or canceled by a delete.
 func (s *Server) deleteRequest(c *gin.Context) {
 	r, err := s.requestFor(c, access.Delete)
 	if err != nil {
 		c.Error(err)
 		return
 	}
+	refuse := func(status string) error {
+		return conflict(fmt.Sprintf("Request %d is %s; only requests that never launched a job can be deleted, so the record of executed automation stays.", r.ID, status))
+	}
 	if !deletable[r.Status] || r.Job != nil {
-		c.Error(conflict(fmt.Sprintf("Request %d is %s; only requests that never launched a job can be deleted, so the record of executed automation stays.", r.ID, r.Status)))
+		c.Error(refuse(r.Status))
 		return
 	}
 	ctx := c.Request.Context()
 	if r.Status == string(approval.StatusPendingApproval) {
-		if err := s.cancelWorkflow(ctx, r.ID); err != nil {
+		_, err := s.act(ctx, r.ID, workflows.Cancel, workflows.CancelInput{
+			User: caller(c).Username, Reason: "the request was deleted", PendingOnly: true,
+		})
+		var he *httpError
+		if errors.As(err, &he) && he.status == http.StatusConflict {
+			// The workflow has finished: delete only what never launched.
+			st, ok := s.state(ctx, r.ID)
+			if !ok || !deletable[string(st.Status)] || st.Job != nil {
+				c.Error(refuse(string(st.Status)))
+				return
+			}
+			err = nil
+		}
+		if err != nil {
 			c.Error(err)
 			return
 		}
@@ -212,16 +240,6 @@ func (s *Server) deleteRequest(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
-}
-
-func (s *Server) cancelWorkflow(ctx context.Context, id int64) error {
-	ctx, cancel := context.WithTimeout(ctx, s.d.TemporalTimeout)
-	defer cancel()
-	err := s.d.Temporal.CancelWorkflow(ctx, workflows.WorkflowID(id), "")
-	if err != nil && !isWorkflowGone(err) {
-		return unavailable("Temporal is unavailable; the request was not deleted.", err)
-	}
-	return nil
 }
 
 // decisionBody holds any decision's payload; which field is read depends on

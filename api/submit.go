@@ -19,12 +19,13 @@ import (
 	"github.com/countersign/countersign/workflows"
 )
 
-// launchData is what a request form needs (SPEC 5): the template's survey
+// launchData is what a request form needs (SPEC 5), for anyone who sees
+// the item (admins see disabled ones, to check them): the template's survey
 // and prompt settings, each workflow node's survey, and the approval plan a
 // request would get — for the answers given as the query parameters
 // extra_vars and node_survey_data (JSON), or the survey's defaults.
 func (s *Server) launchData(c *gin.Context) {
-	item, err := s.itemFor(c, access.Submit)
+	item, err := s.itemFor(c, access.View)
 	if err != nil {
 		c.Error(err)
 		return

@@ -31,6 +31,16 @@ type RequestFilter struct {
 	// Visibility restricts the list to what one user may see (SPEC 5);
 	// nil means everything, as for a superuser.
 	Visibility *RequestVisibility
+	// Undecided, when set, leaves out the requests this user submitted or
+	// already approved or rejected: what is left is what they could still
+	// decide (a superuser's inbox).
+	Undecided *UserRef
+}
+
+// UserRef names a user by id and username.
+type UserRef struct {
+	ID       int64
+	Username string
 }
 
 // RequestVisibility is who is looking at requests. They see the requests
@@ -67,7 +77,11 @@ const requestsWhere = ` FROM service_requests
 			OR organization_id = ANY(:viewer_admin_orgs)
 			OR (status = 'pending_approval' AND pending_approvers @> ARRAY[CAST(:viewer AS text)])
 			OR id = ANY(ARRAY(SELECT d.request_id FROM service_request_responses d
-				WHERE d.username = :viewer AND d.kind IN ('approve', 'reject'))))`
+				WHERE d.username = :viewer AND d.kind IN ('approve', 'reject'))))
+		AND (CAST(:undecided_id AS bigint) IS NULL OR (requester_id <> :undecided_id
+			AND NOT EXISTS (SELECT 1 FROM service_request_responses u
+				WHERE u.request_id = service_requests.id AND u.username = :undecided
+					AND u.kind IN ('approve', 'reject'))))`
 
 // listRequestsSQL returns ListRequests' page and count queries, bound.
 func listRequestsSQL(e sqlx.ExtContext, f RequestFilter, opts ListOptions) (q string, qArgs []any, qCount string, countArgs []any, err error) {
@@ -91,7 +105,12 @@ func listRequestsSQL(e sqlx.ExtContext, f RequestFilter, opts ListOptions) (q st
 		"viewer_id":          nil,
 		"viewer_admin_orgs":  nil,
 		"viewer":             nil,
+		"undecided_id":       nil,
+		"undecided":          "",
 	})
+	if u := f.Undecided; u != nil {
+		arg["undecided_id"], arg["undecided"] = u.ID, u.Username
+	}
 	if len(f.Status) > 0 {
 		arg["statuses"] = pq.StringArray(f.Status)
 	}

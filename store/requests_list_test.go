@@ -389,3 +389,27 @@ func TestStore_ListRequestsUsesIndexes(t *testing.T) {
 			"the visibility subquery is gone:\n%s", page)
 	})
 }
+
+func TestStore_ListRequestsUndecided(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	boss, err := s.CreateUser(ctx, store.NewUser{Username: "boss", IsSuperuser: true})
+	require.NoError(t, err)
+	open := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0)})
+	decided := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0)})
+	st := snapshot(f, decided.ID, 5)
+	st.Responses = []store.Response{{StagePosition: ptr(0), Username: "boss", Kind: "approve", Created: time.Now()}}
+	_, err = s.RecordRequestState(ctx, st)
+	require.NoError(t, err)
+	own := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0)})
+	_, err = s.DB().ExecContext(ctx, `UPDATE service_requests SET requester_id = $1 WHERE id = $2`, boss.ID, own.ID)
+	require.NoError(t, err)
+
+	got, total, err := s.ListRequests(ctx, store.RequestFilter{Status: []string{"pending_approval"},
+		Undecided: &store.UserRef{ID: boss.ID, Username: "boss"}}, store.ListOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, total)
+	assert.Equal(t, []int64{open.ID}, requestIDs(got), "neither decided nor their own")
+}

@@ -123,10 +123,14 @@ type CommentInput struct {
 	Text string `json:"text"`
 }
 
-// CancelInput is the payload of cancel: {"user","reason"}.
+// CancelInput is the payload of cancel: {"user","reason"}. With
+// pending_only, the cancel is refused (not_pending) unless the request still
+// waits for approval: the API deletes a request this way, atomically, so a
+// request approved meanwhile is never withdrawn.
 type CancelInput struct {
-	User   string `json:"user"`
-	Reason string `json:"reason"`
+	User        string `json:"user"`
+	Reason      string `json:"reason"`
+	PendingOnly bool   `json:"pending_only,omitempty"`
 }
 
 // RefreshApproversInput is the payload of refresh_approvers.

@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 
 	"go.temporal.io/sdk/temporal"
@@ -44,10 +45,16 @@ func (s *requestRun) setup() error {
 			return s.validate(approval.ActionComment, in.User, in.Text)
 		}, `Comment on the request: {"user","text"}.`},
 		{Cancel, func(ctx workflow.Context, in CancelInput) (approval.Request, error) {
+			if err := s.pendingOnly(in); err != nil {
+				return approval.Request{}, err
+			}
 			return s.handleUpdate(approval.ActionCancel, in.User, in.Reason)
 		}, func(ctx workflow.Context, in CancelInput) error {
+			if err := s.pendingOnly(in); err != nil {
+				return err
+			}
 			return s.validate(approval.ActionCancel, in.User, in.Reason)
-		}, `Cancel the request (requester or org admin): {"user","reason"}.`},
+		}, `Cancel the request (requester or org admin): {"user","reason"}; with "pending_only": true only while it waits for approval.`},
 	}
 	for _, u := range updates {
 		if err := workflow.SetUpdateHandlerWithOptions(s.ctx, u.name, u.handler,
@@ -87,6 +94,16 @@ func (s *requestRun) setup() error {
 	})
 	s.startPublisher()
 	return nil
+}
+
+// pendingOnly refuses a cancel meant only for a request that still waits
+// for approval once it no longer does.
+func (s *requestRun) pendingOnly(in CancelInput) error {
+	if !in.PendingOnly || s.req.Status == approval.StatusPendingApproval {
+		return nil
+	}
+	return refusalError(&approval.Refusal{Code: approval.CodeNotPending,
+		Message: fmt.Sprintf("request %d is %s; it can no longer be withdrawn", s.req.ID, s.req.Status)})
 }
 
 // validate is the update validator: it refuses what the rules refuse, so a
