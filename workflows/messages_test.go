@@ -194,3 +194,28 @@ func TestServiceRequest_DeadlineHoldsWhileApproversAreResolved(t *testing.T) {
 	assert.Equal(t, approval.StatusExpired, res.Status)
 	assert.Len(t, h.world.rosterCalls, 2)
 }
+
+func TestServiceRequest_CancelPendingOnly(t *testing.T) {
+	t.Parallel()
+	t.Run("withdrawn while pending", func(t *testing.T) {
+		h := newHarness(t)
+		up := h.updateAt(time.Hour, workflows.Cancel, workflows.CancelInput{User: "alice", PendingOnly: true})
+		res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, day))))
+		require.NoError(t, up.err)
+		assert.Equal(t, approval.StatusCanceled, res.Status)
+	})
+	t.Run("refused once approved", func(t *testing.T) {
+		h := newHarness(t)
+		h.world.blockUntilCanceled = true
+		h.updateAt(time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"})
+		late := h.updateAt(time.Hour+time.Second, workflows.Cancel, workflows.CancelInput{User: "alice", PendingOnly: true})
+		h.updateAt(time.Hour+2*time.Second, workflows.Cancel, workflows.CancelInput{User: "alice"})
+		res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, day))))
+		var appErr *temporal.ApplicationError
+		require.ErrorAs(t, late.rejected, &appErr)
+		assert.Equal(t, string(approval.CodeNotPending), appErr.Type())
+		assert.Contains(t, appErr.Message(), "can no longer be withdrawn")
+		assert.Equal(t, approval.StatusCanceled, res.Status, "the plain cancel that followed went through")
+		assert.Equal(t, 1, h.world.cancelCalls)
+	})
+}
