@@ -10,7 +10,7 @@ TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
 
 GO ?= go
 
-.PHONY: all build test bench vet fmt temporal clean
+.PHONY: all build test bench bench-api load-tool vet fmt temporal clean
 
 all: build
 
@@ -41,7 +41,17 @@ test: temporal vet
 # Cost of one two-stage request (billable Temporal actions, history length)
 # with a simulated AWX job of BENCH_JOB_DURATION (default 2m).
 bench: temporal
-	$(GO) test ./bench -run '^$$' -bench . -benchtime 1x -count=1
+	$(GO) test ./bench -run '^$$' -bench ServiceRequestActions -benchtime 1x -count=1
+
+# API latency (p50/p99 of submit, approve, inbox) over HTTP against the whole
+# stack in process, with BENCH_REQUESTS (default 100000) requests in the
+# database; BENCH_DURATION (default 20s) per scenario, BENCH_CONCURRENCY (8).
+bench-api: temporal
+	$(GO) test ./bench -run '^$$' -bench APILatency -benchtime 1x -count=1 -timeout 30m
+
+# The load tool, for an API that is already running.
+load-tool:
+	$(GO) build -o bin/countersign-load ./bench/cmd/countersign-load
 
 clean:
 	rm -rf bin .data artifacts

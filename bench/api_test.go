@@ -1,0 +1,203 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/api"
+	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/bench/load"
+	"github.com/countersign/countersign/bench/scenario"
+	"github.com/countersign/countersign/internal/testkit"
+)
+
+// apiJobDuration is how long the simulated AWX job of an approved request
+// runs: short, so that launched requests finish while the run goes on.
+const apiJobDuration = 2 * time.Second
+
+// apiBenchSettings are the benchmark's knobs, from the environment:
+// BENCH_DURATION per scenario (default 20s), BENCH_CONCURRENCY (8),
+// BENCH_REQUESTS seeded (100000) and BENCH_APPROVALS prepared for the
+// approve scenario (1000).
+type apiBenchSettings struct {
+	duration    time.Duration
+	concurrency int
+	requests    int
+	approvals   int
+}
+
+func apiSettings(b *testing.B) apiBenchSettings {
+	b.Helper()
+	set := apiBenchSettings{duration: 20 * time.Second, concurrency: 8, requests: 100_000, approvals: 1000}
+	if v := os.Getenv("BENCH_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			b.Fatalf("BENCH_DURATION=%q: want a positive duration such as 20s", v)
+		}
+		set.duration = d
+	}
+	for name, dst := range map[string]*int{"BENCH_CONCURRENCY": &set.concurrency, "BENCH_REQUESTS": &set.requests, "BENCH_APPROVALS": &set.approvals} {
+		if v := os.Getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				b.Fatalf("%s=%q: want a positive integer", name, v)
+			}
+			*dst = n
+		}
+	}
+	return set
+}
+
+// BenchmarkAPILatency measures the latency of submitting a request,
+// approving one and reading the approval inbox over HTTP, against the
+// whole stack in this process: a fresh PostgreSQL database holding
+// BENCH_REQUESTS requests, the Temporal dev server, the AWX simulator, one
+// worker and the API on a TCP port. Each scenario runs BENCH_CONCURRENCY
+// workers for BENCH_DURATION; approve decides BENCH_APPROVALS requests
+// submitted beforehand and may end earlier. Each scenario starts once the
+// work the previous one caused (workflows, AWX jobs) is done. It prints a
+// table and reports <scenario>-p50-ms, -p99-ms and -rps, the number of
+// seeded requests and the inbox's size when it was read.
+//
+//	go test ./bench -run '^$' -bench APILatency -benchtime 1x -count 1
+func BenchmarkAPILatency(b *testing.B) {
+	set := apiSettings(b)
+	ctx := context.Background()
+	s := testkit.NewStack(b, awxsim.Config{JobDuration: apiJobDuration, PendingFor: 200 * time.Millisecond})
+	// Production polling, so that the worker's load per running job is the
+	// real one.
+	s.Activities.PollInterval = activities.DefaultPollInterval
+
+	item := seedCatalog(b, s)
+	start := time.Now()
+	firstSeeded, lastSeeded := seedRequests(b, s, set.requests)
+	var inDB, inbox int
+	require.NoError(b, s.Store.DB().GetContext(ctx, &inDB, `SELECT count(*) FROM service_requests`))
+	_, inbox, err := s.Store.ListPendingFor(ctx, benchApprover, 1, 0)
+	require.NoError(b, err)
+	fmt.Fprintf(os.Stderr, "seeded %d requests (ids %d-%d) in %s; %s's inbox holds %d\n",
+		inDB, firstSeeded, lastSeeded, time.Since(start).Round(time.Millisecond), benchApprover, inbox)
+
+	queue := testkit.TaskQueue(b)
+	testkit.StartWorker(b, testkit.Dial(b, temporalAddr), queue, s.Activities)
+	// The API has its own Temporal connection, as it would in its own
+	// process. Its per-call log lines are formatted, as in production, and
+	// dropped.
+	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv := api.New(api.Deps{Store: s.Store, Temporal: testkit.Dial(b, temporalAddr), AWX: s.AWX, Logger: logger, TaskQueue: queue})
+	baseURL := serve(b, srv.Handler())
+
+	client := load.NewClient(set.concurrency)
+	target := &scenario.Target{BaseURL: baseURL, Item: item.ID}
+	target.Requesters = users(b, s, client, baseURL, benchRequester)
+	target.Approvers = users(b, s, client, baseURL, benchApprover)
+	opts := load.Options{Concurrency: set.concurrency, Duration: set.duration, Client: client}
+
+	b.ResetTimer()
+	for range b.N {
+		var results []load.Result
+		run := func(sc load.Scenario) {
+			res, err := load.Run(ctx, opts, sc)
+			require.NoError(b, err)
+			results = append(results, res)
+			// The next scenario starts once the work this one caused is
+			// done, so that it is measured on a quiet system.
+			awaitSettled(b, s, lastSeeded)
+		}
+		run(target.Submit())
+		approve, err := target.PrepareApprovals(ctx, client, set.approvals, set.concurrency, 5*time.Minute)
+		require.NoError(b, err)
+		awaitSettled(b, s, lastSeeded)
+		run(approve)
+		// Submissions so far wait for the approver too: the inbox is read
+		// at this size.
+		_, inboxNow, err := s.Store.ListPendingFor(ctx, benchApprover, 1, 0)
+		require.NoError(b, err)
+		run(target.Inbox())
+
+		b.StopTimer()
+		require.NoError(b, s.Store.DB().GetContext(ctx, &inDB, `SELECT count(*) FROM service_requests`))
+		fmt.Printf("\nAPI latency, %d workers, %s per scenario, %d requests in the database at the start (%d at the end), "+
+			"%d in %s's inbox at the start and %d during the inbox scenario:\n",
+			set.concurrency, set.duration, lastSeeded-firstSeeded+1, inDB, inbox, benchApprover, inboxNow)
+		require.NoError(b, load.WriteTable(os.Stdout, results))
+		for _, r := range results {
+			if r.Errors > 0 {
+				b.Errorf("%s: %d of %d calls failed: %v", r.Scenario, r.Errors, r.Calls, r.ErrorSamples)
+			}
+			b.ReportMetric(msOf(r.Percentile(50)), r.Scenario+"-p50-ms")
+			b.ReportMetric(msOf(r.Percentile(99)), r.Scenario+"-p99-ms")
+			b.ReportMetric(r.RPS(), r.Scenario+"-rps")
+		}
+		b.ReportMetric(float64(lastSeeded-firstSeeded+1), "seeded-requests")
+		b.ReportMetric(float64(inboxNow), "inbox-size")
+		b.StartTimer()
+	}
+	// The wall time of a run says nothing about the API's speed.
+	b.ReportMetric(0, "ns/op")
+}
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// serve runs h on a free TCP port of the loopback interface until the
+// benchmark ends, so calls go through the kernel's network stack as they
+// would to a deployed API.
+func serve(b *testing.B, h http.Handler) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			b.Errorf("API server: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// users issues an API token for each user and resolves it as the load
+// tool does.
+func users(b *testing.B, s *testkit.Stack, c *http.Client, baseURL string, names ...string) []scenario.User {
+	b.Helper()
+	ctx := context.Background()
+	var tokens []string
+	for _, name := range names {
+		plain, _, err := s.Store.CreateToken(ctx, s.Identity.Users[name].ID, "load benchmark")
+		require.NoError(b, err)
+		tokens = append(tokens, plain)
+	}
+	out, err := scenario.Users(ctx, c, baseURL, tokens)
+	require.NoError(b, err)
+	return out
+}
+
+// awaitSettled waits until every request submitted during the benchmark
+// (ids after lastSeeded) is at rest: pending ones wait for known approvers
+// and approved ones have finished their AWX job.
+func awaitSettled(b *testing.B, s *testkit.Stack, lastSeeded int64) {
+	b.Helper()
+	testkit.Eventually(b, 5*time.Minute, "submitted requests to settle", func() bool {
+		var busy int
+		require.NoError(b, s.Store.DB().GetContext(context.Background(), &busy, `SELECT count(*) FROM service_requests
+			WHERE id > $1 AND (status IN ('approved', 'running')
+				OR (status = 'pending_approval' AND cardinality(pending_approvers) = 0))`, lastSeeded))
+		return busy == 0
+	})
+}
