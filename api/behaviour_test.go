@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/countersign/countersign/api"
+	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
 )
@@ -154,4 +155,41 @@ func TestAPI_TokensMetricsAndRequestIDs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(body), `countersign_http_request_duration_seconds_bucket{method="GET",route="/api/v2/me/",status="200"`)
 	assert.Contains(t, string(body), `route="/api/v2/me/",status="401"`)
+}
+
+func TestAPI_AWXUnavailable(t *testing.T) {
+	e := newEnv(t)
+	jt := awxsim.DemoHealthCheckID
+	item, err := e.stack.Store.CreateCatalogItem(context.Background(), store.NewCatalogItem{
+		OrganizationID: e.orgID(), Name: "Health check", JobTemplateID: &jt})
+	require.NoError(t, err)
+	path := fmt.Sprintf("/api/v2/service_catalog_items/%d/", item.ID)
+	e.stack.Sim.InjectFault(awxsim.Fault{Kind: awxsim.FaultStatus, Status: 503})
+
+	out := e.must(http.StatusServiceUnavailable, requester, "GET", path+"launch_data/", nil)
+	assert.Equal(t, "AWX is unavailable; try again shortly.", out["detail"])
+	e.must(http.StatusServiceUnavailable, requester, "POST", path+"submit/", map[string]any{"justification": "check"})
+	e.must(http.StatusServiceUnavailable, orgAdmin, "PATCH", path, map[string]any{"job_template": jt})
+
+	e.stack.Sim.ClearFaults()
+	e.must(http.StatusOK, requester, "GET", path+"launch_data/", nil)
+}
+
+func TestAPI_PolicyEditsNeverTouchRequestsInFlight(t *testing.T) {
+	e := newEnv(t)
+	provision, _ := e.catalog()
+	id := idOf(e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", provision), provisionAnswers(9)))
+	policies := e.must(http.StatusOK, orgAdmin, "GET", "/api/v2/approval_policies/?order_by=priority", nil)
+	long := idOf(policies["results"].([]any)[0].(map[string]any))
+	e.must(http.StatusOK, orgAdmin, "PATCH", fmt.Sprintf("/api/v2/approval_policies/%d/", long), map[string]any{
+		"stages": []map[string]any{{"name": "Only admins", "min_approvers": 1}},
+	})
+	e.must(http.StatusNoContent, orgAdmin, "DELETE", fmt.Sprintf("/api/v2/approval_policies/%d/", long), nil)
+
+	e.eventually(20*time.Second, "the request to open", func() bool { return slices.Contains(e.inbox(approver), id) })
+	st := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
+	stages := st["stages"].([]any)
+	require.Len(t, stages, 2, "the plan frozen at submission stays")
+	assert.Equal(t, "SRE review", stages[0].(map[string]any)["name"])
+	assert.Equal(t, "Security review", stages[1].(map[string]any)["name"])
 }
