@@ -1,9 +1,12 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
@@ -29,6 +32,10 @@ var (
 	// stage needing fewer than one approver, extra_vars that is not a JSON
 	// object, an empty name).
 	ErrInvalid = errors.New("invalid value")
+	// ErrUnavailable: PostgreSQL could not be reached or refused to serve
+	// (down, restarting, out of connections, a query timed out); trying
+	// again later may work.
+	ErrUnavailable = errors.New("database unavailable")
 	// ErrSchemaNewer: the database has migrations this binary does not know,
 	// so it was migrated by a newer release; running against it could
 	// corrupt data.
@@ -45,9 +52,18 @@ func mapError(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
+	var netErr net.Error
+	if errors.Is(err, driver.ErrBadConn) || errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
 	pqErr := pq.As(err)
 	if pqErr == nil {
 		return err
+	}
+	if code := string(pqErr.Code); len(code) == 5 && (code[:2] == "08" || code[:2] == "57" || code[:2] == "53") {
+		// Connection exceptions, operator intervention (shutdown,
+		// restart) and insufficient resources (too many connections).
+		return fmt.Errorf("%w: %s", ErrUnavailable, pqErr.Message)
 	}
 	switch pqErr.Code {
 	case pqerror.UniqueViolation, pqerror.ExclusionViolation:

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,11 +13,14 @@ import (
 
 // Organization is a tenant: catalog items, teams and requests belong to one.
 type Organization struct {
-	ID          int64     `db:"id"`
-	Name        string    `db:"name"`
-	Description string    `db:"description"`
-	Created     time.Time `db:"created"`
-	Modified    time.Time `db:"modified"`
+	ID          int64  `db:"id"`
+	Name        string `db:"name"`
+	Description string `db:"description"`
+	// AWXOrganization is the AWX organization whose templates the
+	// organization's admins may offer; nil when only superusers choose.
+	AWXOrganization *int64    `db:"awx_organization"`
+	Created         time.Time `db:"created"`
+	Modified        time.Time `db:"modified"`
 }
 
 // User is a person who can sign in. Inactive users keep their history but
@@ -69,7 +74,7 @@ type Contact struct {
 }
 
 const (
-	organizationColumns = `id, name, description, created, modified`
+	organizationColumns = `id, name, description, awx_organization, created, modified`
 	userColumns         = `id, username, email, first_name, last_name, is_superuser, is_active, created, modified`
 	teamColumns         = `id, organization_id, name, description, created, modified`
 )
@@ -82,6 +87,17 @@ func (s *Store) CreateOrganization(ctx context.Context, name, description string
 	var o Organization
 	err := namedGet(ctx, s.db, &o, q, map[string]any{"name": name, "description": description})
 	return o, wrap("create organization", err)
+}
+
+// LinkAWXOrganization sets (or, with nil, clears) the AWX organization whose
+// templates the organization's admins may offer. ErrNotFound when there is
+// no such organization.
+func (s *Store) LinkAWXOrganization(ctx context.Context, id int64, awxOrg *int64) (Organization, error) {
+	const q = `UPDATE organizations SET awx_organization = $2, modified = now()
+		WHERE id = $1 RETURNING ` + organizationColumns
+	var o Organization
+	err := s.db.GetContext(ctx, &o, q, id, awxOrg)
+	return o, wrap("link AWX organization", err)
 }
 
 // GetOrganization returns the organization with this id, or ErrNotFound.
@@ -152,10 +168,25 @@ func (s *Store) SetUserActive(ctx context.Context, id int64, active bool) error 
 
 // DeleteUser deletes a user with their memberships and API tokens.
 // ErrNotFound when there is no such user; ErrReferenced when they have
-// requested anything (deactivate them instead).
+// requested, approved, rejected or commented on anything (deactivate them
+// instead): decisions are recorded by username, and a new user of the same
+// name must never inherit them.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
-	const q = `DELETE FROM users WHERE id = $1`
-	return deleteOne(ctx, s.db, "delete user", q, id)
+	const q = `DELETE FROM users u WHERE u.id = $1
+		AND NOT EXISTS (SELECT 1 FROM service_request_responses r WHERE r.username = u.username)
+		RETURNING u.id`
+	var deleted int64
+	err := s.db.GetContext(ctx, &deleted, q, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, gerr := s.GetUser(ctx, id); gerr != nil {
+			return gerr
+		}
+		return fmt.Errorf("store: delete user: %w: they decided or commented on requests", ErrReferenced)
+	}
+	if err != nil {
+		return fmt.Errorf("store: delete user: %w", mapDeleteError(err))
+	}
+	return nil
 }
 
 // CreateTeam adds a team to an organization. A name already used in that

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -387,4 +388,41 @@ func TestStore_OrgMembers(t *testing.T) {
 	require.NoError(t, s.RemoveOrgMember(ctx, f.org.ID, u.ID))
 	assert.ErrorIs(t, s.RemoveOrgMember(ctx, f.org.ID, u.ID), store.ErrNotFound)
 	assert.ErrorIs(t, s.AddOrgMember(ctx, f.org.ID+1000, u.ID), store.ErrInvalidReference)
+}
+
+func TestStore_LinkAWXOrganization(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	awxOrg := int64(4)
+	o, err := f.s.LinkAWXOrganization(ctx, f.org.ID, &awxOrg)
+	require.NoError(t, err)
+	require.NotNil(t, o.AWXOrganization)
+	assert.Equal(t, int64(4), *o.AWXOrganization)
+	got, err := f.s.GetOrganization(ctx, f.org.ID)
+	require.NoError(t, err)
+	assert.Equal(t, o.AWXOrganization, got.AWXOrganization)
+	o, err = f.s.LinkAWXOrganization(ctx, f.org.ID, nil)
+	require.NoError(t, err)
+	assert.Nil(t, o.AWXOrganization)
+	_, err = f.s.LinkAWXOrganization(ctx, f.org.ID+1000, nil)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func TestStore_DeleteUserWithDecisions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.newRequest(t)
+	u, err := f.s.CreateUser(ctx, store.NewUser{Username: "decider"})
+	require.NoError(t, err)
+	st := store.RequestState{ID: r.ID, Seq: 1, Status: "pending_approval", PendingApprovers: []string{}, Modified: time.Now(),
+		Responses: []store.Response{{Username: "decider", Kind: "comment", Text: "hi", Created: time.Now()}}}
+	_, err = f.s.RecordRequestState(ctx, st)
+	require.NoError(t, err)
+	assert.ErrorIs(t, f.s.DeleteUser(ctx, u.ID), store.ErrReferenced, "their name is on a decision")
+	assert.ErrorIs(t, f.s.DeleteUser(ctx, u.ID+1000), store.ErrNotFound)
+	other, err := f.s.CreateUser(ctx, store.NewUser{Username: "bystander"})
+	require.NoError(t, err)
+	assert.NoError(t, f.s.DeleteUser(ctx, other.ID))
 }

@@ -60,6 +60,18 @@ func TestStore_RefreshTargets(t *testing.T) {
 		assert.Equal(t, []int64{theirs.ID}, ids)
 	})
 
+	t.Run("one user: the stages they decide by membership", func(t *testing.T) {
+		ids, err := s.PendingRequestsForUser(ctx, f.users["bob"].ID)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{atSRE.ID, atSRE2.ID}, ids)
+		ids, err = s.PendingRequestsForUser(ctx, f.users["erin"].ID)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{atAdmins.ID}, ids, "not initech's, whose admin erin is not")
+		ids, err = s.PendingRequestsForUser(ctx, f.users["alice"].ID)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{}, ids)
+	})
+
 	t.Run("superusers: every pending request", func(t *testing.T) {
 		ids, err := s.PendingRequests(ctx)
 		require.NoError(t, err)

@@ -98,3 +98,16 @@ func TestStore_WithTx(t *testing.T) {
 		assert.ErrorIs(t, err, store.ErrNotFound)
 	})
 }
+
+func TestStore_UnavailableDatabase(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	db, err := sqlx.Open("postgres", "postgres://x@"+addr+"/x?sslmode=disable&connect_timeout=2")
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = store.New(db).GetUser(context.Background(), 1)
+	assert.ErrorIs(t, err, store.ErrUnavailable)
+	assert.NotErrorIs(t, err, store.ErrNotFound)
+}

@@ -13,6 +13,10 @@ import (
 // OrgName is the demo organization.
 const OrgName = "acme"
 
+// AWXOrganization is the AWX organization of the simulator's templates,
+// which acme's admins may offer.
+const AWXOrganization int64 = 1
+
 // Users of the demo organization, in SPEC 8.1's order.
 var demoUsers = []store.NewUser{
 	{Username: "admin", Email: "admin@acme.example", FirstName: "Ada", LastName: "Admin", IsSuperuser: true},
@@ -49,6 +53,12 @@ func SeedIdentity(ctx context.Context, st *store.Store) (Identity, error) {
 		func() (store.Organization, error) { return st.GetOrganizationByName(ctx, OrgName) })
 	if err != nil {
 		return id, fmt.Errorf("seed organization: %w", err)
+	}
+	if org.AWXOrganization == nil {
+		awxOrg := AWXOrganization
+		if org, err = st.LinkAWXOrganization(ctx, org.ID, &awxOrg); err != nil {
+			return id, fmt.Errorf("seed organization: %w", err)
+		}
 	}
 	id.Org = org
 	for _, nu := range demoUsers {
