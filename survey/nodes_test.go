@@ -94,3 +94,13 @@ func TestValidateNodes(t *testing.T) {
 		assert.Empty(t, effective)
 	})
 }
+
+func TestNodeQuestionsInExtraVars(t *testing.T) {
+	nodes := workflowNodes(t)
+	assert.Equal(t, survey.Errors{
+		"extra_vars.channel": {"'channel' is a question of node notify; answer it in node_survey_data.notify."},
+		"extra_vars.db_size": {"'db_size' is a question of node create-database; answer it in node_survey_data.create-database."},
+	}, survey.NodeQuestionsInExtraVars(nodes, map[string]any{"channel": "#x", "db_size": "large", "other": 1}))
+	assert.Empty(t, survey.NodeQuestionsInExtraVars(nodes, map[string]any{"other": 1}))
+	assert.Empty(t, survey.NodeQuestionsInExtraVars(nil, map[string]any{"channel": "#x"}))
+}

@@ -333,3 +333,19 @@ func PreviewNodes(nodes map[string]awx.Survey, answers map[string]map[string]any
 	}
 	return out
 }
+
+// NodeQuestionsInExtraVars refuses extra_vars answers to questions of a
+// node's survey. Countersign merges node answers into the workflow's
+// extra_vars, so such an answer would silently replace the node's answer
+// and skip the node survey's checks; it belongs in node_survey_data.
+func NodeQuestionsInExtraVars(nodes map[string]awx.Survey, extraVars map[string]any) Errors {
+	errs := Errors{}
+	for _, id := range sortedKeys(nodes) {
+		for _, q := range nodes[id].Spec {
+			if _, ok := extraVars[q.Variable]; ok {
+				errs.add(Field(q.Variable), fmt.Sprintf("'%s' is a question of node %s; answer it in %s.", q.Variable, id, NodeKey(id)))
+			}
+		}
+	}
+	return errs
+}

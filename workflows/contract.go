@@ -76,6 +76,7 @@ func StartOptions(in Input, taskQueue string) client.StartWorkflowOptions {
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		Memo:                                     map[string]any{SubmissionMemo: in.Submission},
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			RequestStatusKey.ValueSet(string(approval.StatusPendingApproval)),
 			RequesterKey.ValueSet(in.Requester),
@@ -84,6 +85,9 @@ func StartOptions(in Input, taskQueue string) client.StartWorkflowOptions {
 		),
 	}
 }
+
+// SubmissionMemo is the memo field holding Input.Submission.
+const SubmissionMemo = "submission"
 
 // Search attributes of a ServiceRequest, upserted on every transition.
 var (
@@ -163,6 +167,11 @@ type Input struct {
 	SecretVariables []string      `json:"secret_variables,omitempty"`
 	Plan            approval.Plan `json:"plan"`
 	Settings        Settings      `json:"settings"`
+	// Submission is a random token of the submission that started the
+	// workflow, kept in its memo: a start whose answer was lost is
+	// recognised by it, and a workflow of another submission under the same
+	// id is never taken for this one.
+	Submission string `json:"submission,omitempty"`
 }
 
 // Settings tune how the workflow deals with AWX. Zero values mean the
