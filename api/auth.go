@@ -20,9 +20,9 @@ const devTokenPrefix = "dev-"
 // as AWX does. Tokens are looked up by hash; a token's last-used time is
 // written at most once a minute.
 func (s *Server) authenticate(c *gin.Context) {
-	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	scheme, token, ok := strings.Cut(strings.TrimSpace(c.GetHeader("Authorization")), " ")
 	token = strings.TrimSpace(token)
-	if !ok || token == "" {
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		s.unauthorized(c)
 		return
 	}
@@ -32,17 +32,18 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		c.Error(unavailable("The database is unavailable; try again shortly.", err))
+		c.Error(err)
 		c.Abort()
 		return
 	}
 	roles, err := s.d.Store.UserRoles(c.Request.Context(), user.ID)
 	if err != nil {
-		c.Error(unavailable("The database is unavailable; try again shortly.", err))
+		c.Error(err)
 		c.Abort()
 		return
 	}
 	c.Set(string(keyPrincipal), principal(user, roles))
+	c.Set(string(keyRoles), roles)
 	c.Next()
 }
 
@@ -93,6 +94,14 @@ func principalOf(c *gin.Context) (access.Principal, bool) {
 func caller(c *gin.Context) access.Principal {
 	p, _ := principalOf(c)
 	return p
+}
+
+// callerRoles are the caller's roles, as loaded when the call was
+// authenticated.
+func callerRoles(c *gin.Context) store.Roles {
+	r, _ := c.Get(string(keyRoles))
+	roles, _ := r.(store.Roles)
+	return roles
 }
 
 // me answers who the caller is, with their organizations and teams.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -16,10 +17,12 @@ import (
 // launch form and validate answers: its launch settings, its survey and,
 // for workflow templates, each node's survey.
 type templateInfo struct {
-	Kind   activities.TemplateKind
-	ID     int64
-	Name   string
-	Launch awx.LaunchInfo
+	Kind activities.TemplateKind
+	ID   int64
+	Name string
+	// Organization is the template's AWX organization.
+	Organization int64
+	Launch       awx.LaunchInfo
 	// Survey is the template's survey when it is enabled, else empty.
 	Survey awx.Survey
 	Nodes  []nodeInfo
@@ -51,39 +54,64 @@ type awxCache struct {
 	items  map[string]*cacheEntry
 }
 
+// cacheEntry is one template's answer. A fetch in flight is shared: later
+// callers wait for it (or for their own context). Failures are kept
+// briefly, so a hanging AWX answers many callers once, not once each.
 type cacheEntry struct {
-	mu      sync.Mutex
+	done    chan struct{}
 	fetched time.Time
 	info    *templateInfo
+	err     error
 }
+
+// failureTTL is how long an AWX failure is answered from the cache.
+const failureTTL = 5 * time.Second
 
 func newAWXCache(c *awx.Client, ttl time.Duration) *awxCache {
 	return &awxCache{client: c, ttl: ttl, items: map[string]*cacheEntry{}}
 }
 
 // template returns the template's information, from the cache when fresh.
-// Concurrent callers for the same template wait for one fetch; failures are
-// not cached.
 func (c *awxCache) template(ctx context.Context, kind activities.TemplateKind, id int64) (*templateInfo, error) {
 	key := fmt.Sprintf("%s/%d", kind, id)
 	c.mu.Lock()
 	e := c.items[key]
-	if e == nil {
-		e = &cacheEntry{}
+	if e == nil || (e.ready() && time.Since(e.fetched) > e.ttl(c.ttl)) {
+		e = &cacheEntry{done: make(chan struct{})}
 		c.items[key] = e
+		go e.fill(c, kind, id)
 	}
 	c.mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.info != nil && time.Since(e.fetched) < c.ttl {
-		return e.info, nil
+	select {
+	case <-e.done:
+		return e.info, e.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	info, err := c.fetch(ctx, kind, id)
-	if err != nil {
-		return nil, err
+}
+
+func (e *cacheEntry) ready() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
 	}
-	e.info, e.fetched = info, time.Now()
-	return info, nil
+}
+
+func (e *cacheEntry) ttl(ok time.Duration) time.Duration {
+	if e.err != nil {
+		return failureTTL
+	}
+	return ok
+}
+
+// fill fetches in the background, bounded by awxTimeout: a caller giving up
+// does not cancel what other callers wait for.
+func (e *cacheEntry) fill(c *awxCache, kind activities.TemplateKind, id int64) {
+	e.info, e.err = c.fetch(context.Background(), kind, id)
+	e.fetched = time.Now()
+	close(e.done)
 }
 
 // awxTimeout bounds what answering one API call may wait for AWX.
@@ -103,6 +131,16 @@ func (c *awxCache) fetch(ctx context.Context, kind activities.TemplateKind, id i
 		return nil, err
 	}
 	info.Name = info.Launch.Template().Name
+	var detail awx.Template
+	if kind == activities.WorkflowJobTemplate {
+		detail, err = c.client.WorkflowJobTemplate(ctx, id)
+	} else {
+		detail, err = c.client.JobTemplate(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	info.Organization = detail.Organization
 	if info.Launch.SurveyEnabled {
 		if kind == activities.WorkflowJobTemplate {
 			info.Survey, err = c.client.WorkflowJobTemplateSurvey(ctx, id)
@@ -155,6 +193,9 @@ func awxError(kind activities.TemplateKind, id int64, err error) error {
 		return unavailable("AWX is unavailable; try again shortly.", err)
 	}
 	var apiErr *awx.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
+		return unavailable("AWX refuses Countersign's credentials (AWX_TOKEN); tell an administrator.", err)
+	}
 	if errors.As(err, &apiErr) {
 		return &httpError{status: 409, body: detail(fmt.Sprintf("AWX refused to describe %s %d: %s", kind, id, apiErr.Message())), cause: err}
 	}

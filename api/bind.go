@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -39,10 +40,61 @@ func bind(c *gin.Context, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("JSON parse error - extra data after the object")
 	}
+	// The body is well-formed from here on, so checkKeys only judges keys.
+	return checkKeys(raw, dst)
+}
+
+// checkKeys refuses what encoding/json would quietly accept at the top level
+// of a body: a key given twice (the last would win) and a key that matches a
+// field only when case is ignored.
+func checkKeys(raw []byte, dst any) error {
+	fields := jsonFields(reflect.TypeOf(dst))
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return decodeError(err)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return decodeError(err)
+		}
+		key, _ := tok.(string)
+		switch {
+		case seen[key]:
+			return fieldErrors{key: {"Given more than once."}}.err()
+		case !fields[key]:
+			return fieldErrors{key: {"Unknown field."}}.err()
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return decodeError(err)
+		}
+	}
 	return nil
+}
+
+// jsonFields are the JSON names of a struct's fields.
+func jsonFields(t reflect.Type) map[string]bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	out := map[string]bool{}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "" {
+			name = t.Field(i).Name
+		}
+		out[name] = true
+	}
+	return out
 }
 
 func decodeError(err error) error {

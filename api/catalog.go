@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -200,7 +199,7 @@ func (s *Server) createItem(c *gin.Context) {
 		return
 	}
 	kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)
-	if err := s.checkTemplate(c.Request.Context(), kind, tmpl); err != nil {
+	if err := s.checkTemplate(c, *b.Organization, kind, tmpl); err != nil {
 		c.Error(err)
 		return
 	}
@@ -238,7 +237,7 @@ func (s *Server) updateItem(c *gin.Context) {
 	}
 	if b.JobTemplate != nil || b.WorkflowJobTemplate != nil {
 		kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)
-		if err := s.checkTemplate(c.Request.Context(), kind, tmpl); err != nil {
+		if err := s.checkTemplate(c, item.OrganizationID, kind, tmpl); err != nil {
 			c.Error(err)
 			return
 		}
@@ -307,8 +306,11 @@ func itemTemplate(i store.CatalogItem) (activities.TemplateKind, int64) {
 // AWX must know it, be able to start it without passwords or an inventory
 // Countersign cannot give, and, for workflow templates, have every node
 // launchable, no variable defined by two surveys, and prompt for variables
-// when node surveys add some.
-func (s *Server) checkTemplate(ctx context.Context, kind activities.TemplateKind, id int64) error {
+// when node surveys add some. Organization admins may only offer the
+// templates of the AWX organization linked to theirs: Countersign's AWX
+// user may launch far more than any one organization should.
+func (s *Server) checkTemplate(c *gin.Context, org int64, kind activities.TemplateKind, id int64) error {
+	ctx := c.Request.Context()
 	field := string(kind)
 	info, err := s.awx.template(ctx, kind, id)
 	if err != nil {
@@ -317,6 +319,9 @@ func (s *Server) checkTemplate(ctx context.Context, kind activities.TemplateKind
 			return fieldErrors{field: {fmt.Sprintf("AWX has no %s %d that Countersign's AWX user may launch.", strings.ReplaceAll(field, "_", " "), id)}}.err()
 		}
 		return awxError(kind, id, err)
+	}
+	if err := s.checkTemplateOrganization(c, org, field, info); err != nil {
+		return err
 	}
 	errs := fieldErrors{}
 	l := info.Launch
@@ -344,6 +349,23 @@ func (s *Server) checkTemplate(ctx context.Context, kind activities.TemplateKind
 		errs.add(field, fmt.Sprintf("%q must prompt for variables on launch (ask_variables_on_launch) for node answers to reach its nodes.", info.Name))
 	}
 	return errs.err()
+}
+
+func (s *Server) checkTemplateOrganization(c *gin.Context, org int64, field string, info *templateInfo) error {
+	if caller(c).IsSuperuser {
+		return nil
+	}
+	o, err := s.d.Store.GetOrganization(c.Request.Context(), org)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.AWXOrganization == nil:
+		return fieldErrors{field: {fmt.Sprintf("Organization %s is not linked to an AWX organization; a superuser chooses its templates or links it (awx_organization).", o.Name)}}.err()
+	case *o.AWXOrganization != info.Organization:
+		return fieldErrors{field: {fmt.Sprintf("%q belongs to AWX organization %d; %s may only offer templates of AWX organization %d.", info.Name, info.Organization, o.Name, *o.AWXOrganization)}}.err()
+	}
+	return nil
 }
 
 func deref(s *string) string {

@@ -94,13 +94,19 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 	case errors.As(err, &app) && refusalCode(app) != "":
 		ref := &approval.Refusal{Code: refusalCode(app), Message: app.Message()}
 		return refusalStatus(ref), gin.H{"detail": ref.Message, "code": ref.Code}
+	case errors.Is(err, store.ErrUnavailable):
+		s.logFor(c).Warn("database unavailable", "error", err)
+		return http.StatusServiceUnavailable, detail("The database is unavailable; try again shortly.")
+	case errors.Is(err, context.Canceled):
+		// The caller went away; nobody reads this answer.
+		return http.StatusServiceUnavailable, detail("The request was canceled.")
 	case errors.Is(err, store.ErrReferenced):
-		return http.StatusConflict, detail("It is still in use: " + strings.TrimPrefix(err.Error(), "store: "))
+		return http.StatusConflict, detail("It is still in use by other objects.")
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, detail("It conflicts with an existing object.")
 	case errors.Is(err, store.ErrInvalidReference):
 		return http.StatusBadRequest, detail("It refers to an object that does not exist.")
-	case errors.As(err, &listErr):
+	case errors.As(err, &listErr) && listErr.Message != "":
 		return http.StatusBadRequest, detail(strings.ToUpper(listErr.Message[:1]) + listErr.Message[1:] + ".")
 	case errors.Is(err, store.ErrInvalid):
 		return http.StatusBadRequest, detail("Invalid input.")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -108,23 +109,46 @@ func (b nameBody) validate(creating, needsOrg bool) fieldErrors {
 	return errs
 }
 
+// orgBody is an organization as written; awx_organization (an AWX
+// organization id, or null) links it to the AWX organization whose
+// templates its admins may offer.
+type orgBody struct {
+	Name            *string         `json:"name"`
+	Description     *string         `json:"description"`
+	AWXOrganization json.RawMessage `json:"awx_organization"`
+}
+
+func (b orgBody) validate(creating bool) (fieldErrors, *int64, bool) {
+	errs := nameBody{Name: b.Name, Description: b.Description}.validate(creating, false)
+	awxOrg, set, err := nullableID(b.AWXOrganization)
+	if err != nil {
+		errs.add("awx_organization", "Give an AWX organization id, or null.")
+	}
+	return errs, awxOrg, set
+}
+
 func (s *Server) createOrganization(c *gin.Context) {
 	if err := access.CanCreateIn(caller(c), access.Organization, 0); err != nil {
 		c.Error(err)
 		return
 	}
-	var b nameBody
+	var b orgBody
 	if err := bind(c, &b); err != nil {
 		c.Error(err)
 		return
 	}
-	if err := b.validate(true, false).err(); err != nil {
+	errs, awxOrg, linked := b.validate(true)
+	if err := errs.err(); err != nil {
 		c.Error(err)
 		return
 	}
-	o, err := s.d.Store.CreateOrganization(c.Request.Context(), strings.TrimSpace(*b.Name), deref(b.Description))
+	ctx := c.Request.Context()
+	o, err := s.d.Store.CreateOrganization(ctx, strings.TrimSpace(*b.Name), deref(b.Description))
 	if errors.Is(err, store.ErrConflict) {
 		err = fieldErrors{"name": {"An organization with this name already exists."}}.err()
+	}
+	if err == nil && linked {
+		o, err = s.d.Store.LinkAWXOrganization(ctx, o.ID, awxOrg)
 	}
 	if err != nil {
 		c.Error(err)
@@ -148,12 +172,13 @@ func (s *Server) updateOrganization(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	var b nameBody
+	var b orgBody
 	if err := bind(c, &b); err != nil {
 		c.Error(err)
 		return
 	}
-	if err := b.validate(false, false).err(); err != nil {
+	errs, awxOrg, linked := b.validate(false)
+	if err := errs.err(); err != nil {
 		c.Error(err)
 		return
 	}
@@ -167,6 +192,9 @@ func (s *Server) updateOrganization(c *gin.Context) {
 	o, err = s.d.Store.UpdateOrganization(c.Request.Context(), o.ID, name, desc)
 	if errors.Is(err, store.ErrConflict) {
 		err = fieldErrors{"name": {"An organization with this name already exists."}}.err()
+	}
+	if err == nil && linked {
+		o, err = s.d.Store.LinkAWXOrganization(c.Request.Context(), o.ID, awxOrg)
 	}
 	if err != nil {
 		c.Error(err)
@@ -203,7 +231,7 @@ func (s *Server) listOrgAdmins(c *gin.Context) {
 		return
 	}
 	users, total, err := s.d.Store.ListOrgAdminUsers(c.Request.Context(), o.ID, opts)
-	s.renderUsers(c, opts, users, total, err)
+	s.renderUsers(c, opts, users, total, err, caller(c).Admin(o.ID))
 }
 
 // association is AWX's body to add ({"id": N}) or remove
@@ -213,7 +241,12 @@ type association struct {
 	Disassociate bool   `json:"disassociate"`
 }
 
-func (s *Server) bindAssociation(c *gin.Context) (association, error) {
+// bindAssociation reads an association body for a membership of org. The
+// user must be one the caller may place there: superusers anyone; org
+// admins the members of org itself (for teams and admins) or, when
+// scope is anyOfCallers, of any organization they administer. Any other id
+// reads as nonexistent, so ids cannot be probed.
+func (s *Server) bindAssociation(c *gin.Context, org int64, scope associationScope) (association, error) {
 	var b association
 	if err := bind(c, &b); err != nil {
 		return b, err
@@ -221,13 +254,34 @@ func (s *Server) bindAssociation(c *gin.Context) (association, error) {
 	if b.ID == nil || *b.ID < 1 {
 		return b, fieldErrors{"id": {"Give the id of a user."}}.err()
 	}
-	if _, err := s.d.Store.GetUser(c.Request.Context(), *b.ID); errors.Is(err, store.ErrNotFound) {
-		return b, fieldErrors{"id": {fmt.Sprintf("Invalid pk \"%d\" - object does not exist.", *b.ID)}}.err()
+	invalid := fieldErrors{"id": {fmt.Sprintf("Invalid pk \"%d\" - object does not exist.", *b.ID)}}.err()
+	roles, err := s.d.Store.UserRoles(c.Request.Context(), *b.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return b, invalid
 	} else if err != nil {
 		return b, err
 	}
-	return b, nil
+	p := caller(c)
+	switch {
+	case p.IsSuperuser, b.Disassociate, containsID(roles.MemberOf, org):
+		return b, nil
+	case scope == anyOfCallers:
+		for _, o := range roles.MemberOf {
+			if p.Admin(o) {
+				return b, nil
+			}
+		}
+	}
+	return b, invalid
 }
+
+// associationScope says where the users an org admin may place come from.
+type associationScope int
+
+const (
+	sameOrganization associationScope = iota
+	anyOfCallers
+)
 
 // changeOrgAdmins adds or removes an admin, then tells waiting requests
 // decided by the organization's admins.
@@ -237,7 +291,7 @@ func (s *Server) changeOrgAdmins(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	b, err := s.bindAssociation(c)
+	b, err := s.bindAssociation(c, o.ID, sameOrganization)
 	if err != nil {
 		c.Error(err)
 		return
@@ -275,7 +329,7 @@ func (s *Server) listOrgMembers(c *gin.Context) {
 		return
 	}
 	users, total, err := s.d.Store.ListOrgMemberUsers(c.Request.Context(), o.ID, opts)
-	s.renderUsers(c, opts, users, total, err)
+	s.renderUsers(c, opts, users, total, err, caller(c).Admin(o.ID))
 }
 
 // changeOrgMembers adds or removes a member of the organization (someone
@@ -286,7 +340,7 @@ func (s *Server) changeOrgMembers(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	b, err := s.bindAssociation(c)
+	b, err := s.bindAssociation(c, o.ID, anyOfCallers)
 	if err != nil {
 		c.Error(err)
 		return
@@ -306,14 +360,20 @@ func (s *Server) changeOrgMembers(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-func (s *Server) renderUsers(c *gin.Context, opts store.ListOptions, users []store.User, total int, err error) {
+// renderUsers pages users; only admins see more than who they are (no
+// email, no account flags for fellow members).
+func (s *Server) renderUsers(c *gin.Context, opts store.ListOptions, users []store.User, total int, err error, full bool) {
 	if err != nil {
 		c.Error(err)
 		return
 	}
 	out := make([]gin.H, len(users))
 	for i, u := range users {
-		out[i] = userView(u)
+		if full {
+			out[i] = userView(u)
+		} else {
+			out[i] = userSummary(u)
+		}
 	}
 	page(c, opts, total, out)
 }

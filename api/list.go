@@ -66,6 +66,11 @@ func page[T any](c *gin.Context, opts store.ListOptions, total int, results []T)
 	if results == nil {
 		results = []T{}
 	}
+	if opts.Page > 1 && (opts.Page-1)*opts.PageSize >= total {
+		// AWX answers a page past the end with 404.
+		c.JSON(http.StatusNotFound, detail("Invalid page."))
+		return
+	}
 	body := gin.H{"count": total, "next": nil, "previous": nil, "results": results}
 	if opts.Page*opts.PageSize < total {
 		body["next"] = pageURL(c.Request.URL, opts.Page+1)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -25,6 +26,7 @@ type ctxKey string
 const (
 	keyRequestID ctxKey = "request_id"
 	keyPrincipal ctxKey = "principal"
+	keyRoles     ctxKey = "roles"
 )
 
 // requestID tags each call with an id, the caller's if it sent a sane one,
@@ -32,13 +34,18 @@ const (
 func (s *Server) requestID(c *gin.Context) {
 	id := c.GetHeader(requestIDHeader)
 	if !validRequestID.MatchString(id) {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
+		id = randomToken()
 	}
 	c.Set(string(keyRequestID), id)
 	c.Header(requestIDHeader, id)
 	c.Next()
+}
+
+// randomToken is 16 random hex digits (crypto/rand never fails).
+func randomToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // logFor is the logger for this call.
@@ -82,14 +89,25 @@ func (s *Server) recoverPanics(c *gin.Context) {
 	c.Next()
 }
 
-// limitBody caps request bodies; reading past the cap fails and binding
-// answers 413.
+// limitBody caps request bodies (reading past the cap fails and binding
+// answers 413) and bounds every call's work with a deadline, so that a slow
+// dependency fails a call instead of holding it.
 func (s *Server) limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
 	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), callDeadline)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
 	c.Next()
 }
+
+// callDeadline bounds one API call.
+const callDeadline = 30 * time.Second
+
+// knownMethods keeps the method label of the latency metric bounded:
+// anything else is "other".
+var knownMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "OPTIONS": true}
 
 // httpMetrics are the API's Prometheus metrics.
 type httpMetrics struct {
@@ -108,5 +126,8 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 }
 
 func (m *httpMetrics) observe(method, route string, status int, took time.Duration) {
+	if !knownMethods[method] {
+		method = "other"
+	}
 	m.latency.WithLabelValues(method, route, strconv.Itoa(status)).Observe(took.Seconds())
 }

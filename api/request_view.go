@@ -46,9 +46,14 @@ func requestDetail(r store.Request, st *approval.Request) gin.H {
 	out["extra_vars"] = rawOrEmpty(r.ExtraVars)
 	out["node_survey_data"] = rawOrEmpty(r.NodeSurveyData)
 	if st == nil {
+		// The same shape as from the workflow; what only the workflow
+		// knows is null or empty.
 		out["source"] = sourceProjection
 		out["stages"], out["comments"] = projectionStages(r)
 		out["denial"] = rawOrNil(r.Denial)
+		out["cancellation"] = nil
+		out["refused_signals"] = []any{}
+		out["plan"] = nil
 		return out
 	}
 	out["source"] = sourceWorkflow

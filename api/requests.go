@@ -181,9 +181,12 @@ func (s *Server) getRequest(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	if st, ok := s.state(c.Request.Context(), r.ID); ok {
-		c.JSON(http.StatusOK, requestDetail(r, &st))
-		return
+	// Without workers a query would only wait for its timeout.
+	if alive, err := s.workers.workersAlive(c.Request.Context()); err == nil && alive {
+		if st, ok := s.state(c.Request.Context(), r.ID); ok {
+			c.JSON(http.StatusOK, requestDetail(r, &st))
+			return
+		}
 	}
 	c.JSON(http.StatusOK, requestDetail(r, nil))
 }
@@ -221,7 +224,11 @@ func (s *Server) deleteRequest(c *gin.Context) {
 		if errors.As(err, &he) && he.status == http.StatusConflict {
 			// The workflow has finished: delete only what never launched.
 			st, ok := s.state(ctx, r.ID)
-			if !ok || !deletable[string(st.Status)] || st.Job != nil {
+			if !ok {
+				c.Error(unavailable("The request's workflow cannot be asked about its state; try again shortly.", nil))
+				return
+			}
+			if !deletable[string(st.Status)] || st.Job != nil {
 				c.Error(refuse(string(st.Status)))
 				return
 			}

@@ -7,6 +7,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -47,7 +48,14 @@ type Server struct {
 	metrics *httpMetrics
 	awx     *awxCache
 	workers *workerProbe
+	// bg tracks work done after answering (signals to waiting requests);
+	// bgSlot serialises it.
+	bg     sync.WaitGroup
+	bgSlot chan struct{}
 }
+
+// Close waits for the work started after answering to finish.
+func (s *Server) Close() { s.bg.Wait() }
 
 // New builds the API.
 func New(d Deps) *Server {
@@ -69,6 +77,7 @@ func New(d Deps) *Server {
 		metrics: newHTTPMetrics(d.Registry),
 		awx:     newAWXCache(d.AWX, d.AWXCacheTTL),
 		workers: newWorkerProbe(d.Temporal, d.TaskQueue),
+		bgSlot:  make(chan struct{}, 1),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/countersign/countersign/access"
 	"github.com/countersign/countersign/approval"
@@ -98,12 +99,8 @@ func (s *Server) plan(c *gin.Context, item store.CatalogItem, vars map[string]an
 	if err != nil {
 		return approval.Plan{}, err
 	}
-	roles, err := s.d.Store.UserRoles(ctx, caller(c).UserID)
-	if err != nil {
-		return approval.Plan{}, err
-	}
 	var teams []string
-	for _, t := range roles.Teams {
+	for _, t := range callerRoles(c).Teams {
 		if t.OrganizationID == item.OrganizationID {
 			teams = append(teams, t.Name)
 		}
@@ -193,7 +190,7 @@ func (s *Server) submit(c *gin.Context) {
 	vars, verrs := survey.Validate(info.Survey, b.ExtraVars, info.Launch.AskVariablesOnLaunch)
 	nodeSurveys := info.nodeSurveys()
 	nodes, nerrs := survey.ValidateNodes(nodeSurveys, b.NodeSurveyData)
-	for _, m := range []survey.Errors{verrs, nerrs} {
+	for _, m := range []survey.Errors{verrs, nerrs, survey.NodeQuestionsInExtraVars(nodeSurveys, b.ExtraVars)} {
 		for k, v := range m {
 			errs[k] = append(errs[k], v...)
 		}
@@ -215,6 +212,7 @@ func (s *Server) submit(c *gin.Context) {
 	}
 	in := workflows.Input{
 		RequestID:       row.ID,
+		Submission:      randomToken(),
 		Organization:    approval.Ref{ID: item.OrganizationID, Name: item.OrganizationName},
 		CatalogItem:     approval.Ref{ID: item.ID, Name: item.Name},
 		Template:        workflows.Template{Kind: kind, ID: tmplID},
@@ -267,22 +265,52 @@ func (s *Server) createRequest(ctx context.Context, c *gin.Context, item store.C
 	return s.d.Store.GetRequest(ctx, row.ID)
 }
 
-// start starts the request's workflow. When the answer is lost (a
-// timeout), whether it started is asked again; a workflow that did start
-// without its row could never launch anything (the launch needs the row),
-// but the request would be lost, so the row is kept whenever it started.
+// start starts the request's workflow. A start whose answer is lost (a
+// timeout) may still have happened, so the outcome is read back: the
+// workflow carries the submission's random token in its memo, which tells
+// our start apart from a workflow that already held this id (a Temporal
+// namespace kept while the database was reset), which must not be taken
+// for this request.
 func (s *Server) start(ctx context.Context, in workflows.Input) error {
-	ctx, cancel := context.WithTimeout(ctx, s.d.TemporalTimeout)
-	defer cancel()
-	_, err := s.d.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(in, s.d.TaskQueue), workflows.WorkflowType, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err == nil || errors.As(err, &started) {
-		return nil
-	}
-	check, cancelCheck := context.WithTimeout(context.WithoutCancel(ctx), s.d.TemporalTimeout)
-	defer cancelCheck()
-	if _, derr := s.d.Temporal.DescribeWorkflowExecution(check, workflows.WorkflowID(in.RequestID), ""); derr == nil {
-		return nil
+	id := workflows.WorkflowID(in.RequestID)
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		startCtx, cancel := context.WithTimeout(ctx, s.d.TemporalTimeout)
+		_, err = s.d.Temporal.ExecuteWorkflow(startCtx, workflows.StartOptions(in, s.d.TaskQueue), workflows.WorkflowType, in)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		submission, derr := s.submissionOf(context.WithoutCancel(ctx), id)
+		var notFound *serviceerror.NotFound
+		switch {
+		case derr == nil && submission == in.Submission:
+			return nil
+		case derr == nil:
+			return unavailable("Temporal already holds a workflow "+id+" that is not this request's (was the database reset while Temporal kept its history?); the request was not submitted. Tell an administrator.",
+				fmt.Errorf("workflow id collision: %w", err))
+		case errors.As(derr, &notFound):
+			continue // the start did not happen: try once more
+		default:
+			return unavailable("Temporal is unavailable; the request was not submitted. Try again shortly.", err)
+		}
 	}
 	return unavailable("Temporal is unavailable; the request was not submitted. Try again shortly.", err)
+}
+
+// submissionOf reads the submission token from the memo of workflow id.
+func (s *Server) submissionOf(ctx context.Context, id string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.d.TemporalTimeout)
+	defer cancel()
+	resp, err := s.d.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return "", err
+	}
+	var submission string
+	if p := resp.GetWorkflowExecutionInfo().GetMemo().GetFields()[workflows.SubmissionMemo]; p != nil {
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &submission); err != nil {
+			return "", err
+		}
+	}
+	return submission, nil
 }

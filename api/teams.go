@@ -143,13 +143,22 @@ func (s *Server) deleteTeam(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	if err := s.d.Store.DeleteTeam(c.Request.Context(), t.ID); err != nil {
+	ctx := c.Request.Context()
+	// Requests waiting for this team must learn that its members no longer
+	// decide; the stage loses its team id with the team, so look first.
+	ids, err := s.d.Store.PendingRequestsUsingTeam(ctx, t.ID)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if err := s.d.Store.DeleteTeam(ctx, t.ID); err != nil {
 		if errors.Is(err, store.ErrReferenced) {
 			err = conflict(fmt.Sprintf("Team %q still approves catalog items or policy stages; change those first.", t.Name))
 		}
 		c.Error(err)
 		return
 	}
+	s.refreshApprovers(ctx, ids, fmt.Sprintf("team %s was deleted", t.Name))
 	c.Status(http.StatusNoContent)
 }
 
@@ -165,7 +174,7 @@ func (s *Server) listMembers(c *gin.Context) {
 		return
 	}
 	users, total, err := s.d.Store.ListTeamMemberUsers(c.Request.Context(), t.ID, opts)
-	s.renderUsers(c, opts, users, total, err)
+	s.renderUsers(c, opts, users, total, err, caller(c).Admin(t.OrganizationID))
 }
 
 // changeMembers adds or removes a member, then tells the waiting requests
@@ -177,7 +186,7 @@ func (s *Server) changeMembers(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	b, err := s.bindAssociation(c)
+	b, err := s.bindAssociation(c, t.OrganizationID, sameOrganization)
 	if err != nil {
 		c.Error(err)
 		return
@@ -203,16 +212,16 @@ func (s *Server) changeMembers(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-// refreshAllPending tells every waiting request that superusers or active
-// users changed; it runs in the background, since there may be many.
+// refreshAllPending tells every waiting request that the superusers
+// changed; it runs in the background, since there may be many.
 func (s *Server) refreshAllPending(ctx context.Context, reason string) {
-	go func() {
-		ctx := context.WithoutCancel(ctx)
+	ctx = context.WithoutCancel(ctx)
+	s.background(func() {
 		ids, err := s.d.Store.PendingRequests(ctx)
 		if err != nil {
 			s.log.Warn("finding waiting requests failed", "error", err)
 			return
 		}
 		s.signalRefresh(ctx, ids, reason)
-	}()
+	})
 }

@@ -121,7 +121,20 @@ func (s *Server) refreshApprovers(ctx context.Context, ids []int64, reason strin
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	go s.signalRefresh(ctx, ids, reason)
+	s.background(func() { s.signalRefresh(ctx, ids, reason) })
+}
+
+// background runs work after the answer, one piece at a time (signals are
+// quick; a burst of membership changes queues rather than piling up), and
+// Close waits for it.
+func (s *Server) background(work func()) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.bgSlot <- struct{}{}
+		defer func() { <-s.bgSlot }()
+		work()
+	}()
 }
 
 func (s *Server) signalRefresh(ctx context.Context, ids []int64, reason string) {

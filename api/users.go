@@ -53,7 +53,7 @@ func (s *Server) listUsers(c *gin.Context) {
 		f.Visibility = &store.UserVisibility{UserID: p.UserID, AdminOrgIDs: nonNilIDs(p.AdminOf)}
 	}
 	users, total, err := s.d.Store.ListUsers(c.Request.Context(), f, opts)
-	s.renderUsers(c, opts, users, total, err)
+	s.renderUsers(c, opts, users, total, err, true)
 }
 
 func (s *Server) getUser(c *gin.Context) {
@@ -166,8 +166,15 @@ func (s *Server) updateUser(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	if updated.IsSuperuser != u.IsSuperuser || updated.IsActive != u.IsActive {
-		s.refreshAllPending(ctx, fmt.Sprintf("user %s changed", u.Username))
+	switch {
+	case updated.IsSuperuser != u.IsSuperuser:
+		s.refreshAllPending(ctx, fmt.Sprintf("user %s became or stopped being a superuser", u.Username))
+	case updated.IsActive != u.IsActive:
+		if ids, err := s.d.Store.PendingRequestsForUser(ctx, u.ID); err != nil {
+			s.logFor(c).Warn("finding the requests a user decides failed", "error", err)
+		} else {
+			s.refreshApprovers(ctx, ids, fmt.Sprintf("user %s was activated or deactivated", u.Username))
+		}
 	}
 	c.JSON(http.StatusOK, userView(updated))
 }
@@ -182,14 +189,24 @@ func (s *Server) deleteUser(c *gin.Context) {
 		c.Error(conflict("You cannot delete yourself."))
 		return
 	}
-	if err := s.d.Store.DeleteUser(c.Request.Context(), u.ID); err != nil {
+	ctx := c.Request.Context()
+	ids, err := s.d.Store.PendingRequestsForUser(ctx, u.ID)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if err := s.d.Store.DeleteUser(ctx, u.ID); err != nil {
 		if errors.Is(err, store.ErrReferenced) {
-			err = conflict(fmt.Sprintf("User %s has service requests; deactivate the account instead (is_active false).", u.Username))
+			err = conflict(fmt.Sprintf("User %s has requested or decided on service requests; deactivate the account instead (is_active false).", u.Username))
 		}
 		c.Error(err)
 		return
 	}
-	s.refreshAllPending(c.Request.Context(), fmt.Sprintf("user %s was deleted", u.Username))
+	if u.IsSuperuser {
+		s.refreshAllPending(ctx, fmt.Sprintf("user %s was deleted", u.Username))
+	} else {
+		s.refreshApprovers(ctx, ids, fmt.Sprintf("user %s was deleted", u.Username))
+	}
 	c.Status(http.StatusNoContent)
 }
 

@@ -18,10 +18,11 @@ func orgView(o store.Organization) gin.H {
 	url := fmt.Sprintf("/api/v2/organizations/%d/", o.ID)
 	return gin.H{
 		"id": o.ID, "type": "organization", "url": url,
-		"related":     gin.H{"admins": url + "admins/", "users": url + "users/", "teams": fmt.Sprintf("/api/v2/teams/?organization=%d", o.ID)},
-		"name":        o.Name,
-		"description": o.Description,
-		"created":     o.Created, "modified": o.Modified,
+		"related":          gin.H{"admins": url + "admins/", "users": url + "users/", "teams": fmt.Sprintf("/api/v2/teams/?organization=%d", o.ID)},
+		"name":             o.Name,
+		"description":      o.Description,
+		"awx_organization": o.AWXOrganization,
+		"created":          o.Created, "modified": o.Modified,
 	}
 }
 
@@ -34,6 +35,11 @@ func userView(u store.User) gin.H {
 		"is_superuser": u.IsSuperuser, "is_active": u.IsActive,
 		"created": u.Created, "modified": u.Modified,
 	}
+}
+
+// userSummary is a user as fellow members see them.
+func userSummary(u store.User) gin.H {
+	return gin.H{"id": u.ID, "type": "user", "username": u.Username, "first_name": u.FirstName, "last_name": u.LastName}
 }
 
 func teamView(t store.Team) gin.H {

@@ -70,7 +70,8 @@ func newAPI(ctx context.Context, cfg config.Config, logger *slog.Logger, deps ap
 	}
 	deps.Store, deps.Temporal, deps.AWX, deps.Logger = st, c, awxClient, logger
 	deps.TaskQueue, deps.Registry = cfg.TaskQueue, reg
-	return api.New(deps), func() { c.Close(); st.Close() }, nil
+	srv := api.New(deps)
+	return srv, func() { srv.Close(); c.Close(); st.Close() }, nil
 }
 
 // serveHTTP serves h on addr until ctx is canceled, then lets calls in
@@ -80,7 +81,8 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, logger *slog.Lo
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is the port already in use?)", addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 45 * time.Second, IdleTimeout: 2 * time.Minute}
 	logger.Info("API listening", "url", "http://"+ln.Addr().String()+"/api/v2/")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
