@@ -77,7 +77,9 @@ func (e *env) authzFixture() azFixture {
 	require.NotZero(e.t, f.longPolicy)
 	require.NotZero(e.t, f.envPolicy)
 
-	// initech's own objects, made by its admin.
+	// initech's own objects, made by its admin, once a superuser linked
+	// initech to its AWX organization.
+	e.must(http.StatusOK, superuser, "PATCH", fmt.Sprintf("/api/v2/organizations/%d/", f.initech), map[string]any{"awx_organization": 1})
 	f.ops = idOf(e.must(http.StatusCreated, otherAdmin, "POST", "/api/v2/teams/", map[string]any{"organization": f.initech, "name": "ops"}))
 	f.initechItem = idOf(e.must(http.StatusCreated, otherAdmin, "POST", "/api/v2/service_catalog_items/", map[string]any{
 		"organization": f.initech, "name": "Health check", "job_template": awxsim.DemoHealthCheckID,

@@ -44,6 +44,9 @@ func TestAPI_TeamMembershipFollowsWaitingRequests(t *testing.T) {
 	require.NoError(t, err)
 	e.tokens["frank"] = token
 	members := fmt.Sprintf("/api/v2/teams/%d/members/", e.teamID("sre"))
+	// Superusers bring users into an organization; its admins then place
+	// them in teams.
+	e.must(http.StatusNoContent, superuser, "POST", fmt.Sprintf("/api/v2/organizations/%d/users/", e.orgID()), map[string]any{"id": frank.ID})
 
 	e.must(http.StatusNoContent, orgAdmin, "POST", members, map[string]any{"id": frank.ID})
 	e.eventually(20*time.Second, "frank to be asked", func() bool { return slices.Contains(e.inbox("frank"), id) })
@@ -171,8 +174,13 @@ func TestAPI_AWXUnavailable(t *testing.T) {
 	e.must(http.StatusServiceUnavailable, requester, "POST", path+"submit/", map[string]any{"justification": "check"})
 	e.must(http.StatusServiceUnavailable, orgAdmin, "PATCH", path, map[string]any{"job_template": jt})
 
+	// A failure is remembered briefly so that a struggling AWX is not
+	// hammered; then AWX is asked again.
 	e.stack.Sim.ClearFaults()
-	e.must(http.StatusOK, requester, "GET", path+"launch_data/", nil)
+	e.eventually(15*time.Second, "launch_data to recover", func() bool {
+		status, _ := e.call(requester, "GET", path+"launch_data/", nil)
+		return status == http.StatusOK
+	})
 }
 
 func TestAPI_PolicyEditsNeverTouchRequestsInFlight(t *testing.T) {
