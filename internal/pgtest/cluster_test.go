@@ -14,61 +14,6 @@ import (
 	"github.com/countersign/countersign/store"
 )
 
-// fakeBinDir makes a directory with initdb, postgres and a pg_ctl that
-// reports the given version.
-func fakeBinDir(t *testing.T, parent, version string) string {
-	t.Helper()
-	dir := filepath.Join(parent, version, "bin")
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	for _, name := range []string{"initdb", "postgres"} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\nexit 0\n"), 0o755))
-	}
-	script := "#!/bin/sh\necho 'pg_ctl (PostgreSQL) " + version + "'\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "pg_ctl"), []byte(script), 0o755))
-	return dir
-}
-
-func TestPgtest_FindBinDir(t *testing.T) {
-	t.Run("missing binaries say what to install", func(t *testing.T) {
-		_, _, err := findBinDir(t.TempDir(), filepath.Join(t.TempDir(), "*", "bin"))
-		require.Error(t, err)
-		assert.Contains(t, err.Error(), "initdb")
-		assert.Contains(t, err.Error(), "install the PostgreSQL server")
-		assert.Contains(t, err.Error(), "TEST_DATABASE_URL")
-	})
-
-	t.Run("picks the highest version, numerically", func(t *testing.T) {
-		lib := t.TempDir()
-		fakeBinDir(t, lib, "9.6")
-		want := fakeBinDir(t, lib, "15.2")
-		fakeBinDir(t, lib, "14.11")
-		dir, version, err := findBinDir("", filepath.Join(lib, "*", "bin"))
-		require.NoError(t, err)
-		assert.Equal(t, want, dir)
-		assert.Equal(t, "15.2", version)
-	})
-
-	t.Run("considers the PATH too", func(t *testing.T) {
-		lib, onPath := t.TempDir(), t.TempDir()
-		fakeBinDir(t, lib, "13.1")
-		want := fakeBinDir(t, onPath, "16.0")
-		dir, version, err := findBinDir(want, filepath.Join(lib, "*", "bin"))
-		require.NoError(t, err)
-		assert.Equal(t, want, dir)
-		assert.Equal(t, "16.0", version)
-	})
-
-	t.Run("skips directories lacking a binary", func(t *testing.T) {
-		lib := t.TempDir()
-		want := fakeBinDir(t, lib, "12.0")
-		broken := fakeBinDir(t, lib, "17.0")
-		require.NoError(t, os.Remove(filepath.Join(broken, "initdb")))
-		dir, _, err := findBinDir("", filepath.Join(lib, "*", "bin"))
-		require.NoError(t, err)
-		assert.Equal(t, want, dir)
-	})
-}
-
 func TestPgtest_Cluster(t *testing.T) {
 	t.Parallel()
 	c, err := startCluster()
@@ -90,12 +35,12 @@ func TestPgtest_Cluster(t *testing.T) {
 	assert.Equal(t, "off", sync)
 	var socketDir string
 	require.NoError(t, s.DB().Get(&socketDir, `SHOW unix_socket_directories`))
-	assert.Equal(t, c.dir, socketDir, "the socket lives in the cluster's own directory")
+	assert.Equal(t, c.Dir, socketDir, "the socket lives in the cluster's own directory")
 	require.NoError(t, s.Close())
 
 	require.NoError(t, c.stop())
 	stopped = true
-	_, err = os.Stat(c.dir)
+	_, err = os.Stat(c.Dir)
 	assert.True(t, os.IsNotExist(err), "the cluster directory is removed")
 	_, err = store.Open(ctx, c.url)
 	assert.Error(t, err, "the server is gone")
@@ -118,7 +63,7 @@ func TestPgtest_SweepStaleClusters(t *testing.T) {
 	}
 	require.NoError(t, os.MkdirAll(foreignDir, 0o755))
 
-	sweepStaleClusters(tmp, &cluster{})
+	sweepStaleClusters(tmp, "")
 
 	assert.NoDirExists(t, staleDir, "a cluster whose test binary died is removed")
 	assert.DirExists(t, liveDir, "a running test binary's cluster is kept")

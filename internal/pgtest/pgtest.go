@@ -78,7 +78,7 @@ func Main(m *testing.M) int {
 		} else {
 			h.cluster, h.baseURL = c, c.url
 			fmt.Fprintf(os.Stderr, "pgtest: started PostgreSQL %s on 127.0.0.1:%d in %s (%s)\n",
-				c.version, c.port, c.took.Round(time.Millisecond), c.dir)
+				c.Version, c.Port, c.took.Round(time.Millisecond), c.Dir)
 		}
 	}
 	active.Store(h)

@@ -1,4 +1,4 @@
-package temporaltest_test
+package temporaldev_test
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/countersign/countersign/internal/temporaltest"
+	"github.com/countersign/countersign/internal/temporaldev"
 )
 
 func TestStart_RegistersSearchAttributes(t *testing.T) {
-	srv, err := temporaltest.Start(context.Background(), temporaltest.Options{
+	srv, err := temporaldev.Start(context.Background(), temporaldev.Options{
 		SearchAttributes: map[string]string{"RequestStatus": "Keyword", "PendingApprovers": "KeywordList"},
 	})
 	require.NoError(t, err)
@@ -31,7 +31,7 @@ func TestStart_RegistersSearchAttributes(t *testing.T) {
 
 func TestStart_MissingBinaryIsAClearFailure(t *testing.T) {
 	t.Setenv("TEMPORAL_CLI", "/nonexistent/temporal")
-	_, err := temporaltest.Start(context.Background(), temporaltest.Options{})
+	_, err := temporaldev.Start(context.Background(), temporaldev.Options{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "/nonexistent/temporal")
 }
