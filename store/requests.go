@@ -454,3 +454,16 @@ func jsonOrNull(raw json.RawMessage) any {
 	}
 	return string(raw)
 }
+
+// RequestPublished reports whether the workflow of request id has recorded
+// a state in which its approvers are known: a stage open for decisions, or
+// no longer waiting for one.
+func (s *Store) RequestPublished(ctx context.Context, id int64) (bool, error) {
+	const q = `SELECT state_seq > 0 AND (status <> 'pending_approval' OR current_stage IS NOT NULL)
+		FROM service_requests WHERE id = $1`
+	var published bool
+	if err := s.db.GetContext(ctx, &published, q, id); err != nil {
+		return false, mapError(err)
+	}
+	return published, nil
+}

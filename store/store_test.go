@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/assert"
@@ -110,4 +112,20 @@ func TestStore_UnavailableDatabase(t *testing.T) {
 	_, err = store.New(db).GetUser(context.Background(), 1)
 	assert.ErrorIs(t, err, store.ErrUnavailable)
 	assert.NotErrorIs(t, err, store.ErrNotFound)
+}
+
+func TestStore_CreateDatabase(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	name := fmt.Sprintf("cs_created_%d", time.Now().UnixNano())
+	t.Cleanup(func() { _, _ = st.DB().ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name) })
+	created, err := st.CreateDatabase(ctx, name)
+	require.NoError(t, err)
+	assert.True(t, created)
+	created, err = st.CreateDatabase(ctx, name)
+	require.NoError(t, err)
+	assert.False(t, created, "an existing database is kept")
+	var n int
+	require.NoError(t, st.DB().GetContext(ctx, &n, `SELECT count(*) FROM pg_database WHERE datname = $1`, name))
+	assert.Equal(t, 1, n)
 }
