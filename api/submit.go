@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -230,9 +231,34 @@ func (s *Server) submit(c *gin.Context) {
 		c.Error(err)
 		return
 	}
+	s.awaitPublished(ctx, row.ID)
+	c.Header("Location", fmt.Sprintf("/api/v2/service_requests/%d/", row.ID))
 	out := requestDetail(row, nil)
 	out["plan"] = gin.H{"source": plan.Source, "policy": plan.PolicyName, "notes": nonNilStrings(plan.Notes)}
 	c.JSON(http.StatusCreated, out)
+}
+
+// publishWait bounds how long submit waits for the new request's approvers
+// to be known.
+const publishWait = 5 * time.Second
+
+// awaitPublished waits, briefly, until the request's workflow has recorded
+// who may decide it, so that the 201 is read-your-writes for everyone: the
+// approvers find it in their inbox and may act on it at once. A slow worker
+// only delays the answer; the request is created either way.
+func (s *Server) awaitPublished(ctx context.Context, id int64) {
+	ctx, cancel := context.WithTimeout(ctx, publishWait)
+	defer cancel()
+	for delay := 20 * time.Millisecond; ; delay = min(2*delay, 250*time.Millisecond) {
+		if ok, err := s.d.Store.RequestPublished(ctx, id); ok || err != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
 }
 
 func (s *Server) createRequest(ctx context.Context, c *gin.Context, item store.CatalogItem, plan approval.Plan,

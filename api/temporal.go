@@ -40,7 +40,9 @@ func newWorkerProbe(c client.Client, taskQueue string) *workerProbe {
 func (w *workerProbe) workersAlive(ctx context.Context) (bool, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if time.Since(w.checked) < 5*time.Second {
+	// A worker that just started is seen within a second; one that is
+	// alive is assumed to stay so for a few.
+	if fresh := time.Since(w.checked); (w.alive && fresh < 5*time.Second) || (!w.alive && fresh < time.Second) {
 		return w.alive, nil
 	}
 	resp, err := w.c.DescribeTaskQueue(ctx, w.taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
