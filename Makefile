@@ -10,12 +10,19 @@ TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
 
 GO ?= go
 
-.PHONY: all build test bench bench-api load-tool vet fmt temporal clean
+.PHONY: all build run test bench bench-api load-tool vet fmt temporal clean
 
 all: build
 
 build:
 	$(GO) build -o bin/countersign ./cmd/countersign
+
+# The whole stack on 127.0.0.1 with demo data: PostgreSQL (DATABASE_URL or a
+# cluster in .data/postgres), the Temporal dev server and its Web UI, the AWX
+# simulator, the worker and the API. RUN_ARGS passes flags to
+# `countersign dev` (see `bin/countersign dev -h`).
+run: temporal build
+	./bin/countersign dev $(RUN_ARGS)
 
 temporal: $(TEMPORAL_STAMP)
 

@@ -1,5 +1,6 @@
-// Command countersign is Countersign's single binary: the worker, the
-// database migrations and the AWX simulator, each a subcommand.
+// Command countersign is Countersign's single binary: the API, the worker,
+// the database migrations, the AWX simulator and the development stack,
+// each a subcommand.
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 const usage = `usage: countersign <command> [flags]
 
 commands:
+  dev       run the whole stack locally with demo data (what make run runs)
   api       serve the REST API (and /metrics)
   worker    run the Temporal worker (ServiceRequest workflow and activities)
   migrate   apply database migrations (migrate [up] | migrate down N)
@@ -44,6 +46,8 @@ func run(args []string, stderr io.Writer) int {
 	cmd, rest := args[0], args[1:]
 	var err error
 	switch cmd {
+	case "dev":
+		err = runDev(ctx, rest, os.Stdout)
 	case "api":
 		err = runAPI(ctx, rest)
 	case "token":

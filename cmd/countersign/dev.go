@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/countersign/countersign/api"
+	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/internal/config"
+	"github.com/countersign/countersign/internal/demo"
+	"github.com/countersign/countersign/internal/pgcluster"
+	"github.com/countersign/countersign/internal/temporaldev"
+	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/worker"
+	"github.com/countersign/countersign/workflows"
+)
+
+// devOptions are the settings of `countersign dev`.
+type devOptions struct {
+	dataDir      string
+	databaseURL  string
+	apiPort      int
+	temporalPort int
+	uiPort       int
+	awxPort      int
+	pgPort       int
+	jobDuration  time.Duration
+	logLevel     slog.Level
+}
+
+// devAWXToken is the simulator's token in dev mode; the simulator is no
+// secret keeper.
+const devAWXToken = "countersign-dev-awx-token"
+
+// devDatabase is the database of a local cluster.
+const devDatabase = "countersign"
+
+func parseDevOptions(args []string, env config.Lookup) (devOptions, error) {
+	o := devOptions{}
+	fs := flag.NewFlagSet("countersign dev", flag.ContinueOnError)
+	str := func(p *string, name, envName, def, usage string) {
+		if v, ok := env(envName); ok && v != "" {
+			def = v
+		}
+		fs.StringVar(p, name, def, usage+" (env "+envName+")")
+	}
+	num := func(p *int, name, envName string, def int, usage string) {
+		if v, ok := env(envName); ok && v != "" {
+			if n, err := strconv.Atoi(v); err == nil {
+				def = n
+			} else {
+				def = -1 // reported below
+			}
+		}
+		fs.IntVar(p, name, def, usage+" (env "+envName+")")
+	}
+	var jobDuration, logLevel string
+	str(&o.dataDir, "data-dir", "DEV_DATA_DIR", ".data", "directory kept between runs: PostgreSQL cluster, Temporal database, log")
+	str(&o.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL to use instead of a local cluster")
+	num(&o.apiPort, "api-port", "DEV_API_PORT", 8080, "port of the API and portal")
+	num(&o.temporalPort, "temporal-port", "DEV_TEMPORAL_PORT", 7233, "gRPC port of the Temporal dev server")
+	num(&o.uiPort, "ui-port", "DEV_UI_PORT", 8233, "port of the Temporal Web UI")
+	num(&o.awxPort, "awx-port", "DEV_AWX_PORT", 8052, "port of the AWX simulator")
+	num(&o.pgPort, "pg-port", "DEV_PG_PORT", 15432, "port of the local PostgreSQL cluster")
+	str(&jobDuration, "job-duration", "DEV_JOB_DURATION", "20s", "how long a simulated AWX job runs")
+	str(&logLevel, "log-level", "LOG_LEVEL", "info", "level of the log file: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for name, p := range map[string]int{"api-port": o.apiPort, "temporal-port": o.temporalPort, "ui-port": o.uiPort, "awx-port": o.awxPort, "pg-port": o.pgPort} {
+		if p < 1 || p > 65535 {
+			return o, fmt.Errorf("--%s: use a port number from 1 to 65535", name)
+		}
+	}
+	d, err := time.ParseDuration(jobDuration)
+	if err != nil || d < time.Second {
+		return o, fmt.Errorf("--job-duration %q: use a duration of at least 1s, e.g. 20s", jobDuration)
+	}
+	o.jobDuration = d
+	if err := o.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return o, fmt.Errorf("LOG_LEVEL %q: use debug, info, warn or error", logLevel)
+	}
+	if o.dataDir, err = filepath.Abs(o.dataDir); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// runDev runs the whole stack on 127.0.0.1 for development and demos —
+// PostgreSQL, the Temporal dev server with its Web UI, the AWX simulator,
+// the worker and the API — seeds the demo data and prints how to use it.
+// Everything stops on ctx's end, clients before the servers they use.
+func runDev(ctx context.Context, args []string, stdout io.Writer) error {
+	o, err := parseDevOptions(args, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	d := &devStack{o: o}
+	defer d.stop()
+	if err := d.start(ctx); err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	run, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { errc <- worker.Serve(run, d.cfg, d.logger) }()
+	go func() { errc <- serveHTTP(run, d.cfg.HTTPAddr, d.api.Handler(), d.logger) }()
+	var failure error
+	if err := d.awaitReady(run, errc); err != nil {
+		failure = err
+		cancel()
+	} else {
+		printDevBanner(stdout, d)
+	}
+	if failure == nil {
+		go func() {
+			<-run.Done()
+			fmt.Fprintln(stdout, "Stopping (running activities get up to 10s to finish)...")
+		}()
+	}
+	for range 2 {
+		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) && failure == nil {
+			failure = err
+			cancel()
+		}
+	}
+	if failure == nil {
+		fmt.Fprintln(stdout, "Stopped. Requests are kept in "+o.dataDir+"; `make run` carries on with them.")
+	}
+	return failure
+}
+
+// devStack is what runDev started, to be stopped in reverse order.
+type devStack struct {
+	o        devOptions
+	cfg      config.Config
+	logger   *slog.Logger
+	logFile  *os.File
+	pg       *pgcluster.Cluster
+	temporal *temporaldev.Server
+	sim      *http.Server
+	api      *api.Server
+	apiClose func()
+	catalog  demo.Catalog
+}
+
+func (d *devStack) start(ctx context.Context) error {
+	if d.o.databaseURL == "" {
+		c, err := pgcluster.New(filepath.Join(d.o.dataDir, "postgres"))
+		if err != nil {
+			return fmt.Errorf("PostgreSQL: %w; or set DATABASE_URL", err)
+		}
+		if c.Running() {
+			// Left over by a run that was killed; it would hold its port.
+			if err := c.Stop("fast"); err != nil {
+				return fmt.Errorf("PostgreSQL: %w", err)
+			}
+		}
+		d.pg = c
+	}
+	if err := checkPortsFree(d.o); err != nil {
+		return err
+	}
+	if _, err := temporaldev.Binary(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(d.o.dataDir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", d.o.dataDir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(d.o.dataDir, "countersign.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	d.logFile = f
+	d.logger = slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: d.o.logLevel}))
+
+	databaseURL, err := d.startPostgres(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer st.Close()
+	if _, err := store.Migrate(ctx, st.DB()); err != nil {
+		return err
+	}
+	if _, d.catalog, err = demo.Seed(ctx, st); err != nil {
+		return err
+	}
+
+	d.temporal, err = temporaldev.Start(ctx, temporaldev.Options{
+		SearchAttributes: workflows.SearchAttributes, DBFile: filepath.Join(d.o.dataDir, "temporal.db"),
+		Port: d.o.temporalPort, UIPort: d.o.uiPort,
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.startSimulator(); err != nil {
+		return err
+	}
+	d.cfg = config.Config{
+		DatabaseURL: databaseURL, TemporalAddress: d.temporal.HostPort, TemporalNamespace: d.temporal.Namespace,
+		TaskQueue: workflows.DefaultTaskQueue, AWXURL: d.awxURL(), AWXToken: devAWXToken,
+		HTTPAddr: addr(d.o.apiPort), LogLevel: d.o.logLevel, AWXPollInterval: 2 * time.Second,
+	}
+	d.api, d.apiClose, err = newAPI(ctx, d.cfg, d.logger, api.Deps{DevTokens: true})
+	return err
+}
+
+// startPostgres returns the URL of the database to use: DATABASE_URL's,
+// or that of a cluster in the data directory, created on first use.
+func (d *devStack) startPostgres(ctx context.Context) (string, error) {
+	if d.pg == nil {
+		return d.o.databaseURL, nil
+	}
+	c := d.pg
+	if !c.Initialized() {
+		if err := c.Init(false); err != nil {
+			return "", fmt.Errorf("PostgreSQL: %w", err)
+		}
+	}
+	if err := c.Start(d.o.pgPort); err != nil {
+		return "", fmt.Errorf("PostgreSQL: %w", err)
+	}
+	admin, err := store.Open(ctx, c.URL("postgres"))
+	if err != nil {
+		return "", fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer admin.Close()
+	if _, err := admin.CreateDatabase(ctx, devDatabase); err != nil {
+		return "", err
+	}
+	return c.URL(devDatabase), nil
+}
+
+// awaitReady waits until the API answers and a worker polls the task
+// queue, so that everything the banner offers works at once; errc reports
+// a component that failed to start.
+func (d *devStack) awaitReady(ctx context.Context, errc chan error) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: d.temporal.HostPort, Namespace: d.temporal.Namespace, Logger: sdklog.NewStructuredLogger(d.logger)})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ping := "http://" + d.cfg.HTTPAddr + "/api/v2/ping/"
+	for {
+		resp, err := c.DescribeTaskQueue(ctx, d.cfg.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if err == nil && len(resp.GetPollers()) > 0 {
+			if r, err := http.Get(ping); err == nil {
+				r.Body.Close()
+				if r.StatusCode == http.StatusOK {
+					return nil
+				}
+			}
+		}
+		select {
+		case err := <-errc:
+			errc <- err // counted by the caller
+			if err == nil {
+				err = errors.New("a component stopped while starting")
+			}
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("the worker and the API were not ready within a minute; see %s", filepath.Join(d.o.dataDir, "countersign.log"))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (d *devStack) startSimulator() error {
+	ln, err := net.Listen("tcp", addr(d.o.awxPort))
+	if err != nil {
+		return portInUse(d.o.awxPort, "AWX simulator", "awx-port", "DEV_AWX_PORT")
+	}
+	d.sim = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: awxsim.New(awxsim.Config{
+		Tokens: []string{devAWXToken}, Username: "countersign", JobDuration: d.o.jobDuration})}
+	go func() { _ = d.sim.Serve(ln) }()
+	return nil
+}
+
+func (d *devStack) awxURL() string { return "http://" + addr(d.o.awxPort) }
+
+// stop stops what was started, in reverse order; each step is bounded.
+func (d *devStack) stop() {
+	if d.apiClose != nil {
+		d.apiClose()
+	}
+	if d.sim != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = d.sim.Shutdown(ctx)
+		cancel()
+	}
+	if d.temporal != nil {
+		_ = d.temporal.Stop()
+	}
+	if d.pg != nil {
+		if err := d.pg.Stop("fast"); err != nil && d.logger != nil {
+			d.logger.Error("stopping PostgreSQL", "error", err)
+		}
+	}
+	if d.logFile != nil {
+		_ = d.logFile.Close()
+	}
+}
+
+func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// checkPortsFree names the first port that something else holds, so that a
+// second `make run` or a busy port is one clear line rather than a half
+// started stack.
+func checkPortsFree(o devOptions) error {
+	ports := []struct {
+		port            int
+		what, flag, env string
+	}{
+		{o.apiPort, "API", "api-port", "DEV_API_PORT"},
+		{o.temporalPort, "Temporal", "temporal-port", "DEV_TEMPORAL_PORT"},
+		{o.uiPort, "Temporal Web UI", "ui-port", "DEV_UI_PORT"},
+		{o.awxPort, "AWX simulator", "awx-port", "DEV_AWX_PORT"},
+	}
+	if o.databaseURL == "" {
+		ports = append(ports, struct {
+			port            int
+			what, flag, env string
+		}{o.pgPort, "PostgreSQL", "pg-port", "DEV_PG_PORT"})
+	}
+	seen := map[int]string{}
+	for _, p := range ports {
+		if other, dup := seen[p.port]; dup {
+			return fmt.Errorf("port %d is given to both the %s and the %s", p.port, other, p.what)
+		}
+		seen[p.port] = p.what
+		ln, err := net.Listen("tcp", addr(p.port))
+		if err != nil {
+			return portInUse(p.port, p.what, p.flag, p.env)
+		}
+		_ = ln.Close()
+	}
+	return nil
+}
+
+func portInUse(port int, what, flagName, env string) error {
+	return fmt.Errorf("port %d (%s) is already in use on 127.0.0.1 (another `make run`?); stop what holds it or pick another port with --%s or %s",
+		port, what, flagName, env)
+}

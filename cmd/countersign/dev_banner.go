@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/countersign/countersign/internal/demo"
+	"github.com/countersign/countersign/internal/temporaldev"
+	"github.com/countersign/countersign/workflows"
+)
+
+// demoRoles describes each demo user in the banner, in SPEC 8.1's order.
+var demoRoles = [][2]string{
+	{"admin", "superuser"},
+	{"erin", "org admin of acme"},
+	{"alice", "requester"},
+	{"bob", "approver, team sre"},
+	{"carol", "approver, team sre"},
+	{"dave", "approver, team security"},
+}
+
+// submitExample is alice's request in the banner: ttl_days ≤ 5, so the
+// "environments" policy applies (two approvals by sre).
+const submitExample = `{"justification":"demo for a customer","extra_vars":{"env_name":"demo","ttl_days":3},` +
+	`"node_survey_data":{"create-database":{"db_size":"small","db_password":"correct-horse-battery"},"deploy-app":{"replicas":2}}}`
+
+// printDevBanner prints every URL, the demo users and their tokens, and
+// three commands to paste into another terminal.
+func printDevBanner(w io.Writer, d *devStack) {
+	api := "http://" + addr(d.o.apiPort)
+	temporal := devTemporalCLI()
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	line("")
+	line("Countersign is running (dev mode). Data: %s  Log: %s", d.o.dataDir, filepath.Join(d.o.dataDir, "countersign.log"))
+	line("")
+	line("  Portal and REST API  %s/   (API root %s/api/v2/)", api, api)
+	line("  Temporal Web UI      http://%s/namespaces/%s/workflows", addr(d.o.uiPort), d.temporal.Namespace)
+	line("  Temporal gRPC        %s   (namespace %s, task queue %s)", d.temporal.HostPort, d.temporal.Namespace, d.cfg.TaskQueue)
+	line("  AWX simulator        %s/api/v2/   (jobs take %s)", d.awxURL(), d.o.jobDuration)
+	if d.pg != nil {
+		line("  PostgreSQL           %s", d.cfg.DatabaseURL)
+	}
+	line("")
+	line("Demo users and their dev-only tokens (refused outside dev mode):")
+	for _, r := range demoRoles {
+		line("  %-6s %-26s dev-%s", r[0], r[1], r[0])
+	}
+	line("")
+	line("Try it from another terminal (alice asks for an environment, bob and carol approve):")
+	line("  REQ=$(curl -s -o /dev/null -w '%%header{location}' -X POST %s/api/v2/service_catalog_items/%d/submit/ -H 'Authorization: Bearer dev-alice' -H 'Content-Type: application/json' -d '%s')",
+		api, d.catalog.Items[demo.ProvisionEnvironment].ID, submitExample)
+	line(`  curl -s -X POST "%s${REQ}approve/" -H 'Authorization: Bearer dev-bob' -H 'Content-Type: application/json' -d '{"comment":"looks fine"}'`, api)
+	line(`  %s workflow signal --address %s --workflow-id "%s$(basename "$REQ")" --name %s --input '{"user":"carol"}'`,
+		temporal, d.temporal.HostPort, strings.TrimSuffix(workflows.WorkflowID(0), "0"), workflows.Approve)
+	line("")
+	line("Ctrl-C stops everything; requests are kept for the next run.")
+	fmt.Fprint(w, b.String())
+}
+
+// devTemporalCLI is the path of the temporal CLI as the user can type it:
+// relative to the working directory when it is below it.
+func devTemporalCLI() string {
+	bin, err := temporaldev.Binary()
+	if err != nil {
+		return "temporal"
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, bin); err == nil && !strings.HasPrefix(rel, "..") {
+			return "./" + rel
+		}
+	}
+	return bin
+}

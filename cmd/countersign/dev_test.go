@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/internal/pgcluster"
+)
+
+// devProcess is a running `countersign dev`.
+type devProcess struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdout *bufio.Reader
+	banner string
+	done   chan error
+	stderr *syncBuffer
+}
+
+// buildBinary builds countersign into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "countersign")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
+
+// devPorts are free ports for every listener of the stack.
+func devPorts(t *testing.T) []string {
+	t.Helper()
+	var ports []string
+	for range 5 {
+		p, err := pgcluster.FreePort()
+		require.NoError(t, err)
+		ports = append(ports, strconv.Itoa(p))
+	}
+	return ports
+}
+
+// startDev starts `countersign dev` from the repository root, as `make
+// run` does, and waits for its banner.
+func startDev(t *testing.T, bin, dataDir string, ports []string) *devProcess {
+	t.Helper()
+	cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--api-port", ports[0], "--temporal-port", ports[1],
+		"--ui-port", ports[2], "--awx-port", ports[3], "--pg-port", ports[4], "--job-duration", "2s")
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), "DATABASE_URL=", "CI=true")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	p := &devProcess{t: t, cmd: cmd, stdout: bufio.NewReader(stdout), done: make(chan error, 1), stderr: &syncBuffer{}}
+	cmd.Stderr = p.stderr
+	require.NoError(t, cmd.Start())
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	banner := make(chan string, 1)
+	go func() {
+		var b strings.Builder
+		for {
+			line, err := p.stdout.ReadString('\n')
+			b.WriteString(line)
+			if err != nil || strings.HasPrefix(line, "Ctrl-C stops everything") {
+				banner <- b.String()
+				return
+			}
+		}
+	}()
+	select {
+	case p.banner = <-banner:
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("no banner from countersign dev within 3 minutes; stderr: %s", p.stderr.String())
+	}
+	require.Contains(t, p.banner, "Ctrl-C stops everything", "stderr: %s", p.stderr.String())
+	return p
+}
+
+// interrupt sends SIGINT, as Ctrl-C does, and waits for a clean exit.
+func (p *devProcess) interrupt() string {
+	p.t.Helper()
+	require.NoError(p.t, p.cmd.Process.Signal(syscall.SIGINT))
+	rest, _ := io.ReadAll(p.stdout)
+	select {
+	case err := <-p.done:
+		require.NoError(p.t, err, "countersign dev exits cleanly on Ctrl-C; stderr: %s", p.stderr.String())
+	case <-time.After(90 * time.Second):
+		p.t.Fatal("countersign dev did not stop within 90s of SIGINT")
+	}
+	return string(rest)
+}
+
+// commands are the copy-paste commands of the banner.
+func (p *devProcess) commands() []string {
+	var out []string
+	inTry := false
+	for _, line := range strings.Split(p.banner, "\n") {
+		switch {
+		case strings.HasPrefix(line, "Try it"):
+			inTry = true
+		case inTry && strings.HasPrefix(line, "  "):
+			out = append(out, strings.TrimSpace(line))
+		case inTry:
+			inTry = false
+		}
+	}
+	require.Len(p.t, out, 3, "three commands in the banner:\n%s", p.banner)
+	return out
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	return root
+}
+
+func getJSON(t *testing.T, url, token string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", out)
+	return out
+}
+
+func waitStatus(t *testing.T, url, want string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var last any
+	for time.Now().Before(deadline) {
+		last = getJSON(t, url, "dev-alice")["status"]
+		if last == want {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("%s: status %v, want %s", url, last, want)
+}
+
+// The acceptance test of `make run`: the banner's three commands work
+// verbatim, Ctrl-C stops everything, and a second run keeps the requests,
+// seeds nothing twice and lets a waiting request be approved.
+func TestDev_WholeStack(t *testing.T) {
+	bin := buildBinary(t)
+	// PostgreSQL runs as the postgres user when we are root: its directory
+	// must be reachable, which t.TempDir's is not.
+	dataDir, err := os.MkdirTemp("", "countersign-dev-test-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dataDir, 0o755))
+	t.Cleanup(func() { _ = os.RemoveAll(dataDir) })
+	ports := devPorts(t)
+	api := "http://127.0.0.1:" + ports[0]
+
+	dev := startDev(t, bin, dataDir, ports)
+	for _, want := range []string{api + "/", "http://127.0.0.1:" + ports[2] + "/namespaces/default/workflows",
+		"127.0.0.1:" + ports[1], "http://127.0.0.1:" + ports[3] + "/api/v2/", "dev-alice", "dev-bob", "dev-carol", "dev-dave", "dev-erin", "dev-admin"} {
+		assert.Contains(t, dev.banner, want)
+	}
+	cmds := dev.commands()
+	script := fmt.Sprintf("set -e\n%s\necho \"REQ=$REQ\"\n%s\necho\n%s\n", cmds[0], cmds[1], cmds[2])
+	sh := exec.Command("bash", "-c", script)
+	sh.Dir = repoRoot(t)
+	out, err := sh.CombinedOutput()
+	require.NoError(t, err, "the banner's commands, run verbatim:\n%s", out)
+	assert.Contains(t, string(out), `"pending_approvers":["carol"]`, "bob's approval answers with the request still waiting for carol")
+	assert.Contains(t, string(out), "Signal workflow succeeded")
+	var path string
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "REQ="); ok {
+			path = v
+		}
+	}
+	require.Regexp(t, `^/api/v2/service_requests/\d+/$`, path)
+	waitStatus(t, api+path, "successful")
+
+	// A second request, left waiting across the restart.
+	var restart int64
+	for _, it := range getJSON(t, api+"/api/v2/service_catalog_items/", "dev-alice")["results"].([]any) {
+		if it.(map[string]any)["name"] == "Restart service" {
+			restart = int64(it.(map[string]any)["id"].(float64))
+		}
+	}
+	require.NotZero(t, restart)
+	body := `{"justification":"stuck","extra_vars":{"service_name":"api"}}`
+	req, err := http.NewRequest("POST", fmt.Sprintf("%s/api/v2/service_catalog_items/%d/submit/", api, restart), strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer dev-alice")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	waiting := resp.Header.Get("Location")
+	waitStatus(t, api+waiting, "pending_approval")
+
+	rest := dev.interrupt()
+	assert.Contains(t, rest, "Stopped.")
+	pg, err := pgcluster.New(filepath.Join(dataDir, "postgres"))
+	require.NoError(t, err)
+	assert.False(t, pg.Running(), "PostgreSQL is stopped with the rest")
+	for _, p := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+p)
+		require.NoError(t, err, "port %s is released", p)
+		ln.Close()
+	}
+
+	// The same ports again: requests were kept and nothing is seeded twice.
+	dev = startDev(t, bin, dataDir, ports)
+	assert.EqualValues(t, 3, getJSON(t, api+"/api/v2/service_catalog_items/", "dev-admin")["count"])
+	assert.EqualValues(t, 2, getJSON(t, api+"/api/v2/approval_policies/", "dev-admin")["count"])
+	assert.Equal(t, "successful", getJSON(t, api+path, "dev-alice")["status"])
+	req, err = http.NewRequest("POST", api+waiting+"approve/", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer dev-bob")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the request kept across the restart can be approved")
+	waitStatus(t, api+waiting, "successful")
+	dev.interrupt()
+}
+
+// A port already in use is one clear line naming it, and nothing starts.
+func TestDev_PortInUse(t *testing.T) {
+	bin := buildBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	busy := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ports := devPorts(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "dev", "--data-dir", t.TempDir(), "--database-url", "postgres://unused/x", "--api-port", busy,
+		"--temporal-port", ports[1], "--ui-port", ports[2], "--awx-port", ports[3])
+	cmd.Dir = repoRoot(t)
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	line := strings.TrimSuffix(string(out), "\n")
+	assert.NotContains(t, line, "\n", "one line")
+	assert.Contains(t, line, "port "+busy+" (API) is already in use")
+	assert.Contains(t, line, "--api-port")
+}
+
+func TestDev_BadFlags(t *testing.T) {
+	_, err := parseDevOptions([]string{"--job-duration", "0s"}, func(string) (string, bool) { return "", false })
+	assert.ErrorContains(t, err, "--job-duration")
+	_, err = parseDevOptions(nil, func(k string) (string, bool) { return map[string]string{"DEV_API_PORT": "http"}[k], true })
+	assert.ErrorContains(t, err, "--api-port")
+	o, err := parseDevOptions([]string{"--api-port", "9090"}, func(k string) (string, bool) {
+		return map[string]string{"DEV_API_PORT": "9999", "DEV_AWX_PORT": "9052"}[k], true
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 9090, o.apiPort, "a flag wins over the environment")
+	assert.Equal(t, 9052, o.awxPort)
+	assert.Equal(t, 8233, o.uiPort)
+}
+
+// syncBuffer lets a test read stderr while the process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
