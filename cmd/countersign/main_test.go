@@ -103,5 +103,20 @@ func TestRun_TokenCreate(t *testing.T) {
 
 	assert.ErrorContains(t, runToken(ctx, []string{"create", "--user", "nobody", "--database-url", url}, &out), `no user named "nobody"`)
 	assert.ErrorContains(t, runToken(ctx, []string{"create", "--database-url", url}, &out), "--user is required")
+
+	// The first account of a new installation.
+	out.Reset()
+	require.NoError(t, runToken(ctx, []string{"create", "--user", "first", "--create-superuser", "--database-url", url}, &out))
+	u, _, err = st.AuthenticateToken(ctx, strings.TrimSpace(out.String()))
+	require.NoError(t, err)
+	assert.Equal(t, "first", u.Username)
+	assert.True(t, u.IsSuperuser)
+	_, err = st.CreateUser(ctx, store.NewUser{Username: "plain"})
+	require.NoError(t, err)
+	out.Reset()
+	require.NoError(t, runToken(ctx, []string{"create", "--user", "plain", "--create-superuser", "--database-url", url}, &out))
+	u, _, err = st.AuthenticateToken(ctx, strings.TrimSpace(out.String()))
+	require.NoError(t, err)
+	assert.False(t, u.IsSuperuser, "an existing user is never promoted")
 	assert.ErrorContains(t, runToken(ctx, []string{"list"}, &out), "usage")
 }

@@ -17,11 +17,12 @@ import (
 // first superuser or script an account.
 func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: countersign token create --user NAME [--description TEXT]")
+		return errors.New("usage: countersign token create --user NAME [--create-superuser] [--description TEXT]")
 	}
 	fs := flag.NewFlagSet("countersign token create", flag.ContinueOnError)
 	user := fs.String("user", "", "username the token acts as (required)")
 	description := fs.String("description", "created on the command line", "what the token is for")
+	createSuperuser := fs.Bool("create-superuser", false, "create the user as a superuser if it does not exist (the first account of a new installation)")
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -38,8 +39,11 @@ func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer st.Close()
 	u, err := st.GetUserByUsername(ctx, *user)
+	if errors.Is(err, store.ErrNotFound) && *createSuperuser {
+		u, err = st.CreateUser(ctx, store.NewUser{Username: *user, IsSuperuser: true})
+	}
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no user named %q", *user)
+		return fmt.Errorf("no user named %q (--create-superuser creates it)", *user)
 	}
 	if err != nil {
 		return err

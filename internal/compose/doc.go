@@ -1,0 +1,2 @@
+// Package compose holds the tests of the repository's docker-compose.yml.
+package compose
