@@ -199,6 +199,8 @@ func TestDev_WholeStack(t *testing.T) {
 	require.Regexp(t, `^/api/v2/service_requests/\d+/$`, path)
 	waitStatus(t, api+path, "successful")
 
+	dev.runWalkthrough(ports)
+
 	// A second request, left waiting across the restart.
 	var restart int64
 	for _, it := range getJSON(t, api+"/api/v2/service_catalog_items/", "dev-alice")["results"].([]any) {
@@ -244,6 +246,62 @@ func TestDev_WholeStack(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "the request kept across the restart can be approved")
 	waitStatus(t, api+waiting, "successful")
 	dev.interrupt()
+}
+
+// walkthroughBlocks are the shell blocks of the README's walkthrough, with
+// its default ports replaced by ports.
+func walkthroughBlocks(t *testing.T, ports []string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(raw), "<!-- walkthrough:")
+	require.True(t, ok, "the README marks its walkthrough")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var blocks []string
+	for {
+		var block string
+		if _, section, ok = strings.Cut(section, "```sh\n"); !ok {
+			break
+		}
+		block, section, _ = strings.Cut(section, "```")
+		r := strings.NewReplacer("127.0.0.1:8080", "127.0.0.1:"+ports[0], "127.0.0.1:7233", "127.0.0.1:"+ports[1],
+			"127.0.0.1:8233", "127.0.0.1:"+ports[2])
+		blocks = append(blocks, r.Replace(block))
+	}
+	return blocks
+}
+
+// runWalkthrough runs the README's walkthrough verbatim (but for the ports)
+// and checks that each block prints what the README says.
+func (p *devProcess) runWalkthrough(ports []string) {
+	t := p.t
+	blocks := walkthroughBlocks(t, ports)
+	require.Len(t, blocks, 5)
+	state := filepath.Join(t.TempDir(), "state")
+	require.NoError(t, os.WriteFile(state, nil, 0o600))
+	run := func(block string) string {
+		sh := exec.Command("bash", "-c", "set -e\nsource "+state+"\n"+block+"\ndeclare -p REQ > "+state+"\n")
+		sh.Dir = repoRoot(t)
+		out, err := sh.CombinedOutput()
+		require.NoError(t, err, "README walkthrough block:\n%s\noutput:\n%s", block, out)
+		return string(out)
+	}
+	out := run(blocks[0])
+	require.Regexp(t, `^/api/v2/service_requests/\d+/\n$`, out)
+	path := strings.TrimSpace(out)
+	out = run(blocks[1])
+	assert.Contains(t, out, `"count":1`)
+	assert.Contains(t, out, `"pending_approvers":["carol"]`)
+	assert.Contains(t, out, `"$encrypted$"`)
+	assert.NotContains(t, out, "correct-horse-battery")
+	assert.Contains(t, run(blocks[2]), "Signal workflow succeeded")
+	id := strings.TrimSuffix(strings.TrimPrefix(path, "/api/v2/service_requests/"), "/")
+	assert.Contains(t, run(blocks[3]), "service-request-"+id)
+	waitStatus(t, "http://127.0.0.1:"+ports[0]+path, "successful")
+	out = run(blocks[4])
+	assert.Regexp(t, `service-request-`+id+`\s+ServiceRequest`, out)
+	assert.Contains(t, out, "Completed")
+	assert.Contains(t, out, `"status":"successful"`)
 }
 
 // A port already in use is one clear line naming it, and nothing starts.
