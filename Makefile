@@ -43,6 +43,9 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 test: temporal vet
+	@if [ -n "$${TEST_DATABASE_URL:-}" ]; then echo "PostgreSQL: TEST_DATABASE_URL (a fresh database per test)"; \
+	else echo "PostgreSQL: a throwaway cluster per test binary, from the installed server binaries"; fi
+	@echo "Temporal: a dev server ($(TEMPORAL)) per integration test binary; the AWX simulator and workers in process; countersign dev once, on free ports"
 	$(GO) test -race -count=1 ./...
 
 # Cost of one two-stage request (billable Temporal actions, history length)
