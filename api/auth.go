@@ -18,11 +18,12 @@ const devTokenPrefix = "dev-"
 
 // authenticate resolves the bearer token into a Principal, or answers 401
 // as AWX does. Tokens are looked up by hash; a token's last-used time is
-// written at most once a minute.
+// written at most once a minute. Without an Authorization header, the
+// portal's session cookie stands in for the bearer token; a call that
+// changes something then needs the CSRF header too (403 otherwise).
 func (s *Server) authenticate(c *gin.Context) {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(c.GetHeader("Authorization")), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+	token, fromCookie, ok := credentials(c)
+	if !ok {
 		s.unauthorized(c)
 		return
 	}
@@ -34,6 +35,10 @@ func (s *Server) authenticate(c *gin.Context) {
 	if err != nil {
 		c.Error(err)
 		c.Abort()
+		return
+	}
+	if fromCookie && !csrfSafe(c) {
+		c.AbortWithStatusJSON(http.StatusForbidden, detail("CSRF token missing or incorrect."))
 		return
 	}
 	roles, err := s.d.Store.UserRoles(c.Request.Context(), user.ID)

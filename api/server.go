@@ -37,7 +37,7 @@ type Deps struct {
 	// request (queries, updates, starts). Default 5s.
 	TemporalTimeout time.Duration
 	// DevTokens accepts the tokens "dev-<username>"; for `countersign dev`
-	// only.
+	// only. The portal's sign-in page then offers a picker of the users.
 	DevTokens bool
 }
 
@@ -81,7 +81,8 @@ func New(d Deps) *Server {
 	}
 }
 
-// Handler is the HTTP handler of the API, with /metrics beside it.
+// Handler is the HTTP handler of the API, with /metrics and the web portal
+// (package web: "/", /ui/, /static/) beside it.
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -92,6 +93,7 @@ func (s *Server) Handler() http.Handler {
 		c.Error(&httpError{status: http.StatusMethodNotAllowed, body: detail(`Method "` + c.Request.Method + `" not allowed.`)})
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.d.Registry, promhttp.HandlerOpts{})))
+	s.mountPortal(r)
 
 	v2 := r.Group("/api/v2")
 	v2.GET("/ping/", s.ping)

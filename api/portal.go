@@ -1,0 +1,84 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/web"
+)
+
+// mountPortal serves the web portal beside the API: "/" and everything
+// under /ui/ and /static/. The portal signs users in with the API's own
+// token check; afterwards its pages call /api/v2/ with the session cookie.
+func (s *Server) mountPortal(r *gin.Engine) {
+	cfg := web.Config{CheckToken: s.portalUser, Logger: s.log}
+	if s.d.DevTokens {
+		cfg.DevUsers = s.portalDevUsers
+	}
+	h := gin.WrapH(web.New(cfg))
+	r.GET("/", h)
+	r.HEAD("/", h)
+	for _, prefix := range []string{"/ui/*path", "/static/*path"} {
+		r.Any(prefix, h)
+	}
+}
+
+// portalUser checks a token for the portal's sign-in.
+func (s *Server) portalUser(ctx context.Context, token string) (web.User, error) {
+	u, err := s.userForToken(ctx, token)
+	if errors.Is(err, store.ErrNotFound) {
+		return web.User{}, web.ErrBadToken
+	}
+	if err != nil {
+		return web.User{}, err
+	}
+	return web.User{Username: u.Username, Name: fullName(u)}, nil
+}
+
+// portalDevUsers are the active users, for the dev-mode sign-in picker.
+func (s *Server) portalDevUsers(ctx context.Context) ([]web.User, error) {
+	users, _, err := s.d.Store.ListUsers(ctx, store.UserFilter{}, store.ListOptions{PageSize: store.MaxPageSize, OrderBy: []string{"id"}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.User, 0, len(users))
+	for _, u := range users {
+		if u.IsActive {
+			out = append(out, web.User{Username: u.Username, Name: fullName(u)})
+		}
+	}
+	return out, nil
+}
+
+func fullName(u store.User) string {
+	return strings.TrimSpace(u.FirstName + " " + u.LastName)
+}
+
+// credentials are the token of a call: the bearer token of its
+// Authorization header or, without that header, the portal's session
+// cookie (fromCookie).
+func credentials(c *gin.Context) (token string, fromCookie, ok bool) {
+	if authz := strings.TrimSpace(c.GetHeader("Authorization")); authz != "" {
+		scheme, token, ok := strings.Cut(authz, " ")
+		token = strings.TrimSpace(token)
+		return token, false, ok && strings.EqualFold(scheme, "Bearer") && token != ""
+	}
+	token, ok = web.SessionToken(c.Request)
+	return token, true, ok
+}
+
+// csrfSafe reports whether a cookie-authenticated call may go ahead:
+// reads always, anything else only with the CSRF header matching the CSRF
+// cookie.
+func csrfSafe(c *gin.Context) bool {
+	switch c.Request.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return web.CSRFValid(c.Request)
+}
