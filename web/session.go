@@ -1,0 +1,167 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Cookies and the header of the portal's session.
+const (
+	// SessionCookie holds the API token the user signed in with
+	// (HttpOnly, SameSite=Strict, Secure over TLS).
+	SessionCookie = "countersign_session"
+	// CSRFCookie holds a random value the portal's scripts read and send
+	// back as CSRFHeader with every call that changes something (the
+	// double-submit pattern).
+	CSRFCookie = "countersign_csrf"
+	// CSRFHeader carries the CSRF cookie's value.
+	CSRFHeader = "X-CSRF-Token"
+)
+
+// maxTokenLength bounds what the sign-in form accepts as a token.
+const maxTokenLength = 512
+
+// SessionToken is the API token of the request's session cookie, if any.
+func SessionToken(r *http.Request) (string, bool) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" || len(c.Value) > maxTokenLength {
+		return "", false
+	}
+	return c.Value, true
+}
+
+// CSRFValid reports whether the request carries the CSRF cookie and the
+// same value in CSRFHeader (compared in constant time).
+func CSRFValid(r *http.Request) bool {
+	return csrfMatches(r, r.Header.Get(CSRFHeader))
+}
+
+func csrfMatches(r *http.Request, given string) bool {
+	want := csrfCookie(r)
+	return want != "" && given != "" && subtle.ConstantTimeCompare([]byte(want), []byte(given)) == 1
+}
+
+func csrfCookie(r *http.Request) string {
+	c, err := r.Cookie(CSRFCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// secure reports whether the browser reached us over TLS, directly or
+// through a proxy that says so.
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+}
+
+func cookie(r *http.Request, name, value string, httpOnly bool) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: httpOnly, Secure: secure(r), SameSite: http.SameSiteStrictMode}
+}
+
+func setCSRFCookie(w http.ResponseWriter, r *http.Request) string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand never fails
+	v := hex.EncodeToString(b[:])
+	http.SetCookie(w, cookie(r, CSRFCookie, v, false))
+	return v
+}
+
+func clearCookies(w http.ResponseWriter, r *http.Request) {
+	for _, name := range []string{SessionCookie, CSRFCookie} {
+		c := cookie(r, name, "", name == SessionCookie)
+		c.MaxAge = -1
+		http.SetCookie(w, c)
+	}
+}
+
+// signInPage is what the sign-in page shows.
+type signInPage struct {
+	Error    string
+	Expired  bool
+	DevUsers []User
+	Token    string
+}
+
+func (p *Portal) signInPage(w http.ResponseWriter, r *http.Request) {
+	p.showSignIn(w, r, http.StatusOK, signInPage{Expired: r.URL.Query().Get("expired") == "1"})
+}
+
+func (p *Portal) showSignIn(w http.ResponseWriter, r *http.Request, status int, page signInPage) {
+	if p.cfg.DevUsers != nil {
+		users, err := p.cfg.DevUsers(r.Context())
+		if err != nil {
+			p.log.Warn("listing the demo users failed", "error", err)
+		}
+		page.DevUsers = users
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	p.render(w, status, "signin.html", page)
+}
+
+// signIn checks the token of the sign-in form and, when it is valid,
+// starts a session: the token in an HttpOnly cookie and a fresh CSRF
+// cookie. Cross-site posts are refused, so that no other site can sign a
+// browser in under an account of its choosing.
+func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
+	if crossSite(r) {
+		p.errorPage(w, http.StatusForbidden, "Sign in from Countersign's own sign-in page.")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	if token == "" || len(token) > maxTokenLength {
+		p.showSignIn(w, r, http.StatusBadRequest, signInPage{Error: "Enter an API token."})
+		return
+	}
+	if _, err := p.cfg.CheckToken(r.Context(), token); err != nil {
+		if errors.Is(err, ErrBadToken) {
+			p.showSignIn(w, r, http.StatusUnauthorized, signInPage{Error: "This token is not valid: it is unknown, revoked or belongs to an inactive user."})
+			return
+		}
+		p.log.Warn("checking a token at sign-in failed", "error", err)
+		p.showSignIn(w, r, http.StatusServiceUnavailable, signInPage{Error: "Countersign cannot check tokens right now; try again shortly."})
+		return
+	}
+	http.SetCookie(w, cookie(r, SessionCookie, token, true))
+	setCSRFCookie(w, r)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// signOut ends the session (the token itself stays valid for API use).
+// It needs the CSRF value, as a form field or header.
+func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	given := r.Header.Get(CSRFHeader)
+	if given == "" {
+		given = r.PostFormValue("csrf")
+	}
+	if !csrfMatches(r, given) {
+		p.errorPage(w, http.StatusForbidden, "CSRF token missing or incorrect.")
+		return
+	}
+	clearCookies(w, r)
+	http.Redirect(w, r, "/ui/signin", http.StatusSeeOther)
+}
+
+// crossSite reports a request that a browser says came from another site,
+// by Sec-Fetch-Site or, for browsers without it, by Origin.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return false
+	case "cross-site", "same-site":
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == "null" {
+		return origin == "null"
+	}
+	u, err := url.Parse(origin)
+	return err != nil || !strings.EqualFold(u.Host, r.Host)
+}

@@ -1,0 +1,143 @@
+// Admin: approval policies with their ordered stages. The API checks the
+// CEL condition (it must compile and return a bool); its message shows
+// under the condition.
+import { all, del, patch, post } from './api.js';
+import { clearErrors, confirmDialog, field, fill, formAlert, h, icon, showErrors, toast, uid } from './ui.js';
+import { errorsFor, teamOptions } from './admin-common.js';
+import { stageSummary } from './catalog.js';
+
+function stageEditor(teams, st, onRemove, onMove) {
+  const name = h('input', { type: 'text', value: st.name || '', maxlength: 512 });
+  const team = h('select', {}, teamOptions(teams, st.approver_team));
+  const min = h('input', { type: 'number', min: 1, max: 100, step: 1, value: String(st.min_approvers || 1) });
+  const denial = h('input', { type: 'text', value: st.denial_message || '', maxlength: 2000 });
+  const timeout = h('input', { type: 'text', value: st.timeout || '72h', autocomplete: 'off' });
+  const reminder = h('input', { type: 'text', value: st.reminder_interval || '24h', autocomplete: 'off' });
+  const legend = h('legend', {});
+  const el = h('fieldset', { class: 'stage-editor stack' }, legend,
+    h('div', { class: 'form-grid two' },
+      field({ label: 'Stage name', control: name, required: true, key: 'name' }),
+      field({ label: 'Approver team', control: team, key: 'approver_team' }),
+      field({ label: 'Approvals needed', control: min, key: 'min_approvers' }),
+      field({ label: 'Denial message', control: denial, key: 'denial_message', hint: 'Shown to the requester on rejection.' }),
+      field({ label: 'Timeout', control: timeout, key: 'timeout', hint: 'How long the stage may wait, e.g. 72h.' }),
+      field({ label: 'Reminder interval', control: reminder, key: 'reminder_interval', hint: 'e.g. 24h; 0s for none.' })),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => onMove(-1) }, icon('arrow-up'), 'Move up'),
+      h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: onRemove }, icon('trash-2'), 'Remove stage')));
+  return {
+    el,
+    number(i) {
+      legend.textContent = `Stage ${i + 1}`;
+      for (const wrap of el.querySelectorAll('[data-key]')) {
+        const base = wrap.dataset.base || wrap.dataset.key;
+        wrap.dataset.base = base;
+        wrap.dataset.key = `stages.${i}.${base}`;
+      }
+    },
+    value: () => ({
+      name: name.value.trim(), approver_team: team.value ? Number(team.value) : null,
+      min_approvers: Number(min.value), denial_message: denial.value,
+      timeout: timeout.value.trim(), reminder_interval: reminder.value.trim(),
+    }),
+  };
+}
+
+function policyForm(org, teams, policy, onSaved, onCancel) {
+  const v = policy || { name: '', priority: 100, condition: '', enabled: true, stages: [{ name: 'Approval', min_approvers: 1 }] };
+  const name = h('input', { type: 'text', value: v.name, maxlength: 512 });
+  const priority = h('input', { type: 'number', step: 1, value: String(v.priority) });
+  const condition = h('textarea', { class: 'code', rows: 3, value: v.condition, spellcheck: 'false' });
+  const enabled = h('input', { type: 'checkbox', checked: v.enabled });
+  const stageBox = h('div', { class: 'stack' });
+  let editors = [];
+  const renumber = () => {
+    editors.forEach((ed, i) => ed.number(i));
+    fill(stageBox, editors.map((ed) => ed.el));
+  };
+  const addStage = (st) => {
+    const ed = stageEditor(teams, st, () => { editors = editors.filter((x) => x !== ed); renumber(); }, (d) => {
+      const i = editors.indexOf(ed);
+      if (i + d < 0) return;
+      editors.splice(i, 1);
+      editors.splice(i + d, 0, ed);
+      renumber();
+    });
+    editors.push(ed);
+    renumber();
+  };
+  v.stages.forEach(addStage);
+  const condID = uid('cond');
+  condition.id = condID;
+  const form = h('form', { class: 'card stack', novalidate: true, 'aria-label': policy ? `Edit policy ${policy.name}` : 'New approval policy' },
+    h('h2', {}, policy ? `Edit policy “${policy.name}”` : 'New approval policy'),
+    h('div', { class: 'form-grid two' },
+      field({ label: 'Name', control: name, required: true, key: 'name' }),
+      field({ label: 'Priority', control: priority, key: 'priority', hint: 'Among matching policies the lowest number wins.' }),
+      field({
+        label: 'Condition (CEL)', control: condition, key: 'condition', wide: true,
+        hint: 'Over item, requester, extra_vars, node_survey_data and justification, e.g. has(extra_vars.ttl_days) && extra_vars.ttl_days > 5. Empty: always.',
+      }),
+      h('label', { class: 'check' }, enabled, 'Enabled')),
+    h('div', { class: 'stack', dataset: { key: 'stages' } }, h('h3', {}, 'Stages'), stageBox, h('ul', { class: 'errors' })),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'btn', onclick: () => addStage({ name: '', min_approvers: 1 }) }, icon('plus'), 'Add stage'),
+      h('button', { type: 'button', class: 'btn', onclick: onCancel }, 'Cancel'),
+      h('button', { type: 'submit', class: 'btn btn-primary' }, policy ? 'Save' : 'Create')));
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const body = {
+      name: name.value.trim(), priority: Number(priority.value || 0), condition: condition.value.trim(),
+      enabled: enabled.checked, stages: editors.map((ed) => ed.value()),
+    };
+    if (!policy) body.organization = org;
+    try {
+      const saved = policy ? await patch(`/approval_policies/${policy.id}/`, body) : await post('/approval_policies/', body);
+      toast(`Saved policy “${saved.name}”.`);
+      onSaved();
+    } catch (err) {
+      const fields = errorsFor(err);
+      const rest = showErrors(form, fields);
+      const msgs = Object.entries(rest).map(([k, m]) => `${k}: ${m.join(' ')}`);
+      if (msgs.length || !Object.keys(fields).length) formAlert(form, msgs.join(' ') || err.message);
+    }
+  });
+  return form;
+}
+
+export async function policiesTab(panel, org) {
+  const [policies, teams] = await Promise.all([
+    all(`/approval_policies/?organization=${org}&order_by=priority`),
+    all(`/teams/?organization=${org}&order_by=name`),
+  ]);
+  const formSlot = h('div');
+  const reload = () => policiesTab(panel, org);
+  const edit = (p) => {
+    fill(formSlot, policyForm(org, teams, p, reload, () => fill(formSlot)));
+    formSlot.querySelector('input').focus();
+  };
+  const remove = async (p) => {
+    const ok = await confirmDialog({
+      title: `Delete policy “${p.name}”?`, message: 'Requests already submitted keep their plan.',
+      confirmLabel: 'Delete', danger: true, action: () => del(`/approval_policies/${p.id}/`),
+    });
+    if (ok) { toast(`Deleted policy “${p.name}”.`); reload(); }
+  };
+  fill(panel,
+    h('div', { class: 'actions start' }, h('button', { type: 'button', class: 'btn btn-primary', onclick: () => edit(null) }, icon('plus'), 'New policy')),
+    formSlot,
+    policies.length ? h('div', { class: 'table-wrap' }, h('table', {},
+      h('thead', {}, h('tr', {}, ['Priority', 'Name', 'Condition', 'Stages', 'Enabled', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, policies.map((p) => h('tr', { dataset: { policy: p.name } },
+        h('td', {}, String(p.priority)),
+        h('td', {}, h('strong', {}, p.name)),
+        h('td', {}, p.condition ? h('code', {}, p.condition) : h('span', { class: 'muted' }, 'always')),
+        h('td', {}, h('ol', {}, p.stages.map((st) => h('li', {}, stageSummary({ ...st, approver_team: st.summary_fields.approver_team }))))),
+        h('td', {}, p.enabled ? 'Yes' : 'No'),
+        h('td', {}, h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'btn btn-small', onclick: () => edit(p) }, 'Edit', h('span', { class: 'sr-only' }, ` ${p.name}`)),
+          h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => remove(p) }, 'Delete', h('span', { class: 'sr-only' }, ` ${p.name}`)))))))
+    )) : h('p', { class: 'empty' }, 'No policies: items that require approval get one stage decided by their approver team.'));
+}

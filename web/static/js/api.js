@@ -1,0 +1,95 @@
+// The portal's client of the REST API: the session cookie authenticates,
+// and every call that changes something carries the CSRF header.
+
+const base = '/api/v2';
+
+/** An answer other than 2xx. fields maps API field keys to messages. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const b = body && typeof body === 'object' ? body : {};
+    const fields = {};
+    for (const [k, v] of Object.entries(b)) {
+      if (k !== 'detail' && k !== 'code') fields[k] = Array.isArray(v) ? v.map(String) : [String(v)];
+    }
+    const first = Object.entries(fields)[0];
+    super(b.detail || (first ? `${first[0]}: ${first[1][0]}` : `The server answered ${status}.`));
+    this.status = status;
+    this.code = b.code || '';
+    this.fields = fields;
+  }
+}
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta && meta.content) return meta.content;
+  const m = document.cookie.match(/(?:^|;\s*)countersign_csrf=([^;]*)/);
+  return m ? decodeURIComponent(m[1]) : '';
+}
+
+/** Calls the API; resolves with the decoded body, rejects with ApiError. */
+export async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken();
+  const init = { method, headers, credentials: 'same-origin' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(base + path, init);
+  } catch {
+    throw new ApiError(0, { detail: 'Countersign cannot be reached; check your connection.' });
+  }
+  if (res.status === 401) {
+    sessionStorage.setItem('countersign.next', location.hash);
+    location.assign('/ui/signin?expired=1');
+    throw new ApiError(401, { detail: 'Your session ended.' });
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = { detail: text.slice(0, 200) }; }
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+export const get = (path) => api('GET', path);
+export const post = (path, body) => api('POST', path, body ?? {});
+export const patch = (path, body) => api('PATCH', path, body);
+export const del = (path) => api('DELETE', path);
+
+/** Builds a query string from the defined, non-empty values of params. */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/** Every result of a list, following its pages (at most `limit`). */
+export async function all(path, limit = 1000) {
+  const sep = path.includes('?') ? '&' : '?';
+  let page = await get(`${path}${sep}page_size=200`);
+  const out = [...page.results];
+  while (page.next && out.length < limit) {
+    page = await get(page.next.replace(/^\/api\/v2/, ''));
+    out.push(...page.results);
+  }
+  return out;
+}
+
+let me = null;
+/** The signed-in user (/me/), loaded once per page. */
+export async function whoami() {
+  if (!me) me = await get('/me/');
+  return me;
+}
+
+/** Whether the user administers organization org (or is a superuser). */
+export function administers(user, org) {
+  return user.is_superuser || user.organizations.some((o) => o.id === org && o.role === 'admin');
+}

@@ -1,0 +1,93 @@
+// The portal's shell: hash routes, navigation and the inbox counter.
+import { get, whoami } from './api.js';
+import { errorBox, fill, h, hydrateIcons } from './ui.js';
+import { catalogPage } from './catalog.js';
+import { requestsPage } from './requests.js';
+import { detailPage } from './detail.js';
+import { approvalsPage } from './approvals.js';
+import { adminPage } from './admin.js';
+
+const routes = [
+  [/^#\/catalog$/, 'catalog', catalogPage],
+  [/^#\/requests$/, 'requests', requestsPage],
+  [/^#\/requests\/(\d+)$/, 'requests', detailPage],
+  [/^#\/approvals$/, 'approvals', approvalsPage],
+  [/^#\/admin(?:\/(items|policies|teams))?$/, 'admin', adminPage],
+];
+
+const main = document.getElementById('main');
+let current = null; // the page's cleanup, if it has one
+
+async function route() {
+  if (current) { current(); current = null; }
+  let hash = location.hash || '#/catalog';
+  let match = null;
+  let entry = null;
+  for (const r of routes) {
+    match = hash.match(r[0]);
+    if (match) { entry = r; break; }
+  }
+  if (!entry) {
+    hash = '#/catalog';
+    history.replaceState(null, '', hash);
+    [entry] = routes;
+    match = [hash];
+  }
+  for (const a of document.querySelectorAll('#nav a[data-route]')) {
+    if (a.dataset.route === entry[1]) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  document.getElementById('nav').classList.remove('open');
+  document.querySelector('.menu-toggle').setAttribute('aria-expanded', 'false');
+  const page = h('div', { class: 'page', dataset: { page: entry[1] } });
+  fill(main, page);
+  try {
+    const cleanup = await entry[2](page, ...match.slice(1));
+    if (typeof cleanup === 'function') current = cleanup;
+  } catch (err) {
+    fill(page, errorBox(err));
+  }
+  main.focus({ preventScroll: true });
+}
+
+/** Refreshes the number next to "Approvals". */
+export async function refreshInboxCount() {
+  const el = document.getElementById('inbox-count');
+  try {
+    const { count } = await get('/service_requests/pending_approvals/?page_size=1');
+    el.textContent = String(count);
+    el.hidden = count === 0;
+    el.setAttribute('aria-label', `${count} waiting`);
+  } catch {
+    el.hidden = true;
+  }
+}
+
+async function start() {
+  hydrateIcons();
+  const toggle = document.querySelector('.menu-toggle');
+  toggle.addEventListener('click', () => {
+    const nav = document.getElementById('nav');
+    const open = nav.classList.toggle('open');
+    toggle.setAttribute('aria-expanded', String(open));
+  });
+  const next = sessionStorage.getItem('countersign.next');
+  if (next) {
+    sessionStorage.removeItem('countersign.next');
+    if (!location.hash) history.replaceState(null, '', next);
+  }
+  window.addEventListener('hashchange', route);
+  window.addEventListener('countersign:inbox', refreshInboxCount);
+  try {
+    const me = await whoami();
+    const admin = me.is_superuser || me.organizations.some((o) => o.role === 'admin');
+    document.getElementById('nav-admin').hidden = !admin;
+  } catch (err) {
+    fill(main, errorBox(err));
+    return;
+  }
+  refreshInboxCount();
+  route();
+}
+
+start();

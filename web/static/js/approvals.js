@@ -1,0 +1,112 @@
+// Approvals inbox: the requests whose open stage waits for the user, with
+// what an approver needs to decide; approve (optional comment) or reject
+// (reason required) after a confirmation.
+import { get, post } from './api.js';
+import { answerList, confirmDialog, errorBox, fill, h, icon, pageHead, relative, time, toast } from './ui.js';
+
+// Requests decided from this page: the inbox index may list them for a
+// moment longer, so they are left out until it catches up.
+const decided = new Set();
+
+/**
+ * Asks to confirm an approval or a rejection of request r and sends it.
+ * Resolves with the updated request, or null when the user backed out.
+ */
+export async function decideDialog(r, action) {
+  const item = r.summary_fields?.catalog_item?.name || 'the request';
+  const approve = action === 'approve';
+  let updated = null;
+  const ok = await confirmDialog({
+    title: `${approve ? 'Approve' : 'Reject'} request #${r.id}?`,
+    message: h('p', {}, `${item}, requested by ${r.requester}.`, approve ? '' : ' One rejection ends the request.'),
+    confirmLabel: approve ? 'Approve' : 'Reject',
+    danger: !approve,
+    input: approve
+      ? { label: 'Comment', required: false, hint: 'Optional; the requester and the other approvers see it.' }
+      : { label: 'Reason', required: true, hint: 'Required; the requester sees it with the stage’s denial message.' },
+    action: async (text) => {
+      updated = await post(`/service_requests/${r.id}/${action}/`, approve ? { comment: text } : { reason: text });
+    },
+  });
+  if (!ok) return null;
+  decided.add(r.id);
+  toast(`Request #${r.id} ${approve ? 'approved' : 'rejected'}.`);
+  window.dispatchEvent(new Event('countersign:inbox'));
+  return updated;
+}
+
+function card(r, onDone) {
+  const st = r.current_stage !== null && r.current_stage !== undefined ? r.stages[r.current_stage] : null;
+  const item = r.summary_fields?.catalog_item?.name || '';
+  const titleId = `inbox-${r.id}`;
+  const nodes = Object.entries(r.node_survey_data || {});
+  const still = st ? Math.max(0, st.min_approvers - st.approvals) : 0;
+  return h('article', { class: 'card stack', 'aria-labelledby': titleId, dataset: { request: r.id } },
+    h('div', { class: 'page-head' },
+      h('h2', { id: titleId }, h('a', { href: `#/requests/${r.id}` }, `#${r.id} ${item}`)),
+      h('span', { class: 'muted' }, 'by ', h('strong', {}, r.requester), ', ', time(r.created))),
+    h('blockquote', { class: 'justification' }, r.justification),
+    st ? h('p', { class: 'progress' },
+      icon('shield-check'), ` Stage ${r.current_stage + 1} of ${r.stages.length}: `, h('strong', {}, st.name),
+      ` — ${st.approvals} of ${st.min_approvers} approvals, `,
+      h('strong', { class: 'still-needed' }, `${still} more needed`),
+      '. Deadline ', time(st.deadline), st.deadline ? ` (${relative(st.deadline)})` : '') : null,
+    h('details', { open: true }, h('summary', {}, 'Answers'), answerList(r.extra_vars),
+      nodes.map(([node, vars]) => [h('h3', {}, `Node ${node}`), answerList(vars)])),
+    h('div', { class: 'actions' },
+      h('a', { class: 'btn btn-quiet', href: `#/requests/${r.id}` }, 'Details'),
+      h('button', { type: 'button', class: 'btn btn-danger', onclick: async () => { if (await decideDialog(r, 'reject')) onDone(); } },
+        icon('x'), 'Reject', h('span', { class: 'sr-only' }, ` request ${r.id}`)),
+      h('button', { type: 'button', class: 'btn btn-ok', onclick: async () => { if (await decideDialog(r, 'approve')) onDone(); } },
+        icon('check'), 'Approve', h('span', { class: 'sr-only' }, ` request ${r.id}`))));
+}
+
+/** Runs fn over items, n at a time, keeping their order. */
+async function mapLimit(items, n, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  }));
+  return out;
+}
+
+export async function approvalsPage(page) {
+  const list = h('div', { class: 'stack', 'aria-live': 'polite' });
+  const status = h('p', { class: 'muted', role: 'status' });
+  const refreshBtn = h('button', { type: 'button', class: 'btn' }, icon('refresh-cw'), 'Refresh');
+  fill(page, pageHead('Approvals', refreshBtn), status, list);
+
+  let seq = 0;
+  async function load() {
+    const mine = ++seq;
+    let details;
+    let total;
+    try {
+      const res = await get('/service_requests/pending_approvals/?page_size=20');
+      total = res.count;
+      const ids = res.results.map((x) => x.id).filter((id) => !decided.has(id));
+      details = (await mapLimit(ids, 4, (id) => get(`/service_requests/${id}/`).catch(() => null)))
+        .filter((r) => r && r.status === 'pending_approval' && !decided.has(r.id));
+    } catch (err) {
+      if (mine === seq) fill(list, errorBox(err));
+      return;
+    }
+    if (mine !== seq) return;
+    status.textContent = details.length
+      ? `${details.length} request${details.length === 1 ? '' : 's'} wait${details.length === 1 ? 's' : ''} for you${total > 20 ? ` (showing the first 20 of ${total})` : ''}.`
+      : '';
+    if (!details.length) {
+      fill(list, h('p', { class: 'empty' }, icon('inbox'), ' Nothing waits for your approval.'));
+      return;
+    }
+    fill(list, details.map((r) => card(r, load)));
+  }
+  refreshBtn.addEventListener('click', load);
+  await load();
+  const timer = setInterval(() => { if (!document.hidden && !document.querySelector('dialog[open]')) load(); }, 20000);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,189 @@
+// Request detail: status, answers, a timeline of everything that happened,
+// the AWX job with its link; refreshes itself while the request is not
+// finished. The requester (and org admins) may cancel; anyone involved
+// may comment; an approver of the open stage may decide from here too.
+import { administers, get, post, whoami } from './api.js';
+import {
+  answerList, badge, clearErrors, confirmDialog, field, fill, formAlert, h, icon, pageHead,
+  relative, showErrors, terminal, time, toast,
+} from './ui.js';
+import { decideDialog } from './approvals.js';
+
+const refreshEvery = 3000;
+
+/** Milliseconds in a Go duration string such as "72h0m0s". */
+export function durationMs(s) {
+  const unit = { h: 3600000, m: 60000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
+  let ms = 0;
+  for (const [, n, u] of String(s || '').matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) ms += Number(n) * unit[u];
+  return ms;
+}
+
+function teamOf(st) {
+  return st.summary_fields?.approver_team?.name || 'organization admins';
+}
+
+/** The timeline's events, oldest first. */
+function events(r) {
+  const ev = [];
+  const add = (at, kind, what, ...more) => ev.push({ at: at ? new Date(at).getTime() : 0, iso: at, kind, what, more });
+  const planNote = r.plan && r.plan.policy ? `Approval plan from policy “${r.plan.policy}”.` : null;
+  add(r.created, 'info', `${r.requester} submitted the request`, r.justification ? h('blockquote', {}, r.justification) : null,
+    planNote ? h('p', { class: 'hint' }, planNote) : null,
+    (r.plan?.notes || []).map((n) => h('p', { class: 'hint' }, n)),
+    r.stages.length === 0 ? h('p', { class: 'hint' }, 'No approval needed.') : null);
+  r.stages.forEach((st, i) => {
+    const label = `Stage ${i + 1} “${st.name}”`;
+    if (st.opened_at) {
+      add(st.opened_at, 'warn', `${label} opened`, h('p', { class: 'hint' },
+        `${teamOf(st)} decide; ${st.min_approvers} approval${st.min_approvers === 1 ? '' : 's'} needed; deadline `, time(st.deadline), '.'));
+      const every = durationMs(st.reminder_interval);
+      for (let k = 1; k <= (st.reminders_sent || 0); k += 1) {
+        const at = every ? new Date(new Date(st.opened_at).getTime() + k * every).toISOString() : st.opened_at;
+        add(at, '', `Reminder ${k} sent to the approvers of ${label} who had not decided`);
+      }
+    }
+    for (const resp of st.responses || []) {
+      const approved = resp.decision === 'approve';
+      add(resp.at, approved ? 'ok' : 'bad', `${resp.user} ${approved ? 'approved' : 'rejected'} ${label}`,
+        resp.comment ? h('blockquote', {}, resp.comment) : null);
+    }
+    if (st.decided_at && st.status === 'approved') add(st.decided_at, 'ok', `${label} approved`);
+    if (st.decided_at && st.status === 'expired') add(st.decided_at, 'bad', `${label} expired: nobody decided before its deadline`);
+  });
+  for (const c of r.comments || []) add(c.at, 'info', `${c.user} commented`, h('blockquote', {}, c.text));
+  for (const x of r.refused_signals || []) add(x.at, '', `Refused: ${x.user} tried to ${x.action}`, h('p', { class: 'hint' }, x.message));
+  if (r.denial) {
+    add(r.denial.at, 'bad', `Rejected${r.denial.stage ? ` at “${r.denial.stage}”` : ''} by ${r.denial.user}`,
+      r.denial.message ? h('p', { class: 'denial-message' }, r.denial.message) : null,
+      r.denial.reason ? h('blockquote', { class: 'denial-reason' }, r.denial.reason) : null);
+  }
+  if (r.cancellation) add(r.cancellation.at, '', `${r.cancellation.user} asked to cancel`, r.cancellation.reason ? h('blockquote', {}, r.cancellation.reason) : null);
+  if (r.job) {
+    const decided = Math.max(new Date(r.created).getTime(), ...r.stages.map((s) => (s.decided_at ? new Date(s.decided_at).getTime() : 0)));
+    ev.push({ at: decided + 1, iso: null, kind: 'info', what: `Launched AWX ${r.job.type === 'workflow_job' ? 'workflow job' : 'job'} #${r.job.id}`, more: [jobLine(r.job)] });
+  }
+  if (r.finished && terminal.has(r.status)) {
+    const text = { successful: 'The job succeeded', failed: 'The request failed', canceled: 'The request was canceled', expired: 'The request expired', rejected: 'The request was rejected' }[r.status];
+    add(r.finished, r.status === 'successful' ? 'ok' : 'bad', text, r.failure_reason ? h('p', { class: 'failure' }, r.failure_reason) : null);
+  }
+  return ev.sort((a, b) => a.at - b.at);
+}
+
+function jobLine(job) {
+  return h('p', { class: 'job' }, 'AWX status: ', h('strong', { dataset: { jobStatus: job.status } }, job.status || 'unknown'),
+    job.url ? [' · ', h('a', { href: job.url, target: '_blank', rel: 'noopener noreferrer' }, icon('external-link'), ` Open job #${job.id} in AWX`)] : null,
+    job.explanation ? h('span', { class: 'hint' }, ` — ${job.explanation}`) : null);
+}
+
+function timeline(r) {
+  return h('ol', { class: 'timeline', 'aria-label': 'Timeline' }, events(r).map((e) => h('li', { class: e.kind },
+    e.iso ? time(e.iso) : null, h('div', { class: 'what' }, e.what), e.more)));
+}
+
+function statusCard(r) {
+  const st = r.current_stage !== null && r.current_stage !== undefined ? r.stages[r.current_stage] : null;
+  return h('section', { class: 'card stack', 'aria-label': 'Status' },
+    h('p', {}, badge(r.status)),
+    h('dl', { class: 'kv' },
+      h('dt', {}, 'Item'), h('dd', {}, r.summary_fields?.catalog_item?.name || ''),
+      h('dt', {}, 'Requester'), h('dd', {}, r.requester),
+      h('dt', {}, 'Submitted'), h('dd', {}, time(r.created)),
+      r.finished ? [h('dt', {}, 'Finished'), h('dd', {}, time(r.finished))] : null),
+    st ? h('div', { class: 'progress' },
+      h('strong', {}, `Waiting for “${st.name}”`), h('br'),
+      `${st.approvals} of ${st.min_approvers} approvals (${teamOf(st)})`, h('br'),
+      r.pending_approvers.length ? `May decide: ${r.pending_approvers.join(', ')}` : 'Resolving who may decide…', h('br'),
+      'Deadline ', time(st.deadline), st.deadline ? ` (${relative(st.deadline)})` : null,
+      st.next_reminder ? [h('br'), 'Next reminder ', time(st.next_reminder)] : null) : null,
+    r.job ? jobLine(r.job) : null,
+    r.failure_reason ? h('p', { class: 'alert failure' }, r.failure_reason) : null,
+    r.source === 'projection' ? h('p', { class: 'hint' }, 'Shown from the index: the workflow cannot be asked right now.') : null);
+}
+
+function answersCard(r) {
+  const nodes = Object.entries(r.node_survey_data || {});
+  return h('section', { class: 'card stack', 'aria-label': 'Answers' },
+    h('h2', {}, 'Answers'), answerList(r.extra_vars),
+    nodes.map(([node, vars]) => [h('h3', {}, `Node ${node}`), answerList(vars)]));
+}
+
+export async function detailPage(page, idText) {
+  const id = Number(idText);
+  const me = await whoami();
+  let r = await get(`/service_requests/${id}/`);
+  const head = h('div');
+  const side = h('div', { class: 'stack' });
+  const tl = h('section', { class: 'card stack', 'aria-label': 'History' });
+  const actions = h('div', { class: 'actions start' });
+  const text = h('textarea', { rows: 3, maxlength: 2000 });
+  const commentForm = h('form', { class: 'card stack', novalidate: true },
+    field({ label: 'Comment', control: text, key: 'text', hint: 'Comments never change the request; everyone involved sees them.' }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn' }, icon('message-square'), 'Add comment')));
+  const answers = h('div');
+  fill(page, head, h('div', { class: 'detail' },
+    h('div', { class: 'stack' }, tl, answers), h('div', { class: 'stack' }, side, actions, commentForm)));
+
+  function render() {
+    fill(head, pageHead(`Request #${r.id}: ${r.summary_fields?.catalog_item?.name || ''}`));
+    fill(tl, h('h2', {}, 'Timeline'), timeline(r));
+    fill(side, statusCard(r));
+    fill(answers, answersCard(r));
+    const canCancel = ['pending_approval', 'approved', 'running'].includes(r.status)
+      && (r.requester === me.username || administers(me, r.organization));
+    const canDecide = r.status === 'pending_approval' && (r.pending_approvers || []).includes(me.username);
+    fill(actions,
+      canDecide ? [
+        h('button', { type: 'button', class: 'btn btn-ok', onclick: () => decide('approve') }, icon('check'), 'Approve'),
+        h('button', { type: 'button', class: 'btn btn-danger', onclick: () => decide('reject') }, icon('x'), 'Reject')] : null,
+      canCancel ? h('button', { type: 'button', class: 'btn btn-danger', onclick: cancel }, icon('ban'), 'Cancel request') : null);
+  }
+
+  async function refresh() {
+    try {
+      r = await get(`/service_requests/${id}/`);
+      render();
+    } catch { /* keep what is shown; the next refresh tries again */ }
+  }
+
+  async function decide(action) {
+    const updated = await decideDialog(r, action);
+    if (updated) { r = updated; render(); }
+  }
+
+  async function cancel() {
+    const ok = await confirmDialog({
+      title: `Cancel request #${r.id}?`,
+      message: r.status === 'running' ? 'The AWX job is canceled too.' : 'Nothing will be launched.',
+      confirmLabel: 'Cancel request', danger: true,
+      input: { label: 'Reason', required: false },
+      action: async (reason) => { r = await post(`/service_requests/${id}/cancel/`, { reason }); },
+    });
+    if (ok) { toast(`Request #${r.id} cancel requested.`); render(); }
+  }
+
+  commentForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(commentForm);
+    if (!text.value.trim()) { showErrors(commentForm, { text: ['Write a comment first.'] }); return; }
+    const btn = commentForm.querySelector('button');
+    btn.disabled = true;
+    try {
+      r = await post(`/service_requests/${id}/comment/`, { text: text.value.trim() });
+      text.value = '';
+      render();
+    } catch (err) {
+      if (Object.keys(err.fields || {}).length) showErrors(commentForm, err.fields);
+      else formAlert(commentForm, err.message);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
+  render();
+  const timer = setInterval(() => {
+    if (terminal.has(r.status)) clearInterval(timer);
+    else if (!document.hidden) refresh();
+  }, refreshEvery);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,71 @@
+// My requests: newest first, with status filters.
+import { get, query } from './api.js';
+import { badge, errorBox, field, fill, h, pageHead, relative, statusLabels, time } from './ui.js';
+
+const groups = {
+  '': 'All statuses',
+  open: 'Open (pending approval, approved, running)',
+  done: 'Finished',
+};
+const groupStatuses = {
+  open: 'pending_approval,approved,running',
+  done: 'successful,failed,rejected,expired,canceled',
+};
+
+function row(r) {
+  const item = r.summary_fields?.catalog_item?.name || `Item ${r.catalog_item}`;
+  return h('li', {},
+    h('a', { class: 'card row-link', href: `#/requests/${r.id}`, dataset: { request: r.id } },
+      h('strong', {}, `#${r.id} ${item}`),
+      badge(r.status),
+      h('span', { class: 'meta' }, 'Submitted ', time(r.created), ` (${relative(r.created)})`,
+        r.justification ? ` — ${r.justification.length > 120 ? `${r.justification.slice(0, 117)}…` : r.justification}` : '')));
+}
+
+export async function requestsPage(page) {
+  const status = h('select', {},
+    Object.entries(groups).map(([v, l]) => h('option', { value: v }, l)),
+    h('optgroup', { label: 'One status' }, Object.entries(statusLabels).map(([v, l]) => h('option', { value: v }, l))));
+  const item = h('select', {}, h('option', { value: '' }, 'All items'));
+  const list = h('ul', { class: 'list', 'aria-live': 'polite' });
+  const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Show more');
+  const count = h('p', { class: 'muted', role: 'status' });
+  fill(page,
+    pageHead('My requests', h('a', { class: 'btn btn-primary', href: '#/catalog' }, 'New request')),
+    h('form', { class: 'filters', onsubmit: (e) => e.preventDefault() },
+      field({ label: 'Status', control: status }),
+      field({ label: 'Catalog item', control: item })),
+    count, list, h('div', { class: 'actions start' }, more));
+
+  try {
+    const items = await get('/service_catalog_items/?order_by=name&page_size=200');
+    item.append(...items.results.map((i) => h('option', { value: i.id }, i.name)));
+  } catch { /* the filter stays with "All items" */ }
+
+  let nextPage = null;
+  let seq = 0;
+  async function load(append) {
+    const mine = ++seq;
+    let res;
+    try {
+      res = append ? await get(nextPage.replace(/^\/api\/v2/, '')) : await get(`/service_requests/${query({
+        mine: 'true', order_by: '-created', page_size: 25,
+        status: groupStatuses[status.value] ?? status.value, catalog_item: item.value,
+      })}`);
+    } catch (err) {
+      if (mine === seq) fill(list, h('li', {}, errorBox(err)));
+      return;
+    }
+    if (mine !== seq) return;
+    if (!append) list.replaceChildren();
+    list.append(...res.results.map(row));
+    count.textContent = `${res.count} request${res.count === 1 ? '' : 's'}`;
+    if (!res.count) fill(list, h('li', { class: 'empty' }, 'No requests here yet.'));
+    nextPage = res.next;
+    more.hidden = !nextPage;
+  }
+  status.addEventListener('change', () => load(false));
+  item.addEventListener('change', () => load(false));
+  more.addEventListener('click', () => load(true));
+  await load(false);
+}

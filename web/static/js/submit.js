@@ -1,0 +1,195 @@
+// The request dialog: justification → survey → one step per node survey →
+// confirm (answers with passwords masked, approval plan) → submitted. The
+// API's field errors are shown next to their fields, on their step.
+import { ApiError, get, post, query } from './api.js';
+import { answerList, badge, clearErrors, field, fill, formAlert, h, icon, showErrors } from './ui.js';
+import { launchData, planBox } from './catalog.js';
+import { labelsOf, masked, surveyForm, withoutSecrets } from './survey.js';
+
+function stepsOf(ld) {
+  const steps = [{ id: 'justification', title: 'Justification' }];
+  if (ld.survey_spec && ld.survey_spec.spec && ld.survey_spec.spec.length) {
+    steps.push({ id: 'survey', title: ld.survey_spec.name || 'Survey', spec: ld.survey_spec.spec, prefix: 'extra_vars' });
+  }
+  for (const n of ld.nodes || []) {
+    if (n.survey_spec && n.survey_spec.spec && n.survey_spec.spec.length) {
+      steps.push({ id: `node:${n.identifier}`, node: n.identifier, title: n.name || n.identifier, spec: n.survey_spec.spec, prefix: `node_survey_data.${n.identifier}` });
+    }
+  }
+  steps.push({ id: 'confirm', title: 'Confirm' }, { id: 'done', title: 'Submitted' });
+  return steps;
+}
+
+/** Which step shows the API error key. */
+function stepFor(steps, key) {
+  if (key === 'justification') return 'justification';
+  if (key === 'extra_vars' || key.startsWith('extra_vars.')) return steps.some((s) => s.id === 'survey') ? 'survey' : 'confirm';
+  for (const s of steps) {
+    if (s.node && (key === s.prefix || key.startsWith(`${s.prefix}.`))) return s.id;
+  }
+  return 'confirm';
+}
+
+/** Opens the request dialog for a catalog item. */
+export async function openRequestDialog(item) {
+  const body = h('div', { class: 'dialog-body' }, h('p', { class: 'muted' }, 'Loading the form…'));
+  const dlg = h('dialog', { 'aria-labelledby': 'request-title', class: 'request-dialog' }, body);
+  dlg.addEventListener('close', () => dlg.remove());
+  document.body.append(dlg);
+  dlg.showModal();
+  let ld;
+  try {
+    ld = await launchData(item.id);
+  } catch (err) {
+    fill(body, h('p', { class: 'alert', role: 'alert' }, err.message),
+      h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, 'Close')));
+    return;
+  }
+  const steps = stepsOf(ld);
+  const panels = new Map();
+  const forms = new Map();
+  let index = 0;
+
+  const justification = h('textarea', { rows: 4, maxlength: 2000 });
+  panels.set('justification', h('div', { class: 'stack' },
+    h('p', {}, 'Say why you need this; your approvers read it.'),
+    field({ label: 'Justification', control: justification, required: true, key: 'justification' })));
+  for (const s of steps.filter((x) => x.spec)) {
+    const form = surveyForm(s.spec, s.prefix);
+    forms.set(s.id, form);
+    panels.set(s.id, h('div', { class: 'stack' }, s.node ? h('p', { class: 'muted' }, `Workflow node “${s.node}”.`) : null, form.el));
+  }
+  const confirm = h('div', { class: 'stack', dataset: { key: '' } });
+  const done = h('div', { class: 'stack' });
+  panels.set('confirm', confirm);
+  panels.set('done', done);
+
+  const stepList = h('ol', { class: 'steps', 'aria-label': 'Steps' });
+  const title = h('h2', { id: 'request-title' });
+  const panelBox = h('div');
+  const back = h('button', { type: 'button', class: 'btn', onclick: () => go(index - 1) }, 'Back');
+  const next = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Next');
+  const close = h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => dlg.close() }, 'Cancel');
+  const form = h('form', { class: 'dialog-body', novalidate: true, onsubmit: (e) => { e.preventDefault(); forward(); } },
+    h('header', {}, h('div', {}, h('p', { class: 'category' }, 'Request'), title), stepList),
+    panelBox,
+    h('div', { class: 'actions' }, close, back, next));
+  fill(body);
+  body.replaceWith(form);
+
+  function answers() {
+    const extra = forms.has('survey') ? forms.get('survey').collect().answers : {};
+    const nodes = {};
+    for (const s of steps.filter((x) => x.node)) {
+      const a = forms.get(s.id).collect().answers;
+      if (Object.keys(a).length) nodes[s.node] = a;
+    }
+    return { justification: justification.value.trim(), extra_vars: extra, node_survey_data: nodes };
+  }
+
+  function render() {
+    const s = steps[index];
+    title.textContent = `${item.name}: ${s.title}`;
+    fill(stepList, steps.map((x, i) => h('li', {
+      'aria-current': i === index ? 'step' : null, class: i < index ? 'done' : null,
+    }, `${i + 1}. ${x.title}`)));
+    fill(panelBox, panels.get(s.id));
+    back.hidden = index === 0 || s.id === 'done';
+    next.textContent = s.id === 'confirm' ? 'Submit request' : s.id === 'done' ? 'Close' : 'Next';
+    close.hidden = s.id === 'done';
+    const first = panelBox.querySelector('[aria-invalid="true"], input, select, textarea, a, button');
+    if (first) first.focus();
+  }
+
+  function go(i) {
+    index = Math.max(0, Math.min(i, steps.length - 1));
+    render();
+  }
+
+  function checkStep(s) {
+    const panel = panels.get(s.id);
+    clearErrors(panel);
+    let errors = {};
+    if (s.id === 'justification' && !justification.value.trim()) errors = { justification: ['Say why this is needed.'] };
+    if (s.spec) errors = forms.get(s.id).collect().errors;
+    if (Object.keys(errors).length) {
+      showErrors(panel, errors);
+      return false;
+    }
+    return true;
+  }
+
+  async function showConfirm() {
+    const a = answers();
+    const survey = steps.find((x) => x.id === 'survey');
+    const nodeSteps = steps.filter((x) => x.node);
+    const planSlot = h('div', { class: 'muted' }, 'Resolving the approval plan…');
+    fill(confirm,
+      h('h3', {}, 'Justification'), h('p', { class: 'prewrap' }, a.justification),
+      survey ? [h('h3', {}, survey.title), answerList(masked(survey.spec, a.extra_vars), labelsOf(survey.spec))] : null,
+      nodeSteps.map((s) => [h('h3', {}, s.title), answerList(masked(s.spec, a.node_survey_data[s.node] || {}), labelsOf(s.spec))]),
+      h('h3', {}, 'Approval plan'), planSlot);
+    const nodes = {};
+    for (const s of nodeSteps) nodes[s.node] = withoutSecrets(s.spec, a.node_survey_data[s.node] || {});
+    try {
+      const preview = await get(`/service_catalog_items/${item.id}/launch_data/${query({
+        extra_vars: JSON.stringify(survey ? withoutSecrets(survey.spec, a.extra_vars) : a.extra_vars),
+        node_survey_data: JSON.stringify(nodes),
+      })}`);
+      planSlot.replaceWith(planBox(preview.approval_plan));
+    } catch (err) {
+      fill(planSlot, `The plan cannot be previewed: ${err.message}`);
+    }
+  }
+
+  async function submit() {
+    for (const s of steps) clearErrors(panels.get(s.id));
+    next.disabled = true;
+    try {
+      const req = await post(`/service_catalog_items/${item.id}/submit/`, answers());
+      fill(done,
+        h('p', { class: 'success', role: 'status' }, icon('circle-check'), ` Request #${req.id} was submitted.`),
+        h('p', {}, 'Status: ', badge(req.status)),
+        h('p', {}, req.stages && req.stages.length
+          ? `It waits for ${req.stages.length} approval stage${req.stages.length === 1 ? '' : 's'}; you will find it under My requests.`
+          : 'It needs no approval and launches now.'),
+        h('p', {}, h('a', { href: `#/requests/${req.id}`, onclick: () => dlg.close() }, `Follow request #${req.id}`)));
+      go(steps.length - 1);
+    } catch (err) {
+      if (!(err instanceof ApiError) || !Object.keys(err.fields).length) {
+        formAlert(confirm, err.message);
+        return;
+      }
+      // Field errors: show each on its step, and go to the first one.
+      const byStep = new Map();
+      for (const [key, msgs] of Object.entries(err.fields)) {
+        const id = stepFor(steps, key);
+        if (!byStep.has(id)) byStep.set(id, {});
+        byStep.get(id)[key] = msgs;
+      }
+      let firstStep = steps.length;
+      for (const [id, fields] of byStep) {
+        const rest = showErrors(panels.get(id), fields);
+        const msgs = Object.entries(rest).map(([k, m]) => `${k}: ${m.join(' ')}`);
+        if (msgs.length) formAlert(panels.get(id), msgs.join(' '));
+        firstStep = Math.min(firstStep, steps.findIndex((s) => s.id === id));
+      }
+      go(firstStep);
+      const bad = panelBox.querySelector('[aria-invalid="true"]');
+      if (bad) bad.focus();
+    } finally {
+      next.disabled = false;
+    }
+  }
+
+  async function forward() {
+    const s = steps[index];
+    if (s.id === 'done') { dlg.close(); return; }
+    if (s.id === 'confirm') { await submit(); return; }
+    if (!checkStep(s)) return;
+    go(index + 1);
+    if (steps[index].id === 'confirm') await showConfirm();
+  }
+
+  render();
+}

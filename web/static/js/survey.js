@@ -1,0 +1,144 @@
+// AWX surveys as form fields: one field per question, by type, with the
+// question's default, limits and required marker. The API validates the
+// answers exactly as AWX does; the form only checks that required
+// questions are answered and numbers are numbers before moving on.
+import { field, h } from './ui.js';
+
+const encrypted = '$encrypted$';
+
+function defaultList(q) {
+  if (Array.isArray(q.default)) return q.default.map(String);
+  if (typeof q.default === 'string' && q.default) return q.default.split('\n').filter(Boolean);
+  return [];
+}
+
+function limitsHint(q) {
+  const has = (v) => v !== null && v !== undefined;
+  const parts = [];
+  if (q.type === 'integer' || q.type === 'float') {
+    if (has(q.min) && has(q.max)) parts.push(`From ${q.min} to ${q.max}.`);
+    else if (has(q.min)) parts.push(`At least ${q.min}.`);
+    else if (has(q.max)) parts.push(`At most ${q.max}.`);
+  } else if (['text', 'textarea', 'password'].includes(q.type)) {
+    if (has(q.min) && q.min > 0 && has(q.max)) parts.push(`${q.min} to ${q.max} characters.`);
+    else if (has(q.min) && q.min > 0) parts.push(`At least ${q.min} characters.`);
+    else if (has(q.max)) parts.push(`At most ${q.max} characters.`);
+  }
+  return parts.join(' ');
+}
+
+/** The control of one question, filled with value (or the default). */
+function control(q, value, id) {
+  const v = value !== undefined ? value : (q.type === 'password' ? undefined : q.default);
+  const has = (x) => x !== null && x !== undefined;
+  switch (q.type) {
+    case 'textarea':
+      return h('textarea', { id, name: q.variable, rows: 4, value: v ?? '', maxlength: has(q.max) ? q.max : null });
+    case 'password':
+      return h('input', {
+        id, name: q.variable, type: 'password', autocomplete: 'new-password', value: value ?? '',
+        placeholder: q.default === encrypted ? 'Leave empty to keep the default' : null,
+      });
+    case 'integer':
+    case 'float':
+      return h('input', {
+        id, name: q.variable, type: 'number', inputmode: q.type === 'integer' ? 'numeric' : 'decimal',
+        step: q.type === 'integer' ? '1' : 'any', min: has(q.min) ? q.min : null, max: has(q.max) ? q.max : null,
+        value: has(v) ? String(v) : '',
+      });
+    case 'multiplechoice':
+      return h('select', { id, name: q.variable },
+        h('option', { value: '' }, q.required ? 'Choose…' : '(none)'),
+        (q.choices || []).map((c) => h('option', { value: c, selected: String(v ?? '') === c }, c)));
+    default:
+      return h('input', { id, name: q.variable, type: 'text', value: v ?? '', maxlength: has(q.max) ? q.max : null });
+  }
+}
+
+/**
+ * Renders the questions of spec. keyPrefix is the API's error key prefix
+ * ("extra_vars" or "node_survey_data.<node>"); values are earlier answers.
+ * Returns {el, collect}; collect() gives {answers, errors} with errors
+ * keyed like the API's.
+ */
+export function surveyForm(spec, keyPrefix, values = {}) {
+  const questions = spec || [];
+  const el = h('div', { class: 'stack survey' });
+  const idBase = keyPrefix.replace(/[^a-zA-Z0-9_-]/g, '-');
+  for (const q of questions) {
+    const key = `${keyPrefix}.${q.variable}`;
+    const id = `q-${idBase}-${q.variable.replace(/[^a-zA-Z0-9_-]/g, '-')}`;
+    const hint = [q.question_description, limitsHint(q)].filter(Boolean).join(' ');
+    if (q.type === 'multiselect') {
+      const chosen = new Set(values[q.variable] !== undefined ? values[q.variable] : defaultList(q));
+      const set = h('fieldset', { dataset: { key }, id, 'aria-describedby': `${id}-hint ${id}-err` },
+        h('legend', {}, q.question_name || q.variable, q.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, '*') : null,
+          q.required ? h('span', { class: 'sr-only' }, ' (required)') : null),
+        (q.choices || []).map((c, i) => h('label', { class: 'check', for: `${id}-${i}` },
+          h('input', { type: 'checkbox', id: `${id}-${i}`, name: q.variable, value: c, checked: chosen.has(c) }), c)),
+        hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null,
+        h('ul', { class: 'errors', id: `${id}-err` }));
+      el.append(set);
+      continue;
+    }
+    el.append(field({
+      label: q.question_name || q.variable, control: control(q, values[q.variable], id),
+      hint: hint || null, required: q.required, key,
+    }));
+  }
+
+  function collect() {
+    const answers = {};
+    const errors = {};
+    for (const q of questions) {
+      const key = `${keyPrefix}.${q.variable}`;
+      const name = q.question_name || q.variable;
+      if (q.type === 'multiselect') {
+        const picked = [...el.querySelectorAll(`input[type="checkbox"]`)]
+          .filter((c) => c.name === q.variable && c.checked).map((c) => c.value);
+        if (picked.length) answers[q.variable] = picked;
+        else if (q.required) errors[key] = [`${name} is required: choose at least one.`];
+        continue;
+      }
+      const input = [...el.querySelectorAll('input, select, textarea')].find((c) => c.name === q.variable);
+      const raw = input.value;
+      if (raw.trim() === '') {
+        if (q.required && !(q.type === 'password' && q.default === encrypted)) errors[key] = [`${name} is required.`];
+        continue;
+      }
+      if (q.type === 'integer') {
+        if (!/^-?\d+$/.test(raw.trim())) { errors[key] = [`${name} must be a whole number.`]; continue; }
+        answers[q.variable] = Number(raw.trim());
+      } else if (q.type === 'float') {
+        const n = Number(raw.trim());
+        if (!Number.isFinite(n)) { errors[key] = [`${name} must be a number.`]; continue; }
+        answers[q.variable] = n;
+      } else {
+        answers[q.variable] = raw;
+      }
+    }
+    return { answers, errors };
+  }
+  return { el, collect };
+}
+
+/** Question names by variable, for showing answers. */
+export function labelsOf(spec) {
+  const out = {};
+  for (const q of spec || []) out[q.variable] = q.question_name || q.variable;
+  return out;
+}
+
+/** answers with password answers masked, for the confirm step. */
+export function masked(spec, answers) {
+  const out = {};
+  const secret = new Set((spec || []).filter((q) => q.type === 'password').map((q) => q.variable));
+  for (const [k, v] of Object.entries(answers)) out[k] = secret.has(k) ? encrypted : v;
+  return out;
+}
+
+/** answers without password answers (which never go into a URL). */
+export function withoutSecrets(spec, answers) {
+  const secret = new Set((spec || []).filter((q) => q.type === 'password').map((q) => q.variable));
+  return Object.fromEntries(Object.entries(answers).filter(([k]) => !secret.has(k)));
+}
