@@ -1,0 +1,342 @@
+// Package e2e drives the portal in headless Chromium against the real
+// stack: PostgreSQL, a Temporal dev server, a worker, the AWX simulator and
+// the API with the portal over HTTP. Screenshots of each page go to
+// artifacts/screenshots/ at the repository root.
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/api"
+	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/internal/pgtest"
+	"github.com/countersign/countersign/internal/temporaltest"
+	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/workflows"
+)
+
+var temporalAddr string
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	srv, err := temporaltest.Start(ctx, temporaltest.Options{SearchAttributes: workflows.SearchAttributes})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "portal e2e tests: %v\n", err)
+		os.Exit(1)
+	}
+	temporalAddr = srv.HostPort
+	code := pgtest.Main(m)
+	_ = srv.Stop()
+	os.Exit(code)
+}
+
+// stack is the running Countersign the browser talks to, in dev mode (the
+// sign-in page offers the demo users).
+type stack struct {
+	t   *testing.T
+	url string
+	org int64
+	// teams by name
+	teams map[string]int64
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	s := testkit.NewStack(t, awxsim.Config{JobDuration: 3 * time.Second, PendingFor: 300 * time.Millisecond})
+	queue := testkit.TaskQueue(t)
+	c := testkit.Dial(t, temporalAddr)
+	testkit.StartWorker(t, c, queue, s.Activities)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := api.New(api.Deps{Store: s.Store, Temporal: c, AWX: s.AWX, Logger: logger, TaskQueue: queue,
+		TemporalTimeout: 15 * time.Second, DevTokens: true})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	st := &stack{t: t, url: hs.URL, org: s.Identity.Org.ID, teams: map[string]int64{}}
+	for name, team := range s.Identity.Teams {
+		st.teams[name] = team.ID
+	}
+	return st
+}
+
+// call sends a JSON request to the API as user (with their dev token) and
+// requires the status.
+func (s *stack) call(want int, user, method, path string, body any) map[string]any {
+	s.t.Helper()
+	raw, err := json.Marshal(body)
+	require.NoError(s.t, err)
+	req, err := http.NewRequest(method, s.url+path, bytes.NewReader(raw))
+	require.NoError(s.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer dev-"+user)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(s.t, err)
+	require.Equal(s.t, want, resp.StatusCode, "%s %s as %s: %s", method, path, user, out)
+	var m map[string]any
+	if len(out) > 0 {
+		require.NoError(s.t, json.Unmarshal(out, &m))
+	}
+	return m
+}
+
+// catalog creates, as erin through the API, the demo catalog of SPEC 8.1:
+// "Provision environment" with its two policies and "Restart service".
+func (s *stack) catalog() (provision int64) {
+	s.t.Helper()
+	p := s.call(http.StatusCreated, "erin", "POST", "/api/v2/service_catalog_items/", map[string]any{
+		"organization": s.org, "name": "Provision environment", "description": "A database and the app, for a few days.",
+		"icon": "server", "category": "environments", "tags": []string{"dev", "self-service"},
+		"workflow_job_template": awxsim.DemoProvisionEnvironmentID,
+	})
+	s.call(http.StatusCreated, "erin", "POST", "/api/v2/service_catalog_items/", map[string]any{
+		"organization": s.org, "name": "Restart service", "description": "Restart one of the services.",
+		"icon": "refresh-cw", "category": "operations", "tags": []string{"ops"},
+		"job_template": awxsim.DemoRestartServiceID, "requires_approval": true, "approver_team": s.teams["sre"],
+	})
+	s.call(http.StatusCreated, "erin", "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": s.org, "name": "long-lived environments", "priority": 10,
+		"condition": `item.name == "Provision environment" && extra_vars.ttl_days > 5`,
+		"stages": []map[string]any{
+			{"name": "SRE review", "approver_team": s.teams["sre"], "min_approvers": 2, "denial_message": "SRE declined the environment."},
+			{"name": "Security review", "approver_team": s.teams["security"], "min_approvers": 1,
+				"denial_message": "Security declined the environment."},
+		},
+	})
+	s.call(http.StatusCreated, "erin", "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": s.org, "name": "environments", "priority": 20,
+		"condition": `item.name == "Provision environment"`,
+		"stages":    []map[string]any{{"name": "SRE review", "approver_team": s.teams["sre"], "min_approvers": 2}},
+	})
+	return int64(p["id"].(float64))
+}
+
+// chromium finds Debian's chromium; its absence fails the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	t.Fatal("the portal's browser tests need Chromium: install Debian's package with `apt-get install -y chromium` (.ci/run does)")
+	return ""
+}
+
+// screenshotDir is artifacts/screenshots/ at the repository root.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "artifacts", "screenshots")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	return dir
+}
+
+// browser is one headless Chromium tab.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dir  string
+	shot int
+
+	mu         sync.Mutex
+	exceptions []string
+	console    []string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("lang", "en-US"),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	b := &browser{t: t, ctx: ctx, base: base, dir: screenshotDir(t)}
+	// Start the browser (without a deadline: it lives as long as ctx).
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")), "starting Chromium")
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, fmt.Sprintf("%s %s:%d %s", m.Type, m.URL, m.Line+1, m))
+			if m.IsException() {
+				b.exceptions = append(b.exceptions, m.String())
+			}
+			b.mu.Unlock()
+		}
+	}()
+	return b
+}
+
+// do runs actions with a generous deadline (a shared, busy machine).
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.screenshot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		b.logConsole()
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// logConsole logs what the page wrote to its console.
+func (b *browser) logConsole() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, line := range b.console {
+		b.t.Log("console: " + line)
+	}
+}
+
+// eval evaluates a JavaScript expression.
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	require.NoError(b.t, err, "evaluating %s", expr)
+	return v
+}
+
+// text is the text of the first element that matches the CSS selector,
+// once there is one. Pages that refresh themselves replace their elements,
+// so the text is read in one script rather than through a node held on to.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	raw, err := json.Marshal(sel)
+	require.NoError(b.t, err)
+	expr := fmt.Sprintf(`(() => { const el = document.querySelector(%s); return el ? [true, el.innerText] : [false, '']; })()`, raw)
+	var out string
+	b.until(60*time.Second, "an element "+sel, nil, func() bool {
+		got := eval[[]any](b, expr)
+		out, _ = got[1].(string)
+		return got[0] == true
+	})
+	return strings.TrimSpace(out)
+}
+
+// present reports whether an element matches the CSS selector now.
+func (b *browser) present(sel string) bool {
+	b.t.Helper()
+	raw, err := json.Marshal(sel)
+	require.NoError(b.t, err)
+	return eval[bool](b, fmt.Sprintf("document.querySelector(%s) !== null", raw))
+}
+
+// until repeats step (which may be nil) and checks cond every second until
+// cond holds or within passes.
+func (b *browser) until(within time.Duration, what string, step func(), cond func() bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.screenshot("failed-" + strings.ReplaceAll(what, " ", "-"))
+			b.logConsole()
+			b.t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(time.Second)
+		if step != nil {
+			step()
+		}
+	}
+}
+
+// route goes to a hash route of the portal.
+func (b *browser) route(hash string) {
+	b.t.Helper()
+	raw, _ := json.Marshal(hash)
+	eval[string](b, fmt.Sprintf("location.hash = %s", raw))
+}
+
+// choose picks value in the select element sel, as a user would (the
+// page hears a change event).
+func (b *browser) choose(sel, value string) {
+	b.t.Helper()
+	rs, _ := json.Marshal(sel)
+	rv, _ := json.Marshal(value)
+	require.True(b.t, eval[bool](b, fmt.Sprintf(`(() => { const el = document.querySelector(%s); el.value = %s;
+		el.dispatchEvent(new Event('change', { bubbles: true })); return el.value === %s; })()`, rs, rv, rv)), "choosing %s in %s", value, sel)
+}
+
+// screenshot saves the whole page as NN-name.png.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	b.shot++
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s failed: %v", name, err)
+		return
+	}
+	path := filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.shot, name))
+	require.NoError(b.t, os.WriteFile(path, png, 0o644))
+}
+
+// signIn signs in as a demo user from the dev picker.
+func (b *browser) signIn(user string) {
+	b.t.Helper()
+	b.do("opening the sign-in page as "+user,
+		chromedp.Navigate(b.base+"/ui/signin"),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-user=%q]`, user))),
+		chromedp.WaitVisible(chromedp.CSS(`#whoami`)),
+	)
+	// The header is drawn again once the page knows the caller, so the
+	// element is read by a script rather than held on to.
+	b.until(30*time.Second, user+" signed in", nil, func() bool {
+		return eval[string](b, `(document.querySelector('#whoami') || {}).textContent || ''`) == user
+	})
+}
+
+// signOut ends the session with the sign-out button.
+func (b *browser) signOut() {
+	b.t.Helper()
+	b.do("signing out",
+		chromedp.Click(chromedp.CSS(`form.signout button`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/ui/session"]`)),
+	)
+}
+
+// checkNoExceptions fails the test if a page script threw.
+func (b *browser) checkNoExceptions() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	require.Empty(b.t, b.exceptions, "uncaught exceptions in the portal's scripts")
+}

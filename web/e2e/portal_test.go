@@ -1,0 +1,205 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	dialog = `dialog[open]`
+	next   = dialog + ` form > .actions button[type="submit"]`
+)
+
+// TestPortal_RequestLifecycle is the portal's end-to-end scenario: alice
+// submits "Provision environment" through the request dialog, correcting a
+// survey error the API reports; bob and carol approve it from their
+// inboxes; dave rejects a second request with a reason and alice reads the
+// denial in its timeline; the first request ends successful on its detail
+// page. Every page is saved as a screenshot.
+func TestPortal_RequestLifecycle(t *testing.T) {
+	s := newStack(t)
+	provision := s.catalog()
+	b := newBrowser(t, s.url)
+
+	// Sign-in: strangers land on the sign-in page with the dev picker.
+	b.do("opening the portal", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS(`.dev-users`)))
+	b.screenshot("signin")
+	b.signIn("alice")
+
+	// The catalog, with each item's approval plan.
+	b.do("the catalog", chromedp.WaitVisible(chromedp.CSS(`article[data-item="Provision environment"] .plan[data-approval="required"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`article[data-item="Restart service"] .plan[data-approval="required"]`)))
+	assert.Contains(t, b.text(`article[data-item="Provision environment"] .plan`), "SRE review (sre, 2 approvers)")
+	assert.True(t, strings.EqualFold("environments", b.text(`article[data-item="Provision environment"] .category`)))
+	b.screenshot("catalog")
+	b.choose(`.filters select`, "operations")
+	b.until(20*time.Second, "the category filter", nil, func() bool { return !b.present(`article[data-item="Provision environment"]`) })
+	require.True(t, b.present(`article[data-item="Restart service"]`))
+	b.do("searching", chromedp.SetValue(chromedp.CSS(`.filters select`), ""),
+		chromedp.SendKeys(chromedp.CSS(`.filters input[type="search"]`), "database"))
+	b.until(20*time.Second, "the search", nil, func() bool {
+		return b.present(`article[data-item="Provision environment"]`) && !b.present(`article[data-item="Restart service"]`)
+	})
+	b.do("a phone-sized catalog", chromedp.EmulateViewport(360, 740))
+	b.screenshot("catalog-360px")
+	b.do("back to a desktop", chromedp.EmulateViewport(1280, 900))
+
+	// The request dialog: justification first.
+	b.do("opening the request dialog",
+		chromedp.Click(chromedp.CSS(`article[data-item="Provision environment"] footer button`)),
+		chromedp.WaitVisible(chromedp.CSS(dialog+` [data-key="justification"] textarea`)),
+		chromedp.Click(chromedp.CSS(next)),
+		chromedp.WaitVisible(chromedp.CSS(dialog+` [data-key="justification"] ul.errors li`)))
+	assert.Equal(t, "Say why this is needed.", b.text(dialog+` [data-key="justification"] ul.errors li`))
+	b.do("justifying", chromedp.SendKeys(chromedp.CSS(dialog+` [data-key="justification"] textarea`), "demo for the customer"),
+		chromedp.Click(chromedp.CSS(next)),
+		chromedp.WaitVisible(chromedp.CSS(`#q-extra_vars-env_name`)))
+	// The survey, with ttl_days out of range: only the API knows the range.
+	require.Equal(t, "3", eval[string](b, `document.querySelector('#q-extra_vars-ttl_days').value`), "the default is filled in")
+	b.do("answering the survey",
+		chromedp.SendKeys(chromedp.CSS(`#q-extra_vars-env_name`), "demo-env"),
+		chromedp.SetValue(chromedp.CSS(`#q-extra_vars-ttl_days`), "99"))
+	b.screenshot("request-survey")
+	b.do("the database node's survey", chromedp.Click(chromedp.CSS(next)),
+		chromedp.WaitVisible(chromedp.CSS(`#q-node_survey_data-create-database-db_size`)),
+		chromedp.SetValue(chromedp.CSS(`#q-node_survey_data-create-database-db_size`), "small"),
+		chromedp.SendKeys(chromedp.CSS(`#q-node_survey_data-create-database-db_password`), "correct-horse-battery"),
+		chromedp.Click(chromedp.CSS(next)),
+		chromedp.WaitVisible(chromedp.CSS(`#q-node_survey_data-deploy-app-replicas`)),
+		chromedp.Click(chromedp.CSS(next)),
+		chromedp.WaitVisible(chromedp.CSS(dialog+` .plan[data-approval]`)))
+	confirm := b.text(dialog + ` .dialog-body`)
+	assert.Contains(t, confirm, "••••••••", "the password is masked")
+	assert.NotContains(t, confirm, "correct-horse-battery")
+	b.screenshot("request-confirm")
+	b.do("submitting", chromedp.Click(chromedp.CSS(next)),
+		chromedp.WaitVisible(chromedp.CSS(dialog+` [data-key="extra_vars.ttl_days"] ul.errors li`)))
+	assert.Contains(t, b.text(dialog+` [data-key="extra_vars.ttl_days"] ul.errors li`), "ttl_days")
+	assert.Equal(t, "true", eval[string](b, `document.querySelector('#q-extra_vars-ttl_days').getAttribute('aria-invalid')`))
+	b.screenshot("request-survey-error")
+	b.do("fixing ttl_days and submitting again",
+		chromedp.SetValue(chromedp.CSS(`#q-extra_vars-ttl_days`), "3"),
+		chromedp.Click(chromedp.CSS(next)), chromedp.WaitVisible(chromedp.CSS(`#q-node_survey_data-create-database-db_size`)),
+		chromedp.Click(chromedp.CSS(next)), chromedp.WaitVisible(chromedp.CSS(`#q-node_survey_data-deploy-app-replicas`)),
+		chromedp.Click(chromedp.CSS(next)), chromedp.WaitVisible(chromedp.CSS(dialog+` .plan[data-approval="required"]`)),
+		chromedp.Click(chromedp.CSS(next)), chromedp.WaitVisible(chromedp.CSS(dialog+` .success`)))
+	b.screenshot("request-submitted")
+	href := eval[string](b, `document.querySelector('dialog[open] a[href^="#/requests/"]').getAttribute('href')`)
+	first, err := strconv.ParseInt(strings.TrimPrefix(href, "#/requests/"), 10, 64)
+	require.NoError(t, err, href)
+
+	// Its detail page, waiting for sre.
+	b.do("the request's page", chromedp.Click(chromedp.CSS(dialog+` a[href^="#/requests/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.detail .badge[data-status="pending_approval"]`)))
+	b.until(60*time.Second, "the first stage to open", nil, func() bool { return b.present(`.progress`) })
+	assert.Contains(t, b.text(`.timeline`), "alice submitted the request")
+	b.screenshot("request-detail-pending")
+
+	// A second request, long-lived (two stages), submitted through the API.
+	second := int64(s.call(http.StatusCreated, "alice", "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", provision), map[string]any{
+		"justification": "a long demo", "extra_vars": map[string]any{"env_name": "long-demo", "ttl_days": 9},
+		"node_survey_data": map[string]any{"create-database": map[string]any{"db_size": "medium", "db_password": "another-secret-1"}},
+	})["id"].(float64))
+
+	b.route("#/requests")
+	b.do("my requests", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`a[data-request="%d"]`, second))))
+	b.screenshot("my-requests")
+	b.signOut()
+
+	// bob and carol approve both from their inboxes.
+	for i, approver := range []string{"bob", "carol"} {
+		b.signIn(approver)
+		b.route("#/approvals")
+		b.until(60*time.Second, approver+"'s inbox", func() { b.do("refreshing", chromedp.Click(chromedp.CSS(`.page-head .actions button`))) },
+			func() bool {
+				return b.present(fmt.Sprintf(`article[data-request="%d"]`, first)) && b.present(fmt.Sprintf(`article[data-request="%d"]`, second))
+			})
+		if i == 0 {
+			assert.Contains(t, b.text(fmt.Sprintf(`article[data-request="%d"] .still-needed`, first)), "2 more needed")
+			b.screenshot("approvals-inbox")
+		}
+		for _, id := range []int64{first, second} {
+			card := fmt.Sprintf(`article[data-request="%d"]`, id)
+			b.do("approving", chromedp.Click(chromedp.CSS(card+` button.btn-ok`)),
+				chromedp.WaitVisible(chromedp.CSS(dialog+` textarea`)),
+				chromedp.SendKeys(chromedp.CSS(dialog+` textarea`), "capacity is fine"))
+			if i == 0 && id == first {
+				b.screenshot("approve-dialog")
+			}
+			b.do("confirming the approval", chromedp.Click(chromedp.CSS(dialog+` button[type="submit"]`)),
+				chromedp.WaitNotPresent(chromedp.CSS(dialog)),
+				chromedp.WaitNotPresent(chromedp.CSS(card)))
+		}
+		b.signOut()
+	}
+
+	// dave rejects the second one at the security stage; a reason is required.
+	b.signIn("dave")
+	b.route("#/approvals")
+	card := fmt.Sprintf(`article[data-request="%d"]`, second)
+	b.until(60*time.Second, "dave's inbox", func() { b.do("refreshing", chromedp.Click(chromedp.CSS(`.page-head .actions button`))) },
+		func() bool { return b.present(card) })
+	assert.Contains(t, b.text(card+` .progress`), "Security review")
+	b.do("rejecting without a reason", chromedp.Click(chromedp.CSS(card+` button.btn-danger`)),
+		chromedp.WaitVisible(chromedp.CSS(dialog+` textarea`)),
+		chromedp.Click(chromedp.CSS(dialog+` button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(dialog+` ul.errors li`)))
+	b.screenshot("reject-needs-reason")
+	b.do("rejecting with a reason", chromedp.SendKeys(chromedp.CSS(dialog+` textarea`), "no security review for long-lived environments"),
+		chromedp.Click(chromedp.CSS(dialog+` button[type="submit"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(dialog)), chromedp.WaitNotPresent(chromedp.CSS(card)))
+	b.signOut()
+
+	// alice reads the denial, then sees the first request succeed.
+	b.signIn("alice")
+	b.route(fmt.Sprintf("#/requests/%d", second))
+	b.do("the rejected request", chromedp.WaitVisible(chromedp.CSS(`.detail .badge[data-status="rejected"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.timeline .denial-message`)))
+	assert.Equal(t, "Security declined the environment.", b.text(`.timeline .denial-message`))
+	assert.Equal(t, "no security review for long-lived environments", b.text(`.timeline .denial-reason`))
+	b.screenshot("request-rejected")
+
+	b.route(fmt.Sprintf("#/requests/%d", first))
+	b.until(120*time.Second, "the first request to succeed (the page refreshes itself)", nil,
+		func() bool { return b.present(`.detail .badge[data-status="successful"]`) })
+	tl := b.text(`.timeline`)
+	assert.Contains(t, tl, "bob approved Stage 1")
+	assert.Contains(t, tl, "carol approved Stage 1")
+	assert.Contains(t, tl, "Launched AWX workflow job")
+	assert.Contains(t, tl, "The job succeeded")
+	jobLink := eval[string](b, `document.querySelector('.job a').getAttribute('href')`)
+	assert.Contains(t, jobLink, "/#/jobs/workflow/")
+	b.screenshot("request-successful")
+	b.signOut()
+
+	// erin's admin pages: items, a policy whose condition does not compile, teams.
+	b.signIn("erin")
+	b.route("#/admin/items")
+	b.do("admin items", chromedp.WaitVisible(chromedp.CSS(`tr[data-item="Provision environment"]`)))
+	b.screenshot("admin-items")
+	b.route("#/admin/policies")
+	b.do("a broken policy",
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-policy="environments"]`)),
+		chromedp.Click(chromedp.CSS(`#admin-panel > .actions button`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[aria-label="New approval policy"]`)),
+		chromedp.SendKeys(chromedp.CSS(`form[aria-label="New approval policy"] [data-key="name"] input`), "broken"),
+		chromedp.SendKeys(chromedp.CSS(`form[aria-label="New approval policy"] [data-key="condition"] textarea`), "extra_vars.ttl_days >"),
+		chromedp.Click(chromedp.CSS(`form[aria-label="New approval policy"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-key="condition"] ul.errors li`)))
+	assert.NotEmpty(t, b.text(`[data-key="condition"] ul.errors li`))
+	b.screenshot("admin-policy-error")
+	b.route("#/admin/teams")
+	b.do("admin teams", chromedp.WaitVisible(chromedp.CSS(`section[data-team="sre"]`)))
+	assert.Contains(t, b.text(`section[data-team="sre"]`), "bob")
+	b.screenshot("admin-teams")
+
+	b.checkNoExceptions()
+}
