@@ -10,12 +10,30 @@ TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
 
 GO ?= go
 
-.PHONY: all build run test bench bench-api load-tool vet fmt temporal clean
+.PHONY: all build run web test bench bench-api load-tool vet fmt temporal clean
 
 all: build
 
-build:
+build: web
 	$(GO) build -o bin/countersign ./cmd/countersign
+
+# The portal's icons: lucide's SVGs from the npm package pinned in
+# web/package-lock.json, copied into web/static/icons (git-ignored), which
+# the binary embeds. Without npm the portal shows a placeholder icon.
+WEB_ICONS_STAMP := web/static/icons/.stamp
+web: $(WEB_ICONS_STAMP)
+
+$(WEB_ICONS_STAMP): web/package.json web/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		set -e; \
+		echo "installing the portal's icons (npm ci --prefix web)"; \
+		npm ci --prefix web --no-audit --no-fund --loglevel=error; \
+		rm -rf web/static/icons && mkdir -p web/static/icons; \
+		cp web/node_modules/lucide-static/icons/*.svg web/node_modules/lucide-static/LICENSE web/static/icons/; \
+		touch $@; \
+	else \
+		echo "npm not found: the portal's icons are not installed and show as placeholders (install Node.js and npm, then make web)"; \
+	fi
 
 # The whole stack on 127.0.0.1 with demo data: PostgreSQL (DATABASE_URL or a
 # cluster in .data/postgres), the Temporal dev server and its Web UI, the AWX
@@ -42,7 +60,7 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-test: temporal vet
+test: temporal web vet
 	@if [ -n "$${TEST_DATABASE_URL:-}" ]; then echo "PostgreSQL: TEST_DATABASE_URL (a fresh database per test)"; \
 	else echo "PostgreSQL: a throwaway cluster per test binary, from the installed server binaries"; fi
 	@echo "Temporal: a dev server ($(TEMPORAL)) per integration test binary; the AWX simulator and workers in process; countersign dev once, on free ports"
@@ -64,4 +82,4 @@ load-tool:
 	$(GO) build -o bin/countersign-load ./bench/cmd/countersign-load
 
 clean:
-	rm -rf bin .data artifacts
+	rm -rf bin .data artifacts web/static/icons web/node_modules
