@@ -282,3 +282,14 @@ func timeOrNull(t time.Time) any {
 	}
 	return t
 }
+
+// MaxJobID is the highest AWX job id any request owns, 0 when none does;
+// for a simulated AWX that restarts, so it never hands out an id again.
+func (s *Store) MaxJobID(ctx context.Context) (int64, error) {
+	const q = `SELECT COALESCE(max(job_id), 0) FROM service_requests`
+	var id int64
+	if err := s.db.GetContext(ctx, &id, q); err != nil {
+		return 0, wrap("max job id", err)
+	}
+	return id, nil
+}

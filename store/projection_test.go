@@ -400,3 +400,18 @@ func TestStore_ClaimJob(t *testing.T) {
 		assert.Equal(t, winners[0], owner)
 	})
 }
+
+func TestStore_MaxJobID(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	max, err := s.MaxJobID(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, max, "no request owns a job")
+	for _, id := range []int64{130, 512, 204} {
+		require.NoError(t, s.ClaimJob(ctx, f.newRequest(t).ID, store.JobTypeJob, id))
+	}
+	max, err = s.MaxJobID(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 512, max)
+}

@@ -292,3 +292,14 @@ func TestJobs_Pagination(t *testing.T) {
 	assert.Equal(t, float64(0), empty["count"])
 	assert.Equal(t, []any{}, empty["results"])
 }
+
+// A simulator started again past the jobs its clients remember never hands
+// out one of their ids; by default ids start at 101.
+func TestJobs_FirstJobID(t *testing.T) {
+	e := newEnv(t)
+	assert.EqualValues(t, 101, id(t, e.launch(awxsim.KindJob, 9, nil), "id"))
+	restarted := newEnv(t, func(c *awxsim.Config) { c.FirstJobID = 5000 })
+	assert.EqualValues(t, 5000, id(t, restarted.launch(awxsim.KindJob, 9, nil), "id"))
+	assert.EqualValues(t, 5001, id(t, restarted.launch(awxsim.KindWorkflowJob, awxsim.DemoProvisionEnvironmentID, map[string]any{
+		"extra_vars": map[string]any{"env_name": "demo", "ttl_days": 1, "db_size": "small"}}), "id"))
+}

@@ -49,6 +49,10 @@ type Config struct {
 	Clock func() time.Time
 	// Inventory holds the templates served. nil serves DemoInventory.
 	Inventory *Inventory
+	// FirstJobID is the id of the first job launched; default 101. A
+	// simulator that restarts while its clients remember earlier jobs
+	// starts past them, as AWX never reuses an id.
+	FirstJobID int64
 }
 
 const (
@@ -110,7 +114,7 @@ func New(cfg Config) *Server {
 		jts:       map[int64]*template{},
 		wfjts:     map[int64]*template{},
 		jobByID:   map[int64]*job{},
-		nextJobID: firstJobID,
+		nextJobID: max(cfg.FirstJobID, firstJobID),
 		nextLabel: 1,
 		nextFault: 1,
 		requests:  map[requestKey]int{},

@@ -206,6 +206,12 @@ func (d *devStack) start(ctx context.Context) error {
 	if _, d.catalog, err = demo.Seed(ctx, st); err != nil {
 		return err
 	}
+	// The simulator forgets its jobs when it stops; its new ones must not
+	// take the ids of jobs that requests already own.
+	lastJob, err := st.MaxJobID(ctx)
+	if err != nil {
+		return err
+	}
 
 	d.temporal, err = temporaldev.Start(ctx, temporaldev.Options{
 		SearchAttributes: workflows.SearchAttributes, DBFile: filepath.Join(d.o.dataDir, "temporal.db"),
@@ -214,7 +220,7 @@ func (d *devStack) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := d.startSimulator(); err != nil {
+	if err := d.startSimulator(lastJob + 1); err != nil {
 		return err
 	}
 	d.cfg = config.Config{
@@ -288,13 +294,13 @@ func (d *devStack) awaitReady(ctx context.Context, errc chan error) error {
 	}
 }
 
-func (d *devStack) startSimulator() error {
+func (d *devStack) startSimulator(firstJobID int64) error {
 	ln, err := net.Listen("tcp", addr(d.o.awxPort))
 	if err != nil {
 		return portInUse(d.o.awxPort, "AWX simulator", "awx-port", "DEV_AWX_PORT")
 	}
 	d.sim = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: awxsim.New(awxsim.Config{
-		Tokens: []string{devAWXToken}, Username: "countersign", JobDuration: d.o.jobDuration})}
+		Tokens: []string{devAWXToken}, Username: "countersign", JobDuration: d.o.jobDuration, FirstJobID: firstJobID})}
 	go func() { _ = d.sim.Serve(ln) }()
 	return nil
 }

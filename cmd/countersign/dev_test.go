@@ -149,6 +149,21 @@ func getJSON(t *testing.T, url, token string) map[string]any {
 	return out
 }
 
+// post sends body as token's user and checks the status.
+func post(t *testing.T, url, token, body string, want int) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	require.Equal(t, want, resp.StatusCode, "POST %s: %s", url, raw)
+	return resp
+}
+
 func waitStatus(t *testing.T, url, want string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -237,14 +252,19 @@ func TestDev_WholeStack(t *testing.T) {
 	assert.EqualValues(t, 3, getJSON(t, api+"/api/v2/service_catalog_items/", "dev-admin")["count"])
 	assert.EqualValues(t, 2, getJSON(t, api+"/api/v2/approval_policies/", "dev-admin")["count"])
 	assert.Equal(t, "successful", getJSON(t, api+path, "dev-alice")["status"])
-	req, err = http.NewRequest("POST", api+waiting+"approve/", nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer dev-bob")
-	resp, err = http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, "the request kept across the restart can be approved")
+	post(t, api+waiting+"approve/", "dev-bob", "", http.StatusOK)
 	waitStatus(t, api+waiting, "successful")
+
+	// The simulator starts afresh, past the jobs requests own: a new
+	// environment gets a job of its own.
+	resp = post(t, api+"/api/v2/service_catalog_items/2/submit/", "dev-alice",
+		`{"justification":"after the restart","extra_vars":{"env_name":"again","ttl_days":2},`+
+			`"node_survey_data":{"create-database":{"db_size":"small","db_password":"correct-horse-battery"},"deploy-app":{"replicas":1}}}`,
+		http.StatusCreated)
+	again := resp.Header.Get("Location")
+	post(t, api+again+"approve/", "dev-bob", "", http.StatusOK)
+	post(t, api+again+"approve/", "dev-carol", "", http.StatusOK)
+	waitStatus(t, api+again, "successful")
 	dev.interrupt()
 }
 
