@@ -249,7 +249,9 @@ const publishWait = 5 * time.Second
 func (s *Server) awaitPublished(ctx context.Context, id int64) {
 	ctx, cancel := context.WithTimeout(ctx, publishWait)
 	defer cancel()
-	for delay := 20 * time.Millisecond; ; delay = min(2*delay, 250*time.Millisecond) {
+	// The roster is usually known within a few hundred milliseconds; a
+	// primary-key read every few tens of them is cheap.
+	for delay := 15 * time.Millisecond; ; delay = min(delay+15*time.Millisecond, 100*time.Millisecond) {
 		if ok, err := s.d.Store.RequestPublished(ctx, id); ok || err != nil {
 			return
 		}
