@@ -177,3 +177,40 @@ func TestAPI_DatabaseDownIsUnavailable(t *testing.T) {
 	detail, _ := body["detail"].(string)
 	assert.True(t, strings.Contains(strings.ToLower(detail), "database"), "the message names the database: %q", detail)
 }
+
+// With dev tokens anyone may act as anyone, so the API answers only under
+// loopback names: a page that resolves its own name here (DNS rebinding)
+// gets nothing.
+func TestAPI_DevModeAnswersOnlyOnLoopbackNames(t *testing.T) {
+	e := newEnv(t)
+	srv := api.New(api.Deps{Store: e.stack.Store, Temporal: testkit.Dial(t, temporalAddr), AWX: e.stack.AWX, TaskQueue: "unused",
+		DevTokens: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	get := func(host string) int {
+		req, err := http.NewRequest("GET", hs.URL+"/api/v2/me/", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer dev-admin")
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusOK, get(""))
+	assert.Equal(t, http.StatusOK, get("localhost:8080"))
+	assert.Equal(t, http.StatusForbidden, get("attacker.example:8080"))
+	assert.Equal(t, http.StatusForbidden, get("attacker.example"))
+	// Outside dev mode the Host is the proxy's business.
+	e.url = e.apiOn(testkit.Dial(t, temporalAddr), "unused", 2*time.Second)
+	req, err := http.NewRequest("GET", e.url+"/api/v2/me/", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+e.tokens[requester])
+	req.Host = "countersign.example.com"
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -130,4 +132,21 @@ func (m *httpMetrics) observe(method, route string, status int, took time.Durati
 		method = "other"
 	}
 	m.latency.WithLabelValues(method, route, strconv.Itoa(status)).Observe(took.Seconds())
+}
+
+// localhostOnly refuses calls addressed to any host but this machine's
+// loopback names. With dev tokens anyone may act as anyone, so a web page
+// must not reach the API through a name of its own that resolves here (DNS
+// rebinding).
+func localhostOnly(c *gin.Context) {
+	host := c.Request.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	switch strings.Trim(host, "[]") {
+	case "127.0.0.1", "localhost", "::1":
+		c.Next()
+		return
+	}
+	c.AbortWithStatusJSON(http.StatusForbidden, detail("In dev mode Countersign answers only on 127.0.0.1 or localhost."))
 }

@@ -88,6 +88,9 @@ func (s *Server) Handler() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(s.requestID, s.logRequests, s.recoverPanics, s.limitBody, s.renderErrors)
+	if s.d.DevTokens {
+		r.Use(localhostOnly)
+	}
 	r.NoRoute(func(c *gin.Context) { c.Error(errNotFound) })
 	r.NoMethod(func(c *gin.Context) {
 		c.Error(&httpError{status: http.StatusMethodNotAllowed, body: detail(`Method "` + c.Request.Method + `" not allowed.`)})

@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -159,16 +161,21 @@ type devStack struct {
 	api      *api.Server
 	apiClose func()
 	catalog  demo.Catalog
+	lock     *os.File
 }
 
 func (d *devStack) start(ctx context.Context) error {
+	if err := d.claimDataDir(); err != nil {
+		return err
+	}
 	if d.o.databaseURL == "" {
 		c, err := pgcluster.New(filepath.Join(d.o.dataDir, "postgres"))
 		if err != nil {
 			return fmt.Errorf("PostgreSQL: %w; or set DATABASE_URL", err)
 		}
+		// The data directory is ours (locked), so a server running on it
+		// was left by a run that was killed; it would hold its port.
 		if c.Running() {
-			// Left over by a run that was killed; it would hold its port.
 			if err := c.Stop("fast"); err != nil {
 				return fmt.Errorf("PostgreSQL: %w", err)
 			}
@@ -180,9 +187,6 @@ func (d *devStack) start(ctx context.Context) error {
 	}
 	if _, err := temporaldev.Binary(); err != nil {
 		return err
-	}
-	if err := os.MkdirAll(d.o.dataDir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", d.o.dataDir, err)
 	}
 	f, err := os.OpenFile(filepath.Join(d.o.dataDir, "countersign.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -213,8 +217,14 @@ func (d *devStack) start(ctx context.Context) error {
 		return err
 	}
 
+	// Workflow inputs hold password answers until a payload codec hides
+	// them: the file is for our eyes only (the umask covers a new one).
+	dbFile := filepath.Join(d.o.dataDir, "temporal.db")
+	if err := os.Chmod(dbFile, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	d.temporal, err = temporaldev.Start(ctx, temporaldev.Options{
-		SearchAttributes: workflows.SearchAttributes, DBFile: filepath.Join(d.o.dataDir, "temporal.db"),
+		SearchAttributes: workflows.SearchAttributes, DBFile: dbFile,
 		Port: d.o.temporalPort, UIPort: d.o.uiPort,
 	})
 	if err != nil {
@@ -239,7 +249,11 @@ func (d *devStack) startPostgres(ctx context.Context) (string, error) {
 		return d.o.databaseURL, nil
 	}
 	c := d.pg
-	if !c.Initialized() {
+	initialized, err := c.Initialized()
+	if err != nil {
+		return "", fmt.Errorf("PostgreSQL: %w", err)
+	}
+	if !initialized {
 		if err := c.Init(false); err != nil {
 			return "", fmt.Errorf("PostgreSQL: %w", err)
 		}
@@ -307,6 +321,35 @@ func (d *devStack) startSimulator(firstJobID int64) error {
 
 func (d *devStack) awxURL() string { return "http://" + addr(d.o.awxPort) }
 
+// claimDataDir creates the data directory, private to us (and searchable
+// by the postgres user when it runs the cluster for root), and locks it for
+// as long as this process runs: a second `make run` on the same directory
+// must not touch the first one's servers or files.
+func (d *devStack) claimDataDir() error {
+	// What this process and its children create is theirs alone.
+	syscall.Umask(0o077)
+	mode := os.FileMode(0o700)
+	if os.Geteuid() == 0 && d.o.databaseURL == "" {
+		mode = 0o711
+	}
+	if err := os.MkdirAll(d.o.dataDir, mode); err != nil {
+		return fmt.Errorf("create %s: %w", d.o.dataDir, err)
+	}
+	if err := os.Chmod(d.o.dataDir, mode); err != nil {
+		return fmt.Errorf("%s: %w", d.o.dataDir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(d.o.dataDir, "dev.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("another countersign dev (make run) is using %s; stop it first, or give this one another --data-dir", d.o.dataDir)
+	}
+	d.lock = f
+	return nil
+}
+
 // stop stops what was started, in reverse order; each step is bounded.
 func (d *devStack) stop() {
 	if d.apiClose != nil {
@@ -327,6 +370,9 @@ func (d *devStack) stop() {
 	}
 	if d.logFile != nil {
 		_ = d.logFile.Close()
+	}
+	if d.lock != nil {
+		_ = d.lock.Close() // releases the lock
 	}
 }
 

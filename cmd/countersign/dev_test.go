@@ -197,11 +197,26 @@ func TestDev_WholeStack(t *testing.T) {
 		"127.0.0.1:" + ports[1], "http://127.0.0.1:" + ports[3] + "/api/v2/", "dev-alice", "dev-bob", "dev-carol", "dev-dave", "dev-erin", "dev-admin"} {
 		assert.Contains(t, dev.banner, want)
 	}
+	// A second run on the same data directory leaves the first alone.
+	other := devPorts(t)
+	second := exec.Command(bin, "dev", "--data-dir", dataDir, "--api-port", other[0], "--temporal-port", other[1],
+		"--ui-port", other[2], "--awx-port", other[3], "--pg-port", other[4])
+	second.Dir = repoRoot(t)
+	out, err := second.CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), "another countersign dev (make run) is using "+dataDir)
+	assert.EqualValues(t, 3, getJSON(t, api+"/api/v2/service_catalog_items/", "dev-admin")["count"], "the first run still serves")
+	// Password answers sit in Temporal's file until a payload codec hides
+	// them: only we may read it.
+	info, err := os.Stat(filepath.Join(dataDir, "temporal.db"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
 	cmds := dev.commands()
 	script := fmt.Sprintf("set -e\n%s\necho \"REQ=$REQ\"\n%s\necho\n%s\n", cmds[0], cmds[1], cmds[2])
 	sh := exec.Command("bash", "-c", script)
 	sh.Dir = repoRoot(t)
-	out, err := sh.CombinedOutput()
+	out, err = sh.CombinedOutput()
 	require.NoError(t, err, "the banner's commands, run verbatim:\n%s", out)
 	assert.Contains(t, string(out), `"pending_approvers":["carol"]`, "bob's approval answers with the request still waiting for carol")
 	assert.Contains(t, string(out), "Signal workflow succeeded")

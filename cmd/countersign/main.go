@@ -42,6 +42,12 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal asks for a clean stop; a second one, while it is
+	// under way, ends the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 
 	cmd, rest := args[0], args[1:]
 	var err error

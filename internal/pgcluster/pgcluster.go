@@ -9,9 +9,13 @@ package pgcluster
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -75,15 +79,28 @@ func (c *Cluster) DataDir() string { return filepath.Join(c.Dir, "data") }
 // LogFile is the server's log.
 func (c *Cluster) LogFile() string { return filepath.Join(c.Dir, "postgres.log") }
 
-// Initialized reports whether initdb has run.
-func (c *Cluster) Initialized() bool {
+// Initialized reports whether initdb has run; an error says the cluster
+// directory cannot be read (another user's, say).
+func (c *Cluster) Initialized() (bool, error) {
 	_, err := os.Stat(filepath.Join(c.DataDir(), "PG_VERSION"))
-	return err == nil
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("cannot read the PostgreSQL cluster in %s (%v): it belongs to another user; "+
+		"run as that user, remove it, or choose another directory", c.Dir, err)
 }
 
-// Init creates the directory and runs initdb (trust authentication for
-// local connections, superuser "postgres"). A throwaway cluster trades
-// durability for speed: fsync dominates the cost of CREATE DATABASE.
+// passwordFile holds the superuser's password, readable by its owner only.
+func (c *Cluster) passwordFile() string { return filepath.Join(c.Dir, "superuser.password") }
+
+// Init creates the directory and runs initdb: superuser "postgres" with a
+// random password (kept in the cluster directory, mode 0600) over TCP on
+// 127.0.0.1 and no Unix socket, so no other local user gets in. A
+// throwaway cluster trades durability for speed: fsync dominates the cost
+// of CREATE DATABASE.
 func (c *Cluster) Init(throwaway bool) error {
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return fmt.Errorf("create cluster directory: %w", err)
@@ -98,7 +115,16 @@ func (c *Cluster) Init(throwaway bool) error {
 				"make its parent directories searchable (chmod o+x) or set DATABASE_URL", c.runAs.Username, c.Dir, err, out)
 		}
 	}
-	args := []string{"-D", c.DataDir(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"}
+	var secret [24]byte
+	_, _ = rand.Read(secret[:]) // crypto/rand never fails
+	if err := os.WriteFile(c.passwordFile(), []byte(hex.EncodeToString(secret[:])+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the superuser password: %w", err)
+	}
+	if err := c.Chown(c.passwordFile()); err != nil {
+		return err
+	}
+	args := []string{"-D", c.DataDir(), "--auth-host=scram-sha-256", "--auth-local=peer", "--pwfile=" + c.passwordFile(),
+		"-U", "postgres", "-E", "UTF8", "--no-locale"}
 	if throwaway {
 		args = append(args, "--no-sync")
 	}
@@ -107,7 +133,7 @@ func (c *Cluster) Init(throwaway bool) error {
 	}
 	// Settings go in the configuration file rather than on pg_ctl's -o,
 	// which pg_ctl hands to a shell.
-	conf := fmt.Sprintf("\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nmax_connections = 300\n", c.Dir)
+	conf := "\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\nmax_connections = 300\n"
 	if throwaway {
 		conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
 	}
@@ -142,7 +168,7 @@ func (c *Cluster) Start(port int) error {
 				return err
 			}
 		}
-		out, err := c.run("pg_ctl", "-D", c.DataDir(), "-l", c.LogFile(), "-w", "-t", "60", "-o", "-p "+strconv.Itoa(p), "start")
+		out, err := c.run("pg_ctl", "-D", c.DataDir(), "-l", c.LogFile(), "-w", "-t", "60", "-o", "-p "+strconv.Itoa(p)+" -k ''", "start")
 		if err == nil {
 			c.Port = p
 			return nil
@@ -174,9 +200,14 @@ func (c *Cluster) Stop(mode string) error {
 	return nil
 }
 
-// URL is the connection URL of database db.
+// URL is the connection URL of database db, with the superuser's password.
 func (c *Cluster) URL(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, db)
+	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port)),
+		Path: "/" + db, RawQuery: "sslmode=disable"}
+	if b, err := os.ReadFile(c.passwordFile()); err == nil {
+		u.User = url.UserPassword("postgres", strings.TrimSpace(string(b)))
+	}
+	return u.String()
 }
 
 // LogTail is the end of the server's log, for error messages.
@@ -220,7 +251,7 @@ func (c *Cluster) run(name string, args ...string) ([]byte, error) {
 	return bytes.TrimSpace(out.Bytes()), err
 }
 
-// command runs as the server's user, in a directory it can read.
+// command runs as the server's user, in a directory anyone can read.
 func (c *Cluster) command(bin string, args ...string) *exec.Cmd {
 	var cmd *exec.Cmd
 	if c.runAs != nil {
@@ -229,9 +260,6 @@ func (c *Cluster) command(bin string, args ...string) *exec.Cmd {
 		cmd = exec.Command(bin, args...)
 	}
 	cmd.Dir = "/"
-	if _, err := os.Stat(c.Dir); err == nil {
-		cmd.Dir = c.Dir
-	}
 	// A group of its own keeps a terminal's Ctrl-C away from the server,
 	// which its owner stops in order, after the clients that use it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -2,6 +2,7 @@ package pgcluster_test
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -77,7 +78,9 @@ func TestPgcluster_PersistentCluster(t *testing.T) {
 	c, err := pgcluster.New(filepath.Join(dir, "postgres"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Stop("immediate") })
-	require.False(t, c.Initialized())
+	initialized, err := c.Initialized()
+	require.NoError(t, err)
+	require.False(t, initialized)
 	if os.Geteuid() == 0 {
 		// The server runs as postgres, who cannot enter a 0700 directory.
 		err := c.Init(false)
@@ -86,7 +89,9 @@ func TestPgcluster_PersistentCluster(t *testing.T) {
 	}
 	require.NoError(t, os.Chmod(dir, 0o755))
 	require.NoError(t, c.Init(false))
-	require.True(t, c.Initialized())
+	initialized, err = c.Initialized()
+	require.NoError(t, err)
+	require.True(t, initialized)
 	require.False(t, c.Running())
 
 	require.NoError(t, c.Start(0))
@@ -99,6 +104,15 @@ func TestPgcluster_PersistentCluster(t *testing.T) {
 	require.NoError(t, db.QueryRow(`SHOW fsync`).Scan(&fsync))
 	assert.Equal(t, "on", fsync, "a persistent cluster is durable")
 	require.NoError(t, db.Close())
+	// Only the holder of the password gets in, and there is no socket
+	// for other local users either.
+	noPassword, err := sql.Open("postgres", fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port))
+	require.NoError(t, err)
+	assert.ErrorContains(t, noPassword.Ping(), "password")
+	require.NoError(t, noPassword.Close())
+	info, err := os.Stat(filepath.Join(c.Dir, "superuser.password"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 	first := c.Port
 	require.NoError(t, c.Stop("fast"))
 	require.False(t, c.Running())

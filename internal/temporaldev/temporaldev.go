@@ -131,8 +131,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) waitReady(ctx context.Context, searchAttributes []string) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+func (s *Server) waitReady(parent context.Context, searchAttributes []string) error {
+	ctx, cancel := context.WithTimeout(parent, 60*time.Second)
 	defer cancel()
 	var lastErr error
 	for {
@@ -141,6 +141,9 @@ func (s *Server) waitReady(ctx context.Context, searchAttributes []string) error
 			s.done <- err
 			return fmt.Errorf("temporal dev server exited (%v): %s", err, s.logs.String())
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return parent.Err() // the caller gave up (Ctrl-C, say)
+			}
 			return fmt.Errorf("temporal dev server not ready on %s: %v; log: %s", s.HostPort, lastErr, s.logs.String())
 		case <-time.After(200 * time.Millisecond):
 		}
