@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -151,17 +152,18 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 
 // devStack is what runDev started, to be stopped in reverse order.
 type devStack struct {
-	o        devOptions
-	cfg      config.Config
-	logger   *slog.Logger
-	logFile  *os.File
-	pg       *pgcluster.Cluster
-	temporal *temporaldev.Server
-	sim      *http.Server
-	api      *api.Server
-	apiClose func()
-	catalog  demo.Catalog
-	lock     *os.File
+	o         devOptions
+	cfg       config.Config
+	logger    *slog.Logger
+	logFile   *os.File
+	pg        *pgcluster.Cluster
+	temporal  *temporaldev.Server
+	sim       *http.Server
+	simulator *awxsim.Server
+	api       *api.Server
+	apiClose  func()
+	catalog   demo.Catalog
+	lock      *os.File
 }
 
 func (d *devStack) start(ctx context.Context) error {
@@ -308,15 +310,41 @@ func (d *devStack) awaitReady(ctx context.Context, errc chan error) error {
 	}
 }
 
+// startSimulator serves the AWX simulator with the jobs it had when the
+// last run stopped, so requests find the jobs they follow.
 func (d *devStack) startSimulator(firstJobID int64) error {
 	ln, err := net.Listen("tcp", addr(d.o.awxPort))
 	if err != nil {
 		return portInUse(d.o.awxPort, "AWX simulator", "awx-port", "DEV_AWX_PORT")
 	}
-	d.sim = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: awxsim.New(awxsim.Config{
-		Tokens: []string{devAWXToken}, Username: "countersign", JobDuration: d.o.jobDuration, FirstJobID: firstJobID})}
+	d.simulator = awxsim.New(awxsim.Config{
+		Tokens: []string{devAWXToken}, Username: "countersign", JobDuration: d.o.jobDuration, FirstJobID: firstJobID})
+	if raw, err := os.ReadFile(d.simStateFile()); err == nil {
+		var st awxsim.State
+		if err := json.Unmarshal(raw, &st); err != nil {
+			d.logger.Warn("the simulator's jobs of the last run cannot be read; starting without them", "file", d.simStateFile(), "error", err)
+		} else if err := d.simulator.Restore(st); err != nil {
+			d.logger.Warn("the simulator's jobs of the last run cannot be restored; starting without them", "error", err)
+		}
+	}
+	d.sim = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: d.simulator}
 	go func() { _ = d.sim.Serve(ln) }()
 	return nil
+}
+
+func (d *devStack) simStateFile() string { return filepath.Join(d.o.dataDir, "awxsim.json") }
+
+// saveSimulator keeps the simulator's jobs for the next run.
+func (d *devStack) saveSimulator() error {
+	raw, err := json.Marshal(d.simulator.State())
+	if err != nil {
+		return err
+	}
+	tmp := d.simStateFile() + ".tmp"
+	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, d.simStateFile())
 }
 
 func (d *devStack) awxURL() string { return "http://" + addr(d.o.awxPort) }
@@ -359,6 +387,9 @@ func (d *devStack) stop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = d.sim.Shutdown(ctx)
 		cancel()
+		if err := d.saveSimulator(); err != nil {
+			d.logger.Error("saving the simulator's jobs", "error", err)
+		}
 	}
 	if d.temporal != nil {
 		_ = d.temporal.Stop()

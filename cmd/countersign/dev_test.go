@@ -264,6 +264,10 @@ func TestDev_WholeStack(t *testing.T) {
 
 	// The same ports again: requests were kept and nothing is seeded twice.
 	dev = startDev(t, bin, dataDir, ports)
+	// The simulator still knows the jobs of the first run.
+	job := getJSON(t, api+path, "dev-alice")["job"].(map[string]any)
+	awxJob := getJSON(t, fmt.Sprintf("http://127.0.0.1:%s/api/v2/workflow_jobs/%d/", ports[3], int64(job["id"].(float64))), devAWXToken)
+	assert.Equal(t, "successful", awxJob["status"])
 	assert.EqualValues(t, 3, getJSON(t, api+"/api/v2/service_catalog_items/", "dev-admin")["count"])
 	assert.EqualValues(t, 2, getJSON(t, api+"/api/v2/approval_policies/", "dev-admin")["count"])
 	assert.Equal(t, "successful", getJSON(t, api+path, "dev-alice")["status"])
