@@ -25,15 +25,24 @@ import (
 // the item (admins see disabled ones, to check them): the template's survey
 // and prompt settings, each workflow node's survey, and the approval plan a
 // request would get — for the answers given as the query parameters
-// extra_vars and node_survey_data (JSON), or the survey's defaults.
+// extra_vars and node_survey_data (JSON), or the survey's defaults, and the
+// justification given as the query parameter justification (policies may
+// test it), or none.
 func (s *Server) launchData(c *gin.Context) {
 	item, err := s.itemFor(c, access.View)
 	if err != nil {
 		c.Error(err)
 		return
 	}
-	if _, err := listQuery(c, "extra_vars", "node_survey_data"); err != nil {
+	if _, err := listQuery(c, "extra_vars", "node_survey_data", "justification"); err != nil {
 		c.Error(err)
+		return
+	}
+	// Trimmed and bounded as submit does, so the preview is the plan the
+	// request would get.
+	justification := strings.TrimSpace(c.Query("justification"))
+	if len(justification) > maxJustification {
+		c.Error(fieldErrors{"justification": {fmt.Sprintf("Use at most %d bytes.", maxJustification)}}.err())
 		return
 	}
 	kind, id := itemTemplate(item)
@@ -56,7 +65,7 @@ func (s *Server) launchData(c *gin.Context) {
 	}
 	vars := survey.Preview(info.Survey, answers.ExtraVars)
 	nodes := survey.PreviewNodes(info.nodeSurveys(), answers.NodeSurveyData)
-	plan, err := s.plan(c, item, vars, nodes, "")
+	plan, err := s.plan(c, item, vars, nodes, justification)
 	if err != nil {
 		c.Error(err)
 		return
