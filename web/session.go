@@ -13,7 +13,9 @@ import (
 // Cookies and the header of the portal's session.
 const (
 	// SessionCookie holds the API token the user signed in with
-	// (HttpOnly, SameSite=Strict, Secure over TLS).
+	// (HttpOnly, SameSite=Lax, Secure over TLS). Lax, so that a link from
+	// another site (chat, email) opens the page signed in; the API's CSRF
+	// check and the refusal of cross-site sign-ins do not rely on SameSite.
 	SessionCookie = "countersign_session"
 	// CSRFCookie holds a random value the portal's scripts read and send
 	// back as CSRFHeader with every call that changes something (the
@@ -60,8 +62,12 @@ func secure(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
 }
 
+// cookie is one of the portal's cookies. Both are SameSite=Lax: the
+// session's so that links from other sites arrive signed in, the CSRF
+// cookie's so that such an arrival keeps the value the user's other tabs
+// hold rather than being handed a new one.
 func cookie(r *http.Request, name, value string, httpOnly bool) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: httpOnly, Secure: secure(r), SameSite: http.SameSiteStrictMode}
+	return &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: httpOnly, Secure: secure(r), SameSite: http.SameSiteLaxMode}
 }
 
 func setCSRFCookie(w http.ResponseWriter, r *http.Request) string {
@@ -86,6 +92,25 @@ type signInPage struct {
 	Expired  bool
 	DevUsers []User
 	Token    string
+	// Next is the portal route to open after signing in ("#/requests/1"),
+	// when the user was heading there; see nextRoute.
+	Next string
+}
+
+// nextRoute is the route a sign-in form asks to return to: a hash route of
+// the portal ("#/…", printable ASCII without spaces, at most 200 bytes), or
+// "" for anything else. It only ever becomes the fragment of "/", so it
+// cannot send the browser to another page, let alone another site.
+func nextRoute(v string) string {
+	if len(v) > 200 || !strings.HasPrefix(v, "#/") {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] <= ' ' || v[i] >= 0x7f {
+			return ""
+		}
+	}
+	return v
 }
 
 func (p *Portal) signInPage(w http.ResponseWriter, r *http.Request) {
@@ -106,8 +131,9 @@ func (p *Portal) showSignIn(w http.ResponseWriter, r *http.Request, status int, 
 
 // signIn checks the token of the sign-in form and, when it is valid,
 // starts a session: the token in an HttpOnly cookie and a fresh CSRF
-// cookie. Cross-site posts are refused, so that no other site can sign a
-// browser in under an account of its choosing.
+// cookie, then the portal, at the route the form's "next" names if it is
+// one (nextRoute). Cross-site posts are refused, so that no other site can
+// sign a browser in under an account of its choosing.
 func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	if crossSite(r) {
 		p.errorPage(w, http.StatusForbidden, "Sign in from Countersign's own sign-in page.")
@@ -115,22 +141,26 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	token := strings.TrimSpace(r.PostFormValue("token"))
+	next := nextRoute(r.PostFormValue("next"))
 	if token == "" || len(token) > maxTokenLength {
-		p.showSignIn(w, r, http.StatusBadRequest, signInPage{Error: "Enter an API token."})
+		p.showSignIn(w, r, http.StatusBadRequest, signInPage{Error: "Enter an API token.", Next: next})
 		return
 	}
 	if _, err := p.cfg.CheckToken(r.Context(), token); err != nil {
 		if errors.Is(err, ErrBadToken) {
-			p.showSignIn(w, r, http.StatusUnauthorized, signInPage{Error: "This token is not valid: it is unknown, revoked or belongs to an inactive user."})
+			p.showSignIn(w, r, http.StatusUnauthorized, signInPage{Error: "This token is not valid: it is unknown, revoked or belongs to an inactive user.", Next: next})
 			return
 		}
 		p.log.Warn("checking a token at sign-in failed", "error", err)
-		p.showSignIn(w, r, http.StatusServiceUnavailable, signInPage{Error: "Countersign cannot check tokens right now; try again shortly."})
+		p.showSignIn(w, r, http.StatusServiceUnavailable, signInPage{Error: "Countersign cannot check tokens right now; try again shortly.", Next: next})
 		return
 	}
 	http.SetCookie(w, cookie(r, SessionCookie, token, true))
 	setCSRFCookie(w, r)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	// Set directly rather than with http.Redirect, which would clean the
+	// route as if it were a path.
+	w.Header().Set("Location", "/"+next)
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 // signOut ends the session (the token itself stays valid for API use).

@@ -105,14 +105,46 @@ func TestPortal_SignIn(t *testing.T) {
 		require.NotNil(t, session)
 		assert.Equal(t, goodToken, session.Value)
 		assert.True(t, session.HttpOnly)
-		assert.Equal(t, http.SameSiteStrictMode, session.SameSite)
+		assert.Equal(t, http.SameSiteLaxMode, session.SameSite, "links from other sites arrive signed in")
 		assert.Equal(t, "/", session.Path)
 		assert.False(t, session.Secure, "plain HTTP")
 		csrf := cookieNamed(resp, web.CSRFCookie)
 		require.NotNil(t, csrf)
 		assert.Len(t, csrf.Value, 64)
 		assert.False(t, csrf.HttpOnly, "the scripts read it")
-		assert.Equal(t, http.SameSiteStrictMode, csrf.SameSite)
+		assert.Equal(t, http.SameSiteLaxMode, csrf.SameSite)
+	})
+
+	t.Run("sign-in returns to the route the user was heading to", func(t *testing.T) {
+		for next, want := range map[string]string{
+			"#/requests/12":                 "/#/requests/12",
+			"#/admin/policies":              "/#/admin/policies",
+			"":                              "/",
+			"#requests":                     "/",
+			"/#/requests/1":                 "/",
+			"//elsewhere.example/":          "/",
+			"https://elsewhere.example":     "/",
+			"#/a b":                         "/",
+			"#/a\r\nSet-Cookie: x=1":        "/",
+			"#/" + strings.Repeat("x", 300): "/",
+		} {
+			r := httptest.NewRequest("POST", "/ui/session", strings.NewReader(url.Values{"token": {goodToken}, "next": {next}}.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
+			resp, _ := do(t, p, r)
+			assert.Equal(t, http.StatusSeeOther, resp.StatusCode, next)
+			assert.Equal(t, want, resp.Header.Get("Location"), "next %q", next)
+			assert.Len(t, resp.Cookies(), 2, next)
+		}
+	})
+
+	t.Run("a failed sign-in keeps the route for the next try", func(t *testing.T) {
+		r := httptest.NewRequest("POST", "/ui/session", strings.NewReader(url.Values{"token": {"cs_wrong"}, "next": {"#/requests/12"}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, body := do(t, p, r)
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		assert.Contains(t, body, `name="next" value="#/requests/12"`)
 	})
 
 	t.Run("cookies are Secure behind a TLS proxy", func(t *testing.T) {

@@ -77,15 +77,21 @@ func newStack(t *testing.T) *stack {
 	return st
 }
 
-// call sends a JSON request to the API as user (with their dev token) and
-// requires the status.
+// call sends a JSON request (none when body is nil) to the API as user
+// (with their dev token) and requires the status.
 func (s *stack) call(want int, user, method, path string, body any) map[string]any {
 	s.t.Helper()
-	raw, err := json.Marshal(body)
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(s.t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, s.url+path, rd)
 	require.NoError(s.t, err)
-	req, err := http.NewRequest(method, s.url+path, bytes.NewReader(raw))
-	require.NoError(s.t, err)
-	req.Header.Set("Content-Type", "application/json")
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "Bearer dev-"+user)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)
@@ -101,15 +107,16 @@ func (s *stack) call(want int, user, method, path string, body any) map[string]a
 }
 
 // catalog creates, as erin through the API, the demo catalog of SPEC 8.1:
-// "Provision environment" with its two policies and "Restart service".
-func (s *stack) catalog() (provision int64) {
+// "Provision environment" with its two policies and "Restart service"
+// (one approval by sre).
+func (s *stack) catalog() (provision, restart int64) {
 	s.t.Helper()
 	p := s.call(http.StatusCreated, "erin", "POST", "/api/v2/service_catalog_items/", map[string]any{
 		"organization": s.org, "name": "Provision environment", "description": "A database and the app, for a few days.",
 		"icon": "server", "category": "environments", "tags": []string{"dev", "self-service"},
 		"workflow_job_template": awxsim.DemoProvisionEnvironmentID,
 	})
-	s.call(http.StatusCreated, "erin", "POST", "/api/v2/service_catalog_items/", map[string]any{
+	r := s.call(http.StatusCreated, "erin", "POST", "/api/v2/service_catalog_items/", map[string]any{
 		"organization": s.org, "name": "Restart service", "description": "Restart one of the services.",
 		"icon": "refresh-cw", "category": "operations", "tags": []string{"ops"},
 		"job_template": awxsim.DemoRestartServiceID, "requires_approval": true, "approver_team": s.teams["sre"],
@@ -128,7 +135,7 @@ func (s *stack) catalog() (provision int64) {
 		"condition": `item.name == "Provision environment"`,
 		"stages":    []map[string]any{{"name": "SRE review", "approver_team": s.teams["sre"], "min_approvers": 2}},
 	})
-	return int64(p["id"].(float64))
+	return int64(p["id"].(float64)), int64(r["id"].(float64))
 }
 
 // chromium finds Debian's chromium; its absence fails the test.
@@ -229,6 +236,16 @@ func eval[T any](b *browser, expr string) T {
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	require.NoError(b.t, err, "evaluating %s", expr)
 	return v
+}
+
+// evalMay evaluates a JavaScript expression, reporting false instead of
+// failing when it cannot (the page is between two documents, reloading).
+func evalMay[T any](b *browser, expr string) (T, bool) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	return v, err == nil
 }
 
 // text is the text of the first element that matches the CSS selector,

@@ -26,7 +26,7 @@ const (
 // page. Every page is saved as a screenshot.
 func TestPortal_RequestLifecycle(t *testing.T) {
 	s := newStack(t)
-	provision := s.catalog()
+	provision, _ := s.catalog()
 	b := newBrowser(t, s.url)
 
 	// Sign-in: strangers land on the sign-in page with the dev picker.

@@ -19,12 +19,19 @@ export class ApiError extends Error {
   }
 }
 
-function csrfToken() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  if (meta && meta.content) return meta.content;
+/**
+ * The CSRF value, read from its cookie at every call rather than once per
+ * page: signing in again (in another tab, say) replaces it.
+ */
+export function csrfToken() {
   const m = document.cookie.match(/(?:^|;\s*)countersign_csrf=([^;]*)/);
-  return m ? decodeURIComponent(m[1]) : '';
+  return m ? m[1] : '';
 }
+
+const csrfRefused = 'CSRF token missing or incorrect.';
+const csrfReloadKey = 'countersign.csrf-reload';
+/** What the page says after reloading for a refused CSRF value. */
+export const noticeKey = 'countersign.notice';
 
 /** Calls the API; resolves with the decoded body, rejects with ApiError. */
 export async function api(method, path, body) {
@@ -50,6 +57,17 @@ export async function api(method, path, body) {
   let data = null;
   if (text) {
     try { data = JSON.parse(text); } catch { data = { detail: text.slice(0, 200) }; }
+  }
+  if (res.status === 403 && data && data.detail === csrfRefused) {
+    // The session changed under this page (signed out and in elsewhere):
+    // a reload picks up the new one. Once: not again within a minute.
+    const last = Number(sessionStorage.getItem(csrfReloadKey)) || 0;
+    if (Date.now() - last > 60000) {
+      sessionStorage.setItem(csrfReloadKey, String(Date.now()));
+      sessionStorage.setItem(noticeKey, 'Your session changed, so the page was reloaded. Please try again.');
+      location.reload();
+      throw new ApiError(403, { detail: 'Your session changed; reloading the page.' });
+    }
   }
   if (!res.ok) throw new ApiError(res.status, data);
   return data;

@@ -1,6 +1,6 @@
 // The portal's shell: hash routes, navigation and the inbox counter.
-import { get, whoami } from './api.js';
-import { errorBox, fill, h, hydrateIcons } from './ui.js';
+import { csrfToken, get, noticeKey, whoami } from './api.js';
+import { errorBox, fill, h, hydrateIcons, toast } from './ui.js';
 import { catalogPage } from './catalog.js';
 import { requestsPage } from './requests.js';
 import { detailPage } from './detail.js';
@@ -71,6 +71,15 @@ async function start() {
     const open = nav.classList.toggle('open');
     toggle.setAttribute('aria-expanded', String(open));
   });
+  // Sign out with the current CSRF value, not the one the page was served
+  // with (signing in again elsewhere replaces it).
+  const signout = document.querySelector('form.signout');
+  signout.addEventListener('submit', () => { signout.elements.csrf.value = csrfToken() || signout.elements.csrf.value; });
+  const notice = sessionStorage.getItem(noticeKey);
+  if (notice) {
+    sessionStorage.removeItem(noticeKey);
+    toast(notice);
+  }
   const next = sessionStorage.getItem('countersign.next');
   if (next) {
     sessionStorage.removeItem('countersign.next');

@@ -81,6 +81,7 @@ export async function approvalsPage(page) {
   fill(page, pageHead('Approvals', refreshBtn), status, list);
 
   let seq = 0;
+  let shown = ''; // the requests the list shows
   async function load() {
     const mine = ++seq;
     let details;
@@ -92,10 +93,14 @@ export async function approvalsPage(page) {
       details = (await mapLimit(ids, 4, (id) => get(`/service_requests/${id}/`).catch(() => null)))
         .filter((r) => r && r.status === 'pending_approval' && !decided.has(r.id));
     } catch (err) {
-      if (mine === seq) fill(list, errorBox(err));
+      if (mine === seq) { shown = ''; fill(list, errorBox(err)); }
       return;
     }
     if (mine !== seq) return;
+    // Drawn again only when something changed (the focus stays put).
+    const key = JSON.stringify([total, details]);
+    if (key === shown) return;
+    shown = key;
     status.textContent = details.length
       ? `${details.length} request${details.length === 1 ? '' : 's'} wait${details.length === 1 ? 's' : ''} for you${total > 20 ? ` (showing the first 20 of ${total})` : ''}.`
       : '';
@@ -107,6 +112,10 @@ export async function approvalsPage(page) {
   }
   refreshBtn.addEventListener('click', load);
   await load();
-  const timer = setInterval(() => { if (!document.hidden && !document.querySelector('dialog[open]')) load(); }, 20000);
+  // The periodic reload waits while the user is in the list (it would take
+  // their focus away) or in a dialog.
+  const timer = setInterval(() => {
+    if (!document.hidden && !document.querySelector('dialog[open]') && !list.contains(document.activeElement)) load();
+  }, 20000);
   return () => clearInterval(timer);
 }

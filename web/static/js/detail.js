@@ -123,8 +123,18 @@ export async function detailPage(page, idText) {
   const answers = h('div');
   fill(page, head, h('div', { class: 'detail' },
     h('div', { class: 'stack' }, tl, answers), h('div', { class: 'stack' }, side, actions, commentForm)));
+  let shown = ''; // the answer render() last drew
+
+  /** Focuses the action button `action` if it is there and focus was lost. */
+  function refocus(action) {
+    const btn = action && actions.querySelector(`[data-action="${action}"]`);
+    if (btn && (!document.activeElement || document.activeElement === document.body)) btn.focus();
+  }
 
   function render() {
+    shown = JSON.stringify(r);
+    // The buttons are drawn again: the one that had the focus gets it back.
+    const focused = actions.contains(document.activeElement) ? document.activeElement.dataset.action : null;
     fill(head, pageHead(`Request #${r.id}: ${r.summary_fields?.catalog_item?.name || ''}`));
     fill(tl, h('h2', {}, 'Timeline'), timeline(r));
     fill(side, statusCard(r));
@@ -134,21 +144,48 @@ export async function detailPage(page, idText) {
     const canDecide = r.status === 'pending_approval' && (r.pending_approvers || []).includes(me.username);
     fill(actions,
       canDecide ? [
-        h('button', { type: 'button', class: 'btn btn-ok', onclick: () => decide('approve') }, icon('check'), 'Approve'),
-        h('button', { type: 'button', class: 'btn btn-danger', onclick: () => decide('reject') }, icon('x'), 'Reject')] : null,
-      canCancel ? h('button', { type: 'button', class: 'btn btn-danger', onclick: cancel }, icon('ban'), 'Cancel request') : null);
+        h('button', { type: 'button', class: 'btn btn-ok', dataset: { action: 'approve' }, onclick: () => decide('approve') }, icon('check'), 'Approve'),
+        h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'reject' }, onclick: () => decide('reject') }, icon('x'), 'Reject')] : null,
+      canCancel ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'cancel' }, onclick: cancel }, icon('ban'), 'Cancel request') : null);
+    if (focused) actions.querySelector(`[data-action="${focused}"]`)?.focus();
   }
 
+  let timer = null;
+  function stop() {
+    clearInterval(timer);
+    timer = null;
+  }
+
+  let loading = false;
   async function refresh() {
+    if (loading) return; // a slow answer: no second call meanwhile
+    loading = true;
+    let fresh;
     try {
-      r = await get(`/service_requests/${id}/`);
-      render();
-    } catch { /* keep what is shown; the next refresh tries again */ }
+      fresh = await get(`/service_requests/${id}/`);
+    } catch (err) {
+      if (err.status === 404 && timer !== null) {
+        // Deleted meanwhile: nothing more will come.
+        stop();
+        fill(page, pageHead(`Request #${id}`),
+          h('p', { class: 'alert', role: 'alert' }, 'This request no longer exists.'),
+          h('p', {}, h('a', { href: '#/requests' }, 'My requests')));
+      }
+      return; // otherwise keep what is shown; the next refresh tries again
+    } finally {
+      loading = false;
+    }
+    if (timer === null) return; // the page was left or the request is gone
+    r = fresh;
+    // Drawn again only when something changed, so that the keyboard focus
+    // and what a screen reader reads stay put.
+    if (JSON.stringify(r) !== shown) render();
   }
 
   async function decide(action) {
     const updated = await decideDialog(r, action);
     if (updated) { r = updated; render(); }
+    refocus(action);
   }
 
   async function cancel() {
@@ -160,6 +197,7 @@ export async function detailPage(page, idText) {
       action: async (reason) => { r = await post(`/service_requests/${id}/cancel/`, { reason }); },
     });
     if (ok) { toast(`Request #${r.id} cancel requested.`); render(); }
+    refocus('cancel');
   }
 
   commentForm.addEventListener('submit', async (e) => {
@@ -181,9 +219,9 @@ export async function detailPage(page, idText) {
   });
 
   render();
-  const timer = setInterval(() => {
-    if (terminal.has(r.status)) clearInterval(timer);
-    else if (!document.hidden) refresh();
+  timer = setInterval(() => {
+    if (terminal.has(r.status)) stop();
+    else if (!document.hidden && !document.querySelector('dialog[open]')) refresh();
   }, refreshEvery);
-  return () => clearInterval(timer);
+  return stop;
 }

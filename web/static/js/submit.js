@@ -132,9 +132,11 @@ export async function openRequestDialog(item) {
     const nodes = {};
     for (const s of nodeSteps) nodes[s.node] = withoutSecrets(s.spec, a.node_survey_data[s.node] || {});
     try {
+      // The justification too: a policy may test it.
       const preview = await get(`/service_catalog_items/${item.id}/launch_data/${query({
         extra_vars: JSON.stringify(survey ? withoutSecrets(survey.spec, a.extra_vars) : a.extra_vars),
         node_survey_data: JSON.stringify(nodes),
+        justification: a.justification,
       })}`);
       planSlot.replaceWith(planBox(preview.approval_plan));
     } catch (err) {

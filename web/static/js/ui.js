@@ -168,6 +168,8 @@ export function formAlert(root, message) {
  * Asks for confirmation in a modal dialog. With `input`, asks for a text
  * too ({label, required, hint}). Resolves with {text} or null. `action`
  * runs before the dialog closes; an error it throws is shown in the dialog.
+ * While it runs, Escape does not close the dialog; should the browser close
+ * it anyway, the promise still waits for the action and tells its outcome.
  */
 export function confirmDialog({ title, message, confirmLabel, danger, input, action }) {
   return new Promise((resolve) => {
@@ -181,14 +183,8 @@ export function confirmDialog({ title, message, confirmLabel, danger, input, act
         h('button', { type: 'submit', class: `btn ${danger ? 'btn-danger' : 'btn-primary'}`, value: 'ok' }, confirmLabel)));
     const dlg = h('dialog', { 'aria-label': title }, form);
     let result = null;
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      clearErrors(form);
-      const value = text ? text.value.trim() : '';
-      if (input && input.required && !value) {
-        showErrors(form, { text: [`${input.label} is required.`] });
-        return;
-      }
+    let busy = null; // the running action, until it settles
+    async function run(value) {
       const btns = form.querySelectorAll('button');
       btns.forEach((b) => { b.disabled = true; });
       try {
@@ -196,12 +192,30 @@ export function confirmDialog({ title, message, confirmLabel, danger, input, act
         result = { text: value };
         dlg.close('ok');
       } catch (err) {
-        formAlert(form, err.message);
+        if (dlg.open) formAlert(form, err.message);
+        else toast(err.message, 'bad');
       } finally {
         btns.forEach((b) => { b.disabled = false; });
       }
+    }
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      if (busy) return;
+      clearErrors(form);
+      const value = text ? text.value.trim() : '';
+      if (input && input.required && !value) {
+        showErrors(form, { text: [`${input.label} is required.`] });
+        return;
+      }
+      busy = run(value).finally(() => { busy = null; });
     });
-    dlg.addEventListener('close', () => { dlg.remove(); resolve(result); });
+    // Escape while the action runs would hide whether it happened.
+    dlg.addEventListener('cancel', (ev) => { if (busy) ev.preventDefault(); });
+    dlg.addEventListener('close', async () => {
+      dlg.remove();
+      if (busy) await busy;
+      resolve(result);
+    });
     document.body.append(dlg);
     dlg.showModal();
     (text || form.querySelector('button[type="submit"]')).focus();
