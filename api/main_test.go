@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,28 +19,13 @@ import (
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
-	"github.com/countersign/countersign/internal/pgtest"
-	"github.com/countersign/countersign/internal/temporaltest"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
-	"github.com/countersign/countersign/workflows"
 )
 
 var temporalAddr string
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	srv, err := temporaltest.Start(ctx, temporaltest.Options{SearchAttributes: workflows.SearchAttributes})
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "api tests: %v\n", err)
-		os.Exit(1)
-	}
-	temporalAddr = srv.HostPort
-	code := pgtest.Main(m)
-	_ = srv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m, "api tests", &temporalAddr)) }
 
 // env is one test's running Countersign: PostgreSQL with the demo
 // organization, the AWX simulator, a worker and the API over HTTP, plus a

@@ -7,7 +7,6 @@ package bench
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -15,8 +14,6 @@ import (
 	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx/awxsim"
-	"github.com/countersign/countersign/internal/pgtest"
-	"github.com/countersign/countersign/internal/temporaltest"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/workflows"
 )
@@ -28,15 +25,7 @@ func TestMain(m *testing.M) {
 	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
 		os.Exit(m.Run())
 	}
-	srv, err := temporaltest.Start(context.Background(), temporaltest.Options{SearchAttributes: workflows.SearchAttributes})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	temporalAddr = srv.HostPort
-	code := pgtest.Main(m)
-	_ = srv.Stop()
-	os.Exit(code)
+	os.Exit(testkit.Main(m, "bench", &temporalAddr))
 }
 
 // jobDuration is how long the simulated AWX job runs (BENCH_JOB_DURATION,

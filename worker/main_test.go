@@ -9,13 +9,10 @@ import (
 	"os/signal"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/countersign/countersign/internal/config"
-	"github.com/countersign/countersign/internal/pgtest"
-	"github.com/countersign/countersign/internal/temporaltest"
+	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/worker"
-	"github.com/countersign/countersign/workflows"
 )
 
 // envWorkerProcess makes the test binary run `countersign worker` instead
@@ -29,18 +26,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envWorkerProcess) == "1" {
 		os.Exit(workerProcess())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	srv, err := temporaltest.Start(ctx, temporaltest.Options{SearchAttributes: workflows.SearchAttributes})
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "worker tests: %v\n", err)
-		os.Exit(1)
-	}
-	fmt.Fprintf(os.Stderr, "worker tests: started the Temporal dev server on %s\n", srv.HostPort)
-	temporalAddr = srv.HostPort
-	code := pgtest.Main(m)
-	_ = srv.Stop()
-	os.Exit(code)
+	os.Exit(testkit.Main(m, "worker tests", &temporalAddr))
 }
 
 // workerProcess is the worker as `countersign worker` runs it, configured

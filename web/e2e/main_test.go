@@ -27,27 +27,12 @@ import (
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
-	"github.com/countersign/countersign/internal/pgtest"
-	"github.com/countersign/countersign/internal/temporaltest"
 	"github.com/countersign/countersign/internal/testkit"
-	"github.com/countersign/countersign/workflows"
 )
 
 var temporalAddr string
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	srv, err := temporaltest.Start(ctx, temporaltest.Options{SearchAttributes: workflows.SearchAttributes})
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "portal e2e tests: %v\n", err)
-		os.Exit(1)
-	}
-	temporalAddr = srv.HostPort
-	code := pgtest.Main(m)
-	_ = srv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m, "portal e2e tests", &temporalAddr)) }
 
 // stack is the running Countersign the browser talks to, in dev mode (the
 // sign-in page offers the demo users).
