@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/awx/awxsim"
 )
 
 const (
@@ -101,6 +104,7 @@ func TestPortal_RequestLifecycle(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.detail .badge[data-status="pending_approval"]`)))
 	b.until(60*time.Second, "the first stage to open", nil, func() bool { return b.present(`.progress`) })
 	assert.Contains(t, b.text(`.timeline`), "alice submitted the request")
+	b.checkLabelledAnswers(`.detail section[aria-label="Answers"]`, "correct-horse-battery")
 	b.screenshot("request-detail-pending")
 
 	// A second request, long-lived (two stages), submitted through the API.
@@ -124,6 +128,7 @@ func TestPortal_RequestLifecycle(t *testing.T) {
 			})
 		if i == 0 {
 			assert.Contains(t, b.text(fmt.Sprintf(`article[data-request="%d"] .still-needed`, first)), "2 more needed")
+			b.checkLabelledAnswers(fmt.Sprintf(`article[data-request="%d"] details`, first), "correct-horse-battery")
 			b.screenshot("approvals-inbox")
 		}
 		for _, id := range []int64{first, second} {
@@ -202,4 +207,82 @@ func TestPortal_RequestLifecycle(t *testing.T) {
 	b.screenshot("admin-teams")
 
 	b.checkNoExceptions()
+}
+
+// demoSurvey is the survey of the demo inventory's job or workflow job
+// template id.
+func demoSurvey(t *testing.T, id int64) []awxsim.SurveyQuestion {
+	t.Helper()
+	inv := awxsim.DemoInventory()
+	for _, jt := range inv.JobTemplates {
+		if jt.ID == id && jt.Survey != nil {
+			return jt.Survey.Spec
+		}
+	}
+	for _, wf := range inv.WorkflowJobTemplates {
+		if wf.ID == id && wf.Survey != nil {
+			return wf.Survey.Spec
+		}
+	}
+	t.Fatalf("the demo inventory has no survey on template %d", id)
+	return nil
+}
+
+// demoLabel is the question_name of variable in the demo survey of
+// template id.
+func demoLabel(t *testing.T, id int64, variable string) string {
+	t.Helper()
+	for _, q := range demoSurvey(t, id) {
+		if q.Variable == variable {
+			require.NotEmpty(t, q.QuestionName, "the demo question of %s has no label", variable)
+			require.NotEqual(t, variable, q.QuestionName, "the demo question of %s is labelled by its variable", variable)
+			return q.QuestionName
+		}
+	}
+	t.Fatalf("the demo survey of template %d does not ask %s", id, variable)
+	return ""
+}
+
+// checkLabelledAnswers checks the answers of a "Provision environment"
+// request under sel: shown by their questions' labels with the variable
+// names beside them, in the survey's order, the node's password masked
+// (and secret nowhere).
+func (b *browser) checkLabelledAnswers(sel, secret string) {
+	b.t.Helper()
+	raw, err := json.Marshal(sel)
+	require.NoError(b.t, err)
+	// [variable, label, answer] of every answer under sel, in order.
+	expr := fmt.Sprintf(`[...document.querySelectorAll(%s + ' dl.answers dt')].map((dt) => {
+		const v = dt.querySelector('.variable');
+		return [v ? v.textContent : dt.textContent, v ? dt.firstChild.textContent : '', dt.nextElementSibling.innerText];
+	})`, raw)
+	ttl := demoLabel(b.t, awxsim.DemoProvisionEnvironmentID, "ttl_days")
+	var rows [][]string
+	b.until(60*time.Second, "the answers labelled by their questions under "+sel, nil, func() bool {
+		rows = eval[[][]string](b, expr)
+		for _, r := range rows {
+			if r[0] == "ttl_days" && r[1] != "" {
+				return true
+			}
+		}
+		return false
+	})
+	byVar := map[string][]string{}
+	var order []string
+	for _, r := range rows {
+		byVar[r[0]] = r
+		order = append(order, r[0])
+	}
+	assert.Equal(b.t, ttl, byVar["ttl_days"][1], "the label of ttl_days")
+	assert.Equal(b.t, "3", byVar["ttl_days"][2])
+	var survey []string
+	for _, q := range demoSurvey(b.t, awxsim.DemoProvisionEnvironmentID) {
+		survey = append(survey, q.Variable)
+	}
+	require.GreaterOrEqual(b.t, len(order), len(survey))
+	assert.Equal(b.t, survey, order[:len(survey)], "the workflow's answers in the survey's order")
+	require.Contains(b.t, byVar, "db_password")
+	assert.Equal(b.t, demoLabel(b.t, awxsim.DemoCreateDatabaseID, "db_password"), byVar["db_password"][1])
+	assert.Equal(b.t, "••••••••", byVar["db_password"][2], "the password is masked")
+	assert.NotContains(b.t, b.text(sel), secret)
 }

@@ -2,7 +2,8 @@
 // what an approver needs to decide; approve (optional comment) or reject
 // (reason required) after a confirmation.
 import { get, post } from './api.js';
-import { answerList, confirmDialog, errorBox, fill, h, icon, pageHead, relative, time, toast } from './ui.js';
+import { answersView } from './answers.js';
+import { confirmDialog, errorBox, fill, h, icon, pageHead, relative, time, toast } from './ui.js';
 
 // Requests decided from this page: the inbox index may list them for a
 // moment longer, so they are left out until it catches up.
@@ -39,7 +40,6 @@ function card(r, onDone) {
   const st = r.current_stage !== null && r.current_stage !== undefined ? r.stages[r.current_stage] : null;
   const item = r.summary_fields?.catalog_item?.name || '';
   const titleId = `inbox-${r.id}`;
-  const nodes = Object.entries(r.node_survey_data || {});
   const still = st ? Math.max(0, st.min_approvers - st.approvals) : 0;
   return h('article', { class: 'card stack', 'aria-labelledby': titleId, dataset: { request: r.id } },
     h('div', { class: 'page-head' },
@@ -51,8 +51,7 @@ function card(r, onDone) {
       ` — ${st.approvals} of ${st.min_approvers} approvals, `,
       h('strong', { class: 'still-needed' }, `${still} more needed`),
       '. Deadline ', time(st.deadline), st.deadline ? ` (${relative(st.deadline)})` : '') : null,
-    h('details', { open: true }, h('summary', {}, 'Answers'), answerList(r.extra_vars),
-      nodes.map(([node, vars]) => [h('h3', {}, `Node ${node}`), answerList(vars)])),
+    h('details', { open: true }, h('summary', {}, 'Answers'), answersView(r)),
     h('div', { class: 'actions' },
       h('a', { class: 'btn btn-quiet', href: `#/requests/${r.id}` }, 'Details'),
       h('button', { type: 'button', class: 'btn btn-danger', onclick: async () => { if (await decideDialog(r, 'reject')) onDone(); } },

@@ -4,10 +4,11 @@
 // may comment; an approver of the open stage may decide from here too.
 import { administers, get, post, whoami } from './api.js';
 import {
-  answerList, badge, clearErrors, confirmDialog, field, fill, formAlert, h, icon, pageHead,
+  badge, clearErrors, confirmDialog, field, fill, formAlert, h, icon, pageHead,
   relative, showErrors, terminal, time, toast,
 } from './ui.js';
 import { decideDialog } from './approvals.js';
+import { answersView } from './answers.js';
 
 const refreshEvery = 3000;
 
@@ -102,10 +103,7 @@ function statusCard(r) {
 }
 
 function answersCard(r) {
-  const nodes = Object.entries(r.node_survey_data || {});
-  return h('section', { class: 'card stack', 'aria-label': 'Answers' },
-    h('h2', {}, 'Answers'), answerList(r.extra_vars),
-    nodes.map(([node, vars]) => [h('h3', {}, `Node ${node}`), answerList(vars)]));
+  return h('section', { class: 'card stack', 'aria-label': 'Answers' }, h('h2', {}, 'Answers'), answersView(r));
 }
 
 export async function detailPage(page, idText) {
