@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/countersign/countersign/awx"
+
+	"github.com/countersign/countersign/awx/pyrepr"
 )
 
 // Encrypted is the value AWX shows in place of a password, and the value
@@ -186,7 +188,7 @@ func validDefault(q awx.Question) (any, bool) {
 // Types AWX does not know get no checks, as in AWX.
 func check(q awx.Question, v any) []string {
 	name := q.Variable
-	shown := pyStr(v)
+	shown := pyrepr.Str(v)
 	if q.Type == awx.QuestionPassword {
 		shown = Encrypted
 	}
@@ -269,7 +271,7 @@ func notAChoice(v any, name string, choices []string) string {
 	for i, c := range choices {
 		list[i] = c
 	}
-	return fmt.Sprintf("Value %s for '%s' expected to be one of %s.", pyStr(v), name, pyRepr(list))
+	return fmt.Sprintf("Value %s for '%s' expected to be one of %s.", pyrepr.Str(v), name, pyrepr.Repr(list))
 }
 
 // unrepresentable is Countersign's own message: AWX would take such a

@@ -3,13 +3,12 @@ package survey
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"math/big"
-	"sort"
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/countersign/countersign/awx/pyrepr"
 )
 
 // errUnrepresentable marks an answer that has no faithful form in the
@@ -119,117 +118,13 @@ func cmpIntFloat(i int64, f float64) int {
 	return new(big.Float).SetInt64(i).Cmp(big.NewFloat(f))
 }
 
-// pyStr renders a normalized value as Python's str() does, which is how
-// AWX's messages show answers.
-func pyStr(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return pyRepr(v)
-}
-
-// pyRepr renders a normalized value as Python's repr() does. Dict keys come
-// out sorted: Python keeps the order of the request body, which a Go map
-// does not remember.
-func pyRepr(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case string:
-		return pyQuote(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return pyFloat(x)
-	case []any:
-		parts := make([]string, len(x))
-		for i, item := range x {
-			parts[i] = pyRepr(item)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = pyQuote(k) + ": " + pyRepr(x[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	}
-	return fmt.Sprint(v)
-}
-
-// pyFloat is Python's repr() of a float: the shortest digits that round
-// trip, an exponent outside [1e-4, 1e16), and ".0" on integral values.
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-4 || abs >= 1e16) {
-		return strconv.FormatFloat(f, 'e', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
-// pyQuote is Python's repr() of a str: single quotes unless the text holds
-// a single quote and no double quote, and escapes for what is not
-// printable.
-func pyQuote(s string) string {
-	quote := '\''
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteRune(quote)
-	for _, r := range s {
-		switch {
-		case r == '\\' || r == quote:
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == ' ' || (r < 0x7f && r > 0x20) || (r > 0x7f && unicode.IsPrint(r)):
-			b.WriteRune(r)
-		case r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x10000:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-	}
-	b.WriteRune(quote)
-	return b.String()
-}
-
 // pyBound renders a survey min or max. AWX stores them as integers and
 // prints them as such; a legacy fractional bound keeps its fraction.
 func pyBound(f float64) string {
 	if f == math.Trunc(f) && math.Abs(f) < 1e18 {
 		return strconv.FormatInt(int64(f), 10)
 	}
-	return pyFloat(f)
+	return pyrepr.Float(f)
 }
 
 // deepCopy copies the containers of a decoded JSON value so that callers

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/countersign/countersign/awx/pyrepr"
 )
 
 // AWX's messages embed Python's str() and repr() of the decoded answer;
@@ -22,7 +24,7 @@ func TestPythonRendering(t *testing.T) {
 	for _, c := range floats {
 		v, err := normalize(json.Number(c.json))
 		require.NoError(t, err, c.json)
-		assert.Equal(t, c.want, pyStr(v), c.json)
+		assert.Equal(t, c.want, pyrepr.Str(v), c.json)
 	}
 
 	strs := []struct {
@@ -37,14 +39,14 @@ func TestPythonRendering(t *testing.T) {
 		{"new\nline\r", `'new\nline\r'`},
 	}
 	for _, c := range strs {
-		assert.Equal(t, c.want, pyRepr(c.in), "%q", c.in)
+		assert.Equal(t, c.want, pyrepr.Repr(c.in), "%q", c.in)
 	}
 
 	v, err := normalize([]any{json.Number("1"), json.Number("2.0"), nil, true, "x", map[string]any{"k": []any{false}}})
 	require.NoError(t, err)
-	assert.Equal(t, "[1, 2.0, None, True, 'x', {'k': [False]}]", pyStr(v))
-	assert.Equal(t, "plain", pyStr("plain"), "str() of a string is the string itself")
-	assert.Equal(t, "{'a': 1, 'b': 2}", pyStr(map[string]any{"b": int64(2), "a": int64(1)}), "keys are sorted")
+	assert.Equal(t, "[1, 2.0, None, True, 'x', {'k': [False]}]", pyrepr.Str(v))
+	assert.Equal(t, "plain", pyrepr.Str("plain"), "str() of a string is the string itself")
+	assert.Equal(t, "{'a': 1, 'b': 2}", pyrepr.Str(map[string]any{"b": int64(2), "a": int64(1)}), "keys are sorted")
 
 	assert.Equal(t, "5", pyBound(5))
 	assert.Equal(t, "-3", pyBound(-3))

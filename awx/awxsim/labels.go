@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/countersign/countersign/awx/pyrepr"
 )
 
 // label is an AWX label. Labels exist so that a client can mark a launch
@@ -127,7 +129,7 @@ func (s *Server) postLabel(w http.ResponseWriter, r *http.Request) {
 	default:
 		id, msg := parsePK(raw)
 		if msg == "" && !s.organizationExists(id) {
-			msg = fmt.Sprintf("Invalid pk \"%s\" - object does not exist.", pyStr(raw))
+			msg = fmt.Sprintf("Invalid pk \"%s\" - object does not exist.", pyrepr.Str(raw))
 		}
 		if msg != "" {
 			errs["organization"] = []string{msg}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/countersign/countersign/awx/pyrepr"
 )
 
 // Promptable launch fields other than extra_vars and labels, with the
@@ -139,7 +141,7 @@ func (s *Server) evaluateLaunch(t *template, body map[string]any) (launchResult,
 			id, msg := parsePK(item)
 			l := s.labelByID(id)
 			if msg == "" && l == nil {
-				msg = fmt.Sprintf("Invalid pk \"%s\" - object does not exist.", pyStr(item))
+				msg = fmt.Sprintf("Invalid pk \"%s\" - object does not exist.", pyrepr.Str(item))
 			}
 			if msg != "" {
 				fieldErrs["labels"] = append(fieldErrs["labels"], msg)

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"sort"
-	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/countersign/countersign/awx/pyrepr"
 )
 
 // encrypted is AWX's placeholder for password values.
@@ -18,7 +17,7 @@ const encrypted = "$encrypted$"
 
 // validateAnswer reproduces AWX's _survey_element_validation for question q
 // against the launch's extra_vars, message for message. AWX formats values
-// with Python's str(), hence the py helpers.
+// with Python's str(), hence pyrepr.
 func validateAnswer(q SurveyQuestion, data map[string]any) []string {
 	v, present := data[q.Variable]
 	name := q.Variable
@@ -41,7 +40,7 @@ func validateAnswer(q SurveyQuestion, data map[string]any) []string {
 	case QuestionText, QuestionTextarea, QuestionPassword:
 		str, ok := v.(string)
 		if !ok {
-			return []string{fmt.Sprintf("Value %s for '%s' expected to be a string.", pyStr(v), name)}
+			return []string{fmt.Sprintf("Value %s for '%s' expected to be a string.", pyrepr.Str(v), name)}
 		}
 		n := utf8.RuneCountInString(str)
 		if q.Min != nil && n < *q.Min {
@@ -53,13 +52,13 @@ func validateAnswer(q SurveyQuestion, data map[string]any) []string {
 	case QuestionInteger:
 		num, ok := v.(json.Number)
 		if !ok || !isIntLiteral(num) {
-			return []string{fmt.Sprintf("Value %s for '%s' expected to be an integer.", pyStr(v), name)}
+			return []string{fmt.Sprintf("Value %s for '%s' expected to be an integer.", pyrepr.Str(v), name)}
 		}
 		errs = checkRange(name, num, q.Min, q.Max)
 	case QuestionFloat:
 		num, ok := v.(json.Number)
 		if !ok {
-			return []string{fmt.Sprintf("Value %s for '%s' expected to be a numeric type.", pyStr(v), name)}
+			return []string{fmt.Sprintf("Value %s for '%s' expected to be a numeric type.", pyrepr.Str(v), name)}
 		}
 		errs = checkRange(name, num, q.Min, q.Max)
 	case QuestionMultiSelect:
@@ -69,12 +68,12 @@ func validateAnswer(q SurveyQuestion, data map[string]any) []string {
 		}
 		for _, item := range list {
 			if !isChoice(item, q.Choices) {
-				errs = append(errs, fmt.Sprintf("Value %s for '%s' expected to be one of %s.", pyStr(item), name, pyRepr(choicesAny(q.Choices))))
+				errs = append(errs, fmt.Sprintf("Value %s for '%s' expected to be one of %s.", pyrepr.Str(item), name, pyrepr.Repr(choicesAny(q.Choices))))
 			}
 		}
 	case QuestionMultipleChoice:
 		if !isChoice(v, q.Choices) {
-			errs = append(errs, fmt.Sprintf("Value %s for '%s' expected to be one of %s.", pyStr(v), name, pyRepr(choicesAny(q.Choices))))
+			errs = append(errs, fmt.Sprintf("Value %s for '%s' expected to be one of %s.", pyrepr.Str(v), name, pyrepr.Repr(choicesAny(q.Choices))))
 		}
 	}
 	return errs
@@ -87,10 +86,10 @@ func checkRange(name string, num json.Number, lo, hi *int) []string {
 	}
 	var errs []string
 	if lo != nil && f < float64(*lo) {
-		errs = append(errs, fmt.Sprintf("'%s' value %s is too small (must be at least %d).", name, pyStr(num), *lo))
+		errs = append(errs, fmt.Sprintf("'%s' value %s is too small (must be at least %d).", name, pyrepr.Str(num), *lo))
 	}
 	if hi != nil && f > float64(*hi) {
-		errs = append(errs, fmt.Sprintf("'%s' value %s is too large (must be no more than %d).", name, pyStr(num), *hi))
+		errs = append(errs, fmt.Sprintf("'%s' value %s is too large (must be no more than %d).", name, pyrepr.Str(num), *hi))
 	}
 	return errs
 }
@@ -120,122 +119,6 @@ func choicesAny(choices []string) []any {
 // module does: 3 is an int, 3.0 and 3e0 are floats.
 func isIntLiteral(n json.Number) bool {
 	return !strings.ContainsAny(n.String(), ".eE")
-}
-
-// pyStr is Python's str() of a decoded JSON value.
-func pyStr(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return pyRepr(v)
-}
-
-// pyRepr is Python's repr() of a decoded JSON value. Dict keys are sorted,
-// where Python would keep insertion order.
-func pyRepr(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case string:
-		return pyQuote(x)
-	case json.Number:
-		if isIntLiteral(x) {
-			if n, err := strconv.ParseInt(x.String(), 10, 64); err == nil {
-				return strconv.FormatInt(n, 10)
-			}
-			return x.String()
-		}
-		f, err := x.Float64()
-		if err != nil {
-			return x.String()
-		}
-		return pyFloat(f)
-	case float64:
-		return pyFloat(x)
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case []any:
-		parts := make([]string, len(x))
-		for i, item := range x {
-			parts[i] = pyRepr(item)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case map[string]any:
-		keys := sortedKeys(x)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = pyQuote(k) + ": " + pyRepr(x[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	}
-	return fmt.Sprint(v)
-}
-
-// pyFloat is Python's repr() of a float: the shortest round-tripping
-// digits, scientific notation outside [1e-4, 1e16), and ".0" on integers.
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	sci := strconv.FormatFloat(f, 'e', -1, 64)
-	exp, _ := strconv.Atoi(sci[strings.IndexByte(sci, 'e')+1:])
-	if f != 0 && (exp < -4 || exp >= 16) {
-		return sci
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
-// pyQuote is Python's repr() of a str.
-func pyQuote(s string) string {
-	quote := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(quote):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case !unicode.IsPrint(r) && r > 0x7f:
-			if r <= 0xffff {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			} else {
-				fmt.Fprintf(&b, `\U%08x`, r)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
 }
 
 // pyDumps is Python's json.dumps() with its defaults, the form in which AWX
@@ -273,7 +156,7 @@ func writePyJSON(b *strings.Builder, v any) {
 		writePyString(b, x)
 	case json.Number:
 		// Python re-renders numbers: 2.50 becomes 2.5, 1e3 becomes 1000.0.
-		b.WriteString(pyRepr(x))
+		b.WriteString(pyrepr.Repr(x))
 	default:
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)

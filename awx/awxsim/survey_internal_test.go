@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/countersign/countersign/awx/pyrepr"
 )
 
 // AWX's messages embed Python renderings of values; these cases were
@@ -17,7 +19,7 @@ func TestPythonRendering(t *testing.T) {
 		{2.5, "2.5"}, {3, "3.0"}, {0, "0.0"}, {-0.5, "-0.5"}, {0.0001, "0.0001"}, {0.00001, "1e-05"},
 		{1e16, "1e+16"}, {123456789012345, "123456789012345.0"}, {0.1, "0.1"},
 	} {
-		assert.Equal(t, c.want, pyFloat(c.in), "%v", c.in)
+		assert.Equal(t, c.want, pyrepr.Float(c.in), "%v", c.in)
 	}
 
 	for _, c := range []struct {
@@ -35,9 +37,9 @@ func TestPythonRendering(t *testing.T) {
 		{[]any{"one", json.Number("2"), nil}, "['one', 2, None]"},
 		{map[string]any{"b": json.Number("1"), "a": "x"}, "{'a': 'x', 'b': 1}"},
 	} {
-		assert.Equal(t, c.want, pyRepr(c.in), "%#v", c.in)
+		assert.Equal(t, c.want, pyrepr.Repr(c.in), "%#v", c.in)
 	}
-	assert.Equal(t, "plain", pyStr("plain"), "str() of a string is the string itself")
+	assert.Equal(t, "plain", pyrepr.Str("plain"), "str() of a string is the string itself")
 
 	vars := map[string]any{"b": json.Number("1"), "a": "é<>&", "c": []any{true, nil, json.Number("2.50"), json.Number("1e3")}, "d": "😀", "e": map[string]any{}}
 	assert.Equal(t, `{"a": "\u00e9<>&", "b": 1, "c": [true, null, 2.5, 1000.0], "d": "\ud83d\ude00", "e": {}}`, pyDumps(vars))
