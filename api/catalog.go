@@ -34,15 +34,7 @@ func itemObject(i store.CatalogItem) access.Object {
 // itemFor loads the item of the path and checks that the caller may do a
 // to it.
 func (s *Server) itemFor(c *gin.Context, a access.Action) (store.CatalogItem, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return store.CatalogItem{}, err
-	}
-	item, err := s.d.Store.GetCatalogItem(c.Request.Context(), id)
-	if err != nil {
-		return item, err
-	}
-	return item, access.Check(caller(c), a, itemObject(item))
+	return loadFor(c, a, s.d.Store.GetCatalogItem, itemObject)
 }
 
 func (s *Server) listItems(c *gin.Context) {

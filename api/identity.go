@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -225,13 +226,9 @@ func (s *Server) listOrgAdmins(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	opts, err := listQuery(c)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	users, total, err := s.d.Store.ListOrgAdminUsers(c.Request.Context(), o.ID, opts)
-	s.renderUsers(c, opts, users, total, err, caller(c).Admin(o.ID))
+	s.listMembersOf(c, caller(c).Admin(o.ID), func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
+		return s.d.Store.ListOrgAdminUsers(ctx, o.ID, opts)
+	})
 }
 
 // association is AWX's body to add ({"id": N}) or remove
@@ -291,24 +288,10 @@ func (s *Server) changeOrgAdmins(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	b, err := s.bindAssociation(c, o.ID, sameOrganization)
-	if err != nil {
-		c.Error(err)
+	if !s.changeMembership(c, o.ID, o.ID, sameOrganization, s.d.Store.AddOrgAdmin, s.d.Store.RemoveOrgAdmin) {
 		return
 	}
 	ctx := c.Request.Context()
-	if b.Disassociate {
-		err = s.d.Store.RemoveOrgAdmin(ctx, o.ID, *b.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			err = nil // already not an admin
-		}
-	} else {
-		err = s.d.Store.AddOrgAdmin(ctx, o.ID, *b.ID)
-	}
-	if err != nil {
-		c.Error(err)
-		return
-	}
 	if ids, err := s.d.Store.PendingRequestsUsingOrgAdmins(ctx, o.ID); err != nil {
 		s.logFor(c).Warn("finding requests decided by the organization's admins failed", "error", err)
 	} else {
@@ -323,13 +306,9 @@ func (s *Server) listOrgMembers(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	opts, err := listQuery(c)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	users, total, err := s.d.Store.ListOrgMemberUsers(c.Request.Context(), o.ID, opts)
-	s.renderUsers(c, opts, users, total, err, caller(c).Admin(o.ID))
+	s.listMembersOf(c, caller(c).Admin(o.ID), func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
+		return s.d.Store.ListOrgMemberUsers(ctx, o.ID, opts)
+	})
 }
 
 // changeOrgMembers adds or removes a member of the organization (someone
@@ -340,24 +319,44 @@ func (s *Server) changeOrgMembers(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	b, err := s.bindAssociation(c, o.ID, anyOfCallers)
+	if s.changeMembership(c, o.ID, o.ID, anyOfCallers, s.d.Store.AddOrgMember, s.d.Store.RemoveOrgMember) {
+		c.Status(http.StatusNoContent)
+	}
+}
+
+// listMembersOf pages the users of a membership (admins, members, team
+// members) that list returns.
+func (s *Server) listMembersOf(c *gin.Context, full bool, list func(context.Context, store.ListOptions) ([]store.User, int, error)) {
+	opts, err := listQuery(c)
 	if err != nil {
 		c.Error(err)
 		return
 	}
-	if b.Disassociate {
-		err = s.d.Store.RemoveOrgMember(c.Request.Context(), o.ID, *b.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			err = nil
+	users, total, err := list(c.Request.Context(), opts)
+	s.renderUsers(c, opts, users, total, err, full)
+}
+
+// changeMembership adds the user of an association body to group (an
+// organization's admins or members, a team) of organization org, or
+// removes them; removing someone who is not there is no error. It reports
+// whether it succeeded, having answered the error otherwise.
+func (s *Server) changeMembership(c *gin.Context, group, org int64, scope associationScope,
+	add, remove func(ctx context.Context, group, user int64) error) bool {
+	b, err := s.bindAssociation(c, org, scope)
+	if err == nil {
+		if b.Disassociate {
+			if err = remove(c.Request.Context(), group, *b.ID); errors.Is(err, store.ErrNotFound) {
+				err = nil // already not there
+			}
+		} else {
+			err = add(c.Request.Context(), group, *b.ID)
 		}
-	} else {
-		err = s.d.Store.AddOrgMember(c.Request.Context(), o.ID, *b.ID)
 	}
 	if err != nil {
 		c.Error(err)
-		return
+		return false
 	}
-	c.Status(http.StatusNoContent)
+	return true
 }
 
 // renderUsers pages users; only admins see more than who they are (no

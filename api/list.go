@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/countersign/countersign/access"
 	"github.com/countersign/countersign/store"
 )
 
@@ -125,4 +127,19 @@ func pathID(c *gin.Context) (int64, error) {
 		return 0, errNotFound
 	}
 	return id, nil
+}
+
+// loadFor loads the object of the path with get and checks that the caller
+// may do a to it, as object describes it.
+func loadFor[T any](c *gin.Context, a access.Action, get func(context.Context, int64) (T, error), object func(T) access.Object) (T, error) {
+	var zero T
+	id, err := pathID(c)
+	if err != nil {
+		return zero, err
+	}
+	v, err := get(c.Request.Context(), id)
+	if err != nil {
+		return v, err
+	}
+	return v, access.Check(caller(c), a, object(v))
 }

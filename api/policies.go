@@ -23,15 +23,9 @@ func (s *Server) policyRoutes(r *gin.RouterGroup) {
 }
 
 func (s *Server) policyFor(c *gin.Context, a access.Action) (store.Policy, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return store.Policy{}, err
-	}
-	p, err := s.d.Store.GetPolicy(c.Request.Context(), id)
-	if err != nil {
-		return p, err
-	}
-	return p, access.Check(caller(c), a, access.Object{Resource: access.Policy, Organization: p.OrganizationID})
+	return loadFor(c, a, s.d.Store.GetPolicy, func(p store.Policy) access.Object {
+		return access.Object{Resource: access.Policy, Organization: p.OrganizationID}
+	})
 }
 
 func (s *Server) listPolicies(c *gin.Context) {

@@ -38,15 +38,7 @@ func requestObject(r store.Request) access.Object {
 // requestFor loads the request of the path (with its stages and responses)
 // and checks that the caller may do a to it.
 func (s *Server) requestFor(c *gin.Context, a access.Action) (store.Request, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return store.Request{}, err
-	}
-	r, err := s.d.Store.GetRequest(c.Request.Context(), id)
-	if err != nil {
-		return r, err
-	}
-	return r, access.Check(caller(c), a, requestObject(r))
+	return loadFor(c, a, s.d.Store.GetRequest, requestObject)
 }
 
 // requestFilters are the list filters of SPEC 5.
@@ -113,6 +105,11 @@ func (s *Server) listRequests(c *gin.Context) {
 
 func (s *Server) renderRequests(c *gin.Context, f store.RequestFilter, opts store.ListOptions) {
 	rows, total, err := s.d.Store.ListRequests(c.Request.Context(), f, opts)
+	renderRequestPage(c, opts, rows, total, err)
+}
+
+// renderRequestPage answers a page of request summaries, or err.
+func renderRequestPage(c *gin.Context, opts store.ListOptions, rows []store.Request, total int, err error) {
 	if err != nil {
 		c.Error(err)
 		return
@@ -164,15 +161,7 @@ func (s *Server) pendingApprovals(c *gin.Context) {
 		return
 	}
 	rows, total, err := s.d.Store.ListPendingForPage(c.Request.Context(), p.Username, opts)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	out := make([]gin.H, len(rows))
-	for i, r := range rows {
-		out[i] = requestSummary(r)
-	}
-	page(c, opts, total, out)
+	renderRequestPage(c, opts, rows, total, err)
 }
 
 func (s *Server) getRequest(c *gin.Context) {

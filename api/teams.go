@@ -24,15 +24,9 @@ func (s *Server) teamRoutes(r *gin.RouterGroup) {
 }
 
 func (s *Server) teamFor(c *gin.Context, a access.Action) (store.Team, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return store.Team{}, err
-	}
-	t, err := s.d.Store.GetTeam(c.Request.Context(), id)
-	if err != nil {
-		return t, err
-	}
-	return t, access.Check(caller(c), a, access.Object{Resource: access.Team, Organization: t.OrganizationID})
+	return loadFor(c, a, s.d.Store.GetTeam, func(t store.Team) access.Object {
+		return access.Object{Resource: access.Team, Organization: t.OrganizationID}
+	})
 }
 
 func (s *Server) listTeams(c *gin.Context) {
@@ -168,13 +162,9 @@ func (s *Server) listMembers(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	opts, err := listQuery(c)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	users, total, err := s.d.Store.ListTeamMemberUsers(c.Request.Context(), t.ID, opts)
-	s.renderUsers(c, opts, users, total, err, caller(c).Admin(t.OrganizationID))
+	s.listMembersOf(c, caller(c).Admin(t.OrganizationID), func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
+		return s.d.Store.ListTeamMemberUsers(ctx, t.ID, opts)
+	})
 }
 
 // changeMembers adds or removes a member, then tells the waiting requests
@@ -186,24 +176,10 @@ func (s *Server) changeMembers(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	b, err := s.bindAssociation(c, t.OrganizationID, sameOrganization)
-	if err != nil {
-		c.Error(err)
+	if !s.changeMembership(c, t.ID, t.OrganizationID, sameOrganization, s.d.Store.AddTeamMember, s.d.Store.RemoveTeamMember) {
 		return
 	}
 	ctx := c.Request.Context()
-	if b.Disassociate {
-		err = s.d.Store.RemoveTeamMember(ctx, t.ID, *b.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			err = nil // already not a member
-		}
-	} else {
-		err = s.d.Store.AddTeamMember(ctx, t.ID, *b.ID)
-	}
-	if err != nil {
-		c.Error(err)
-		return
-	}
 	if ids, err := s.d.Store.PendingRequestsUsingTeam(ctx, t.ID); err != nil {
 		s.logFor(c).Warn("finding requests decided by the team failed", "team_id", t.ID, "error", err)
 	} else {
