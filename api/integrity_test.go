@@ -214,3 +214,26 @@ func TestAPI_DevModeAnswersOnlyOnLoopbackNames(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
+
+// An error nobody expected is a 500 with a generic message: the SQL and
+// the driver's words go to the log, under the call's request id, never to
+// the caller (SPEC 5).
+func TestAPI_InternalErrorsDoNotLeak(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.stack.Store.DB().ExecContext(context.Background(), `ALTER TABLE catalog_items RENAME TO catalog_items_elsewhere`)
+	require.NoError(t, err)
+	req, err := http.NewRequest("GET", e.url+"/api/v2/service_catalog_items/", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+e.tokens[requester])
+	req.Header.Set("X-Request-Id", "leak-check-0001")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusInternalServerError, resp.StatusCode, "%s", raw)
+	assert.JSONEq(t, `{"detail":"A server error occurred."}`, string(raw))
+	logs := e.logs.String()
+	assert.Contains(t, logs, "leak-check-0001")
+	assert.Contains(t, logs, "catalog_items", "the cause is logged for whoever investigates")
+}
