@@ -41,17 +41,18 @@ const (
 	StateQuery = "state"
 )
 
-// workflowIDPrefix makes a request's workflow ID.
-const workflowIDPrefix = "service-request-"
+// WorkflowIDPrefix begins every request's workflow ID, followed by the
+// request id (for shell commands that build one).
+const WorkflowIDPrefix = "service-request-"
 
 // WorkflowID is the workflow ID of request id.
 func WorkflowID(requestID int64) string {
-	return workflowIDPrefix + strconv.FormatInt(requestID, 10)
+	return WorkflowIDPrefix + strconv.FormatInt(requestID, 10)
 }
 
 // RequestID parses a workflow ID made by WorkflowID.
 func RequestID(workflowID string) (int64, error) {
-	rest, ok := strings.CutPrefix(workflowID, workflowIDPrefix)
+	rest, ok := strings.CutPrefix(workflowID, WorkflowIDPrefix)
 	if !ok {
 		return 0, fmt.Errorf("%q is not a service request workflow ID", workflowID)
 	}

@@ -125,14 +125,11 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	defer cancel()
 	go func() { errc <- worker.Serve(run, d.cfg, d.logger) }()
 	go func() { errc <- serveHTTP(run, d.cfg.HTTPAddr, d.api.Handler(), d.logger) }()
-	var failure error
-	if err := d.awaitReady(run, errc); err != nil {
-		failure = err
+	failure := d.awaitReady(run, errc)
+	if failure != nil {
 		cancel()
 	} else {
 		printDevBanner(stdout, d)
-	}
-	if failure == nil {
 		go func() {
 			<-run.Done()
 			fmt.Fprintln(stdout, "Stopping (running activities get up to 10s to finish)...")
@@ -413,20 +410,18 @@ func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p
 // second `make run` or a busy port is one clear line rather than a half
 // started stack.
 func checkPortsFree(o devOptions) error {
-	ports := []struct {
+	type listener struct {
 		port            int
 		what, flag, env string
-	}{
+	}
+	ports := []listener{
 		{o.apiPort, "API", "api-port", "DEV_API_PORT"},
 		{o.temporalPort, "Temporal", "temporal-port", "DEV_TEMPORAL_PORT"},
 		{o.uiPort, "Temporal Web UI", "ui-port", "DEV_UI_PORT"},
 		{o.awxPort, "AWX simulator", "awx-port", "DEV_AWX_PORT"},
 	}
 	if o.databaseURL == "" {
-		ports = append(ports, struct {
-			port            int
-			what, flag, env string
-		}{o.pgPort, "PostgreSQL", "pg-port", "DEV_PG_PORT"})
+		ports = append(ports, listener{o.pgPort, "PostgreSQL", "pg-port", "DEV_PG_PORT"})
 	}
 	seen := map[int]string{}
 	for _, p := range ports {

@@ -55,7 +55,7 @@ func printDevBanner(w io.Writer, d *devStack) {
 		api, d.catalog.Items[demo.ProvisionEnvironment].ID, submitExample)
 	line(`  curl -s -X POST "%s${REQ}approve/" -H 'Authorization: Bearer dev-bob' -H 'Content-Type: application/json' -d '{"comment":"looks fine"}'`, api)
 	line(`  %s workflow signal --address %s --workflow-id "%s$(basename "$REQ")" --name %s --input '{"user":"carol"}'`,
-		temporal, d.temporal.HostPort, strings.TrimSuffix(workflows.WorkflowID(0), "0"), workflows.Approve)
+		temporal, d.temporal.HostPort, workflows.WorkflowIDPrefix, workflows.Approve)
 	line("")
 	line("Ctrl-C stops everything; requests are kept for the next run.")
 	fmt.Fprint(w, b.String())
