@@ -134,6 +134,12 @@ func TestWorker_RefusedUpdateWritesNothing(t *testing.T) {
 	testkit.Eventually(t, 20*time.Second, "the stage to open", func() bool {
 		return testkit.State(t, c.client, in.RequestID).CurrentStage == 0
 	})
+	// The stage opens before its publication completes: wait until the
+	// workflow is idle, so that only the updates could add events.
+	testkit.Eventually(t, 20*time.Second, "the workflow to be idle", func() bool {
+		d, err := c.client.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(in.RequestID), "")
+		return err == nil && len(d.GetPendingActivities()) == 0 && d.GetPendingWorkflowTask() == nil
+	})
 	before := len(testkit.History(t, c.client, in.RequestID).Events)
 
 	for _, tc := range []struct {
