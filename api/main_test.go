@@ -102,6 +102,21 @@ func (e *env) call(user, method, path string, body any) (int, map[string]any) {
 
 func (e *env) raw(user, method, path string, body any) (int, []byte) {
 	e.t.Helper()
+	req := e.request(method, path, body)
+	if user != "" {
+		token, ok := e.tokens[user]
+		if !ok {
+			token = user // a literal token, e.g. a bad one
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return e.send(req)
+}
+
+// request builds a call to the API; a body is sent verbatim when it is a
+// string or []byte, as JSON otherwise, and not at all when nil.
+func (e *env) request(method, path string, body any) *http.Request {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -119,13 +134,13 @@ func (e *env) raw(user, method, path string, body any) (int, []byte) {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if user != "" {
-		token, ok := e.tokens[user]
-		if !ok {
-			token = user // a literal token, e.g. a bad one
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
+	return req
+}
+
+// send sends req and returns the status and the body, which it keeps in
+// e.bodies.
+func (e *env) send(req *http.Request) (int, []byte) {
+	e.t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(e.t, err)
 	defer resp.Body.Close()

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -62,17 +61,7 @@ func (e *env) session(user string) portalSession {
 // the CSRF cookie unless csrfCookie is false, and csrfHeader when given.
 func (e *env) cookieCall(s portalSession, method, path string, body any, csrfHeader string, csrfCookie bool) (int, map[string]any) {
 	e.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		require.NoError(e.t, err)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, e.url+path, rd)
-	require.NoError(e.t, err)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	req := e.request(method, path, body)
 	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: s.token})
 	if csrfCookie {
 		req.AddCookie(&http.Cookie{Name: web.CSRFCookie, Value: s.csrf})
@@ -80,16 +69,12 @@ func (e *env) cookieCall(s portalSession, method, path string, body any, csrfHea
 	if csrfHeader != "" {
 		req.Header.Set(web.CSRFHeader, csrfHeader)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(e.t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(e.t, err)
+	status, raw := e.send(req)
 	var out map[string]any
 	if len(raw) > 0 {
-		require.NoError(e.t, json.Unmarshal(raw, &out), "%s %s answered %d: %s", method, path, resp.StatusCode, raw)
+		require.NoError(e.t, json.Unmarshal(raw, &out), "%s %s answered %d: %s", method, path, status, raw)
 	}
-	return resp.StatusCode, out
+	return status, out
 }
 
 func TestPortal_SessionCookie(t *testing.T) {
