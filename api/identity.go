@@ -291,12 +291,9 @@ func (s *Server) changeOrgAdmins(c *gin.Context) {
 	if !s.changeMembership(c, o.ID, o.ID, sameOrganization, s.d.Store.AddOrgAdmin, s.d.Store.RemoveOrgAdmin) {
 		return
 	}
-	ctx := c.Request.Context()
-	if ids, err := s.d.Store.PendingRequestsUsingOrgAdmins(ctx, o.ID); err != nil {
-		s.logFor(c).Warn("finding requests decided by the organization's admins failed", "error", err)
-	} else {
-		s.refreshApprovers(ctx, ids, fmt.Sprintf("the admins of organization %s changed", o.Name))
-	}
+	s.refreshWaiting(c.Request.Context(), func(ctx context.Context) ([]int64, error) {
+		return s.d.Store.PendingRequestsUsingOrgAdmins(ctx, o.ID)
+	}, fmt.Sprintf("the admins of organization %s changed", o.Name))
 	c.Status(http.StatusNoContent)
 }
 

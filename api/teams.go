@@ -179,25 +179,8 @@ func (s *Server) changeMembers(c *gin.Context) {
 	if !s.changeMembership(c, t.ID, t.OrganizationID, sameOrganization, s.d.Store.AddTeamMember, s.d.Store.RemoveTeamMember) {
 		return
 	}
-	ctx := c.Request.Context()
-	if ids, err := s.d.Store.PendingRequestsUsingTeam(ctx, t.ID); err != nil {
-		s.logFor(c).Warn("finding requests decided by the team failed", "team_id", t.ID, "error", err)
-	} else {
-		s.refreshApprovers(ctx, ids, fmt.Sprintf("the members of team %s changed", t.Name))
-	}
+	s.refreshWaiting(c.Request.Context(), func(ctx context.Context) ([]int64, error) {
+		return s.d.Store.PendingRequestsUsingTeam(ctx, t.ID)
+	}, fmt.Sprintf("the members of team %s changed", t.Name))
 	c.Status(http.StatusNoContent)
-}
-
-// refreshAllPending tells every waiting request that the superusers
-// changed; it runs in the background, since there may be many.
-func (s *Server) refreshAllPending(ctx context.Context, reason string) {
-	ctx = context.WithoutCancel(ctx)
-	s.background(func() {
-		ids, err := s.d.Store.PendingRequests(ctx)
-		if err != nil {
-			s.log.Warn("finding waiting requests failed", "error", err)
-			return
-		}
-		s.signalRefresh(ctx, ids, reason)
-	})
 }

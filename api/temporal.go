@@ -126,6 +126,21 @@ func (s *Server) refreshApprovers(ctx context.Context, ids []int64, reason strin
 	s.background(func() { s.signalRefresh(ctx, ids, reason) })
 }
 
+// refreshWaiting finds, in the background, the waiting requests that find
+// returns and tells them as refreshApprovers does; a failure to find them
+// is logged.
+func (s *Server) refreshWaiting(ctx context.Context, find func(context.Context) ([]int64, error), reason string) {
+	ctx = context.WithoutCancel(ctx)
+	s.background(func() {
+		ids, err := find(ctx)
+		if err != nil {
+			s.log.Warn("finding the waiting requests to refresh failed", "reason", reason, "error", err)
+			return
+		}
+		s.signalRefresh(ctx, ids, reason)
+	})
+}
+
 // background runs work after the answer, one piece at a time (signals are
 // quick; a burst of membership changes queues rather than piling up), and
 // Close waits for it.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -168,13 +169,11 @@ func (s *Server) updateUser(c *gin.Context) {
 	}
 	switch {
 	case updated.IsSuperuser != u.IsSuperuser:
-		s.refreshAllPending(ctx, fmt.Sprintf("user %s became or stopped being a superuser", u.Username))
+		s.refreshWaiting(ctx, s.d.Store.PendingRequests, fmt.Sprintf("user %s became or stopped being a superuser", u.Username))
 	case updated.IsActive != u.IsActive:
-		if ids, err := s.d.Store.PendingRequestsForUser(ctx, u.ID); err != nil {
-			s.logFor(c).Warn("finding the requests a user decides failed", "error", err)
-		} else {
-			s.refreshApprovers(ctx, ids, fmt.Sprintf("user %s was activated or deactivated", u.Username))
-		}
+		s.refreshWaiting(ctx, func(ctx context.Context) ([]int64, error) {
+			return s.d.Store.PendingRequestsForUser(ctx, u.ID)
+		}, fmt.Sprintf("user %s was activated or deactivated", u.Username))
 	}
 	c.JSON(http.StatusOK, userView(updated))
 }
@@ -203,7 +202,7 @@ func (s *Server) deleteUser(c *gin.Context) {
 		return
 	}
 	if u.IsSuperuser {
-		s.refreshAllPending(ctx, fmt.Sprintf("user %s was deleted", u.Username))
+		s.refreshWaiting(ctx, s.d.Store.PendingRequests, fmt.Sprintf("user %s was deleted", u.Username))
 	} else {
 		s.refreshApprovers(ctx, ids, fmt.Sprintf("user %s was deleted", u.Username))
 	}
