@@ -33,7 +33,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 countersign \
     && useradd --system --uid 10001 --gid countersign \
-        --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin countersign
+        --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin countersign \
+    && install -d -m 0700 -o countersign -g countersign /var/lib/countersign/keys
+# /var/lib/countersign/keys holds the payload key file (docker-compose.yml
+# mounts a volume there, which takes this directory's owner and mode).
 COPY --from=build /out/countersign /usr/local/bin/countersign
 USER 10001:10001
 # The API (HTTP_ADDR) and the AWX simulator (AWX_SIM_ADDR) listen on

@@ -50,6 +50,7 @@ const (
 	Organization Resource = "organization"
 	User         Resource = "user"
 	Token        Resource = "token"
+	DecisionKey  Resource = "decision_key"
 	Team         Resource = "team"
 	CatalogItem  Resource = "catalog_item"
 	Policy       Resource = "approval_policy"
@@ -128,7 +129,7 @@ func canView(p Principal, o Object) bool {
 			}
 		}
 		return false
-	case Token:
+	case Token, DecisionKey:
 		return o.Owner == p.UserID
 	}
 	return false
@@ -139,6 +140,11 @@ func allowed(p Principal, a Action, o Object) bool {
 		// Disabled items cannot be submitted, not even by superusers
 		// (SPEC 3.2).
 		return o.Resource == CatalogItem && o.Enabled && p.Member(o.Organization)
+	}
+	if o.Resource == DecisionKey && a == Create {
+		// A decision key decides as its owner: nobody, not even a
+		// superuser, gets one for someone else.
+		return o.Owner == p.UserID
 	}
 	if p.IsSuperuser {
 		return true
@@ -163,7 +169,7 @@ func allowed(p Principal, a Action, o Object) bool {
 	case User:
 		// Users change their own profile; only superusers manage accounts.
 		return a == Update && o.Owner == p.UserID
-	case Token:
+	case Token, DecisionKey:
 		return (a == Create || a == Delete) && o.Owner == p.UserID
 	}
 	return false

@@ -11,6 +11,7 @@ import (
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/notify"
+	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
 )
 
@@ -55,6 +56,13 @@ type Activities struct {
 	// LaunchSettleTime is how long a retried launch waits for a job an
 	// earlier attempt may still be creating before it launches again.
 	LaunchSettleTime time.Duration
+	// Keys looks up users' decision keys.
+	Keys DecisionKeys
+	// Decisions is how decisions sent through Temporal rather than the API
+	// are treated (TEMPORAL_DECISIONS); empty means verified.
+	Decisions proof.Mode
+	// APIKeys verify the API's proofs.
+	APIKeys *proof.ServiceKeys
 
 	awxUser awxUserCache
 }

@@ -31,9 +31,9 @@ func pendingRequest(t *testing.T, s *testkit.Stack, id int64, plan approval.Plan
 	r := approval.NewRequest(id, approval.Ref{ID: s.Identity.Org.ID, Name: "acme"}, approval.Ref{ID: 1, Name: "Restart service"},
 		"alice", "needed for a test", plan, t0)
 	r.OpenStage(0, approval.Roster{TeamMembers: []string{"bob", "carol"}, OrgAdmins: []string{"erin"}, Superusers: []string{"admin"}}, t0)
-	_, err := r.Apply(approval.ActionApprove, "bob", "looks right", t0.Add(time.Minute))
+	_, err := r.Apply(approval.Act{Action: approval.ActionApprove, User: "bob", Text: "looks right", Via: approval.Via{Channel: "api"}}, t0.Add(time.Minute))
 	require.NoError(t, err)
-	_, err = r.Apply(approval.ActionComment, "alice", "thanks!", t0.Add(2*time.Minute))
+	_, err = r.Apply(approval.Act{Action: approval.ActionComment, User: "alice", Text: "thanks!"}, t0.Add(2*time.Minute))
 	require.NoError(t, err)
 	return r
 }
@@ -75,7 +75,7 @@ func TestActivities_Publish_RecordsTheProjection(t *testing.T) {
 	})
 
 	t.Run("a finished job is mirrored", func(t *testing.T) {
-		_, err := r.Apply(approval.ActionApprove, "carol", "", t0.Add(time.Hour))
+		_, err := r.Apply(approval.Act{Action: approval.ActionApprove, User: "carol"}, t0.Add(time.Hour))
 		require.NoError(t, err)
 		r.MarkLaunched(approval.Job{Type: "job", ID: 77, Status: "pending", URL: "http://awx/#/jobs/playbook/77"}, t0.Add(time.Hour))
 		r.UpdateJob("failed", "boom", t0.Add(2*time.Hour))

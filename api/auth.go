@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/countersign/countersign/access"
+	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
 )
 
@@ -21,7 +22,14 @@ const devTokenPrefix = "dev-"
 // written at most once a minute. Without an Authorization header, the
 // portal's session cookie stands in for the bearer token; a call that
 // changes something then needs the CSRF header too (403 otherwise).
-func (s *Server) authenticate(c *gin.Context) {
+func (s *Server) authenticate(c *gin.Context) { s.authenticateCaller(c, true) }
+
+// authenticateForCodec authenticates codec calls without the CSRF check:
+// they change nothing, and only CODEC_ORIGINS may read their answers, so
+// the Temporal Web UI may call them with the portal's session.
+func (s *Server) authenticateForCodec(c *gin.Context) { s.authenticateCaller(c, false) }
+
+func (s *Server) authenticateCaller(c *gin.Context, checkCSRF bool) {
 	token, fromCookie, ok := credentials(c)
 	if !ok {
 		s.unauthorized(c)
@@ -37,7 +45,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		c.Abort()
 		return
 	}
-	if fromCookie && !csrfSafe(c) {
+	if fromCookie && checkCSRF && !csrfSafe(c) {
 		c.AbortWithStatusJSON(http.StatusForbidden, detail("CSRF token missing or incorrect."))
 		return
 	}
@@ -49,7 +57,23 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	c.Set(string(keyPrincipal), principal(user, roles))
 	c.Set(string(keyRoles), roles)
+	channel := proof.ChannelAPI
+	if fromCookie {
+		channel = proof.ChannelPortal
+	}
+	c.Set(string(keyChannel), channel)
 	c.Next()
+}
+
+// channelOf is how the caller reached the API: "portal" with the portal's
+// session, "api" with a bearer token. Decisions record it.
+func channelOf(c *gin.Context) string {
+	if v, ok := c.Get(string(keyChannel)); ok {
+		if ch, ok := v.(string); ok {
+			return ch
+		}
+	}
+	return proof.ChannelAPI
 }
 
 func (s *Server) userForToken(ctx context.Context, token string) (store.User, error) {

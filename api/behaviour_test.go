@@ -64,7 +64,7 @@ func TestAPI_TeamMembershipFollowsWaitingRequests(t *testing.T) {
 // apiOn serves an API for e's stack with another Temporal client, task
 // queue or timeout, as a second API replica would.
 func (e *env) apiOn(c client.Client, queue string, timeout time.Duration) string {
-	srv := api.New(api.Deps{Store: e.stack.Store, Temporal: c, AWX: e.stack.AWX, TaskQueue: queue, TemporalTimeout: timeout,
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: e.stack.Store, Temporal: c, AWX: e.stack.AWX, TaskQueue: queue, TemporalTimeout: timeout,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	hs := httptest.NewServer(srv.Handler())
 	e.t.Cleanup(hs.Close)

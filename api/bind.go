@@ -19,13 +19,9 @@ import (
 // (survey answers) stay json.Number, so 3 and 3.0 remain distinct as AWX
 // sees them. An empty body is an empty object.
 func bind(c *gin.Context, dst any) error {
-	raw, err := io.ReadAll(c.Request.Body)
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return &httpError{status: http.StatusRequestEntityTooLarge, body: detail("The request body is larger than 1 MiB.")}
-	}
+	raw, err := readBody(c)
 	if err != nil {
-		return badRequest("The request body could not be read.")
+		return err
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
@@ -135,4 +131,18 @@ func jsonKind(kind string) string {
 		return "a number"
 	}
 	return kind
+}
+
+// readBody reads the whole request body: 413 beyond the route's limit.
+func readBody(c *gin.Context) ([]byte, error) {
+	raw, err := io.ReadAll(c.Request.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, &httpError{status: http.StatusRequestEntityTooLarge,
+			body: detail(fmt.Sprintf("The request body is larger than %d MiB.", tooLarge.Limit>>20))}
+	}
+	if err != nil {
+		return nil, badRequest("The request body could not be read.")
+	}
+	return raw, nil
 }

@@ -167,7 +167,7 @@ func TestAPI_DatabaseDownIsUnavailable(t *testing.T) {
 	db, err := sqlx.Open("postgres", "postgres://nobody@"+addr+"/countersign?sslmode=disable&connect_timeout=2")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	srv := api.New(api.Deps{Store: store.New(db), Temporal: testkit.Dial(t, temporalAddr), AWX: e.stack.AWX, TaskQueue: "unused",
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: store.New(db), Temporal: testkit.Dial(t, temporalAddr), AWX: e.stack.AWX, TaskQueue: "unused",
 		TemporalTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
@@ -183,7 +183,7 @@ func TestAPI_DatabaseDownIsUnavailable(t *testing.T) {
 // gets nothing.
 func TestAPI_DevModeAnswersOnlyOnLoopbackNames(t *testing.T) {
 	e := newEnv(t)
-	srv := api.New(api.Deps{Store: e.stack.Store, Temporal: testkit.Dial(t, temporalAddr), AWX: e.stack.AWX, TaskQueue: "unused",
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: e.stack.Store, Temporal: testkit.Dial(t, temporalAddr), AWX: e.stack.AWX, TaskQueue: "unused",
 		DevTokens: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/codec"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
 )
@@ -40,6 +41,8 @@ type env struct {
 	// bodies holds every response body the test received.
 	bodies  *syncBuffer
 	initech store.Organization
+	// temporal is the API's and the worker's Temporal client.
+	temporal client.Client
 }
 
 // Personas of the authorization matrix and their users.
@@ -69,15 +72,16 @@ func newEnv(t *testing.T) *env {
 	queue := testkit.TaskQueue(t)
 	// The Temporal SDK's own lines (workflow and activity loggers) go to
 	// logs as well.
-	c, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: sdklog.NewStructuredLogger(logger)})
+	c, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: sdklog.NewStructuredLogger(logger), DataConverter: codec.DataConverter(testkit.PayloadRing())})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	testkit.StartWorker(t, c, queue, s.Activities)
-	srv := api.New(api.Deps{Store: s.Store, Temporal: c, AWX: s.AWX, Logger: logger, TaskQueue: queue, TemporalTimeout: 10 * time.Second})
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: c, AWX: s.AWX, Logger: logger, TaskQueue: queue,
+		TemporalTimeout: 10 * time.Second, CodecTeam: "acme/security", CodecOrigins: []string{codecOrigin}})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
-	e := &env{t: t, stack: s, url: hs.URL, tokens: map[string]string{}, logs: logs, bodies: &syncBuffer{}, initech: initech}
+	e := &env{t: t, stack: s, url: hs.URL, tokens: map[string]string{}, logs: logs, bodies: &syncBuffer{}, initech: initech, temporal: c}
 	for _, u := range []string{superuser, orgAdmin, requester, approver, approver2, otherTeam, otherAdmin} {
 		user, err := s.Store.GetUserByUsername(ctx, u)
 		require.NoError(t, err)

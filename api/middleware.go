@@ -29,6 +29,7 @@ const (
 	keyRequestID ctxKey = "request_id"
 	keyPrincipal ctxKey = "principal"
 	keyRoles     ctxKey = "roles"
+	keyChannel   ctxKey = "channel"
 )
 
 // requestID tags each call with an id, the caller's if it sent a sane one,
@@ -96,7 +97,11 @@ func (s *Server) recoverPanics(c *gin.Context) {
 // dependency fails a call instead of holding it.
 func (s *Server) limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+		limit := int64(maxBody)
+		if strings.HasPrefix(c.Request.URL.Path, codecPath+"/") {
+			limit = maxCodecBody
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), callDeadline)
 	defer cancel()

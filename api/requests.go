@@ -206,9 +206,8 @@ func (s *Server) deleteRequest(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	if r.Status == string(approval.StatusPendingApproval) {
-		_, err := s.act(ctx, r.ID, workflows.Cancel, workflows.CancelInput{
-			User: caller(c).Username, Reason: "the request was deleted", PendingOnly: true,
-		})
+		_, err := s.act(ctx, workflows.Decision{RequestID: r.ID, Action: approval.ActionCancel,
+			User: caller(c).Username, Text: "the request was deleted", PendingOnly: true}, channelOf(c))
 		var he *httpError
 		if errors.As(err, &he) && he.status == http.StatusConflict {
 			// The workflow has finished: delete only what never launched.
@@ -270,19 +269,8 @@ func (s *Server) decide(action approval.Action) gin.HandlerFunc {
 			c.Error(err)
 			return
 		}
-		user := caller(c).Username
-		var payload any
-		switch action {
-		case approval.ActionApprove:
-			payload = workflows.ApproveInput{User: user, Comment: text}
-		case approval.ActionReject:
-			payload = workflows.RejectInput{User: user, Reason: text}
-		case approval.ActionComment:
-			payload = workflows.CommentInput{User: user, Text: text}
-		default:
-			payload = workflows.CancelInput{User: user, Reason: text}
-		}
-		st, err := s.act(c.Request.Context(), r.ID, string(action), payload)
+		st, err := s.act(c.Request.Context(), workflows.Decision{RequestID: r.ID, Action: action,
+			User: caller(c).Username, Text: text}, channelOf(c))
 		if err != nil {
 			c.Error(err)
 			return

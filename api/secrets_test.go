@@ -12,8 +12,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // secretTemplateID is a simulator job template with password questions.
@@ -148,6 +150,22 @@ func TestAPI_PasswordsNeverLeak(t *testing.T) {
 	// api_key (no default) would have been missing and the launch refused.
 	require.Equal(t, "$encrypted$", launched[secretTemplateID]["api_key"])
 
+	// Temporal's history holds every payload encrypted: the answers, the
+	// justification, the state; the search attributes and the memo stay
+	// readable, so lists and filters work without the keys.
+	var history []byte
+	for _, id := range []int64{envID, keyID} {
+		raw, err := proto.Marshal(testkit.History(t, e.temporal, id))
+		require.NoError(t, err)
+		history = append(history, raw...)
+	}
+	inHistory := func(s string) bool { return strings.Contains(string(history), s) }
+	require.True(t, inHistory("Rotate API key"), "the search attributes are in the history")
+	require.True(t, inHistory("binary/encrypted"), "the payloads are encrypted")
+	for _, clear := range []string{"quarterly rotation", "demo for the customer", "the old key expires on Friday", "demo-env", "$encrypted$"} {
+		assert.False(t, inHistory(clear), "%q is in clear in Temporal's history", clear)
+	}
+
 	bodies, logs, tables := e.bodies.String(), e.logs.String(), e.dumpDatabase()
 	// Each place searched does hold the requests, so a miss means something.
 	for what, text := range map[string]string{"response bodies": bodies, "database": tables} {
@@ -157,6 +175,7 @@ func TestAPI_PasswordsNeverLeak(t *testing.T) {
 	require.Contains(t, logs, fmt.Sprintf(`"path":"/api/v2/service_requests/%d/approve/"`, keyID))
 	require.Contains(t, logs, fmt.Sprint(keyID), "the worker and the API logged about the request")
 	for name, secret := range secrets {
+		assert.False(t, inHistory(secret), "%s appears in Temporal's history", name)
 		assert.NotContains(t, bodies, secret, "%s appears in a response body", name)
 		assert.NotContains(t, tables, secret, "%s appears in the database", name)
 		assert.NotContains(t, logs, secret, "%s appears in a log line", name)

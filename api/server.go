@@ -16,6 +16,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/countersign/countersign/awx"
+	"github.com/countersign/countersign/codec"
+	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
 )
 
@@ -39,6 +41,17 @@ type Deps struct {
 	// DevTokens accepts the tokens "dev-<username>"; for `countersign dev`
 	// only. The portal's sign-in page then offers a picker of the users.
 	DevTokens bool
+	// PayloadKeys encrypt Temporal payloads (the Temporal client's data
+	// converter uses the same ring): the codec endpoint decodes with them,
+	// and the API signs its callers' decisions with keys derived from them.
+	// Required.
+	PayloadKeys *codec.Ring
+	// CodecTeam names the team ("<organization>/<team>") whose members may
+	// decode payloads through the codec endpoint, besides superusers.
+	CodecTeam string
+	// CodecOrigins are the browser origins allowed to call the codec
+	// endpoint (the Temporal Web UI's).
+	CodecOrigins []string
 }
 
 // Server is the API.
@@ -48,6 +61,7 @@ type Server struct {
 	metrics *httpMetrics
 	awx     *awxCache
 	workers *workerProbe
+	signer  *proof.ServiceKeys
 	// bg tracks work done after answering (signals to waiting requests);
 	// bgSlot serialises it.
 	bg     sync.WaitGroup
@@ -57,8 +71,11 @@ type Server struct {
 // Close waits for the work started after answering to finish.
 func (s *Server) Close() { s.bg.Wait() }
 
-// New builds the API.
+// New builds the API. d.Store, d.Temporal and d.PayloadKeys are required.
 func New(d Deps) *Server {
+	if d.PayloadKeys == nil {
+		panic("api: Deps.PayloadKeys is required")
+	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -77,6 +94,7 @@ func New(d Deps) *Server {
 		metrics: newHTTPMetrics(d.Registry),
 		awx:     newAWXCache(d.AWX, d.AWXCacheTTL),
 		workers: newWorkerProbe(d.Temporal, d.TaskQueue),
+		signer:  proof.ServiceKeysFrom(d.PayloadKeys),
 		bgSlot:  make(chan struct{}, 1),
 	}
 }
@@ -97,6 +115,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.d.Registry, promhttp.HandlerOpts{})))
 	s.mountPortal(r)
+	s.codecRoutes(r)
 
 	v2 := r.Group("/api/v2")
 	v2.GET("/ping/", s.ping)
@@ -104,6 +123,7 @@ func (s *Server) Handler() http.Handler {
 	a.GET("/me/", s.me)
 	s.organizationRoutes(a)
 	s.userRoutes(a)
+	s.decisionKeyRoutes(a)
 	s.teamRoutes(a)
 	s.catalogRoutes(a)
 	s.policyRoutes(a)

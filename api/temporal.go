@@ -62,11 +62,13 @@ func (w *workerProbe) workersAlive(ctx context.Context) (bool, error) {
 // errNoWorker answers a decision made while no worker runs.
 var errNoWorker = errors.New("no worker is polling the task queue")
 
-// act sends a decision to the request's workflow as an update and waits for
-// the new state. No worker → 503 at once, nothing applied; a worker that
-// does not answer within the timeout → 503, and the decision may still be
-// applied when it does (Temporal keeps the update).
-func (s *Server) act(ctx context.Context, requestID int64, name string, payload any) (approval.Request, error) {
+// act sends a decision to the request's workflow as an update, signed as
+// the API's for channel, and waits for the new state. No worker → 503 at
+// once, nothing applied; a worker that does not answer within the timeout
+// → 503, and the decision may still be applied when it does (Temporal
+// keeps the update).
+func (s *Server) act(ctx context.Context, d workflows.Decision, channel string) (approval.Request, error) {
+	requestID, name, payload := d.RequestID, string(d.Action), d.Signed(s.signer, channel, time.Now())
 	ctx, cancel := context.WithTimeout(ctx, s.d.TemporalTimeout)
 	defer cancel()
 	alive, err := s.workers.workersAlive(ctx)

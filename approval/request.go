@@ -26,12 +26,21 @@ const (
 	DecisionReject  Decision = "reject"
 )
 
+// Via says how an action reached the request: its Channel ("api",
+// "portal", "cli") and, for an action sent through Temporal without a
+// proof of its user (TEMPORAL_DECISIONS=trusted), Unverified.
+type Via struct {
+	Channel    string `json:"channel,omitempty"`
+	Unverified bool   `json:"unverified,omitempty"`
+}
+
 // Response is one approver's decision on a stage.
 type Response struct {
 	User     string    `json:"user"`
 	Decision Decision  `json:"decision"`
 	Comment  string    `json:"comment,omitempty"`
 	At       time.Time `json:"at"`
+	Via
 }
 
 // Comment is a remark that never changes a request's state. Stage is the
@@ -41,6 +50,7 @@ type Comment struct {
 	Text  string    `json:"text"`
 	Stage *int      `json:"stage"`
 	At    time.Time `json:"at"`
+	Via
 }
 
 // StageState is a frozen plan stage together with its progress.
@@ -64,6 +74,7 @@ type Denial struct {
 	Reason  string    `json:"reason"`
 	User    string    `json:"user"`
 	At      time.Time `json:"at"`
+	Via
 }
 
 // Cancellation records who asked to cancel a request and why.
@@ -71,6 +82,7 @@ type Cancellation struct {
 	User   string    `json:"user"`
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
+	Via
 }
 
 // Job is the AWX job launched for a request. Status is AWX's own status.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Action is something a person does to a request.
@@ -53,6 +54,15 @@ const (
 	CodeRosterPending Code = "roster_pending"
 	// CodeMalformed: a signal whose payload could not be read.
 	CodeMalformed Code = "malformed_payload"
+	// Refusals of decisions sent through Temporal rather than the API
+	// (package proof): no proof where one is required, a proof that does
+	// not verify, one too old (or from the future), one already used, and
+	// such decisions turned off altogether.
+	CodeProofRequired        Code = "proof_required"
+	CodeProofInvalid         Code = "proof_invalid"
+	CodeProofExpired         Code = "proof_expired"
+	CodeProofReused          Code = "proof_reused"
+	CodeTemporalDecisionsOff Code = "temporal_decisions_off"
 )
 
 // Bounds on what one request holds. Every update answers with the whole
@@ -80,7 +90,25 @@ func (r *Refusal) Error() string { return r.Message }
 // Forbidden reports whether the refusal is about who acts rather than about
 // the request's state (an HTTP API answers 403 rather than 409).
 func (r *Refusal) Forbidden() bool {
-	return r.Code == CodeNotEligible || r.Code == CodeNotAllowed || r.Code == CodeSelfDecision
+	switch r.Code {
+	case CodeNotEligible, CodeNotAllowed, CodeSelfDecision,
+		CodeProofRequired, CodeProofInvalid, CodeProofExpired, CodeProofReused, CodeTemporalDecisionsOff:
+		return true
+	}
+	return false
+}
+
+// Clip cuts s to MaxUserLength bytes at a character boundary, marking the
+// cut, so that a message never echoes more of a caller's input than that.
+func Clip(s string) string {
+	if len(s) <= MaxUserLength {
+		return s
+	}
+	cut := MaxUserLength - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func refuse(code Code, format string, args ...any) *Refusal {
@@ -213,20 +241,31 @@ func (r *Request) mayCancel(user string) bool {
 	return user == r.Requester || r.isAdmin(user)
 }
 
-// Apply performs action for user at now if Check allows it; otherwise it
-// returns the *Refusal and changes nothing.
-func (r *Request) Apply(action Action, user, text string, now time.Time) (Effect, error) {
-	if err := r.Check(action, user, text, now); err != nil {
+// Act is one person's action on a request: what, by whom, with which text
+// (the approval comment, rejection reason, comment text or cancel reason),
+// and how it arrived, which the request records beside it.
+type Act struct {
+	Action Action
+	User   string
+	Text   string
+	Via    Via
+}
+
+// Apply performs act at now if Check allows it; otherwise it returns the
+// *Refusal and changes nothing.
+func (r *Request) Apply(act Act, now time.Time) (Effect, error) {
+	if err := r.Check(act.Action, act.User, act.Text, now); err != nil {
 		return Effect{}, err
 	}
-	switch action {
+	user, text := act.User, act.Text
+	switch act.Action {
 	case ActionApprove:
-		return r.approve(user, text, now), nil
+		return r.approve(user, text, act.Via, now), nil
 	case ActionReject:
-		r.reject(user, text, now)
+		r.reject(user, text, act.Via, now)
 		return Effect{Rejected: true}, nil
 	case ActionComment:
-		c := Comment{User: user, Text: text, At: now}
+		c := Comment{User: user, Text: text, At: now, Via: act.Via}
 		if r.Current() != nil {
 			pos := r.CurrentStage
 			c.Stage = &pos
@@ -235,13 +274,13 @@ func (r *Request) Apply(action Action, user, text string, now time.Time) (Effect
 		r.touch(now)
 		return Effect{}, nil
 	default: // ActionCancel; Check refused anything else.
-		return r.cancel(user, text, now), nil
+		return r.cancel(user, text, act.Via, now), nil
 	}
 }
 
-func (r *Request) approve(user, comment string, now time.Time) Effect {
+func (r *Request) approve(user, comment string, via Via, now time.Time) Effect {
 	st := r.Current()
-	st.Responses = append(st.Responses, Response{User: user, Decision: DecisionApprove, Comment: comment, At: now})
+	st.Responses = append(st.Responses, Response{User: user, Decision: DecisionApprove, Comment: comment, At: now, Via: via})
 	st.Approvals++
 	if st.Approvals < st.MinApprovers {
 		r.touch(now)
@@ -260,19 +299,19 @@ func (r *Request) approve(user, comment string, now time.Time) Effect {
 	return Effect{StageApproved: true, Approved: true}
 }
 
-func (r *Request) reject(user, reason string, now time.Time) {
+func (r *Request) reject(user, reason string, via Via, now time.Time) {
 	st := r.Current()
-	st.Responses = append(st.Responses, Response{User: user, Decision: DecisionReject, Comment: reason, At: now})
+	st.Responses = append(st.Responses, Response{User: user, Decision: DecisionReject, Comment: reason, At: now, Via: via})
 	st.Status = StageRejected
 	st.DecidedAt = timePtr(now)
 	st.NextReminder = nil
-	r.Denial = &Denial{Stage: st.Name, Message: st.DenialMessage, Reason: reason, User: user, At: now}
+	r.Denial = &Denial{Stage: st.Name, Message: st.DenialMessage, Reason: reason, User: user, At: now, Via: via}
 	r.skipRemaining()
 	r.finish(StatusRejected, now)
 }
 
-func (r *Request) cancel(user, reason string, now time.Time) Effect {
-	r.Cancellation = &Cancellation{User: user, Reason: reason, At: now}
+func (r *Request) cancel(user, reason string, via Via, now time.Time) Effect {
+	r.Cancellation = &Cancellation{User: user, Reason: reason, At: now, Via: via}
 	if r.Status != StatusPendingApproval {
 		r.touch(now)
 		return Effect{CancelRequested: true}
@@ -315,7 +354,7 @@ func (r *Request) Abort(by, reason string, now time.Time) Effect {
 	if r.Status.Terminal() || r.Cancellation != nil {
 		return Effect{}
 	}
-	return r.cancel(by, reason, now)
+	return r.cancel(by, reason, Via{Channel: "temporal"}, now)
 }
 
 const maxRefusals = 50

@@ -42,7 +42,7 @@ func twoStage(t *testing.T) *approval.Request {
 
 func apply(t *testing.T, r *approval.Request, a approval.Action, user, text string) approval.Effect {
 	t.Helper()
-	eff, err := r.Apply(a, user, text, t0.Add(time.Minute))
+	eff, err := r.Apply(approval.Act{Action: a, User: user, Text: text}, t0.Add(time.Minute))
 	require.NoError(t, err, "%s by %s", a, user)
 	return eff
 }
@@ -52,7 +52,7 @@ func requireRefused(t *testing.T, r *approval.Request, a approval.Action, user, 
 	before, err := json.Marshal(r)
 	require.NoError(t, err)
 	require.Error(t, r.Check(a, user, text, t0.Add(time.Hour)))
-	_, err = r.Apply(a, user, text, t0.Add(time.Hour))
+	_, err = r.Apply(approval.Act{Action: a, User: user, Text: text}, t0.Add(time.Hour))
 	var ref *approval.Refusal
 	require.True(t, errors.As(err, &ref), "want a *Refusal, got %v", err)
 	assert.Equal(t, code, ref.Code, ref.Message)
@@ -430,7 +430,7 @@ func TestRequest_DecisionsAfterTheDeadlineAreRefused(t *testing.T) {
 	var ref *approval.Refusal
 	require.ErrorAs(t, err, &ref)
 	assert.Equal(t, approval.CodeDeadlinePassed, ref.Code)
-	_, err = r.Apply(approval.ActionReject, "bob", "late", deadline.Add(time.Minute))
+	_, err = r.Apply(approval.Act{Action: approval.ActionReject, User: "bob", Text: "late"}, deadline.Add(time.Minute))
 	require.ErrorAs(t, err, &ref)
 	assert.Equal(t, approval.CodeDeadlinePassed, ref.Code)
 	require.NoError(t, r.Check(approval.ActionComment, "bob", "still reading", deadline.Add(time.Minute)),
@@ -467,4 +467,25 @@ func TestRequest_CancelBeforeLaunch(t *testing.T) {
 	launched.MarkLaunched(approval.Job{Type: "job", ID: 3}, t0)
 	launched.CancelBeforeLaunch(t0)
 	assert.Equal(t, approval.StatusRunning, launched.Status, "a launched request ends with its job")
+}
+
+func TestRequest_RecordsHowEachActionArrived(t *testing.T) {
+	r := twoStage(t)
+	now := t0.Add(time.Minute)
+	_, err := r.Apply(approval.Act{Action: approval.ActionApprove, User: "bob", Via: approval.Via{Channel: "portal"}}, now)
+	require.NoError(t, err)
+	_, err = r.Apply(approval.Act{Action: approval.ActionComment, User: "alice", Text: "thanks", Via: approval.Via{Channel: "api"}}, now)
+	require.NoError(t, err)
+	_, err = r.Apply(approval.Act{Action: approval.ActionReject, User: "carol", Text: "no",
+		Via: approval.Via{Channel: "cli", Unverified: true}}, now)
+	require.NoError(t, err)
+
+	assert.Equal(t, approval.Via{Channel: "portal"}, r.Stages[0].Responses[0].Via)
+	assert.Equal(t, approval.Via{Channel: "api"}, r.Comments[0].Via)
+	assert.Equal(t, approval.Via{Channel: "cli", Unverified: true}, r.Stages[0].Responses[1].Via)
+	assert.Equal(t, approval.Via{Channel: "cli", Unverified: true}, r.Denial.Via)
+
+	b, err := json.Marshal(r.Stages[0].Responses[1])
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"channel":"cli","unverified":true`)
 }

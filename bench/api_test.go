@@ -96,7 +96,7 @@ func BenchmarkAPILatency(b *testing.B) {
 	// process. Its per-call log lines are formatted, as in production, and
 	// dropped.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv := api.New(api.Deps{Store: s.Store, Temporal: testkit.Dial(b, temporalAddr), AWX: s.AWX, Logger: logger, TaskQueue: queue})
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: testkit.Dial(b, temporalAddr), AWX: s.AWX, Logger: logger, TaskQueue: queue})
 	baseURL := serve(b, srv.Handler())
 
 	client := load.NewClient(set.concurrency)

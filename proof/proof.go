@@ -95,6 +95,17 @@ func NewServiceKeys(current string, keys map[string][]byte) (*ServiceKeys, error
 	return &ServiceKeys{current: current, keys: keys}, nil
 }
 
+// KeySource is a ring of keys other keys derive from (codec.Ring).
+type KeySource interface {
+	Current() string
+	Derive(purpose string) map[string][]byte
+}
+
+// ServiceKeysFrom derives the API's signing keys from the payload keys.
+func ServiceKeysFrom(ring KeySource) *ServiceKeys {
+	return &ServiceKeys{current: ring.Current(), keys: ring.Derive(ServicePurpose)}
+}
+
 // Sign makes the API's proof of c, sent through channel, at now.
 func (k *ServiceKeys) Sign(c Claims, channel string, now time.Time) Proof {
 	p := Proof{Key: ServiceKeyPrefix + k.current, IssuedAt: now.Unix(), Channel: channel}

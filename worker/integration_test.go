@@ -21,6 +21,8 @@ import (
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/proof"
+	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/workflows"
 )
 
@@ -88,9 +90,13 @@ func TestWorker_TwoStageRequestEndToEnd(t *testing.T) {
 
 	st := c.update(t, in.RequestID, workflows.Approve, workflows.ApproveInput{User: "bob", Comment: "capacity ok"})
 	assert.Equal(t, []string{"carol"}, st.EligibleApprovers)
-	// carol approves from the CLI: a signal.
-	require.NoError(t, c.client.SignalWorkflow(context.Background(), workflows.WorkflowID(in.RequestID), "", workflows.Approve,
-		workflows.ApproveInput{User: "carol"}))
+	// carol approves from the CLI: a signal, with the proof of her decision
+	// key.
+	carolKey := c.decisionKey(t, "carol")
+	d := workflows.Decision{RequestID: in.RequestID, Action: approval.ActionApprove, User: "carol"}
+	p, err := proof.SignUser(carolKey, d.Claims(), time.Now())
+	require.NoError(t, err)
+	require.NoError(t, c.client.SignalWorkflow(context.Background(), workflows.WorkflowID(in.RequestID), "", workflows.Approve, d.Payload(&p)))
 	testkit.Eventually(t, 20*time.Second, "stage 2 to open", func() bool {
 		return testkit.State(t, c.client, in.RequestID).CurrentStage == 1
 	})
@@ -114,6 +120,10 @@ func TestWorker_TwoStageRequestEndToEnd(t *testing.T) {
 	assert.Equal(t, res.Job.ID, row.Job.ID)
 	assert.Len(t, row.Responses, 4)
 	assert.Equal(t, []string{"approved", "approved"}, []string{row.Stages[0].Status, row.Stages[1].Status})
+	final := testkit.State(t, c.client, in.RequestID)
+	assert.Equal(t, []approval.Via{{Channel: "api"}, {Channel: "cli"}, {Channel: "api"}, {Channel: "api"}},
+		[]approval.Via{final.Stages[0].Responses[0].Via, final.Stages[0].Responses[1].Via, final.Stages[1].Responses[0].Via, final.Stages[1].Responses[1].Via},
+		"each decision records how it came; carol's CLI decision was proven")
 
 	h := testkit.History(t, c.client, in.RequestID)
 	actions := testkit.CountActions(h)
@@ -122,8 +132,12 @@ func TestWorker_TwoStageRequestEndToEnd(t *testing.T) {
 	assert.Equal(t, 2, actions.ByActivity["Poll"], "no poll attempt timed out: heartbeats kept it alive")
 	assert.Positive(t, actions.Heartbeats)
 	assert.LessOrEqual(t, actions.Heartbeats, 4, "heartbeats are throttled, not one per poll")
-	assert.LessOrEqual(t, actions.Total(), 30, "billable actions")
-	testkit.RecordHistory(t, h, "two_stage_successful")
+	// The CLI decision costs a VerifyDecision activity, and the first one of
+	// a request the search-attribute upsert of its version marker; the API's
+	// decisions cost neither.
+	assert.Equal(t, 1, actions.ByActivity["VerifyDecision"])
+	assert.LessOrEqual(t, actions.Total(), 32, "billable actions")
+	testkit.RecordHistory(t, h, "two_stage_encrypted_cli_proof")
 }
 
 func TestWorker_RefusedUpdateWritesNothing(t *testing.T) {
@@ -240,6 +254,7 @@ func TestWorker_KilledWhilePolling(t *testing.T) {
 	env := map[string]string{
 		"DATABASE_URL": c.DatabaseURL, "TEMPORAL_ADDRESS": temporalAddr, "TASK_QUEUE": c.taskQueue,
 		"AWX_URL": c.SimURL, "AWX_TOKEN": testkit.AWXToken, "AWX_POLL_INTERVAL": "200ms",
+		"PAYLOAD_KEYS": testkit.PayloadKeys(),
 	}
 	first := workerCmd(env)
 	require.NoError(t, first.Start())
@@ -268,6 +283,18 @@ func TestWorker_KilledWhilePolling(t *testing.T) {
 	assert.Equal(t, 1, actions.ByActivity["Launch"], "the launch ran once")
 	assert.GreaterOrEqual(t, actions.ByActivity["Poll"], 3, "polling resumed in a new attempt on the other worker")
 	testkit.RecordHistory(t, h, "worker_killed_while_polling")
+}
+
+// decisionKey issues user a decision key and returns its private half.
+func (c *cluster) decisionKey(t *testing.T, user string) string {
+	t.Helper()
+	ctx := context.Background()
+	u, err := c.Store.GetUserByUsername(ctx, user)
+	require.NoError(t, err)
+	k := proof.NewUserKey()
+	_, err = c.Store.CreateDecisionKey(ctx, store.DecisionKey{UserID: u.ID, KeyID: k.ID, PublicKey: k.Public, Expires: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	return k.Private
 }
 
 // (b) AWX creates the job but the answer is lost: exactly one AWX job.

@@ -15,6 +15,7 @@ import (
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/notify"
+	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
 )
 
@@ -24,7 +25,7 @@ import (
 // returned before anything runs; AWX being unreachable at start is only
 // logged, since it may come back before a request needs it.
 func Serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX()); err != nil {
+	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys()); err != nil {
 		return err
 	}
 	acts, st, err := NewActivities(ctx, cfg, logger)
@@ -42,7 +43,7 @@ func Serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
 	defer c.Close()
-	logger.Info("worker started", "config", cfg)
+	logger.Info("worker started", "config", cfg, "temporal_decisions", acts.Decisions)
 	rec := &Reconciler{Store: st, Client: c, Logger: logger}
 	go rec.Run(ctx)
 	return Run(ctx, c, cfg.TaskQueue, acts, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
@@ -51,6 +52,10 @@ func Serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 // NewActivities builds the activities' dependencies from the configuration.
 // Close the returned store when done.
 func NewActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) (*activities.Activities, *store.Store, error) {
+	ring, err := cfg.PayloadRing()
+	if err != nil {
+		return nil, nil, err
+	}
 	awxClient, err := awx.New(cfg.AWXURL, cfg.AWXToken)
 	if err != nil {
 		return nil, nil, err
@@ -74,6 +79,9 @@ func NewActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) 
 		Notifier:     notifier,
 		Logger:       logger,
 		PollInterval: cfg.AWXPollInterval,
+		Keys:         st,
+		Decisions:    cfg.DecisionMode(proof.ModeVerified),
+		APIKeys:      proof.ServiceKeysFrom(ring),
 	}
 	return acts, st, nil
 }

@@ -17,9 +17,12 @@ import (
 
 // Register registers the ServiceRequest workflow (under its contract name)
 // and the activities on w. Replayers and test environments use it too, so
-// that they always see what a real worker runs.
+// that they always see what a real worker runs. The workflow's update
+// validators judge decisions sent through Temporal by the same settings
+// as the activities (acts.Decisions, acts.APIKeys).
 func Register(w sdkworker.Registry, acts *activities.Activities) {
-	w.RegisterWorkflowWithOptions(workflows.ServiceRequest, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	guard := workflows.Guard{Decisions: acts.Decisions, APIKeys: acts.APIKeys}
+	w.RegisterWorkflowWithOptions(guard.ServiceRequest, workflow.RegisterOptions{Name: workflows.WorkflowType})
 	w.RegisterActivity(acts)
 }
 

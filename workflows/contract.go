@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/codec"
+	"github.com/countersign/countersign/proof"
 )
 
 // DefaultTaskQueue is the task queue workers poll unless configured otherwise.
@@ -77,7 +80,7 @@ func StartOptions(in Input, taskQueue string) client.StartWorkflowOptions {
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		Memo:                                     map[string]any{SubmissionMemo: in.Submission},
+		Memo:                                     map[string]any{SubmissionMemo: codec.Plain{Value: in.Submission}},
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			RequestStatusKey.ValueSet(string(approval.StatusPendingApproval)),
 			RequesterKey.ValueSet(in.Requester),
@@ -110,22 +113,33 @@ var SearchAttributes = map[string]string{
 	PendingApproversKey.GetName(): "KeywordList",
 }
 
+// Every action's payload may carry a proof of its user (package proof).
+// The API signs what it sends; a person deciding from the `temporal` CLI
+// signs with their decision key (`countersign decision sign` prints the
+// whole --input). How a worker treats a payload without a proof is its
+// TEMPORAL_DECISIONS setting: verified refuses it (proof_required),
+// trusted applies it recorded as unverified, off refuses every decision
+// that did not come through the API.
+
 // ApproveInput is the payload of approve: {"user","comment"}.
 type ApproveInput struct {
-	User    string `json:"user"`
-	Comment string `json:"comment"`
+	User    string       `json:"user"`
+	Comment string       `json:"comment"`
+	Proof   *proof.Proof `json:"proof,omitempty"`
 }
 
 // RejectInput is the payload of reject: {"user","reason"}; reason is required.
 type RejectInput struct {
-	User   string `json:"user"`
-	Reason string `json:"reason"`
+	User   string       `json:"user"`
+	Reason string       `json:"reason"`
+	Proof  *proof.Proof `json:"proof,omitempty"`
 }
 
 // CommentInput is the payload of comment: {"user","text"}.
 type CommentInput struct {
-	User string `json:"user"`
-	Text string `json:"text"`
+	User  string       `json:"user"`
+	Text  string       `json:"text"`
+	Proof *proof.Proof `json:"proof,omitempty"`
 }
 
 // CancelInput is the payload of cancel: {"user","reason"}. With
@@ -133,9 +147,69 @@ type CommentInput struct {
 // waits for approval: the API deletes a request this way, atomically, so a
 // request approved meanwhile is never withdrawn.
 type CancelInput struct {
-	User        string `json:"user"`
-	Reason      string `json:"reason"`
-	PendingOnly bool   `json:"pending_only,omitempty"`
+	User        string       `json:"user"`
+	Reason      string       `json:"reason"`
+	PendingOnly bool         `json:"pending_only,omitempty"`
+	Proof       *proof.Proof `json:"proof,omitempty"`
+}
+
+// Decision returns in as a Decision on request requestID.
+func (in ApproveInput) Decision(requestID int64) Decision {
+	return Decision{RequestID: requestID, Action: approval.ActionApprove, User: in.User, Text: in.Comment}
+}
+
+// Decision returns in as a Decision on request requestID.
+func (in RejectInput) Decision(requestID int64) Decision {
+	return Decision{RequestID: requestID, Action: approval.ActionReject, User: in.User, Text: in.Reason}
+}
+
+// Decision returns in as a Decision on request requestID.
+func (in CommentInput) Decision(requestID int64) Decision {
+	return Decision{RequestID: requestID, Action: approval.ActionComment, User: in.User, Text: in.Text}
+}
+
+// Decision returns in as a Decision on request requestID.
+func (in CancelInput) Decision(requestID int64) Decision {
+	return Decision{RequestID: requestID, Action: approval.ActionCancel, User: in.User, Text: in.Reason, PendingOnly: in.PendingOnly}
+}
+
+// Decision is any action on a request, as a program builds it; Payload
+// gives the update or signal payload of its action.
+type Decision struct {
+	RequestID   int64
+	Action      approval.Action
+	User        string
+	Text        string
+	PendingOnly bool
+}
+
+// Claims are what a proof of d vouches for.
+func (d Decision) Claims() proof.Claims {
+	return proof.Claims{RequestID: d.RequestID, Action: string(d.Action), User: d.User, Text: d.Text, PendingOnly: d.PendingOnly}
+}
+
+// Signed is d's payload with the API's proof of it, made with keys at now
+// for channel ("api" or "portal"): how the API sends its callers'
+// decisions.
+func (d Decision) Signed(keys *proof.ServiceKeys, channel string, now time.Time) any {
+	p := keys.Sign(d.Claims(), channel, now)
+	return d.Payload(&p)
+}
+
+// Payload is d as its update or signal takes it, with p as its proof (nil:
+// none). Unknown actions give nil.
+func (d Decision) Payload(p *proof.Proof) any {
+	switch d.Action {
+	case approval.ActionApprove:
+		return ApproveInput{User: d.User, Comment: d.Text, Proof: p}
+	case approval.ActionReject:
+		return RejectInput{User: d.User, Reason: d.Text, Proof: p}
+	case approval.ActionComment:
+		return CommentInput{User: d.User, Text: d.Text, Proof: p}
+	case approval.ActionCancel:
+		return CancelInput{User: d.User, Reason: d.Text, PendingOnly: d.PendingOnly, Proof: p}
+	}
+	return nil
 }
 
 // RefreshApproversInput is the payload of refresh_approvers.

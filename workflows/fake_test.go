@@ -20,7 +20,9 @@ import (
 
 	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/notify"
+	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/workflows"
 )
 
@@ -228,13 +230,22 @@ type harness struct {
 var epoch = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 func newHarness(t *testing.T) *harness {
+	return newHarnessTrusting(t, proof.ModeTrusted, nil)
+}
+
+// newHarnessTrusting runs the workflow on a worker whose TEMPORAL_DECISIONS
+// is mode, with keys as the users' decision keys.
+func newHarnessTrusting(t *testing.T, mode proof.Mode, keys activities.DecisionKeys) *harness {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(epoch)
-	env.RegisterWorkflowWithOptions(workflows.ServiceRequest, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	guard := workflows.Guard{Decisions: mode, APIKeys: testkit.ServiceKeys()}
+	env.RegisterWorkflowWithOptions(guard.ServiceRequest, workflow.RegisterOptions{Name: workflows.WorkflowType})
 	world := newFakeWorld()
 	world.register(env)
+	checker := &activities.Activities{Decisions: mode, APIKeys: guard.APIKeys, Keys: keys, Now: env.Now}
+	env.RegisterActivityWithOptions(checker.VerifyDecision, activity.RegisterOptions{Name: "VerifyDecision"})
 	return &harness{t: t, env: env, world: world, start: epoch}
 }
 
@@ -262,10 +273,17 @@ type updateResult struct {
 	state    approval.Request
 }
 
-// updateAt sends an update after d of workflow time.
+// updateAt sends an update after d of workflow time, as the API does: a
+// decision without a proof is signed for the api channel.
 func (h *harness) updateAt(d time.Duration, name string, arg any) *updateResult {
+	return h.rawUpdateAt(d, name, func() any { return testkit.AsAPI(requestID, arg, h.env.Now()) })
+}
+
+// rawUpdateAt sends the update payload arg makes after d of workflow time.
+func (h *harness) rawUpdateAt(d time.Duration, name string, arg func() any) *updateResult {
 	out := &updateResult{}
 	h.env.RegisterDelayedCallback(func() {
+		arg := arg()
 		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { out.done, out.rejected = true, err },
@@ -285,7 +303,12 @@ func (h *harness) updateAt(d time.Duration, name string, arg any) *updateResult 
 }
 
 func (h *harness) signalAt(d time.Duration, name string, arg any) {
-	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(name, arg) }, d)
+	h.rawSignalAt(d, name, func() any { return arg })
+}
+
+// rawSignalAt sends the signal payload arg makes after d of workflow time.
+func (h *harness) rawSignalAt(d time.Duration, name string, arg func() any) {
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(name, arg()) }, d)
 }
 
 // stateAt queries the request's state after d of workflow time.
@@ -312,9 +335,12 @@ func plan(stages ...approval.Stage) approval.Plan {
 	return approval.Plan{Source: approval.PlanFromPolicy, PolicyName: "test policy", Stages: stages}
 }
 
+// requestID is the id of every test request.
+const requestID = 42
+
 func input(p approval.Plan) workflows.Input {
 	return workflows.Input{
-		RequestID:     42,
+		RequestID:     requestID,
 		Organization:  approval.Ref{ID: 1, Name: "acme"},
 		CatalogItem:   approval.Ref{ID: 3, Name: "Provision environment"},
 		Template:      workflows.Template{Kind: activities.WorkflowJobTemplate, ID: 11},

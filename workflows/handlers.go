@@ -11,6 +11,7 @@ import (
 
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/notify"
+	"github.com/countersign/countersign/proof"
 )
 
 // setup registers the query, the updates and the signals, and starts the
@@ -23,44 +24,13 @@ func (s *requestRun) setup() error {
 	); err != nil {
 		return err
 	}
-	updates := []struct {
-		name    string
-		handler any
-		check   any
-		about   string
-	}{
-		{Approve, func(ctx workflow.Context, in ApproveInput) (approval.Request, error) {
-			return s.handleUpdate(approval.ActionApprove, in.User, in.Comment)
-		}, func(ctx workflow.Context, in ApproveInput) error {
-			return s.validate(approval.ActionApprove, in.User, in.Comment)
-		}, `Approve the open stage: {"user","comment"}.`},
-		{Reject, func(ctx workflow.Context, in RejectInput) (approval.Request, error) {
-			return s.handleUpdate(approval.ActionReject, in.User, in.Reason)
-		}, func(ctx workflow.Context, in RejectInput) error {
-			return s.validate(approval.ActionReject, in.User, in.Reason)
-		}, `Reject the request: {"user","reason"}; the reason is required.`},
-		{Comment, func(ctx workflow.Context, in CommentInput) (approval.Request, error) {
-			return s.handleUpdate(approval.ActionComment, in.User, in.Text)
-		}, func(ctx workflow.Context, in CommentInput) error {
-			return s.validate(approval.ActionComment, in.User, in.Text)
-		}, `Comment on the request: {"user","text"}.`},
-		{Cancel, func(ctx workflow.Context, in CancelInput) (approval.Request, error) {
-			if err := s.pendingOnly(in); err != nil {
-				return approval.Request{}, err
-			}
-			return s.handleUpdate(approval.ActionCancel, in.User, in.Reason)
-		}, func(ctx workflow.Context, in CancelInput) error {
-			if err := s.pendingOnly(in); err != nil {
-				return err
-			}
-			return s.validate(approval.ActionCancel, in.User, in.Reason)
-		}, `Cancel the request (requester or org admin): {"user","reason"}; with "pending_only": true only while it waits for approval.`},
-	}
-	for _, u := range updates {
-		if err := workflow.SetUpdateHandlerWithOptions(s.ctx, u.name, u.handler,
-			workflow.UpdateHandlerOptions{Validator: u.check, Description: u.about}); err != nil {
-			return err
-		}
+	if err := errors.Join(
+		registerDecision[ApproveInput](s, Approve, `Approve the open stage: {"user","comment"}.`),
+		registerDecision[RejectInput](s, Reject, `Reject the request: {"user","reason"}; the reason is required.`),
+		registerDecision[CommentInput](s, Comment, `Comment on the request: {"user","text"}.`),
+		registerDecision[CancelInput](s, Cancel, `Cancel the request (requester or org admin): {"user","reason"}; with "pending_only": true only while it waits for approval.`),
+	); err != nil {
+		return err
 	}
 	for _, action := range []approval.Action{approval.ActionApprove, approval.ActionReject, approval.ActionComment, approval.ActionCancel} {
 		ch := workflow.GetSignalChannel(s.ctx, string(action))
@@ -78,7 +48,7 @@ func (s *requestRun) setup() error {
 				// handled in the order sent; across names the SDK does not
 				// keep the order of signals read in one workflow task.)
 				_ = workflow.Await(ctx, s.readyForSignals)
-				s.handleSignal(action, raw)
+				s.handleSignal(ctx, action, raw)
 			}
 		})
 	}
@@ -96,24 +66,52 @@ func (s *requestRun) setup() error {
 	return nil
 }
 
+// registerDecision registers an action's update: its validator refuses
+// what the rules or the worker's trust settings refuse, so a refused update
+// never reaches history; its handler applies it.
+func registerDecision[T interface{ decision() decision }](s *requestRun, name, about string) error {
+	return workflow.SetUpdateHandlerWithOptions(s.ctx, name,
+		func(ctx workflow.Context, in T) (approval.Request, error) { return s.handleUpdate(ctx, in.decision()) },
+		workflow.UpdateHandlerOptions{
+			Validator:   func(ctx workflow.Context, in T) error { return s.validate(in.decision()) },
+			Description: about,
+		})
+}
+
 // pendingOnly refuses a cancel meant only for a request that still waits
 // for approval once it no longer does.
-func (s *requestRun) pendingOnly(in CancelInput) error {
-	if !in.PendingOnly || s.req.Status == approval.StatusPendingApproval {
+func (s *requestRun) pendingOnly(d decision) error {
+	if !d.pendingOnly || s.req.Status == approval.StatusPendingApproval {
 		return nil
 	}
 	return refusalError(&approval.Refusal{Code: approval.CodeNotPending,
 		Message: fmt.Sprintf("request %d is %s; it can no longer be withdrawn", s.req.ID, s.req.Status)})
 }
 
-// validate is the update validator: it refuses what the rules refuse, so a
-// refused update never reaches history.
-func (s *requestRun) validate(action approval.Action, user, text string) error {
-	return refusalError(s.req.Check(action, user, text, workflow.Now(s.ctx)))
+// validate is the update validator. It never runs on replay, which is what
+// lets it check the API's proofs with the worker's keys.
+func (s *requestRun) validate(d decision) error {
+	if err := s.pendingOnly(d); err != nil {
+		return err
+	}
+	now := workflow.Now(s.ctx)
+	if ref := s.screen(d, now); ref != nil {
+		return refusalError(ref)
+	}
+	return refusalError(s.req.Check(d.Action, d.User, d.Text, now))
 }
 
-func (s *requestRun) handleUpdate(action approval.Action, user, text string) (approval.Request, error) {
-	if err := s.apply(action, user, text); err != nil {
+func (s *requestRun) handleUpdate(ctx workflow.Context, d decision) (approval.Request, error) {
+	via, ref := s.admit(ctx, d, true)
+	if ref != nil {
+		return approval.Request{}, refusalError(ref)
+	}
+	// VerifyDecision may have taken a while: the request may have moved on.
+	if err := s.pendingOnly(d); err != nil {
+		return approval.Request{}, err
+	}
+	d.Via = via
+	if err := s.apply(d.Act); err != nil {
 		return approval.Request{}, refusalError(err)
 	}
 	return *s.req, nil
@@ -129,42 +127,62 @@ func (s *requestRun) readyForSignals() bool {
 // actionPayload reads any action's signal payload; which field carries the
 // text depends on the action (SPEC 4).
 type actionPayload struct {
-	User    string `json:"user"`
-	Comment string `json:"comment"`
-	Reason  string `json:"reason"`
-	Text    string `json:"text"`
+	User    string       `json:"user"`
+	Comment string       `json:"comment"`
+	Reason  string       `json:"reason"`
+	Text    string       `json:"text"`
+	Proof   *proof.Proof `json:"proof"`
 }
 
-func (p actionPayload) text(action approval.Action) string {
+func (p actionPayload) decision(action approval.Action) decision {
+	d := decision{Act: approval.Act{Action: action, User: p.User, Text: p.Reason}, proof: p.Proof}
 	switch action {
 	case approval.ActionApprove:
-		return p.Comment
+		d.Text = p.Comment
 	case approval.ActionComment:
-		return p.Text
+		d.Text = p.Text
 	}
-	return p.Reason
+	return d
 }
 
-func (s *requestRun) handleSignal(action approval.Action, raw json.RawMessage) {
+// handleSignal applies an action's signal, or records why it was refused:
+// by the rules (judged first, so a decision the rules refuse costs no
+// check of its proof), by the check of who sent it, or by the rules again
+// once that check is done.
+func (s *requestRun) handleSignal(ctx workflow.Context, action approval.Action, raw json.RawMessage) {
 	var p actionPayload
 	if err := json.Unmarshal(raw, &p); err != nil {
 		s.req.RecordRefusal(action, "", &approval.Refusal{Code: approval.CodeMalformed,
 			Message: "the " + string(action) + " signal's payload is not a JSON object such as {\"user\":\"bob\"}"}, workflow.Now(s.ctx))
 		return
 	}
-	if err := s.apply(action, p.User, p.text(action)); err != nil {
+	d := p.decision(action)
+	refused := func(err error) {
 		var ref *approval.Refusal
 		if errors.As(err, &ref) {
 			s.req.RecordRefusal(action, p.User, ref, workflow.Now(s.ctx))
-			s.logger.Warn("signal refused", "action", action, "user", p.User, "code", ref.Code, "reason", ref.Message)
+			s.logger.Warn("signal refused", "action", action, "user", approval.Clip(p.User), "code", ref.Code, "reason", ref.Message)
 		}
+	}
+	if err := s.req.Check(d.Action, d.User, d.Text, workflow.Now(ctx)); err != nil {
+		refused(err)
+		return
+	}
+	via, ref := s.admit(ctx, d, false)
+	if ref != nil {
+		refused(ref)
+		return
+	}
+	d.Via = via
+	if err := s.apply(d.Act); err != nil {
+		refused(err)
 	}
 }
 
 // apply performs an action through the rules and queues what it causes.
-func (s *requestRun) apply(action approval.Action, user, text string) error {
+func (s *requestRun) apply(act approval.Act) error {
 	before := slices.Clone(s.req.EligibleApprovers)
-	eff, err := s.req.Apply(action, user, text, workflow.Now(s.ctx))
+	eff, err := s.req.Apply(act, workflow.Now(s.ctx))
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,19 @@ func TestServiceRequest_SignalsAndUpdatesAgree(t *testing.T) {
 		Message: results[1].rejected.(*temporal.ApplicationError).Message(), At: viaSignals.start.Add(2 * time.Hour)}, s.Refused[0])
 	assert.Equal(t, approval.CodeAlreadyDecided, s.Refused[1].Code)
 	s.Refused = u.Refused
-	assert.Equal(t, u, s, "apart from the trace of refused signals, both requests end identical")
+	// The API's updates arrive signed for the api channel; the signals come
+	// as from a `temporal` CLI without a proof, which a trusting worker
+	// applies recorded as unverified.
+	assert.Equal(t, []approval.Via{{Channel: "api"}, {Channel: "api"}, {Channel: "api"}},
+		[]approval.Via{u.Stages[0].Responses[0].Via, u.Stages[0].Responses[1].Via, u.Comments[0].Via})
+	unverified := approval.Via{Channel: "cli", Unverified: true}
+	assert.Equal(t, []approval.Via{unverified, unverified, unverified},
+		[]approval.Via{s.Stages[0].Responses[0].Via, s.Stages[0].Responses[1].Via, s.Comments[0].Via})
+	for _, r := range []*approval.Request{&u, &s} {
+		r.Stages[0].Responses[0].Via, r.Stages[0].Responses[1].Via, r.Comments[0].Via = approval.Via{}, approval.Via{}, approval.Via{}
+		r.Denial.Via = approval.Via{}
+	}
+	assert.Equal(t, u, s, "apart from the trace of refused signals and the channels, both requests end identical")
 }
 
 func TestServiceRequest_RefusedUpdateChangesNothing(t *testing.T) {

@@ -27,11 +27,12 @@ const operator = "temporal"
 // reminding approvers and expiring at each stage's deadline; once approved it
 // launches the AWX template exactly once and follows the job to its end.
 // Every transition is published to PostgreSQL and to the search attributes.
-func ServiceRequest(ctx workflow.Context, in Input) (Result, error) {
+// Workers register it through a Guard (Guard.ServiceRequest).
+func serviceRequest(ctx workflow.Context, in Input, guard Guard) (Result, error) {
 	if err := in.validate(); err != nil {
 		return Result{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", nil)
 	}
-	s := newRequestRun(ctx, in)
+	s := newRequestRun(ctx, in, guard)
 	if err := s.setup(); err != nil {
 		return Result{}, err
 	}
@@ -64,18 +65,26 @@ type requestRun struct {
 	rosterAsked  int
 	canceled     bool
 	searchAttrs  searchAttrState
+
+	// guard is the worker's trust settings, for update validators only;
+	// usedProofs are the proofs of decisions seen, by signature, with
+	// their issue times.
+	guard      Guard
+	usedProofs map[string]time.Time
 }
 
-func newRequestRun(ctx workflow.Context, in Input) *requestRun {
+func newRequestRun(ctx workflow.Context, in Input, guard Guard) *requestRun {
 	req := approval.NewRequest(in.RequestID, in.Organization, in.CatalogItem, in.Requester, in.Justification,
 		in.Plan, workflow.Now(ctx))
 	run := &requestRun{
-		ctx:      ctx,
-		in:       in,
-		settings: in.Settings.withDefaults(),
-		req:      req,
-		logger:   workflow.GetLogger(ctx),
-		version:  1,
+		ctx:        ctx,
+		in:         in,
+		settings:   in.Settings.withDefaults(),
+		req:        req,
+		logger:     workflow.GetLogger(ctx),
+		version:    1,
+		guard:      guard,
+		usedProofs: map[string]time.Time{},
 	}
 	run.req.Seq = run.version
 	return run

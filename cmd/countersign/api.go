@@ -26,7 +26,7 @@ func runAPI(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX()); err != nil {
+	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys()); err != nil {
 		return err
 	}
 	srv, cleanup, err := newAPI(ctx, cfg, logger, api.Deps{})
@@ -39,6 +39,10 @@ func runAPI(ctx context.Context, args []string) error {
 
 // newAPI connects the API's dependencies; deps carries extra settings.
 func newAPI(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.Deps) (*api.Server, func(), error) {
+	ring, err := cfg.PayloadRing()
+	if err != nil {
+		return nil, nil, err
+	}
 	awxClient, err := awx.New(cfg.AWXURL, cfg.AWXToken)
 	if err != nil {
 		return nil, nil, err
@@ -70,6 +74,8 @@ func newAPI(ctx context.Context, cfg config.Config, logger *slog.Logger, deps ap
 	}
 	deps.Store, deps.Temporal, deps.AWX, deps.Logger = st, c, awxClient, logger
 	deps.TaskQueue, deps.Registry = cfg.TaskQueue, reg
+	deps.PayloadKeys, deps.CodecTeam = ring, cfg.CodecTeam
+	deps.CodecOrigins = append(deps.CodecOrigins, cfg.CodecOriginList()...)
 	srv := api.New(deps)
 	return srv, func() { srv.Close(); c.Close(); st.Close() }, nil
 }

@@ -23,10 +23,12 @@ import (
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/codec"
 	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/internal/demo"
 	"github.com/countersign/countersign/internal/pgcluster"
 	"github.com/countersign/countersign/internal/temporaldev"
+	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/worker"
 	"github.com/countersign/countersign/workflows"
@@ -43,6 +45,7 @@ type devOptions struct {
 	pgPort       int
 	jobDuration  time.Duration
 	logLevel     slog.Level
+	decisions    proof.Mode
 }
 
 // devAWXToken is the simulator's token in dev mode; the simulator is no
@@ -71,7 +74,7 @@ func parseDevOptions(args []string, env config.Lookup) (devOptions, error) {
 		}
 		fs.IntVar(p, name, def, usage+" (env "+envName+")")
 	}
-	var jobDuration, logLevel string
+	var jobDuration, logLevel, decisions string
 	str(&o.dataDir, "data-dir", "DEV_DATA_DIR", ".data", "directory kept between runs: PostgreSQL cluster, Temporal database, log")
 	str(&o.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL to use instead of a local cluster")
 	num(&o.apiPort, "api-port", "DEV_API_PORT", 8080, "port of the API and portal")
@@ -81,6 +84,8 @@ func parseDevOptions(args []string, env config.Lookup) (devOptions, error) {
 	num(&o.pgPort, "pg-port", "DEV_PG_PORT", 15432, "port of the local PostgreSQL cluster")
 	str(&jobDuration, "job-duration", "DEV_JOB_DURATION", "20s", "how long a simulated AWX job runs")
 	str(&logLevel, "log-level", "LOG_LEVEL", "info", "level of the log file: debug, info, warn or error")
+	str(&decisions, "temporal-decisions", "TEMPORAL_DECISIONS", string(proof.ModeTrusted),
+		"decisions sent with the temporal CLI: trusted (as anyone, recorded unverified), verified (with a decision key's proof) or off")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -97,6 +102,9 @@ func parseDevOptions(args []string, env config.Lookup) (devOptions, error) {
 		return o, fmt.Errorf("--job-duration %q: use a duration of at least 1s, e.g. 20s", jobDuration)
 	}
 	o.jobDuration = d
+	if o.decisions, err = proof.ParseMode(decisions, proof.ModeTrusted); err != nil {
+		return o, err
+	}
 	if err := o.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return o, fmt.Errorf("LOG_LEVEL %q: use debug, info, warn or error", logLevel)
 	}
@@ -216,8 +224,13 @@ func (d *devStack) start(ctx context.Context) error {
 		return err
 	}
 
-	// Workflow inputs hold password answers until a payload codec hides
-	// them: the file is for our eyes only (the umask covers a new one).
+	// Payloads are encrypted with the key file's keys; the file and the
+	// history it protects are for our eyes only (the umask covers a new
+	// database file).
+	keyFile := filepath.Join(d.o.dataDir, "payload.keys")
+	if err := codec.WriteKeyFile(keyFile, time.Now()); err != nil {
+		return err
+	}
 	dbFile := filepath.Join(d.o.dataDir, "temporal.db")
 	if err := os.Chmod(dbFile, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -225,6 +238,7 @@ func (d *devStack) start(ctx context.Context) error {
 	d.temporal, err = temporaldev.Start(ctx, temporaldev.Options{
 		SearchAttributes: workflows.SearchAttributes, DBFile: dbFile,
 		Port: d.o.temporalPort, UIPort: d.o.uiPort,
+		UICodecEndpoint: "http://" + addr(d.o.apiPort) + "/api/v2/codec",
 	})
 	if err != nil {
 		return err
@@ -236,6 +250,8 @@ func (d *devStack) start(ctx context.Context) error {
 		DatabaseURL: databaseURL, TemporalAddress: d.temporal.HostPort, TemporalNamespace: d.temporal.Namespace,
 		TaskQueue: workflows.DefaultTaskQueue, AWXURL: d.awxURL(), AWXToken: devAWXToken,
 		HTTPAddr: addr(d.o.apiPort), LogLevel: d.o.logLevel, AWXPollInterval: 2 * time.Second,
+		PayloadKeysFile: keyFile, Decisions: string(d.o.decisions),
+		CodecOrigins: fmt.Sprintf("http://127.0.0.1:%d,http://localhost:%d", d.o.uiPort, d.o.uiPort),
 	}
 	d.api, d.apiClose, err = newAPI(ctx, d.cfg, d.logger, api.Deps{DevTokens: true})
 	return err
@@ -277,7 +293,12 @@ func (d *devStack) startPostgres(ctx context.Context) (string, error) {
 func (d *devStack) awaitReady(ctx context.Context, errc chan error) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{HostPort: d.temporal.HostPort, Namespace: d.temporal.Namespace, Logger: sdklog.NewStructuredLogger(d.logger)})
+	ring, err := d.cfg.PayloadRing()
+	if err != nil {
+		return err
+	}
+	c, err := client.DialContext(ctx, client.Options{HostPort: d.temporal.HostPort, Namespace: d.temporal.Namespace,
+		Logger: sdklog.NewStructuredLogger(d.logger), DataConverter: codec.DataConverter(ring)})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/countersign/countersign/internal/config"
 )
@@ -26,6 +27,8 @@ commands:
   migrate   apply database migrations (migrate [up] | migrate down N)
   awx-sim   serve the AWX simulator for demos and tests
   token     issue an API token: token create --user NAME
+  keys      make a payload key: keys generate [--file FILE]
+  decision  sign a decision for the temporal CLI: decision sign --request ID --action A --user NAME
 
 Run "countersign <command> -h" for the flags of a command. Every flag has an
 environment variable equivalent, shown in its help.
@@ -64,6 +67,10 @@ func run(args []string, stderr io.Writer) int {
 		err = runMigrate(ctx, rest)
 	case "awx-sim":
 		err = runAWXSim(ctx, rest)
+	case "keys":
+		err = runKeys(rest, os.Stdout, time.Now())
+	case "decision":
+		err = runDecision(rest, os.Stdout, time.Now(), os.Getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stderr, usage)
 		return 0

@@ -163,7 +163,7 @@ func TestServices(t *testing.T) {
 	}
 	sort.Strings(names)
 	assert.Equal(t, []string{
-		"api", "awx-sim", "migrate", "postgres", "temporal", "temporal-schema",
+		"api", "awx-sim", "migrate", "payload-keys", "postgres", "temporal", "temporal-schema",
 		"temporal-setup", "temporal-ui", "worker",
 	}, names)
 }
@@ -185,12 +185,13 @@ func TestImagesArePinned(t *testing.T) {
 
 func TestCountersignServicesShareOneImage(t *testing.T) {
 	f := load(t)
-	commands := map[string]string{"migrate": "migrate", "awx-sim": "awx-sim", "worker": "worker", "api": "api"}
+	commands := map[string]string{"migrate": "migrate", "awx-sim": "awx-sim", "worker": "worker", "api": "api", "payload-keys": "keys"}
 	for name, command := range commands {
 		s := f.Services[name]
 		assert.Equal(t, ".", s.Build, name)
 		assert.Equal(t, "countersign:local", s.Image, name)
-		assert.Equal(t, stringList{command}, s.Command, name)
+		require.NotEmpty(t, s.Command, name)
+		assert.Equal(t, command, s.Command[0], name)
 		assert.Empty(t, s.Entrypoint, "%s: the image's entrypoint is the binary", name)
 	}
 	for name, s := range f.Services {
@@ -225,7 +226,7 @@ func TestDependencies(t *testing.T) {
 		healthy   = "service_healthy"
 		completed = "service_completed_successfully"
 	)
-	app := map[string]string{"migrate": completed, "temporal-setup": completed, "temporal": healthy, "awx-sim": healthy}
+	app := map[string]string{"payload-keys": completed, "migrate": completed, "temporal-setup": completed, "temporal": healthy, "awx-sim": healthy}
 	want := map[string]map[string]string{
 		"postgres":        {},
 		"temporal-schema": {"postgres": healthy},
@@ -233,6 +234,7 @@ func TestDependencies(t *testing.T) {
 		"temporal-setup":  {"temporal": healthy},
 		"temporal-ui":     {"temporal": healthy},
 		"migrate":         {"postgres": healthy},
+		"payload-keys":    {},
 		"awx-sim":         {},
 		"worker":          app,
 		"api":             app,
@@ -333,6 +335,32 @@ func TestCountersignSettings(t *testing.T) {
 		}
 	}
 	assert.Equal(t, "0.0.0.0:8080", envs["api"]["HTTP_ADDR"], "the API listens on the port the compose file publishes")
+
+	// The api and the worker read the key file the payload-keys service
+	// writes, from its volume, read-only.
+	keys := f.Services["payload-keys"]
+	require.Len(t, keys.Command, 4)
+	assert.Equal(t, []string{"keys", "generate", "--file"}, []string(keys.Command[:3]))
+	keyFile := keys.Command[3]
+	require.Len(t, keys.Volumes, 1)
+	volume, dir, _ := strings.Cut(keys.Volumes[0], ":")
+	assert.Contains(t, f.Volumes, volume, "a named volume keeps the keys")
+	assert.Equal(t, filepath.Dir(keyFile), dir)
+	for _, name := range []string{"worker", "api"} {
+		assert.Equal(t, keyFile, envs[name]["PAYLOAD_KEYS_FILE"], name)
+		assert.Equal(t, []string{volume + ":" + dir + ":ro"}, f.Services[name].Volumes, name)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), "install -d -m 0700 -o countersign -g countersign "+dir,
+		"the image owns the key directory, so the volume is writable by its user and private")
+
+	// The Web UI decodes through the API's codec endpoint, with the
+	// browser's session, from an origin the API allows.
+	ui := env(t, f.Services["temporal-ui"])
+	assert.Equal(t, "http://127.0.0.1:8080/api/v2/codec", ui["TEMPORAL_CODEC_ENDPOINT"], "the API as the browser reaches it")
+	assert.Equal(t, "true", ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"])
+	assert.Equal(t, "http://127.0.0.1:8233", envs["api"]["CODEC_ORIGINS"], "the UI's published address")
 	assert.Equal(t, "0.0.0.0:8052", sim["AWX_SIM_ADDR"])
 }
 

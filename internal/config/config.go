@@ -14,6 +14,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/countersign/countersign/codec"
+	"github.com/countersign/countersign/proof"
 )
 
 // Config is every setting of every subcommand.
@@ -29,6 +32,19 @@ type Config struct {
 	NotifyWebhookURL  string
 	// AWXPollInterval is how often a running AWX job is polled.
 	AWXPollInterval time.Duration
+	// PayloadKeys and PayloadKeysFile give the keys that encrypt Temporal
+	// payloads (one of them; see package codec).
+	PayloadKeys     string
+	PayloadKeysFile string
+	// Decisions is how the worker treats decisions sent through Temporal
+	// rather than the API; empty means the subcommand's default.
+	Decisions string
+	// CodecTeam ("<organization>/<team>") may read decoded payloads through
+	// the codec endpoint, besides superusers.
+	CodecTeam string
+	// CodecOrigins are the browser origins (the Temporal Web UI's) allowed
+	// to call the codec endpoint, comma separated.
+	CodecOrigins string
 }
 
 // Lookup reads an environment variable; os.LookupEnv in production.
@@ -57,6 +73,11 @@ func Load(name string, args []string, env Lookup) (Config, error) {
 		{"log-level", "LOG_LEVEL", "debug, info, warn or error", &logLevel, "info"},
 		{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", &c.NotifyWebhookURL, ""},
 		{"awx-poll-interval", "AWX_POLL_INTERVAL", "how often a running AWX job is polled", &pollInterval, "5s"},
+		{"payload-keys", "PAYLOAD_KEYS", "keys encrypting Temporal payloads, <id>:<base64 32 bytes>, newest first, comma separated (or PAYLOAD_KEYS_FILE)", &c.PayloadKeys, ""},
+		{"payload-keys-file", "PAYLOAD_KEYS_FILE", "file of payload keys, one <id>:<base64> a line, newest first, mode 0600", &c.PayloadKeysFile, ""},
+		{"temporal-decisions", "TEMPORAL_DECISIONS", "decisions sent through Temporal rather than the API: verified (a decision key's proof), trusted or off (default verified)", &c.Decisions, ""},
+		{"codec-team", "CODEC_TEAM", "team (<organization>/<team>) whose members may decode payloads through the codec endpoint, besides superusers", &c.CodecTeam, ""},
+		{"codec-origins", "CODEC_ORIGINS", "origins of the Temporal Web UI allowed to call the codec endpoint, comma separated (e.g. https://temporal.example.com)", &c.CodecOrigins, ""},
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	for _, s := range settings {
@@ -85,7 +106,73 @@ func Load(name string, args []string, env Lookup) (Config, error) {
 		return c, fmt.Errorf("AWX_POLL_INTERVAL %q: use a duration of at least 100ms, e.g. 5s", pollInterval)
 	}
 	c.AWXPollInterval = d
+	if _, err := proof.ParseMode(c.Decisions, proof.ModeVerified); err != nil {
+		return c, err
+	}
+	if err := c.checkCodecSettings(); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// checkCodecSettings checks the shape of the codec endpoint's settings.
+func (c Config) checkCodecSettings() error {
+	if c.CodecTeam != "" {
+		if org, team, ok := strings.Cut(c.CodecTeam, "/"); !ok || org == "" || team == "" {
+			return fmt.Errorf("CODEC_TEAM %q: use <organization>/<team>, e.g. acme/sre", c.CodecTeam)
+		}
+	}
+	for _, o := range c.CodecOriginList() {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			return fmt.Errorf("CODEC_ORIGINS %q: give origins such as https://temporal.example.com (scheme and host, no path)", o)
+		}
+	}
+	return nil
+}
+
+// CodecOriginList is CodecOrigins split.
+func (c Config) CodecOriginList() []string {
+	var out []string
+	for _, o := range strings.Split(c.CodecOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, strings.TrimSuffix(o, "/"))
+		}
+	}
+	return out
+}
+
+// DecisionMode is Decisions parsed, def when unset.
+func (c Config) DecisionMode(def proof.Mode) proof.Mode {
+	m, err := proof.ParseMode(c.Decisions, def)
+	if err != nil {
+		return proof.ModeVerified // Load refused it already; never fall open
+	}
+	return m
+}
+
+// PayloadRing loads the payload keys from PAYLOAD_KEYS or
+// PAYLOAD_KEYS_FILE; exactly one is required.
+func (c Config) PayloadRing() (*codec.Ring, error) {
+	switch {
+	case c.PayloadKeys != "" && c.PayloadKeysFile != "":
+		return nil, errors.New("set PAYLOAD_KEYS or PAYLOAD_KEYS_FILE, not both")
+	case c.PayloadKeys != "":
+		r, err := codec.ParseKeys(c.PayloadKeys)
+		if err != nil {
+			return nil, fmt.Errorf("PAYLOAD_KEYS: %w", err)
+		}
+		return r, nil
+	case c.PayloadKeysFile != "":
+		return codec.LoadKeyFile(c.PayloadKeysFile)
+	}
+	return nil, errors.New("PAYLOAD_KEYS or PAYLOAD_KEYS_FILE is required: the keys that encrypt Temporal payloads (make one with `countersign keys generate`)")
+}
+
+// RequirePayloadKeys checks that the payload keys load.
+func (c Config) RequirePayloadKeys() error {
+	_, err := c.PayloadRing()
+	return err
 }
 
 // Check joins the failed checks into one error on one line, so bad
@@ -132,12 +219,18 @@ func (c Config) RequireAWX() error {
 
 // TemporalClientOptions builds the Temporal client options from the SDK's
 // TEMPORAL_* conventions (TLS, API key, gRPC metadata, config profile) with
-// the address and namespace of this configuration on top.
+// the address and namespace of this configuration on top, and every
+// payload encrypted with the payload keys.
 func (c Config) TemporalClientOptions() (client.Options, error) {
+	ring, err := c.PayloadRing()
+	if err != nil {
+		return client.Options{}, err
+	}
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal client settings: %w", err)
 	}
+	opts.DataConverter = codec.DataConverter(ring)
 	if c.TemporalAddress != "" {
 		opts.HostPort = c.TemporalAddress
 	}
@@ -160,6 +253,11 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("notify_webhook_url", maskURL(c.NotifyWebhookURL)),
 		slog.Duration("awx_poll_interval", c.AWXPollInterval),
+		slog.Bool("payload_keys_set", c.PayloadKeys != ""),
+		slog.String("payload_keys_file", c.PayloadKeysFile),
+		slog.String("temporal_decisions", c.Decisions),
+		slog.String("codec_team", c.CodecTeam),
+		slog.String("codec_origins", c.CodecOrigins),
 	)
 }
 

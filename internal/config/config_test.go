@@ -2,10 +2,12 @@ package config_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"flag"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/countersign/countersign/internal/config"
+	"github.com/countersign/countersign/proof"
 )
 
 func env(m map[string]string) config.Lookup {
@@ -118,8 +121,60 @@ func TestLoad_HelpNeverShowsSecrets(t *testing.T) {
 
 func TestTemporalClientOptions(t *testing.T) {
 	c := config.Config{TemporalAddress: "temporal.example:7233", TemporalNamespace: "prod"}
+	_, err := c.TemporalClientOptions()
+	require.ErrorContains(t, err, "PAYLOAD_KEYS or PAYLOAD_KEYS_FILE is required", "no Temporal client without the codec")
+
+	c.PayloadKeys = "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	opts, err := c.TemporalClientOptions()
 	require.NoError(t, err)
 	assert.Equal(t, "temporal.example:7233", opts.HostPort)
 	assert.Equal(t, "prod", opts.Namespace)
+	p, err := opts.DataConverter.ToPayload(map[string]string{"db_password": "hunter2hunter2"})
+	require.NoError(t, err)
+	assert.Equal(t, "binary/encrypted", string(p.Metadata["encoding"]), "the client encrypts its payloads")
+	assert.NotContains(t, string(p.Data), "hunter2")
+}
+
+func TestPayloadKeys(t *testing.T) {
+	key := "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	dir := t.TempDir()
+	file := filepath.Join(dir, "keys")
+	require.NoError(t, os.WriteFile(file, []byte(key+"\n"), 0o600))
+
+	r, err := config.Config{PayloadKeysFile: file}.PayloadRing()
+	require.NoError(t, err)
+	assert.Equal(t, "k1", r.Current())
+	_, err = config.Config{PayloadKeys: key, PayloadKeysFile: file}.PayloadRing()
+	assert.ErrorContains(t, err, "not both")
+	_, err = config.Config{PayloadKeys: "k1:short"}.PayloadRing()
+	assert.ErrorContains(t, err, "PAYLOAD_KEYS")
+	require.NoError(t, os.Chmod(file, 0o640))
+	_, err = config.Config{PayloadKeysFile: file}.PayloadRing()
+	assert.ErrorContains(t, err, "readable by others")
+
+	c := config.Config{PayloadKeys: key}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
+	assert.NotContains(t, logged.String(), base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)), "keys are never logged")
+	assert.Contains(t, logged.String(), `"payload_keys_set":true`)
+}
+
+func TestLoad_DecisionAndCodecSettings(t *testing.T) {
+	c, err := config.Load("test", nil, env(map[string]string{
+		"TEMPORAL_DECISIONS": "off", "CODEC_TEAM": "acme/sre", "CODEC_ORIGINS": "https://temporal.example.com/, http://127.0.0.1:8233",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, proof.ModeOff, c.DecisionMode(proof.ModeVerified))
+	assert.Equal(t, []string{"https://temporal.example.com", "http://127.0.0.1:8233"}, c.CodecOriginList())
+	c, err = config.Load("test", nil, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, proof.ModeVerified, c.DecisionMode(proof.ModeVerified), "the worker's default")
+	assert.Equal(t, proof.ModeTrusted, c.DecisionMode(proof.ModeTrusted), "the default the caller gives")
+
+	for key, value := range map[string]string{
+		"TEMPORAL_DECISIONS": "sometimes", "CODEC_TEAM": "sre", "CODEC_ORIGINS": "temporal.example.com/ui",
+	} {
+		_, err := config.Load("test", nil, env(map[string]string{key: value}))
+		assert.ErrorContains(t, err, key)
+	}
 }

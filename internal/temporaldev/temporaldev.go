@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,10 @@ type Options struct {
 	Port int
 	// UIPort serves the Web UI; 0 runs without it.
 	UIPort int
+	// UICodecEndpoint is the codec server the Web UI decodes payloads
+	// with; the UI calls it with the browser's cookies (credentials
+	// included), so a session on that server authenticates it.
+	UICodecEndpoint string
 }
 
 // Server is a running dev server.
@@ -41,9 +46,10 @@ type Server struct {
 	// Namespace is the namespace tests use.
 	Namespace string
 
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan error
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	done    chan error
+	uiProxy *http.Server
 }
 
 // Binary returns the path of the temporal CLI: $TEMPORAL_CLI if set, else
@@ -79,7 +85,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
 	}
@@ -93,10 +99,17 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		"--metrics-port", strconv.Itoa(ports[2]),
 		"--log-level", "error",
 	}
+	uiPort := opts.UIPort
+	if opts.UICodecEndpoint != "" {
+		// The UI listens on a port of its own behind the proxy that turns
+		// on credentials for the codec endpoint.
+		uiPort = ports[3]
+		args = append(args, "--ui-codec-endpoint", opts.UICodecEndpoint)
+	}
 	if opts.UIPort == 0 {
 		args = append(args, "--headless")
 	} else {
-		args = append(args, "--ui-port", strconv.Itoa(opts.UIPort))
+		args = append(args, "--ui-port", strconv.Itoa(uiPort))
 	}
 	if opts.DBFile != "" {
 		args = append(args, "--db-filename", opts.DBFile)
@@ -124,6 +137,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	go func() { s.done <- s.cmd.Wait() }()
+	if opts.UIPort != 0 && uiPort != opts.UIPort {
+		if s.uiProxy, err = serveUIProxy(opts.UIPort, uiPort); err != nil {
+			_ = s.Stop()
+			return nil, err
+		}
+	}
 	if err := s.waitReady(ctx, names); err != nil {
 		_ = s.Stop()
 		return nil, err
@@ -174,6 +193,9 @@ func (s *Server) ready(ctx context.Context, searchAttributes []string) error {
 
 // Stop terminates the server and waits for it to exit.
 func (s *Server) Stop() error {
+	if s.uiProxy != nil {
+		_ = s.uiProxy.Close()
+	}
 	if s.cmd.Process == nil {
 		return nil
 	}

@@ -16,7 +16,10 @@ import (
 const EnvRecordHistories = "RECORD_REPLAY_HISTORIES"
 
 // RecordHistory checks that the current code replays h and, when
-// EnvRecordHistories is set, saves h as a replay fixture named name.
+// EnvRecordHistories is set, saves h as a replay fixture named name, unless
+// that fixture exists: a recorded history stands for requests that ran
+// with the code of its day, so it is never replaced (a new path gets a new
+// name).
 func RecordHistory(t testing.TB, h *historypb.History, name string) {
 	t.Helper()
 	require.NoError(t, Replay(h), "the workflow code does not replay its own history")
@@ -26,6 +29,10 @@ func RecordHistory(t testing.TB, h *historypb.History, name string) {
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
 	require.NoError(t, err)
 	path := filepath.Join(ReplayDir(), name+".json")
+	if _, err := os.Stat(path); err == nil {
+		t.Logf("kept %s: recorded histories are never replaced", path)
+		return
+	}
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
 	t.Logf("recorded %s (%d events)", path, len(h.Events))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/codec"
 	"github.com/countersign/countersign/worker"
 	"github.com/countersign/countersign/workflows"
 )
@@ -33,6 +34,7 @@ func Dial(t testing.TB, hostPort string, opts ...grpc.DialOption) client.Client 
 		HostPort:          hostPort,
 		Logger:            sdklog.NewStructuredLogger(quietLogger()),
 		ConnectionOptions: client.ConnectionOptions{DialOptions: opts},
+		DataConverter:     codec.DataConverter(PayloadRing()),
 	})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
@@ -74,14 +76,10 @@ func StartRequest(t testing.TB, c client.Client, taskQueue string, in workflows.
 	return run
 }
 
-// Update sends an update and waits for its result.
+// Update sends an update as the API does (a decision without a proof is
+// signed for the api channel) and waits for its result.
 func Update(ctx context.Context, c client.Client, requestID int64, name string, arg any) (approval.Request, error) {
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.WorkflowID(requestID),
-		UpdateName:   name,
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	h, err := updateAsAPI(ctx, c, requestID, name, arg)
 	if err != nil {
 		return approval.Request{}, err
 	}
@@ -142,7 +140,21 @@ func quietLogger() *slog.Logger {
 // Replay replays a history with the current workflow code; an error means
 // the code no longer reproduces what the history recorded.
 func Replay(h *historypb.History) error {
-	r := sdkworker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(workflows.ServiceRequest, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	r, err := Replayer()
+	if err != nil {
+		return err
+	}
 	return r.ReplayWorkflowHistory(sdklog.NewStructuredLogger(quietLogger()), h)
+}
+
+// Replayer replays the ServiceRequest workflow as workers run it, reading
+// payloads encrypted with PayloadRing (and plain ones). Update validators
+// do not run on replay, so it needs no Guard.
+func Replayer() (sdkworker.WorkflowReplayer, error) {
+	r, err := sdkworker.NewWorkflowReplayerWithOptions(sdkworker.WorkflowReplayerOptions{DataConverter: codec.DataConverter(PayloadRing())})
+	if err != nil {
+		return nil, err
+	}
+	r.RegisterWorkflowWithOptions(workflows.Guard{}.ServiceRequest, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	return r, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/countersign/countersign/internal/demo"
 	"github.com/countersign/countersign/internal/pgtest"
 	"github.com/countersign/countersign/notify"
+	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/workflows"
 )
@@ -88,6 +89,9 @@ func NewStack(t testing.TB, sim awxsim.Config) *Stack {
 			Logger:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 			PollInterval:     50 * time.Millisecond,
 			LaunchSettleTime: 100 * time.Millisecond,
+			Keys:             st,
+			Decisions:        proof.ModeTrusted,
+			APIKeys:          ServiceKeys(),
 		},
 	}
 }

@@ -51,7 +51,7 @@ func newStack(t *testing.T) *stack {
 	c := testkit.Dial(t, temporalAddr)
 	testkit.StartWorker(t, c, queue, s.Activities)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := api.New(api.Deps{Store: s.Store, Temporal: c, AWX: s.AWX, Logger: logger, TaskQueue: queue,
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: c, AWX: s.AWX, Logger: logger, TaskQueue: queue,
 		TemporalTimeout: 15 * time.Second, DevTokens: true})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); srv.Close() })

@@ -1,0 +1,140 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/proof"
+)
+
+// Guard is what a worker tells its request workflows about decisions sent
+// through Temporal: how to treat those that did not come through the API,
+// and the keys that verify the API's proofs. Only update validators read
+// it, and validators never run on replay, so workers may differ in it and
+// it may change between deployments without breaking running requests.
+// The zero Guard verifies: it refuses decisions without a proof.
+type Guard struct {
+	Decisions proof.Mode
+	APIKeys   *proof.ServiceKeys
+}
+
+// ServiceRequest is the ServiceRequest workflow run under g.
+func (g Guard) ServiceRequest(ctx workflow.Context, in Input) (Result, error) {
+	return serviceRequest(ctx, in, g)
+}
+
+// verifiedDecisions is the change that checks who sent a decision through
+// Temporal. Requests recorded before it applied such decisions unchecked;
+// replaying them keeps doing so.
+const verifiedDecisions = "verified-temporal-decisions"
+
+// decision is an action as it arrived, with its proof.
+type decision struct {
+	approval.Act
+	pendingOnly bool
+	proof       *proof.Proof
+}
+
+func (d Decision) arrived(p *proof.Proof) decision {
+	return decision{Act: approval.Act{Action: d.Action, User: d.User, Text: d.Text}, pendingOnly: d.PendingOnly, proof: p}
+}
+
+func (in ApproveInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
+func (in RejectInput) decision() decision  { return in.Decision(0).arrived(in.Proof) }
+func (in CommentInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
+func (in CancelInput) decision() decision  { return in.Decision(0).arrived(in.Proof) }
+
+func (s *requestRun) claims(d decision) proof.Claims {
+	return Decision{RequestID: s.in.RequestID, Action: d.Action, User: d.User, Text: d.Text, PendingOnly: d.pendingOnly}.Claims()
+}
+
+// screen is the update validator's check of who sent d. The API's proofs
+// are verified here, with the worker's keys, so that its decisions cost no
+// activity; anything else passes on to the handler's VerifyDecision when
+// the worker's mode may accept it.
+func (s *requestRun) screen(d decision, now time.Time) *approval.Refusal {
+	switch {
+	case d.proof.Service():
+		if s.guard.APIKeys == nil || s.guard.APIKeys.Verify(s.claims(d), *d.proof) != nil {
+			return &approval.Refusal{Code: approval.CodeProofInvalid, Message: "the decision's API proof does not verify"}
+		}
+		return s.checkProofUse(d.proof, now)
+	case s.guard.Decisions == proof.ModeOff:
+		return &approval.Refusal{Code: approval.CodeTemporalDecisionsOff,
+			Message: "decisions sent through Temporal are turned off (TEMPORAL_DECISIONS=off); decide in the portal or through the API"}
+	case d.proof == nil && s.guard.Decisions != proof.ModeTrusted:
+		return &approval.Refusal{Code: approval.CodeProofRequired,
+			Message: "a decision sent through Temporal needs a proof of its user: sign it with `countersign decision sign` and your decision key"}
+	case d.proof != nil:
+		return s.checkProofUse(d.proof, now)
+	}
+	return nil
+}
+
+// checkProofUse refuses a proof that is stale or was used before on this
+// request. It is deterministic, so handlers run it on replay too.
+func (s *requestRun) checkProofUse(p *proof.Proof, now time.Time) *approval.Refusal {
+	if !p.Fresh(now) {
+		return &approval.Refusal{Code: approval.CodeProofExpired, Message: fmt.Sprintf(
+			"the decision's proof was made at %s; sign the decision again and send it at once",
+			p.Issued().Format(time.RFC3339))}
+	}
+	if _, used := s.usedProofs[p.Signature]; used {
+		return &approval.Refusal{Code: approval.CodeProofReused, Message: "the decision's proof was used before; sign the decision again"}
+	}
+	return nil
+}
+
+// useProof remembers p so that it is never accepted twice; proofs too old
+// to be accepted anyway are forgotten.
+func (s *requestRun) useProof(p *proof.Proof, now time.Time) {
+	if p == nil {
+		return
+	}
+	for sig, issued := range s.usedProofs {
+		if now.Sub(issued) > proof.UserMaxAge+proof.MaxClockSkew {
+			delete(s.usedProofs, sig)
+		}
+	}
+	s.usedProofs[p.Signature] = p.Issued()
+}
+
+// admit settles how d arrived, or refuses it. An update with an API proof
+// was verified by its validator; any other decision is checked by the
+// VerifyDecision activity, whose verdict history records.
+func (s *requestRun) admit(ctx workflow.Context, d decision, validated bool) (approval.Via, *approval.Refusal) {
+	now := workflow.Now(ctx)
+	if validated && d.proof.Service() {
+		if ref := s.checkProofUse(d.proof, now); ref != nil {
+			return approval.Via{}, ref
+		}
+		s.useProof(d.proof, now)
+		return approval.Via{Channel: d.proof.Channel}, nil
+	}
+	if workflow.GetVersion(ctx, verifiedDecisions, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return approval.Via{}, nil
+	}
+	opts := storeActivityOptions
+	opts.Summary = fmt.Sprintf("verify %s's %s", approval.Clip(d.User), d.Action)
+	var res activities.VerifyDecisionResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.VerifyDecision,
+		activities.VerifyDecisionInput{Claims: s.claims(d), Proof: d.proof}).Get(ctx, &res)
+	switch {
+	case err != nil:
+		return approval.Via{}, &approval.Refusal{Code: approval.CodeProofInvalid, Message: "the decision's proof could not be checked: " + failureMessage(err)}
+	case res.Refusal != nil:
+		return approval.Via{}, res.Refusal
+	}
+	if d.proof != nil {
+		now = workflow.Now(ctx)
+		if ref := s.checkProofUse(d.proof, now); ref != nil {
+			return approval.Via{}, ref
+		}
+		s.useProof(d.proof, now)
+	}
+	return res.Via, nil
+}
