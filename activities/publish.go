@@ -181,12 +181,14 @@ func Projection(r approval.Request, seq int64) store.RequestState {
 			pos := i
 			st.Responses = append(st.Responses, store.Response{
 				StagePosition: &pos, Username: resp.User, Kind: string(resp.Decision), Text: resp.Comment, Created: resp.At,
+				Channel: resp.Channel, Unverified: resp.Unverified,
 			})
 		}
 	}
 	for _, c := range r.Comments {
 		st.Responses = append(st.Responses, store.Response{
 			StagePosition: c.Stage, Username: c.User, Kind: "comment", Text: c.Text, Created: c.At,
+			Channel: c.Channel, Unverified: c.Unverified,
 		})
 	}
 	sort.SliceStable(st.Responses, func(i, j int) bool { return st.Responses[i].Created.Before(st.Responses[j].Created) })

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
 )
 
@@ -109,6 +110,9 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 	var aliceTokens []int64
 	require.NoError(t, st.DB().SelectContext(ctx, &aliceTokens, `SELECT id FROM api_tokens WHERE user_id = $1`, uid[requester]))
 	require.Len(t, aliceTokens, 1)
+	aliceKey := proof.NewUserKey()
+	aliceDecisionKey, err := st.CreateDecisionKey(ctx, store.DecisionKey{UserID: uid[requester], KeyID: aliceKey.ID, PublicKey: aliceKey.Public, Expires: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
 
 	const (
 		ok        = http.StatusOK
@@ -210,6 +214,22 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 			_, tok, err := st.CreateToken(ctx, uid[requester], "fresh")
 			require.NoError(t, err)
 			return p("/api/v2/tokens/%d/", tok.ID), func() { ignoreMissing(st.RevokeToken(ctx, tok.ID)) }
+		}, want: azCodes(gone, notFound, notFound, notFound, notFound, gone)},
+		{name: "user decision keys list (alice)", method: "GET", path: p("/api/v2/users/%d/decision_keys/", uid[requester]),
+			want:  azCodes(ok, notFound, notFound, notFound, forbidden, ok),
+			lists: map[string][]int64{requester: {aliceDecisionKey.ID}, superuser: {aliceDecisionKey.ID}}},
+		// A decision key decides as its owner: not even a superuser gets one
+		// for someone else, whatever the body.
+		{name: "user decision keys create (alice)", method: "POST", path: p("/api/v2/users/%d/decision_keys/", uid[requester]),
+			body: map[string]any{"description": strings.Repeat("x", 513)},
+			want: azCodes(bad, notFound, notFound, notFound, forbidden, forbidden), has: map[int]string{bad: `"description":["Use at most 512 characters."]`}},
+		{name: "my decision keys create", method: "POST", path: "/api/v2/me/decision_keys/", body: map[string]any{"expires": "2020-01-01T00:00:00Z"},
+			want: azCodes(bad, bad, bad, bad, bad, bad), has: map[int]string{bad: `"expires":["Give a time in the next 366 days`}},
+		{name: "decision key delete (fresh key of alice)", method: "DELETE", fresh: func(string) (string, func()) {
+			k := proof.NewUserKey()
+			dk, err := st.CreateDecisionKey(ctx, store.DecisionKey{UserID: uid[requester], KeyID: k.ID, PublicKey: k.Public, Expires: time.Now().Add(time.Hour)})
+			require.NoError(t, err)
+			return p("/api/v2/decision_keys/%d/", dk.ID), func() { ignoreMissing(st.RevokeDecisionKey(ctx, dk.ID)) }
 		}, want: azCodes(gone, notFound, notFound, notFound, notFound, gone)},
 
 		// Teams.

@@ -23,7 +23,18 @@ const (
 func (s *Server) decisionKeyRoutes(r *gin.RouterGroup) {
 	r.GET("/users/:id/decision_keys/", s.listDecisionKeys)
 	r.POST("/users/:id/decision_keys/", s.createDecisionKey)
+	// The caller's own, without looking up their id first.
+	r.GET("/me/decision_keys/", s.listDecisionKeys)
+	r.POST("/me/decision_keys/", s.createDecisionKey)
 	r.DELETE("/decision_keys/:id/", s.revokeDecisionKey)
+}
+
+// keyOwner is the user of the path, or the caller on /me/.
+func (s *Server) keyOwner(c *gin.Context) (store.User, error) {
+	if c.Param("id") == "" {
+		return s.d.Store.GetUser(c.Request.Context(), caller(c).UserID)
+	}
+	return s.userFor(c, access.View)
 }
 
 func decisionKeyView(k store.DecisionKey) gin.H {
@@ -37,7 +48,7 @@ func decisionKeyView(k store.DecisionKey) gin.H {
 // listDecisionKeys lists a user's decision keys: their own, or anyone's
 // for a superuser.
 func (s *Server) listDecisionKeys(c *gin.Context) {
-	u, err := s.userFor(c, access.View)
+	u, err := s.keyOwner(c)
 	if err != nil {
 		c.Error(err)
 		return
@@ -67,7 +78,7 @@ func (s *Server) listDecisionKeys(c *gin.Context) {
 // CLI. Its private half is in this answer only; the API keeps the public
 // half. Nobody gets a key for someone else.
 func (s *Server) createDecisionKey(c *gin.Context) {
-	u, err := s.userFor(c, access.View)
+	u, err := s.keyOwner(c)
 	if err != nil {
 		c.Error(err)
 		return

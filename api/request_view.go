@@ -69,7 +69,8 @@ func requestDetail(r store.Request, st *approval.Request) gin.H {
 	for i, s := range st.Stages {
 		responses := make([]gin.H, len(s.Responses))
 		for j, resp := range s.Responses {
-			responses[j] = gin.H{"user": resp.User, "decision": resp.Decision, "comment": resp.Comment, "at": resp.At}
+			responses[j] = gin.H{"user": resp.User, "decision": resp.Decision, "comment": resp.Comment, "at": resp.At,
+				"channel": resp.Channel, "unverified": resp.Unverified}
 		}
 		stages[i] = stageView(i, s.Stage.Name, s.ApproverTeam, s.MinApprovers, s.DenialMessage, s.Timeout.Std(), s.ReminderInterval.Std(),
 			string(s.Status), s.OpenedAt, s.Deadline, s.DecidedAt, s.Approvals, responses)
@@ -78,7 +79,8 @@ func requestDetail(r store.Request, st *approval.Request) gin.H {
 	}
 	comments := make([]gin.H, len(st.Comments))
 	for i, cm := range st.Comments {
-		comments[i] = gin.H{"user": cm.User, "text": cm.Text, "stage": cm.Stage, "at": cm.At}
+		comments[i] = gin.H{"user": cm.User, "text": cm.Text, "stage": cm.Stage, "at": cm.At,
+			"channel": cm.Channel, "unverified": cm.Unverified}
 	}
 	out["stages"], out["comments"] = stages, comments
 	out["denial"] = st.Denial
@@ -117,14 +119,16 @@ func projectionStages(r store.Request) ([]gin.H, []gin.H) {
 	comments := []gin.H{}
 	for _, resp := range r.Responses {
 		if resp.Kind == "comment" {
-			comments = append(comments, gin.H{"user": resp.Username, "text": resp.Text, "stage": resp.StagePosition, "at": resp.Created})
+			comments = append(comments, gin.H{"user": resp.Username, "text": resp.Text, "stage": resp.StagePosition, "at": resp.Created,
+				"channel": resp.Channel, "unverified": resp.Unverified})
 			continue
 		}
 		if resp.StagePosition == nil {
 			continue
 		}
 		pos := *resp.StagePosition
-		byStage[pos] = append(byStage[pos], gin.H{"user": resp.Username, "decision": resp.Kind, "comment": resp.Text, "at": resp.Created})
+		byStage[pos] = append(byStage[pos], gin.H{"user": resp.Username, "decision": resp.Kind, "comment": resp.Text, "at": resp.Created,
+			"channel": resp.Channel, "unverified": resp.Unverified})
 		if resp.Kind == "approve" {
 			approvals[pos]++
 		}

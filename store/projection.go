@@ -171,10 +171,12 @@ func replaceStagesAndResponses(ctx context.Context, tx *sqlx.Tx, st RequestState
 				Kind:          r.Kind,
 				Text:          r.Text,
 				Created:       r.Created,
+				Channel:       r.Channel,
+				Unverified:    r.Unverified,
 			}
 		}
 		const q = `INSERT INTO service_request_responses (` + responseColumns + `)
-			VALUES (:request_id, :stage_position, :username, :kind, :text, :created)`
+			VALUES (:request_id, :stage_position, :username, :kind, :text, :created, :channel, :unverified)`
 		// Batches keep each statement under PostgreSQL's limit of 65535
 		// parameters however long the discussion gets.
 		for batch := range slices.Chunk(rows, responseBatch) {

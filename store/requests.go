@@ -117,6 +117,11 @@ type Response struct {
 	Kind          string
 	Text          string
 	Created       time.Time
+	// Channel is how it arrived (api, portal, cli; empty for responses
+	// recorded before channels were); Unverified marks a CLI decision sent
+	// without a proof of its user.
+	Channel    string
+	Unverified bool
 }
 
 // requestRow is a service_requests row as scanned; requestColumns selects it.
@@ -245,9 +250,11 @@ type responseRow struct {
 	Kind          string    `db:"kind"`
 	Text          string    `db:"text"`
 	Created       time.Time `db:"created"`
+	Channel       string    `db:"channel"`
+	Unverified    bool      `db:"unverified"`
 }
 
-const responseColumns = `request_id, stage_position, username, kind, text, created`
+const responseColumns = `request_id, stage_position, username, kind, text, created, channel, unverified`
 
 // CreateRequest records a newly submitted request, in status
 // pending_approval with state sequence 0, and its stages in status waiting,
@@ -360,6 +367,8 @@ func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, 
 			Kind:          r.Kind,
 			Text:          r.Text,
 			Created:       r.Created,
+			Channel:       r.Channel,
+			Unverified:    r.Unverified,
 		}
 	}
 	return req, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/countersign/countersign/approval"
@@ -148,4 +149,18 @@ func TestDecisions_TrustedWorkerRecordsUnverified_OffRefuses(t *testing.T) {
 // testkitSigned is d as the API signs it at at.
 func testkitSigned(d workflows.Decision, at time.Time) any {
 	return d.Signed(testkit.ServiceKeys(), proof.ChannelAPI, at)
+}
+
+func TestDecisions_WebUISummaryNamesChannels(t *testing.T) {
+	t.Parallel()
+	h := newHarnessTrusting(t, proof.ModeTrusted, keyRing{})
+	h.updateAt(time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"})
+	h.signalAt(2*time.Hour, workflows.Approve, workflows.ApproveInput{User: "carol"})
+	h.run(input(plan(stage("SRE", 1, sreTeam, 2, 72*time.Hour, day))))
+
+	v, err := h.env.QueryWorkflow("__temporal_workflow_metadata")
+	require.NoError(t, err)
+	var meta sdkpb.WorkflowMetadata
+	require.NoError(t, v.Get(&meta))
+	assert.Contains(t, meta.GetCurrentDetails(), "Decisions: bob approved via api, carol approved via cli (unverified).")
 }

@@ -109,6 +109,9 @@ func (s *requestRun) details() string {
 			fmt.Fprintf(&b, " Waiting for: %s.", strings.Join(r.EligibleApprovers, ", "))
 		}
 	}
+	if decisions := decisionsSummary(r); decisions != "" {
+		fmt.Fprintf(&b, "\n\nDecisions: %s.", decisions)
+	}
 	if r.Job != nil {
 		fmt.Fprintf(&b, "\n\nAWX %s %d: %s (%s)", r.Job.Type, r.Job.ID, r.Job.Status, r.Job.URL)
 	}
@@ -119,4 +122,23 @@ func (s *requestRun) details() string {
 		fmt.Fprintf(&b, "\n\nFailure: %s", r.FailureReason)
 	}
 	return b.String()
+}
+
+// decisionsSummary lists who decided and through which channel, e.g. "bob
+// approved via portal, carol approved via cli (unverified)".
+func decisionsSummary(r *approval.Request) string {
+	var parts []string
+	for _, st := range r.Stages {
+		for _, resp := range st.Responses {
+			part := resp.User + " " + map[approval.Decision]string{approval.DecisionApprove: "approved", approval.DecisionReject: "rejected"}[resp.Decision]
+			if resp.Channel != "" {
+				part += " via " + resp.Channel
+			}
+			if resp.Unverified {
+				part += " (unverified)"
+			}
+			parts = append(parts, part)
+		}
+	}
+	return strings.Join(parts, ", ")
 }

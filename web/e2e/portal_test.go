@@ -178,6 +178,8 @@ func TestPortal_RequestLifecycle(t *testing.T) {
 	tl := b.text(`.timeline`)
 	assert.Contains(t, tl, "bob approved Stage 1")
 	assert.Contains(t, tl, "carol approved Stage 1")
+	assert.Contains(t, tl, "in the portal", "each decision says how it came")
+	assert.Equal(t, 2, eval[int](b, `document.querySelectorAll('.timeline .via[data-channel="portal"]').length`))
 	assert.Contains(t, tl, "Launched AWX workflow job")
 	assert.Contains(t, tl, "The job succeeded")
 	jobLink := eval[string](b, `document.querySelector('.job a').getAttribute('href')`)

@@ -24,6 +24,15 @@ function teamOf(st) {
   return st.summary_fields?.approver_team?.name || 'organization admins';
 }
 
+/** How an action reached the request, as the server recorded it. */
+const channelNames = { api: 'through the API', portal: 'in the portal', cli: 'from the temporal CLI', temporal: 'from Temporal' };
+function via(x) {
+  const name = channelNames[x.channel];
+  if (!name) return null;
+  return h('p', { class: 'hint via', 'data-channel': x.channel },
+    x.unverified ? `${name}, unverified: sent without a proof of the user` : name);
+}
+
 /** The timeline's events, oldest first. */
 function events(r) {
   const ev = [];
@@ -47,12 +56,12 @@ function events(r) {
     for (const resp of st.responses || []) {
       const approved = resp.decision === 'approve';
       add(resp.at, approved ? 'ok' : 'bad', `${resp.user} ${approved ? 'approved' : 'rejected'} ${label}`,
-        resp.comment ? h('blockquote', {}, resp.comment) : null);
+        resp.comment ? h('blockquote', {}, resp.comment) : null, via(resp));
     }
     if (st.decided_at && st.status === 'approved') add(st.decided_at, 'ok', `${label} approved`);
     if (st.decided_at && st.status === 'expired') add(st.decided_at, 'bad', `${label} expired: nobody decided before its deadline`);
   });
-  for (const c of r.comments || []) add(c.at, 'info', `${c.user} commented`, h('blockquote', {}, c.text));
+  for (const c of r.comments || []) add(c.at, 'info', `${c.user} commented`, h('blockquote', {}, c.text), via(c));
   for (const x of r.refused_signals || []) add(x.at, '', `Refused: ${x.user} tried to ${x.action}`, h('p', { class: 'hint' }, x.message));
   if (r.denial) {
     add(r.denial.at, 'bad', `Rejected${r.denial.stage ? ` at “${r.denial.stage}”` : ''} by ${r.denial.user}`,

@@ -1,0 +1,1 @@
+ALTER TABLE service_request_responses DROP COLUMN channel, DROP COLUMN unverified;
