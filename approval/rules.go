@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Action is something a person does to a request.
@@ -66,7 +67,28 @@ const (
 	MaxComments = 50
 	// MaxUserLength bounds a user name, in bytes.
 	MaxUserLength = 150
+	// MaxRefusalMessage bounds the message kept with a refused signal, in
+	// bytes.
+	MaxRefusalMessage = 1000
 )
+
+// CutMarker ends a string that Cut shortened.
+const CutMarker = "…"
+
+// Cut returns s as valid UTF-8 of at most limit bytes (limit >= 3): s itself when it fits,
+// else its longest prefix that fits on a character boundary followed by
+// CutMarker.
+func Cut(s string, limit int) string {
+	s = strings.ToValidUTF8(s, string(utf8.RuneError))
+	if len(s) <= limit {
+		return s
+	}
+	end := max(limit-len(CutMarker), 0)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + CutMarker
+}
 
 // Refusal is why an action was refused: a stable Code for programs and a
 // Message for people. Every refusal leaves the request unchanged.
@@ -288,11 +310,14 @@ func (r *Request) cancel(user, reason string, now time.Time) Effect {
 }
 
 // RecordRefusal keeps the trace of a refused signal in the request's state.
-// The request itself did not change, so Modified stays. At most maxRefusals
-// are kept (the oldest are dropped) so a misbehaving client cannot grow the
-// state without bound.
+// The request itself did not change, so Modified stays. Whatever the signal
+// carried, the trace stays small: the user name is cut to MaxUserLength
+// bytes and the message to MaxRefusalMessage (see Cut), and only the last
+// maxRefusals are kept, so a misbehaving client cannot grow the state that
+// every update answers with and every publication carries.
 func (r *Request) RecordRefusal(action Action, user string, refusal *Refusal, now time.Time) {
-	r.Refused = append(r.Refused, RefusedAction{User: user, Action: action, Code: refusal.Code, Message: refusal.Message, At: now})
+	r.Refused = append(r.Refused, RefusedAction{User: Cut(user, MaxUserLength), Action: action, Code: refusal.Code,
+		Message: Cut(refusal.Message, MaxRefusalMessage), At: now})
 	if len(r.Refused) > maxRefusals {
 		r.Refused = slices.Clone(r.Refused[len(r.Refused)-maxRefusals:])
 	}

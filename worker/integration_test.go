@@ -356,3 +356,33 @@ func TestWorker_CanceledWhileTheLaunchRetries(t *testing.T) {
 	assert.Equal(t, posts, c.Sim.RequestCount("POST", path), "the launch stopped retrying")
 	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "canceled_while_launching")
 }
+
+// Signals of 500 KB each (under Temporal's 2 MB payload limit, so the
+// server takes them) must not jam the request: what it keeps of them is
+// bounded, so its next publication and update result stay small.
+func TestWorker_HugeRefusedSignalsDoNotJamTheRequest(t *testing.T) {
+	c := newCluster(t, awxsim.Config{JobDuration: 300 * time.Millisecond})
+	c.startWorker(t)
+	in := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0)))
+	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+	testkit.Eventually(t, 20*time.Second, "the stage to open", func() bool {
+		return testkit.State(t, c.client, in.RequestID).CurrentStage == 0
+	})
+	huge := strings.Repeat("m", 500_000)
+	for i := range 5 {
+		require.NoError(t, c.client.SignalWorkflow(context.Background(), workflows.WorkflowID(in.RequestID), "", workflows.Approve,
+			workflows.ApproveInput{User: fmt.Sprint(huge, i)}))
+	}
+	testkit.Eventually(t, 20*time.Second, "the signals to be refused", func() bool {
+		return len(testkit.State(t, c.client, in.RequestID).Refused) == 5
+	})
+
+	st := c.update(t, in.RequestID, workflows.Approve, workflows.ApproveInput{User: "bob"})
+	assert.Equal(t, approval.StatusApproved, st.Status)
+	res := testkit.Result(t, run, 30*time.Second)
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	testkit.Eventually(t, 10*time.Second, "the projection to show the end", func() bool {
+		row, err := c.Store.GetRequest(context.Background(), in.RequestID)
+		return err == nil && row.Status == "successful"
+	})
+}

@@ -156,7 +156,8 @@ func (s *requestRun) handleSignal(action approval.Action, raw json.RawMessage) {
 		var ref *approval.Refusal
 		if errors.As(err, &ref) {
 			s.req.RecordRefusal(action, p.User, ref, workflow.Now(s.ctx))
-			s.logger.Warn("signal refused", "action", action, "user", p.User, "code", ref.Code, "reason", ref.Message)
+			last := s.req.Refused[len(s.req.Refused)-1]
+			s.logger.Warn("signal refused", "action", action, "user", last.User, "code", ref.Code, "reason", last.Message)
 		}
 	}
 }
