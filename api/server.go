@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/store"
 )
@@ -39,6 +40,10 @@ type Deps struct {
 	// DevTokens accepts the tokens "dev-<username>"; for `countersign dev`
 	// only. The portal's sign-in page then offers a picker of the users.
 	DevTokens bool
+	// StageLimits bound the timeouts and reminder intervals of approval
+	// stages, when policies are saved and when plans are frozen into
+	// requests. Unset limits are approval.DefaultStageLimits'.
+	StageLimits approval.StageLimits
 }
 
 // Server is the API.
@@ -71,6 +76,7 @@ func New(d Deps) *Server {
 	if d.TemporalTimeout <= 0 {
 		d.TemporalTimeout = 5 * time.Second
 	}
+	d.StageLimits = d.StageLimits.WithDefaults()
 	return &Server{
 		d:       d,
 		log:     d.Logger,

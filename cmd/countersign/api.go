@@ -69,7 +69,7 @@ func newAPI(ctx context.Context, cfg config.Config, logger *slog.Logger, deps ap
 		return nil, nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
 	deps.Store, deps.Temporal, deps.AWX, deps.Logger = st, c, awxClient, logger
-	deps.TaskQueue, deps.Registry = cfg.TaskQueue, reg
+	deps.TaskQueue, deps.Registry, deps.StageLimits = cfg.TaskQueue, reg, cfg.StageLimits
 	srv := api.New(deps)
 	return srv, func() { srv.Close(); c.Close(); st.Close() }, nil
 }

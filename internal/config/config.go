@@ -14,6 +14,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/countersign/countersign/approval"
 )
 
 // Config is every setting of every subcommand.
@@ -29,6 +31,9 @@ type Config struct {
 	NotifyWebhookURL  string
 	// AWXPollInterval is how often a running AWX job is polled.
 	AWXPollInterval time.Duration
+	// StageLimits bound the timeouts and reminder intervals of approval
+	// stages (the API enforces them).
+	StageLimits approval.StageLimits
 }
 
 // Lookup reads an environment variable; os.LookupEnv in production.
@@ -45,7 +50,7 @@ type setting struct {
 // returned FlagSet has the usage text.
 func Load(name string, args []string, env Lookup) (Config, error) {
 	var c Config
-	var logLevel, pollInterval string
+	var logLevel, pollInterval, minTimeout, maxTimeout, minReminder string
 	settings := []setting{
 		{"database-url", "DATABASE_URL", "PostgreSQL URL", &c.DatabaseURL, ""},
 		{"temporal-address", "TEMPORAL_ADDRESS", "Temporal frontend host:port (default: the Temporal config profile's, else localhost:7233)", &c.TemporalAddress, ""},
@@ -57,6 +62,9 @@ func Load(name string, args []string, env Lookup) (Config, error) {
 		{"log-level", "LOG_LEVEL", "debug, info, warn or error", &logLevel, "info"},
 		{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", &c.NotifyWebhookURL, ""},
 		{"awx-poll-interval", "AWX_POLL_INTERVAL", "how often a running AWX job is polled", &pollInterval, "5s"},
+		{"min-stage-timeout", "MIN_STAGE_TIMEOUT", "shortest timeout of an approval stage", &minTimeout, approval.ShortDuration(approval.DefaultStageLimits.MinTimeout)},
+		{"max-stage-timeout", "MAX_STAGE_TIMEOUT", "longest timeout of an approval stage", &maxTimeout, approval.ShortDuration(approval.DefaultStageLimits.MaxTimeout)},
+		{"min-reminder-interval", "MIN_REMINDER_INTERVAL", "shortest interval between reminders of an approval stage", &minReminder, approval.ShortDuration(approval.DefaultStageLimits.MinReminderInterval)},
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	for _, s := range settings {
@@ -85,6 +93,21 @@ func Load(name string, args []string, env Lookup) (Config, error) {
 		return c, fmt.Errorf("AWX_POLL_INTERVAL %q: use a duration of at least 100ms, e.g. 5s", pollInterval)
 	}
 	c.AWXPollInterval = d
+	for _, l := range []struct {
+		env, value string
+		target     *time.Duration
+	}{
+		{"MIN_STAGE_TIMEOUT", minTimeout, &c.StageLimits.MinTimeout},
+		{"MAX_STAGE_TIMEOUT", maxTimeout, &c.StageLimits.MaxTimeout},
+		{"MIN_REMINDER_INTERVAL", minReminder, &c.StageLimits.MinReminderInterval},
+	} {
+		if *l.target, err = time.ParseDuration(l.value); err != nil {
+			return c, fmt.Errorf("%s %q: use a duration such as 1m or 720h", l.env, l.value)
+		}
+	}
+	if err := c.StageLimits.Validate(); err != nil {
+		return c, fmt.Errorf("MIN_STAGE_TIMEOUT, MAX_STAGE_TIMEOUT, MIN_REMINDER_INTERVAL: %w", err)
+	}
 	return c, nil
 }
 
@@ -160,6 +183,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("notify_webhook_url", maskURL(c.NotifyWebhookURL)),
 		slog.Duration("awx_poll_interval", c.AWXPollInterval),
+		slog.Duration("min_stage_timeout", c.StageLimits.MinTimeout),
+		slog.Duration("max_stage_timeout", c.StageLimits.MaxTimeout),
+		slog.Duration("min_reminder_interval", c.StageLimits.MinReminderInterval),
 	)
 }
 
