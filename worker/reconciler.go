@@ -96,17 +96,17 @@ func (r *Reconciler) Run(ctx context.Context) {
 }
 
 // Pass settles the requests whose workflows ended without settling them
-// since the last scan, then looks at one batch of unsettled rows.
+// since the last scan, then looks at one batch of unsettled rows. A scan
+// that fails (visibility unavailable, say) does not stop the walk; its
+// error is returned after it.
 func (r *Reconciler) Pass(ctx context.Context) (ReconcileStats, error) {
 	var stats ReconcileStats
 	now := time.Now()
-	var err error
-	if stats.Settled, err = r.settleClosed(ctx, now); err != nil {
-		return stats, err
-	}
+	var scanErr error
+	stats.Settled, scanErr = r.settleClosed(ctx, now)
 	rows, err := r.Store.UnsettledRequests(ctx, now.Add(-r.settle()), r.cursor, r.batch())
 	if err != nil {
-		return stats, err
+		return stats, errors.Join(scanErr, err)
 	}
 	if len(rows) < r.batch() {
 		r.cursor = 0 // the walk is over; start again next time
@@ -129,7 +129,7 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileStats, error) {
 			stats.Settled++
 		}
 	}
-	return stats, nil
+	return stats, scanErr
 }
 
 // What reconciling one row did.

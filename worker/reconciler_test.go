@@ -9,7 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx/awxsim"
@@ -155,9 +157,16 @@ func TestReconciler_SettlesTerminatedAndTimedOutWorkflows(t *testing.T) {
 	assert.Equal(t, worker.ReconcileStats{}, stats, "nothing left to settle")
 }
 
-// A closed workflow that the visibility scan does not list (here: its task
-// queue is not the reconciler's) is settled when the walk over unchanged
-// rows reaches it, without a query.
+// noVisibility is a Temporal client whose visibility is unavailable.
+type noVisibility struct{ client.Client }
+
+func (noVisibility) ListWorkflow(context.Context, *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	return nil, serviceerror.NewUnavailable("visibility is down")
+}
+
+// A closed workflow that the visibility scan does not list (visibility
+// down, or lagging) is settled when the walk over unchanged rows reaches
+// it, without a query; the scan's failure is reported after the walk.
 func TestReconciler_SettlesTerminatedWorkflowsOnTheWalk(t *testing.T) {
 	c := newCluster(t, awxsim.Config{})
 	c.startWorker(t)
@@ -170,9 +179,9 @@ func TestReconciler_SettlesTerminatedWorkflowsOnTheWalk(t *testing.T) {
 	})
 	require.NoError(t, c.client.TerminateWorkflow(ctx, workflows.WorkflowID(in.RequestID), "", ""))
 
-	rec := &worker.Reconciler{Store: c.Store, Client: c.client, TaskQueue: "another-queue", Settle: time.Nanosecond}
+	rec := &worker.Reconciler{Store: c.Store, Client: noVisibility{c.client}, TaskQueue: c.taskQueue, Settle: time.Nanosecond}
 	stats, err := rec.Pass(ctx)
-	require.NoError(t, err)
+	require.ErrorContains(t, err, "visibility is down")
 	assert.Equal(t, worker.ReconcileStats{Checked: 1, Settled: 1}, stats)
 	row, err := c.Store.GetRequest(ctx, in.RequestID)
 	require.NoError(t, err)
