@@ -88,10 +88,16 @@ type Event struct {
 
 // PublishInput is a request's state after a transition, with the
 // notifications that transition causes. Seq grows with every transition.
+//
+// NotifyOnly marks a transition the projection does not show (reminders
+// went out): Publish then only delivers the notifications, and Request
+// holds only what they need (see workflows), so that such publications
+// stay small in the workflow's history.
 type PublishInput struct {
-	Seq     int64            `json:"seq"`
-	Request approval.Request `json:"request"`
-	Events  []Event          `json:"events"`
+	Seq        int64            `json:"seq"`
+	Request    approval.Request `json:"request"`
+	Events     []Event          `json:"events"`
+	NotifyOnly bool             `json:"notify_only,omitempty"`
 }
 
 // LaunchInput says what to launch for a request.

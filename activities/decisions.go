@@ -68,7 +68,7 @@ func (a *Activities) VerifyDecision(ctx context.Context, in VerifyDecisionInput)
 	case err != nil:
 		return VerifyDecisionResult{}, err
 	case k.Username != in.Claims.User:
-		return refuse(approval.CodeProofInvalid, "decision key %s is not %s's", p.Key, approval.Clip(in.Claims.User))
+		return refuse(approval.CodeProofInvalid, "decision key %s is not %s's", p.Key, approval.Cut(in.Claims.User, approval.MaxUserLength))
 	case !k.UserActive:
 		return refuse(approval.CodeProofInvalid, "%s is deactivated", k.Username)
 	case k.RevokedAt != nil:

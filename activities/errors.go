@@ -28,6 +28,10 @@ const (
 	ErrTypeJobOwnership = "JobOwnership"
 	// ErrTypeRequestGone (non-retryable): the request's row was deleted.
 	ErrTypeRequestGone = "RequestGone"
+	// ErrTypeRequestSettled (non-retryable): the request was settled
+	// without its workflow (which was terminated or timed out), so nothing
+	// is launched for it.
+	ErrTypeRequestSettled = "RequestSettled"
 	// ErrTypeAWXUnavailable: AWX did not answer, or answered 5xx, 408, 429.
 	ErrTypeAWXUnavailable = "AWXUnavailable"
 	// ErrTypeStoreUnavailable: PostgreSQL failed.

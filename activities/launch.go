@@ -51,6 +51,10 @@ func (a *Activities) Launch(ctx context.Context, in LaunchInput) (LaunchResult, 
 	}
 
 	if _, err := a.Store.MarkLaunchAttempted(ctx, in.RequestID); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return LaunchResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("request %d was settled without its workflow; nothing is launched for it", in.RequestID), ErrTypeRequestSettled, err)
+		}
 		return LaunchResult{}, storeFailure("recording the launch attempt", in.RequestID, err)
 	}
 	launched, err := a.postLaunch(ctx, in, vars)

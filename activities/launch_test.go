@@ -15,6 +15,7 @@ import (
 	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/workflows"
 )
 
@@ -230,6 +231,26 @@ func TestActivities_Launch_AfterAnAttemptThatFoundNothing(t *testing.T) {
 	assert.False(t, res.Recovered)
 	assert.Equal(t, 1, s.Sim.LaunchCount(awxsim.KindWorkflowJob, awxsim.DemoProvisionEnvironmentID))
 	assert.Equal(t, 2, s.Sim.RequestCount("GET", "/api/v2/workflow_jobs/"), "looked twice (before and after settling), then launched")
+}
+
+// A launch still in flight when the request's workflow was terminated and
+// the request settled (canceled) sends nothing to AWX.
+func TestActivities_Launch_RequestSettledMeanwhile(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	in := s.Create(t, testkit.RestartService())
+	status, err := s.Store.SettleAbandonedRequest(context.Background(), in.RequestID,
+		store.Abandonment{Reason: "terminated", LaunchedReason: "terminated after launching", At: time.Now()})
+	require.NoError(t, err)
+	require.Equal(t, "canceled", status)
+
+	_, err = launch(t, s, launchInput(in))
+
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	assert.Equal(t, activities.ErrTypeRequestSettled, app.Type())
+	assert.True(t, app.NonRetryable())
+	assert.Equal(t, 0, s.Sim.RequestCount("POST", fmt.Sprintf("/api/v2/job_templates/%d/launch/", awxsim.DemoRestartServiceID)))
+	assert.Empty(t, s.Sim.Jobs())
 }
 
 func TestActivities_RecoverLaunch(t *testing.T) {

@@ -17,7 +17,8 @@ import (
 )
 
 // Publish records a request's state in PostgreSQL (the projection lists are
-// served from) and then delivers the notifications of the transition.
+// served from) and then delivers the notifications of the transition; with
+// NotifyOnly it only delivers them.
 //
 // Recording is idempotent and monotonic: the store keeps a state only if its
 // Seq is newer than the one it has, so a late retry never overwrites a newer
@@ -26,6 +27,9 @@ import (
 // across attempts, and after NotifyMaxAttempts attempts the rest are given up
 // and logged, so a broken notifier never holds the projection back.
 func (a *Activities) Publish(ctx context.Context, in PublishInput) error {
+	if in.NotifyOnly {
+		return a.deliver(ctx, in)
+	}
 	_, err := a.Store.RecordRequestState(ctx, Projection(in.Request, in.Seq))
 	switch {
 	case errors.Is(err, store.ErrNotFound):

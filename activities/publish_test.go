@@ -179,6 +179,36 @@ func TestActivities_Publish_Notifies(t *testing.T) {
 	})
 }
 
+// A publication that only notifies (a reminder) delivers its notifications
+// from the little the workflow sends and leaves the projection alone.
+func TestActivities_Publish_NotifyOnly(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	env := activityEnv(s.Activities)
+	ctx := context.Background()
+	in := s.Create(t, testkit.RestartService(s.Stage("SRE", "sre", 2, 72*time.Hour, 24*time.Hour)))
+	r := pendingRequest(t, s, in.RequestID, in.Plan)
+	_, err := env.ExecuteActivity(s.Activities.Publish, activities.PublishInput{Seq: 2, Request: *r})
+	require.NoError(t, err)
+	before, err := s.Store.GetRequest(ctx, in.RequestID)
+	require.NoError(t, err)
+
+	deadline := t0.Add(72 * time.Hour)
+	view := approval.Request{ID: r.ID, CatalogItem: r.CatalogItem, Requester: "alice", Justification: "needed for a test",
+		Status: approval.StatusPendingApproval, Stages: []approval.StageState{{
+			Stage: approval.Stage{Name: "SRE", MinApprovers: 2}, Status: approval.StagePending, Deadline: &deadline, Approvals: 1}}}
+	_, err = activityEnv(s.Activities).ExecuteActivity(s.Activities.Publish, activities.PublishInput{Seq: 3, Request: view, NotifyOnly: true,
+		Events: []activities.Event{{Kind: notify.KindReminder, Recipients: []string{"carol"}, Stage: 0, Seq: 1}}})
+	require.NoError(t, err)
+
+	sent := s.Notifier.Sent()
+	require.Len(t, sent, 1)
+	assert.Equal(t, fmt.Sprintf("Reminder: Request %d (Restart service) needs your approval", in.RequestID), sent[0].Subject)
+	assert.Contains(t, sent[0].Message, "Stage 1 of 1 (SRE) needs 2 approval(s), 1 so far; deadline 2026-04-04T12:00:00Z.")
+	after, err := s.Store.GetRequest(ctx, in.RequestID)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "the projection is left as it was")
+}
+
 // withNotifier is the stack's activities with another notifier.
 func withNotifier(s *testkit.Stack, n notify.Notifier) *activities.Activities {
 	return &activities.Activities{Store: s.Store, AWX: s.AWX, Notifier: n, Logger: s.Activities.Logger}

@@ -15,12 +15,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/worker"
+	"github.com/countersign/countersign/workflows"
 )
 
 // submitRestart submits "Restart service" (one sre approval) as alice and
@@ -200,4 +203,34 @@ func TestAPI_PolicyEditsNeverTouchRequestsInFlight(t *testing.T) {
 	require.Len(t, stages, 2, "the plan frozen at submission stays")
 	assert.Equal(t, "SRE review", stages[0].(map[string]any)["name"])
 	assert.Equal(t, "Security review", stages[1].(map[string]any)["name"])
+}
+
+// A request whose workflow an operator terminated is settled by the
+// worker's reconciler; from then on the API shows the settled request, not
+// the workflow's last state, and it can be deleted (nothing was launched).
+func TestAPI_TerminatedRequestIsSettled(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	id := e.submitRestart(restart)
+	ctx := context.Background()
+	require.NoError(t, e.client.TerminateWorkflow(ctx, workflows.WorkflowID(id), "", "operator cleanup"))
+	testkit.Eventually(t, 30*time.Second, "Temporal to list it as terminated", func() bool {
+		resp, err := e.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf(`WorkflowId = %q AND ExecutionStatus = "Terminated"`, workflows.WorkflowID(id))})
+		return err == nil && len(resp.Executions) == 1
+	})
+
+	rec := &worker.Reconciler{Store: e.stack.Store, Client: e.client, TaskQueue: e.queue}
+	stats, err := rec.Pass(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, stats.Settled)
+
+	detail := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
+	assert.Equal(t, "canceled", detail["status"])
+	assert.Equal(t, "projection", detail["source"], "the workflow's state stopped before the request was settled")
+	assert.Equal(t, "its workflow was terminated in Temporal before anything was launched", detail["failure_reason"])
+	assert.NotContains(t, e.inbox(approver), id)
+	out := e.must(http.StatusConflict, requester, "POST", fmt.Sprintf("/api/v2/service_requests/%d/comment/", id), map[string]any{"text": "still there?"})
+	assert.Contains(t, out["detail"], "has finished")
+	e.must(http.StatusNoContent, requester, "DELETE", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
 }

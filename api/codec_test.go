@@ -22,7 +22,7 @@ const codecOrigin = "http://temporal-ui.example:8233"
 // history holds it.
 func (e *env) startInput(id int64) *commonpb.Payloads {
 	e.t.Helper()
-	for _, ev := range testkit.History(e.t, e.temporal, id).Events {
+	for _, ev := range testkit.History(e.t, e.client, id).Events {
 		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED {
 			return ev.GetWorkflowExecutionStartedEventAttributes().GetInput()
 		}

@@ -22,7 +22,7 @@ func (e *env) signalSigned(private string, d workflows.Decision) {
 	e.t.Helper()
 	p, err := proof.SignUser(private, d.Claims(), time.Now())
 	require.NoError(e.t, err)
-	require.NoError(e.t, e.temporal.SignalWorkflow(context.Background(), workflows.WorkflowID(d.RequestID), "", string(d.Action), d.Payload(&p)))
+	require.NoError(e.t, e.client.SignalWorkflow(context.Background(), workflows.WorkflowID(d.RequestID), "", string(d.Action), d.Payload(&p)))
 }
 
 func TestAPI_DecisionKeys(t *testing.T) {

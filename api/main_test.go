@@ -32,17 +32,19 @@ func TestMain(m *testing.M) { os.Exit(testkit.Main(m, "api tests", &temporalAddr
 // organization, the AWX simulator, a worker and the API over HTTP, plus a
 // second organization and a token for each persona.
 type env struct {
-	t      *testing.T
-	stack  *testkit.Stack
-	url    string
+	t     *testing.T
+	stack *testkit.Stack
+	url   string
+	// client and queue are the Temporal client and task queue of the API
+	// and its worker.
+	client client.Client
+	queue  string
 	tokens map[string]string
 	// logs holds every line the API and the worker logged.
 	logs *syncBuffer
 	// bodies holds every response body the test received.
 	bodies  *syncBuffer
 	initech store.Organization
-	// temporal is the API's and the worker's Temporal client.
-	temporal client.Client
 }
 
 // Personas of the authorization matrix and their users.
@@ -81,7 +83,7 @@ func newEnv(t *testing.T) *env {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
-	e := &env{t: t, stack: s, url: hs.URL, tokens: map[string]string{}, logs: logs, bodies: &syncBuffer{}, initech: initech, temporal: c}
+	e := &env{t: t, stack: s, url: hs.URL, client: c, queue: queue, tokens: map[string]string{}, logs: logs, bodies: &syncBuffer{}, initech: initech}
 	for _, u := range []string{superuser, orgAdmin, requester, approver, approver2, otherTeam, otherAdmin} {
 		user, err := s.Store.GetUserByUsername(ctx, u)
 		require.NoError(t, err)

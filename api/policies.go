@@ -91,9 +91,10 @@ type stageBody struct {
 const maxStages = 20
 
 // validate checks a policy body: names, the CEL condition (it must compile
-// and return a bool), and each stage's approvers and durations (timeout at
-// least 1s, default 72h; reminder interval 0 or more, default 24h).
-func (b policyBody) validate(creating bool) (fieldErrors, []store.PolicyStage) {
+// and return a bool), and each stage's approvers and durations (timeout
+// default 72h, reminder interval default 24h, "0s" for none), which must
+// be within limits.
+func (b policyBody) validate(creating bool, limits approval.StageLimits) (fieldErrors, []store.PolicyStage) {
 	errs := nameBody{Name: b.Name}.validate(creating, false)
 	if creating && b.Organization == nil {
 		errs.add("organization", "This field is required.")
@@ -133,28 +134,30 @@ func (b policyBody) validate(creating bool) (fieldErrors, []store.PolicyStage) {
 		if len(st.DenialMessage) > 2000 {
 			errs.add(key("denial_message"), "Use at most 2000 characters.")
 		}
+		durationsRead := true
 		if sb.Timeout != nil {
 			d, err := time.ParseDuration(*sb.Timeout)
-			switch {
-			case err != nil:
+			if err != nil {
 				errs.add(key("timeout"), fmt.Sprintf("Use a duration such as \"72h\" or \"30m\", not %q.", *sb.Timeout))
-			case d < time.Second:
-				errs.add(key("timeout"), "A stage waits at least 1s.")
-			default:
-				st.Timeout = d
+				durationsRead = false
 			}
+			st.Timeout = d
 		}
 		if sb.ReminderInterval != nil {
 			d, err := time.ParseDuration(*sb.ReminderInterval)
-			switch {
-			case err != nil:
+			if err != nil {
 				errs.add(key("reminder_interval"), fmt.Sprintf("Use a duration such as \"24h\", or \"0s\" for no reminders, not %q.", *sb.ReminderInterval))
-			case d < 0:
-				errs.add(key("reminder_interval"), "A reminder interval cannot be negative; use \"0s\" for no reminders.")
-			case d > 0 && d < time.Second:
-				errs.add(key("reminder_interval"), "Remind at most once a second.")
-			default:
-				st.ReminderInterval = d
+				durationsRead = false
+			}
+			st.ReminderInterval = d
+		}
+		if durationsRead {
+			timeoutProblem, intervalProblem := limits.Check(st.Timeout, st.ReminderInterval)
+			if timeoutProblem != "" {
+				errs.add(key("timeout"), timeoutProblem)
+			}
+			if intervalProblem != "" {
+				errs.add(key("reminder_interval"), intervalProblem)
 			}
 		}
 		stages = append(stages, st)
@@ -168,7 +171,7 @@ func (s *Server) createPolicy(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	errs, stages := b.validate(true)
+	errs, stages := b.validate(true, s.d.StageLimits)
 	if err := errs.err(); err != nil {
 		c.Error(err)
 		return
@@ -201,7 +204,7 @@ func (s *Server) updatePolicy(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	errs, stages := b.validate(false)
+	errs, stages := b.validate(false, s.d.StageLimits)
 	if b.Organization != nil && *b.Organization != p.OrganizationID {
 		errs.add("organization", "A policy stays in its organization.")
 	}

@@ -170,9 +170,11 @@ func (s *Server) getRequest(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	// Without workers a query would only wait for its timeout.
+	// Without workers a query would only wait for its timeout. A workflow
+	// state older than the projection's is one that stopped before the
+	// request was settled without it (a terminated workflow).
 	if alive, err := s.workers.workersAlive(c.Request.Context()); err == nil && alive {
-		if st, ok := s.state(c.Request.Context(), r.ID); ok {
+		if st, ok := s.state(c.Request.Context(), r.ID); ok && st.Seq >= r.StateSeq {
 			c.JSON(http.StatusOK, requestDetail(r, &st))
 			return
 		}

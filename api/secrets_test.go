@@ -155,7 +155,7 @@ func TestAPI_PasswordsNeverLeak(t *testing.T) {
 	// readable, so lists and filters work without the keys.
 	var history []byte
 	for _, id := range []int64{envID, keyID} {
-		raw, err := proto.Marshal(testkit.History(t, e.temporal, id))
+		raw, err := proto.Marshal(testkit.History(t, e.client, id))
 		require.NoError(t, err)
 		history = append(history, raw...)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/codec"
 	"github.com/countersign/countersign/proof"
@@ -52,6 +53,10 @@ type Deps struct {
 	// CodecOrigins are the browser origins allowed to call the codec
 	// endpoint (the Temporal Web UI's).
 	CodecOrigins []string
+	// StageLimits bound the timeouts and reminder intervals of approval
+	// stages, when policies are saved and when plans are frozen into
+	// requests. Unset limits are approval.DefaultStageLimits'.
+	StageLimits approval.StageLimits
 }
 
 // Server is the API.
@@ -88,6 +93,7 @@ func New(d Deps) *Server {
 	if d.TemporalTimeout <= 0 {
 		d.TemporalTimeout = 5 * time.Second
 	}
+	d.StageLimits = d.StageLimits.WithDefaults()
 	return &Server{
 		d:       d,
 		log:     d.Logger,

@@ -102,7 +102,8 @@ func publicSurvey(sv awx.Survey) awx.Survey {
 	return out
 }
 
-// plan resolves the approval plan of a request for item with these answers.
+// plan resolves the approval plan of a request for item with these
+// answers, within the stage limits.
 func (s *Server) plan(c *gin.Context, item store.CatalogItem, vars map[string]any, nodes map[string]map[string]any, justification string) (approval.Plan, error) {
 	ctx := c.Request.Context()
 	policies, err := s.d.Store.EnabledPolicies(ctx, item.OrganizationID)
@@ -133,7 +134,12 @@ func (s *Server) plan(c *gin.Context, item store.CatalogItem, vars map[string]an
 	if errors.As(err, &ce) {
 		return plan, conflict("An approval policy of this organization is broken, so no plan can be made: " + ce.Error() + ". Ask an organization admin to fix it.")
 	}
-	return plan, err
+	if err != nil {
+		return plan, err
+	}
+	// Policies saved under other limits, and the fallback stage, are
+	// brought within today's as the plan is frozen.
+	return s.d.StageLimits.Apply(plan), nil
 }
 
 func approvalPolicies(ps []store.Policy) []approval.Policy {

@@ -76,7 +76,28 @@ const (
 	MaxComments = 50
 	// MaxUserLength bounds a user name, in bytes.
 	MaxUserLength = 150
+	// MaxRefusalMessage bounds the message kept with a refused signal, in
+	// bytes.
+	MaxRefusalMessage = 1000
 )
+
+// CutMarker ends a string that Cut shortened.
+const CutMarker = "…"
+
+// Cut returns s as valid UTF-8 of at most limit bytes (limit >= 3): s itself when it fits,
+// else its longest prefix that fits on a character boundary followed by
+// CutMarker.
+func Cut(s string, limit int) string {
+	s = strings.ToValidUTF8(s, string(utf8.RuneError))
+	if len(s) <= limit {
+		return s
+	}
+	end := max(limit-len(CutMarker), 0)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + CutMarker
+}
 
 // Refusal is why an action was refused: a stable Code for programs and a
 // Message for people. Every refusal leaves the request unchanged.
@@ -96,19 +117,6 @@ func (r *Refusal) Forbidden() bool {
 		return true
 	}
 	return false
-}
-
-// Clip cuts s to MaxUserLength bytes at a character boundary, marking the
-// cut, so that a message never echoes more of a caller's input than that.
-func Clip(s string) string {
-	if len(s) <= MaxUserLength {
-		return s
-	}
-	cut := MaxUserLength - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 func refuse(code Code, format string, args ...any) *Refusal {
@@ -327,11 +335,14 @@ func (r *Request) cancel(user, reason string, via Via, now time.Time) Effect {
 }
 
 // RecordRefusal keeps the trace of a refused signal in the request's state.
-// The request itself did not change, so Modified stays. At most maxRefusals
-// are kept (the oldest are dropped) so a misbehaving client cannot grow the
-// state without bound.
+// The request itself did not change, so Modified stays. Whatever the signal
+// carried, the trace stays small: the user name is cut to MaxUserLength
+// bytes and the message to MaxRefusalMessage (see Cut), and only the last
+// maxRefusals are kept, so a misbehaving client cannot grow the state that
+// every update answers with and every publication carries.
 func (r *Request) RecordRefusal(action Action, user string, refusal *Refusal, now time.Time) {
-	r.Refused = append(r.Refused, RefusedAction{User: user, Action: action, Code: refusal.Code, Message: refusal.Message, At: now})
+	r.Refused = append(r.Refused, RefusedAction{User: Cut(user, MaxUserLength), Action: action, Code: refusal.Code,
+		Message: Cut(refusal.Message, MaxRefusalMessage), At: now})
 	if len(r.Refused) > maxRefusals {
 		r.Refused = slices.Clone(r.Refused[len(r.Refused)-maxRefusals:])
 	}

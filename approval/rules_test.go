@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -397,6 +398,59 @@ func TestRequest_RecordRefusalIsBounded(t *testing.T) {
 	require.Len(t, r.Refused, 50)
 	assert.Equal(t, "u10", r.Refused[0].User)
 	assert.Equal(t, "u59", r.Refused[49].User)
+}
+
+// A refused signal's record keeps no more of what the sender sent than the
+// rules allow: the user name cut to MaxUserLength bytes and the message to
+// MaxRefusalMessage, both valid UTF-8 and marked as cut.
+func TestRequest_RecordRefusalBoundsItsStrings(t *testing.T) {
+	r := twoStage(t)
+	huge := strings.Repeat("é", 250_000) // 500,000 bytes of two-byte runes
+	err := r.Check(approval.ActionApprove, huge, "", t0)
+	var ref *approval.Refusal
+	require.ErrorAs(t, err, &ref)
+	assert.Equal(t, approval.CodeTooLong, ref.Code)
+	assert.NotContains(t, ref.Message, "é", "the refusal does not echo the name")
+	r.RecordRefusal(approval.ActionApprove, huge, ref, t0)
+	r.RecordRefusal(approval.ActionComment, "bob", &approval.Refusal{Code: approval.CodeNotAllowed, Message: strings.Repeat("x", 100_000)}, t0)
+	require.Len(t, r.Refused, 2)
+
+	user := r.Refused[0].User
+	assert.LessOrEqual(t, len(user), approval.MaxUserLength)
+	assert.Greater(t, len(user), approval.MaxUserLength-8, "cut, not dropped")
+	assert.True(t, utf8.ValidString(user), "cut on a character boundary")
+	assert.True(t, strings.HasSuffix(user, approval.CutMarker), "marked as cut")
+	assert.True(t, strings.HasPrefix(huge, strings.TrimSuffix(user, approval.CutMarker)))
+
+	msg := r.Refused[1].Message
+	assert.LessOrEqual(t, len(msg), approval.MaxRefusalMessage)
+	assert.True(t, strings.HasSuffix(msg, approval.CutMarker))
+	assert.Equal(t, "bob", r.Refused[1].User, "short names are kept as sent")
+
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.Less(t, len(b), 8<<10, "the state holds none of the 600 KB sent")
+}
+
+func TestCut(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"bob", 10, "bob"},
+		{"0123456789", 10, "0123456789"},
+		{"0123456789a", 10, "0123456" + approval.CutMarker},
+		{"ééééé", 8, "éé" + approval.CutMarker}, // 10 bytes; 2 runes + the 3-byte marker fit in 8
+		{"ééééé", 7, "éé" + approval.CutMarker},
+		{"ééééé", 6, "é" + approval.CutMarker},
+		{"\xff\xfe\xfd\xfc\xfb", 4, "\uFFFD"}, // invalid bytes are not kept
+	} {
+		got := approval.Cut(tc.in, tc.max)
+		assert.Equal(t, tc.want, got, "Cut(%q, %d)", tc.in, tc.max)
+		assert.LessOrEqual(t, len(got), tc.max)
+		assert.True(t, utf8.ValidString(got))
+	}
 }
 
 func TestRequest_Abort(t *testing.T) {

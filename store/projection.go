@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -246,12 +248,25 @@ func requestJob(ctx context.Context, e sqlx.QueryerContext, requestID int64) (*J
 
 // MarkLaunchAttempted records that a launch of the request is about to be
 // sent to AWX and returns when the first such attempt was recorded (later
-// calls keep the first time). ErrNotFound when the request does not exist.
+// calls keep the first time). ErrNotFound when the request does not exist;
+// ErrConflict when it is already in a terminal status (settled because its
+// workflow ended: nothing may be launched for it any more).
 func (s *Store) MarkLaunchAttempted(ctx context.Context, requestID int64) (time.Time, error) {
-	const q = `UPDATE service_requests SET launch_attempted_at = COALESCE(launch_attempted_at, now())
-		WHERE id = $1 RETURNING launch_attempted_at`
 	var at time.Time
-	err := s.db.GetContext(ctx, &at, q, requestID)
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		const q = `UPDATE service_requests SET launch_attempted_at = COALESCE(launch_attempted_at, now())
+			WHERE id = $1 AND ` + unsettledWhere + ` RETURNING launch_attempted_at`
+		err := tx.GetContext(ctx, &at, q, requestID)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		const qStatus = `SELECT status FROM service_requests WHERE id = $1`
+		var status string
+		if err := tx.GetContext(ctx, &status, qStatus, requestID); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: request %d is %s; nothing is launched for it", ErrConflict, requestID, status)
+	})
 	return at, wrap("mark launch attempted", err)
 }
 

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"math"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -118,4 +121,64 @@ func (s *Store) MarkRequestFailed(ctx context.Context, id int64, reason string, 
 		return false, wrap("mark request failed", err)
 	}
 	return changed, nil
+}
+
+// SettledSeq is the state_seq of a request settled by SettleAbandonedRequest:
+// above any sequence number its workflow can reach, so that no late
+// publication of that workflow brings it back (see RecordRequestState).
+const SettledSeq = math.MaxInt64
+
+// Abandonment says how to settle a request whose workflow ended without
+// settling it (terminated, timed out, failed).
+type Abandonment struct {
+	// Reason is the failure reason when no launch was ever sent to AWX:
+	// the request is then canceled.
+	Reason string
+	// LaunchedReason is the failure reason when a launch was sent or a job
+	// recorded: the request then fails, since a job may be running in AWX
+	// that nobody follows any more.
+	LaunchedReason string
+	// At is when it is settled: its finished and modified time.
+	At time.Time
+}
+
+// SettleAbandonedRequest settles a request in a non-terminal status whose
+// workflow has ended: canceled or failed as Abandonment says, finished, no
+// stage open (the open stage canceled, waiting ones skipped) and nobody
+// pending, so it leaves every inbox; its state_seq becomes SettledSeq. It
+// returns the status given, or "" when the request was already terminal
+// (nothing changed). ErrNotFound when there is no such request.
+//
+// It and MarkLaunchAttempted exclude each other on the row: either the
+// launch was recorded first and the request fails, or the request is
+// canceled first and the launch is refused.
+func (s *Store) SettleAbandonedRequest(ctx context.Context, id int64, a Abandonment) (string, error) {
+	var status string
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		const q = `UPDATE service_requests SET
+				status = CASE WHEN job_id IS NULL AND launch_attempted_at IS NULL THEN 'canceled' ELSE 'failed' END,
+				failure_reason = CASE WHEN job_id IS NULL AND launch_attempted_at IS NULL THEN $2 ELSE $3 END,
+				finished = $4, modified = $4, current_stage = NULL, pending_approvers = '{}', state_seq = $5
+			WHERE id = $1 AND ` + unsettledWhere + `
+			RETURNING status`
+		err := tx.GetContext(ctx, &status, q, id, a.Reason, a.LaunchedReason, a.At, int64(SettledSeq))
+		if errors.Is(err, sql.ErrNoRows) {
+			const qExists = `SELECT id FROM service_requests WHERE id = $1`
+			var found int64
+			return tx.GetContext(ctx, &found, qExists, id)
+		}
+		if err != nil {
+			return err
+		}
+		const qStages = `UPDATE service_request_stages SET
+				status = CASE status WHEN 'pending' THEN 'canceled' ELSE 'skipped' END,
+				decided_at = CASE status WHEN 'pending' THEN $2 ELSE decided_at END
+			WHERE request_id = $1 AND status IN ('pending', 'waiting')`
+		_, err = tx.ExecContext(ctx, qStages, id, a.At)
+		return err
+	})
+	if err != nil {
+		return "", wrap("settle abandoned request", err)
+	}
+	return status, nil
 }

@@ -198,3 +198,111 @@ func TestStore_MarkRequestFailed(t *testing.T) {
 		assert.ErrorIs(t, err, store.ErrNotFound)
 	})
 }
+
+func TestStore_SettleAbandonedRequest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	now := ts("2030-04-01T12:00:00Z")
+	ab := store.Abandonment{Reason: "nothing was launched", LaunchedReason: "a job may run", At: now}
+	// waiting records the fixture's request waiting at its first stage.
+	waiting := func(t *testing.T) store.Request {
+		req := f.newRequest(t)
+		stages := req.Stages
+		stages[0].Status = "pending"
+		_, err := s.RecordRequestState(ctx, store.RequestState{ID: req.ID, Seq: 3, Status: "pending_approval", CurrentStage: ptr(0),
+			PendingApprovers: []string{"bob", "carol"}, Stages: stages})
+		require.NoError(t, err)
+		return req
+	}
+
+	t.Run("waiting for approval: canceled, out of every inbox", func(t *testing.T) {
+		req := waiting(t)
+		status, err := s.SettleAbandonedRequest(ctx, req.ID, ab)
+		require.NoError(t, err)
+		assert.Equal(t, "canceled", status)
+
+		got, err := s.GetRequest(ctx, req.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "canceled", got.Status)
+		assert.Equal(t, "nothing was launched", got.FailureReason)
+		assertSameTime(t, &now, got.Finished)
+		assert.True(t, now.Equal(got.Modified))
+		assert.Nil(t, got.CurrentStage)
+		assert.Empty(t, got.PendingApprovers)
+		assert.Equal(t, []string{"canceled", "skipped"}, []string{got.Stages[0].Status, got.Stages[1].Status})
+		assertSameTime(t, &now, got.Stages[0].DecidedAt)
+		for _, u := range []string{"bob", "carol", "admin"} {
+			inbox, _, err := s.ListPendingFor(ctx, u, 0, 0)
+			require.NoError(t, err)
+			assert.Empty(t, inbox, u)
+		}
+
+		// The workflow's last publication, late: it cannot bring it back.
+		applied, err := s.RecordRequestState(ctx, store.RequestState{ID: req.ID, Seq: 4, Status: "pending_approval", CurrentStage: ptr(0),
+			PendingApprovers: []string{"bob"}, Stages: req.Stages})
+		require.NoError(t, err)
+		assert.False(t, applied)
+		got, err = s.GetRequest(ctx, req.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "canceled", got.Status)
+
+		status, err = s.SettleAbandonedRequest(ctx, req.ID, ab)
+		require.NoError(t, err)
+		assert.Empty(t, status, "already settled")
+	})
+
+	t.Run("a launch was sent: failed, since a job may run", func(t *testing.T) {
+		req := f.submitAs(t, "alice", state{status: "approved"})
+		_, err := s.MarkLaunchAttempted(ctx, req.ID)
+		require.NoError(t, err)
+		status, err := s.SettleAbandonedRequest(ctx, req.ID, ab)
+		require.NoError(t, err)
+		assert.Equal(t, "failed", status)
+		got, err := s.GetRequest(ctx, req.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "a job may run", got.FailureReason)
+	})
+
+	t.Run("running with a job: failed, the job kept", func(t *testing.T) {
+		req := f.submitAs(t, "alice", state{status: "running"})
+		require.NoError(t, s.ClaimJob(ctx, req.ID, store.JobTypeJob, 5151))
+		status, err := s.SettleAbandonedRequest(ctx, req.ID, ab)
+		require.NoError(t, err)
+		assert.Equal(t, "failed", status)
+		got, err := s.GetRequest(ctx, req.ID)
+		require.NoError(t, err)
+		require.NotNil(t, got.Job)
+		assert.Equal(t, int64(5151), got.Job.ID)
+	})
+
+	t.Run("a settled request launches nothing", func(t *testing.T) {
+		req := f.submitAs(t, "alice", state{status: "approved"})
+		_, err := s.SettleAbandonedRequest(ctx, req.ID, ab)
+		require.NoError(t, err)
+		_, err = s.MarkLaunchAttempted(ctx, req.ID)
+		assert.ErrorIs(t, err, store.ErrConflict, "a launch still in flight finds it settled and sends nothing")
+		at, err := s.LaunchAttemptedAt(ctx, req.ID)
+		require.NoError(t, err)
+		assert.Nil(t, at)
+	})
+
+	for _, status := range []string{"successful", "rejected", "expired", "canceled", "failed"} {
+		t.Run("a "+status+" request is left alone", func(t *testing.T) {
+			req := f.submitAs(t, "alice", state{status: status})
+			got, err := s.SettleAbandonedRequest(ctx, req.ID, ab)
+			require.NoError(t, err)
+			assert.Empty(t, got)
+			row, err := s.GetRequest(ctx, req.ID)
+			require.NoError(t, err)
+			assert.Equal(t, status, row.Status)
+			assert.Empty(t, row.FailureReason)
+		})
+	}
+
+	t.Run("unknown request is ErrNotFound", func(t *testing.T) {
+		_, err := s.SettleAbandonedRequest(ctx, 999999, ab)
+		assert.ErrorIs(t, err, store.ErrNotFound)
+	})
+}

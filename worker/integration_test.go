@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx/awxsim"
@@ -58,6 +59,40 @@ func countEvents(h *historypb.History, typ enumspb.EventType) int {
 		}
 	}
 	return n
+}
+
+// eventsPerReminder is what one reminder adds to a request's history: the
+// timer firing, a workflow task (3), the next timer, the publication (3)
+// and its workflow task (3). The README's worst case is built on it.
+const eventsPerReminder = 11
+
+// assertReminderCost checks, on a history whose stage reminded before it
+// expired, that each reminder added eventsPerReminder events and a
+// publication well under the one that opened the stage (which carries the
+// whole request: here a 2,000-byte denial message).
+func assertReminderCost(t *testing.T, h *historypb.History) {
+	t.Helper()
+	var fired []int
+	opened := 0
+	for i, ev := range h.Events {
+		if ev.GetEventType() == enumspb.EVENT_TYPE_TIMER_FIRED {
+			fired = append(fired, i)
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "Publish" && len(fired) == 0 {
+			opened = proto.Size(a.GetInput())
+		}
+	}
+	require.GreaterOrEqual(t, len(fired), 2, "a reminder, then the deadline")
+	require.Greater(t, opened, 3000)
+	for i := 0; i+1 < len(fired); i++ {
+		assert.Equal(t, eventsPerReminder, fired[i+1]-fired[i], "events of reminder %d", i+1)
+		for _, ev := range h.Events[fired[i]:fired[i+1]] {
+			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+				assert.Equal(t, "Publish", a.GetActivityType().GetName())
+				assert.Less(t, proto.Size(a.GetInput()), opened/2, "reminder %d's publication", i+1)
+			}
+		}
+	}
 }
 
 func TestWorker_TwoStageRequestEndToEnd(t *testing.T) {
@@ -216,7 +251,9 @@ func TestWorker_ExpiryAndCancel(t *testing.T) {
 	c.startWorker(t)
 
 	t.Run("expires at the deadline after reminding", func(t *testing.T) {
-		in := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, 3*time.Second, time.Second)))
+		st := c.Stage("SRE", "sre", 1, 3*time.Second, time.Second)
+		st.DenialMessage = strings.Repeat("d", 2000)
+		in := c.Create(t, testkit.RestartService(st))
 		run := testkit.StartRequest(t, c.client, c.taskQueue, in)
 		res := testkit.Result(t, run, 30*time.Second)
 		assert.Equal(t, approval.StatusExpired, res.Status)
@@ -228,7 +265,9 @@ func TestWorker_ExpiryAndCancel(t *testing.T) {
 			}
 		}
 		assert.Equal(t, 2, reminders, "reminders at 1s and 2s, expiry at 3s")
-		testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "expired_with_reminders")
+		h := testkit.History(t, c.client, in.RequestID)
+		assertReminderCost(t, h)
+		testkit.RecordHistory(t, h, "expired_with_reminders")
 	})
 
 	t.Run("cancel while running cancels the AWX job", func(t *testing.T) {
@@ -382,4 +421,34 @@ func TestWorker_CanceledWhileTheLaunchRetries(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	assert.Equal(t, posts, c.Sim.RequestCount("POST", path), "the launch stopped retrying")
 	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "canceled_while_launching")
+}
+
+// Signals of 500 KB each (under Temporal's 2 MB payload limit, so the
+// server takes them) must not jam the request: what it keeps of them is
+// bounded, so its next publication and update result stay small.
+func TestWorker_HugeRefusedSignalsDoNotJamTheRequest(t *testing.T) {
+	c := newCluster(t, awxsim.Config{JobDuration: 300 * time.Millisecond})
+	c.startWorker(t)
+	in := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0)))
+	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+	testkit.Eventually(t, 20*time.Second, "the stage to open", func() bool {
+		return testkit.State(t, c.client, in.RequestID).CurrentStage == 0
+	})
+	huge := strings.Repeat("m", 500_000)
+	for i := range 5 {
+		require.NoError(t, c.client.SignalWorkflow(context.Background(), workflows.WorkflowID(in.RequestID), "", workflows.Approve,
+			workflows.ApproveInput{User: fmt.Sprint(huge, i)}))
+	}
+	testkit.Eventually(t, 20*time.Second, "the signals to be refused", func() bool {
+		return len(testkit.State(t, c.client, in.RequestID).Refused) == 5
+	})
+
+	st := c.update(t, in.RequestID, workflows.Approve, workflows.ApproveInput{User: "bob"})
+	assert.Equal(t, approval.StatusApproved, st.Status)
+	res := testkit.Result(t, run, 30*time.Second)
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	testkit.Eventually(t, 10*time.Second, "the projection to show the end", func() bool {
+		row, err := c.Store.GetRequest(context.Background(), in.RequestID)
+		return err == nil && row.Status == "successful"
+	})
 }

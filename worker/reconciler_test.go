@@ -2,16 +2,23 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/worker"
+	"github.com/countersign/countersign/workflows"
 )
 
 func TestReconciler_RepairsDriftedRows(t *testing.T) {
@@ -65,4 +72,126 @@ func TestReconciler_RepairsDriftedRows(t *testing.T) {
 	stats, err = rec.Pass(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, worker.ReconcileStats{Checked: 1}, stats, "the next pass finds only the waiting request, in sync")
+}
+
+// A request whose workflow an operator terminated, or that hit a workflow
+// timeout, is settled by the next pass, however recently it changed: it
+// leaves the inboxes, and a job launched for it is reported as no longer
+// followed.
+func TestReconciler_SettlesTerminatedAndTimedOutWorkflows(t *testing.T) {
+	c := newCluster(t, awxsim.Config{JobDuration: time.Hour})
+	c.startWorker(t)
+	ctx := context.Background()
+	stageOpen := func(id int64) {
+		testkit.Eventually(t, 20*time.Second, "the stage to open", func() bool {
+			row, err := c.Store.GetRequest(ctx, id)
+			return err == nil && row.CurrentStage != nil && len(row.PendingApprovers) > 0
+		})
+	}
+
+	terminated := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0)))
+	testkit.StartRequest(t, c.client, c.taskQueue, terminated)
+	stageOpen(terminated.RequestID)
+	require.NoError(t, c.client.TerminateWorkflow(ctx, workflows.WorkflowID(terminated.RequestID), "", "stuck, says the operator"))
+
+	timedOut := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0)))
+	opts := workflows.StartOptions(timedOut, c.taskQueue)
+	opts.WorkflowRunTimeout = 3 * time.Second
+	_, err := c.client.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, timedOut)
+	require.NoError(t, err)
+	stageOpen(timedOut.RequestID)
+
+	running := c.Create(t, testkit.RestartService())
+	testkit.StartRequest(t, c.client, c.taskQueue, running)
+	testkit.Eventually(t, 20*time.Second, "the job to run", func() bool {
+		row, err := c.Store.GetRequest(ctx, running.RequestID)
+		return err == nil && row.Status == "running"
+	})
+	require.NoError(t, c.client.TerminateWorkflow(ctx, workflows.WorkflowID(running.RequestID), "", ""))
+
+	// A request waiting normally, which the pass leaves alone.
+	waiting := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0)))
+	testkit.StartRequest(t, c.client, c.taskQueue, waiting)
+	stageOpen(waiting.RequestID)
+
+	query := fmt.Sprintf(`TaskQueue = %q AND ExecutionStatus != "Running"`, c.taskQueue)
+	testkit.Eventually(t, 30*time.Second, "Temporal to list the three closed workflows", func() bool {
+		resp, err := c.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		return err == nil && len(resp.Executions) == 3
+	})
+	d, err := c.client.DescribeWorkflowExecution(ctx, workflows.WorkflowID(timedOut.RequestID), "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, d.GetWorkflowExecutionInfo().GetStatus())
+
+	rec := &worker.Reconciler{Store: c.Store, Client: c.client, TaskQueue: c.taskQueue}
+	stats, err := rec.Pass(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, worker.ReconcileStats{Settled: 3}, stats, "one pass, although the rows changed moments ago")
+
+	for _, tc := range []struct {
+		in             workflows.Input
+		status, reason string
+	}{
+		{terminated, "canceled", "its workflow was terminated in Temporal before anything was launched"},
+		{timedOut, "canceled", "its workflow timed out in Temporal before anything was launched"},
+		{running, "failed", "its workflow was terminated in Temporal after a launch was sent to AWX; " +
+			"Countersign no longer follows the job, which may still be running: check it in AWX"},
+	} {
+		row, err := c.Store.GetRequest(ctx, tc.in.RequestID)
+		require.NoError(t, err)
+		assert.Equal(t, tc.status, row.Status, "request %d", tc.in.RequestID)
+		assert.Equal(t, tc.reason, row.FailureReason)
+		assert.NotNil(t, row.Finished)
+		assert.Nil(t, row.CurrentStage)
+		assert.Empty(t, row.PendingApprovers)
+	}
+	row, err := c.Store.GetRequest(ctx, running.RequestID)
+	require.NoError(t, err)
+	require.NotNil(t, row.Job, "the job stays linked")
+	inbox, _, err := c.Store.ListPendingFor(ctx, "bob", 0, 0)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{waiting.RequestID}, requestIDs(inbox), "only the live request is left in bob's inbox")
+
+	stats, err = rec.Pass(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, worker.ReconcileStats{}, stats, "nothing left to settle")
+}
+
+// noVisibility is a Temporal client whose visibility is unavailable.
+type noVisibility struct{ client.Client }
+
+func (noVisibility) ListWorkflow(context.Context, *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	return nil, serviceerror.NewUnavailable("visibility is down")
+}
+
+// A closed workflow that the visibility scan does not list (visibility
+// down, or lagging) is settled when the walk over unchanged rows reaches
+// it, without a query; the scan's failure is reported after the walk.
+func TestReconciler_SettlesTerminatedWorkflowsOnTheWalk(t *testing.T) {
+	c := newCluster(t, awxsim.Config{})
+	c.startWorker(t)
+	ctx := context.Background()
+	in := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0)))
+	testkit.StartRequest(t, c.client, c.taskQueue, in)
+	testkit.Eventually(t, 20*time.Second, "the stage to open", func() bool {
+		row, err := c.Store.GetRequest(ctx, in.RequestID)
+		return err == nil && row.CurrentStage != nil
+	})
+	require.NoError(t, c.client.TerminateWorkflow(ctx, workflows.WorkflowID(in.RequestID), "", ""))
+
+	rec := &worker.Reconciler{Store: c.Store, Client: noVisibility{c.client}, TaskQueue: c.taskQueue, Settle: time.Nanosecond}
+	stats, err := rec.Pass(ctx)
+	require.ErrorContains(t, err, "visibility is down")
+	assert.Equal(t, worker.ReconcileStats{Checked: 1, Settled: 1}, stats)
+	row, err := c.Store.GetRequest(ctx, in.RequestID)
+	require.NoError(t, err)
+	assert.Equal(t, "canceled", row.Status)
+}
+
+func requestIDs(reqs []store.Request) []int64 {
+	ids := make([]int64, len(reqs))
+	for i, r := range reqs {
+		ids[i] = r.ID
+	}
+	return ids
 }

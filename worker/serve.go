@@ -44,7 +44,7 @@ func Serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	defer c.Close()
 	logger.Info("worker started", "config", cfg, "temporal_decisions", acts.Decisions)
-	rec := &Reconciler{Store: st, Client: c, Logger: logger}
+	rec := &Reconciler{Store: st, Client: c, Logger: logger, TaskQueue: cfg.TaskQueue}
 	go rec.Run(ctx)
 	return Run(ctx, c, cfg.TaskQueue, acts, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
 }

@@ -119,7 +119,7 @@ func (s *requestRun) admit(ctx workflow.Context, d decision, validated bool) (ap
 		return approval.Via{}, nil
 	}
 	opts := storeActivityOptions
-	opts.Summary = fmt.Sprintf("verify %s's %s", approval.Clip(d.User), d.Action)
+	opts.Summary = fmt.Sprintf("verify %s's %s", approval.Cut(d.User, approval.MaxUserLength), d.Action)
 	var res activities.VerifyDecisionResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.VerifyDecision,
 		activities.VerifyDecisionInput{Claims: s.claims(d), Proof: d.proof}).Get(ctx, &res)

@@ -161,7 +161,8 @@ func (s *requestRun) handleSignal(ctx workflow.Context, action approval.Action, 
 		var ref *approval.Refusal
 		if errors.As(err, &ref) {
 			s.req.RecordRefusal(action, p.User, ref, workflow.Now(s.ctx))
-			s.logger.Warn("signal refused", "action", action, "user", approval.Clip(p.User), "code", ref.Code, "reason", ref.Message)
+			last := s.req.Refused[len(s.req.Refused)-1]
+			s.logger.Warn("signal refused", "action", action, "user", last.User, "code", ref.Code, "reason", last.Message)
 		}
 	}
 	if err := s.req.Check(d.Action, d.User, d.Text, workflow.Now(ctx)); err != nil {

@@ -1,6 +1,9 @@
 package workflows_test
 
 import (
+	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,4 +233,42 @@ func TestServiceRequest_CancelPendingOnly(t *testing.T) {
 		assert.Equal(t, approval.StatusCanceled, res.Status, "the plain cancel that followed went through")
 		assert.Equal(t, 1, h.world.cancelCalls)
 	})
+}
+
+// Signals carry whatever their sender puts in them (the payload limit is
+// Temporal's, 2 MB by default); what the request keeps of refused ones is
+// bounded, so the state that every publication and update result carries
+// stays small and the request goes on.
+func TestServiceRequest_HugeRefusedSignalsStaySmall(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	huge := strings.Repeat("m", 500_000)
+	for i := range 60 {
+		h.signalAt(time.Hour+time.Duration(i)*time.Second, workflows.Approve, workflows.ApproveInput{User: huge + strconv.Itoa(i)})
+	}
+	h.signalAt(2*time.Hour, workflows.Comment, workflows.CommentInput{User: "carol", Text: "hello"}) // not allowed yet: refused
+	up := h.updateAt(3*time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"})
+
+	res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, day))))
+
+	assert.Equal(t, approval.StatusSuccessful, res.Status, "the request went on")
+	require.NoError(t, up.err)
+	require.Len(t, up.state.Refused, 50, "the last 50 refusals are kept")
+	for _, r := range up.state.Refused[:49] {
+		assert.LessOrEqual(t, len(r.User), approval.MaxUserLength)
+		assert.Equal(t, approval.CodeTooLong, r.Code)
+	}
+	// 50 records of at most 150 + 1,000 bytes of text plus ~150 of JSON
+	// around them: the refusals add at most ~65 KB to any request.
+	const bound = 64 << 10
+	b, err := json.Marshal(up.state)
+	require.NoError(t, err)
+	assert.Less(t, len(b), bound, "the update's result")
+	after := h.world.lastPublished(t)
+	assert.Equal(t, approval.StatusSuccessful, after.Request.Status, "publications went on to the end")
+	for _, p := range h.world.publishes {
+		b, err := json.Marshal(p)
+		require.NoError(t, err)
+		assert.Less(t, len(b), bound, "publication %d", p.Seq)
+	}
 }

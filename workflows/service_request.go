@@ -49,12 +49,16 @@ type requestRun struct {
 	req      *approval.Request
 	logger   log.Logger
 
-	// version grows with every change the projection shows; wantPublished
-	// is the version the main flow asked to publish and published the last
-	// one the publisher wrote.
+	// version grows with every change; wantPublished is the version the
+	// main flow asked to publish and published the last one the publisher
+	// wrote. shown is the version of the last change the projection shows
+	// (reminders change nothing it shows) and recorded the last version
+	// written to it.
 	version       int64
 	wantPublished int64
 	published     int64
+	shown         int64
+	recorded      int64
 	publishing    bool
 	events        []activities.Event
 
@@ -85,6 +89,7 @@ func newRequestRun(ctx workflow.Context, in Input, guard Guard) *requestRun {
 		version:    1,
 		guard:      guard,
 		usedProofs: map[string]time.Time{},
+		shown:      1,
 	}
 	run.req.Seq = run.version
 	return run
@@ -169,6 +174,15 @@ func (s *requestRun) onWorkflowCanceled() {
 
 // changed marks the request as changed since the last publication.
 func (s *requestRun) changed() {
+	s.version++
+	s.req.Seq = s.version
+	s.shown = s.version
+}
+
+// reminded marks a change the projection does not show (a reminder went
+// out): the next publication, if nothing else changed meanwhile, only
+// delivers the notifications.
+func (s *requestRun) reminded() {
 	s.version++
 	s.req.Seq = s.version
 }

@@ -1,7 +1,9 @@
 package workflows_test
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,4 +290,44 @@ func TestServiceRequest_NoStagesLaunchesAtOnce(t *testing.T) {
 	require.Len(t, h.world.rosterCalls, 1, "the org admins are resolved, for cancel and comments")
 	assert.Nil(t, h.world.rosterCalls[0].TeamID)
 	assert.Len(t, h.world.launchCalls, 1)
+}
+
+// A reminder changes nothing the projection shows, so its publication only
+// delivers the notification and carries only what it needs: the history
+// then grows by a small, fixed amount per reminder however large the
+// request's state is (comments, refused signals, stage texts).
+func TestServiceRequest_ReminderPublicationsAreSmall(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for i := range approval.MaxComments {
+		h.updateAt(time.Duration(i+1)*time.Second, workflows.Comment, workflows.CommentInput{User: "alice", Text: strings.Repeat("c", approval.MaxTextLength)})
+	}
+	st := stage("SRE", 1, sreTeam, 1, 31*time.Hour, time.Hour)
+	st.DenialMessage = strings.Repeat("d", 2000)
+
+	res := h.run(input(plan(st)))
+
+	assert.Equal(t, approval.StatusExpired, res.Status)
+	w := h.world
+	require.Len(t, w.eventsOf(notify.KindReminder), approval.MaxRemindersPerStage, "31h, reminded hourly")
+	reminders := 0
+	for _, p := range w.publishes {
+		b, err := json.Marshal(p)
+		require.NoError(t, err)
+		if len(p.Events) > 0 && p.Events[0].Kind == notify.KindReminder {
+			reminders++
+			assert.True(t, p.NotifyOnly, "publication %d only notifies", p.Seq)
+			assert.Less(t, len(b), 4<<10, "publication %d", p.Seq)
+			assert.Zero(t, len(p.Request.Comments), "publication %d carries no comments", p.Seq)
+			assert.Equal(t, "SRE", p.Request.Stages[0].Name, "what the notification names")
+			assert.Equal(t, h.start.Add(31*time.Hour), *p.Request.Stages[0].Deadline)
+			continue
+		}
+		assert.False(t, p.NotifyOnly, "publication %d records the state", p.Seq)
+		assert.Equal(t, st.DenialMessage, p.Request.Stages[0].DenialMessage, "publication %d carries the whole state", p.Seq)
+	}
+	assert.Equal(t, approval.MaxRemindersPerStage, reminders)
+	last := w.lastPublished(t)
+	assert.Equal(t, approval.StatusExpired, last.Request.Status)
+	assert.Equal(t, approval.MaxRemindersPerStage, last.Request.Stages[0].RemindersSent, "the final state counts them")
 }

@@ -95,7 +95,7 @@ func (s *requestRun) tick() {
 		s.changed()
 		s.notify(notify.KindExpired, []string{s.req.Requester}, stage, 0)
 	case s.req.Stages[stage].RemindersSent != sent:
-		s.changed()
+		s.reminded()
 		s.notify(notify.KindReminder, remind, stage, s.req.Stages[stage].RemindersSent)
 	}
 }

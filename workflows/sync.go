@@ -47,6 +47,11 @@ func (s *requestRun) startPublisher() {
 		for {
 			_ = workflow.Await(ctx, func() bool { return s.wantPublished > s.published })
 			in := activities.PublishInput{Seq: s.req.Seq, Request: *s.req, Events: s.events}
+			if s.recorded >= s.shown {
+				in.NotifyOnly, in.Request = true, notificationView(s.req, s.events)
+			} else {
+				s.recorded = in.Seq
+			}
 			s.events = nil
 			s.publishing = true
 			actx := workflow.WithActivityOptions(ctx, publishOptions(in))
@@ -58,6 +63,34 @@ func (s *requestRun) startPublisher() {
 			s.published = in.Seq
 		}
 	})
+}
+
+// notificationView is the part of the request that the notifications of
+// events need (see activities' notification): who asked for what, its
+// status and outcome, and the name, deadline and progress of the stages
+// the events are about. A publication that only notifies carries it
+// instead of the whole state, so that reminders, which come by the clock,
+// add little to the history however large the request grew (comments,
+// responses, refused signals, stage texts).
+func notificationView(r *approval.Request, events []activities.Event) approval.Request {
+	v := approval.Request{
+		ID: r.ID, Organization: r.Organization, CatalogItem: r.CatalogItem, Requester: r.Requester,
+		Justification: r.Justification, Status: r.Status, CurrentStage: r.CurrentStage,
+		Stages: make([]approval.StageState, len(r.Stages)), Denial: r.Denial, Cancellation: r.Cancellation,
+		Job: r.Job, FailureReason: r.FailureReason, Created: r.Created, Modified: r.Modified, Finished: r.Finished, Seq: r.Seq,
+	}
+	for _, ev := range events {
+		if ev.Stage < 0 || ev.Stage >= len(r.Stages) {
+			continue
+		}
+		st := r.Stages[ev.Stage]
+		v.Stages[ev.Stage] = approval.StageState{
+			Stage:  approval.Stage{Name: st.Name, Order: st.Order, ApproverTeam: st.ApproverTeam, MinApprovers: st.MinApprovers},
+			Status: st.Status, OpenedAt: st.OpenedAt, Deadline: st.Deadline, NextReminder: st.NextReminder,
+			RemindersSent: st.RemindersSent, Approvals: st.Approvals,
+		}
+	}
+	return v
 }
 
 // searchAttrState remembers what was last upserted, so unchanged values

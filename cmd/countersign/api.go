@@ -73,7 +73,7 @@ func newAPI(ctx context.Context, cfg config.Config, logger *slog.Logger, deps ap
 		return nil, nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
 	deps.Store, deps.Temporal, deps.AWX, deps.Logger = st, c, awxClient, logger
-	deps.TaskQueue, deps.Registry = cfg.TaskQueue, reg
+	deps.TaskQueue, deps.Registry, deps.StageLimits = cfg.TaskQueue, reg, cfg.StageLimits
 	deps.PayloadKeys, deps.CodecTeam = ring, cfg.CodecTeam
 	deps.CodecOrigins = append(deps.CodecOrigins, cfg.CodecOriginList()...)
 	srv := api.New(deps)

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 
+	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/codec"
 	"github.com/countersign/countersign/proof"
 )
@@ -45,6 +46,9 @@ type Config struct {
 	// CodecOrigins are the browser origins (the Temporal Web UI's) allowed
 	// to call the codec endpoint, comma separated.
 	CodecOrigins string
+	// StageLimits bound the timeouts and reminder intervals of approval
+	// stages (the API enforces them).
+	StageLimits approval.StageLimits
 }
 
 // Lookup reads an environment variable; os.LookupEnv in production.
@@ -61,7 +65,7 @@ type setting struct {
 // returned FlagSet has the usage text.
 func Load(name string, args []string, env Lookup) (Config, error) {
 	var c Config
-	var logLevel, pollInterval string
+	var logLevel, pollInterval, minTimeout, maxTimeout, minReminder string
 	settings := []setting{
 		{"database-url", "DATABASE_URL", "PostgreSQL URL", &c.DatabaseURL, ""},
 		{"temporal-address", "TEMPORAL_ADDRESS", "Temporal frontend host:port (default: the Temporal config profile's, else localhost:7233)", &c.TemporalAddress, ""},
@@ -78,6 +82,9 @@ func Load(name string, args []string, env Lookup) (Config, error) {
 		{"temporal-decisions", "TEMPORAL_DECISIONS", "decisions sent through Temporal rather than the API: verified (a decision key's proof), trusted or off (default verified)", &c.Decisions, ""},
 		{"codec-team", "CODEC_TEAM", "team (<organization>/<team>) whose members may decode payloads through the codec endpoint, besides superusers", &c.CodecTeam, ""},
 		{"codec-origins", "CODEC_ORIGINS", "origins of the Temporal Web UI allowed to call the codec endpoint, comma separated (e.g. https://temporal.example.com)", &c.CodecOrigins, ""},
+		{"min-stage-timeout", "MIN_STAGE_TIMEOUT", "shortest timeout of an approval stage", &minTimeout, approval.ShortDuration(approval.DefaultStageLimits.MinTimeout)},
+		{"max-stage-timeout", "MAX_STAGE_TIMEOUT", "longest timeout of an approval stage", &maxTimeout, approval.ShortDuration(approval.DefaultStageLimits.MaxTimeout)},
+		{"min-reminder-interval", "MIN_REMINDER_INTERVAL", "shortest interval between reminders of an approval stage", &minReminder, approval.ShortDuration(approval.DefaultStageLimits.MinReminderInterval)},
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	for _, s := range settings {
@@ -111,6 +118,21 @@ func Load(name string, args []string, env Lookup) (Config, error) {
 	}
 	if err := c.checkCodecSettings(); err != nil {
 		return c, err
+	}
+	for _, l := range []struct {
+		env, value string
+		target     *time.Duration
+	}{
+		{"MIN_STAGE_TIMEOUT", minTimeout, &c.StageLimits.MinTimeout},
+		{"MAX_STAGE_TIMEOUT", maxTimeout, &c.StageLimits.MaxTimeout},
+		{"MIN_REMINDER_INTERVAL", minReminder, &c.StageLimits.MinReminderInterval},
+	} {
+		if *l.target, err = time.ParseDuration(l.value); err != nil {
+			return c, fmt.Errorf("%s %q: use a duration such as 1m or 720h", l.env, l.value)
+		}
+	}
+	if err := c.StageLimits.Validate(); err != nil {
+		return c, fmt.Errorf("MIN_STAGE_TIMEOUT, MAX_STAGE_TIMEOUT, MIN_REMINDER_INTERVAL: %w", err)
 	}
 	return c, nil
 }
@@ -258,6 +280,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("temporal_decisions", c.Decisions),
 		slog.String("codec_team", c.CodecTeam),
 		slog.String("codec_origins", c.CodecOrigins),
+		slog.Duration("min_stage_timeout", c.StageLimits.MinTimeout),
+		slog.Duration("max_stage_timeout", c.StageLimits.MaxTimeout),
+		slog.Duration("min_reminder_interval", c.StageLimits.MinReminderInterval),
 	)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/proof"
 )
@@ -29,6 +30,7 @@ func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 	assert.Equal(t, "countersign", c.TaskQueue)
 	assert.Equal(t, slog.LevelInfo, c.LogLevel)
 	assert.Equal(t, 5*time.Second, c.AWXPollInterval)
+	assert.Equal(t, approval.DefaultStageLimits, c.StageLimits)
 
 	c, err = config.Load("test", []string{"--task-queue", "from-flag"}, env(map[string]string{
 		"TASK_QUEUE": "from-env", "AWX_URL": "https://awx.example", "LOG_LEVEL": "debug", "AWX_POLL_INTERVAL": "2s",
@@ -38,6 +40,13 @@ func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 	assert.Equal(t, "https://awx.example", c.AWXURL)
 	assert.Equal(t, slog.LevelDebug, c.LogLevel)
 	assert.Equal(t, 2*time.Second, c.AWXPollInterval)
+
+	// Tests and demos lower the stage limits through the same settings.
+	c, err = config.Load("test", []string{"--min-reminder-interval", "1s"}, env(map[string]string{
+		"MIN_STAGE_TIMEOUT": "2s", "MAX_STAGE_TIMEOUT": "48h", "MIN_REMINDER_INTERVAL": "1m",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, approval.StageLimits{MinTimeout: 2 * time.Second, MaxTimeout: 48 * time.Hour, MinReminderInterval: time.Second}, c.StageLimits)
 }
 
 func TestLoad_RefusesBadValues(t *testing.T) {
@@ -49,6 +58,10 @@ func TestLoad_RefusesBadValues(t *testing.T) {
 		{env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
 		{env: map[string]string{"AWX_POLL_INTERVAL": "soon"}, wantErr: "AWX_POLL_INTERVAL"},
 		{env: map[string]string{"AWX_POLL_INTERVAL": "1ms"}, wantErr: "at least 100ms"},
+		{env: map[string]string{"MIN_REMINDER_INTERVAL": "hourly"}, wantErr: "MIN_REMINDER_INTERVAL"},
+		{env: map[string]string{"MIN_REMINDER_INTERVAL": "0s"}, wantErr: "minimum reminder interval must be between 1s and 8760h"},
+		{env: map[string]string{"MIN_STAGE_TIMEOUT": "2h", "MAX_STAGE_TIMEOUT": "1h"}, wantErr: "above the maximum"},
+		{args: []string{"--max-stage-timeout", "9000h"}, wantErr: "maximum stage timeout must be between"},
 		{args: []string{"--no-such-flag"}, wantErr: "no-such-flag"},
 		{args: []string{"stray"}, wantErr: "unexpected argument"},
 	} {
