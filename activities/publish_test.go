@@ -59,10 +59,11 @@ func TestActivities_Publish_RecordsTheProjection(t *testing.T) {
 	assert.Equal(t, "pending", got.Stages[0].Status)
 	assert.True(t, got.Stages[0].Deadline.Equal(t0.Add(72*time.Hour)))
 	require.Len(t, got.Responses, 2)
-	assert.Equal(t, store.Response{StagePosition: intPtr(0), Username: "bob", Kind: "approve", Text: "looks right", Created: t0.Add(time.Minute)},
+	assert.Equal(t, store.Response{StagePosition: intPtr(0), Username: "bob", Kind: "approve", Text: "looks right", Created: t0.Add(time.Minute), Channel: "api"},
 		normalizeResponse(got.Responses[0]))
 	assert.Equal(t, "comment", got.Responses[1].Kind)
 	assert.Equal(t, "thanks!", got.Responses[1].Text)
+	assert.Empty(t, got.Responses[1].Channel, "a response recorded without a channel keeps none")
 
 	t.Run("a late, older state changes nothing", func(t *testing.T) {
 		older := approval.NewRequest(in.RequestID, r.Organization, r.CatalogItem, "alice", "", in.Plan, t0)

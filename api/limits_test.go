@@ -15,12 +15,13 @@ import (
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
 )
 
 // apiWith serves an API for e's stack, on e's task queue, with limits.
 func (e *env) apiWith(limits approval.StageLimits) string {
-	srv := api.New(api.Deps{Store: e.stack.Store, Temporal: e.client, AWX: e.stack.AWX, TaskQueue: e.queue,
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: e.stack.Store, Temporal: e.client, AWX: e.stack.AWX, TaskQueue: e.queue,
 		TemporalTimeout: 10 * time.Second, StageLimits: limits, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	hs := httptest.NewServer(srv.Handler())
 	e.t.Cleanup(hs.Close)
