@@ -73,7 +73,7 @@ func (s *Server) mayDecode(c *gin.Context) {
 		c.Error(err)
 		c.Abort()
 	case !ok:
-		s.logFor(c).Warn("codec call refused", "user", p.Username)
+		s.logFor(c).Warn("codec call refused")
 		c.Error(access.ErrForbidden)
 		c.Abort()
 	default:
@@ -127,7 +127,7 @@ func (s *Server) codec(op func([]*commonpb.Payload) ([]*commonpb.Payload, error)
 			c.Error(badRequest(err.Error()))
 			return
 		}
-		s.logFor(c).Info("codec call", "user", caller(c).Username, "op", c.FullPath(), "payloads", len(out))
+		s.logFor(c).Info("codec call", "op", c.FullPath(), "payloads", len(out))
 		b, err := protojson.Marshal(&commonpb.Payloads{Payloads: out})
 		if err != nil {
 			c.Error(err)

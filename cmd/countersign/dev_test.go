@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	pathpkg "path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -229,7 +230,16 @@ func TestDev_WholeStack(t *testing.T) {
 	require.Regexp(t, `^/api/v2/service_requests/\d+/$`, path)
 	waitStatus(t, api+path, "successful")
 
-	dev.runWalkthrough(ports)
+	walked := dev.runWalkthrough(ports)
+
+	// The Web UI reads every payload encrypted; it decodes through the
+	// codec endpoint for a superuser signed in to the portal, for nobody
+	// else.
+	ui, workflowID := "http://127.0.0.1:"+ports[2], "service-request-"+pathpkg.Base(walked)
+	page := webUIPage(t, api, ui, workflowID, "alice", encryptedInWebUI)
+	assert.NotContains(t, page, "correct-horse-battery", "alice may not read the payloads")
+	page = webUIPage(t, api, ui, workflowID, "admin", "correct-horse-battery")
+	assert.NotContains(t, page, encryptedInWebUI, "every payload of the page decoded")
 
 	// A second request, left waiting across the restart.
 	var restart int64
@@ -312,7 +322,7 @@ func walkthroughBlocks(t *testing.T, ports []string) []string {
 
 // runWalkthrough runs the README's walkthrough verbatim (but for the ports)
 // and checks that each block prints what the README says.
-func (p *devProcess) runWalkthrough(ports []string) {
+func (p *devProcess) runWalkthrough(ports []string) string {
 	t := p.t
 	blocks := walkthroughBlocks(t, ports)
 	require.Len(t, blocks, 5)
@@ -341,6 +351,7 @@ func (p *devProcess) runWalkthrough(ports []string) {
 	assert.Regexp(t, `service-request-`+id+`\s+ServiceRequest`, out)
 	assert.Contains(t, out, "Completed")
 	assert.Contains(t, out, `"status":"successful"`)
+	return path
 }
 
 // A port already in use is one clear line naming it, and nothing starts.
