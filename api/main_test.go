@@ -40,6 +40,8 @@ type env struct {
 	// bodies holds every response body the test received.
 	bodies  *syncBuffer
 	initech store.Organization
+	// client is the Temporal client of the worker and the API.
+	client client.Client
 }
 
 // Personas of the authorization matrix and their users.
@@ -77,7 +79,7 @@ func newEnv(t *testing.T) *env {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
-	e := &env{t: t, stack: s, url: hs.URL, tokens: map[string]string{}, logs: logs, bodies: &syncBuffer{}, initech: initech}
+	e := &env{t: t, stack: s, url: hs.URL, tokens: map[string]string{}, logs: logs, bodies: &syncBuffer{}, initech: initech, client: c}
 	for _, u := range []string{superuser, orgAdmin, requester, approver, approver2, otherTeam, otherAdmin} {
 		user, err := s.Store.GetUserByUsername(ctx, u)
 		require.NoError(t, err)
