@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,4 +115,68 @@ func TestLog_Notify(t *testing.T) {
 	assert.Equal(t, "pending", rec["kind"])
 	assert.Equal(t, float64(42), rec["request_id"])
 	assert.Equal(t, []any{"bob", "carol"}, rec["recipients"])
+}
+
+// secretURL is a webhook URL with a secret in every part that can hold one.
+const secretURL = "https://user:pw-secret@hook-host-secret.example/services/path-secret?token=query-secret"
+
+var urlSecrets = []string{"pw-secret", "hook-host-secret", "path-secret", "query-secret"}
+
+// assertNoURL checks err's text and every error it wraps, since an activity
+// error's causes go to the workflow's history too.
+func assertNoURL(t *testing.T, err error) {
+	t.Helper()
+	require.Error(t, err)
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		for _, s := range urlSecrets {
+			assert.NotContains(t, e.Error(), s, "%T", e)
+			assert.NotContains(t, fmt.Sprintf("%+v", e), s, "%T", e)
+		}
+	}
+}
+
+func TestWebhook_ErrorsNeverShowTheURL(t *testing.T) {
+	failing := func(err error) *http.Client {
+		return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nil, err
+		}}}
+	}
+	for name, client := range map[string]*http.Client{
+		"no such host":       failing(&net.DNSError{Err: "no such host", Name: "hook-host-secret.example", IsNotFound: true}),
+		"connection refused": failing(&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}),
+		"timeout": {Timeout: time.Nanosecond, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			wh, err := notify.NewWebhook(secretURL, client)
+			require.NoError(t, err)
+			err = wh.Notify(context.Background(), sample())
+			assertNoURL(t, err)
+			assert.False(t, errors.Is(err, notify.ErrPermanent), "retried")
+			assert.Contains(t, err.Error(), "notification webhook")
+		})
+	}
+	t.Run("the receiver echoes the URL", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "Cannot POST "+r.URL.RequestURI()+" for "+r.Host, http.StatusNotFound)
+		}))
+		defer srv.Close()
+		// The receiver's address, with the secret parts the test checks.
+		u := strings.Replace(strings.Replace(secretURL, "https://", "http://", 1), "hook-host-secret.example", "hook-host-secret.localhost", 1)
+		client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+		}}}
+		wh, err := notify.NewWebhook(u, client)
+		require.NoError(t, err)
+		err = wh.Notify(context.Background(), sample())
+		assertNoURL(t, err)
+		assert.True(t, errors.Is(err, notify.ErrPermanent))
+		assert.Contains(t, err.Error(), "answered 404: Cannot POST")
+	})
+	t.Run("a bad URL", func(t *testing.T) {
+		_, err := notify.NewWebhook("ftp://user:pw-secret@hook-host-secret.example/path-secret?token=query-secret", nil)
+		assertNoURL(t, err)
+	})
 }

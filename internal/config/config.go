@@ -158,7 +158,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("awx_token_set", c.AWXToken != ""),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("log_level", c.LogLevel.String()),
-		slog.String("notify_webhook_url", maskURL(c.NotifyWebhookURL)),
+		// Webhook URLs often carry their token in the path or the host
+		// name: no part of it is logged.
+		slog.Bool("notify_webhook_set", c.NotifyWebhookURL != ""),
 		slog.Duration("awx_poll_interval", c.AWXPollInterval),
 	)
 }

@@ -77,14 +77,15 @@ func TestConfig_LogValueHidesSecrets(t *testing.T) {
 		DatabaseURL:      "postgres://app:hunter2@db:5432/cs?sslmode=disable&password=hunter3",
 		AWXURL:           "https://awx.example",
 		AWXToken:         "awx-secret-token",
-		NotifyWebhookURL: "https://hooks.example/x?token=hook-secret",
+		NotifyWebhookURL: "https://hooks.example/services/path-secret?token=hook-secret",
 	}
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
 	out := buf.String()
-	for _, secret := range []string{"hunter2", "hunter3", "awx-secret-token", "hook-secret"} {
+	for _, secret := range []string{"hunter2", "hunter3", "awx-secret-token", "hook-secret", "path-secret", "hooks.example"} {
 		assert.NotContains(t, out, secret)
 	}
+	assert.Contains(t, out, `"notify_webhook_set":true`, "the webhook URL may hold a secret anywhere: none of it is logged")
 	assert.Contains(t, out, "sslmode=disable")
 	assert.Contains(t, out, `"awx_token_set":true`)
 }
