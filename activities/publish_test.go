@@ -195,7 +195,7 @@ func TestActivities_Publish_WebhookURLNeverShows(t *testing.T) {
 	unreachable := &http.Client{Transport: &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
 		return nil, &net.DNSError{Err: "no such host", Name: "hook-host-secret.example", IsNotFound: true}
 	}}}
-	wh, err := notify.NewWebhook(hook, unreachable)
+	wh, err := notify.NewWebhook(hook, "", unreachable)
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	acts := withNotifier(s, wh)

@@ -3,6 +3,9 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -46,7 +50,7 @@ func TestWebhook_Delivers(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	wh, err := notify.NewWebhook(srv.URL+"/hook", nil)
+	wh, err := notify.NewWebhook(srv.URL+"/hook", "", nil)
 	require.NoError(t, err)
 	require.NoError(t, wh.Notify(context.Background(), sample()))
 
@@ -77,7 +81,7 @@ func TestWebhook_ClassifiesFailures(t *testing.T) {
 				http.Error(w, "nope", tt.status)
 			}))
 			defer srv.Close()
-			wh, err := notify.NewWebhook(srv.URL, nil)
+			wh, err := notify.NewWebhook(srv.URL, "", nil)
 			require.NoError(t, err)
 			err = wh.Notify(context.Background(), sample())
 			require.Error(t, err)
@@ -90,7 +94,7 @@ func TestWebhook_ClassifiesFailures(t *testing.T) {
 		require.NoError(t, err)
 		addr := ln.Addr().String()
 		require.NoError(t, ln.Close())
-		wh, err := notify.NewWebhook("http://"+addr, nil)
+		wh, err := notify.NewWebhook("http://"+addr, "", nil)
 		require.NoError(t, err)
 		err = wh.Notify(context.Background(), sample())
 		require.Error(t, err)
@@ -100,7 +104,7 @@ func TestWebhook_ClassifiesFailures(t *testing.T) {
 
 func TestNewWebhook_RejectsBadURLs(t *testing.T) {
 	for _, u := range []string{"", "not a url", "ftp://example.com/x", "/relative", "http://"} {
-		_, err := notify.NewWebhook(u, nil)
+		_, err := notify.NewWebhook(u, "", nil)
 		assert.Error(t, err, u)
 	}
 }
@@ -150,7 +154,7 @@ func TestWebhook_ErrorsNeverShowTheURL(t *testing.T) {
 		}}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			wh, err := notify.NewWebhook(secretURL, client)
+			wh, err := notify.NewWebhook(secretURL, "", client)
 			require.NoError(t, err)
 			err = wh.Notify(context.Background(), sample())
 			assertNoURL(t, err)
@@ -168,7 +172,7 @@ func TestWebhook_ErrorsNeverShowTheURL(t *testing.T) {
 		client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
 		}}}
-		wh, err := notify.NewWebhook(u, client)
+		wh, err := notify.NewWebhook(u, "", client)
 		require.NoError(t, err)
 		err = wh.Notify(context.Background(), sample())
 		assertNoURL(t, err)
@@ -176,7 +180,72 @@ func TestWebhook_ErrorsNeverShowTheURL(t *testing.T) {
 		assert.Contains(t, err.Error(), "answered 404: Cannot POST")
 	})
 	t.Run("a bad URL", func(t *testing.T) {
-		_, err := notify.NewWebhook("ftp://user:pw-secret@hook-host-secret.example/path-secret?token=query-secret", nil)
+		_, err := notify.NewWebhook("ftp://user:pw-secret@hook-host-secret.example/path-secret?token=query-secret", "", nil)
 		assertNoURL(t, err)
 	})
+}
+
+func TestWebhook_SignsDeliveries(t *testing.T) {
+	const secret = "0123456789abcdef0123456789abcdef-test"
+	var mu sync.Mutex
+	var header string
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		header = r.Header.Get(notify.SignatureHeader)
+		body, _ = io.ReadAll(r.Body)
+	}))
+	defer srv.Close()
+	wh, err := notify.NewWebhook(srv.URL, secret, nil)
+	require.NoError(t, err)
+	before := time.Now()
+	require.NoError(t, wh.Notify(context.Background(), sample()))
+	mu.Lock()
+	defer mu.Unlock()
+
+	// The scheme, computed by hand as a receiver in any language would.
+	ts, sig, ok := strings.Cut(header, ",v1=")
+	require.True(t, ok, header)
+	ts, ok = strings.CutPrefix(ts, "t=")
+	require.True(t, ok, header)
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	require.NoError(t, err)
+	assert.InDelta(t, before.Unix(), sec, 2)
+	h := hmac.New(sha256.New, []byte(secret))
+	h.Write([]byte(ts + "." + string(body)))
+	assert.Equal(t, hex.EncodeToString(h.Sum(nil)), sig)
+
+	now := time.Now()
+	assert.NoError(t, notify.Verify([]byte(secret), header, body, now, 0))
+	for name, tc := range map[string]struct {
+		secret, header, body string
+		now                  time.Time
+		want                 error
+	}{
+		"another body":         {secret, header, string(body) + " ", now, notify.ErrBadSignature},
+		"another secret":       {secret + "x", header, string(body), now, notify.ErrBadSignature},
+		"no secret":            {"", header, string(body), now, notify.ErrBadSignature},
+		"no header":            {secret, "", string(body), now, notify.ErrBadSignature},
+		"another time":         {secret, strings.Replace(header, "t="+ts, fmt.Sprintf("t=%d", sec+1), 1), string(body), now, notify.ErrBadSignature},
+		"no v1":                {secret, "t=" + ts, string(body), now, notify.ErrBadSignature},
+		"garbage":              {secret, "t=x,v1=zz,=,", string(body), now, notify.ErrBadSignature},
+		"an oversized header":  {secret, header + strings.Repeat(",v1=00", 200), string(body), now, notify.ErrBadSignature},
+		"replayed later":       {secret, header, string(body), now.Add(6 * time.Minute), notify.ErrSignatureExpired},
+		"from the future":      {secret, header, string(body), now.Add(-6 * time.Minute), notify.ErrSignatureExpired},
+		"rotation: one of two": {secret, header + ",v1=" + strings.Repeat("00", 32), string(body), now, nil},
+	} {
+		assert.Equal(t, tc.want, notify.Verify([]byte(tc.secret), tc.header, []byte(tc.body), tc.now, 0), name)
+	}
+	assert.Equal(t, header, notify.Sign([]byte(secret), time.Unix(sec, 0), body))
+}
+
+func TestWebhook_UnsignedWithoutSecret(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	defer srv.Close()
+	wh, err := notify.NewWebhook(srv.URL, "", nil)
+	require.NoError(t, err)
+	require.NoError(t, wh.Notify(context.Background(), sample()))
+	assert.Empty(t, got.Get(notify.SignatureHeader))
 }

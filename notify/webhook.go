@@ -15,10 +15,10 @@ import (
 )
 
 // Webhook POSTs each notification as JSON to a URL (NOTIFY_WEBHOOK_URL), with
-// the headers X-Countersign-Event (the kind) and X-Countersign-Delivery (the
-// notification id, stable across retries). A 2xx answer is success; 408, 429
-// and 5xx answers and network errors are transient; other answers are
-// permanent.
+// the headers X-Countersign-Event (the kind), X-Countersign-Delivery (the
+// notification id, stable across retries) and, when it has a secret,
+// SignatureHeader. A 2xx answer is success; 408, 429 and 5xx answers and
+// network errors are transient; other answers are permanent.
 //
 // The URL may hold a secret (a token in its path, query, user info or even
 // host name): no error Notify returns shows any part of it, nor wraps an
@@ -26,13 +26,16 @@ import (
 // histories.
 type Webhook struct {
 	url    string
+	secret []byte
 	client *http.Client
 	hide   *strings.Replacer
 }
 
 // NewWebhook checks that rawURL is an absolute http(s) URL; its error does
-// not repeat the URL. A nil client gets one with a 10s timeout.
-func NewWebhook(rawURL string, client *http.Client) (*Webhook, error) {
+// not repeat the URL. With a secret, every delivery is signed (see
+// SignatureHeader); an empty one sends them unsigned. A nil client gets one
+// with a 10s timeout.
+func NewWebhook(rawURL, secret string, client *http.Client) (*Webhook, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("the notification webhook URL must be an absolute http or https URL")
@@ -40,7 +43,11 @@ func NewWebhook(rawURL string, client *http.Client) (*Webhook, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &Webhook{url: u.String(), client: client, hide: urlParts(rawURL, u)}, nil
+	w := &Webhook{url: u.String(), client: client, hide: urlParts(rawURL, u)}
+	if secret != "" {
+		w.secret = []byte(secret)
+	}
+	return w, nil
 }
 
 // urlParts replaces, in a text, every part of the webhook URL that may be
@@ -85,6 +92,9 @@ func (w *Webhook) Notify(ctx context.Context, n Notification) error {
 	req.Header.Set("User-Agent", "countersign")
 	req.Header.Set("X-Countersign-Event", string(n.Kind))
 	req.Header.Set("X-Countersign-Delivery", n.ID)
+	if w.secret != nil {
+		req.Header.Set(SignatureHeader, Sign(w.secret, time.Now(), body))
+	}
 	resp, err := w.client.Do(req)
 	if err != nil {
 		return w.sendError(err)

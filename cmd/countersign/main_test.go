@@ -18,7 +18,8 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func clearEnv(t *testing.T) {
-	for _, k := range []string{"DATABASE_URL", "AWX_URL", "AWX_TOKEN", "TEMPORAL_ADDRESS", "TASK_QUEUE", "LOG_LEVEL"} {
+	for _, k := range []string{"DATABASE_URL", "AWX_URL", "AWX_TOKEN", "TEMPORAL_ADDRESS", "TASK_QUEUE", "LOG_LEVEL",
+		"NOTIFY_WEBHOOK_URL", "NOTIFY_WEBHOOK_SECRET", "METRICS_ADDR"} {
 		t.Setenv(k, "")
 	}
 }
@@ -48,6 +49,19 @@ func TestRun_BadConfigurationIsOneLine(t *testing.T) {
 	stderr.Reset()
 	assert.Equal(t, 1, run([]string{"worker", "--log-level", "chatty"}, &stderr))
 	assert.Contains(t, stderr.String(), "LOG_LEVEL")
+
+	// A webhook elsewhere must be signed; the line names neither its URL nor
+	// a secret.
+	stderr.Reset()
+	t.Setenv("NOTIFY_WEBHOOK_URL", "https://hooks.example/services/path-secret")
+	assert.Equal(t, 1, run([]string{"worker", "--database-url", "postgres://u:p@db/x", "--awx-url", "https://awx.example", "--awx-token", "t"}, &stderr))
+	assert.Contains(t, stderr.String(), "NOTIFY_WEBHOOK_SECRET is required")
+	assert.NotContains(t, stderr.String(), "path-secret")
+	stderr.Reset()
+	t.Setenv("NOTIFY_WEBHOOK_SECRET", "short-signing-secret")
+	assert.Equal(t, 1, run([]string{"worker", "--database-url", "postgres://u:p@db/x", "--awx-url", "https://awx.example", "--awx-token", "t"}, &stderr))
+	assert.Contains(t, stderr.String(), "at least 32 characters")
+	assert.NotContains(t, stderr.String(), "short-signing-secret")
 }
 
 func TestRun_Migrate(t *testing.T) {
