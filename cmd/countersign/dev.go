@@ -147,7 +147,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	run, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { errc <- worker.Serve(run, d.cfg, d.logger) }()
-	go func() { errc <- serveHTTP(run, d.cfg.HTTPAddr, d.api.Handler(), d.logger) }()
+	go func() { errc <- serveHTTP(run, d.logger, apiEndpoints(d.cfg, d.api)...) }()
 	failure := d.awaitReady(run, errc)
 	if failure != nil {
 		cancel()

@@ -26,8 +26,11 @@ type Config struct {
 	AWXURL            string
 	AWXToken          string
 	HTTPAddr          string
-	LogLevel          slog.Level
-	NotifyWebhookURL  string
+	// MetricsAddr, when set, is where /metrics is served instead of on
+	// HTTPAddr.
+	MetricsAddr      string
+	LogLevel         slog.Level
+	NotifyWebhookURL string
 	// NotifyWebhookSecret signs webhook deliveries (notify.SignatureHeader).
 	NotifyWebhookSecret string
 	// AWXPollInterval is how often a running AWX job is polled.
@@ -57,6 +60,7 @@ func Load(name string, args []string, env Lookup) (Config, error) {
 		{"awx-url", "AWX_URL", "AWX base URL, e.g. https://awx.example.com", &c.AWXURL, ""},
 		{"awx-token", "AWX_TOKEN", "AWX OAuth2 bearer token", &c.AWXToken, ""},
 		{"http-addr", "HTTP_ADDR", "address the HTTP server listens on", &c.HTTPAddr, "127.0.0.1:8080"},
+		{"metrics-addr", "METRICS_ADDR", "address /metrics listens on, apart from the API (empty: on HTTP_ADDR)", &c.MetricsAddr, ""},
 		{"log-level", "LOG_LEVEL", "debug, info, warn or error", &logLevel, "info"},
 		{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", &c.NotifyWebhookURL, ""},
 		{"notify-webhook-secret", "NOTIFY_WEBHOOK_SECRET", "secret that signs webhook deliveries (X-Countersign-Signature); at least 32 characters", &c.NotifyWebhookSecret, ""},
@@ -130,6 +134,21 @@ func (c Config) RequireAWX() error {
 	}
 	if c.AWXToken == "" {
 		return errors.New("AWX_TOKEN is required (an AWX OAuth2 personal access token)")
+	}
+	return nil
+}
+
+// RequireMetrics checks METRICS_ADDR: a host:port other than HTTP_ADDR,
+// or empty.
+func (c Config) RequireMetrics() error {
+	if c.MetricsAddr == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		return fmt.Errorf("METRICS_ADDR %q must be host:port, e.g. 127.0.0.1:9090", c.MetricsAddr)
+	}
+	if c.MetricsAddr == c.HTTPAddr {
+		return errors.New("METRICS_ADDR must differ from HTTP_ADDR (leave it empty to serve /metrics with the API)")
 	}
 	return nil
 }
@@ -209,6 +228,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("awx_url", maskURL(c.AWXURL)),
 		slog.Bool("awx_token_set", c.AWXToken != ""),
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("log_level", c.LogLevel.String()),
 		// Webhook URLs often carry their token in the path or the host
 		// name: no part of it is logged.

@@ -92,6 +92,14 @@ func TestConfig_LogValueHidesSecrets(t *testing.T) {
 	assert.Contains(t, out, `"notify_webhook_secret_set":true`)
 }
 
+func TestRequireMetrics(t *testing.T) {
+	assert.NoError(t, config.Config{HTTPAddr: "127.0.0.1:8080"}.RequireMetrics())
+	assert.NoError(t, config.Config{HTTPAddr: "127.0.0.1:8080", MetricsAddr: "127.0.0.1:9090"}.RequireMetrics())
+	assert.NoError(t, config.Config{HTTPAddr: "0.0.0.0:8080", MetricsAddr: ":9090"}.RequireMetrics())
+	assert.ErrorContains(t, config.Config{HTTPAddr: "127.0.0.1:8080", MetricsAddr: "127.0.0.1:8080"}.RequireMetrics(), "must differ from HTTP_ADDR")
+	assert.ErrorContains(t, config.Config{HTTPAddr: "127.0.0.1:8080", MetricsAddr: "9090"}.RequireMetrics(), "host:port")
+}
+
 func TestRequireNotify(t *testing.T) {
 	const secret = "0123456789abcdef0123456789abcdef"
 	for _, tc := range []struct {
