@@ -226,6 +226,18 @@ func TestAPIError_MaskedMessage(t *testing.T) {
 	}
 }
 
+// BenchmarkAPIError_MaskedMessage is the cost of a launch failure's message
+// from a proxy's 64 KiB page, cut, with three passwords to mask.
+func BenchmarkAPIError_MaskedMessage(b *testing.B) {
+	m := survey.NewMasker("correct  horse battery staple", "hunter22", "x")
+	body := []byte("<html><body>" + strings.Repeat("<p>value hunter22 is too small &amp; more</p>\n", 1600))[:64<<10]
+	e := &awx.APIError{Method: "POST", Path: "/p/", StatusCode: 502, Body: body, Truncated: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.MaskedMessage(m)
+	}
+}
+
 func TestIsTransient_NonAPIErrors(t *testing.T) {
 	assert.False(t, awx.IsTransient(nil))
 	assert.False(t, awx.IsTransient(errors.New("boom")))
