@@ -11,6 +11,7 @@ import (
 
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/survey"
 )
 
 // Types of the application errors activities fail with. Those marked
@@ -40,20 +41,22 @@ const (
 
 // awxFailure classifies an AWX error for Temporal: transient ones are
 // retried, the others fail for good with AWX's own message. Password answers
-// are removed from the message: AWX quotes the values it refuses.
+// are masked in the message (AWX quotes the values it refuses): it becomes
+// the request's failure reason, reaches its notifications and stays in the
+// workflow's history.
 func awxFailure(doing string, err error, in LaunchInput) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	m := secretMasker(in)
 	if awx.IsTransient(err) {
-		return temporal.NewApplicationError(redact(doing+": "+err.Error(), in), ErrTypeAWXUnavailable)
+		return temporal.NewApplicationError(doing+": "+maskedText(err, m), ErrTypeAWXUnavailable)
 	}
-	msg := err.Error()
 	var apiErr *awx.APIError
 	if errors.As(err, &apiErr) {
-		msg = apiErr.Message()
+		return temporal.NewNonRetryableApplicationError(apiErr.MaskedMessage(m), ErrTypeAWXRefused, nil)
 	}
-	return temporal.NewNonRetryableApplicationError(redact(msg, in), ErrTypeAWXRefused, nil)
+	return temporal.NewNonRetryableApplicationError(maskedText(err, m), ErrTypeAWXRefused, nil)
 }
 
 // postFailure classifies an error of the launch POST. Only a 4xx answer
@@ -63,12 +66,13 @@ func postFailure(err error, in LaunchInput) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	m := secretMasker(in)
 	var apiErr *awx.APIError
 	if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 &&
 		apiErr.StatusCode != http.StatusRequestTimeout && apiErr.StatusCode != http.StatusTooManyRequests {
-		return temporal.NewNonRetryableApplicationError(redact(apiErr.Message(), in), ErrTypeAWXRefused, nil)
+		return temporal.NewNonRetryableApplicationError(apiErr.MaskedMessage(m), ErrTypeAWXRefused, nil)
 	}
-	return temporal.NewApplicationError(redact("launching the template: "+err.Error(), in), ErrTypeAWXUnavailable)
+	return temporal.NewApplicationError("launching the template: "+maskedText(err, m), ErrTypeAWXUnavailable)
 }
 
 // retryable keeps an error retryable even if AWX refused: used where giving
@@ -90,16 +94,30 @@ func storeFailure(doing string, requestID int64, err error) error {
 	return temporal.NewApplicationError(fmt.Sprintf("PostgreSQL, %s: %v", doing, err), ErrTypeStoreUnavailable)
 }
 
-// redact replaces the request's password answers in msg.
-func redact(msg string, in LaunchInput) string {
-	if len(in.SecretVariables) == 0 {
-		return msg
-	}
-	answers := mergedAnswers(in)
+// secretMasker masks the request's password answers, wherever in the
+// answers they are.
+func secretMasker(in LaunchInput) *survey.Masker {
+	var answers []any
 	for _, name := range in.SecretVariables {
-		if v, ok := answers[name].(string); ok && v != "" && v != "$encrypted$" {
-			msg = strings.ReplaceAll(msg, v, "$encrypted$")
+		if v, ok := in.ExtraVars[name]; ok {
+			answers = append(answers, v)
+		}
+		for _, node := range in.NodeSurveyData {
+			if v, ok := node[name]; ok {
+				answers = append(answers, v)
+			}
 		}
 	}
-	return msg
+	return survey.NewMasker(answers...)
+}
+
+// maskedText is err's text with m's secrets masked; AWX's own message in it
+// is masked before it is cut to length.
+func maskedText(err error, m *survey.Masker) string {
+	text := err.Error()
+	var apiErr *awx.APIError
+	if errors.As(err, &apiErr) {
+		text = strings.Replace(text, apiErr.Error(), apiErr.MaskedError(m), 1)
+	}
+	return m.Mask(text, false)
 }

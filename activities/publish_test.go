@@ -1,9 +1,13 @@
 package activities_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -208,6 +212,36 @@ func TestActivities_Publish_NotifyOnly(t *testing.T) {
 	after, err := s.Store.GetRequest(ctx, in.RequestID)
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "the projection is left as it was")
+}
+
+// A webhook URL holds its token anywhere, host name included: delivery
+// errors are returned (to the workflow's history) and logged without it.
+func TestActivities_Publish_WebhookURLNeverShows(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	in := s.Create(t, testkit.RestartService(s.Stage("SRE", "sre", 2, 72*time.Hour, 24*time.Hour)))
+	r := pendingRequest(t, s, in.RequestID, in.Plan)
+	events := []activities.Event{{Kind: notify.KindPending, Recipients: []string{"bob"}, Stage: 0}}
+	const hook = "https://hook-host-secret.example/services/path-secret?token=query-secret"
+	secrets := []string{"hook-host-secret", "path-secret", "query-secret"}
+	unreachable := &http.Client{Transport: &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
+		return nil, &net.DNSError{Err: "no such host", Name: "hook-host-secret.example", IsNotFound: true}
+	}}}
+	wh, err := notify.NewWebhook(hook, "", unreachable)
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	acts := withNotifier(s, wh)
+	acts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+
+	_, err = activityEnv(acts).ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 2, Request: *r, Events: events})
+	require.ErrorContains(t, err, "notification webhook")
+	acts.NotifyMaxAttempts = 1
+	_, err2 := activityEnv(acts).ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 3, Request: *r, Events: events})
+	require.NoError(t, err2)
+	require.Contains(t, logs.String(), "giving up on notifications")
+	for _, secret := range secrets {
+		assert.NotContains(t, fmt.Sprintf("%+v", err), secret, "the activity's error")
+		assert.NotContains(t, logs.String(), secret, "the log")
+	}
 }
 
 // withNotifier is the stack's activities with another notifier.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
@@ -123,6 +124,50 @@ func TestAPI_PasswordsNeverLeak(t *testing.T) {
 		})
 	}
 
+	// A password AWX refuses at launch (its survey changed after the
+	// submission), long enough that AWX's message is cut inside it, with
+	// runs of spaces that the one-line message collapses.
+	refusedAtLaunch := "launch-refused-" + salt + "  with   runs  of spaces " + strings.Repeat("z", 300)
+	secrets["api_key (refused at launch)"] = refusedAtLaunch
+	secrets["api_key (refused at launch, its start)"] = refusedAtLaunch[:20]
+	secrets["api_key (refused at launch, collapsed)"] = strings.Join(strings.Fields(refusedAtLaunch), " ")[:40]
+	refused := idOf(e.must(http.StatusCreated, requester, "POST", submitPath(rotate), rotateAnswers(refusedAtLaunch)))
+	require.NoError(t, e.stack.Sim.AddJobTemplate(awxsim.JobTemplate{
+		ID: secretTemplateID, Name: "Rotate API key", SurveyEnabled: true, AskLabelsOnLaunch: true,
+		Survey: &awxsim.Survey{Name: "Rotate API key", Spec: []awxsim.SurveyQuestion{
+			{Type: awxsim.QuestionText, QuestionName: "Target", Variable: "target", Required: true, Max: secretIntPtr(40)},
+			{Type: awxsim.QuestionPassword, QuestionName: "New API key", Variable: "api_key", Required: true, Min: secretIntPtr(1000)},
+		}},
+	}))
+	refusedPath := fmt.Sprintf("/api/v2/service_requests/%d/", refused)
+	e.eventually(30*time.Second, "the request in dave's inbox", func() bool { return containsID64(e.inbox(otherTeam), refused) })
+	e.must(http.StatusOK, otherTeam, "POST", refusedPath+"approve/", nil)
+	var failed map[string]any
+	e.eventually(40*time.Second, "the launch to fail", func() bool {
+		failed = e.must(http.StatusOK, requester, "GET", refusedPath, nil)
+		return failed["status"] == "failed"
+	})
+	reason, _ := failed["failure_reason"].(string)
+	assert.Contains(t, reason, "AWX refused the launch: variables_needed_to_start: 'api_key' value $encrypted$", "%s", reason)
+	// Everything the refused request's workflow wrote to its history, in
+	// clear where it is not a payload: activity failures' messages and
+	// types above all.
+	var refusedHistory strings.Builder
+	for _, ev := range testkit.History(t, e.client, refused).GetEvents() {
+		protoText(&refusedHistory, ev.ProtoReflect())
+	}
+	require.Contains(t, refusedHistory.String(), "AWXRefused", "the history holds the launch's failure")
+	var notified strings.Builder
+	e.eventually(10*time.Second, "the requester to be told", func() bool {
+		notified.Reset()
+		for _, n := range e.stack.Notifier.Sent() {
+			raw, err := json.Marshal(n)
+			require.NoError(t, err)
+			notified.Write(raw)
+		}
+		return strings.Contains(notified.String(), "AWX refused the launch")
+	})
+
 	// Read everything that shows requests, as everyone who may.
 	for _, user := range []string{requester, approver, approver2, otherTeam, orgAdmin, superuser} {
 		e.must(http.StatusOK, user, "GET", "/api/v2/service_requests/?page_size=200", nil)
@@ -179,10 +224,46 @@ func TestAPI_PasswordsNeverLeak(t *testing.T) {
 		assert.NotContains(t, bodies, secret, "%s appears in a response body", name)
 		assert.NotContains(t, tables, secret, "%s appears in the database", name)
 		assert.NotContains(t, logs, secret, "%s appears in a log line", name)
+		assert.NotContains(t, refusedHistory.String(), secret, "%s appears in a workflow's history", name)
+		assert.NotContains(t, notified.String(), secret, "%s appears in a notification", name)
 	}
 }
 
 func secretIntPtr(n int) *int { return &n }
+
+// protoText writes every string and bytes field of m (payloads are JSON
+// bytes), recursively, one per line.
+func protoText(b *strings.Builder, m protoreflect.Message) {
+	var value func(fd protoreflect.FieldDescriptor, v protoreflect.Value)
+	value = func(fd protoreflect.FieldDescriptor, v protoreflect.Value) {
+		switch fd.Kind() {
+		case protoreflect.StringKind:
+			b.WriteString(v.String() + "\n")
+		case protoreflect.BytesKind:
+			b.Write(v.Bytes())
+			b.WriteByte('\n')
+		case protoreflect.MessageKind, protoreflect.GroupKind:
+			protoText(b, v.Message())
+		}
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			for i := 0; i < v.List().Len(); i++ {
+				value(fd, v.List().Get(i))
+			}
+		case fd.IsMap():
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				b.WriteString(k.String() + "\n")
+				value(fd.MapValue(), mv)
+				return true
+			})
+		default:
+			value(fd, v)
+		}
+		return true
+	})
+}
 
 func containsID64(list []int64, id int64) bool {
 	for _, v := range list {

@@ -33,6 +33,9 @@ type Deps struct {
 	// Registry collects the API's metrics (and, when the caller wires them
 	// there, the Temporal SDK's); /metrics serves it. Nil: a new one.
 	Registry *prometheus.Registry
+	// MetricsElsewhere leaves /metrics out of Handler: the caller serves
+	// MetricsHandler on an address of its own (METRICS_ADDR).
+	MetricsElsewhere bool
 	// AWXCacheTTL bounds how long answers from AWX (surveys, launch
 	// settings) are reused. Default 30s.
 	AWXCacheTTL time.Duration
@@ -105,8 +108,9 @@ func New(d Deps) *Server {
 	}
 }
 
-// Handler is the HTTP handler of the API, with /metrics and the web portal
-// (package web: "/", /ui/, /static/) beside it.
+// Handler is the HTTP handler of the API, with the web portal (package
+// web: "/", /ui/, /static/) and, unless Deps.MetricsElsewhere, /metrics
+// beside it.
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -119,7 +123,9 @@ func (s *Server) Handler() http.Handler {
 	r.NoMethod(func(c *gin.Context) {
 		c.Error(&httpError{status: http.StatusMethodNotAllowed, body: detail(`Method "` + c.Request.Method + `" not allowed.`)})
 	})
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.d.Registry, promhttp.HandlerOpts{})))
+	if !s.d.MetricsElsewhere {
+		r.GET("/metrics", gin.WrapH(s.MetricsHandler()))
+	}
 	s.mountPortal(r)
 	s.codecRoutes(r)
 
@@ -135,6 +141,12 @@ func (s *Server) Handler() http.Handler {
 	s.policyRoutes(a)
 	s.requestRoutes(a)
 	return r
+}
+
+// MetricsHandler serves the registry's metrics in Prometheus's text format,
+// whatever the path.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.d.Registry, promhttp.HandlerOpts{})
 }
 
 func (s *Server) ping(c *gin.Context) {

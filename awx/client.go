@@ -236,10 +236,13 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, in any) (int
 		return 0, nil, exchangeError(ctx, method, u.Path, err)
 	}
 	if !ok {
-		if int64(len(data)) > limit {
+		cut := int64(len(data)) > limit
+		if cut {
 			data = data[:limit]
 		}
-		return resp.StatusCode, nil, newAPIError(method, u.Path, resp.StatusCode, data)
+		apiErr := newAPIError(method, u.Path, resp.StatusCode, data)
+		apiErr.Truncated = cut
+		return resp.StatusCode, nil, apiErr
 	}
 	if int64(len(data)) > limit {
 		return 0, nil, fmt.Errorf("AWX %s %s: response body exceeds %d bytes", method, u.Path, limit)

@@ -28,6 +28,19 @@ var (
 // readable line even when a proxy sends a whole HTML page.
 const maxMessageRunes = 300
 
+// Encrypted is how AWX shows a password, and the placeholder a Masker puts
+// in place of one.
+const Encrypted = "$encrypted$"
+
+// Masker hides secrets (a request's password answers) in AWX's text;
+// survey.Masker is the one Countersign uses. Mask replaces each secret in
+// text with Encrypted; cut says that text may end in the middle of a secret,
+// whose first part must then be masked too. Placeholders already in text
+// must be left as they are.
+type Masker interface {
+	Mask(text string, cut bool) string
+}
+
 // nonFieldKey is DRF's key for errors that concern no single field.
 const nonFieldKey = "__all__"
 
@@ -41,6 +54,8 @@ type APIError struct {
 	StatusCode int
 	// Body is the raw answer, cut at 64 KiB.
 	Body []byte
+	// Truncated is true when Body was cut.
+	Truncated bool
 	// Detail is DRF's generic message, used for 401, 403, 404, 405 and parse errors.
 	Detail string
 	// Fields holds validation messages by field name, e.g.
@@ -63,7 +78,40 @@ func (e *APIError) Error() string {
 // line and cut to a readable length; this is what Countersign shows users as
 // a failure reason. Field errors are listed in field-name order. When AWX gave
 // no usable text it falls back to the page title or the HTTP status text.
-func (e *APIError) Message() string {
+// AWX quotes refused values, passwords included: use MaskedMessage for
+// anything a user, a log or a workflow history may see.
+func (e *APIError) Message() string { return e.MaskedMessage(nil) }
+
+// MaskedMessage is Message with m's secrets masked. m sees AWX's whole text
+// before it is put on one line and cut, so a secret is masked whatever its
+// length or whitespace; the cut never splits a placeholder nor leaves the
+// first part of a secret (m masks what the cut left, and the cut moves
+// before the mask when it would not fit). A nil m masks nothing.
+func (e *APIError) MaskedMessage(m Masker) string {
+	text, cut := e.text(m)
+	if m == nil {
+		return truncate(oneLine(text), maxMessageRunes, nil)
+	}
+	// Collapsing whitespace can form a secret's collapsed form anew: mask
+	// again after.
+	text = m.Mask(oneLine(text), cut)
+	return truncate(text, maxMessageRunes, m)
+}
+
+// MaskedError is Error with m's secrets masked (see MaskedMessage).
+func (e *APIError) MaskedError(m Masker) string {
+	return fmt.Sprintf("AWX %s %s returned %d: %s", e.Method, e.Path, e.StatusCode, e.MaskedMessage(m))
+}
+
+// text is AWX's explanation, whole and with its own whitespace, masked by m
+// when m is not nil; cut is true when it ends where the body was cut.
+func (e *APIError) text(m Masker) (text string, cut bool) {
+	mask := func(s string, cut bool) string {
+		if m == nil {
+			return s
+		}
+		return m.Mask(s, cut)
+	}
 	var parts []string
 	if e.Detail != "" {
 		parts = append(parts, e.Detail)
@@ -74,17 +122,22 @@ func (e *APIError) Message() string {
 	if fields := e.fieldText(); fields != "" {
 		parts = append(parts, fields)
 	}
-	msg := strings.Join(parts, "; ")
+	msg := mask(strings.Join(parts, "; "), false)
 	if msg == "" && !json.Valid(e.Body) {
-		msg = textSummary(e.Body)
+		// Masked before markup is removed, which could split a secret,
+		// and after entities are decoded, which could form one.
+		var toEnd bool
+		msg, toEnd = textSummary(mask(strings.ToValidUTF8(string(e.Body), ""), e.Truncated))
+		cut = toEnd && e.Truncated
+		msg = mask(msg, cut)
 	}
-	if msg == "" {
-		msg = http.StatusText(e.StatusCode)
+	if strings.TrimSpace(msg) == "" {
+		msg, cut = http.StatusText(e.StatusCode), false
 	}
 	if msg == "" {
 		msg = fmt.Sprintf("HTTP %d", e.StatusCode)
 	}
-	return truncate(oneLine(msg), maxMessageRunes)
+	return msg, cut
 }
 
 // Unwrap lets errors.Is match ErrNotFound and ErrNotCancelable.
@@ -229,15 +282,15 @@ var (
 
 // textSummary extracts something readable from a non-JSON body: an HTML
 // page's title (proxies put the status there, e.g. "502 Bad Gateway") or the
-// body's text without markup.
-func textSummary(body []byte) string {
-	s := strings.ToValidUTF8(string(body), "")
+// body's text without markup, whitespace kept. toEnd is true when the text
+// runs to the body's end, where the body may have been cut.
+func textSummary(s string) (text string, toEnd bool) {
 	if m := titleRE.FindStringSubmatch(s); m != nil {
-		if t := oneLine(html.UnescapeString(tagRE.ReplaceAllString(m[1], " "))); t != "" {
-			return t
+		if t := html.UnescapeString(tagRE.ReplaceAllString(m[1], " ")); strings.TrimSpace(t) != "" {
+			return t, false
 		}
 	}
-	return oneLine(html.UnescapeString(tagRE.ReplaceAllString(s, " ")))
+	return html.UnescapeString(tagRE.ReplaceAllString(s, " ")), true
 }
 
 // oneLine collapses all whitespace runs (newlines included) to single spaces.
@@ -245,10 +298,46 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func truncate(s string, max int) string {
+// truncate cuts s to max runes, the last one an ellipsis. The cut never
+// splits an Encrypted placeholder; with m, what remains is masked again as
+// a cut text, and when masking a trailing part of a secret would make it
+// longer than max, the cut moves before that part instead.
+func truncate(s string, max int, m Masker) string {
 	if utf8.RuneCountInString(s) <= max {
 		return s
 	}
-	r := []rune(s)
-	return string(r[:max-1]) + "…"
+	head := string([]rune(s)[:max-1])
+	// A placeholder that straddles the cut goes whole.
+	for i := 0; ; {
+		j := strings.Index(s[i:], Encrypted)
+		if j < 0 || i+j >= len(head) {
+			break
+		}
+		if start := i + j; start+len(Encrypted) > len(head) {
+			head = head[:start]
+			break
+		}
+		i += j + len(Encrypted)
+	}
+	if m != nil {
+		// Each round either settles or drops the masked tail, so the head
+		// shrinks until it holds no part of a secret.
+		for len(head) > 0 {
+			masked := m.Mask(head, true)
+			if masked == head {
+				break
+			}
+			if utf8.RuneCountInString(masked) <= max-1 {
+				head = masked
+				break
+			}
+			trimmed := strings.TrimSuffix(masked, Encrypted)
+			if trimmed == masked || len(trimmed) >= len(head) {
+				head = "" // cannot happen with a Masker that only masks
+				break
+			}
+			head = trimmed
+		}
+	}
+	return head + "…"
 }

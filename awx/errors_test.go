@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/countersign/countersign/awx"
+	"github.com/countersign/countersign/survey"
 )
 
 func TestAPIError_Decoding(t *testing.T) {
@@ -183,12 +184,58 @@ func TestAPIError_LongBody(t *testing.T) {
 	var apiErr *awx.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Len(t, apiErr.Body, 64<<10, "error bodies are kept up to 64 KiB")
+	assert.True(t, apiErr.Truncated)
 	msg := apiErr.Message()
 	assert.LessOrEqual(t, utf8.RuneCountInString(msg), 300)
 	assert.True(t, strings.HasPrefix(msg, "upstream is restarting, please wait upstream"), msg)
 	assert.True(t, strings.HasSuffix(msg, "…"), msg)
 	assert.NotContains(t, err.Error(), "\n")
 	assert.True(t, awx.IsTransient(err))
+}
+
+func TestAPIError_MaskedMessage(t *testing.T) {
+	const secret = "Zq9!hunter22-long-secret"
+	m := survey.NewMasker(secret)
+	refusal := func(msg string) *awx.APIError {
+		return &awx.APIError{Method: "POST", Path: "/p/", StatusCode: 400, Fields: map[string][]string{"__all__": {msg}}}
+	}
+	pad := func(n int) string { return strings.Repeat("x", n) }
+	for _, tc := range []struct {
+		name string
+		err  *awx.APIError
+		want string
+	}{
+		{"short: masked, not cut", refusal("'pw' value " + secret + " is too small."), "'pw' value $encrypted$ is too small."},
+		{"the placeholder straddles the cut: it goes whole", refusal(pad(290) + " " + secret + " tail"), pad(290) + " …"},
+		{"the placeholder fits before the cut", refusal(pad(280) + " " + secret + " tail"), pad(280) + " $encrypted$ tail"},
+		{"the cut leaves a secret's first part: it goes", refusal(pad(292) + " Zq9!hu and more"), pad(292) + " …"},
+		{"whitespace runs collapse after masking", refusal("'pw' value  " + secret + "\n\n is  too small"),
+			"'pw' value $encrypted$ is too small"},
+		{"a body cut inside the secret", &awx.APIError{Method: "GET", Path: "/p/", StatusCode: 502, Truncated: true,
+			Body: []byte("<p>echo: " + secret[:10])}, "echo: $encrypted$"},
+		{"a body cut elsewhere", &awx.APIError{Method: "GET", Path: "/p/", StatusCode: 502,
+			Body: []byte("<p>echo: " + secret[:10])}, "echo: " + secret[:10]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.err.MaskedMessage(m)
+			assert.Equal(t, tc.want, got)
+			assert.LessOrEqual(t, utf8.RuneCountInString(got), 300)
+			assert.Equal(t, "AWX "+tc.err.Method+" /p/ returned "+fmt.Sprint(tc.err.StatusCode)+": "+got, tc.err.MaskedError(m))
+			assert.Equal(t, tc.err.Message(), tc.err.MaskedMessage(nil))
+		})
+	}
+}
+
+// BenchmarkAPIError_MaskedMessage is the cost of a launch failure's message
+// from a proxy's 64 KiB page, cut, with three passwords to mask.
+func BenchmarkAPIError_MaskedMessage(b *testing.B) {
+	m := survey.NewMasker("correct  horse battery staple", "hunter22", "x")
+	body := []byte("<html><body>" + strings.Repeat("<p>value hunter22 is too small &amp; more</p>\n", 1600))[:64<<10]
+	e := &awx.APIError{Method: "POST", Path: "/p/", StatusCode: 502, Body: body, Truncated: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.MaskedMessage(m)
+	}
 }
 
 func TestIsTransient_NonAPIErrors(t *testing.T) {

@@ -3,13 +3,19 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,7 +50,7 @@ func TestWebhook_Delivers(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	wh, err := notify.NewWebhook(srv.URL+"/hook", nil)
+	wh, err := notify.NewWebhook(srv.URL+"/hook", "", nil)
 	require.NoError(t, err)
 	require.NoError(t, wh.Notify(context.Background(), sample()))
 
@@ -75,7 +81,7 @@ func TestWebhook_ClassifiesFailures(t *testing.T) {
 				http.Error(w, "nope", tt.status)
 			}))
 			defer srv.Close()
-			wh, err := notify.NewWebhook(srv.URL, nil)
+			wh, err := notify.NewWebhook(srv.URL, "", nil)
 			require.NoError(t, err)
 			err = wh.Notify(context.Background(), sample())
 			require.Error(t, err)
@@ -88,7 +94,7 @@ func TestWebhook_ClassifiesFailures(t *testing.T) {
 		require.NoError(t, err)
 		addr := ln.Addr().String()
 		require.NoError(t, ln.Close())
-		wh, err := notify.NewWebhook("http://"+addr, nil)
+		wh, err := notify.NewWebhook("http://"+addr, "", nil)
 		require.NoError(t, err)
 		err = wh.Notify(context.Background(), sample())
 		require.Error(t, err)
@@ -98,7 +104,7 @@ func TestWebhook_ClassifiesFailures(t *testing.T) {
 
 func TestNewWebhook_RejectsBadURLs(t *testing.T) {
 	for _, u := range []string{"", "not a url", "ftp://example.com/x", "/relative", "http://"} {
-		_, err := notify.NewWebhook(u, nil)
+		_, err := notify.NewWebhook(u, "", nil)
 		assert.Error(t, err, u)
 	}
 }
@@ -113,4 +119,133 @@ func TestLog_Notify(t *testing.T) {
 	assert.Equal(t, "pending", rec["kind"])
 	assert.Equal(t, float64(42), rec["request_id"])
 	assert.Equal(t, []any{"bob", "carol"}, rec["recipients"])
+}
+
+// secretURL is a webhook URL with a secret in every part that can hold one.
+const secretURL = "https://user:pw-secret@hook-host-secret.example/services/path-secret?token=query-secret"
+
+var urlSecrets = []string{"pw-secret", "hook-host-secret", "path-secret", "query-secret"}
+
+// assertNoURL checks err's text and every error it wraps, since an activity
+// error's causes go to the workflow's history too.
+func assertNoURL(t *testing.T, err error) {
+	t.Helper()
+	require.Error(t, err)
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		for _, s := range urlSecrets {
+			assert.NotContains(t, e.Error(), s, "%T", e)
+			assert.NotContains(t, fmt.Sprintf("%+v", e), s, "%T", e)
+		}
+	}
+}
+
+func TestWebhook_ErrorsNeverShowTheURL(t *testing.T) {
+	failing := func(err error) *http.Client {
+		return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nil, err
+		}}}
+	}
+	for name, client := range map[string]*http.Client{
+		"no such host":       failing(&net.DNSError{Err: "no such host", Name: "hook-host-secret.example", IsNotFound: true}),
+		"connection refused": failing(&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}),
+		"timeout": {Timeout: time.Nanosecond, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			wh, err := notify.NewWebhook(secretURL, "", client)
+			require.NoError(t, err)
+			err = wh.Notify(context.Background(), sample())
+			assertNoURL(t, err)
+			assert.False(t, errors.Is(err, notify.ErrPermanent), "retried")
+			assert.Contains(t, err.Error(), "notification webhook")
+		})
+	}
+	t.Run("the receiver echoes the URL", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "Cannot POST "+r.URL.RequestURI()+" for "+r.Host, http.StatusNotFound)
+		}))
+		defer srv.Close()
+		// The receiver's address, with the secret parts the test checks.
+		u := strings.Replace(strings.Replace(secretURL, "https://", "http://", 1), "hook-host-secret.example", "hook-host-secret.localhost", 1)
+		client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+		}}}
+		wh, err := notify.NewWebhook(u, "", client)
+		require.NoError(t, err)
+		err = wh.Notify(context.Background(), sample())
+		assertNoURL(t, err)
+		assert.True(t, errors.Is(err, notify.ErrPermanent))
+		assert.Contains(t, err.Error(), "answered 404: Cannot POST")
+	})
+	t.Run("a bad URL", func(t *testing.T) {
+		_, err := notify.NewWebhook("ftp://user:pw-secret@hook-host-secret.example/path-secret?token=query-secret", "", nil)
+		assertNoURL(t, err)
+	})
+}
+
+func TestWebhook_SignsDeliveries(t *testing.T) {
+	const secret = "0123456789abcdef0123456789abcdef-test"
+	var mu sync.Mutex
+	var header string
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		header = r.Header.Get(notify.SignatureHeader)
+		body, _ = io.ReadAll(r.Body)
+	}))
+	defer srv.Close()
+	wh, err := notify.NewWebhook(srv.URL, secret, nil)
+	require.NoError(t, err)
+	before := time.Now()
+	require.NoError(t, wh.Notify(context.Background(), sample()))
+	mu.Lock()
+	defer mu.Unlock()
+
+	// The scheme, computed by hand as a receiver in any language would.
+	ts, sig, ok := strings.Cut(header, ",v1=")
+	require.True(t, ok, header)
+	ts, ok = strings.CutPrefix(ts, "t=")
+	require.True(t, ok, header)
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	require.NoError(t, err)
+	assert.InDelta(t, before.Unix(), sec, 2)
+	h := hmac.New(sha256.New, []byte(secret))
+	h.Write([]byte(ts + "." + string(body)))
+	assert.Equal(t, hex.EncodeToString(h.Sum(nil)), sig)
+
+	now := time.Now()
+	assert.NoError(t, notify.Verify([]byte(secret), header, body, now, 0))
+	for name, tc := range map[string]struct {
+		secret, header, body string
+		now                  time.Time
+		want                 error
+	}{
+		"another body":         {secret, header, string(body) + " ", now, notify.ErrBadSignature},
+		"another secret":       {secret + "x", header, string(body), now, notify.ErrBadSignature},
+		"no secret":            {"", header, string(body), now, notify.ErrBadSignature},
+		"no header":            {secret, "", string(body), now, notify.ErrBadSignature},
+		"another time":         {secret, strings.Replace(header, "t="+ts, fmt.Sprintf("t=%d", sec+1), 1), string(body), now, notify.ErrBadSignature},
+		"no v1":                {secret, "t=" + ts, string(body), now, notify.ErrBadSignature},
+		"garbage":              {secret, "t=x,v1=zz,=,", string(body), now, notify.ErrBadSignature},
+		"an oversized header":  {secret, header + strings.Repeat(",v1=00", 200), string(body), now, notify.ErrBadSignature},
+		"replayed later":       {secret, header, string(body), now.Add(6 * time.Minute), notify.ErrSignatureExpired},
+		"from the future":      {secret, header, string(body), now.Add(-6 * time.Minute), notify.ErrSignatureExpired},
+		"rotation: one of two": {secret, header + ",v1=" + strings.Repeat("00", 32), string(body), now, nil},
+	} {
+		assert.Equal(t, tc.want, notify.Verify([]byte(tc.secret), tc.header, []byte(tc.body), tc.now, 0), name)
+	}
+	assert.Equal(t, header, notify.Sign([]byte(secret), time.Unix(sec, 0), body))
+}
+
+func TestWebhook_UnsignedWithoutSecret(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	defer srv.Close()
+	wh, err := notify.NewWebhook(srv.URL, "", nil)
+	require.NoError(t, err)
+	require.NoError(t, wh.Notify(context.Background(), sample()))
+	assert.Empty(t, got.Get(notify.SignatureHeader))
 }

@@ -129,3 +129,20 @@ func TestStore_CreateDatabase(t *testing.T) {
 	require.NoError(t, st.DB().GetContext(ctx, &n, `SELECT count(*) FROM pg_database WHERE datname = $1`, name))
 	assert.Equal(t, 1, n)
 }
+
+func TestStore_DatabaseComment(t *testing.T) {
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	got, err := st.DatabaseComment(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, got, "a fresh database, cloned from the template, has no comment")
+	const comment = "it's a \\ marker; DROP TABLE users; --"
+	require.NoError(t, st.SetDatabaseComment(ctx, comment))
+	got, err = st.DatabaseComment(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, comment, got)
+	other := pgtest.NewStore(t)
+	got, err = other.DatabaseComment(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, got, "the comment belongs to one database")
+}

@@ -15,7 +15,7 @@ import (
 // Encrypted is the value AWX shows in place of a password, and the value
 // Mask stores. A password question answered with Encrypted takes its
 // default, as AWX does at launch.
-const Encrypted = "$encrypted$"
+const Encrypted = awx.Encrypted
 
 // Validate checks answers against the survey spec as AWX does at launch and
 // returns the variables the job would get from them.

@@ -25,7 +25,7 @@ import (
 // returned before anything runs; AWX being unreachable at start is only
 // logged, since it may come back before a request needs it.
 func Serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys()); err != nil {
+	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireNotify()); err != nil {
 		return err
 	}
 	acts, st, err := NewActivities(ctx, cfg, logger)
@@ -65,8 +65,11 @@ func NewActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) 
 	}
 	var notifier notify.Notifier = notify.Log{Logger: logger}
 	if cfg.NotifyWebhookURL != "" {
-		if notifier, err = notify.NewWebhook(cfg.NotifyWebhookURL, nil); err != nil {
+		if notifier, err = notify.NewWebhook(cfg.NotifyWebhookURL, cfg.NotifyWebhookSecret, nil); err != nil {
 			return nil, nil, err
+		}
+		if cfg.NotifyWebhookSecret == "" {
+			logger.Warn("notification webhook deliveries are not signed: set NOTIFY_WEBHOOK_SECRET so the receiver can verify them")
 		}
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,13 +19,14 @@ import (
 	"github.com/countersign/countersign/worker"
 )
 
-// runAPI serves the REST API (and /metrics) until ctx is canceled.
+// runAPI serves the REST API and /metrics (on METRICS_ADDR when it is set)
+// until ctx is canceled.
 func runAPI(ctx context.Context, args []string) error {
 	cfg, logger, err := loadConfig("countersign api", args)
 	if err != nil {
 		return err
 	}
-	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys()); err != nil {
+	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireMetrics()); err != nil {
 		return err
 	}
 	srv, cleanup, err := newAPI(ctx, cfg, logger, api.Deps{})
@@ -34,7 +34,19 @@ func runAPI(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cleanup()
-	return serveHTTP(ctx, cfg.HTTPAddr, srv.Handler(), logger)
+	return serveHTTP(ctx, logger, apiEndpoints(cfg, srv)...)
+}
+
+// apiEndpoints are the servers of `countersign api`: the API, and /metrics
+// alone on METRICS_ADDR when it is set (the API then does not serve it).
+func apiEndpoints(cfg config.Config, srv *api.Server) []endpoint {
+	eps := []endpoint{{name: "API", setting: "HTTP_ADDR", addr: cfg.HTTPAddr, path: "/api/v2/", handler: srv.Handler()}}
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		eps = append(eps, endpoint{name: "metrics", setting: "METRICS_ADDR", addr: cfg.MetricsAddr, path: "/metrics", handler: mux})
+	}
+	return eps
 }
 
 // newAPI connects the API's dependencies; deps carries extra settings.
@@ -76,31 +88,56 @@ func newAPI(ctx context.Context, cfg config.Config, logger *slog.Logger, deps ap
 	deps.TaskQueue, deps.Registry, deps.StageLimits = cfg.TaskQueue, reg, cfg.StageLimits
 	deps.PayloadKeys, deps.CodecTeam = ring, cfg.CodecTeam
 	deps.CodecOrigins = append(deps.CodecOrigins, cfg.CodecOriginList()...)
+	deps.MetricsElsewhere = cfg.MetricsAddr != ""
 	srv := api.New(deps)
 	return srv, func() { srv.Close(); c.Close(); st.Close() }, nil
 }
 
-// serveHTTP serves h on addr until ctx is canceled, then lets calls in
-// flight finish.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, logger *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is the port already in use?)", addr, err)
+// endpoint is one HTTP server of a process.
+type endpoint struct {
+	name    string // what it serves, for the log: "API", "metrics"
+	setting string // the setting that names addr, for errors
+	addr    string
+	path    string // logged with the address
+	handler http.Handler
+}
+
+// serveHTTP serves every endpoint until ctx is canceled or one of them
+// fails, then shuts them all down, letting calls in flight finish. It
+// listens on every address before serving any, so a port in use stops it
+// with nothing served.
+func serveHTTP(ctx context.Context, logger *slog.Logger, eps ...endpoint) error {
+	lns := make([]net.Listener, 0, len(eps))
+	for _, ep := range eps {
+		ln, err := net.Listen("tcp", ep.addr)
+		if err != nil {
+			for _, l := range lns {
+				_ = l.Close()
+			}
+			return fmt.Errorf("%s: listen on %s: %w (is the port already in use?)", ep.setting, ep.addr, err)
+		}
+		lns = append(lns, ln)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 45 * time.Second, IdleTimeout: 2 * time.Minute}
-	logger.Info("API listening", "url", "http://"+ln.Addr().String()+"/api/v2/")
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	servers := make([]*http.Server, len(eps))
+	errc := make(chan error, len(eps))
+	for i, ep := range eps {
+		servers[i] = &http.Server{Handler: ep.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 45 * time.Second, IdleTimeout: 2 * time.Minute}
+		logger.Info(ep.name+" listening", "url", "http://"+lns[i].Addr().String()+ep.path)
+		go func() { errc <- servers[i].Serve(lns[i]) }()
+	}
+	var failure error
 	select {
 	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return err
+		failure = fmt.Errorf("serving HTTP: %w", err)
 	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return srv.Shutdown(shutdown)
 	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdown); err != nil && failure == nil {
+			failure = err
+		}
+	}
+	return failure
 }

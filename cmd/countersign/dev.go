@@ -36,16 +36,18 @@ import (
 
 // devOptions are the settings of `countersign dev`.
 type devOptions struct {
-	dataDir      string
-	databaseURL  string
-	apiPort      int
-	temporalPort int
-	uiPort       int
-	awxPort      int
-	pgPort       int
-	jobDuration  time.Duration
-	logLevel     slog.Level
-	decisions    proof.Mode
+	dataDir     string
+	databaseURL string
+	// allowDatabaseURL accepts a databaseURL that dev did not prepare.
+	allowDatabaseURL bool
+	apiPort          int
+	temporalPort     int
+	uiPort           int
+	awxPort          int
+	pgPort           int
+	jobDuration      time.Duration
+	logLevel         slog.Level
+	decisions        proof.Mode
 }
 
 // devAWXToken is the simulator's token in dev mode; the simulator is no
@@ -58,25 +60,33 @@ const devDatabase = "countersign"
 func parseDevOptions(args []string, env config.Lookup) (devOptions, error) {
 	o := devOptions{}
 	fs := flag.NewFlagSet("countersign dev", flag.ContinueOnError)
+	// The environment applies after parsing, under the flags given, so that
+	// its values (DATABASE_URL's password) never show in the help text.
+	type envSetting struct {
+		name string
+		set  func(string)
+	}
+	fromEnv := map[string]envSetting{} // by flag name
 	str := func(p *string, name, envName, def, usage string) {
-		if v, ok := env(envName); ok && v != "" {
-			def = v
-		}
 		fs.StringVar(p, name, def, usage+" (env "+envName+")")
+		fromEnv[name] = envSetting{envName, func(v string) { *p = v }}
 	}
 	num := func(p *int, name, envName string, def int, usage string) {
-		if v, ok := env(envName); ok && v != "" {
-			if n, err := strconv.Atoi(v); err == nil {
-				def = n
-			} else {
-				def = -1 // reported below
-			}
-		}
 		fs.IntVar(p, name, def, usage+" (env "+envName+")")
+		fromEnv[name] = envSetting{envName, func(v string) {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				n = -1 // reported below
+			}
+			*p = n
+		}}
 	}
-	var jobDuration, logLevel, decisions string
+	var jobDuration, logLevel, allow, decisions string
 	str(&o.dataDir, "data-dir", "DEV_DATA_DIR", ".data", "directory kept between runs: PostgreSQL cluster, Temporal database, log")
-	str(&o.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL to use instead of a local cluster")
+	str(&o.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL to use instead of a local cluster (see --allow-database-url)")
+	fs.BoolFunc("allow-database-url", "use --database-url even if countersign dev did not prepare that database: it gets demo users with well-known tokens (env DEV_ALLOW_DATABASE_URL=true)",
+		func(v string) error { allow = v; return nil })
+	fromEnv["allow-database-url"] = envSetting{"DEV_ALLOW_DATABASE_URL", func(v string) { allow = v }}
 	num(&o.apiPort, "api-port", "DEV_API_PORT", 8080, "port of the API and portal")
 	num(&o.temporalPort, "temporal-port", "DEV_TEMPORAL_PORT", 7233, "gRPC port of the Temporal dev server")
 	num(&o.uiPort, "ui-port", "DEV_UI_PORT", 8233, "port of the Temporal Web UI")
@@ -88,6 +98,19 @@ func parseDevOptions(args []string, env config.Lookup) (devOptions, error) {
 		"decisions sent with the temporal CLI: trusted (as anyone, recorded unverified), verified (with a decision key's proof) or off")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for flagName, e := range fromEnv {
+		if v, ok := env(e.name); ok && v != "" && !given[flagName] {
+			e.set(v)
+		}
+	}
+	if allow != "" {
+		var err error
+		if o.allowDatabaseURL, err = strconv.ParseBool(allow); err != nil {
+			return o, fmt.Errorf("--allow-database-url (DEV_ALLOW_DATABASE_URL) %q: use true or false", allow)
+		}
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -132,7 +155,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	run, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { errc <- worker.Serve(run, d.cfg, d.logger) }()
-	go func() { errc <- serveHTTP(run, d.cfg.HTTPAddr, d.api.Handler(), d.logger) }()
+	go func() { errc <- serveHTTP(run, d.logger, apiEndpoints(d.cfg, d.api)...) }()
 	failure := d.awaitReady(run, errc)
 	if failure != nil {
 		cancel()
@@ -206,21 +229,8 @@ func (d *devStack) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, databaseURL)
-	if err != nil {
-		return fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	defer st.Close()
-	if _, err := store.Migrate(ctx, st.DB()); err != nil {
-		return err
-	}
-	if _, d.catalog, err = demo.Seed(ctx, st); err != nil {
-		return err
-	}
-	// The simulator forgets its jobs when it stops; its new ones must not
-	// take the ids of jobs that requests already own.
-	lastJob, err := st.MaxJobID(ctx)
-	if err != nil {
+	var lastJob int64
+	if d.catalog, lastJob, err = prepareDevDatabase(ctx, databaseURL, d.pg != nil, d.o.allowDatabaseURL, d.logger); err != nil {
 		return err
 	}
 

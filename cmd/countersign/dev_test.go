@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -405,4 +406,40 @@ func (w *syncBuffer) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// `countersign dev -h` shows the flags' built-in defaults: values from the
+// environment, such as DATABASE_URL's password, stay out of it.
+func TestDev_HelpHidesTheEnvironment(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	stderr := os.Stderr
+	os.Stderr = w
+	_, parseErr := parseDevOptions([]string{"-h"}, func(k string) (string, bool) {
+		v, ok := map[string]string{"DATABASE_URL": "postgres://u:hunter2@db.example/x", "DEV_DATA_DIR": "/srv/secret-dir"}[k]
+		return v, ok
+	})
+	os.Stderr = stderr
+	require.NoError(t, w.Close())
+	help, err := io.ReadAll(r)
+	require.NoError(t, err)
+	require.ErrorIs(t, parseErr, flag.ErrHelp)
+	assert.Contains(t, string(help), "-database-url")
+	assert.Contains(t, string(help), "DATABASE_URL")
+	assert.NotContains(t, string(help), "hunter2")
+	assert.NotContains(t, string(help), "db.example")
+	assert.NotContains(t, string(help), "secret-dir")
+
+	o, err := parseDevOptions(nil, func(k string) (string, bool) {
+		v, ok := map[string]string{"DATABASE_URL": "postgres://u:hunter2@db.example/x"}[k]
+		return v, ok
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://u:hunter2@db.example/x", o.databaseURL, "the environment still applies")
+	o, err = parseDevOptions([]string{"--database-url", "postgres://flag/x"}, func(k string) (string, bool) {
+		v, ok := map[string]string{"DATABASE_URL": "postgres://env/x"}[k]
+		return v, ok
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://flag/x", o.databaseURL, "a flag wins over the environment")
 }

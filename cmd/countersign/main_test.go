@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -18,7 +19,8 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func clearEnv(t *testing.T) {
-	for _, k := range []string{"DATABASE_URL", "AWX_URL", "AWX_TOKEN", "TEMPORAL_ADDRESS", "TASK_QUEUE", "LOG_LEVEL"} {
+	for _, k := range []string{"DATABASE_URL", "AWX_URL", "AWX_TOKEN", "TEMPORAL_ADDRESS", "TASK_QUEUE", "LOG_LEVEL",
+		"NOTIFY_WEBHOOK_URL", "NOTIFY_WEBHOOK_SECRET", "METRICS_ADDR"} {
 		t.Setenv(k, "")
 	}
 }
@@ -48,6 +50,19 @@ func TestRun_BadConfigurationIsOneLine(t *testing.T) {
 	stderr.Reset()
 	assert.Equal(t, 1, run([]string{"worker", "--log-level", "chatty"}, &stderr))
 	assert.Contains(t, stderr.String(), "LOG_LEVEL")
+
+	// A webhook elsewhere must be signed; the line names neither its URL nor
+	// a secret.
+	stderr.Reset()
+	t.Setenv("NOTIFY_WEBHOOK_URL", "https://hooks.example/services/path-secret")
+	assert.Equal(t, 1, run([]string{"worker", "--database-url", "postgres://u:p@db/x", "--awx-url", "https://awx.example", "--awx-token", "t"}, &stderr))
+	assert.Contains(t, stderr.String(), "NOTIFY_WEBHOOK_SECRET is required")
+	assert.NotContains(t, stderr.String(), "path-secret")
+	stderr.Reset()
+	t.Setenv("NOTIFY_WEBHOOK_SECRET", "short-signing-secret")
+	assert.Equal(t, 1, run([]string{"worker", "--database-url", "postgres://u:p@db/x", "--awx-url", "https://awx.example", "--awx-token", "t"}, &stderr))
+	assert.Contains(t, stderr.String(), "at least 32 characters")
+	assert.NotContains(t, stderr.String(), "short-signing-secret")
 }
 
 func TestRun_Migrate(t *testing.T) {
@@ -119,4 +134,21 @@ func TestRun_TokenCreate(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, u.IsSuperuser, "an existing user is never promoted")
 	assert.ErrorContains(t, runToken(ctx, []string{"list"}, &out), "usage")
+}
+
+func TestToken_HelpHidesTheEnvironment(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://u:hunter2@db.example/x")
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	stderr := os.Stderr
+	os.Stderr = w
+	code := run([]string{"token", "create", "-h"}, io.Discard)
+	os.Stderr = stderr
+	require.NoError(t, w.Close())
+	help, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, string(help), "-database-url")
+	assert.NotContains(t, string(help), "hunter2")
+	assert.NotContains(t, string(help), "db.example")
 }

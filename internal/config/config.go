@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -29,8 +30,13 @@ type Config struct {
 	AWXURL            string
 	AWXToken          string
 	HTTPAddr          string
-	LogLevel          slog.Level
-	NotifyWebhookURL  string
+	// MetricsAddr, when set, is where /metrics is served instead of on
+	// HTTPAddr.
+	MetricsAddr      string
+	LogLevel         slog.Level
+	NotifyWebhookURL string
+	// NotifyWebhookSecret signs webhook deliveries (notify.SignatureHeader).
+	NotifyWebhookSecret string
 	// AWXPollInterval is how often a running AWX job is polled.
 	AWXPollInterval time.Duration
 	// PayloadKeys and PayloadKeysFile give the keys that encrypt Temporal
@@ -74,8 +80,10 @@ func Load(name string, args []string, env Lookup) (Config, error) {
 		{"awx-url", "AWX_URL", "AWX base URL, e.g. https://awx.example.com", &c.AWXURL, ""},
 		{"awx-token", "AWX_TOKEN", "AWX OAuth2 bearer token", &c.AWXToken, ""},
 		{"http-addr", "HTTP_ADDR", "address the HTTP server listens on", &c.HTTPAddr, "127.0.0.1:8080"},
+		{"metrics-addr", "METRICS_ADDR", "address /metrics listens on, apart from the API (empty: on HTTP_ADDR)", &c.MetricsAddr, ""},
 		{"log-level", "LOG_LEVEL", "debug, info, warn or error", &logLevel, "info"},
 		{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", &c.NotifyWebhookURL, ""},
+		{"notify-webhook-secret", "NOTIFY_WEBHOOK_SECRET", "secret that signs webhook deliveries (X-Countersign-Signature); at least 32 characters", &c.NotifyWebhookSecret, ""},
 		{"awx-poll-interval", "AWX_POLL_INTERVAL", "how often a running AWX job is polled", &pollInterval, "5s"},
 		{"payload-keys", "PAYLOAD_KEYS", "keys encrypting Temporal payloads, <id>:<base64 32 bytes>, newest first, comma separated (or PAYLOAD_KEYS_FILE)", &c.PayloadKeys, ""},
 		{"payload-keys-file", "PAYLOAD_KEYS_FILE", "file of payload keys, one <id>:<base64> a line, newest first, mode 0600", &c.PayloadKeysFile, ""},
@@ -239,6 +247,69 @@ func (c Config) RequireAWX() error {
 	return nil
 }
 
+// RequireMetrics checks METRICS_ADDR: a host:port other than HTTP_ADDR,
+// or empty.
+func (c Config) RequireMetrics() error {
+	if c.MetricsAddr == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		return fmt.Errorf("METRICS_ADDR %q must be host:port, e.g. 127.0.0.1:9090", c.MetricsAddr)
+	}
+	if c.MetricsAddr == c.HTTPAddr {
+		return errors.New("METRICS_ADDR must differ from HTTP_ADDR (leave it empty to serve /metrics with the API)")
+	}
+	return nil
+}
+
+// minWebhookSecret is the shortest webhook secret accepted: the HMAC is
+// only as strong as its key, and anyone who sees one signed delivery can
+// try guesses offline.
+const minWebhookSecret = 32
+
+// RequireNotify checks NOTIFY_WEBHOOK_URL and NOTIFY_WEBHOOK_SECRET: a
+// webhook outside this host (not localhost nor a loopback address) must
+// have a secret, so its receiver can tell Countersign's deliveries from
+// anyone else's; a secret has at least 32 characters. Errors never repeat
+// the URL nor the secret.
+func (c Config) RequireNotify() error {
+	if c.NotifyWebhookURL == "" {
+		if c.NotifyWebhookSecret != "" {
+			return errors.New("NOTIFY_WEBHOOK_SECRET is set but NOTIFY_WEBHOOK_URL is not")
+		}
+		return nil
+	}
+	u, err := url.Parse(c.NotifyWebhookURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("NOTIFY_WEBHOOK_URL must be an absolute http or https URL")
+	}
+	if c.NotifyWebhookSecret == "" {
+		if !c.WebhookOnLoopback() {
+			return errors.New("NOTIFY_WEBHOOK_SECRET is required with a NOTIFY_WEBHOOK_URL outside this host: receivers verify deliveries with it (e.g. openssl rand -hex 32)")
+		}
+		return nil
+	}
+	if len(c.NotifyWebhookSecret) < minWebhookSecret {
+		return fmt.Errorf("NOTIFY_WEBHOOK_SECRET must be at least %d characters (e.g. openssl rand -hex 32)", minWebhookSecret)
+	}
+	return nil
+}
+
+// WebhookOnLoopback reports whether NOTIFY_WEBHOOK_URL names this host
+// (localhost or a loopback address), where deliveries may go unsigned.
+func (c Config) WebhookOnLoopback() bool {
+	u, err := url.Parse(c.NotifyWebhookURL)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // TemporalClientOptions builds the Temporal client options from the SDK's
 // TEMPORAL_* conventions (TLS, API key, gRPC metadata, config profile) with
 // the address and namespace of this configuration on top, and every
@@ -272,8 +343,12 @@ func (c Config) LogValue() slog.Value {
 		slog.String("awx_url", maskURL(c.AWXURL)),
 		slog.Bool("awx_token_set", c.AWXToken != ""),
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("log_level", c.LogLevel.String()),
-		slog.String("notify_webhook_url", maskURL(c.NotifyWebhookURL)),
+		// Webhook URLs often carry their token in the path or the host
+		// name: no part of it is logged.
+		slog.Bool("notify_webhook_set", c.NotifyWebhookURL != ""),
+		slog.Bool("notify_webhook_secret_set", c.NotifyWebhookSecret != ""),
 		slog.Duration("awx_poll_interval", c.AWXPollInterval),
 		slog.Bool("payload_keys_set", c.PayloadKeys != ""),
 		slog.String("payload_keys_file", c.PayloadKeysFile),

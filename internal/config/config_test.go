@@ -90,19 +90,63 @@ func TestRequirements(t *testing.T) {
 
 func TestConfig_LogValueHidesSecrets(t *testing.T) {
 	c := config.Config{
-		DatabaseURL:      "postgres://app:hunter2@db:5432/cs?sslmode=disable&password=hunter3",
-		AWXURL:           "https://awx.example",
-		AWXToken:         "awx-secret-token",
-		NotifyWebhookURL: "https://hooks.example/x?token=hook-secret",
+		DatabaseURL:         "postgres://app:hunter2@db:5432/cs?sslmode=disable&password=hunter3",
+		AWXURL:              "https://awx.example",
+		AWXToken:            "awx-secret-token",
+		NotifyWebhookURL:    "https://hooks.example/services/path-secret?token=hook-secret",
+		NotifyWebhookSecret: "webhook-signing-secret-0123456789abcdef",
 	}
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
 	out := buf.String()
-	for _, secret := range []string{"hunter2", "hunter3", "awx-secret-token", "hook-secret"} {
+	for _, secret := range []string{"hunter2", "hunter3", "awx-secret-token", "hook-secret", "path-secret", "hooks.example", "webhook-signing-secret"} {
 		assert.NotContains(t, out, secret)
 	}
+	assert.Contains(t, out, `"notify_webhook_set":true`, "the webhook URL may hold a secret anywhere: none of it is logged")
 	assert.Contains(t, out, "sslmode=disable")
 	assert.Contains(t, out, `"awx_token_set":true`)
+	assert.Contains(t, out, `"notify_webhook_secret_set":true`)
+}
+
+func TestRequireMetrics(t *testing.T) {
+	assert.NoError(t, config.Config{HTTPAddr: "127.0.0.1:8080"}.RequireMetrics())
+	assert.NoError(t, config.Config{HTTPAddr: "127.0.0.1:8080", MetricsAddr: "127.0.0.1:9090"}.RequireMetrics())
+	assert.NoError(t, config.Config{HTTPAddr: "0.0.0.0:8080", MetricsAddr: ":9090"}.RequireMetrics())
+	assert.ErrorContains(t, config.Config{HTTPAddr: "127.0.0.1:8080", MetricsAddr: "127.0.0.1:8080"}.RequireMetrics(), "must differ from HTTP_ADDR")
+	assert.ErrorContains(t, config.Config{HTTPAddr: "127.0.0.1:8080", MetricsAddr: "9090"}.RequireMetrics(), "host:port")
+}
+
+func TestRequireNotify(t *testing.T) {
+	const secret = "0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		url, secret string
+		wantErr     string // "" for none
+	}{
+		{"", "", ""},
+		{"", secret, "NOTIFY_WEBHOOK_SECRET is set but NOTIFY_WEBHOOK_URL is not"},
+		{"https://hooks.example/services/path-secret", secret, ""},
+		{"https://hooks.example/services/path-secret", "", "NOTIFY_WEBHOOK_SECRET is required"},
+		{"http://10.0.0.7:9000/hook", "", "NOTIFY_WEBHOOK_SECRET is required"},
+		{"http://localhost.example/hook", "", "NOTIFY_WEBHOOK_SECRET is required"},
+		{"http://127.0.0.1:9000/hook", "", ""},
+		{"http://localhost:9000/hook", "", ""},
+		{"http://[::1]:9000/hook", "", ""},
+		{"https://hooks.example/hook", "too-short", "at least 32 characters"},
+		{"ftp://user:pw@hooks.example/path-secret", secret, "NOTIFY_WEBHOOK_URL must be an absolute http or https URL"},
+	} {
+		err := config.Config{NotifyWebhookURL: tc.url, NotifyWebhookSecret: tc.secret}.RequireNotify()
+		if tc.wantErr == "" {
+			assert.NoError(t, err, tc.url)
+			continue
+		}
+		require.Error(t, err, tc.url)
+		assert.Contains(t, err.Error(), tc.wantErr, tc.url)
+		for _, leak := range []string{"path-secret", "pw@", tc.secret} {
+			if leak != "" {
+				assert.NotContains(t, err.Error(), leak, "the error repeats neither the URL nor the secret")
+			}
+		}
+	}
 }
 
 func TestLoad_HelpNeverShowsSecrets(t *testing.T) {
@@ -113,6 +157,7 @@ func TestLoad_HelpNeverShowsSecrets(t *testing.T) {
 	os.Stderr = w
 	_, loadErr := config.Load("test", []string{"-h"}, env(map[string]string{
 		"AWX_TOKEN": "awx-secret-token", "DATABASE_URL": "postgres://u:hunter2@db/x",
+		"NOTIFY_WEBHOOK_URL": "https://hooks.example/path-secret", "NOTIFY_WEBHOOK_SECRET": "signing-secret-0123456789abcdef0123",
 	}))
 	os.Stderr = stderr
 	require.NoError(t, w.Close())
@@ -123,6 +168,9 @@ func TestLoad_HelpNeverShowsSecrets(t *testing.T) {
 	assert.Contains(t, string(help), "-awx-token")
 	assert.NotContains(t, string(help), "awx-secret-token")
 	assert.NotContains(t, string(help), "hunter2")
+	assert.NotContains(t, string(help), "path-secret")
+	assert.NotContains(t, string(help), "signing-secret")
+	assert.Contains(t, string(help), "NOTIFY_WEBHOOK_SECRET")
 
 	c, err := config.Load("test", nil, env(map[string]string{"AWX_TOKEN": "awx-secret-token"}))
 	require.NoError(t, err)
