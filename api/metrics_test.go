@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/countersign/countersign/api"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 // With METRICS_ADDR, /metrics is served apart from the API, and the API's
@@ -22,7 +23,7 @@ func TestServer_MetricsElsewhere(t *testing.T) {
 		return rec.Code, rec.Body.String()
 	}
 
-	apart := api.New(api.Deps{Logger: quiet, MetricsElsewhere: true})
+	apart := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Logger: quiet, MetricsElsewhere: true})
 	status, _ := get(apart.Handler(), "/api/v2/ping/")
 	assert.Equal(t, http.StatusOK, status)
 	status, body := get(apart.Handler(), "/metrics")
@@ -32,7 +33,7 @@ func TestServer_MetricsElsewhere(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.Contains(t, body, `countersign_http_request_duration_seconds_bucket{method="GET",route="/api/v2/ping/",status="200"`)
 
-	together := api.New(api.Deps{Logger: quiet})
+	together := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Logger: quiet})
 	get(together.Handler(), "/api/v2/ping/")
 	status, body = get(together.Handler(), "/metrics")
 	assert.Equal(t, http.StatusOK, status, "without METRICS_ADDR, /metrics stays on the API")

@@ -16,6 +16,7 @@ import (
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/internal/pgcluster"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 func freeAddr(t *testing.T) string {
@@ -39,7 +40,7 @@ func getStatus(t *testing.T, url string) (int, string) {
 func TestServeHTTP_MetricsAddr(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := config.Config{HTTPAddr: freeAddr(t), MetricsAddr: freeAddr(t)}
-	srv := api.New(api.Deps{Logger: quiet, MetricsElsewhere: cfg.MetricsAddr != ""})
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Logger: quiet, MetricsElsewhere: cfg.MetricsAddr != ""})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serveHTTP(ctx, quiet, apiEndpoints(cfg, srv)...) }()
@@ -83,7 +84,7 @@ func TestServeHTTP_MetricsPortInUse(t *testing.T) {
 	require.NoError(t, err)
 	defer busy.Close()
 	cfg := config.Config{HTTPAddr: freeAddr(t), MetricsAddr: busy.Addr().String()}
-	srv := api.New(api.Deps{Logger: quiet, MetricsElsewhere: true})
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Logger: quiet, MetricsElsewhere: true})
 	err = serveHTTP(context.Background(), quiet, apiEndpoints(cfg, srv)...)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "METRICS_ADDR: listen on "+cfg.MetricsAddr)
@@ -94,7 +95,7 @@ func TestServeHTTP_MetricsPortInUse(t *testing.T) {
 
 // Without METRICS_ADDR, /metrics stays on the API's port.
 func TestAPIEndpoints_Default(t *testing.T) {
-	eps := apiEndpoints(config.Config{HTTPAddr: "127.0.0.1:8080"}, api.New(api.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	eps := apiEndpoints(config.Config{HTTPAddr: "127.0.0.1:8080"}, api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	require.Len(t, eps, 1)
 	assert.Equal(t, "127.0.0.1:8080", eps[0].addr)
 }
