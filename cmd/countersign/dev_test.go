@@ -231,7 +231,7 @@ func TestDev_WholeStack(t *testing.T) {
 	require.Regexp(t, `^/api/v2/service_requests/\d+/$`, path)
 	waitStatus(t, api+path, "successful")
 
-	walked := dev.runWalkthrough(ports)
+	walked := dev.runWalkthrough(bin, ports)
 
 	// The Web UI reads every payload encrypted; it decodes through the
 	// codec endpoint for a superuser signed in to the portal, for nobody
@@ -300,7 +300,7 @@ func TestDev_WholeStack(t *testing.T) {
 
 // walkthroughBlocks are the shell blocks of the README's walkthrough, with
 // its default ports replaced by ports.
-func walkthroughBlocks(t *testing.T, ports []string) []string {
+func walkthroughBlocks(t *testing.T, bin string, ports []string) []string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
 	require.NoError(t, err)
@@ -315,7 +315,7 @@ func walkthroughBlocks(t *testing.T, ports []string) []string {
 		}
 		block, section, _ = strings.Cut(section, "```")
 		r := strings.NewReplacer("127.0.0.1:8080", "127.0.0.1:"+ports[0], "127.0.0.1:7233", "127.0.0.1:"+ports[1],
-			"127.0.0.1:8233", "127.0.0.1:"+ports[2])
+			"127.0.0.1:8233", "127.0.0.1:"+ports[2], "./bin/countersign", bin)
 		blocks = append(blocks, r.Replace(block))
 	}
 	return blocks
@@ -323,10 +323,10 @@ func walkthroughBlocks(t *testing.T, ports []string) []string {
 
 // runWalkthrough runs the README's walkthrough verbatim (but for the ports)
 // and checks that each block prints what the README says.
-func (p *devProcess) runWalkthrough(ports []string) string {
+func (p *devProcess) runWalkthrough(bin string, ports []string) string {
 	t := p.t
-	blocks := walkthroughBlocks(t, ports)
-	require.Len(t, blocks, 5)
+	blocks := walkthroughBlocks(t, bin, ports)
+	require.Len(t, blocks, 6)
 	state := filepath.Join(t.TempDir(), "state")
 	require.NoError(t, os.WriteFile(state, nil, 0o600))
 	run := func(block string) string {
@@ -352,6 +352,17 @@ func (p *devProcess) runWalkthrough(ports []string) string {
 	assert.Regexp(t, `service-request-`+id+`\s+ServiceRequest`, out)
 	assert.Contains(t, out, "Completed")
 	assert.Contains(t, out, `"status":"successful"`)
+	assert.Regexp(t, `"channel":"api"[^}]*"user":"bob"`, out)
+	assert.Regexp(t, `"channel":"cli"[^}]*"unverified":false[^}]*"user":"carol"`, out, "carol's decision was proven by her key")
+	out = run(blocks[5])
+	assert.Contains(t, out, `"justification":"demo for a customer"`, "the state, decoded")
+	assert.Contains(t, out, `"channel":"cli"`)
+	// The same query without the codec: one encrypted payload.
+	bareQuery, _, ok := strings.Cut(blocks[5], " \\\n")
+	require.True(t, ok, "the query's first line ends with a continuation: %s", blocks[5])
+	out = run(bareQuery)
+	assert.Contains(t, out, encryptedInWebUI)
+	assert.NotContains(t, out, "demo for a customer")
 	return path
 }
 
