@@ -1,11 +1,13 @@
 package temporaldev
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,8 +18,15 @@ func TestCodecCredentialsProxy(t *testing.T) {
 	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case settingsPath:
-			assert.Empty(t, r.Header.Get("Accept-Encoding"), "the settings come unzipped, to be rewritten")
-			_, _ = io.WriteString(w, `{"Codec":{"Endpoint":"http://127.0.0.1:8080/api/v2/codec","PassAccessToken":false,"IncludeCredentials":false},"DefaultNamespace":"default"}`)
+			// Like the UI server, gzip when asked to.
+			var out io.Writer = w
+			if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+				w.Header().Set("Content-Encoding", "gzip")
+				gz := gzip.NewWriter(w)
+				defer gz.Close()
+				out = gz
+			}
+			_, _ = io.WriteString(out, `{"Codec":{"Endpoint":"http://127.0.0.1:8080/api/v2/codec","PassAccessToken":false,"IncludeCredentials":false},"DefaultNamespace":"default"}`)
 		default:
 			_, _ = io.WriteString(w, "host="+r.Host+" path="+r.URL.Path)
 		}
