@@ -139,7 +139,7 @@ func (s *Server) plan(c *gin.Context, item store.CatalogItem, vars map[string]an
 func approvalPolicies(ps []store.Policy) []approval.Policy {
 	out := make([]approval.Policy, len(ps))
 	for i, p := range ps {
-		ap := approval.Policy{ID: p.ID, Name: p.Name, Priority: p.Priority, Condition: p.Condition, Enabled: p.Enabled}
+		ap := approval.Policy{ID: p.ID, OrganizationID: p.OrganizationID, Name: p.Name, Priority: p.Priority, Condition: p.Condition, Enabled: p.Enabled}
 		for j, st := range p.Stages {
 			as := approval.Stage{Name: st.Name, Order: j + 1, MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
 				Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval)}

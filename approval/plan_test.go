@@ -205,7 +205,7 @@ func TestResolvePlan_FailingConditionNeverWaivesApproval(t *testing.T) {
 	assert.Equal(t, approval.PlanFromItem, plan.Source, "the item's own approval applies")
 	require.Len(t, plan.Stages, 1)
 	require.Len(t, plan.Notes, 1)
-	assert.Contains(t, plan.Notes[0], "was skipped")
+	assert.Contains(t, plan.Notes[0], "it has no stages, so the plan that applies when it does not hold was kept")
 
 	plan, err = approval.ResolvePlan([]approval.Policy{waiver, strict}, s)
 	require.NoError(t, err)
