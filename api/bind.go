@@ -19,21 +19,49 @@ import (
 // (survey answers) stay json.Number, so 3 and 3.0 remain distinct as AWX
 // sees them. An empty body is an empty object.
 func bind(c *gin.Context, dst any) error {
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	return decodeBody(raw, dst)
+}
+
+// readBody reads the body of a call that takes a JSON object: over 1 MiB is
+// 413, a body that does not start as an object 400; an empty body is "{}".
+func readBody(c *gin.Context) ([]byte, error) {
 	raw, err := io.ReadAll(c.Request.Body)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return &httpError{status: http.StatusRequestEntityTooLarge, body: detail("The request body is larger than 1 MiB.")}
+		return nil, &httpError{status: http.StatusRequestEntityTooLarge, body: detail("The request body is larger than 1 MiB.")}
 	}
 	if err != nil {
-		return badRequest("The request body could not be read.")
+		return nil, badRequest("The request body could not be read.")
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		raw = []byte("{}")
 	}
 	if raw[0] != '{' {
-		return badRequest("JSON parse error - not a JSON object")
+		return nil, badRequest("JSON parse error - not a JSON object")
 	}
+	return raw, nil
+}
+
+// decodeFields decodes the fields of dst from a body read by readBody,
+// ignoring the others: a look at part of a body before it is bound.
+func decodeFields(raw []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("JSON parse error - extra data after the object")
+	}
+	return nil
+}
+
+// decodeBody decodes a body read by readBody into dst as bind does.
+func decodeBody(raw []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
