@@ -3,20 +3,24 @@ package approval_test
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/countersign/countersign/approval"
 )
 
 // worstCompile is the slowest condition to compile that passes the limits
-// among those tried: nested choices between values of large (but allowed)
-// types, which make the checker unify and format those types again and
-// again. Shapes that grow faster (chained or nested loops, large literals)
-// are refused by the limits before the checker runs.
+// among those tried (sweeps over families of shapes, then a random search
+// that mutated the slowest): loops and nested choices over lists of mixed
+// types, which make the checker unify, substitute and format types again
+// and again. Shapes whose types grow faster (chained or nested loops,
+// large literals) are refused by the limits before the checker runs. It
+// never holds, so a plan evaluates every policy that has it.
 func worstCompile() string {
-	big := strings.Repeat("[", 12) + "extra_vars" + strings.Repeat("]", 12)
-	one := "size(" + strings.Repeat("true ? a : (", 10) + "a" + strings.Repeat(")", 10) + ") > 0"
-	return "[" + big + "].exists(a, " + strings.Join([]string{one, one, one, one, one}, " && ") + ")"
+	b := `size([[item.tags, item, 1, "a"]]) < 0`
+	t := fmt.Sprintf("(true ? [(true ? %[1]s : (%[1]s))].exists(w, (true ? %[1]s : (%[1]s))) : "+
+		"([(true ? %[1]s : (%[1]s))].exists(w, (true ? %[1]s : (%[1]s)))))", b)
+	return "(" + t + " && " + t + ") && (" + t + " && " + t + ")"
 }
 
 // evalConditions are the costliest conditions to evaluate found, each
@@ -76,12 +80,16 @@ func BenchmarkConditionEval(b *testing.B) {
 	}
 }
 
+// freshOrg numbers organizations whose conditions nothing compiled yet.
+var freshOrg atomic.Int64
+
 // BenchmarkResolvePlan_MaxPolicies resolves the plan of a request with
 // large answers for an organization with MaxPolicies policies whose
 // conditions are all the slowest to evaluate: every one is evaluated (none
 // holds) and fails closed at the cost limit. "cached" is every request
 // after the first; "first use" compiles every condition too, as after a
-// restart or when every policy was just saved.
+// restart or when every policy was just saved; the last compiles the
+// slowest condition to compile for every policy.
 func BenchmarkResolvePlan_MaxPolicies(b *testing.B) {
 	subj := largeAnswers()
 	policies := func(org int64) []approval.Policy {
@@ -101,10 +109,20 @@ func BenchmarkResolvePlan_MaxPolicies(b *testing.B) {
 		}
 	})
 	b.Run("first use", func(b *testing.B) {
-		org := int64(100)
 		for b.Loop() {
-			org++
-			if _, err := approval.ResolvePlan(policies(org), subj); err != nil {
+			if _, err := approval.ResolvePlan(policies(freshOrg.Add(1)), subj); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// Every condition the slowest to compile, none of them cached.
+	b.Run("first use, slowest to compile", func(b *testing.B) {
+		for b.Loop() {
+			ps := policies(freshOrg.Add(1))
+			for i := range ps {
+				ps[i].Condition = worstCompile()
+			}
+			if _, err := approval.ResolvePlan(ps, subj); err != nil {
 				b.Fatal(err)
 			}
 		}

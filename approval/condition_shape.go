@@ -13,11 +13,11 @@ import (
 // then takes minutes. maxTypeSize bounds the size (nodes of the type tree)
 // any part of a condition may have — the types authors use, such as
 // map(string, dyn) or list(string), have fewer than ten — and maxTypeWork
-// the sum of these sizes over the whole condition; a 2 KB condition of
-// plain comparisons stays under half of it.
+// the sum of these sizes over the whole condition: about 3 per comparison,
+// so 2 KB of `extra_vars.a == 1 || ...` stays under it.
 const (
 	maxTypeSize = 16
-	maxTypeWork = 2000
+	maxTypeWork = 1000
 )
 
 // shapeCheck computes, from the syntax of a parsed condition alone, an

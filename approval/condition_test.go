@@ -107,6 +107,7 @@ func TestCheckCondition_Limits(t *testing.T) {
 		strings.Repeat(`extra_vars.a.exists(x, x == 1) || `, 7) + "true",
 		`[extra_vars].map(a, {a: a}).map(b, [b, b]).size() > 0`,
 		strings.Repeat("(", 20) + "1" + strings.Repeat(" + 1)", 20) + " > 0",
+		strings.Repeat(`extra_vars.answer == "some value" || `, 54) + "false", // 2 KB of comparisons
 	} {
 		assert.NoError(t, approval.CheckCondition(expr), "%s", expr)
 	}
