@@ -190,3 +190,17 @@ func CanCreateIn(p Principal, r Resource, org int64) error {
 	}
 	return ErrForbidden
 }
+
+// CanCreateSomewhere reports whether there is any organization p may
+// create an object of resource r in: ErrForbidden when there is none, so
+// that a call can be refused before its body (which names the
+// organization) is even read.
+func CanCreateSomewhere(p Principal, r Resource) error {
+	switch {
+	case p.IsSuperuser:
+		return nil
+	case r == Organization || r == User || len(p.AdminOf) == 0:
+		return ErrForbidden
+	}
+	return nil
+}

@@ -119,3 +119,18 @@ func TestCanCreateIn(t *testing.T) {
 	assert.Equal(t, forbidden, access.CanCreateIn(requester, access.Team, acme))
 	assert.Equal(t, hidden, access.CanCreateIn(requester, access.Team, initech))
 }
+
+// TestCanCreateSomewhere: who administers no organization may create
+// nothing in any, whatever the body of their call says.
+func TestCanCreateSomewhere(t *testing.T) {
+	for _, r := range []access.Resource{access.Team, access.CatalogItem, access.Policy} {
+		assert.NoError(t, access.CanCreateSomewhere(superuser, r))
+		assert.NoError(t, access.CanCreateSomewhere(orgAdmin, r))
+		assert.Equal(t, forbidden, access.CanCreateSomewhere(requester, r))
+		assert.Equal(t, forbidden, access.CanCreateSomewhere(outsider, r))
+		assert.Equal(t, forbidden, access.CanCreateSomewhere(access.Principal{UserID: 9}, r))
+	}
+	assert.NoError(t, access.CanCreateSomewhere(superuser, access.Organization))
+	assert.Equal(t, forbidden, access.CanCreateSomewhere(orgAdmin, access.Organization))
+	assert.Equal(t, forbidden, access.CanCreateSomewhere(orgAdmin, access.User))
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
@@ -49,6 +50,29 @@ type azRow struct {
 	has map[int]string
 	// hasFor overrides has for one persona.
 	hasFor map[string]string
+	// compiles, when set, is how many policy conditions each persona's
+	// call may compile: it proves a refusal came before the compiler.
+	compiles map[string]uint64
+}
+
+// azCompiles is a row's expected compilations for alice, dave, bob, oscar,
+// erin and admin; anonymous callers and bad tokens compile nothing.
+func azCompiles(alice, dave, bob, oscar, erin, admin uint64) map[string]uint64 {
+	return map[string]uint64{
+		personaAnonymous: 0, personaBadToken: 0,
+		requester: alice, otherTeam: dave, approver: bob, otherAdmin: oscar, orgAdmin: erin, superuser: admin,
+	}
+}
+
+// hostileCondition is 170 `.map()` calls nested in each other: 2.7 KB that
+// once took the type checker minutes. The limits refuse it before the
+// checker runs, and only after the caller was found to be an admin.
+func hostileCondition() string {
+	inner := "x0"
+	for i := 170; i >= 1; i-- {
+		inner = fmt.Sprintf("[x%d].map(x%d, %s)", i-1, i, inner)
+	}
+	return "[1].map(x0, " + inner + ") == []"
 }
 
 // azFixture is the world the matrix runs in.
@@ -299,10 +323,32 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 			want:   azCodes(forbidden, forbidden, forbidden, bad, bad, bad),
 			has:    map[int]string{bad: `"name":["This organization already has a policy with this name."]`},
 			hasFor: map[string]string{otherAdmin: p(`"organization":["Invalid pk \"%d\" - object does not exist."]`, f.acme)}},
+		// Authorized before validated: who is not an admin of the
+		// organization learns nothing of the body and costs no compilation.
+		{name: "policies create (hostile condition)", method: "POST", path: "/api/v2/approval_policies/",
+			body:     map[string]any{"organization": f.acme, "name": "", "condition": hostileCondition(), "stages": []any{}},
+			want:     azCodes(forbidden, forbidden, forbidden, bad, bad, bad),
+			has:      map[int]string{bad: `"condition":["condition `},
+			hasFor:   map[string]string{otherAdmin: p(`{"organization":["Invalid pk \"%d\" - object does not exist."]}`, f.acme)},
+			compiles: azCompiles(0, 0, 0, 0, 1, 1)},
+		{name: "policies create (no organization)", method: "POST", path: "/api/v2/approval_policies/",
+			body:     map[string]any{"name": "", "condition": hostileCondition()},
+			want:     azCodes(forbidden, forbidden, forbidden, bad, bad, bad),
+			has:      map[int]string{bad: `{"organization":["This field is required."]}`},
+			compiles: azCompiles(0, 0, 0, 0, 0, 0)},
+		{name: "policies create (malformed JSON)", method: "POST", path: "/api/v2/approval_policies/",
+			body:     `{"condition": "item.name ==`,
+			want:     azCodes(forbidden, forbidden, forbidden, bad, bad, bad),
+			has:      map[int]string{bad: `"detail":"JSON parse error`},
+			compiles: azCompiles(0, 0, 0, 0, 0, 0)},
 		{name: "policy detail", method: "GET", path: p("/api/v2/approval_policies/%d/", f.envPolicy), want: azCodes(notFound, notFound, notFound, notFound, ok, ok)},
 		{name: "policy detail (initech)", method: "GET", path: p("/api/v2/approval_policies/%d/", f.initechPolicy), want: azCodes(notFound, notFound, notFound, ok, notFound, ok)},
 		{name: "policy patch", method: "PATCH", path: p("/api/v2/approval_policies/%d/", f.envPolicy), body: map[string]any{"name": ""},
 			want: azCodes(notFound, notFound, notFound, notFound, bad, bad), has: map[int]string{bad: `"name":[`}},
+		{name: "policy patch (hostile condition)", method: "PATCH", path: p("/api/v2/approval_policies/%d/", f.envPolicy),
+			body: map[string]any{"name": "", "condition": hostileCondition()},
+			want: azCodes(notFound, notFound, notFound, notFound, bad, bad), has: map[int]string{bad: `"condition":["condition `},
+			compiles: azCompiles(0, 0, 0, 0, 1, 1)},
 		{name: "policy delete (fresh)", method: "DELETE", fresh: func(string) (string, func()) {
 			pol, err := st.CreatePolicy(ctx, store.NewPolicy{OrganizationID: f.acme, Name: azFreshName("fresh-policy"), Priority: 500,
 				Condition: "false", Stages: []store.PolicyStage{{Name: "x", MinApprovers: 1, Timeout: time.Hour, ReminderInterval: 0}}})
@@ -348,8 +394,13 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 					path, cleanup = row.fresh(persona)
 					defer cleanup()
 				}
+				compiled := approval.ConditionCompiles()
 				status, raw := e.raw(persona, row.method, path, row.body)
+				compiled = approval.ConditionCompiles() - compiled
 				what := fmt.Sprintf("%s %s as %s", row.method, path, personaLabel(persona))
+				if want, ok := row.compiles[persona]; ok && compiled != want {
+					t.Errorf("%s: %d conditions compiled, want %d", what, compiled, want)
+				}
 				if status != want {
 					t.Errorf("%s: status %d, want %d; body: %s", what, status, want, raw)
 					continue

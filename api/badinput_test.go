@@ -26,6 +26,9 @@ type badCase struct {
 	// instead.
 	want  any
 	check func(t *testing.T, raw []byte)
+	// noCompile asserts that no policy condition was compiled: the call
+	// was refused before its condition reached the compiler.
+	noCompile bool
 }
 
 // fieldErr is AWX's {"field": ["message", ...]} body.
@@ -90,6 +93,9 @@ func TestAPI_BadInput(t *testing.T) {
 		return err.Error()
 	}
 	notFound := detailErr("Not found.")
+	forbidden := detailErr("You do not have permission to perform this action.")
+	// doubling chains maps that double the type the checker infers.
+	doubling := "size([{1: 1}].map(a, {a: a}).map(b, {b: b}).map(c, {c: c}).map(d, {d: d}).map(e, {e: e})) > 0"
 	huge := `{"description": "` + strings.Repeat("x", 1<<20+10) + `"}`
 
 	cases := []badCase{
@@ -120,13 +126,23 @@ func TestAPI_BadInput(t *testing.T) {
 			want: fieldErr("colour", "Unknown field.")},
 		{name: "unknown field on submit", user: requester, method: "POST", path: submitRestart, body: map[string]any{"justification": "j", "extra_vars": map[string]any{"service_name": "api"}, "priority": 1}, status: 400,
 			want: fieldErr("priority", "Unknown field.")},
+		// The organization comes first: whether the caller may create there
+		// is decided before the rest of the body is looked at.
 		{name: "team without fields", user: orgAdmin, method: "POST", path: "/api/v2/teams/", body: map[string]any{}, status: 400,
-			want: map[string]any{"name": []string{"This field is required."}, "organization": []string{"This field is required."}}},
+			want: fieldErr("organization", "This field is required.")},
 		{name: "team with an empty body", user: orgAdmin, method: "POST", path: "/api/v2/teams/", body: "", status: 400,
-			want: map[string]any{"name": []string{"This field is required."}, "organization": []string{"This field is required."}}},
+			want: fieldErr("organization", "This field is required.")},
+		{name: "team without a name", user: orgAdmin, method: "POST", path: "/api/v2/teams/", body: map[string]any{"organization": acme}, status: 400,
+			want: fieldErr("name", "This field is required.")},
 		{name: "catalog item without fields", user: orgAdmin, method: "POST", path: "/api/v2/service_catalog_items/", body: map[string]any{}, status: 400,
-			want: map[string]any{"organization": []string{"This field is required."}, "name": []string{"This field is required."},
+			want: fieldErr("organization", "This field is required.")},
+		{name: "catalog item with only its organization", user: orgAdmin, method: "POST", path: "/api/v2/service_catalog_items/", body: map[string]any{"organization": acme}, status: 400,
+			want: map[string]any{"name": []string{"This field is required."},
 				"job_template": []string{"Give exactly one of job_template and workflow_job_template."}}},
+		{name: "team: requester with an invalid body", user: requester, method: "POST", path: "/api/v2/teams/", body: map[string]any{"organization": acme, "name": ""}, status: 403,
+			want: forbidden},
+		{name: "catalog item: requester with malformed JSON", user: requester, method: "POST", path: "/api/v2/service_catalog_items/", body: `{"name": `, status: 403,
+			want: forbidden},
 		{name: "policy without stages", user: orgAdmin, method: "POST", path: "/api/v2/approval_policies/", body: map[string]any{"organization": acme, "name": "p"}, status: 400,
 			want: fieldErr("stages", "Give at least one stage.")},
 		{name: "user without username", user: superuser, method: "POST", path: "/api/v2/users/", body: map[string]any{"email": "x@example.com"}, status: 400,
@@ -196,6 +212,28 @@ func TestAPI_BadInput(t *testing.T) {
 				require.Contains(t, msgs[0], "bool", "the message says a bool is needed: %s", raw)
 				require.Equal(t, conditionErr("extra_vars.ttl_days + 1"), msgs[0])
 			}},
+		{name: "policy: misspelt field of item", user: orgAdmin, method: "POST", path: "/api/v2/approval_policies/",
+			body: newPolicy("condition", `item.nmae == "x"`), status: 400, check: func(t *testing.T, raw []byte) {
+				body := decodeObject(t, raw)
+				require.Equal(t, []string{"condition"}, keysOf(body), "%s", raw)
+				require.Contains(t, body["condition"].([]any)[0], "undefined field 'nmae'")
+			}},
+		{name: "policy: misspelt field of requester on update", user: orgAdmin, method: "PATCH", path: p("/api/v2/approval_policies/%d/", policy.ID),
+			body: map[string]any{"condition": `"sre" in requester.team`}, status: 400, check: func(t *testing.T, raw []byte) {
+				require.Contains(t, decodeObject(t, raw)["condition"].([]any)[0], "undefined field 'team'")
+			}},
+		{name: "policy: condition too complex to check", user: orgAdmin, method: "POST", path: "/api/v2/approval_policies/",
+			body: newPolicy("condition", doubling), status: 400, check: func(t *testing.T, raw []byte) {
+				require.Contains(t, decodeObject(t, raw)["condition"].([]any)[0], "condition is too complex")
+			}},
+		{name: "policy: requester with a hostile, invalid body", user: requester, method: "POST", path: "/api/v2/approval_policies/",
+			body: newPolicy("condition", hostileCondition(), "name", "", "stages", []any{}), status: 403, want: forbidden, noCompile: true},
+		{name: "policy: requester with malformed JSON", user: requester, method: "POST", path: "/api/v2/approval_policies/",
+			body: `{"condition": "` + hostileCondition(), status: 403, want: forbidden, noCompile: true},
+		{name: "policy: admin of another organization with a hostile body", user: otherAdmin, method: "POST", path: "/api/v2/approval_policies/",
+			body: newPolicy("condition", hostileCondition(), "priority", "high"), status: 400, want: fieldErr("organization", p(invalidPK, acme)), noCompile: true},
+		{name: "policy update: requester with a hostile body", user: requester, method: "PATCH", path: p("/api/v2/approval_policies/%d/", policy.ID),
+			body: map[string]any{"condition": hostileCondition(), "priority": "high"}, status: 404, want: notFound, noCompile: true},
 		{name: "policy: condition update does not compile", user: orgAdmin, method: "PATCH", path: p("/api/v2/approval_policies/%d/", policy.ID),
 			body: map[string]any{"condition": `item.category ==`}, status: 400, want: fieldErr("condition", conditionErr(`item.category ==`))},
 		{name: "policy: negative timeout", user: orgAdmin, method: "POST", path: "/api/v2/approval_policies/",
@@ -334,7 +372,11 @@ func TestAPI_BadInput(t *testing.T) {
 	before := e.dbState()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			compiled := approval.ConditionCompiles()
 			status, raw := e.raw(c.user, c.method, c.path, c.body)
+			if c.noCompile {
+				require.Equal(t, compiled, approval.ConditionCompiles(), "no condition may be compiled")
+			}
 			shown := raw
 			if len(shown) > 400 {
 				shown = append(append([]byte{}, shown[:400]...), "…"...)

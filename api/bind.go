@@ -23,13 +23,42 @@ func bind(c *gin.Context, dst any) error {
 	if err != nil {
 		return err
 	}
+	return decodeBody(raw, dst)
+}
+
+// readBody reads the body of a call that takes a JSON object: over the
+// route's limit is 413, a body that does not start as an object 400; an
+// empty body is "{}".
+func readBody(c *gin.Context) ([]byte, error) {
+	raw, err := readRaw(c)
+	if err != nil {
+		return nil, err
+	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		raw = []byte("{}")
 	}
 	if raw[0] != '{' {
-		return badRequest("JSON parse error - not a JSON object")
+		return nil, badRequest("JSON parse error - not a JSON object")
 	}
+	return raw, nil
+}
+
+// decodeFields decodes the fields of dst from a body read by readBody,
+// ignoring the others: a look at part of a body before it is bound.
+func decodeFields(raw []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("JSON parse error - extra data after the object")
+	}
+	return nil
+}
+
+// decodeBody decodes a body read by readBody into dst as bind does.
+func decodeBody(raw []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
@@ -133,8 +162,8 @@ func jsonKind(kind string) string {
 	return kind
 }
 
-// readBody reads the whole request body: 413 beyond the route's limit.
-func readBody(c *gin.Context) ([]byte, error) {
+// readRaw reads the whole request body: 413 beyond the route's limit.
+func readRaw(c *gin.Context) ([]byte, error) {
 	raw, err := io.ReadAll(c.Request.Body)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {

@@ -112,9 +112,6 @@ var iconName = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 // validate checks what can be checked without the database or AWX.
 func (b itemBody) validate(creating bool) (fieldErrors, *int64, bool) {
 	errs := fieldErrors{}
-	if creating && b.Organization == nil {
-		errs.add("organization", "This field is required.")
-	}
 	if b.Name != nil {
 		if n := strings.TrimSpace(*b.Name); n == "" || len(n) > 512 {
 			errs.add("name", "Give a name of 1 to 512 characters.")
@@ -177,7 +174,8 @@ func nullableID(raw json.RawMessage) (id *int64, set bool, err error) {
 
 func (s *Server) createItem(c *gin.Context) {
 	var b itemBody
-	if err := bind(c, &b); err != nil {
+	org, err := s.bindForCreate(c, access.CatalogItem, &b)
+	if err != nil {
 		c.Error(err)
 		return
 	}
@@ -186,17 +184,13 @@ func (s *Server) createItem(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	if err := s.canCreate(c, access.CatalogItem, *b.Organization); err != nil {
-		c.Error(err)
-		return
-	}
 	kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)
-	if err := s.checkTemplate(c, *b.Organization, kind, tmpl); err != nil {
+	if err := s.checkTemplate(c, org, kind, tmpl); err != nil {
 		c.Error(err)
 		return
 	}
 	item, err := s.d.Store.CreateCatalogItem(c.Request.Context(), store.NewCatalogItem{
-		OrganizationID: *b.Organization, Name: strings.TrimSpace(*b.Name), Description: deref(b.Description),
+		OrganizationID: org, Name: strings.TrimSpace(*b.Name), Description: deref(b.Description),
 		Icon: deref(b.Icon), Category: deref(b.Category), Tags: derefTags(b.Tags),
 		JobTemplateID: b.JobTemplate, WorkflowJobTemplateID: b.WorkflowJobTemplate,
 		RequiresApproval: b.RequiresApproval != nil && *b.RequiresApproval, ApproverTeamID: team, Enabled: b.Enabled,

@@ -107,7 +107,7 @@ func (s *Server) inCodecTeam(c *gin.Context) (bool, error) {
 // codec answers a codec call with op applied to its payloads.
 func (s *Server) codec(op func([]*commonpb.Payload) ([]*commonpb.Payload, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		body, err := readBody(c)
+		body, err := readRaw(c)
 		if err != nil {
 			c.Error(err)
 			return

@@ -104,6 +104,8 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 		return http.StatusConflict, detail("It is still in use by other objects.")
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, detail("It conflicts with an existing object.")
+	case errors.Is(err, store.ErrLimit):
+		return http.StatusConflict, detail("A limit on how many such objects there may be was reached.")
 	case errors.Is(err, store.ErrInvalidReference):
 		return http.StatusBadRequest, detail("It refers to an object that does not exist.")
 	case errors.As(err, &listErr) && listErr.Message != "":

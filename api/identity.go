@@ -46,6 +46,36 @@ func (s *Server) canCreate(c *gin.Context, r access.Resource, org int64) error {
 	return nil
 }
 
+// bindForCreate decodes into dst the body of a call that creates an object
+// of resource r in the organization the body names, authorizing before
+// validating: a caller who may create r in no organization is refused
+// before the body is read; then only the organization is read from the
+// body and checked as canCreate does; only then is the whole body decoded,
+// strictly, for the handler to validate the rest. It returns the
+// organization's id.
+func (s *Server) bindForCreate(c *gin.Context, r access.Resource, dst any) (int64, error) {
+	if err := access.CanCreateSomewhere(caller(c), r); err != nil {
+		return 0, err
+	}
+	raw, err := readBody(c)
+	if err != nil {
+		return 0, err
+	}
+	var head struct {
+		Organization *int64 `json:"organization"`
+	}
+	if err := decodeFields(raw, &head); err != nil {
+		return 0, err
+	}
+	if head.Organization == nil {
+		return 0, fieldErrors{"organization": {"This field is required."}}.err()
+	}
+	if err := s.canCreate(c, r, *head.Organization); err != nil {
+		return 0, err
+	}
+	return *head.Organization, decodeBody(raw, dst)
+}
+
 func orgObject(id int64) access.Object {
 	return access.Object{Resource: access.Organization, Organization: id}
 }
@@ -100,9 +130,6 @@ func (b nameBody) validate(creating, needsOrg bool) fieldErrors {
 	}
 	if b.Description != nil && len(*b.Description) > 4000 {
 		errs.add("description", "Use at most 4000 characters.")
-	}
-	if needsOrg && creating && b.Organization == nil {
-		errs.add("organization", "This field is required.")
 	}
 	if !needsOrg && b.Organization != nil {
 		errs.add("organization", "Unknown field.")

@@ -90,15 +90,13 @@ type stageBody struct {
 // maxStages bounds a policy's stages.
 const maxStages = 20
 
-// validate checks a policy body: names, the CEL condition (it must compile
-// and return a bool), and each stage's approvers and durations (timeout
-// default 72h, reminder interval default 24h, "0s" for none), which must
-// be within limits.
+// validate checks a policy body: names, the CEL condition (see
+// approval.CheckCondition; compiling it costs up to milliseconds, so only
+// callers already authorized get here), and each stage's approvers and
+// durations (timeout default 72h, reminder interval default 24h, "0s" for
+// none), which must be within limits.
 func (b policyBody) validate(creating bool, limits approval.StageLimits) (fieldErrors, []store.PolicyStage) {
 	errs := nameBody{Name: b.Name}.validate(creating, false)
-	if creating && b.Organization == nil {
-		errs.add("organization", "This field is required.")
-	}
 	if b.Condition != nil {
 		if err := approval.CheckCondition(*b.Condition); err != nil {
 			errs.add("condition", err.Error())
@@ -165,9 +163,12 @@ func (b policyBody) validate(creating bool, limits approval.StageLimits) (fieldE
 	return errs, stages
 }
 
+// createPolicy authorizes before it validates: the condition is compiled
+// only for an admin of the organization the body names.
 func (s *Server) createPolicy(c *gin.Context) {
 	var b policyBody
-	if err := bind(c, &b); err != nil {
+	org, err := s.bindForCreate(c, access.Policy, &b)
+	if err != nil {
 		c.Error(err)
 		return
 	}
@@ -176,13 +177,10 @@ func (s *Server) createPolicy(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	if err := s.canCreate(c, access.Policy, *b.Organization); err != nil {
-		c.Error(err)
-		return
-	}
 	p, err := s.d.Store.CreatePolicy(c.Request.Context(), store.NewPolicy{
-		OrganizationID: *b.Organization, Name: strings.TrimSpace(*b.Name), Priority: derefInt(b.Priority),
+		OrganizationID: org, Name: strings.TrimSpace(*b.Name), Priority: derefInt(b.Priority),
 		Condition: deref(b.Condition), Enabled: b.Enabled, Stages: stages,
+		MaxPerOrganization: approval.MaxPolicies,
 	})
 	if err != nil {
 		c.Error(policyWriteError(err))
@@ -192,7 +190,8 @@ func (s *Server) createPolicy(c *gin.Context) {
 }
 
 // updatePolicy changes a policy; requests already submitted keep the plan
-// they were given.
+// they were given. The policy is loaded and the caller authorized before
+// the body is read.
 func (s *Server) updatePolicy(c *gin.Context) {
 	p, err := s.policyFor(c, access.Update)
 	if err != nil {
@@ -255,6 +254,8 @@ func policyWriteError(err error) error {
 		return fieldErrors{"name": {"This organization already has a policy with this name."}}.err()
 	case errors.Is(err, store.ErrInvalidReference):
 		return fieldErrors{"stages": {"A stage names a team that is not in the policy's organization."}}.err()
+	case errors.Is(err, store.ErrLimit):
+		return conflict(fmt.Sprintf("This organization already has %d approval policies, the most it may have; delete or merge some first.", approval.MaxPolicies))
 	}
 	return err
 }

@@ -97,6 +97,14 @@ func New(d Deps) *Server {
 		d.TemporalTimeout = 5 * time.Second
 	}
 	d.StageLimits = d.StageLimits.WithDefaults()
+	// How often policy conditions are compiled (when saved, and on their
+	// first use by this process): growth without policy edits means the
+	// compiled programs are not being reused.
+	d.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "countersign",
+		Name:      "policy_condition_compiles_total",
+		Help:      "Policy conditions compiled: checked when saved, or compiled on first use.",
+	}, func() float64 { return float64(approval.ConditionCompiles()) }))
 	return &Server{
 		d:       d,
 		log:     d.Logger,

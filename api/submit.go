@@ -129,23 +129,15 @@ func (s *Server) plan(c *gin.Context, item store.CatalogItem, vars map[string]an
 	if item.ApproverTeamID != nil {
 		subject.Item.ApproverTeam = &approval.Ref{ID: *item.ApproverTeamID, Name: item.ApproverTeamName}
 	}
-	plan, err := approval.ResolvePlan(approvalPolicies(policies), subject)
-	var ce *approval.ConditionError
-	if errors.As(err, &ce) {
-		return plan, conflict("An approval policy of this organization is broken, so no plan can be made: " + ce.Error() + ". Ask an organization admin to fix it.")
-	}
-	if err != nil {
-		return plan, err
-	}
 	// Policies saved under other limits, and the fallback stage, are
 	// brought within today's as the plan is frozen.
-	return s.d.StageLimits.Apply(plan), nil
+	return s.d.StageLimits.Apply(approval.ResolvePlan(approvalPolicies(policies), subject)), nil
 }
 
 func approvalPolicies(ps []store.Policy) []approval.Policy {
 	out := make([]approval.Policy, len(ps))
 	for i, p := range ps {
-		ap := approval.Policy{ID: p.ID, Name: p.Name, Priority: p.Priority, Condition: p.Condition, Enabled: p.Enabled}
+		ap := approval.Policy{ID: p.ID, OrganizationID: p.OrganizationID, Name: p.Name, Priority: p.Priority, Condition: p.Condition, Enabled: p.Enabled}
 		for j, st := range p.Stages {
 			as := approval.Stage{Name: st.Name, Order: j + 1, MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
 				Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval)}

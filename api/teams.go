@@ -61,7 +61,8 @@ func (s *Server) listTeams(c *gin.Context) {
 
 func (s *Server) createTeam(c *gin.Context) {
 	var b nameBody
-	if err := bind(c, &b); err != nil {
+	org, err := s.bindForCreate(c, access.Team, &b)
+	if err != nil {
 		c.Error(err)
 		return
 	}
@@ -69,11 +70,7 @@ func (s *Server) createTeam(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	if err := s.canCreate(c, access.Team, *b.Organization); err != nil {
-		c.Error(err)
-		return
-	}
-	t, err := s.d.Store.CreateTeam(c.Request.Context(), *b.Organization, strings.TrimSpace(*b.Name), deref(b.Description))
+	t, err := s.d.Store.CreateTeam(c.Request.Context(), org, strings.TrimSpace(*b.Name), deref(b.Description))
 	if err != nil {
 		c.Error(teamWriteError(err))
 		return

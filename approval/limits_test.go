@@ -117,8 +117,7 @@ func TestStageLimits_Apply(t *testing.T) {
 func TestStageLimits_ApplyToTheFallbackStage(t *testing.T) {
 	subj := provisionSubject(nil)
 	subj.Item.RequiresApproval = true
-	plan, err := approval.ResolvePlan(nil, subj)
-	require.NoError(t, err)
+	plan := approval.ResolvePlan(nil, subj)
 	require.Equal(t, approval.PlanFromItem, plan.Source)
 
 	l := approval.StageLimits{MinTimeout: time.Minute, MaxTimeout: 48 * time.Hour, MinReminderInterval: 36 * time.Hour}

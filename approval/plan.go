@@ -37,13 +37,15 @@ type Stage struct {
 
 // Policy says which requests need which approvals (SPEC 3.3). A lower
 // Priority wins; ties go to the lower ID. An empty Condition always matches.
+// OrganizationID keys the cache of compiled conditions.
 type Policy struct {
-	ID        int64   `json:"id"`
-	Name      string  `json:"name"`
-	Priority  int     `json:"priority"`
-	Condition string  `json:"condition"`
-	Enabled   bool    `json:"enabled"`
-	Stages    []Stage `json:"stages"`
+	ID             int64   `json:"id"`
+	OrganizationID int64   `json:"organization_id"`
+	Name           string  `json:"name"`
+	Priority       int     `json:"priority"`
+	Condition      string  `json:"condition"`
+	Enabled        bool    `json:"enabled"`
+	Stages         []Stage `json:"stages"`
 }
 
 // Item is what plan resolution and policy conditions know of a catalog item.
@@ -104,12 +106,22 @@ func (p Plan) NeedsApproval() bool { return len(p.Stages) > 0 }
 // enabled policies whose condition holds, the lowest priority wins (ties:
 // lowest id); otherwise an item that requires approval gets one stage
 // approved by its approver team (or the organization's admins); otherwise
-// the plan has no stages. A condition that fails while evaluating this
-// subject fails closed: its policy applies and the plan records why. A
-// condition that does not compile or is not boolean is returned as a
-// *ConditionError, since it should have been refused when the policy was
-// saved.
-func ResolvePlan(policies []Policy, subj Subject) (Plan, error) {
+// the plan has no stages.
+//
+// A condition that fails while evaluating this subject (a missing answer,
+// a wrong type, the cost limit) fails closed without ever lowering the bar:
+// the plan is the failing policy's stages combined with the plan resolved
+// as if the condition did not hold (see combine), and a note names the
+// policy and the kind of failure, never a value. So does a condition that
+// does not compile (CheckCondition refuses it when saved, but it may have
+// been saved under older rules): refusing every request of the
+// organization instead would stop its catalog until an admin fixed it.
+//
+// policies should be all of one organization's policies: the compiled
+// conditions of that organization's other policies are dropped from the
+// cache.
+func ResolvePlan(policies []Policy, subj Subject) Plan {
+	defer programs.retain(policies)
 	candidates := make([]Policy, 0, len(policies))
 	for _, p := range policies {
 		if p.Enabled {
@@ -123,42 +135,38 @@ func ResolvePlan(policies []Policy, subj Subject) (Plan, error) {
 		return candidates[i].ID < candidates[j].ID
 	})
 
-	var activation map[string]any
-	var notes []string
+	var input *conditionInput
+	var failed []failure
 	for _, p := range candidates {
 		if strings.TrimSpace(p.Condition) == "" {
-			return policyPlan(p, notes), nil
+			return combine(failed, policyPlan(p))
 		}
-		cond, err := compileCondition(p.Condition)
+		cond, err := programs.get(p)
 		if err != nil {
-			err.Policy = p.Name
-			return Plan{}, err
+			failed = append(failed, failure{policy: p, kind: failBroken})
+			continue
 		}
-		if activation == nil {
-			activation = conditionInput(subj)
+		if input == nil {
+			in := newConditionInput(subj)
+			input = &in
 		}
-		match, evalErr := cond.eval(activation)
+		if input.tooLarge {
+			failed = append(failed, failure{policy: p, kind: failTooLarge})
+			continue
+		}
+		match, evalErr := cond.eval(input.vars)
 		if evalErr != nil {
-			// Fail closed: an error applies the policy, unless applying it
-			// would waive approval.
-			if len(p.Stages) == 0 {
-				notes = append(notes, "policy "+quote(p.Name)+" was skipped because its condition could not be evaluated for this request ("+
-					evalErr.Error()+") and it has no stages; guard optional answers with has(...)")
-				continue
-			}
-			notes = append(notes, "policy "+quote(p.Name)+" applied because its condition could not be evaluated for this request ("+
-				evalErr.Error()+"); guard optional answers with has(...)")
-			return policyPlan(p, notes), nil
+			failed = append(failed, failure{policy: p, kind: failureKind(evalErr)})
+			continue
 		}
 		if match {
-			return policyPlan(p, notes), nil
+			return combine(failed, policyPlan(p))
 		}
 	}
 
 	if subj.Item.RequiresApproval {
-		return Plan{
+		return combine(failed, Plan{
 			Source: PlanFromItem,
-			Notes:  notes,
 			Stages: NormalizeStages([]Stage{{
 				Name:             FallbackStageName,
 				Order:            1,
@@ -167,18 +175,17 @@ func ResolvePlan(policies []Policy, subj Subject) (Plan, error) {
 				Timeout:          Duration(DefaultStageTimeout),
 				ReminderInterval: Duration(DefaultReminderInterval),
 			}}),
-		}, nil
+		})
 	}
-	return Plan{Source: PlanNone, Stages: []Stage{}, Notes: notes}, nil
+	return combine(failed, Plan{Source: PlanNone, Stages: []Stage{}})
 }
 
-func policyPlan(p Policy, notes []string) Plan {
+func policyPlan(p Policy) Plan {
 	return Plan{
 		Source:     PlanFromPolicy,
 		PolicyID:   p.ID,
 		PolicyName: p.Name,
 		Stages:     NormalizeStages(p.Stages),
-		Notes:      notes,
 	}
 }
 

@@ -32,6 +32,9 @@ var (
 	// stage needing fewer than one approver, extra_vars that is not a JSON
 	// object, an empty name).
 	ErrInvalid = errors.New("invalid value")
+	// ErrLimit: the change would give an owner more rows than it may have
+	// (an organization's approval policies).
+	ErrLimit = errors.New("limit reached")
 	// ErrUnavailable: PostgreSQL could not be reached or refused to serve
 	// (down, restarting, out of connections, a query timed out); trying
 	// again later may work.

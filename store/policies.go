@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -54,6 +57,10 @@ type NewPolicy struct {
 	// Enabled nil means enabled.
 	Enabled *bool
 	Stages  []PolicyStage
+	// MaxPerOrganization, when above 0, is how many policies the
+	// organization may have: CreatePolicy refuses with ErrLimit when it
+	// has that many already.
+	MaxPerOrganization int
 }
 
 // PolicyUpdate replaces every field of a policy and all its stages; a
@@ -111,10 +118,16 @@ var policySort = sortFields{
 // ErrInvalidReference for an unknown organization or a stage team that does
 // not exist or belongs to another organization; ErrInvalid for an empty
 // policy or stage name, MinApprovers below 1, a Timeout under a second or a
-// negative ReminderInterval.
+// negative ReminderInterval; ErrLimit when the organization already has
+// MaxPerOrganization policies.
 func (s *Store) CreatePolicy(ctx context.Context, n NewPolicy) (Policy, error) {
 	var p Policy
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if n.MaxPerOrganization > 0 {
+			if err := checkPolicyLimit(ctx, tx, n.OrganizationID, n.MaxPerOrganization); err != nil {
+				return err
+			}
+		}
 		const q = `INSERT INTO approval_policies (organization_id, name, priority, condition, enabled)
 			VALUES (:organization_id, :name, :priority, :condition, COALESCE(CAST(:enabled AS boolean), true))
 			RETURNING id`
@@ -133,6 +146,30 @@ func (s *Store) CreatePolicy(ctx context.Context, n NewPolicy) (Policy, error) {
 		return err
 	})
 	return p, wrap("create policy", err)
+}
+
+// checkPolicyLimit locks the organization's row, so that concurrent
+// creations in one organization count one after the other, and refuses
+// with ErrLimit when it has limit policies already. An organization that does
+// not exist is left to the insert's foreign key.
+func checkPolicyLimit(ctx context.Context, tx *sqlx.Tx, orgID int64, limit int) error {
+	const lock = `SELECT id FROM organizations WHERE id = $1 FOR NO KEY UPDATE`
+	var id int64
+	if err := tx.GetContext(ctx, &id, lock, orgID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	const count = `SELECT count(*) FROM approval_policies WHERE organization_id = $1`
+	var n int
+	if err := tx.GetContext(ctx, &n, count, orgID); err != nil {
+		return err
+	}
+	if n >= limit {
+		return fmt.Errorf("%w: the organization has %d policies", ErrLimit, n)
+	}
+	return nil
 }
 
 // GetPolicy returns a policy with its stages in order, or ErrNotFound.

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -334,4 +336,47 @@ func TestStore_EnabledPolicies(t *testing.T) {
 	got, err = s.EnabledPolicies(ctx, 999999)
 	require.NoError(t, err)
 	assert.Empty(t, got)
+}
+
+// TestStore_CreatePolicy_Limit: with a limit, an organization cannot get
+// more policies than it allows, not even by creating them concurrently;
+// other organizations are unaffected.
+func TestStore_CreatePolicy_Limit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	const limit = 5
+	_, err := s.CreatePolicy(ctx, store.NewPolicy{OrganizationID: f.org.ID, Name: "existing"})
+	require.NoError(t, err)
+
+	var wg sync.WaitGroup
+	errs := make([]error, 12)
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = s.CreatePolicy(ctx, store.NewPolicy{OrganizationID: f.org.ID, Name: fmt.Sprint("p", i), MaxPerOrganization: limit})
+		})
+	}
+	wg.Wait()
+	created := 0
+	for _, err := range errs {
+		if err == nil {
+			created++
+			continue
+		}
+		require.ErrorIs(t, err, store.ErrLimit)
+	}
+	assert.Equal(t, limit-1, created)
+	all, total, err := s.ListPolicies(ctx, store.PolicyFilter{OrganizationIDs: []int64{f.org.ID}}, store.ListOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, limit, total, "%v", policyNames(all))
+
+	other, err := s.CreateOrganization(ctx, "initech", "")
+	require.NoError(t, err)
+	_, err = s.CreatePolicy(ctx, store.NewPolicy{OrganizationID: other.ID, Name: "first", MaxPerOrganization: limit})
+	require.NoError(t, err)
+	_, err = s.CreatePolicy(ctx, store.NewPolicy{OrganizationID: f.org.ID, Name: "no limit given"})
+	require.NoError(t, err, "the limit applies only when asked for")
+	_, err = s.CreatePolicy(ctx, store.NewPolicy{OrganizationID: 987654, Name: "x", MaxPerOrganization: limit})
+	require.ErrorIs(t, err, store.ErrInvalidReference)
 }
