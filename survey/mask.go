@@ -3,11 +3,9 @@ package survey
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"html"
 	"sort"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/countersign/countersign/awx/pyrepr"
@@ -103,7 +101,7 @@ func NewMasker(answers ...any) *Masker {
 // Python repr() and its JSON.
 func renderings(v any) []string {
 	if s, ok := v.(string); ok {
-		return []string{s, unquote(pyrepr.Quote(s)), unquote(goJSON(s, false)), unquote(goJSON(s, true)), unquote(pythonJSON(s)),
+		return []string{s, unquote(pyrepr.Quote(s)), unquote(goJSON(s, false)), unquote(goJSON(s, true)), unquote(pyrepr.JSONString(s)),
 			html.EscapeString(s), djangoEscape.Replace(s)}
 	}
 	out := []string{pyrepr.Repr(v)}
@@ -131,38 +129,6 @@ func goJSON(s string, escapeHTML bool) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// pythonJSON is json.dumps(s) with Python's default ensure_ascii: every
-// non-ASCII character as \uXXXX (surrogate pairs beyond the BMP).
-func pythonJSON(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (r > 0x7f && r < 0x10000):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		case r >= 0x10000:
-			hi, lo := utf16.EncodeRune(r)
-			fmt.Fprintf(&b, `\u%04x\u%04x`, hi, lo)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
 
 // Mask returns text with every password answer replaced by Encrypted under
 // the rules of Masker. cut says that text may end in the middle of a

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/countersign/countersign/awx/pyrepr"
@@ -138,7 +137,7 @@ func writePyJSON(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writePyString(b, k)
+			b.WriteString(pyrepr.JSONString(k))
 			b.WriteString(": ")
 			writePyJSON(b, x[k])
 		}
@@ -153,7 +152,7 @@ func writePyJSON(b *strings.Builder, v any) {
 		}
 		b.WriteByte(']')
 	case string:
-		writePyString(b, x)
+		b.WriteString(pyrepr.JSONString(x))
 	case json.Number:
 		// Python re-renders numbers: 2.50 becomes 2.5, 1e3 becomes 1000.0.
 		b.WriteString(pyrepr.Repr(x))
@@ -169,35 +168,6 @@ func writePyJSON(b *strings.Builder, v any) {
 	}
 }
 
-func writePyString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || (r >= 0x80 && r <= 0xffff):
-			fmt.Fprintf(b, `\u%04x`, r)
-		case r > 0xffff:
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(b, `\u%04x\u%04x`, r1, r2)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-}
 
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))

@@ -1,6 +1,7 @@
-// Package pyrepr renders decoded JSON values as Python's str() and repr()
-// do, which is how AWX's error messages show answers and choices. Both the
-// survey validation and the AWX simulator quote AWX, so they share it.
+// Package pyrepr renders decoded JSON values as Python's str(), repr() and
+// json.dumps() do, which is how AWX's error messages and bodies show
+// answers and choices. The survey validation, the masking of AWX's messages
+// and the AWX simulator all quote AWX, so they share it.
 package pyrepr
 
 import (
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 )
 
 // Str is Python's str() of a value: a string as it is, anything else as
@@ -126,5 +128,39 @@ func Quote(s string) string {
 		}
 	}
 	b.WriteRune(quote)
+	return b.String()
+}
+
+// JSONString is json.dumps(s) with Python's default ensure_ascii: a quoted
+// string in which every character outside ASCII is \uXXXX (a surrogate
+// pair beyond the BMP), as AWX writes strings into JSON bodies.
+func JSONString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r < 0x20 || (r >= 0x7f && r <= 0xffff): // all but ' '..'~'
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case r > 0xffff:
+			hi, lo := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, hi, lo)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
 	return b.String()
 }

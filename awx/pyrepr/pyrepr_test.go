@@ -51,3 +51,17 @@ func TestRepr(t *testing.T) {
 	assert.Equal(t, "plain", pyrepr.Str("plain"), "str() of a string is the string itself")
 	assert.Equal(t, "['plain']", pyrepr.Str([]any{"plain"}))
 }
+
+func TestJSONString(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":           `"plain"`,
+		`quote " slash \`: `"quote \" slash \\"`,
+		"tab\tline\n":     `"tab\tline\n"`,
+		"\x01\b\f\r":      `"\u0001\b\f\r"`,
+		"café":            `"caf\u00e9"`,
+		"😀":               `"\ud83d\ude00"`,
+		"del \x7f":        `"del \u007f"`,
+	} {
+		assert.Equal(t, want, pyrepr.JSONString(in), in)
+	}
+}
