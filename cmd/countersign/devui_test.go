@@ -2,30 +2,15 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
-)
 
-// chromiumPath finds Debian's chromium; its absence fails the test.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	t.Fatal("the Web UI check needs Chromium: install Debian's package with `apt-get install -y chromium` (.ci/run does)")
-	return ""
-}
+	"github.com/countersign/countersign/internal/testkit"
+)
 
 // encryptedInWebUI is how the Web UI shows a payload it could not decode:
 // its metadata, base64 as protobuf's JSON writes bytes, starts with the
@@ -39,7 +24,7 @@ const encryptedInWebUI = "YmluYXJ5L2VuY3J5cHRlZA=="
 // browser's cookies.
 func webUIPage(t *testing.T, api, ui, workflowID, user, waitFor string) string {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath(t)),
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(testkit.Chromium(t)),
 		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 1600))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()

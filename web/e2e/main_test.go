@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -123,21 +122,6 @@ func (s *stack) catalog() (provision, restart int64) {
 	return int64(p["id"].(float64)), int64(r["id"].(float64))
 }
 
-// chromium finds Debian's chromium; its absence fails the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	t.Fatal("the portal's browser tests need Chromium: install Debian's package with `apt-get install -y chromium` (.ci/run does)")
-	return ""
-}
-
 // screenshotDir is artifacts/screenshots/ at the repository root.
 func screenshotDir(t *testing.T) string {
 	t.Helper()
@@ -163,7 +147,7 @@ type browser struct {
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
+		chromedp.ExecPath(testkit.Chromium(t)),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.WindowSize(1280, 900),
