@@ -208,11 +208,12 @@ func TestDev_WholeStack(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, string(out), "another countersign dev (make run) is using "+dataDir)
 	assert.EqualValues(t, 3, getJSON(t, api+"/api/v2/service_catalog_items/", "dev-admin")["count"], "the first run still serves")
-	// Password answers sit in Temporal's file until a payload codec hides
-	// them: only we may read it.
-	info, err := os.Stat(filepath.Join(dataDir, "temporal.db"))
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	// Temporal's file and the key that encrypts its payloads are ours only.
+	for _, name := range []string{"temporal.db", "payload.keys"} {
+		info, err := os.Stat(filepath.Join(dataDir, name))
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), name)
+	}
 
 	cmds := dev.commands()
 	script := fmt.Sprintf("set -e\n%s\necho \"REQ=$REQ\"\n%s\necho\n%s\n", cmds[0], cmds[1], cmds[2])
