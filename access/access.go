@@ -87,9 +87,12 @@ type Object struct {
 	Owner int64
 	// Enabled tells whether a catalog item is enabled.
 	Enabled bool
-	// Approvers may decide a request now; Deciders decided it.
-	Approvers []string
-	Deciders  []string
+	// Approvers may decide a request now; Deciders decided it;
+	// Participants were ever asked about it (approvers of an opened stage,
+	// people notified). All of them see it.
+	Approvers    []string
+	Deciders     []string
+	Participants []string
 	// SharedOrgs are, for a user, the organizations they belong to.
 	SharedOrgs []int64
 }
@@ -118,7 +121,8 @@ func canView(p Principal, o Object) bool {
 		return p.Admin(o.Organization)
 	case Request:
 		return o.Owner == p.UserID || p.Admin(o.Organization) ||
-			slices.Contains(o.Approvers, p.Username) || slices.Contains(o.Deciders, p.Username)
+			slices.Contains(o.Approvers, p.Username) || slices.Contains(o.Deciders, p.Username) ||
+			slices.Contains(o.Participants, p.Username)
 	case User:
 		if o.Owner == p.UserID {
 			return true

@@ -20,6 +20,7 @@ type Store interface {
 	Roster(ctx context.Context, orgID int64, teamID *int64) (store.Roster, error)
 	UserContacts(ctx context.Context, usernames []string) ([]store.Contact, error)
 	RecordRequestState(ctx context.Context, st store.RequestState) (bool, error)
+	AddRequestParticipants(ctx context.Context, id int64, users []string) error
 	ClaimJob(ctx context.Context, requestID int64, jobType string, jobID int64) error
 	RequestJob(ctx context.Context, requestID int64) (*store.JobRef, error)
 	JobOwner(ctx context.Context, jobType string, jobID int64) (int64, error)

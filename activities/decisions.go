@@ -23,6 +23,10 @@ type DecisionKeys interface {
 type VerifyDecisionInput struct {
 	Claims proof.Claims `json:"claims"`
 	Proof  *proof.Proof `json:"proof,omitempty"`
+	// Roster, when a stage is open, asks for who may act on it now: the
+	// decision is judged against PostgreSQL's word rather than the
+	// request's last reading of it.
+	Roster *RosterInput `json:"roster,omitempty"`
 }
 
 // VerifyDecisionResult says how the decision may be recorded, or why it
@@ -30,6 +34,7 @@ type VerifyDecisionInput struct {
 type VerifyDecisionResult struct {
 	Via     approval.Via      `json:"via"`
 	Refusal *approval.Refusal `json:"refusal,omitempty"`
+	Roster  *approval.Roster  `json:"roster,omitempty"`
 }
 
 // VerifyDecision checks who sent a decision through Temporal, under the
@@ -39,6 +44,20 @@ type VerifyDecisionResult struct {
 // PostgreSQL being unreachable is an error (retried); every verdict is a
 // result, so it is recorded in the workflow's history.
 func (a *Activities) VerifyDecision(ctx context.Context, in VerifyDecisionInput) (VerifyDecisionResult, error) {
+	res, err := a.verdict(ctx, in)
+	if err != nil || res.Refusal != nil || in.Roster == nil {
+		return res, err
+	}
+	roster, err := a.ResolveRoster(ctx, *in.Roster)
+	if err != nil {
+		return VerifyDecisionResult{}, err
+	}
+	res.Roster = &roster
+	return res, nil
+}
+
+// verdict is VerifyDecision's judgement of the proof alone.
+func (a *Activities) verdict(ctx context.Context, in VerifyDecisionInput) (VerifyDecisionResult, error) {
 	refuse := func(code approval.Code, format string, args ...any) (VerifyDecisionResult, error) {
 		return VerifyDecisionResult{Refusal: &approval.Refusal{Code: code, Message: fmt.Sprintf(format, args...)}}, nil
 	}

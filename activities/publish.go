@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -28,9 +29,14 @@ import (
 // and logged, so a broken notifier never holds the projection back.
 func (a *Activities) Publish(ctx context.Context, in PublishInput) error {
 	if in.NotifyOnly {
+		if err := a.Store.AddRequestParticipants(ctx, in.Request.ID, participants(in)); err != nil {
+			return err
+		}
 		return a.deliver(ctx, in)
 	}
-	_, err := a.Store.RecordRequestState(ctx, Projection(in.Request, in.Seq))
+	st := Projection(in.Request, in.Seq)
+	st.Participants = participants(in)
+	_, err := a.Store.RecordRequestState(ctx, st)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// The request was deleted (only possible before launch); there is
@@ -44,6 +50,23 @@ func (a *Activities) Publish(ctx context.Context, in PublishInput) error {
 		return err
 	}
 	return a.deliver(ctx, in)
+}
+
+// participants are who a publication shows was asked about the request:
+// the open stage's approvers, whoever decided, and the recipients of its
+// notifications. They keep seeing the request.
+func participants(in PublishInput) []string {
+	out := slices.Clone(in.Request.EligibleApprovers)
+	for _, st := range in.Request.Stages {
+		for _, resp := range st.Responses {
+			out = append(out, resp.User)
+		}
+	}
+	for _, ev := range in.Events {
+		out = append(out, ev.Recipients...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func (a *Activities) deliver(ctx context.Context, in PublishInput) error {

@@ -3,8 +3,10 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -79,7 +81,20 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 	var app *temporal.ApplicationError
 	var notFound *serviceerror.NotFound
 	var listErr *store.ListError
+	var inFlight *decisionInFlight
 	switch {
+	case errors.As(err, &inFlight):
+		s.logFor(c).Warn("decision in flight", "request_id", inFlight.requestID, "until", inFlight.until, "error", inFlight.cause)
+		url := fmt.Sprintf("/api/v2/service_requests/%d/", inFlight.requestID)
+		c.Header("Location", url)
+		until := inFlight.until.UTC().Format(time.RFC3339)
+		msg := fmt.Sprintf("The decision was sent, but the request's workflow did not answer in time (its workers are busy or were just stopped). "+
+			"It may still be applied, until %s and never after. Check the request before deciding again.", until)
+		if inFlight.withdrawal {
+			msg = fmt.Sprintf("The request's workflow did not answer in time, so the request was not deleted. Its withdrawal was sent: "+
+				"it may still be canceled, until %s and never after. Check the request, then delete it again.", until)
+		}
+		return http.StatusAccepted, gin.H{"detail": msg, "code": "decision_in_flight", "url": url, "applies_until": inFlight.until.UTC()}
 	case errors.As(err, &he):
 		if he.status >= 500 {
 			s.logFor(c).Error("request failed", "status", he.status, "error", err)
@@ -120,6 +135,19 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 	}
 	s.logFor(c).Error("request failed", "error", err)
 	return http.StatusInternalServerError, detail("A server error occurred.")
+}
+
+// refusalOf reads the rule refusal err is, from the workflow or the API.
+func refusalOf(err error) (approval.Code, bool) {
+	var ref *approval.Refusal
+	var app *temporal.ApplicationError
+	switch {
+	case errors.As(err, &ref):
+		return ref.Code, true
+	case errors.As(err, &app) && refusalCode(app) != "":
+		return refusalCode(app), true
+	}
+	return "", false
 }
 
 // refusalCode reads the rule refusal a workflow update was rejected with.

@@ -26,7 +26,8 @@ func (s *Server) requestRoutes(r *gin.RouterGroup) {
 }
 
 func requestObject(r store.Request) access.Object {
-	o := access.Object{Resource: access.Request, Organization: r.OrganizationID, Owner: r.RequesterID, Approvers: r.PendingApprovers}
+	o := access.Object{Resource: access.Request, Organization: r.OrganizationID, Owner: r.RequesterID,
+		Approvers: r.PendingApprovers, Participants: r.Participants}
 	for _, resp := range r.Responses {
 		if resp.Kind != "comment" {
 			o.Deciders = append(o.Deciders, resp.Username)
@@ -208,10 +209,9 @@ func (s *Server) deleteRequest(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	if r.Status == string(approval.StatusPendingApproval) {
-		_, err := s.act(ctx, workflows.Decision{RequestID: r.ID, Action: approval.ActionCancel,
+		_, err := s.act(ctx, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionCancel,
 			User: caller(c).Username, Text: "the request was deleted", PendingOnly: true}, channelOf(c))
-		var he *httpError
-		if errors.As(err, &he) && he.status == http.StatusConflict {
+		if code, ok := refusalOf(err); ok && code == approval.CodeFinished {
 			// The workflow has finished: delete only what never launched.
 			st, ok := s.state(ctx, r.ID)
 			if !ok {
@@ -271,7 +271,7 @@ func (s *Server) decide(action approval.Action) gin.HandlerFunc {
 			c.Error(err)
 			return
 		}
-		st, err := s.act(c.Request.Context(), workflows.Decision{RequestID: r.ID, Action: action,
+		st, err := s.act(c.Request.Context(), r, workflows.Decision{RequestID: r.ID, Action: action,
 			User: caller(c).Username, Text: text}, channelOf(c))
 		if err != nil {
 			c.Error(err)

@@ -45,6 +45,9 @@ type Deps struct {
 	// DevTokens accepts the tokens "dev-<username>"; for `countersign dev`
 	// only. The portal's sign-in page then offers a picker of the users.
 	DevTokens bool
+	// Now is the API's clock (time.Now when nil): the time its decision
+	// proofs are signed at.
+	Now func() time.Time
 	// PayloadKeys encrypt Temporal payloads (the Temporal client's data
 	// converter uses the same ring): the codec endpoint decodes with them,
 	// and the API signs its callers' decisions with keys derived from them.
@@ -74,6 +77,13 @@ type Server struct {
 	// bgSlot serialises it.
 	bg     sync.WaitGroup
 	bgSlot chan struct{}
+}
+
+func (s *Server) now() time.Time {
+	if s.d.Now != nil {
+		return s.d.Now()
+	}
+	return time.Now()
 }
 
 // Close waits for the work started after answering to finish.

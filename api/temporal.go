@@ -10,8 +10,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/proof"
+	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/workflows"
 )
 
@@ -26,9 +29,11 @@ type workerProbe struct {
 	alive     bool
 }
 
-// workerSeenWithin: a worker that polled this recently counts as alive;
-// pollers long-poll for about a minute.
-const workerSeenWithin = 2 * time.Minute
+// workerSeenWithin: a worker that polled this recently counts as alive.
+// An idle worker's pollers come back about every minute (a long poll), so
+// a worker killed less than this ago still counts: a decision sent to it
+// may wait for the next worker (see act).
+const workerSeenWithin = 75 * time.Second
 
 func newWorkerProbe(c client.Client, taskQueue string) *workerProbe {
 	if taskQueue == "" {
@@ -62,41 +67,86 @@ func (w *workerProbe) workersAlive(ctx context.Context) (bool, error) {
 // errNoWorker answers a decision made while no worker runs.
 var errNoWorker = errors.New("no worker is polling the task queue")
 
-// act sends a decision to the request's workflow as an update, signed as
-// the API's for channel, and waits for the new state. No worker → 503 at
-// once, nothing applied; a worker that does not answer within the timeout
-// → 503, and the decision may still be applied when it does (Temporal
-// keeps the update).
-func (s *Server) act(ctx context.Context, d workflows.Decision, channel string) (approval.Request, error) {
-	requestID, name, payload := d.RequestID, string(d.Action), d.Signed(s.signer, channel, time.Now())
+// act sends a decision to the request's workflow as an update, as the
+// caller through channel, and waits for the new state. The update carries
+// the API's proof and who may act on the open stage now, read from
+// PostgreSQL, so a membership change holds for the decision however
+// recently it was made.
+//
+// Its outcome is never in doubt without saying so. No worker polling, or
+// Temporal not answering the probe: 503, the decision was not sent. The
+// workflow refused it or has finished: the refusal. No answer in time
+// (workers busy, or killed a moment ago and not yet missed): a
+// *decisionInFlight (202): the update may still be applied, but only until
+// its proof expires, after which the workflow refuses it.
+func (s *Server) act(ctx context.Context, r store.Request, d workflows.Decision, channel string) (approval.Request, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.d.TemporalTimeout)
 	defer cancel()
 	alive, err := s.workers.workersAlive(ctx)
 	if err != nil {
-		return approval.Request{}, unavailable("Temporal is unavailable; the decision was not recorded.", err)
+		return approval.Request{}, unavailable("Temporal is unavailable; the decision was not sent.", err)
 	}
 	if !alive {
-		return approval.Request{}, unavailable("No Countersign worker is running; the decision was not recorded. Try again once workers are back.", errNoWorker)
+		return approval.Request{}, unavailable("No Countersign worker is running; the decision was not sent. Try again once workers are back.", errNoWorker)
 	}
+	if d.Roster, err = s.rosterNow(ctx, r); err != nil {
+		return approval.Request{}, err
+	}
+	signed := s.now()
 	h, err := s.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.WorkflowID(requestID),
-		UpdateName:   name,
-		Args:         []any{payload},
+		WorkflowID:   workflows.WorkflowID(d.RequestID),
+		UpdateName:   string(d.Action),
+		Args:         []any{d.Signed(s.signer, channel, signed)},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	var st approval.Request
 	if err == nil {
 		err = h.Get(ctx, &st)
 	}
+	var app *temporal.ApplicationError
 	switch {
 	case err == nil:
 		return st, nil
-	case errors.Is(err, context.DeadlineExceeded):
-		return st, unavailable(fmt.Sprintf("The request's workflow did not answer within %s; the decision may still be applied when workers catch up. Check the request before trying again.", s.d.TemporalTimeout), err)
 	case isWorkflowGone(err):
-		return st, conflict(fmt.Sprintf("Request %d has finished; it accepts no more actions.", requestID))
+		return st, &approval.Refusal{Code: approval.CodeFinished,
+			Message: fmt.Sprintf("Request %d has finished; it accepts no more actions.", d.RequestID)}
+	case errors.As(err, &app):
+		return st, err // the workflow's refusal
 	}
-	return st, err
+	return st, &decisionInFlight{requestID: d.RequestID, until: signed.Add(proof.ServiceMaxAge), cause: err, withdrawal: d.PendingOnly}
+}
+
+// decisionInFlight is a decision sent whose outcome is not known yet: it is
+// applied when a worker takes it before until, and never after.
+type decisionInFlight struct {
+	requestID int64
+	until     time.Time
+	cause     error
+	// withdrawal: the decision was a delete's cancel (pending_only).
+	withdrawal bool
+}
+
+func (e *decisionInFlight) Error() string {
+	return fmt.Sprintf("decision on request %d in flight until %s: %v", e.requestID, e.until.Format(time.RFC3339), e.cause)
+}
+
+// rosterNow is who may act on the request's open stage, as PostgreSQL says
+// now; nil when no stage is open. A team deleted since leaves the stage to
+// the organization's admins and superusers, as it does in the workflow.
+func (s *Server) rosterNow(ctx context.Context, r store.Request) (*workflows.StageRoster, error) {
+	if r.CurrentStage == nil || *r.CurrentStage < 0 || *r.CurrentStage >= len(r.Stages) {
+		return nil, nil
+	}
+	team := r.Stages[*r.CurrentStage].ApproverTeamID
+	roster, err := s.d.Store.Roster(ctx, r.OrganizationID, team)
+	if errors.Is(err, store.ErrNotFound) && team != nil {
+		roster, err = s.d.Store.Roster(ctx, r.OrganizationID, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &workflows.StageRoster{Stage: *r.CurrentStage, Team: team,
+		Roster: approval.Roster{TeamMembers: roster.TeamMembers, OrgAdmins: roster.OrgAdmins, Superusers: roster.Superusers}}, nil
 }
 
 // state queries the request's live state; ok is false when the workflow

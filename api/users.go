@@ -129,6 +129,9 @@ func (s *Server) createUser(c *gin.Context) {
 			return
 		}
 	}
+	if u.IsSuperuser && u.IsActive {
+		s.refreshWaiting(c.Request.Context(), s.d.Store.PendingRequests, fmt.Sprintf("user %s was created a superuser", u.Username))
+	}
 	c.JSON(http.StatusCreated, userView(u))
 }
 

@@ -62,6 +62,10 @@ type Claims struct {
 	User        string
 	Text        string
 	PendingOnly bool
+	// Context is a digest of whatever else the payload carries that the
+	// decision is judged by (the API's reading of who may decide), so that
+	// it cannot be swapped under a valid proof.
+	Context string
 }
 
 // message is the signed text: a JSON array, so no field can bleed into
@@ -69,7 +73,7 @@ type Claims struct {
 func (c Claims) message(p Proof) []byte {
 	sum := sha256.Sum256([]byte(c.Text))
 	b, _ := json.Marshal([]any{"countersign-decision-v1", c.RequestID, c.Action, c.User,
-		hex.EncodeToString(sum[:]), c.PendingOnly, p.Key, p.IssuedAt, p.Channel})
+		hex.EncodeToString(sum[:]), c.PendingOnly, p.Key, p.IssuedAt, p.Channel, c.Context})
 	return b
 }
 

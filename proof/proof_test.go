@@ -35,6 +35,7 @@ func TestServiceKeys_SignVerify(t *testing.T) {
 		"user":         {RequestID: 42, Action: "approve", User: "admin", Text: "looks fine"},
 		"text":         {RequestID: 42, Action: "approve", User: "bob", Text: "looks fine!"},
 		"pending only": {RequestID: 42, Action: "approve", User: "bob", Text: "looks fine", PendingOnly: true},
+		"context":      {RequestID: 42, Action: "approve", User: "bob", Text: "looks fine", Context: "roster:abc"},
 	}
 	for name, c := range changed {
 		assert.ErrorIs(t, k.Verify(c, p), proof.ErrInvalid, name)

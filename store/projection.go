@@ -34,6 +34,10 @@ type RequestState struct {
 	Finished  *time.Time
 	Stages    []StageState
 	Responses []Response
+	// Participants were asked about the request in this transition (its
+	// approvers, the people notified): they are added to the request's
+	// participants, who keep seeing it (see AddRequestParticipants).
+	Participants []string
 }
 
 // RecordRequestState stores a snapshot of a request's state, in one
@@ -53,6 +57,11 @@ type RequestState struct {
 // approver team has been deleted is stored with a nil ApproverTeamID.
 func (s *Store) RecordRequestState(ctx context.Context, st RequestState) (applied bool, err error) {
 	err = s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		// Whoever was asked stays asked, whatever the order snapshots
+		// arrive in.
+		if err := addParticipants(ctx, tx, st.ID, st.Participants); err != nil {
+			return err
+		}
 		args := map[string]any{
 			"id":                st.ID,
 			"seq":               st.Seq,
@@ -104,6 +113,24 @@ func (s *Store) RecordRequestState(ctx context.Context, st RequestState) (applie
 		return false, wrap("record request state", err)
 	}
 	return applied, nil
+}
+
+// AddRequestParticipants adds users to those who were asked about a
+// request (they keep seeing it). Adding who is there already writes
+// nothing; an unknown request is left alone.
+func (s *Store) AddRequestParticipants(ctx context.Context, id int64, users []string) error {
+	return wrap("add request participants", addParticipants(ctx, s.db, id, users))
+}
+
+func addParticipants(ctx context.Context, e sqlx.ExtContext, id int64, users []string) error {
+	if len(users) == 0 {
+		return nil
+	}
+	const q = `UPDATE service_requests
+		SET participants = ARRAY(SELECT DISTINCT u FROM unnest(participants || CAST($2 AS text[])) u ORDER BY u)
+		WHERE id = $1 AND NOT participants @> CAST($2 AS text[])`
+	_, err := e.ExecContext(ctx, q, id, pq.StringArray(users))
+	return err
 }
 
 // whyNotRecorded tells apart the reasons the guarded UPDATE matched no row:

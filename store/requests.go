@@ -64,6 +64,9 @@ type Request struct {
 	CurrentStage *int
 	// PendingApprovers are the usernames who may decide now and have not.
 	PendingApprovers []string
+	// Participants were ever asked about the request: approvers of its
+	// opened stages and the people notified.
+	Participants []string
 	// Job is the AWX job the request launched, or nil.
 	Job           *JobRef
 	FailureReason string
@@ -138,6 +141,7 @@ type requestRow struct {
 	Status            string         `db:"status"`
 	CurrentStage      *int           `db:"current_stage"`
 	PendingApprovers  pq.StringArray `db:"pending_approvers"`
+	Participants      pq.StringArray `db:"participants"`
 	JobType           *string        `db:"job_type"`
 	JobID             *int64         `db:"job_id"`
 	JobStatus         string         `db:"job_status"`
@@ -153,7 +157,7 @@ type requestRow struct {
 
 const requestColumns = `id, organization_id, catalog_item_id, catalog_item_name, requester_id,
 	requester_username, justification, extra_vars, node_survey_data, status, current_stage,
-	pending_approvers, job_type, job_id, job_status, job_url, failure_reason, denial,
+	pending_approvers, participants, job_type, job_id, job_status, job_url, failure_reason, denial,
 	workflow_id, state_seq, created, modified, finished`
 
 func (r requestRow) request() Request {
@@ -170,6 +174,7 @@ func (r requestRow) request() Request {
 		Status:            r.Status,
 		CurrentStage:      r.CurrentStage,
 		PendingApprovers:  nonNil(r.PendingApprovers),
+		Participants:      nonNil(r.Participants),
 		FailureReason:     r.FailureReason,
 		WorkflowID:        r.WorkflowID,
 		StateSeq:          r.StateSeq,

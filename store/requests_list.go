@@ -45,8 +45,9 @@ type UserRef struct {
 
 // RequestVisibility is who is looking at requests. They see the requests
 // they submitted (UserID), every request of the organizations they
-// administer (AdminOrgIDs), the requests they may decide now (Username
-// among the pending approvers) and the requests they approved or rejected.
+// administer (AdminOrgIDs), the requests they were asked about (Username
+// among the participants: approvers of an opened stage, people notified)
+// and the requests they approved or rejected.
 type RequestVisibility struct {
 	UserID      int64
 	Username    string
@@ -63,9 +64,9 @@ var requestSort = sortFields{
 // so that an unset one folds away when PostgreSQL plans the query with its
 // parameters, leaving only conditions the indexes serve. The visibility
 // arms are a plain OR of indexed conditions so that they combine as a
-// BitmapOr: the requester and organization indexes, the partial GIN inbox
-// index (the status literal and @> are what let it apply) and the primary
-// key probed with the ids from the index of decisions, read once up front.
+// BitmapOr: the requester and organization indexes and the GIN index of
+// participants (who may decide now, who decided and who was ever asked are
+// all participants).
 const requestsWhere = ` FROM service_requests
 	WHERE (CAST(:requester_id AS bigint) IS NULL OR requester_id = :requester_id)
 		AND (CAST(:statuses AS text[]) IS NULL OR status = ANY(:statuses))
@@ -75,9 +76,7 @@ const requestsWhere = ` FROM service_requests
 		AND (NOT CAST(:restricted AS boolean)
 			OR requester_id = :viewer_id
 			OR organization_id = ANY(:viewer_admin_orgs)
-			OR (status = 'pending_approval' AND pending_approvers @> ARRAY[CAST(:viewer AS text)])
-			OR id = ANY(ARRAY(SELECT d.request_id FROM service_request_responses d
-				WHERE d.username = :viewer AND d.kind IN ('approve', 'reject'))))
+			OR participants @> ARRAY[CAST(:viewer AS text)])
 		AND (CAST(:undecided_id AS bigint) IS NULL OR (requester_id <> :undecided_id
 			AND NOT EXISTS (SELECT 1 FROM service_request_responses u
 				WHERE u.request_id = service_requests.id AND u.username = :undecided

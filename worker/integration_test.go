@@ -295,7 +295,7 @@ func TestWorker_KilledWhilePolling(t *testing.T) {
 		"AWX_URL": c.SimURL, "AWX_TOKEN": testkit.AWXToken, "AWX_POLL_INTERVAL": "200ms",
 		"PAYLOAD_KEYS": testkit.PayloadKeys(),
 	}
-	first := workerCmd(env)
+	first := testkit.WorkerProcess(env)
 	require.NoError(t, first.Start())
 	r := testkit.RestartService()
 	r.Settings.PollHeartbeatTimeout = approval.Duration(2 * time.Second)
@@ -310,7 +310,7 @@ func TestWorker_KilledWhilePolling(t *testing.T) {
 	require.NoError(t, first.Process.Kill())
 	_ = first.Wait()
 
-	second := workerCmd(env)
+	second := testkit.WorkerProcess(env)
 	require.NoError(t, second.Start())
 	t.Cleanup(func() { _ = second.Process.Kill(); _ = second.Wait() })
 

@@ -6,6 +6,9 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -126,6 +129,7 @@ type ApproveInput struct {
 	User    string       `json:"user"`
 	Comment string       `json:"comment"`
 	Proof   *proof.Proof `json:"proof,omitempty"`
+	Roster  *StageRoster `json:"roster,omitempty"`
 }
 
 // RejectInput is the payload of reject: {"user","reason"}; reason is required.
@@ -133,13 +137,15 @@ type RejectInput struct {
 	User   string       `json:"user"`
 	Reason string       `json:"reason"`
 	Proof  *proof.Proof `json:"proof,omitempty"`
+	Roster *StageRoster `json:"roster,omitempty"`
 }
 
 // CommentInput is the payload of comment: {"user","text"}.
 type CommentInput struct {
-	User  string       `json:"user"`
-	Text  string       `json:"text"`
-	Proof *proof.Proof `json:"proof,omitempty"`
+	User   string       `json:"user"`
+	Text   string       `json:"text"`
+	Proof  *proof.Proof `json:"proof,omitempty"`
+	Roster *StageRoster `json:"roster,omitempty"`
 }
 
 // CancelInput is the payload of cancel: {"user","reason"}. With
@@ -151,26 +157,49 @@ type CancelInput struct {
 	Reason      string       `json:"reason"`
 	PendingOnly bool         `json:"pending_only,omitempty"`
 	Proof       *proof.Proof `json:"proof,omitempty"`
+	Roster      *StageRoster `json:"roster,omitempty"`
+}
+
+// StageRoster is who may act on a request while a stage is open (Stage,
+// its approver team Team, nil for the organization's admins), as the API
+// read it from PostgreSQL when it sent a decision. The decision is judged
+// against it, so that a membership change holds for decisions as soon as
+// it is answered; a roster for another stage than the open one is ignored.
+type StageRoster struct {
+	Stage int    `json:"stage"`
+	Team  *int64 `json:"team"`
+	approval.Roster
+}
+
+// digest names the roster in a proof's claims.
+func (r *StageRoster) digest() string {
+	if r == nil {
+		return ""
+	}
+	b, _ := json.Marshal(r)
+	sum := sha256.Sum256(b)
+	return "roster:" + hex.EncodeToString(sum[:])
 }
 
 // Decision returns in as a Decision on request requestID.
 func (in ApproveInput) Decision(requestID int64) Decision {
-	return Decision{RequestID: requestID, Action: approval.ActionApprove, User: in.User, Text: in.Comment}
+	return Decision{RequestID: requestID, Action: approval.ActionApprove, User: in.User, Text: in.Comment, Roster: in.Roster}
 }
 
 // Decision returns in as a Decision on request requestID.
 func (in RejectInput) Decision(requestID int64) Decision {
-	return Decision{RequestID: requestID, Action: approval.ActionReject, User: in.User, Text: in.Reason}
+	return Decision{RequestID: requestID, Action: approval.ActionReject, User: in.User, Text: in.Reason, Roster: in.Roster}
 }
 
 // Decision returns in as a Decision on request requestID.
 func (in CommentInput) Decision(requestID int64) Decision {
-	return Decision{RequestID: requestID, Action: approval.ActionComment, User: in.User, Text: in.Text}
+	return Decision{RequestID: requestID, Action: approval.ActionComment, User: in.User, Text: in.Text, Roster: in.Roster}
 }
 
 // Decision returns in as a Decision on request requestID.
 func (in CancelInput) Decision(requestID int64) Decision {
-	return Decision{RequestID: requestID, Action: approval.ActionCancel, User: in.User, Text: in.Reason, PendingOnly: in.PendingOnly}
+	return Decision{RequestID: requestID, Action: approval.ActionCancel, User: in.User, Text: in.Reason,
+		PendingOnly: in.PendingOnly, Roster: in.Roster}
 }
 
 // Decision is any action on a request, as a program builds it; Payload
@@ -181,11 +210,14 @@ type Decision struct {
 	User        string
 	Text        string
 	PendingOnly bool
+	// Roster, when the sender read it, is who may act now.
+	Roster *StageRoster
 }
 
 // Claims are what a proof of d vouches for.
 func (d Decision) Claims() proof.Claims {
-	return proof.Claims{RequestID: d.RequestID, Action: string(d.Action), User: d.User, Text: d.Text, PendingOnly: d.PendingOnly}
+	return proof.Claims{RequestID: d.RequestID, Action: string(d.Action), User: d.User, Text: d.Text,
+		PendingOnly: d.PendingOnly, Context: d.Roster.digest()}
 }
 
 // Signed is d's payload with the API's proof of it, made with keys at now
@@ -201,13 +233,13 @@ func (d Decision) Signed(keys *proof.ServiceKeys, channel string, now time.Time)
 func (d Decision) Payload(p *proof.Proof) any {
 	switch d.Action {
 	case approval.ActionApprove:
-		return ApproveInput{User: d.User, Comment: d.Text, Proof: p}
+		return ApproveInput{User: d.User, Comment: d.Text, Proof: p, Roster: d.Roster}
 	case approval.ActionReject:
-		return RejectInput{User: d.User, Reason: d.Text, Proof: p}
+		return RejectInput{User: d.User, Reason: d.Text, Proof: p, Roster: d.Roster}
 	case approval.ActionComment:
-		return CommentInput{User: d.User, Text: d.Text, Proof: p}
+		return CommentInput{User: d.User, Text: d.Text, Proof: p, Roster: d.Roster}
 	case approval.ActionCancel:
-		return CancelInput{User: d.User, Reason: d.Text, PendingOnly: d.PendingOnly, Proof: p}
+		return CancelInput{User: d.User, Reason: d.Text, PendingOnly: d.PendingOnly, Proof: p, Roster: d.Roster}
 	}
 	return nil
 }

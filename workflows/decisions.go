@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -32,15 +33,18 @@ func (g Guard) ServiceRequest(ctx workflow.Context, in Input) (Result, error) {
 // replaying them keeps doing so.
 const verifiedDecisions = "verified-temporal-decisions"
 
-// decision is an action as it arrived, with its proof.
+// decision is an action as it arrived, with its proof and the roster its
+// sender read.
 type decision struct {
 	approval.Act
 	pendingOnly bool
 	proof       *proof.Proof
+	roster      *StageRoster
 }
 
 func (d Decision) arrived(p *proof.Proof) decision {
-	return decision{Act: approval.Act{Action: d.Action, User: d.User, Text: d.Text}, pendingOnly: d.PendingOnly, proof: p}
+	return decision{Act: approval.Act{Action: d.Action, User: d.User, Text: d.Text}, pendingOnly: d.PendingOnly,
+		proof: p, roster: d.Roster}
 }
 
 func (in ApproveInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
@@ -49,7 +53,55 @@ func (in CommentInput) decision() decision { return in.Decision(0).arrived(in.Pr
 func (in CancelInput) decision() decision  { return in.Decision(0).arrived(in.Proof) }
 
 func (s *requestRun) claims(d decision) proof.Claims {
-	return Decision{RequestID: s.in.RequestID, Action: d.Action, User: d.User, Text: d.Text, PendingOnly: d.pendingOnly}.Claims()
+	return Decision{RequestID: s.in.RequestID, Action: d.Action, User: d.User, Text: d.Text, PendingOnly: d.pendingOnly,
+		Roster: d.roster}.Claims()
+}
+
+// rosterFor is r's roster when r is about the open stage (its position and
+// its approver team); the request's own roster stands otherwise.
+func (s *requestRun) rosterFor(r *StageRoster) (approval.Roster, bool) {
+	st := s.req.Current()
+	if r == nil || st == nil || r.Stage != s.req.CurrentStage {
+		return approval.Roster{}, false
+	}
+	if (st.ApproverTeam == nil) != (r.Team == nil) || (st.ApproverTeam != nil && st.ApproverTeam.ID != *r.Team) {
+		return approval.Roster{}, false
+	}
+	return r.Roster, true
+}
+
+// carried is the roster an API decision brought: only the API's proof
+// vouches for one (a person's decision key could sign any roster).
+func (s *requestRun) carried(d decision) (approval.Roster, bool) {
+	if !d.proof.Service() {
+		return approval.Roster{}, false
+	}
+	return s.rosterFor(d.roster)
+}
+
+// judged is the request as d is judged: with the roster d carries, so a
+// decision sees membership changes the API knew of when it sent it.
+func (s *requestRun) judged(d decision) *approval.Request {
+	roster, ok := s.carried(d)
+	if !ok {
+		return s.req
+	}
+	r := *s.req // SetRoster replaces the copy's roster and approvers, sharing nothing it changes
+	r.SetRoster(roster, r.Modified)
+	return &r
+}
+
+// adoptRoster makes a fresher roster the request's own.
+func (s *requestRun) adoptRoster(roster approval.Roster, ok bool) {
+	if !ok || equalRosters(s.req.Roster, roster) {
+		return
+	}
+	s.req.SetRoster(roster, workflow.Now(s.ctx))
+	s.changed()
+}
+
+func equalRosters(a, b approval.Roster) bool {
+	return slices.Equal(a.TeamMembers, b.TeamMembers) && slices.Equal(a.OrgAdmins, b.OrgAdmins) && slices.Equal(a.Superusers, b.Superusers)
 }
 
 // screen is the update validator's check of who sent d. The API's proofs
@@ -113,6 +165,7 @@ func (s *requestRun) admit(ctx workflow.Context, d decision, validated bool) (ap
 			return approval.Via{}, ref
 		}
 		s.useProof(d.proof, now)
+		s.adoptRoster(s.carried(d))
 		return approval.Via{Channel: d.proof.Channel}, nil
 	}
 	if workflow.GetVersion(ctx, verifiedDecisions, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
@@ -120,9 +173,16 @@ func (s *requestRun) admit(ctx workflow.Context, d decision, validated bool) (ap
 	}
 	opts := storeActivityOptions
 	opts.Summary = fmt.Sprintf("verify %s's %s", approval.Cut(d.User, approval.MaxUserLength), d.Action)
+	in := activities.VerifyDecisionInput{Claims: s.claims(d), Proof: d.proof}
+	if st := s.req.Current(); st != nil {
+		in.Roster = &activities.RosterInput{OrganizationID: s.in.Organization.ID}
+		if st.ApproverTeam != nil {
+			id := st.ApproverTeam.ID
+			in.Roster.TeamID = &id
+		}
+	}
 	var res activities.VerifyDecisionResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.VerifyDecision,
-		activities.VerifyDecisionInput{Claims: s.claims(d), Proof: d.proof}).Get(ctx, &res)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.VerifyDecision, in).Get(ctx, &res)
 	switch {
 	case err != nil:
 		return approval.Via{}, &approval.Refusal{Code: approval.CodeProofInvalid, Message: "the decision's proof could not be checked: " + failureMessage(err)}
@@ -135,6 +195,11 @@ func (s *requestRun) admit(ctx workflow.Context, d decision, validated bool) (ap
 			return approval.Via{}, ref
 		}
 		s.useProof(d.proof, now)
+	}
+	// Who may act, as PostgreSQL says now, for the stage the check was
+	// asked about: the decision holds against it.
+	if res.Roster != nil && in.Roster != nil && s.req.Current() != nil {
+		s.adoptRoster(*res.Roster, true)
 	}
 	return res.Via, nil
 }

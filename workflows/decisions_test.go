@@ -164,3 +164,54 @@ func TestDecisions_WebUISummaryNamesChannels(t *testing.T) {
 	require.NoError(t, v.Get(&meta))
 	assert.Contains(t, meta.GetCurrentDetails(), "Decisions: bob approved via api, carol approved via cli (unverified).")
 }
+
+// sreRoster is the sre stage's roster as the API reads it, with members.
+func sreRoster(stage int, members ...string) *workflows.StageRoster {
+	team := sreTeam.ID
+	return &workflows.StageRoster{Stage: stage, Team: &team,
+		Roster: approval.Roster{TeamMembers: members, OrgAdmins: []string{"erin"}, Superusers: []string{"admin"}}}
+}
+
+func TestDecisions_JudgedByTheRosterTheyCarry(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// bob left the team (the workflow has not heard yet), then approves.
+	removed := h.updateAt(time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob", Roster: sreRoster(0, "alice", "carol")})
+	// grace became a superuser a moment ago: she may decide.
+	added := h.updateAt(2*time.Hour, workflows.Approve, workflows.ApproveInput{User: "grace",
+		Roster: &workflows.StageRoster{Stage: 0, Team: &sreTeam.ID, Roster: approval.Roster{
+			TeamMembers: []string{"alice", "carol"}, OrgAdmins: []string{"erin"}, Superusers: []string{"admin", "grace"}}}})
+	// A roster for a stage that is not open is ignored.
+	otherStage := h.updateAt(3*time.Hour, workflows.Approve, workflows.ApproveInput{User: "zed", Roster: sreRoster(1, "zed")})
+	h.run(input(plan(stage("SRE", 1, sreTeam, 2, 72*time.Hour, day))))
+
+	assert.Equal(t, approval.CodeNotEligible, refusalCode(t, removed.rejected), "the removal holds at once")
+	require.NoError(t, added.err, "so does the new superuser")
+	assert.Equal(t, approval.CodeNotEligible, refusalCode(t, otherStage.rejected))
+	assert.Equal(t, []string{"alice", "carol"}, added.state.Roster.TeamMembers, "the request keeps the fresher roster")
+	assert.Equal(t, []string{"carol"}, added.state.EligibleApprovers)
+}
+
+func TestDecisions_CLIDecisionsAreJudgedByTheRosterOfNow(t *testing.T) {
+	t.Parallel()
+	keys := keyRing{}
+	bobKey := keys.issue("bob")
+	h := newHarnessTrusting(t, proof.ModeVerified, keys)
+	// bob leaves the team; his proven decision from the CLI comes before
+	// the request hears of it.
+	h.env.RegisterDelayedCallback(func() { h.world.setTeam(sreTeam.ID, "alice", "carol", "frank") }, 30*time.Minute)
+	h.rawSignalAt(time.Hour, workflows.Approve, h.signedBy(bobKey, workflows.Decision{Action: approval.ActionApprove, User: "bob"}))
+	// A decision key cannot vouch for a roster: the one bob attaches is
+	// ignored.
+	h.rawSignalAt(2*time.Hour, workflows.Approve, h.signedBy(bobKey, workflows.Decision{Action: approval.ActionApprove, User: "bob",
+		Roster: sreRoster(0, "bob")}))
+	h.updateAt(3*time.Hour, workflows.Approve, workflows.ApproveInput{User: "carol"})
+	h.run(input(sreStage))
+
+	last := h.world.lastPublished(t).Request
+	require.Len(t, last.Refused, 2)
+	for _, r := range last.Refused {
+		assert.Equal(t, approval.CodeNotEligible, r.Code, r.Message)
+	}
+	assert.Equal(t, "carol", last.Stages[0].Responses[0].User)
+}

@@ -244,8 +244,19 @@ func newHarnessTrusting(t *testing.T, mode proof.Mode, keys activities.DecisionK
 	env.RegisterWorkflowWithOptions(guard.ServiceRequest, workflow.RegisterOptions{Name: workflows.WorkflowType})
 	world := newFakeWorld()
 	world.register(env)
+	// The real check of proofs; who may act comes from the fake world.
 	checker := &activities.Activities{Decisions: mode, APIKeys: guard.APIKeys, Keys: keys, Now: env.Now}
-	env.RegisterActivityWithOptions(checker.VerifyDecision, activity.RegisterOptions{Name: "VerifyDecision"})
+	env.RegisterActivityWithOptions(func(ctx context.Context, in activities.VerifyDecisionInput) (activities.VerifyDecisionResult, error) {
+		rosterIn := in.Roster
+		in.Roster = nil
+		res, err := checker.VerifyDecision(ctx, in)
+		if err != nil || res.Refusal != nil || rosterIn == nil {
+			return res, err
+		}
+		roster, err := world.ResolveRoster(ctx, *rosterIn)
+		res.Roster = &roster
+		return res, err
+	}, activity.RegisterOptions{Name: "VerifyDecision"})
 	return &harness{t: t, env: env, world: world, start: epoch}
 }
 

@@ -98,7 +98,7 @@ func (s *requestRun) validate(d decision) error {
 	if ref := s.screen(d, now); ref != nil {
 		return refusalError(ref)
 	}
-	return refusalError(s.req.Check(d.Action, d.User, d.Text, now))
+	return refusalError(s.judged(d).Check(d.Action, d.User, d.Text, now))
 }
 
 func (s *requestRun) handleUpdate(ctx workflow.Context, d decision) (approval.Request, error) {

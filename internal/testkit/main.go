@@ -16,8 +16,12 @@ import (
 // Temporal dev server with Countersign's search attributes. The server's
 // address is stored in *temporalAddr before any test runs; the server stops
 // after the last. It returns the exit code for os.Exit; a server that does
-// not start fails the package with one line naming it.
+// not start fails the package with one line naming it. Run as a
+// WorkerProcess, it is that worker instead.
 func Main(m *testing.M, name string, temporalAddr *string) int {
+	if os.Getenv(envWorkerProcess) == "1" {
+		return runWorkerProcess()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	srv, err := temporaltest.Start(ctx, temporaltest.Options{SearchAttributes: workflows.SearchAttributes})
 	cancel()
