@@ -69,7 +69,10 @@ export async function api(method, path, body) {
       throw new ApiError(403, { detail: 'Your session changed; reloading the page.' });
     }
   }
-  if (!res.ok) throw new ApiError(res.status, data);
+  // A decision sent but not answered in time (202) is not the request the
+  // caller expects: it is shown like a refusal, with the server's words on
+  // when it may still apply.
+  if (!res.ok || (data && data.code === 'decision_in_flight')) throw new ApiError(res.status, data);
   return data;
 }
 
