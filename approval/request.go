@@ -64,6 +64,11 @@ type StageState struct {
 	DecidedAt     *time.Time  `json:"decided_at"`
 	Approvals     int         `json:"approvals"`
 	Responses     []Response  `json:"responses"`
+	// Unreachable is set while the open stage cannot be completed by its
+	// approvers (see Unreachable), and stays on a stage that then expired,
+	// was rejected or was canceled, as it stood then; an approved stage has
+	// none.
+	Unreachable *Unreachable `json:"unreachable"`
 }
 
 // Denial is what the requester is told when a stage rejects the request:
@@ -171,7 +176,7 @@ func NewRequest(id int64, org, item Ref, requester, justification string, plan P
 	if len(r.Stages) == 0 {
 		r.Status = StatusApproved
 	}
-	r.refresh()
+	r.refresh(now)
 	return r
 }
 
@@ -331,11 +336,12 @@ func (r *Request) skipRemaining() {
 
 func (r *Request) touch(now time.Time) {
 	r.Modified = now
-	r.refresh()
+	r.refresh(now)
 }
 
-// refresh recomputes the derived EligibleApprovers.
-func (r *Request) refresh() {
+// refresh recomputes what is derived from the roster and the decisions:
+// EligibleApprovers, and whether the open stage can still be completed.
+func (r *Request) refresh(now time.Time) {
 	r.EligibleApprovers = []string{}
 	st := r.Current()
 	if st == nil {
@@ -349,6 +355,7 @@ func (r *Request) refresh() {
 	}
 	slices.Sort(r.EligibleApprovers)
 	r.EligibleApprovers = slices.Compact(r.EligibleApprovers)
+	st.Unreachable = r.reach(st, st.Unreachable, now)
 }
 
 // stageApprovers are the users a stage names: its team, or the org admins.
