@@ -184,6 +184,12 @@ func (s *Server) createItem(c *gin.Context) {
 		c.Error(err)
 		return
 	}
+	if b.RequiresApproval != nil && *b.RequiresApproval {
+		if err := s.staffItem(c.Request.Context(), org, team); err != nil {
+			c.Error(err)
+			return
+		}
+	}
 	kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)
 	if err := s.checkTemplate(c, org, kind, tmpl); err != nil {
 		c.Error(err)
@@ -220,6 +226,21 @@ func (s *Server) updateItem(c *gin.Context) {
 	if err := errs.err(); err != nil {
 		c.Error(err)
 		return
+	}
+	// An item that will require approval, by a team or its admins that
+	// the body changes or not, needs someone to give it.
+	requires, approvers := item.RequiresApproval, item.ApproverTeamID
+	if b.RequiresApproval != nil {
+		requires = *b.RequiresApproval
+	}
+	if teamSet {
+		approvers = team
+	}
+	if requires && (b.RequiresApproval != nil || teamSet) {
+		if err := s.staffItem(c.Request.Context(), item.OrganizationID, approvers); err != nil {
+			c.Error(err)
+			return
+		}
 	}
 	if b.JobTemplate != nil || b.WorkflowJobTemplate != nil {
 		kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)

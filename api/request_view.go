@@ -76,6 +76,7 @@ func requestDetail(r store.Request, st *approval.Request) gin.H {
 			string(s.Status), s.OpenedAt, s.Deadline, s.DecidedAt, s.Approvals, responses)
 		stages[i]["next_reminder"] = s.NextReminder
 		stages[i]["reminders_sent"] = s.RemindersSent
+		stages[i]["unreachable"] = s.Unreachable
 	}
 	comments := make([]gin.H, len(st.Comments))
 	for i, cm := range st.Comments {
@@ -145,6 +146,8 @@ func projectionStages(r store.Request) ([]gin.H, []gin.H) {
 		}
 		stages[i] = stageView(i, s.Name, team, s.MinApprovers, s.DenialMessage, s.Timeout, s.ReminderInterval,
 			s.Status, s.OpenedAt, s.Deadline, s.DecidedAt, approvals[s.Position], responses)
+		// Only the workflow knows whether a stage can be completed.
+		stages[i]["unreachable"] = nil
 	}
 	return stages, comments
 }

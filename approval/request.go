@@ -360,10 +360,18 @@ func (r *Request) refresh(now time.Time) {
 
 // stageApprovers are the users a stage names: its team, or the org admins.
 func (r *Request) stageApprovers(st *StageState) []string {
-	if st.ApproverTeam != nil {
-		return r.Roster.TeamMembers
+	return r.Roster.Approvers(st.ApproverTeam)
+}
+
+// Approvers are the users a stage with approver team team names: the
+// team's members, or the organization's admins when team is nil (with a
+// roster resolved for that team). Superusers may decide too but are not
+// among them.
+func (ro Roster) Approvers(team *Ref) []string {
+	if team != nil {
+		return ro.TeamMembers
 	}
-	return r.Roster.OrgAdmins
+	return ro.OrgAdmins
 }
 
 func (r *Request) hasDecided(user string) bool {
