@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"testing"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
+	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
 )
 
@@ -51,6 +54,27 @@ func TestAPI_UnreachableStage(t *testing.T) {
 	require.NotNil(t, u)
 	assert.Equal(t, float64(1), u["needed"])
 	assert.Empty(t, pending)
+
+	// With Temporal out of reach, the detail comes from the projection,
+	// which judges the stage by the same rule from what it keeps.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	c, err := client.NewLazyClient(client.Options{HostPort: dead})
+	require.NoError(t, err)
+	main := e.url
+	e.url = e.apiOn(c, testkit.TaskQueue(t), 2*time.Second)
+	e.eventually(20*time.Second, "the projection to show carol's approval", func() bool {
+		d := e.must(http.StatusOK, approver, "GET", path, nil)
+		require.Equal(t, "projection", d["source"])
+		st := d["stages"].([]any)[0].(map[string]any)
+		return len(st["responses"].([]any)) == 1
+	})
+	d := e.must(http.StatusOK, approver, "GET", path, nil)
+	assert.Equal(t, map[string]any{"reason": "needs 1 more approval but no eligible approver remains", "needed": float64(1), "remaining": []any{}},
+		d["stages"].([]any)[0].(map[string]any)["unreachable"])
+	e.url = main
 
 	ctx := context.Background()
 	frank, err := e.stack.Store.CreateUser(ctx, store.NewUser{Username: "frank"})

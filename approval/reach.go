@@ -41,29 +41,38 @@ const maxNamed = 10
 func (r *Request) reach(st *StageState, prev *Unreachable, now time.Time) *Unreachable {
 	needed := st.MinApprovers - st.Approvals
 	remaining := r.EligibleApprovers
-	if len(remaining) >= needed {
+	short, ok := Shortfall(needed, remaining)
+	if !ok {
 		return nil
 	}
-	u := &Unreachable{Needed: needed, Remaining: slices.Clone(remaining), Since: now}
+	u := &Unreachable{Needed: needed, Remaining: slices.Clone(remaining), Since: now, Reason: short}
 	if prev != nil {
 		u.Since = prev.Since
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "needs %d more %s but ", needed, plural(needed, "approval", "approvals"))
+	if why := r.excluded(st); len(why) > 0 {
+		u.Reason += ": " + strings.Join(why, "; ")
+	}
+	return u
+}
+
+// Shortfall is the rule itself: a stage that still needs needed approvals
+// cannot be completed when fewer eligible approvers who have not decided
+// remain. ok is true when it cannot, and short then says so ("needs 2
+// more approvals but only 1 eligible approver remains (carol)"), for
+// callers that know no more than these (the projection of a request).
+func Shortfall(needed int, remaining []string) (short string, ok bool) {
+	if len(remaining) >= needed {
+		return "", false
+	}
 	switch len(remaining) {
 	case 0:
-		b.WriteString("no eligible approver remains")
+		short = "no eligible approver remains"
 	case 1:
-		fmt.Fprintf(&b, "only 1 eligible approver remains (%s)", remaining[0])
+		short = fmt.Sprintf("only 1 eligible approver remains (%s)", remaining[0])
 	default:
-		fmt.Fprintf(&b, "only %d eligible approvers remain (%s)", len(remaining), named(remaining, ", "))
+		short = fmt.Sprintf("only %d eligible approvers remain (%s)", len(remaining), named(remaining, ", "))
 	}
-	if why := r.excluded(st); len(why) > 0 {
-		b.WriteString(": ")
-		b.WriteString(strings.Join(why, "; "))
-	}
-	u.Reason = b.String()
-	return u
+	return fmt.Sprintf("needs %d more %s but %s", needed, plural(needed, "approval", "approvals"), short), true
 }
 
 // excluded says which of the stage's approvers cannot approve, and why.

@@ -173,3 +173,22 @@ func keys(m map[string]any) []string {
 	}
 	return out
 }
+
+func TestShortfall(t *testing.T) {
+	for _, tc := range []struct {
+		needed    int
+		remaining []string
+		want      string
+	}{
+		{0, nil, ""},
+		{1, []string{"carol"}, ""},
+		{2, []string{"carol", "dave", "eve"}, ""},
+		{1, nil, "needs 1 more approval but no eligible approver remains"},
+		{2, []string{"carol"}, "needs 2 more approvals but only 1 eligible approver remains (carol)"},
+		{3, []string{"carol", "dave"}, "needs 3 more approvals but only 2 eligible approvers remain (carol, dave)"},
+	} {
+		got, ok := approval.Shortfall(tc.needed, tc.remaining)
+		assert.Equal(t, tc.want != "", ok, "%d needed of %v", tc.needed, tc.remaining)
+		assert.Equal(t, tc.want, got)
+	}
+}
