@@ -227,8 +227,10 @@ func (s *Server) updateItem(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	// An item that will require approval, by a team or its admins that
-	// the body changes or not, needs someone to give it.
+	// An item that requires approval after this change needs someone to
+	// give it. Only a change of its approval or approver team is checked:
+	// other edits of an item whose team emptied since still go through
+	// (its requests say why they cannot be completed).
 	requires, approvers := item.RequiresApproval, item.ApproverTeamID
 	if b.RequiresApproval != nil {
 		requires = *b.RequiresApproval
