@@ -266,6 +266,14 @@ func notification(r approval.Request, ev Event, contacts map[string]notify.Recip
 		if stage != nil {
 			n.Message = fmt.Sprintf("Stage %s was not decided before its deadline (%s).", stage.Name, stage.Deadline.UTC().Format(time.RFC3339))
 		}
+	case notify.KindUnreachable:
+		n.Subject = fmt.Sprintf("%s cannot be approved as things stand", what)
+		if stage != nil {
+			n.Message = fmt.Sprintf("Stage %d of %d (%s), requested by %s, %s.", ev.Stage+1, len(r.Stages), stage.Name, r.Requester,
+				unreachableReason(stage))
+			n.Message += " " + unreachableRemedy(stage)
+			n.Message += fmt.Sprintf(" Otherwise it expires at %s.", stage.Deadline.UTC().Format(time.RFC3339))
+		}
 	case notify.KindFinished:
 		n.Subject = fmt.Sprintf("%s finished: %s", what, r.Status)
 		switch {
@@ -278,4 +286,21 @@ func notification(r approval.Request, ev Event, contacts map[string]notify.Recip
 		}
 	}
 	return n
+}
+
+// unreachableReason is why a stage cannot be completed, as the state says.
+func unreachableReason(st *approval.StageState) string {
+	if st.Unreachable == nil {
+		return "cannot be completed by its approvers"
+	}
+	return "cannot be completed: it " + st.Unreachable.Reason
+}
+
+// unreachableRemedy says what the organization's admins can do about a
+// stage that cannot be completed.
+func unreachableRemedy(st *approval.StageState) string {
+	if st.ApproverTeam != nil {
+		return fmt.Sprintf("Add members to team %s (the request then asks them) or cancel the request; a superuser may also approve it.", st.ApproverTeam.Name)
+	}
+	return "Make more people admins of the organization (the request then asks them) or cancel the request; a superuser may also approve it."
 }

@@ -184,6 +184,33 @@ func TestActivities_Publish_Notifies(t *testing.T) {
 	})
 }
 
+// The org admins hear which stage cannot be completed, why, and what they
+// can do about it.
+func TestActivities_Publish_Unreachable(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	r := testkit.RestartService(s.Stage("SRE", "sre", 2, 72*time.Hour, 24*time.Hour))
+	r.Requester = "bob"
+	in := s.Create(t, r)
+	req := approval.NewRequest(in.RequestID, approval.Ref{ID: s.Identity.Org.ID, Name: "acme"}, approval.Ref{ID: 1, Name: "Restart service"},
+		"bob", "needed for a test", in.Plan, t0)
+	req.OpenStage(0, approval.Roster{TeamMembers: []string{"bob", "carol"}, OrgAdmins: []string{"erin"}, Superusers: []string{"admin"}}, t0)
+	require.NotNil(t, req.Stages[0].Unreachable)
+
+	_, err := activityEnv(s.Activities).ExecuteActivity(s.Activities.Publish, activities.PublishInput{Seq: 2, Request: *req,
+		Events: []activities.Event{{Kind: notify.KindUnreachable, Recipients: req.Admins(), Stage: 0}}})
+	require.NoError(t, err)
+
+	sent := s.Notifier.Sent()
+	require.Len(t, sent, 1)
+	n := sent[0]
+	assert.Equal(t, fmt.Sprintf("service-request-%d/unreachable/0/0", in.RequestID), n.ID)
+	assert.Equal(t, []notify.Recipient{{Username: "erin", Email: "erin@acme.example"}}, n.Recipients)
+	assert.Equal(t, fmt.Sprintf("Request %d (Restart service) cannot be approved as things stand", in.RequestID), n.Subject)
+	assert.Equal(t, "Stage 1 of 1 (SRE), requested by bob, cannot be completed: it needs 2 more approvals but only 1 eligible approver "+
+		"remains (carol): bob is the requester and cannot approve their own request. Add members to team sre (the request then asks them) "+
+		"or cancel the request; a superuser may also approve it. Otherwise it expires at 2026-04-04T12:00:00Z.", n.Message)
+}
+
 // A publication that only notifies (a reminder) delivers its notifications
 // from the little the workflow sends and leaves the projection alone.
 func TestActivities_Publish_NotifyOnly(t *testing.T) {

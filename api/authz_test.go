@@ -106,6 +106,8 @@ func (e *env) authzFixture() azFixture {
 	// initech to its AWX organization.
 	e.must(http.StatusOK, superuser, "PATCH", fmt.Sprintf("/api/v2/organizations/%d/", f.initech), map[string]any{"awx_organization": 1})
 	f.ops = idOf(e.must(http.StatusCreated, otherAdmin, "POST", "/api/v2/teams/", map[string]any{"organization": f.initech, "name": "ops"}))
+	// A stage of a team without members could never be completed.
+	e.must(http.StatusNoContent, otherAdmin, "POST", fmt.Sprintf("/api/v2/teams/%d/members/", f.ops), map[string]any{"id": e.userID(otherAdmin)})
 	f.initechItem = idOf(e.must(http.StatusCreated, otherAdmin, "POST", "/api/v2/service_catalog_items/", map[string]any{
 		"organization": f.initech, "name": "Health check", "job_template": awxsim.DemoHealthCheckID,
 	}))

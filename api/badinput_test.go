@@ -46,6 +46,8 @@ func TestAPI_BadInput(t *testing.T) {
 	acme := e.orgID()
 	ops, err := e.stack.Store.CreateTeam(context.Background(), e.initech.ID, "ops", "initech's team")
 	require.NoError(t, err)
+	empty, err := e.stack.Store.CreateTeam(context.Background(), acme, "empty", "a team without members")
+	require.NoError(t, err)
 	policy, err := e.stack.Store.GetPolicyByName(context.Background(), acme, "environments")
 	require.NoError(t, err)
 	waiting := e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
@@ -267,6 +269,18 @@ func TestAPI_BadInput(t *testing.T) {
 		{name: "policy: stage team that does not exist", user: orgAdmin, method: "PATCH", path: p("/api/v2/approval_policies/%d/", policy.ID),
 			body: map[string]any{"stages": []any{stage("approver_team", missing)}}, status: 400,
 			want: fieldErr("stages", "A stage names a team that is not in the policy's organization.")},
+		{name: "policy: a stage needs more approvers than its team has", user: orgAdmin, method: "POST", path: "/api/v2/approval_policies/",
+			body: newPolicy("stages", []any{stage(), stage("name", "Quorum", "min_approvers", 5)}), status: 400,
+			want: fieldErr("stages.1.min_approvers", "Stage 2 (Quorum) needs 5 approvers but team sre has 2 active members, so it could never be completed; "+
+				"lower min_approvers or add members to the team first.")},
+		{name: "policy: a stage of an empty team", user: orgAdmin, method: "POST", path: "/api/v2/approval_policies/",
+			body: newPolicy("stages", []any{stage("approver_team", empty.ID)}), status: 400,
+			want: fieldErr("stages.0.min_approvers", "Stage 1 (Review) needs 1 approver but team empty has 0 active members, so it could never be completed; "+
+				"lower min_approvers or add members to the team first.")},
+		{name: "policy update: more org admins needed than the organization has", user: orgAdmin, method: "PATCH", path: p("/api/v2/approval_policies/%d/", policy.ID),
+			body: map[string]any{"stages": []any{stage("name", "Admins", "approver_team", nil, "min_approvers", 2)}}, status: 400,
+			want: fieldErr("stages.0.min_approvers", "Stage 1 (Admins) needs 2 approvers but the organization has 1 active admin, so it could never be completed; "+
+				"lower min_approvers or make more people admins of the organization first.")},
 
 		// Catalog items.
 		{name: "item: both templates", user: orgAdmin, method: "POST", path: "/api/v2/service_catalog_items/",
@@ -296,6 +310,15 @@ func TestAPI_BadInput(t *testing.T) {
 		{name: "item update: approver team that does not exist", user: orgAdmin, method: "PATCH", path: p("/api/v2/service_catalog_items/%d/", restart),
 			body: map[string]any{"approver_team": missing}, status: 400,
 			want: fieldErr("approver_team", "No such team in the item's organization.")},
+		{name: "item: requires the approval of an empty team", user: orgAdmin, method: "POST", path: "/api/v2/service_catalog_items/",
+			body: newItem("requires_approval", true, "approver_team", empty.ID), status: 400,
+			want: fieldErr("approver_team", "Team empty has no active members, so requests for this item could never be approved; add members to the team first.")},
+		{name: "item update: an empty team as approver", user: orgAdmin, method: "PATCH", path: p("/api/v2/service_catalog_items/%d/", restart),
+			body: map[string]any{"approver_team": empty.ID}, status: 400,
+			want: fieldErr("approver_team", "Team empty has no active members, so requests for this item could never be approved; add members to the team first.")},
+		{name: "item update: requiring the approval of an empty team", user: orgAdmin, method: "PATCH", path: p("/api/v2/service_catalog_items/%d/", provision),
+			body: map[string]any{"requires_approval": true, "approver_team": empty.ID}, status: 400,
+			want: fieldErr("approver_team", "Team empty has no active members, so requests for this item could never be approved; add members to the team first.")},
 
 		// Decisions.
 		{name: "reject with the wrong field", user: approver, method: "POST", path: p("/api/v2/service_requests/%d/reject/", waiting),

@@ -184,6 +184,12 @@ func (s *Server) createItem(c *gin.Context) {
 		c.Error(err)
 		return
 	}
+	if b.RequiresApproval != nil && *b.RequiresApproval {
+		if err := s.staffItem(c.Request.Context(), org, team); err != nil {
+			c.Error(err)
+			return
+		}
+	}
 	kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)
 	if err := s.checkTemplate(c, org, kind, tmpl); err != nil {
 		c.Error(err)
@@ -220,6 +226,23 @@ func (s *Server) updateItem(c *gin.Context) {
 	if err := errs.err(); err != nil {
 		c.Error(err)
 		return
+	}
+	// An item that requires approval after this change needs someone to
+	// give it. Only a change of its approval or approver team is checked:
+	// other edits of an item whose team emptied since still go through
+	// (its requests say why they cannot be completed).
+	requires, approvers := item.RequiresApproval, item.ApproverTeamID
+	if b.RequiresApproval != nil {
+		requires = *b.RequiresApproval
+	}
+	if teamSet {
+		approvers = team
+	}
+	if requires && (b.RequiresApproval != nil || teamSet) {
+		if err := s.staffItem(c.Request.Context(), item.OrganizationID, approvers); err != nil {
+			c.Error(err)
+			return
+		}
 	}
 	if b.JobTemplate != nil || b.WorkflowJobTemplate != nil {
 		kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)

@@ -177,6 +177,10 @@ func (s *Server) createPolicy(c *gin.Context) {
 		c.Error(err)
 		return
 	}
+	if err := s.staffPolicyStages(c.Request.Context(), org, stages); err != nil {
+		c.Error(err)
+		return
+	}
 	p, err := s.d.Store.CreatePolicy(c.Request.Context(), store.NewPolicy{
 		OrganizationID: org, Name: strings.TrimSpace(*b.Name), Priority: derefInt(b.Priority),
 		Condition: deref(b.Condition), Enabled: b.Enabled, Stages: stages,
@@ -210,6 +214,12 @@ func (s *Server) updatePolicy(c *gin.Context) {
 	if err := errs.err(); err != nil {
 		c.Error(err)
 		return
+	}
+	if b.Stages != nil {
+		if err := s.staffPolicyStages(c.Request.Context(), p.OrganizationID, stages); err != nil {
+			c.Error(err)
+			return
+		}
 	}
 	u := store.PolicyUpdate{Name: p.Name, Priority: p.Priority, Condition: p.Condition, Enabled: p.Enabled, Stages: p.Stages}
 	if b.Name != nil {

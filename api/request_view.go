@@ -76,6 +76,7 @@ func requestDetail(r store.Request, st *approval.Request) gin.H {
 			string(s.Status), s.OpenedAt, s.Deadline, s.DecidedAt, s.Approvals, responses)
 		stages[i]["next_reminder"] = s.NextReminder
 		stages[i]["reminders_sent"] = s.RemindersSent
+		stages[i]["unreachable"] = s.Unreachable
 	}
 	comments := make([]gin.H, len(st.Comments))
 	for i, cm := range st.Comments {
@@ -145,8 +146,25 @@ func projectionStages(r store.Request) ([]gin.H, []gin.H) {
 		}
 		stages[i] = stageView(i, s.Name, team, s.MinApprovers, s.DenialMessage, s.Timeout, s.ReminderInterval,
 			s.Status, s.OpenedAt, s.Deadline, s.DecidedAt, approvals[s.Position], responses)
+		stages[i]["unreachable"] = projectionUnreachable(r, s, approvals[s.Position])
 	}
 	return stages, comments
+}
+
+// projectionUnreachable judges the open stage s from what the projection
+// keeps: its quorum, its approvals and who may still decide. The index
+// does not know who was excluded nor since when, so the reason is shorter
+// than the workflow's.
+func projectionUnreachable(r store.Request, s store.StageState, approvals int) any {
+	if r.CurrentStage == nil || *r.CurrentStage != s.Position || s.Status != string(approval.StagePending) {
+		return nil
+	}
+	needed := s.MinApprovers - approvals
+	short, ok := approval.Shortfall(needed, nonNilStrings(r.PendingApprovers))
+	if !ok {
+		return nil
+	}
+	return gin.H{"reason": short, "needed": needed, "remaining": nonNilStrings(r.PendingApprovers)}
 }
 
 func rawOrEmpty(raw json.RawMessage) json.RawMessage {

@@ -64,6 +64,11 @@ type StageState struct {
 	DecidedAt     *time.Time  `json:"decided_at"`
 	Approvals     int         `json:"approvals"`
 	Responses     []Response  `json:"responses"`
+	// Unreachable is set while the open stage cannot be completed by its
+	// approvers (see Unreachable), and stays on a stage that then expired,
+	// was rejected or was canceled, as it stood then; an approved stage has
+	// none.
+	Unreachable *Unreachable `json:"unreachable"`
 }
 
 // Denial is what the requester is told when a stage rejects the request:
@@ -171,7 +176,7 @@ func NewRequest(id int64, org, item Ref, requester, justification string, plan P
 	if len(r.Stages) == 0 {
 		r.Status = StatusApproved
 	}
-	r.refresh()
+	r.refresh(now)
 	return r
 }
 
@@ -331,11 +336,12 @@ func (r *Request) skipRemaining() {
 
 func (r *Request) touch(now time.Time) {
 	r.Modified = now
-	r.refresh()
+	r.refresh(now)
 }
 
-// refresh recomputes the derived EligibleApprovers.
-func (r *Request) refresh() {
+// refresh recomputes what is derived from the roster and the decisions:
+// EligibleApprovers, and whether the open stage can still be completed.
+func (r *Request) refresh(now time.Time) {
 	r.EligibleApprovers = []string{}
 	st := r.Current()
 	if st == nil {
@@ -349,14 +355,23 @@ func (r *Request) refresh() {
 	}
 	slices.Sort(r.EligibleApprovers)
 	r.EligibleApprovers = slices.Compact(r.EligibleApprovers)
+	st.Unreachable = r.reach(st, st.Unreachable, now)
 }
 
 // stageApprovers are the users a stage names: its team, or the org admins.
 func (r *Request) stageApprovers(st *StageState) []string {
-	if st.ApproverTeam != nil {
-		return r.Roster.TeamMembers
+	return r.Roster.Approvers(st.ApproverTeam)
+}
+
+// Approvers are the users a stage with approver team team names: the
+// team's members, or the organization's admins when team is nil (with a
+// roster resolved for that team). Superusers may decide too but are not
+// among them.
+func (ro Roster) Approvers(team *Ref) []string {
+	if team != nil {
+		return ro.TeamMembers
 	}
-	return r.Roster.OrgAdmins
+	return ro.OrgAdmins
 }
 
 func (r *Request) hasDecided(user string) bool {

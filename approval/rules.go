@@ -297,6 +297,7 @@ func (r *Request) approve(user, comment string, via Via, now time.Time) Effect {
 	st.Status = StageApproved
 	st.DecidedAt = timePtr(now)
 	st.NextReminder = nil
+	st.Unreachable = nil
 	r.CurrentStage = -1
 	if _, more := r.NextStage(); more {
 		r.touch(now)

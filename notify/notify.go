@@ -1,5 +1,6 @@
 // Package notify delivers Countersign's notifications (a request waits for an
-// approver, a reminder, a decision, an expiry, a finished request) to people
+// approver, a reminder, a decision, an expiry, a finished request, a stage
+// nobody can complete) to people
 // through a Notifier: a generic JSON webhook or the process log.
 package notify
 
@@ -26,6 +27,11 @@ const (
 	// KindFinished: the request ended (its job finished, it failed to
 	// launch, or it was canceled).
 	KindFinished Kind = "finished"
+	// KindUnreachable: the open stage cannot be completed by its approvers
+	// (too few eligible approvers remain); sent once per stage to the
+	// organization's admins, who can add members to its team or cancel
+	// the request.
+	KindUnreachable Kind = "unreachable"
 )
 
 // Recipient is a person to notify. Email is empty when unknown.

@@ -69,6 +69,9 @@ type requestRun struct {
 	rosterAsked  int
 	canceled     bool
 	searchAttrs  searchAttrState
+	// unreachableNoticed are the stages whose admins were told that the
+	// stage cannot be completed; each is told once.
+	unreachableNoticed map[int]bool
 
 	// guard is the worker's trust settings, for update validators only;
 	// usedProofs are the proofs of decisions seen, by signature, with
@@ -90,6 +93,8 @@ func newRequestRun(ctx workflow.Context, in Input, guard Guard) *requestRun {
 		guard:      guard,
 		usedProofs: map[string]time.Time{},
 		shown:      1,
+
+		unreachableNoticed: map[int]bool{},
 	}
 	run.req.Seq = run.version
 	return run

@@ -11,6 +11,7 @@ import (
 
 	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/notify"
 )
 
 // publishOptions: a publication retries until PostgreSQL takes it; newer
@@ -30,11 +31,26 @@ func publishOptions(in activities.PublishInput) workflow.ActivityOptions {
 // and notifications through the publisher. Transitions between two such
 // points are published together.
 func (s *requestRun) sync() {
+	s.noticeUnreachable()
 	s.upsertSearchAttributes()
 	workflow.SetCurrentDetails(s.ctx, s.details())
 	if s.version > s.wantPublished {
 		s.wantPublished = s.version
 	}
+}
+
+// noticeUnreachable tells the organization's admins, once per stage, that
+// the open stage cannot be completed. It runs where the request waits, so
+// the notice goes out with the publication of the state that says why,
+// and a verdict that held only in the middle of a change is never sent.
+// It adds an event to a publication that happens anyway, never a command.
+func (s *requestRun) noticeUnreachable() {
+	st := s.req.Current()
+	if st == nil || st.Unreachable == nil || s.unreachableNoticed[s.req.CurrentStage] {
+		return
+	}
+	s.unreachableNoticed[s.req.CurrentStage] = true
+	s.notify(notify.KindUnreachable, s.req.Admins(), s.req.CurrentStage, 0)
 }
 
 // startPublisher runs the coroutine that writes the request's state to
@@ -89,6 +105,9 @@ func notificationView(r *approval.Request, events []activities.Event) approval.R
 			Status: st.Status, OpenedAt: st.OpenedAt, Deadline: st.Deadline, NextReminder: st.NextReminder,
 			RemindersSent: st.RemindersSent, Approvals: st.Approvals,
 		}
+		if ev.Kind == notify.KindUnreachable {
+			v.Stages[ev.Stage].Unreachable = st.Unreachable
+		}
 	}
 	return v
 }
@@ -140,6 +159,9 @@ func (s *requestRun) details() string {
 			r.CurrentStage+1, len(r.Stages), st.Name, st.Approvals, st.MinApprovers, st.Deadline.UTC().Format(time.RFC3339))
 		if len(r.EligibleApprovers) > 0 {
 			fmt.Fprintf(&b, " Waiting for: %s.", strings.Join(r.EligibleApprovers, ", "))
+		}
+		if st.Unreachable != nil {
+			fmt.Fprintf(&b, " **This stage cannot be completed**: %s.", st.Unreachable.Reason)
 		}
 	}
 	if decisions := decisionsSummary(r); decisions != "" {

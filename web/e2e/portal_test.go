@@ -118,6 +118,13 @@ func TestPortal_RequestLifecycle(t *testing.T) {
 	b.screenshot("my-requests")
 	b.signOut()
 
+	// A third one, by bob: two sre approvals, but sre is bob and carol.
+	stuck := int64(s.call(http.StatusCreated, "bob", "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", provision), map[string]any{
+		"justification": "my own environment", "extra_vars": map[string]any{"env_name": "bobs-env", "ttl_days": 2},
+		"node_survey_data": map[string]any{"create-database": map[string]any{"db_size": "small", "db_password": "bobs-secret-1"}},
+	})["id"].(float64))
+	stuckCard := fmt.Sprintf(`article[data-request="%d"]`, stuck)
+
 	// bob and carol approve both from their inboxes.
 	for i, approver := range []string{"bob", "carol"} {
 		b.signIn(approver)
@@ -131,7 +138,17 @@ func TestPortal_RequestLifecycle(t *testing.T) {
 			b.checkLabelledAnswers(fmt.Sprintf(`article[data-request="%d"] details`, first), "correct-horse-battery")
 			b.screenshot("approvals-inbox")
 		}
-		for _, id := range []int64{first, second} {
+		ids := []int64{first, second}
+		if approver == "carol" {
+			// The inbox says that bob's request cannot be completed, even
+			// with her approval.
+			b.until(60*time.Second, "bob's request in carol's inbox", nil, func() bool { return b.present(stuckCard + ` .unreachable`) })
+			assert.Equal(t, "This stage cannot be completed: needs 2 more approvals but only 1 eligible approver remains (carol): "+
+				"bob is the requester and cannot approve their own request", b.text(stuckCard+` .unreachable`))
+			b.screenshot("approvals-inbox-unreachable")
+			ids = append(ids, stuck)
+		}
+		for _, id := range ids {
 			card := fmt.Sprintf(`article[data-request="%d"]`, id)
 			b.do("approving", chromedp.Click(chromedp.CSS(card+` button.btn-ok`)),
 				chromedp.WaitVisible(chromedp.CSS(dialog+` textarea`)),
@@ -142,6 +159,14 @@ func TestPortal_RequestLifecycle(t *testing.T) {
 			b.do("confirming the approval", chromedp.Click(chromedp.CSS(dialog+` button[type="submit"]`)),
 				chromedp.WaitNotPresent(chromedp.CSS(dialog)),
 				chromedp.WaitNotPresent(chromedp.CSS(card)))
+		}
+		if approver == "bob" {
+			// bob's own request: he is told why it cannot go on.
+			b.route(fmt.Sprintf("#/requests/%d", stuck))
+			b.do("bob's request", chromedp.WaitVisible(chromedp.CSS(`.detail .progress .unreachable`)))
+			assert.Equal(t, "This stage cannot be completed: needs 2 more approvals but only 1 eligible approver remains (carol): "+
+				"bob is the requester and cannot approve their own request", b.text(`.detail .progress .unreachable`))
+			assert.NotContains(t, b.text(`.detail .progress`), "Resolving")
 		}
 		b.signOut()
 	}
@@ -187,8 +212,21 @@ func TestPortal_RequestLifecycle(t *testing.T) {
 	b.screenshot("request-successful")
 	b.signOut()
 
-	// erin's admin pages: items, a policy whose condition does not compile, teams.
+	// erin, the org admin, sees why bob's request is stuck since carol
+	// approved it: nobody is left who may decide.
 	b.signIn("erin")
+	b.route(fmt.Sprintf("#/requests/%d", stuck))
+	b.do("bob's stuck request", chromedp.WaitVisible(chromedp.CSS(`.detail .progress .unreachable`)))
+	b.until(30*time.Second, "carol's approval to show", nil, func() bool {
+		return strings.Contains(b.text(`.detail .progress`), "1 of 2 approvals")
+	})
+	progress := b.text(`.detail .progress`)
+	assert.Contains(t, progress, "This stage cannot be completed: needs 1 more approval but no eligible approver remains: "+
+		"bob is the requester and cannot approve their own request; carol already decided on this request")
+	assert.NotContains(t, progress, "Resolving")
+	b.screenshot("request-unreachable")
+
+	// erin's admin pages: items, a policy whose condition does not compile, teams.
 	b.route("#/admin/items")
 	b.do("admin items", chromedp.WaitVisible(chromedp.CSS(`tr[data-item="Provision environment"]`)))
 	b.screenshot("admin-items")

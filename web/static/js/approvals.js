@@ -41,6 +41,7 @@ function card(r, onDone) {
   const item = r.summary_fields?.catalog_item?.name || '';
   const titleId = `inbox-${r.id}`;
   const still = st ? Math.max(0, st.min_approvers - st.approvals) : 0;
+  const stuck = st?.unreachable ? `This stage cannot be completed: ${st.unreachable.reason}` : null;
   return h('article', { class: 'card stack', 'aria-labelledby': titleId, dataset: { request: r.id } },
     h('div', { class: 'page-head' },
       h('h2', { id: titleId }, h('a', { href: `#/requests/${r.id}` }, `#${r.id} ${item}`)),
@@ -51,6 +52,7 @@ function card(r, onDone) {
       ` — ${st.approvals} of ${st.min_approvers} approvals, `,
       h('strong', { class: 'still-needed' }, `${still} more needed`),
       '. Deadline ', time(st.deadline), st.deadline ? ` (${relative(st.deadline)})` : '') : null,
+    stuck ? h('p', { class: 'alert unreachable', role: 'status' }, stuck) : null,
     h('details', { open: true }, h('summary', {}, 'Answers'), answersView(r)),
     h('div', { class: 'actions' },
       h('a', { class: 'btn btn-quiet', href: `#/requests/${r.id}` }, 'Details'),

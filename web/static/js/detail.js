@@ -93,6 +93,9 @@ function timeline(r) {
 
 function statusCard(r) {
   const st = r.current_stage !== null && r.current_stage !== undefined ? r.stages[r.current_stage] : null;
+  // The server says why an open stage cannot be completed (nobody left
+  // may decide, or too few to reach its quorum).
+  const stuck = st?.unreachable ? `This stage cannot be completed: ${st.unreachable.reason}` : null;
   return h('section', { class: 'card stack', 'aria-label': 'Status' },
     h('p', {}, badge(r.status)),
     h('dl', { class: 'kv' },
@@ -103,9 +106,10 @@ function statusCard(r) {
     st ? h('div', { class: 'progress' },
       h('strong', {}, `Waiting for “${st.name}”`), h('br'),
       `${st.approvals} of ${st.min_approvers} approvals (${teamOf(st)})`, h('br'),
-      r.pending_approvers.length ? `May decide: ${r.pending_approvers.join(', ')}` : 'Resolving who may decide…', h('br'),
+      r.pending_approvers.length ? [`May decide: ${r.pending_approvers.join(', ')}`, h('br')] : null,
       'Deadline ', time(st.deadline), st.deadline ? ` (${relative(st.deadline)})` : null,
-      st.next_reminder ? [h('br'), 'Next reminder ', time(st.next_reminder)] : null) : null,
+      st.next_reminder ? [h('br'), 'Next reminder ', time(st.next_reminder)] : null,
+      stuck ? h('p', { class: 'alert unreachable', role: 'status' }, stuck) : null) : null,
     r.job ? jobLine(r.job) : null,
     r.failure_reason ? h('p', { class: 'alert failure' }, r.failure_reason) : null,
     r.source === 'projection' ? h('p', { class: 'hint' }, 'Shown from the index: the workflow cannot be asked right now.') : null);
