@@ -75,10 +75,9 @@ func (s *Server) renderErrors(c *gin.Context) {
 
 func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 	var he *httpError
-	var ref *approval.Refusal
-	var app *temporal.ApplicationError
 	var notFound *serviceerror.NotFound
 	var listErr *store.ListError
+	ref := refusalOf(err)
 	switch {
 	case errors.As(err, &he):
 		if he.status >= 500 {
@@ -89,10 +88,7 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 		return http.StatusNotFound, detail("Not found.")
 	case errors.Is(err, access.ErrForbidden):
 		return http.StatusForbidden, detail("You do not have permission to perform this action.")
-	case errors.As(err, &ref):
-		return refusalStatus(ref), gin.H{"detail": ref.Message, "code": ref.Code}
-	case errors.As(err, &app) && refusalCode(app) != "":
-		ref := &approval.Refusal{Code: refusalCode(app), Message: app.Message()}
+	case ref != nil:
 		return refusalStatus(ref), gin.H{"detail": ref.Message, "code": ref.Code}
 	case errors.Is(err, store.ErrUnavailable):
 		s.logFor(c).Warn("database unavailable", "error", err)
@@ -122,13 +118,24 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 	return http.StatusInternalServerError, detail("A server error occurred.")
 }
 
-// refusalCode reads the rule refusal a workflow update was rejected with.
-func refusalCode(app *temporal.ApplicationError) approval.Code {
-	var ref approval.Refusal
-	if app.HasDetails() && app.Details(&ref) == nil && ref.Code != "" {
-		return ref.Code
+// refusalOf is the refusal err carries, or nil: an *approval.Refusal (the
+// API's own, or a closed workflow's, see act), or the application error a
+// workflow update was rejected with, whose details hold the refusal. Every
+// refusal reaches the client through it, code and all.
+func refusalOf(err error) *approval.Refusal {
+	var ref *approval.Refusal
+	if errors.As(err, &ref) {
+		return ref
 	}
-	return ""
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || !app.HasDetails() {
+		return nil
+	}
+	var detail approval.Refusal
+	if app.Details(&detail) != nil || detail.Code == "" {
+		return nil
+	}
+	return &approval.Refusal{Code: detail.Code, Message: app.Message()}
 }
 
 // refusalStatus: who acts is a 403, the request's state a 409.
@@ -136,7 +143,7 @@ func refusalStatus(ref *approval.Refusal) int {
 	switch {
 	case ref.Forbidden():
 		return http.StatusForbidden
-	case ref.Code == approval.CodeUserRequired || ref.Code == approval.CodeTooLong ||
+	case ref.Code == approval.CodeUserRequired || ref.Code == approval.CodeUnknownAction || ref.Code == approval.CodeTooLong ||
 		ref.Code == approval.CodeReasonRequired || ref.Code == approval.CodeTextRequired || ref.Code == approval.CodeMalformed:
 		return http.StatusBadRequest
 	}

@@ -182,47 +182,56 @@ func (s *Server) getRequest(c *gin.Context) {
 	c.JSON(http.StatusOK, requestDetail(r, nil))
 }
 
-// deletable are the statuses of requests that never launched (SPEC 5).
-var deletable = map[string]bool{
-	string(approval.StatusPendingApproval): true, string(approval.StatusRejected): true,
-	string(approval.StatusExpired): true, string(approval.StatusCanceled): true,
+// checkDeletable refuses to delete a request that launched, or is on its
+// way to launch (approved, running, or with a job), so that the record of
+// executed automation stays (SPEC 5): only pending, rejected, expired and
+// canceled requests without a job can go.
+func checkDeletable(id int64, status approval.Status, hasJob bool) error {
+	switch status {
+	case approval.StatusPendingApproval, approval.StatusRejected, approval.StatusExpired, approval.StatusCanceled:
+		if !hasJob {
+			return nil
+		}
+	}
+	return launched(id, fmt.Sprintf("is %s", status))
+}
+
+// launched is the refusal of a delete: the request launched, or will.
+func launched(id int64, what string) error {
+	return &approval.Refusal{Code: approval.CodeLaunched, Message: fmt.Sprintf(
+		"request %d %s; only requests that never launched a job can be deleted, so the record of executed automation stays", id, what)}
 }
 
 // deleteRequest removes a request that never launched. The projection may
 // lag behind the workflow (an approval a moment ago), so a request that
 // looks pending is withdrawn by its workflow first, which refuses in the
 // same step if it is no longer pending: a request on its way to launch is
-// never deleted or canceled by a delete.
+// never deleted or canceled by a delete. Every refusal is request_launched.
 func (s *Server) deleteRequest(c *gin.Context) {
 	r, err := s.requestFor(c, access.Delete)
 	if err != nil {
 		c.Error(err)
 		return
 	}
-	refuse := func(status string) error {
-		return conflict(fmt.Sprintf("Request %d is %s; only requests that never launched a job can be deleted, so the record of executed automation stays.", r.ID, status))
-	}
-	if !deletable[r.Status] || r.Job != nil {
-		c.Error(refuse(r.Status))
+	if err := checkDeletable(r.ID, approval.Status(r.Status), r.Job != nil); err != nil {
+		c.Error(err)
 		return
 	}
 	ctx := c.Request.Context()
 	if r.Status == string(approval.StatusPendingApproval) {
 		_, err := s.act(ctx, workflows.Decision{RequestID: r.ID, Action: approval.ActionCancel,
 			User: caller(c).Username, Text: "the request was deleted", PendingOnly: true}, channelOf(c))
-		var he *httpError
-		if errors.As(err, &he) && he.status == http.StatusConflict {
+		switch ref := refusalOf(err); {
+		case ref != nil && ref.Code == approval.CodeFinished:
 			// The workflow has finished: delete only what never launched.
 			st, ok := s.state(ctx, r.ID)
 			if !ok {
-				c.Error(unavailable("The request's workflow cannot be asked about its state; try again shortly.", nil))
-				return
+				err = unavailable("The request's workflow cannot be asked about its state; try again shortly.", nil)
+				break
 			}
-			if !deletable[string(st.Status)] || st.Job != nil {
-				c.Error(refuse(string(st.Status)))
-				return
-			}
-			err = nil
+			err = checkDeletable(r.ID, st.Status, st.Job != nil)
+		case ref != nil && ref.Code == approval.CodeNotPending:
+			err = launched(r.ID, "was approved a moment ago")
 		}
 		if err != nil {
 			c.Error(err)
@@ -231,7 +240,7 @@ func (s *Server) deleteRequest(c *gin.Context) {
 	}
 	if err := s.d.Store.DeleteRequest(ctx, r.ID); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			err = conflict(fmt.Sprintf("Request %d launched a job meanwhile; it cannot be deleted.", r.ID))
+			err = launched(r.ID, "launched a job meanwhile")
 		}
 		c.Error(err)
 		return

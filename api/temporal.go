@@ -66,7 +66,8 @@ var errNoWorker = errors.New("no worker is polling the task queue")
 // the API's for channel, and waits for the new state. No worker → 503 at
 // once, nothing applied; a worker that does not answer within the timeout
 // → 503, and the decision may still be applied when it does (Temporal
-// keeps the update).
+// keeps the update). A refusal by the request's rules, or its workflow
+// having closed, is an *approval.Refusal (see refusalOf).
 func (s *Server) act(ctx context.Context, d workflows.Decision, channel string) (approval.Request, error) {
 	requestID, name, payload := d.RequestID, string(d.Action), d.Signed(s.signer, channel, time.Now())
 	ctx, cancel := context.WithTimeout(ctx, s.d.TemporalTimeout)
@@ -94,7 +95,11 @@ func (s *Server) act(ctx context.Context, d workflows.Decision, channel string) 
 	case errors.Is(err, context.DeadlineExceeded):
 		return st, unavailable(fmt.Sprintf("The request's workflow did not answer within %s; the decision may still be applied when workers catch up. Check the request before trying again.", s.d.TemporalTimeout), err)
 	case isWorkflowGone(err):
-		return st, conflict(fmt.Sprintf("Request %d has finished; it accepts no more actions.", requestID))
+		// Temporal refuses updates to a closed workflow itself (and knows no
+		// workflow deleted after its retention): no rule of the request's
+		// ran, but the answer is the rules' own for a finished request.
+		return st, &approval.Refusal{Code: approval.CodeFinished,
+			Message: fmt.Sprintf("request %d has finished; it accepts no more actions", requestID)}
 	}
 	return st, err
 }
