@@ -26,6 +26,41 @@ func bind(c *gin.Context, dst any) error {
 	return decodeBody(raw, dst)
 }
 
+// bindAuthorized decodes the body into dst as bind does, but only once
+// authorize has let the caller through, so that a caller who may not make
+// the call is refused (403 or 404) whatever the body holds and only one
+// who may learns what is wrong with it. authorize judges from what was
+// loaded and checked before (the object of the path) and, where that is
+// not enough, from peek: a lenient look at the body's fields that dst
+// names (see decodeFields), which fails only for a body that cannot be
+// read at all (not JSON, over the size limit). Handlers whose path alone
+// decides load and check the object, then call bind.
+func bindAuthorized(c *gin.Context, dst any, authorize func(peek func(fields any) error) error) error {
+	var raw []byte
+	var readErr error
+	read := false
+	peek := func(fields any) error {
+		if !read {
+			raw, readErr = readBody(c)
+			read = true
+		}
+		if readErr != nil {
+			return readErr
+		}
+		return decodeFields(raw, fields)
+	}
+	if err := authorize(peek); err != nil {
+		return err
+	}
+	if !read {
+		raw, readErr = readBody(c)
+	}
+	if readErr != nil {
+		return readErr
+	}
+	return decodeBody(raw, dst)
+}
+
 // readBody reads the body of a call that takes a JSON object: over the
 // route's limit is 413, a body that does not start as an object 400; an
 // empty body is "{}".

@@ -138,6 +138,18 @@ func refusalOf(err error) *approval.Refusal {
 	return &approval.Refusal{Code: detail.Code, Message: app.Message()}
 }
 
+// inputError reports whether err is about what a call holds (400, or 413
+// for a body over the limit) rather than about who sends it or the state
+// of what it acts on.
+func inputError(err error) bool {
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.status == http.StatusBadRequest || he.status == http.StatusRequestEntityTooLarge
+	}
+	ref := refusalOf(err)
+	return ref != nil && refusalStatus(ref) == http.StatusBadRequest
+}
+
 // refusalStatus: who acts is a 403, the request's state a 409.
 func refusalStatus(ref *approval.Refusal) int {
 	switch {

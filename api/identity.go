@@ -48,32 +48,30 @@ func (s *Server) canCreate(c *gin.Context, r access.Resource, org int64) error {
 
 // bindForCreate decodes into dst the body of a call that creates an object
 // of resource r in the organization the body names, authorizing before
-// validating: a caller who may create r in no organization is refused
-// before the body is read; then only the organization is read from the
-// body and checked as canCreate does; only then is the whole body decoded,
-// strictly, for the handler to validate the rest. It returns the
-// organization's id.
+// validating (bindAuthorized): a caller who may create r in no
+// organization is refused before the body is read; then only the
+// organization is read from the body and checked as canCreate does; only
+// then is the whole body decoded, strictly, for the handler to validate the
+// rest. It returns the organization's id.
 func (s *Server) bindForCreate(c *gin.Context, r access.Resource, dst any) (int64, error) {
-	if err := access.CanCreateSomewhere(caller(c), r); err != nil {
-		return 0, err
-	}
-	raw, err := readBody(c)
-	if err != nil {
-		return 0, err
-	}
-	var head struct {
-		Organization *int64 `json:"organization"`
-	}
-	if err := decodeFields(raw, &head); err != nil {
-		return 0, err
-	}
-	if head.Organization == nil {
-		return 0, fieldErrors{"organization": {"This field is required."}}.err()
-	}
-	if err := s.canCreate(c, r, *head.Organization); err != nil {
-		return 0, err
-	}
-	return *head.Organization, decodeBody(raw, dst)
+	var org int64
+	err := bindAuthorized(c, dst, func(peek func(any) error) error {
+		if err := access.CanCreateSomewhere(caller(c), r); err != nil {
+			return err
+		}
+		var head struct {
+			Organization *int64 `json:"organization"`
+		}
+		if err := peek(&head); err != nil {
+			return err
+		}
+		if head.Organization == nil {
+			return fieldErrors{"organization": {"This field is required."}}.err()
+		}
+		org = *head.Organization
+		return s.canCreate(c, r, org)
+	})
+	return org, err
 }
 
 func orgObject(id int64) access.Object {

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -258,7 +260,9 @@ type decisionBody struct {
 
 // decide sends approve, reject, comment or cancel to the request's workflow
 // as the caller, and answers with the new state. The workflow's rules
-// decide; a refusal is 409, or 403 when it is about who acts.
+// decide; a refusal is 409, or 403 when it is about who acts, or 400 when
+// it is about what the call holds, which only callers who may act learn
+// (whoActsFirst).
 func (s *Server) decide(action approval.Action) gin.HandlerFunc {
 	field := map[approval.Action]string{
 		approval.ActionApprove: "comment", approval.ActionReject: "reason",
@@ -270,24 +274,48 @@ func (s *Server) decide(action approval.Action) gin.HandlerFunc {
 			c.Error(err)
 			return
 		}
+		ctx := c.Request.Context()
+		d := workflows.Decision{RequestID: r.ID, Action: action, User: caller(c).Username}
 		var b decisionBody
-		if err := bind(c, &b); err != nil {
-			c.Error(err)
-			return
+		err = bind(c, &b)
+		if err == nil {
+			var errs fieldErrors
+			d.Text, errs = b.text(field)
+			err = errs.err()
 		}
-		text, errs := b.text(field)
-		if err := errs.err(); err != nil {
-			c.Error(err)
-			return
+		var st approval.Request
+		if err == nil {
+			st, err = s.act(ctx, d, channelOf(c))
 		}
-		st, err := s.act(c.Request.Context(), workflows.Decision{RequestID: r.ID, Action: action,
-			User: caller(c).Username, Text: text}, channelOf(c))
 		if err != nil {
-			c.Error(err)
+			c.Error(s.whoActsFirst(ctx, d, err))
 			return
 		}
 		c.JSON(http.StatusOK, requestDetail(r, &st))
 	}
+}
+
+// whoActsFirst answers a decision refused for what it holds (a body the
+// API cannot read, a text the rules refuse: a 400) with the rules' refusal
+// of who sends it, when there is one, so that who may not act on the
+// request is told so whatever the body holds. Who may act is the
+// workflow's to judge: the rules run on its live state, with a text they
+// accept; when it cannot be asked (no worker), err stands.
+func (s *Server) whoActsFirst(ctx context.Context, d workflows.Decision, err error) error {
+	if !inputError(err) {
+		return err
+	}
+	if alive, aerr := s.workers.workersAlive(ctx); aerr != nil || !alive {
+		return err
+	}
+	st, ok := s.state(ctx, d.RequestID)
+	if !ok {
+		return err
+	}
+	if ref := refusalOf(st.Check(d.Action, d.User, "-", time.Now())); ref != nil && ref.Forbidden() {
+		return ref
+	}
+	return err
 }
 
 // text reads the decision's one text field and refuses the others.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -141,17 +142,31 @@ func (s *Server) updateUser(c *gin.Context) {
 		c.Error(err)
 		return
 	}
+	p := caller(c)
 	var b userBody
-	if err := bind(c, &b); err != nil {
+	err = bindAuthorized(c, &b, func(peek func(any) error) error {
+		if p.IsSuperuser {
+			return nil
+		}
+		// Who is a superuser or active is the superusers' to say: anyone
+		// else sending either is refused, whatever the value or the rest.
+		var head struct {
+			IsSuperuser json.RawMessage `json:"is_superuser"`
+			IsActive    json.RawMessage `json:"is_active"`
+		}
+		if err := peek(&head); err != nil {
+			return err
+		}
+		if head.IsSuperuser != nil || head.IsActive != nil {
+			return access.ErrForbidden
+		}
+		return nil
+	})
+	if err != nil {
 		c.Error(err)
 		return
 	}
 	errs := b.validate(false)
-	p := caller(c)
-	if !p.IsSuperuser && (b.IsSuperuser != nil || b.IsActive != nil) {
-		c.Error(access.ErrForbidden)
-		return
-	}
 	if p.UserID == u.ID && ((b.IsSuperuser != nil && !*b.IsSuperuser) || (b.IsActive != nil && !*b.IsActive)) {
 		errs.add("is_superuser", "You cannot demote or deactivate yourself.")
 	}
