@@ -35,15 +35,16 @@ func invalidBodyRows(f azFixture, uid map[string]int64) []azRow {
 			body: map[string]any{"id": "alice"},
 			want: azCodes(forbidden, forbidden, forbidden, notFound, bad, bad), has: map[int]string{bad: `"id":["Expected an integer, got string."]`}},
 
-		// Users and their keys. Only superusers set is_superuser and
-		// is_active: anyone else is refused whatever value they send.
+		// Users and their keys. Only superusers change is_superuser and
+		// is_active: anyone else sending another value than the user's is
+		// refused, whatever the rest holds.
 		{name: "users create (malformed JSON)", method: "POST", path: "/api/v2/users/", body: malformedJSON,
 			want: azCodes(forbidden, forbidden, forbidden, forbidden, forbidden, bad), has: parseError},
 		{name: "user patch (alice, is_superuser not a boolean)", method: "PATCH", path: p("/api/v2/users/%d/", uid[requester]),
 			body: map[string]any{"is_superuser": "yes"},
 			want: azCodes(forbidden, notFound, notFound, notFound, forbidden, bad), has: map[int]string{bad: `"is_superuser":["Expected a boolean, got string."]`}},
 		{name: "user patch (alice, is_active with an unknown field)", method: "PATCH", path: p("/api/v2/users/%d/", uid[requester]),
-			body: map[string]any{"is_active": true, "colour": "red"},
+			body: map[string]any{"is_active": false, "colour": "red"},
 			want: azCodes(forbidden, notFound, notFound, notFound, forbidden, bad), has: map[int]string{bad: `"colour":["Unknown field."]`}},
 		{name: "user patch (alice, malformed JSON)", method: "PATCH", path: p("/api/v2/users/%d/", uid[requester]), body: malformedJSON,
 			want: azCodes(bad, notFound, notFound, notFound, forbidden, bad), has: parseError},

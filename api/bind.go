@@ -104,7 +104,13 @@ func decodeBody(raw []byte, dst any) error {
 		return badRequest("JSON parse error - extra data after the object")
 	}
 	// The body is well-formed from here on, so checkKeys only judges keys.
-	return checkKeys(raw, dst)
+	if err := checkKeys(raw, dst); err != nil {
+		return err
+	}
+	if r, ok := dst.(interface{ readOnlyErrors() fieldErrors }); ok {
+		return r.readOnlyErrors().err()
+	}
+	return nil
 }
 
 // checkKeys refuses what encoding/json would quietly accept at the top level
@@ -138,7 +144,8 @@ func checkKeys(raw []byte, dst any) error {
 	return nil
 }
 
-// jsonFields are the JSON names of a struct's fields.
+// jsonFields are the JSON names of a struct's fields, those of the structs
+// it embeds included, as encoding/json reads them.
 func jsonFields(t reflect.Type) map[string]bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -148,11 +155,20 @@ func jsonFields(t reflect.Type) map[string]bool {
 		return out
 	}
 	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name == "" {
-			name = t.Field(i).Name
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			for embedded := range jsonFields(f.Type) {
+				out[embedded] = true
+			}
+		case !f.IsExported():
+		case name == "":
+			out[f.Name] = true
+		default:
+			out[name] = true
 		}
-		out[name] = true
 	}
 	return out
 }

@@ -113,6 +113,7 @@ func (s *Server) listOrganizations(c *gin.Context) {
 
 // nameBody is the body of objects that have a name and a description.
 type nameBody struct {
+	readOnly
 	Name         *string `json:"name"`
 	Description  *string `json:"description"`
 	Organization *int64  `json:"organization"`
@@ -139,6 +140,7 @@ func (b nameBody) validate(creating, needsOrg bool) fieldErrors {
 // organization id, or null) links it to the AWX organization whose
 // templates its admins may offer.
 type orgBody struct {
+	readOnly
 	Name            *string         `json:"name"`
 	Description     *string         `json:"description"`
 	AWXOrganization json.RawMessage `json:"awx_organization"`
@@ -198,14 +200,21 @@ func (s *Server) updateOrganization(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	var b orgBody
+	b := orgBody{readOnly: shown(orgView(o))}
 	if err := bind(c, &b); err != nil {
 		c.Error(err)
 		return
 	}
+	dropSame(&b.Name, o.Name)
+	dropSame(&b.Description, o.Description)
 	errs, awxOrg, linked := b.validate(false)
 	if err := errs.err(); err != nil {
 		c.Error(err)
+		return
+	}
+	linked = linked && !sameID(awxOrg, o.AWXOrganization)
+	if b.Name == nil && b.Description == nil && !linked {
+		c.JSON(http.StatusOK, orgView(o)) // nothing to change
 		return
 	}
 	name, desc := o.Name, o.Description
