@@ -31,10 +31,12 @@ func bind(c *gin.Context, dst any) error {
 // the call is refused (403 or 404) whatever the body holds and only one
 // who may learns what is wrong with it. authorize judges from what was
 // loaded and checked before (the object of the path) and, where that is
-// not enough, from peek: a lenient look at the body's fields that dst
-// names (see decodeFields), which fails only for a body that cannot be
-// read at all (not JSON, over the size limit). Handlers whose path alone
-// decides load and check the object, then call bind.
+// not enough, from peek, a lenient look at the body: it decodes into
+// fields the keys that fields names and ignores the others (see
+// decodeFields), and fails for a body that cannot be read at all (not a
+// JSON object, over the size limit) or whose named keys have the wrong
+// type. Handlers whose path alone decides load and check the object, then
+// call bind.
 func bindAuthorized(c *gin.Context, dst any, authorize func(peek func(fields any) error) error) error {
 	var raw []byte
 	var readErr error

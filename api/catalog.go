@@ -267,10 +267,12 @@ func (b *itemBody) dropUnchanged(item store.CatalogItem) bool {
 	if b.Tags != nil && slices.Equal(*b.Tags, item.Tags) {
 		b.Tags = nil
 	}
-	if b.JobTemplate != nil && sameID(b.JobTemplate, item.JobTemplateID) {
+	// The template given is the same only if the other is not given too
+	// (both given stays a mistake).
+	if b.JobTemplate != nil && b.WorkflowJobTemplate == nil && sameID(b.JobTemplate, item.JobTemplateID) {
 		b.JobTemplate = nil
 	}
-	if b.WorkflowJobTemplate != nil && sameID(b.WorkflowJobTemplate, item.WorkflowJobTemplateID) {
+	if b.WorkflowJobTemplate != nil && b.JobTemplate == nil && sameID(b.WorkflowJobTemplate, item.WorkflowJobTemplateID) {
 		b.WorkflowJobTemplate = nil
 	}
 	dropSame(&b.RequiresApproval, item.RequiresApproval)
