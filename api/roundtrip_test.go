@@ -114,6 +114,9 @@ func TestAPI_RoundTrip(t *testing.T) {
 					"stages.0.order": []string{"A stage's order is its place in the list (1 here): move the stage to reorder."},
 					"stages.1.order": []string{"A stage's order is its place in the list (2 here): move the stage to reorder."},
 				}},
+			{"its own template beside another", orgAdmin, "PATCH", item, map[string]any{
+				"job_template": awxsim.DemoRestartServiceID, "workflow_job_template": awxsim.DemoProvisionEnvironmentID},
+				fieldErr("job_template", "Give exactly one of job_template and workflow_job_template.")},
 			{"an id on a create", orgAdmin, "POST", "/api/v2/teams/", map[string]any{"organization": e.orgID(), "name": "new", "id": 5},
 				fieldErr("id", "Read-only: the server sets it; leave it out.")},
 		} {
