@@ -383,6 +383,8 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 			has:  map[int]string{ok: `"status":"canceled"`}, hasFor: map[string]string{approver: `"code":"not_allowed"`}},
 	}
 
+	rows = append(rows, invalidBodyRows(f, uid)...)
+
 	cells := 0
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {

@@ -175,7 +175,10 @@ func TestAPI_AWXUnavailable(t *testing.T) {
 	out := e.must(http.StatusServiceUnavailable, requester, "GET", path+"launch_data/", nil)
 	assert.Equal(t, "AWX is unavailable; try again shortly.", out["detail"])
 	e.must(http.StatusServiceUnavailable, requester, "POST", path+"submit/", map[string]any{"justification": "check"})
-	e.must(http.StatusServiceUnavailable, orgAdmin, "PATCH", path, map[string]any{"job_template": jt})
+	// Another template is checked with AWX (the same one, sent back, is no
+	// change and is not).
+	e.must(http.StatusServiceUnavailable, orgAdmin, "PATCH", path, map[string]any{"job_template": awxsim.DemoRestartServiceID})
+	e.must(http.StatusOK, orgAdmin, "PATCH", path, map[string]any{"job_template": jt})
 
 	// A failure is remembered briefly so that a struggling AWX is not
 	// hammered; then AWX is asked again.

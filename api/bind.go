@@ -26,6 +26,43 @@ func bind(c *gin.Context, dst any) error {
 	return decodeBody(raw, dst)
 }
 
+// bindAuthorized decodes the body into dst as bind does, but only once
+// authorize has let the caller through, so that a caller who may not make
+// the call is refused (403 or 404) whatever the body holds and only one
+// who may learns what is wrong with it. authorize judges from what was
+// loaded and checked before (the object of the path) and, where that is
+// not enough, from peek, a lenient look at the body: it decodes into
+// fields the keys that fields names and ignores the others (see
+// decodeFields), and fails for a body that cannot be read at all (not a
+// JSON object, over the size limit) or whose named keys have the wrong
+// type. Handlers whose path alone decides load and check the object, then
+// call bind.
+func bindAuthorized(c *gin.Context, dst any, authorize func(peek func(fields any) error) error) error {
+	var raw []byte
+	var readErr error
+	read := false
+	peek := func(fields any) error {
+		if !read {
+			raw, readErr = readBody(c)
+			read = true
+		}
+		if readErr != nil {
+			return readErr
+		}
+		return decodeFields(raw, fields)
+	}
+	if err := authorize(peek); err != nil {
+		return err
+	}
+	if !read {
+		raw, readErr = readBody(c)
+	}
+	if readErr != nil {
+		return readErr
+	}
+	return decodeBody(raw, dst)
+}
+
 // readBody reads the body of a call that takes a JSON object: over the
 // route's limit is 413, a body that does not start as an object 400; an
 // empty body is "{}".
@@ -69,7 +106,13 @@ func decodeBody(raw []byte, dst any) error {
 		return badRequest("JSON parse error - extra data after the object")
 	}
 	// The body is well-formed from here on, so checkKeys only judges keys.
-	return checkKeys(raw, dst)
+	if err := checkKeys(raw, dst); err != nil {
+		return err
+	}
+	if r, ok := dst.(interface{ readOnlyErrors() fieldErrors }); ok {
+		return r.readOnlyErrors().err()
+	}
+	return nil
 }
 
 // checkKeys refuses what encoding/json would quietly accept at the top level
@@ -103,7 +146,8 @@ func checkKeys(raw []byte, dst any) error {
 	return nil
 }
 
-// jsonFields are the JSON names of a struct's fields.
+// jsonFields are the JSON names of a struct's fields, those of the structs
+// it embeds included, as encoding/json reads them.
 func jsonFields(t reflect.Type) map[string]bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -113,11 +157,20 @@ func jsonFields(t reflect.Type) map[string]bool {
 		return out
 	}
 	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name == "" {
-			name = t.Field(i).Name
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			for embedded := range jsonFields(f.Type) {
+				out[embedded] = true
+			}
+		case !f.IsExported():
+		case name == "":
+			out[f.Name] = true
+		default:
+			out[name] = true
 		}
-		out[name] = true
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -94,6 +95,9 @@ func (s *Server) getItem(c *gin.Context) {
 // itemBody is a catalog item as written by clients. ApproverTeam is kept
 // raw so that null (the organization's admins) differs from absent.
 type itemBody struct {
+	readOnly
+	// IsWorkflow is derived from the template given: read-only, ignored.
+	IsWorkflow          json.RawMessage `json:"is_workflow"`
 	Organization        *int64          `json:"organization"`
 	Name                *string         `json:"name"`
 	Description         *string         `json:"description"`
@@ -214,9 +218,13 @@ func (s *Server) updateItem(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	var b itemBody
+	b := itemBody{readOnly: shown(itemView(item))}
 	if err := bind(c, &b); err != nil {
 		c.Error(err)
+		return
+	}
+	if !b.dropUnchanged(item) {
+		c.JSON(http.StatusOK, itemView(item)) // nothing to change
 		return
 	}
 	errs, team, teamSet := b.validate(false)
@@ -269,6 +277,38 @@ func (s *Server) updateItem(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, itemView(updated))
+}
+
+// dropUnchanged forgets the fields of an update that equal item's (see
+// dropSame): a template given as it is is not checked with AWX again. It
+// reports whether anything is left to change.
+func (b *itemBody) dropUnchanged(item store.CatalogItem) bool {
+	dropSame(&b.Name, item.Name)
+	dropSame(&b.Description, item.Description)
+	dropSame(&b.Icon, item.Icon)
+	dropSame(&b.Category, item.Category)
+	if b.Tags != nil && slices.Equal(*b.Tags, item.Tags) {
+		b.Tags = nil
+	}
+	// The template given is the same only if the other is not given too
+	// (both given stays a mistake).
+	if b.JobTemplate != nil && b.WorkflowJobTemplate == nil && sameID(b.JobTemplate, item.JobTemplateID) {
+		b.JobTemplate = nil
+	}
+	if b.WorkflowJobTemplate != nil && b.JobTemplate == nil && sameID(b.WorkflowJobTemplate, item.WorkflowJobTemplateID) {
+		b.WorkflowJobTemplate = nil
+	}
+	dropSame(&b.RequiresApproval, item.RequiresApproval)
+	dropSame(&b.Enabled, item.Enabled)
+	if team, set, err := nullableID(b.ApproverTeam); err == nil && set && sameID(team, item.ApproverTeamID) {
+		b.ApproverTeam = nil
+	}
+	if b.Organization != nil && *b.Organization == item.OrganizationID {
+		b.Organization = nil
+	}
+	return b.Name != nil || b.Description != nil || b.Icon != nil || b.Category != nil || b.Tags != nil ||
+		b.JobTemplate != nil || b.WorkflowJobTemplate != nil || b.RequiresApproval != nil || b.Enabled != nil ||
+		b.ApproverTeam != nil || b.Organization != nil
 }
 
 func (s *Server) deleteItem(c *gin.Context) {

@@ -77,11 +77,10 @@ func (s *Server) renderErrors(c *gin.Context) {
 
 func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 	var he *httpError
-	var ref *approval.Refusal
-	var app *temporal.ApplicationError
 	var notFound *serviceerror.NotFound
 	var listErr *store.ListError
 	var inFlight *decisionInFlight
+	ref := refusalOf(err)
 	switch {
 	case errors.As(err, &inFlight):
 		s.logFor(c).Warn("decision in flight", "request_id", inFlight.requestID, "until", inFlight.until, "error", inFlight.cause)
@@ -104,10 +103,7 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 		return http.StatusNotFound, detail("Not found.")
 	case errors.Is(err, access.ErrForbidden):
 		return http.StatusForbidden, detail("You do not have permission to perform this action.")
-	case errors.As(err, &ref):
-		return refusalStatus(ref), gin.H{"detail": ref.Message, "code": ref.Code}
-	case errors.As(err, &app) && refusalCode(app) != "":
-		ref := &approval.Refusal{Code: refusalCode(app), Message: app.Message()}
+	case ref != nil:
 		return refusalStatus(ref), gin.H{"detail": ref.Message, "code": ref.Code}
 	case errors.Is(err, store.ErrUnavailable):
 		s.logFor(c).Warn("database unavailable", "error", err)
@@ -137,26 +133,36 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 	return http.StatusInternalServerError, detail("A server error occurred.")
 }
 
-// refusalOf reads the rule refusal err is, from the workflow or the API.
-func refusalOf(err error) (approval.Code, bool) {
+// refusalOf is the refusal err carries, or nil: an *approval.Refusal (the
+// API's own, or a closed workflow's, see act), or the application error a
+// workflow update was rejected with, whose details hold the refusal. Every
+// refusal reaches the client through it, code and all.
+func refusalOf(err error) *approval.Refusal {
 	var ref *approval.Refusal
-	var app *temporal.ApplicationError
-	switch {
-	case errors.As(err, &ref):
-		return ref.Code, true
-	case errors.As(err, &app) && refusalCode(app) != "":
-		return refusalCode(app), true
+	if errors.As(err, &ref) {
+		return ref
 	}
-	return "", false
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || !app.HasDetails() {
+		return nil
+	}
+	var detail approval.Refusal
+	if app.Details(&detail) != nil || detail.Code == "" {
+		return nil
+	}
+	return &approval.Refusal{Code: detail.Code, Message: app.Message()}
 }
 
-// refusalCode reads the rule refusal a workflow update was rejected with.
-func refusalCode(app *temporal.ApplicationError) approval.Code {
-	var ref approval.Refusal
-	if app.HasDetails() && app.Details(&ref) == nil && ref.Code != "" {
-		return ref.Code
+// inputError reports whether err is about what a call holds (400, or 413
+// for a body over the limit) rather than about who sends it or the state
+// of what it acts on.
+func inputError(err error) bool {
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.status == http.StatusBadRequest || he.status == http.StatusRequestEntityTooLarge
 	}
-	return ""
+	ref := refusalOf(err)
+	return ref != nil && refusalStatus(ref) == http.StatusBadRequest
 }
 
 // refusalStatus: who acts is a 403, the request's state a 409.
@@ -164,7 +170,7 @@ func refusalStatus(ref *approval.Refusal) int {
 	switch {
 	case ref.Forbidden():
 		return http.StatusForbidden
-	case ref.Code == approval.CodeUserRequired || ref.Code == approval.CodeTooLong ||
+	case ref.Code == approval.CodeUserRequired || ref.Code == approval.CodeUnknownAction || ref.Code == approval.CodeTooLong ||
 		ref.Code == approval.CodeReasonRequired || ref.Code == approval.CodeTextRequired || ref.Code == approval.CodeMalformed:
 		return http.StatusBadRequest
 	}

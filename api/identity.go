@@ -48,32 +48,30 @@ func (s *Server) canCreate(c *gin.Context, r access.Resource, org int64) error {
 
 // bindForCreate decodes into dst the body of a call that creates an object
 // of resource r in the organization the body names, authorizing before
-// validating: a caller who may create r in no organization is refused
-// before the body is read; then only the organization is read from the
-// body and checked as canCreate does; only then is the whole body decoded,
-// strictly, for the handler to validate the rest. It returns the
-// organization's id.
+// validating (bindAuthorized): a caller who may create r in no
+// organization is refused before the body is read; then only the
+// organization is read from the body and checked as canCreate does; only
+// then is the whole body decoded, strictly, for the handler to validate the
+// rest. It returns the organization's id.
 func (s *Server) bindForCreate(c *gin.Context, r access.Resource, dst any) (int64, error) {
-	if err := access.CanCreateSomewhere(caller(c), r); err != nil {
-		return 0, err
-	}
-	raw, err := readBody(c)
-	if err != nil {
-		return 0, err
-	}
-	var head struct {
-		Organization *int64 `json:"organization"`
-	}
-	if err := decodeFields(raw, &head); err != nil {
-		return 0, err
-	}
-	if head.Organization == nil {
-		return 0, fieldErrors{"organization": {"This field is required."}}.err()
-	}
-	if err := s.canCreate(c, r, *head.Organization); err != nil {
-		return 0, err
-	}
-	return *head.Organization, decodeBody(raw, dst)
+	var org int64
+	err := bindAuthorized(c, dst, func(peek func(any) error) error {
+		if err := access.CanCreateSomewhere(caller(c), r); err != nil {
+			return err
+		}
+		var head struct {
+			Organization *int64 `json:"organization"`
+		}
+		if err := peek(&head); err != nil {
+			return err
+		}
+		if head.Organization == nil {
+			return fieldErrors{"organization": {"This field is required."}}.err()
+		}
+		org = *head.Organization
+		return s.canCreate(c, r, org)
+	})
+	return org, err
 }
 
 func orgObject(id int64) access.Object {
@@ -115,6 +113,7 @@ func (s *Server) listOrganizations(c *gin.Context) {
 
 // nameBody is the body of objects that have a name and a description.
 type nameBody struct {
+	readOnly
 	Name         *string `json:"name"`
 	Description  *string `json:"description"`
 	Organization *int64  `json:"organization"`
@@ -141,6 +140,7 @@ func (b nameBody) validate(creating, needsOrg bool) fieldErrors {
 // organization id, or null) links it to the AWX organization whose
 // templates its admins may offer.
 type orgBody struct {
+	readOnly
 	Name            *string         `json:"name"`
 	Description     *string         `json:"description"`
 	AWXOrganization json.RawMessage `json:"awx_organization"`
@@ -200,14 +200,21 @@ func (s *Server) updateOrganization(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	var b orgBody
+	b := orgBody{readOnly: shown(orgView(o))}
 	if err := bind(c, &b); err != nil {
 		c.Error(err)
 		return
 	}
+	dropSame(&b.Name, o.Name)
+	dropSame(&b.Description, o.Description)
 	errs, awxOrg, linked := b.validate(false)
 	if err := errs.err(); err != nil {
 		c.Error(err)
+		return
+	}
+	linked = linked && !sameID(awxOrg, o.AWXOrganization)
+	if b.Name == nil && b.Description == nil && !linked {
+		c.JSON(http.StatusOK, orgView(o)) // nothing to change
 		return
 	}
 	name, desc := o.Name, o.Description

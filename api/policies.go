@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -70,6 +71,7 @@ func (s *Server) getPolicy(c *gin.Context) {
 // policyBody is a policy as written; stages, when given, replace all of
 // them. Durations are Go duration strings ("72h", "30m").
 type policyBody struct {
+	readOnly
 	Organization *int64       `json:"organization"`
 	Name         *string      `json:"name"`
 	Priority     *int         `json:"priority"`
@@ -78,13 +80,18 @@ type policyBody struct {
 	Stages       *[]stageBody `json:"stages"`
 }
 
+// stageBody is a stage as written. Its order is its place in the list:
+// sent back as GET shows it, it must be that place (a stage is moved in the
+// list, not renumbered); its summary_fields are ignored.
 type stageBody struct {
-	Name             *string `json:"name"`
-	ApproverTeam     *int64  `json:"approver_team"`
-	MinApprovers     *int    `json:"min_approvers"`
-	DenialMessage    *string `json:"denial_message"`
-	Timeout          *string `json:"timeout"`
-	ReminderInterval *string `json:"reminder_interval"`
+	Order            *int            `json:"order"`
+	SummaryFields    json.RawMessage `json:"summary_fields"`
+	Name             *string         `json:"name"`
+	ApproverTeam     *int64          `json:"approver_team"`
+	MinApprovers     *int            `json:"min_approvers"`
+	DenialMessage    *string         `json:"denial_message"`
+	Timeout          *string         `json:"timeout"`
+	ReminderInterval *string         `json:"reminder_interval"`
 }
 
 // maxStages bounds a policy's stages.
@@ -117,6 +124,9 @@ func (b policyBody) validate(creating bool, limits approval.StageLimits) (fieldE
 	stages := make([]store.PolicyStage, 0, len(*b.Stages))
 	for i, sb := range *b.Stages {
 		key := func(f string) string { return fmt.Sprintf("stages.%d.%s", i, f) }
+		if sb.Order != nil && *sb.Order != i+1 {
+			errs.add(key("order"), fmt.Sprintf("A stage's order is its place in the list (%d here): move the stage to reorder.", i+1))
+		}
 		st := store.PolicyStage{Name: strings.TrimSpace(deref(sb.Name)), ApproverTeamID: sb.ApproverTeam,
 			MinApprovers: 1, DenialMessage: deref(sb.DenialMessage),
 			Timeout: approval.DefaultStageTimeout, ReminderInterval: approval.DefaultReminderInterval}
@@ -202,9 +212,13 @@ func (s *Server) updatePolicy(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	var b policyBody
+	b := policyBody{readOnly: shown(policyView(p))}
 	if err := bind(c, &b); err != nil {
 		c.Error(err)
+		return
+	}
+	if !b.dropUnchanged(p) {
+		c.JSON(http.StatusOK, policyView(p)) // nothing to change
 		return
 	}
 	errs, stages := b.validate(false, s.d.StageLimits)
@@ -243,6 +257,60 @@ func (s *Server) updatePolicy(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, policyView(updated))
+}
+
+// dropUnchanged forgets the fields of an update that equal p's (see
+// dropSame): a condition or stages sent back as they are are not checked
+// against today's rules again, so a policy saved under other limits can
+// still be renamed. It reports whether anything is left to change.
+func (b *policyBody) dropUnchanged(p store.Policy) bool {
+	dropSame(&b.Name, p.Name)
+	dropSame(&b.Priority, p.Priority)
+	dropSame(&b.Condition, p.Condition)
+	dropSame(&b.Enabled, p.Enabled)
+	if b.Organization != nil && *b.Organization == p.OrganizationID {
+		b.Organization = nil
+	}
+	if b.Stages != nil && sameStages(*b.Stages, p.Stages) {
+		b.Stages = nil
+	}
+	return b.Name != nil || b.Priority != nil || b.Condition != nil || b.Enabled != nil || b.Organization != nil || b.Stages != nil
+}
+
+// sameStages reports whether stage bodies, read with validate's defaults,
+// are the stored stages in their order.
+func sameStages(bodies []stageBody, stored []store.PolicyStage) bool {
+	if len(bodies) != len(stored) {
+		return false
+	}
+	for i, sb := range bodies {
+		st := stored[i]
+		if (sb.Order != nil && *sb.Order != i+1) || sb.Name == nil || strings.TrimSpace(*sb.Name) != st.Name ||
+			!sameID(sb.ApproverTeam, st.ApproverTeamID) || deref(sb.DenialMessage) != st.DenialMessage ||
+			derefOr(sb.MinApprovers, 1) != st.MinApprovers ||
+			!sameDuration(sb.Timeout, approval.DefaultStageTimeout, st.Timeout) ||
+			!sameDuration(sb.ReminderInterval, approval.DefaultReminderInterval, st.ReminderInterval) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameDuration reports whether an optional duration string, def when
+// absent, is d.
+func sameDuration(s *string, def, d time.Duration) bool {
+	if s == nil {
+		return def == d
+	}
+	v, err := time.ParseDuration(*s)
+	return err == nil && v == d
+}
+
+func derefOr(i *int, def int) int {
+	if i == nil {
+		return def
+	}
+	return *i
 }
 
 func (s *Server) deletePolicy(c *gin.Context) {

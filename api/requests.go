@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -183,46 +185,56 @@ func (s *Server) getRequest(c *gin.Context) {
 	c.JSON(http.StatusOK, requestDetail(r, nil))
 }
 
-// deletable are the statuses of requests that never launched (SPEC 5).
-var deletable = map[string]bool{
-	string(approval.StatusPendingApproval): true, string(approval.StatusRejected): true,
-	string(approval.StatusExpired): true, string(approval.StatusCanceled): true,
+// checkDeletable refuses to delete a request that launched, or is on its
+// way to launch (approved, running, or with a job), so that the record of
+// executed automation stays (SPEC 5): only pending, rejected, expired and
+// canceled requests without a job can go.
+func checkDeletable(id int64, status approval.Status, hasJob bool) error {
+	switch status {
+	case approval.StatusPendingApproval, approval.StatusRejected, approval.StatusExpired, approval.StatusCanceled:
+		if !hasJob {
+			return nil
+		}
+	}
+	return launched(id, fmt.Sprintf("is %s", status))
+}
+
+// launched is the refusal of a delete: the request launched, or will.
+func launched(id int64, what string) error {
+	return &approval.Refusal{Code: approval.CodeLaunched, Message: fmt.Sprintf(
+		"request %d %s; only requests that never launched a job can be deleted, so the record of executed automation stays", id, what)}
 }
 
 // deleteRequest removes a request that never launched. The projection may
 // lag behind the workflow (an approval a moment ago), so a request that
 // looks pending is withdrawn by its workflow first, which refuses in the
 // same step if it is no longer pending: a request on its way to launch is
-// never deleted or canceled by a delete.
+// never deleted or canceled by a delete. Every refusal is request_launched.
 func (s *Server) deleteRequest(c *gin.Context) {
 	r, err := s.requestFor(c, access.Delete)
 	if err != nil {
 		c.Error(err)
 		return
 	}
-	refuse := func(status string) error {
-		return conflict(fmt.Sprintf("Request %d is %s; only requests that never launched a job can be deleted, so the record of executed automation stays.", r.ID, status))
-	}
-	if !deletable[r.Status] || r.Job != nil {
-		c.Error(refuse(r.Status))
+	if err := checkDeletable(r.ID, approval.Status(r.Status), r.Job != nil); err != nil {
+		c.Error(err)
 		return
 	}
 	ctx := c.Request.Context()
 	if r.Status == string(approval.StatusPendingApproval) {
 		_, err := s.act(ctx, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionCancel,
 			User: caller(c).Username, Text: "the request was deleted", PendingOnly: true}, channelOf(c))
-		if code, ok := refusalOf(err); ok && code == approval.CodeFinished {
+		switch ref := refusalOf(err); {
+		case ref != nil && ref.Code == approval.CodeFinished:
 			// The workflow has finished: delete only what never launched.
 			st, ok := s.state(ctx, r.ID)
 			if !ok {
-				c.Error(unavailable("The request's workflow cannot be asked about its state; try again shortly.", nil))
-				return
+				err = unavailable("The request's workflow cannot be asked about its state; try again shortly.", nil)
+				break
 			}
-			if !deletable[string(st.Status)] || st.Job != nil {
-				c.Error(refuse(string(st.Status)))
-				return
-			}
-			err = nil
+			err = checkDeletable(r.ID, st.Status, st.Job != nil)
+		case ref != nil && ref.Code == approval.CodeNotPending:
+			err = launched(r.ID, "was approved a moment ago")
 		}
 		if err != nil {
 			c.Error(err)
@@ -231,7 +243,7 @@ func (s *Server) deleteRequest(c *gin.Context) {
 	}
 	if err := s.d.Store.DeleteRequest(ctx, r.ID); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			err = conflict(fmt.Sprintf("Request %d launched a job meanwhile; it cannot be deleted.", r.ID))
+			err = launched(r.ID, "launched a job meanwhile")
 		}
 		c.Error(err)
 		return
@@ -249,7 +261,9 @@ type decisionBody struct {
 
 // decide sends approve, reject, comment or cancel to the request's workflow
 // as the caller, and answers with the new state. The workflow's rules
-// decide; a refusal is 409, or 403 when it is about who acts.
+// decide; a refusal is 409, or 403 when it is about who acts, or 400 when
+// it is about what the call holds, which only callers who may act learn
+// (whoActsFirst).
 func (s *Server) decide(action approval.Action) gin.HandlerFunc {
 	field := map[approval.Action]string{
 		approval.ActionApprove: "comment", approval.ActionReject: "reason",
@@ -261,24 +275,48 @@ func (s *Server) decide(action approval.Action) gin.HandlerFunc {
 			c.Error(err)
 			return
 		}
+		ctx := c.Request.Context()
+		d := workflows.Decision{RequestID: r.ID, Action: action, User: caller(c).Username}
 		var b decisionBody
-		if err := bind(c, &b); err != nil {
-			c.Error(err)
-			return
+		err = bind(c, &b)
+		if err == nil {
+			var errs fieldErrors
+			d.Text, errs = b.text(field)
+			err = errs.err()
 		}
-		text, errs := b.text(field)
-		if err := errs.err(); err != nil {
-			c.Error(err)
-			return
+		var st approval.Request
+		if err == nil {
+			st, err = s.act(ctx, r, d, channelOf(c))
 		}
-		st, err := s.act(c.Request.Context(), r, workflows.Decision{RequestID: r.ID, Action: action,
-			User: caller(c).Username, Text: text}, channelOf(c))
 		if err != nil {
-			c.Error(err)
+			c.Error(s.whoActsFirst(ctx, d, err))
 			return
 		}
 		c.JSON(http.StatusOK, requestDetail(r, &st))
 	}
+}
+
+// whoActsFirst answers a decision refused for what it holds (a body the
+// API cannot read, a text the rules refuse: a 400) with the rules' refusal
+// of who sends it, when there is one, so that who may not act on the
+// request is told so whatever the body holds. Who may act is the
+// workflow's to judge: the rules run on its live state, with a text they
+// accept; when it cannot be asked (no worker), err stands.
+func (s *Server) whoActsFirst(ctx context.Context, d workflows.Decision, err error) error {
+	if !inputError(err) {
+		return err
+	}
+	if alive, aerr := s.workers.workersAlive(ctx); aerr != nil || !alive {
+		return err
+	}
+	st, ok := s.state(ctx, d.RequestID)
+	if !ok {
+		return err
+	}
+	if ref := refusalOf(st.Check(d.Action, d.User, "-", time.Now())); ref != nil && ref.Forbidden() {
+		return ref
+	}
+	return err
 }
 
 // text reads the decision's one text field and refuses the others.

@@ -100,17 +100,23 @@ func (s *Server) updateTeam(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	var b nameBody
+	b := nameBody{readOnly: shown(teamView(t))}
 	if err := bind(c, &b); err != nil {
 		c.Error(err)
 		return
 	}
+	dropSame(&b.Name, t.Name)
+	dropSame(&b.Description, t.Description)
 	errs := b.validate(false, true)
 	if b.Organization != nil && *b.Organization != t.OrganizationID {
 		errs.add("organization", "A team stays in its organization.")
 	}
 	if err := errs.err(); err != nil {
 		c.Error(err)
+		return
+	}
+	if b.Name == nil && b.Description == nil {
+		c.JSON(http.StatusOK, teamView(t)) // nothing to change
 		return
 	}
 	name, desc := t.Name, t.Description

@@ -108,8 +108,11 @@ func (s *Server) act(ctx context.Context, r store.Request, d workflows.Decision,
 	case err == nil:
 		return st, nil
 	case isWorkflowGone(err):
+		// Temporal refuses updates to a closed workflow itself (and knows no
+		// workflow deleted after its retention): no rule of the request's
+		// ran, but the answer is the rules' own for a finished request.
 		return st, &approval.Refusal{Code: approval.CodeFinished,
-			Message: fmt.Sprintf("Request %d has finished; it accepts no more actions.", d.RequestID)}
+			Message: fmt.Sprintf("request %d has finished; it accepts no more actions", d.RequestID)}
 	case errors.As(err, &app):
 		return st, err // the workflow's refusal
 	}

@@ -86,7 +86,7 @@ func TestAPI_UnreachableStage(t *testing.T) {
 	e.must(http.StatusNoContent, orgAdmin, "POST", fmt.Sprintf("/api/v2/teams/%d/members/", e.teamID("sre")), map[string]any{"id": frank.ID})
 	e.eventually(20*time.Second, "frank to be asked", func() bool {
 		u, pending := verdict(approver)
-		return u == nil && slices.Equal(pending, []any{"frank"})
+		return u == nil && slices.Equal(pending, []any{"frank"}) && slices.Contains(e.inbox("frank"), id)
 	})
 	done := e.must(http.StatusOK, "frank", "POST", path+"approve/", nil)
 	assert.Equal(t, "approved", done["status"])

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,6 +68,7 @@ func (s *Server) getUser(c *gin.Context) {
 }
 
 type userBody struct {
+	readOnly
 	Username    *string `json:"username"`
 	Email       *string `json:"email"`
 	FirstName   *string `json:"first_name"`
@@ -144,22 +146,48 @@ func (s *Server) updateUser(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	var b userBody
-	if err := bind(c, &b); err != nil {
+	p := caller(c)
+	b := userBody{readOnly: shown(userView(u))}
+	err = bindAuthorized(c, &b, func(peek func(any) error) error {
+		if p.IsSuperuser {
+			return nil
+		}
+		// Who is a superuser or active is the superusers' to say: anyone
+		// else sending either with another value than the user's is
+		// refused, whatever the value or the rest of the body.
+		var head struct {
+			IsSuperuser json.RawMessage `json:"is_superuser"`
+			IsActive    json.RawMessage `json:"is_active"`
+		}
+		if err := peek(&head); err != nil {
+			return err
+		}
+		if (head.IsSuperuser != nil && !sameValue(head.IsSuperuser, u.IsSuperuser)) ||
+			(head.IsActive != nil && !sameValue(head.IsActive, u.IsActive)) {
+			return access.ErrForbidden
+		}
+		return nil
+	})
+	if err != nil {
 		c.Error(err)
 		return
 	}
+	dropSame(&b.Username, u.Username)
+	dropSame(&b.Email, u.Email)
+	dropSame(&b.FirstName, u.FirstName)
+	dropSame(&b.LastName, u.LastName)
+	dropSame(&b.IsSuperuser, u.IsSuperuser)
+	dropSame(&b.IsActive, u.IsActive)
 	errs := b.validate(false)
-	p := caller(c)
-	if !p.IsSuperuser && (b.IsSuperuser != nil || b.IsActive != nil) {
-		c.Error(access.ErrForbidden)
-		return
-	}
 	if p.UserID == u.ID && ((b.IsSuperuser != nil && !*b.IsSuperuser) || (b.IsActive != nil && !*b.IsActive)) {
 		errs.add("is_superuser", "You cannot demote or deactivate yourself.")
 	}
 	if err := errs.err(); err != nil {
 		c.Error(err)
+		return
+	}
+	if b.Email == nil && b.FirstName == nil && b.LastName == nil && b.IsSuperuser == nil && b.IsActive == nil {
+		c.JSON(http.StatusOK, userView(u)) // nothing to change
 		return
 	}
 	ctx := c.Request.Context()

@@ -54,6 +54,10 @@ const (
 	CodeRosterPending Code = "roster_pending"
 	// CodeMalformed: a signal whose payload could not be read.
 	CodeMalformed Code = "malformed_payload"
+	// CodeLaunched: the request is approved, running or launched a job, so
+	// it cannot be deleted and the record of executed automation stays. The
+	// API's deletions answer it; no workflow action does.
+	CodeLaunched Code = "request_launched"
 	// Refusals of decisions sent through Temporal rather than the API
 	// (package proof): no proof where one is required, a proof that does
 	// not verify, one too old (or from the future), one already used, and
