@@ -175,8 +175,17 @@ func (a *Activities) postLaunch(ctx context.Context, in LaunchInput, vars map[st
 	return a.AWX.LaunchJobTemplate(ctx, in.TemplateID, req)
 }
 
+// claim records the job a launch just created for the request. Another
+// request with the same answers may have taken it first, as its own lost
+// launch (where no marker tells them apart): the attempt is then retried,
+// and the retry finds the job that request left behind.
 func (a *Activities) claim(ctx context.Context, requestID int64, job approval.Job) error {
 	err := a.Store.ClaimJob(ctx, requestID, job.Type, job.ID)
+	if errors.Is(err, store.ErrJobTaken) {
+		return temporal.NewApplicationError(
+			fmt.Sprintf("AWX %s %d, just launched for request %d, was taken by another request with the same answers; looking for the job that request launched", job.Type, job.ID, requestID),
+			ErrTypeJobOwnership, err)
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("AWX %s %d cannot be recorded for request %d: it belongs to another request, or the request has another job", job.Type, job.ID, requestID),

@@ -219,6 +219,36 @@ func TestActivities_Launch_LostResponseNeverLaunchesTwice(t *testing.T) {
 	})
 }
 
+// Without the request marker, another request with the same answers may
+// recover the job a launch has just created as its own lost launch, before
+// the launch records it. The launch then takes the job that request left
+// behind instead of failing.
+func TestActivities_Launch_JobTakenByATwinRequest(t *testing.T) {
+	ctx := context.Background()
+	s := testkit.NewStack(t, awxsim.Config{})
+	path := fmt.Sprintf("/api/v2/job_templates/%d/launch/", awxsim.DemoRestartServiceID)
+	twin := s.Create(t, testkit.RestartService())
+	s.Sim.InjectFault(awxsim.Fault{Method: "POST", Path: path, Kind: awxsim.FaultDropResponse, Times: 1})
+	_, err := launch(t, s, launchInput(twin))
+	require.Error(t, err, "the twin's launch answer was lost")
+	jobs := s.Sim.Jobs()
+	require.Len(t, jobs, 1)
+	lost := jobs[0].ID
+	// The twin's recovery takes the job the next launch creates.
+	require.NoError(t, s.Store.ClaimJob(ctx, twin.RequestID, store.JobTypeJob, lost+1))
+
+	in := s.Create(t, testkit.RestartService())
+	res := launchRetried(t, s, launchInput(in))
+
+	assert.Equal(t, lost, res.Job.ID, "the job the twin left behind")
+	assert.True(t, res.Recovered)
+	assert.Equal(t, 2, s.Sim.RequestCount("POST", path), "no third launch")
+	for _, j := range s.Sim.Jobs() {
+		_, err := s.Store.JobOwner(ctx, store.JobTypeJob, j.ID)
+		assert.NoError(t, err, "AWX job %d has an owner", j.ID)
+	}
+}
+
 func TestActivities_Launch_AfterAnAttemptThatFoundNothing(t *testing.T) {
 	s := testkit.NewStack(t, awxsim.Config{})
 	in := s.Create(t, testkit.ProvisionEnvironment())
