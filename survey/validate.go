@@ -37,7 +37,10 @@ const Encrypted = awx.Encrypted
 // "a\nb" is not a list, so AWX leaves it out of the job; a form that shows
 // it preselected (awx.Question.DefaultList) gets it answered instead. A
 // password default shows as Encrypted, its value hidden; AWX applies it
-// itself when the variable is absent.
+// itself when the variable is absent. A password question answered
+// Encrypted keeps its default: effective holds Encrypted for AWX, which
+// takes it for the default (a required question left out would be
+// missing). Answered so, a question without a default is an error.
 func Validate(spec awx.Survey, answers map[string]any, allowUnknown bool) (effective map[string]any, errs Errors) {
 	s := scope{key: Field}
 	if !allowUnknown {
@@ -114,9 +117,16 @@ func validate(spec awx.Survey, answers map[string]any, s scope) (map[string]any,
 	for _, q := range spec.Spec {
 		raw, present := answers[q.Variable]
 		if isPlaceholder(q, raw) {
-			// AWX drops the placeholder and launches with the default.
-			if q.Default == nil && q.Required {
+			// AWX takes the placeholder for the question's default: it must
+			// reach AWX as it is, since a required question left out is
+			// missing. Without a default there is nothing to keep.
+			switch {
+			case q.Default == nil && q.Required:
 				errs.add(s.key(q.Variable), missing(q))
+			case q.Default == nil:
+				errs.add(s.key(q.Variable), fmt.Sprintf("'%s' has no default for %s to keep; give a password or leave the question out.", q.Variable, Encrypted))
+			default:
+				effective[q.Variable] = Encrypted
 			}
 			continue
 		}
@@ -159,7 +169,9 @@ func validate(spec awx.Survey, answers map[string]any, s scope) (map[string]any,
 }
 
 // isPlaceholder reports a password answered with AWX's placeholder, which
-// AWX never validates: it stands for the question's default.
+// AWX never validates: it stands for the question's default, which AWX
+// applies at launch (and refuses when there is none and the question is
+// required).
 func isPlaceholder(q awx.Question, answer any) bool {
 	s, ok := answer.(string)
 	return ok && q.Type == awx.QuestionPassword && s == Encrypted

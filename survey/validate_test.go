@@ -316,6 +316,48 @@ func TestValidate_OtherQuestionTypes(t *testing.T) {
 	}
 }
 
+// "$encrypted$" answers a password question with its default, as AWX's
+// launch takes it: it must reach AWX as it is (AWX reports a required
+// question missing otherwise), and a question without a default has
+// nothing to keep.
+func TestValidate_PasswordPlaceholder(t *testing.T) {
+	spec := surveyOf(t, `[
+		{"type": "password", "variable": "required_default", "required": true, "min": 8, "default": "$encrypted$"},
+		{"type": "password", "variable": "optional_default", "required": false, "default": "$encrypted$"},
+		{"type": "password", "variable": "empty_default", "required": true, "default": ""},
+		{"type": "password", "variable": "required_none", "required": true},
+		{"type": "password", "variable": "optional_none", "required": false},
+		{"type": "text", "variable": "text", "required": false}
+	]`)
+	keep := `{"required_default": "$encrypted$", "optional_default": "$encrypted$", "empty_default": "$encrypted$", "required_none": "pw"}`
+
+	t.Run("kept for AWX where there is a default", func(t *testing.T) {
+		effective, errs := survey.Validate(spec, answersOf(t, keep), false)
+		require.Empty(t, errs)
+		assert.Equal(t, map[string]any{"required_default": "$encrypted$", "optional_default": "$encrypted$",
+			"empty_default": "$encrypted$", "required_none": "pw"}, effective)
+		assert.Equal(t, "$encrypted$", survey.Mask(spec, effective)["required_default"], "stored and shown as $encrypted$")
+	})
+	t.Run("refused where there is none", func(t *testing.T) {
+		_, errs := survey.Validate(spec, answersOf(t, `{"required_default": "$encrypted$", "empty_default": "$encrypted$", "required_none": "$encrypted$", "optional_none": "$encrypted$"}`), false)
+		assert.Equal(t, survey.Errors{
+			"extra_vars.required_none": {"'required_none' value missing"},
+			"extra_vars.optional_none": {"'optional_none' has no default for $encrypted$ to keep; give a password or leave the question out."},
+		}, errs)
+	})
+	t.Run("an ordinary value of other questions", func(t *testing.T) {
+		effective, errs := survey.Validate(spec, answersOf(t, `{"required_default": "$encrypted$", "empty_default": "$encrypted$", "required_none": "pw", "text": "$encrypted$"}`), false)
+		require.Empty(t, errs)
+		assert.Equal(t, "$encrypted$", effective["text"])
+	})
+	t.Run("node surveys alike", func(t *testing.T) {
+		nodes := map[string]awx.Survey{"db": spec}
+		effective, errs := survey.ValidateNodes(nodes, map[string]map[string]any{"db": answersOf(t, keep)})
+		require.Empty(t, errs)
+		assert.Equal(t, "$encrypted$", effective["db"]["required_default"])
+	})
+}
+
 func TestValidate_UnknownVariables(t *testing.T) {
 	spec := fixtureSurvey(t)
 	t.Run("accepted when the template prompts for variables", func(t *testing.T) {
@@ -398,9 +440,10 @@ func TestValidate_Effective(t *testing.T) {
 	t.Run("defaults of every type", func(t *testing.T) {
 		effective, errs := survey.Validate(other, map[string]any{"pw_set": survey.Encrypted}, false)
 		require.Empty(t, errs)
-		// pw_set's real default is hidden from Countersign: AWX applies it
-		// itself when the variable is absent.
+		// pw_set's real default is hidden from Countersign: the placeholder
+		// goes to AWX, which applies the default.
 		assert.Equal(t, map[string]any{
+			"pw_set":   survey.Encrypted,
 			"n":        int64(2),
 			"f":        0.5,
 			"ms":       []any{"b"},

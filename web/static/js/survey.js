@@ -27,6 +27,14 @@ function limitsHint(q) {
   return parts.join(' ');
 }
 
+/**
+ * Whether a password question has a default the requester may keep: AWX
+ * takes "$encrypted$" for it. Without one there is nothing to keep.
+ */
+function keepsDefault(q) {
+  return q.type === 'password' && q.default !== null && q.default !== undefined;
+}
+
 /** The control of one question, filled with value (or the default). */
 function control(q, value, id) {
   const v = value !== undefined ? value : (q.type === 'password' ? undefined : q.default);
@@ -37,7 +45,7 @@ function control(q, value, id) {
     case 'password':
       return h('input', {
         id, name: q.variable, type: 'password', autocomplete: 'new-password', value: value ?? '',
-        placeholder: q.default === encrypted ? 'Leave empty to keep the default' : null,
+        placeholder: keepsDefault(q) ? 'Leave empty to keep the default' : null,
       });
     case 'integer':
     case 'float':
@@ -103,7 +111,9 @@ export function surveyForm(spec, keyPrefix, values = {}) {
       const input = [...el.querySelectorAll('input, select, textarea')].find((c) => c.name === q.variable);
       const raw = input.value;
       if (raw.trim() === '') {
-        if (q.required && !(q.type === 'password' && q.default === encrypted)) errors[key] = [`${name} is required.`];
+        // An empty password field keeps the question's default, if any.
+        if (keepsDefault(q)) answers[q.variable] = encrypted;
+        else if (q.required) errors[key] = [`${name} is required.`];
         continue;
       }
       if (q.type === 'integer') {
