@@ -12,6 +12,7 @@ import (
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/survey"
 )
 
 // RequestMarker is the extra variable that tags a job with the request that
@@ -118,7 +119,12 @@ func (a *Activities) recordedLaunch(ctx context.Context, in LaunchInput) (Launch
 		return LaunchResult{}, false, awxFailure("reading the recorded job's variables", err, in)
 	}
 	var missing []string
-	for k := range mergedAnswers(in) {
+	for k, v := range mergedAnswers(in) {
+		if v == survey.Encrypted {
+			// It keeps a password default, which AWX leaves out of the
+			// job when the default is not itself a valid answer.
+			continue
+		}
 		if _, ok := got[k]; !ok {
 			missing = append(missing, "extra_vars."+k)
 		}

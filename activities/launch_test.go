@@ -343,6 +343,31 @@ func TestActivities_Launch_RecordedButMisconfiguredStaysAFailure(t *testing.T) {
 	assert.Equal(t, 1, s.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID))
 }
 
+// "$encrypted$" keeps a password question's default, which AWX leaves out
+// of the job when it is not itself a valid answer: the job recorded for the
+// request did not ignore it.
+func TestActivities_Launch_RecordedWithAPasswordDefaultLeftOut(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{JobDuration: time.Minute})
+	require.NoError(t, s.Sim.AddJobTemplate(awxsim.JobTemplate{ID: 804, Name: "Reset cache", SurveyEnabled: true,
+		Survey: &awxsim.Survey{Name: "Reset cache", Spec: []awxsim.SurveyQuestion{
+			{Type: awxsim.QuestionPassword, QuestionName: "Cache password", Variable: "cache_password", Default: "short", Min: intPtr(8)},
+		}}}))
+	r := testkit.RestartService()
+	r.Item, r.Template.ID = "Reset cache", 804
+	r.ExtraVars = map[string]any{"cache_password": "$encrypted$"}
+	in := launchInput(s.Create(t, r))
+	in.SecretVariables = []string{"cache_password"}
+	first, err := launch(t, s, in)
+	require.NoError(t, err)
+	require.NotContains(t, s.Sim.Jobs()[0].ExtraVars, "cache_password", "AWX left the invalid default out")
+
+	again, err := launch(t, s, in)
+
+	require.NoError(t, err)
+	assert.Equal(t, first.Job.ID, again.Job.ID)
+	assert.Equal(t, awxsim.StatusPending, s.Sim.Jobs()[0].Status, "not canceled")
+}
+
 func TestActivities_Launch_DeletedRequest(t *testing.T) {
 	s := testkit.NewStack(t, awxsim.Config{})
 	in := s.Create(t, testkit.RestartService())
