@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -247,6 +248,39 @@ func TestActivities_Launch_JobTakenByATwinRequest(t *testing.T) {
 		_, err := s.Store.JobOwner(ctx, store.JobTypeJob, j.ID)
 		assert.NoError(t, err, "AWX job %d has an owner", j.ID)
 	}
+}
+
+// A lost launch is recognised by its answers exactly: a twin's job whose
+// answer differs only beyond float64's precision is not this request's.
+func TestActivities_Launch_RecoveryComparesNumbersExactly(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	require.NoError(t, s.Sim.AddJobTemplate(awxsim.JobTemplate{ID: 805, Name: "Close ticket", SurveyEnabled: true,
+		Survey: &awxsim.Survey{Name: "Close ticket", Spec: []awxsim.SurveyQuestion{
+			{Type: awxsim.QuestionInteger, QuestionName: "Ticket", Variable: "ticket", Required: true},
+			{Type: awxsim.QuestionFloat, QuestionName: "Hours", Variable: "hours", Required: true},
+		}}}))
+	path := "/api/v2/job_templates/805/launch/"
+	request := func(ticket, hours string) activities.LaunchInput {
+		r := testkit.RestartService()
+		r.Item, r.Template.ID = "Close ticket", 805
+		r.ExtraVars = map[string]any{"ticket": json.Number(ticket), "hours": json.Number(hours)}
+		return launchInput(s.Create(t, r))
+	}
+	twin := request("9007199254740992", "2")
+	in := request("9007199254740993", "2.0")
+	s.Sim.InjectFault(awxsim.Fault{Method: "POST", Path: path, Kind: awxsim.FaultDropResponse, Times: 2})
+	_, err := launch(t, s, twin)
+	require.Error(t, err)
+	_, err = launch(t, s, in)
+	require.Error(t, err)
+	jobs := s.Sim.Jobs()
+	require.Len(t, jobs, 2)
+
+	res, err := launch(t, s, in)
+
+	require.NoError(t, err)
+	assert.True(t, res.Recovered)
+	assert.Equal(t, jobs[1].ID, res.Job.ID, "its own job, not the twin's")
 }
 
 func TestActivities_Launch_AfterAnAttemptThatFoundNothing(t *testing.T) {

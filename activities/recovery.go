@@ -1,11 +1,13 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
+	"math/big"
+	"strconv"
 	"sync"
 	"time"
 
@@ -136,10 +138,11 @@ func (a *Activities) findEarlierLaunches(ctx context.Context, in LaunchInput, se
 
 // sameLaunch tells whether a job's extra_vars are those this request sent:
 // by the marker when there is one, else by every answer (AWX shows password
-// answers as $encrypted$, which match anything).
+// answers as $encrypted$, which match anything). Both sides hold numbers as
+// json.Number, compared by value exactly.
 func sameLaunch(requestID int64, sent, job map[string]any) bool {
 	if marker, ok := job[RequestMarker]; ok {
-		return reflect.DeepEqual(marker, float64(requestID))
+		return sameJSON(marker, json.Number(strconv.FormatInt(requestID, 10)))
 	}
 	if _, ok := sent[RequestMarker]; ok {
 		return false
@@ -152,22 +155,70 @@ func sameLaunch(requestID int64, sent, job map[string]any) bool {
 		if got == "$encrypted$" {
 			continue
 		}
-		if !reflect.DeepEqual(got, v) {
+		if !sameJSON(got, v) {
 			return false
 		}
 	}
 	return true
 }
 
-// normalizeJSON gives values the types encoding/json decodes into, so they
-// compare with what AWX sends back.
+// sameJSON compares decoded JSON values, numbers by value as Python
+// compares them after AWX re-renders them (2.50 comes back 2.5): integers
+// exactly, anything with a fraction or exponent as float64.
+func sameJSON(a, b any) bool {
+	switch x := a.(type) {
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && sameNumber(x, y)
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !sameJSON(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameJSON(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
+}
+
+func sameNumber(a, b json.Number) bool {
+	if i, ok := new(big.Int).SetString(a.String(), 10); ok {
+		if j, ok := new(big.Int).SetString(b.String(), 10); ok {
+			return i.Cmp(j) == 0
+		}
+	}
+	x, errA := a.Float64()
+	y, errB := b.Float64()
+	return errA == nil && errB == nil && x == y
+}
+
+// normalizeJSON gives values the types AWX's extra_vars decode into
+// (json.Number for numbers), so they compare with what AWX sends back.
 func normalizeJSON(m map[string]any) map[string]any {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return m
 	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
 	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := dec.Decode(&out); err != nil {
 		return m
 	}
 	return out

@@ -213,11 +213,11 @@ func TestValidate_GoValues(t *testing.T) {
 		want  survey.Errors
 		eff   any
 	}{
-		{"int", 3, nil, int64(3)},
-		{"int64", int64(4), nil, int64(4)},
-		{"integral float64 is written as 3", float64(3), nil, int64(3)},
-		{"uint8 through its JSON", uint8(2), nil, int64(2)},
-		{"json.Number integer", json.Number("3"), nil, int64(3)},
+		{"int", 3, nil, json.Number("3")},
+		{"int64", int64(4), nil, json.Number("4")},
+		{"integral float64 is written as 3", float64(3), nil, json.Number("3")},
+		{"uint8 through its JSON", uint8(2), nil, json.Number("2")},
+		{"json.Number integer", json.Number("3"), nil, json.Number("3")},
 		{"json.Number 3.0", json.Number("3.0"), intErr("3.0"), nil},
 		{"float64 fraction", 3.5, intErr("3.5"), nil},
 		{"string", "3", intErr("3"), nil},
@@ -358,12 +358,102 @@ func TestValidate_PasswordPlaceholder(t *testing.T) {
 	})
 }
 
+// The variables AWX gets hold each number as the requester wrote it: an
+// integer beyond 2^53 keeps its digits, 2.0 stays a float (AWX's Python
+// reads 2 and 2.0 as different types), 1e3 stays 1e3. Integers beyond 64
+// bits are refused, as are numbers beyond float64's range.
+func TestValidate_NumbersAsWritten(t *testing.T) {
+	spec := surveyOf(t, `[
+		{"type": "integer", "variable": "n", "required": false},
+		{"type": "integer", "variable": "bounded", "required": false, "min": 1, "max": 9007199254740000},
+		{"type": "float", "variable": "f", "required": false},
+		{"type": "float", "variable": "f_default", "required": false, "default": 2.0},
+		{"type": "integer", "variable": "n_default", "required": false, "default": 9007199254740993}
+	]`)
+	body := `{"n": 9007199254740993, "bounded": 9007199254740000, "f": 2.0, "extra": {"big": -12345678901234567, "l": [1e3, 0.10]}}`
+	effective, errs := survey.Validate(spec, answersOf(t, body), true)
+	require.Empty(t, errs)
+	assert.Equal(t, map[string]any{
+		"n": json.Number("9007199254740993"), "bounded": json.Number("9007199254740000"), "f": json.Number("2.0"),
+		"f_default": json.Number("2.0"), "n_default": json.Number("9007199254740993"),
+		"extra": map[string]any{"big": json.Number("-12345678901234567"), "l": []any{json.Number("1e3"), json.Number("0.10")}},
+	}, effective)
+	b, err := json.Marshal(effective)
+	require.NoError(t, err)
+	assert.Equal(t, `{"bounded":9007199254740000,"extra":{"big":-12345678901234567,"l":[1e3,0.10]},"f":2.0,"f_default":2.0,"n":9007199254740993,"n_default":9007199254740993}`, string(b))
+
+	t.Run("range checks are exact", func(t *testing.T) {
+		_, errs := survey.Validate(spec, answersOf(t, `{"bounded": 9007199254740001}`), false)
+		assert.Equal(t, survey.Errors{"extra_vars.bounded": {"'bounded' value 9007199254740001 is too large (must be no more than 9007199254740000)."}}, errs)
+	})
+	t.Run("Go values as encoding/json writes them", func(t *testing.T) {
+		effective, errs := survey.Validate(spec, map[string]any{"n": 3, "f": 2.5, "extra": []int{1, 2}}, true)
+		require.Empty(t, errs)
+		assert.Equal(t, json.Number("3"), effective["n"])
+		assert.Equal(t, json.Number("2.5"), effective["f"])
+		assert.Equal(t, []any{json.Number("1"), json.Number("2")}, effective["extra"])
+	})
+	t.Run("beyond what AWX's JSON can carry unchanged", func(t *testing.T) {
+		_, errs := survey.Validate(spec, answersOf(t, `{"n": 9223372036854775808, "f": 1e400}`), false)
+		assert.Equal(t, survey.Errors{
+			"extra_vars.n": {"'n' value cannot be passed to AWX unchanged: numbers must be 64-bit integers or finite floating-point numbers."},
+			"extra_vars.f": {"'f' value cannot be passed to AWX unchanged: numbers must be 64-bit integers or finite floating-point numbers."},
+		}, errs)
+	})
+	t.Run("previews alike", func(t *testing.T) {
+		assert.Equal(t, map[string]any{"f": json.Number("2.0"), "f_default": json.Number("2.0"), "n_default": json.Number("9007199254740993")},
+			survey.Preview(spec, answersOf(t, `{"f": 2.0}`)))
+	})
+}
+
+// AWX checks a choice answer with Python's `in`: choices saved as numbers
+// or booleans (AWX's API takes them) are compared by value, never as text,
+// and a string choice takes only that string.
+func TestValidate_ChoicesThatAreNotStrings(t *testing.T) {
+	spec := surveyOf(t, `[
+		{"type": "multiplechoice", "variable": "size", "required": false, "choices": [1, 2.5, "large", 9007199254740993]},
+		{"type": "multiselect", "variable": "zones", "required": false, "choices": [1, 2, true]},
+		{"type": "multiplechoice", "variable": "text", "required": false, "choices": ["1", "2"]}
+	]`)
+	for _, tt := range []struct {
+		body string
+		want survey.Errors
+	}{
+		{body: `{"size": 1}`},
+		{body: `{"size": 1.0}`},
+		{body: `{"size": true}`},
+		{body: `{"size": 2.50}`},
+		{body: `{"size": "large"}`},
+		{body: `{"size": 9007199254740993}`},
+		{body: `{"zones": [1, 2.0, true, false]}`,
+			want: survey.Errors{"extra_vars.zones": {"Value False for 'zones' expected to be one of [1, 2, True]."}}},
+		{body: `{"size": "1"}`,
+			want: survey.Errors{"extra_vars.size": {"Value 1 for 'size' expected to be one of [1, 2.5, 'large', 9007199254740993]."}}},
+		{body: `{"size": 9007199254740992}`,
+			want: survey.Errors{"extra_vars.size": {"Value 9007199254740992 for 'size' expected to be one of [1, 2.5, 'large', 9007199254740993]."}}},
+		{body: `{"text": 1}`,
+			want: survey.Errors{"extra_vars.text": {"Value 1 for 'text' expected to be one of ['1', '2']."}}},
+		{body: `{"text": "1"}`},
+	} {
+		t.Run(tt.body, func(t *testing.T) {
+			effective, errs := survey.Validate(spec, answersOf(t, tt.body), false)
+			if tt.want != nil {
+				assert.Equal(t, tt.want, errs)
+				return
+			}
+			require.Empty(t, errs)
+			want := answersOf(t, tt.body)
+			assert.Equal(t, want, effective, "the answer as given")
+		})
+	}
+}
+
 func TestValidate_UnknownVariables(t *testing.T) {
 	spec := fixtureSurvey(t)
 	t.Run("accepted when the template prompts for variables", func(t *testing.T) {
 		effective, errs := survey.Validate(spec, answersOf(t, `{"reqd_answer": "x", "extra": {"n": 1, "f": [1.5, "s"]}}`), true)
 		require.Empty(t, errs)
-		assert.Equal(t, map[string]any{"n": int64(1), "f": []any{1.5, "s"}}, effective["extra"])
+		assert.Equal(t, map[string]any{"n": json.Number("1"), "f": []any{json.Number("1.5"), "s"}}, effective["extra"])
 	})
 
 	empty := awx.Survey{}
@@ -382,7 +472,7 @@ func TestValidate_UnknownVariables(t *testing.T) {
 	t.Run("no survey, prompting for variables", func(t *testing.T) {
 		effective, errs := survey.Validate(empty, map[string]any{"a": json.Number("2")}, true)
 		assert.Empty(t, errs)
-		assert.Equal(t, map[string]any{"a": int64(2)}, effective)
+		assert.Equal(t, map[string]any{"a": json.Number("2")}, effective)
 	})
 }
 
@@ -410,8 +500,8 @@ func TestValidate_Effective(t *testing.T) {
 			"short_answer":  "",
 			"single_choice": "one",
 			"multi_choice":  []any{"two"},
-			"int_answer":    int64(4),
-			"float_answer":  2.5,
+			"int_answer":    json.Number("4"),
+			"float_answer":  json.Number("2.5"),
 		}, effective)
 		b, err := json.Marshal(effective)
 		require.NoError(t, err)
@@ -421,7 +511,7 @@ func TestValidate_Effective(t *testing.T) {
 	t.Run("float answered with an integer stays an integer", func(t *testing.T) {
 		effective, errs := survey.Validate(spec, answersOf(t, `{"reqd_answer": "x", "float_answer": 3}`), false)
 		require.Empty(t, errs)
-		assert.Equal(t, int64(3), effective["float_answer"])
+		assert.Equal(t, json.Number("3"), effective["float_answer"])
 	})
 
 	other := surveyOf(t, `[
@@ -444,8 +534,8 @@ func TestValidate_Effective(t *testing.T) {
 		// goes to AWX, which applies the default.
 		assert.Equal(t, map[string]any{
 			"pw_set":   survey.Encrypted,
-			"n":        int64(2),
-			"f":        0.5,
+			"n":        json.Number("2"),
+			"f":        json.Number("0.5"),
 			"ms":       []any{"b"},
 			"t_empty":  "",
 			"pw_empty": "",
