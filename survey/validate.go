@@ -151,7 +151,9 @@ func validate(spec awx.Survey, answers map[string]any, s scope) (map[string]any,
 			errs.add(s.key(q.Variable), msgs...)
 			continue
 		}
-		effective[q.Variable], _ = asWritten(raw)
+		if effective[q.Variable], err = asWritten(raw); err != nil {
+			errs.add(s.key(q.Variable), unrepresentable(q.Variable))
+		}
 	}
 	for _, name := range sortedKeys(answers) {
 		if asked[name] {
@@ -161,11 +163,15 @@ func validate(spec awx.Survey, answers map[string]any, s scope) (map[string]any,
 			errs.add(s.key(name), fmt.Sprintf(s.unknown, name))
 			continue
 		}
-		if _, err := normalize(answers[name]); err != nil {
+		w, err := asWritten(answers[name])
+		if err == nil {
+			_, err = normalize(answers[name])
+		}
+		if err != nil {
 			errs.add(s.key(name), unrepresentable(name))
 			continue
 		}
-		effective[name], _ = asWritten(answers[name])
+		effective[name] = w
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -364,7 +370,9 @@ func Preview(spec awx.Survey, answers map[string]any) map[string]any {
 			continue
 		}
 		if v, err := normalize(raw); err == nil && len(check(q, v)) == 0 {
-			out[q.Variable], _ = asWritten(raw)
+			if w, err := asWritten(raw); err == nil {
+				out[q.Variable] = w
+			}
 		}
 	}
 	return out
