@@ -4,7 +4,9 @@
 package activities
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -110,6 +112,16 @@ type LaunchInput struct {
 	NodeSurveyData map[string]map[string]any `json:"node_survey_data"`
 	// SecretVariables name the password answers, never to be shown.
 	SecretVariables []string `json:"secret_variables,omitempty"`
+}
+
+// UnmarshalJSON decodes in keeping the answers' numbers as json.Number, so
+// they reach AWX exactly as the requester wrote them: a float64 would
+// change integers beyond 2^53 and turn 2.0 into 2.
+func (in *LaunchInput) UnmarshalJSON(data []byte) error {
+	type plain LaunchInput // without this method
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode((*plain)(in))
 }
 
 // TemplateKind is the kind of AWX template a catalog item launches.

@@ -25,7 +25,9 @@ const (
 	// ErrTypeLaunchMisconfigured (non-retryable): AWX ignored variables it
 	// was given; the launched job was canceled and is in the details.
 	ErrTypeLaunchMisconfigured = "LaunchMisconfigured"
-	// ErrTypeJobOwnership (non-retryable): the job belongs to another request.
+	// ErrTypeJobOwnership: the job belongs to another request. Retryable
+	// when another request took the job a launch had just created (the
+	// retry looks for the job that request launched); otherwise not.
 	ErrTypeJobOwnership = "JobOwnership"
 	// ErrTypeRequestGone (non-retryable): the request's row was deleted.
 	ErrTypeRequestGone = "RequestGone"

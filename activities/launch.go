@@ -12,6 +12,7 @@ import (
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/survey"
 )
 
 // RequestMarker is the extra variable that tags a job with the request that
@@ -118,7 +119,12 @@ func (a *Activities) recordedLaunch(ctx context.Context, in LaunchInput) (Launch
 		return LaunchResult{}, false, awxFailure("reading the recorded job's variables", err, in)
 	}
 	var missing []string
-	for k := range mergedAnswers(in) {
+	for k, v := range mergedAnswers(in) {
+		if v == survey.Encrypted {
+			// It keeps a password default, which AWX leaves out of the
+			// job when the default is not itself a valid answer.
+			continue
+		}
 		if _, ok := got[k]; !ok {
 			missing = append(missing, "extra_vars."+k)
 		}
@@ -175,8 +181,17 @@ func (a *Activities) postLaunch(ctx context.Context, in LaunchInput, vars map[st
 	return a.AWX.LaunchJobTemplate(ctx, in.TemplateID, req)
 }
 
+// claim records the job a launch just created for the request. Another
+// request with the same answers may have taken it first, as its own lost
+// launch (where no marker tells them apart): the attempt is then retried,
+// and the retry finds the job that request left behind.
 func (a *Activities) claim(ctx context.Context, requestID int64, job approval.Job) error {
 	err := a.Store.ClaimJob(ctx, requestID, job.Type, job.ID)
+	if errors.Is(err, store.ErrJobTaken) {
+		return temporal.NewApplicationError(
+			fmt.Sprintf("AWX %s %d, just launched for request %d, was taken by another request with the same answers; looking for the job that request launched", job.Type, job.ID, requestID),
+			ErrTypeJobOwnership, err)
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("AWX %s %d cannot be recorded for request %d: it belongs to another request, or the request has another job", job.Type, job.ID, requestID),

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -219,6 +220,69 @@ func TestActivities_Launch_LostResponseNeverLaunchesTwice(t *testing.T) {
 	})
 }
 
+// Without the request marker, another request with the same answers may
+// recover the job a launch has just created as its own lost launch, before
+// the launch records it. The launch then takes the job that request left
+// behind instead of failing.
+func TestActivities_Launch_JobTakenByATwinRequest(t *testing.T) {
+	ctx := context.Background()
+	s := testkit.NewStack(t, awxsim.Config{})
+	path := fmt.Sprintf("/api/v2/job_templates/%d/launch/", awxsim.DemoRestartServiceID)
+	twin := s.Create(t, testkit.RestartService())
+	s.Sim.InjectFault(awxsim.Fault{Method: "POST", Path: path, Kind: awxsim.FaultDropResponse, Times: 1})
+	_, err := launch(t, s, launchInput(twin))
+	require.Error(t, err, "the twin's launch answer was lost")
+	jobs := s.Sim.Jobs()
+	require.Len(t, jobs, 1)
+	lost := jobs[0].ID
+	// The twin's recovery takes the job the next launch creates.
+	require.NoError(t, s.Store.ClaimJob(ctx, twin.RequestID, store.JobTypeJob, lost+1))
+
+	in := s.Create(t, testkit.RestartService())
+	res := launchRetried(t, s, launchInput(in))
+
+	assert.Equal(t, lost, res.Job.ID, "the job the twin left behind")
+	assert.True(t, res.Recovered)
+	assert.Equal(t, 2, s.Sim.RequestCount("POST", path), "no third launch")
+	for _, j := range s.Sim.Jobs() {
+		_, err := s.Store.JobOwner(ctx, store.JobTypeJob, j.ID)
+		assert.NoError(t, err, "AWX job %d has an owner", j.ID)
+	}
+}
+
+// A lost launch is recognised by its answers exactly: a twin's job whose
+// answer differs only beyond float64's precision is not this request's.
+func TestActivities_Launch_RecoveryComparesNumbersExactly(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	require.NoError(t, s.Sim.AddJobTemplate(awxsim.JobTemplate{ID: 805, Name: "Close ticket", SurveyEnabled: true,
+		Survey: &awxsim.Survey{Name: "Close ticket", Spec: []awxsim.SurveyQuestion{
+			{Type: awxsim.QuestionInteger, QuestionName: "Ticket", Variable: "ticket", Required: true},
+			{Type: awxsim.QuestionFloat, QuestionName: "Hours", Variable: "hours", Required: true},
+		}}}))
+	path := "/api/v2/job_templates/805/launch/"
+	request := func(ticket, hours string) activities.LaunchInput {
+		r := testkit.RestartService()
+		r.Item, r.Template.ID = "Close ticket", 805
+		r.ExtraVars = map[string]any{"ticket": json.Number(ticket), "hours": json.Number(hours)}
+		return launchInput(s.Create(t, r))
+	}
+	twin := request("9007199254740992", "2")
+	in := request("9007199254740993", "2.0")
+	s.Sim.InjectFault(awxsim.Fault{Method: "POST", Path: path, Kind: awxsim.FaultDropResponse, Times: 2})
+	_, err := launch(t, s, twin)
+	require.Error(t, err)
+	_, err = launch(t, s, in)
+	require.Error(t, err)
+	jobs := s.Sim.Jobs()
+	require.Len(t, jobs, 2)
+
+	res, err := launch(t, s, in)
+
+	require.NoError(t, err)
+	assert.True(t, res.Recovered)
+	assert.Equal(t, jobs[1].ID, res.Job.ID, "its own job, not the twin's")
+}
+
 func TestActivities_Launch_AfterAnAttemptThatFoundNothing(t *testing.T) {
 	s := testkit.NewStack(t, awxsim.Config{})
 	in := s.Create(t, testkit.ProvisionEnvironment())
@@ -311,6 +375,31 @@ func TestActivities_Launch_RecordedButMisconfiguredStaysAFailure(t *testing.T) {
 	require.ErrorAs(t, err, &app)
 	assert.Equal(t, activities.ErrTypeLaunchMisconfigured, app.Type())
 	assert.Equal(t, 1, s.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID))
+}
+
+// "$encrypted$" keeps a password question's default, which AWX leaves out
+// of the job when it is not itself a valid answer: the job recorded for the
+// request did not ignore it.
+func TestActivities_Launch_RecordedWithAPasswordDefaultLeftOut(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{JobDuration: time.Minute})
+	require.NoError(t, s.Sim.AddJobTemplate(awxsim.JobTemplate{ID: 804, Name: "Reset cache", SurveyEnabled: true,
+		Survey: &awxsim.Survey{Name: "Reset cache", Spec: []awxsim.SurveyQuestion{
+			{Type: awxsim.QuestionPassword, QuestionName: "Cache password", Variable: "cache_password", Default: "short", Min: intPtr(8)},
+		}}}))
+	r := testkit.RestartService()
+	r.Item, r.Template.ID = "Reset cache", 804
+	r.ExtraVars = map[string]any{"cache_password": "$encrypted$"}
+	in := launchInput(s.Create(t, r))
+	in.SecretVariables = []string{"cache_password"}
+	first, err := launch(t, s, in)
+	require.NoError(t, err)
+	require.NotContains(t, s.Sim.Jobs()[0].ExtraVars, "cache_password", "AWX left the invalid default out")
+
+	again, err := launch(t, s, in)
+
+	require.NoError(t, err)
+	assert.Equal(t, first.Job.ID, again.Job.ID)
+	assert.Equal(t, awxsim.StatusPending, s.Sim.Jobs()[0].Status, "not canceled")
 }
 
 func TestActivities_Launch_DeletedRequest(t *testing.T) {

@@ -28,12 +28,19 @@ type templateInfo struct {
 	Nodes  []nodeInfo
 }
 
-// nodeInfo is a workflow node and its job template's survey.
+// nodeInfo is a workflow node and its job template's survey, with what
+// AWX shows of the node's saved prompts.
 type nodeInfo struct {
+	ID          int64      `json:"id"`
 	Identifier  string     `json:"identifier"`
 	Name        string     `json:"name"`
 	JobTemplate int64      `json:"job_template"`
 	Survey      awx.Survey `json:"-"`
+	// ExtraData is the node's saved extra_vars, passwords shown as
+	// "$encrypted$"; AskVariables is its job template's
+	// ask_variables_on_launch.
+	ExtraData    map[string]any `json:"-"`
+	AskVariables bool           `json:"-"`
 }
 
 // nodeSurveys maps node identifiers to their surveys.
@@ -159,7 +166,7 @@ func (c *awxCache) fetch(ctx context.Context, kind activities.TemplateKind, id i
 		return nil, err
 	}
 	for _, n := range nodes {
-		ni := nodeInfo{Identifier: n.Identifier, JobTemplate: n.UnifiedJobTemplate}
+		ni := nodeInfo{ID: n.ID, Identifier: n.Identifier, JobTemplate: n.UnifiedJobTemplate, ExtraData: n.ExtraData}
 		if ujt := n.SummaryFields.UnifiedJobTemplate; ujt != nil {
 			ni.Name = ujt.Name
 			if ujt.UnifiedJobType != "job" {
@@ -173,6 +180,7 @@ func (c *awxCache) fetch(ctx context.Context, kind activities.TemplateKind, id i
 			if err != nil {
 				return nil, err
 			}
+			ni.AskVariables = jt.AskVariablesOnLaunch
 			if jt.SurveyEnabled {
 				if ni.Survey, err = c.client.JobTemplateSurvey(ctx, ni.JobTemplate); err != nil {
 					return nil, err

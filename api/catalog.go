@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/countersign/countersign/access"
 	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/survey"
 )
@@ -383,8 +385,8 @@ func (s *Server) checkTemplate(c *gin.Context, org int64, kind activities.Templa
 	if len(l.NodeTemplatesMissing) > 0 {
 		errs.add(field, fmt.Sprintf("Workflow nodes %v of %q have no template.", l.NodeTemplatesMissing, info.Name))
 	}
-	if len(l.NodePromptsRejected) > 0 {
-		errs.add(field, fmt.Sprintf("Workflow nodes %v of %q have prompts their templates reject.", l.NodePromptsRejected, info.Name))
+	for _, id := range l.NodePromptsRejected {
+		errs.add(field, rejectedNode(info, id))
 	}
 	nodes := info.nodeSurveys()
 	for _, conflict := range survey.Conflicts(info.Survey, nodes) {
@@ -398,6 +400,55 @@ func (s *Server) checkTemplate(c *gin.Context, org int64, kind activities.Templa
 		errs.add(field, fmt.Sprintf("%q must prompt for variables on launch (ask_variables_on_launch) for node answers to reach its nodes.", info.Name))
 	}
 	return errs.err()
+}
+
+// rejectedNode explains why AWX lists node id of workflow info in
+// node_prompts_rejected, from what AWX shows of the node: its template's
+// survey checked against its saved extra_data as AWX checks them. AWX
+// validates a node's saved prompts as a launch's, so a required question
+// the node does not answer itself is missing, default or not. Saved
+// passwords show as "$encrypted$" and cannot be checked here.
+func rejectedNode(info *templateInfo, id int64) string {
+	var node *nodeInfo
+	for i := range info.Nodes {
+		if info.Nodes[i].ID == id {
+			node = &info.Nodes[i]
+		}
+	}
+	if node == nil {
+		return fmt.Sprintf("AWX rejects the saved prompts of node %d of %q (node_prompts_rejected); check the node's prompts in AWX.", id, info.Name)
+	}
+	head := fmt.Sprintf("AWX rejects the saved prompts of node %d %q (job template %q) of %q (node_prompts_rejected)", node.ID, node.Identifier, node.Name, info.Name)
+	spec := awx.Survey{}
+	data := map[string]any{}
+	for k, v := range node.ExtraData {
+		data[k] = v
+	}
+	for _, q := range node.Survey.Spec {
+		if q.Type == awx.QuestionPassword && data[q.Variable] == survey.Encrypted {
+			delete(data, q.Variable)
+			continue
+		}
+		spec.Spec = append(spec.Spec, q)
+	}
+	_, errs := survey.Validate(spec, data, node.AskVariables)
+	if len(errs) == 0 {
+		return head + "; check the node's prompts in AWX."
+	}
+	var msgs []string
+	for _, k := range slices.Sorted(maps.Keys(errs)) {
+		msgs = append(msgs, errs[k]...)
+	}
+	msg := head + ": " + strings.Join(msgs, "; ")
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	for _, q := range spec.Spec {
+		if _, answered := data[q.Variable]; q.Required && !answered {
+			return msg + " AWX requires a node's own answers to its template's required questions, defaults or not: answer them in the node's prompts in AWX, or make them optional."
+		}
+	}
+	return msg
 }
 
 func (s *Server) checkTemplateOrganization(c *gin.Context, org int64, field string, info *templateInfo) error {

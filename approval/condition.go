@@ -273,10 +273,15 @@ func normalize(v any, values *int) any {
 		}
 		return x
 	case json.Number:
+		// Answers arrive as the requester wrote them; 6.0 is the int 6,
+		// as a float64 6 is.
 		if i, err := x.Int64(); err == nil {
 			return i
 		}
 		if f, err := x.Float64(); err == nil {
+			if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return int64(f)
+			}
 			return f
 		}
 		return x.String()

@@ -78,6 +78,16 @@ func TestResolvePlan(t *testing.T) {
 			wantSource: approval.PlanFromPolicy, wantPolicy: "long-lived", wantStages: []string{"SRE", "Security"},
 		},
 		{
+			// Answers now reach conditions as the requester wrote them: an
+			// integral 6.0 is still the int 6, as a float64 6 always was.
+			name: "json.Number with a fraction, integral, is an int",
+			policies: []approval.Policy{{ID: 8, Name: "arithmetic", Priority: 1, Enabled: true,
+				Condition: `extra_vars.ttl_days + 1 == 7 && extra_vars.big == 9007199254740993`,
+				Stages:    []approval.Stage{stage("Arithmetic", 1, security, 1)}}, short},
+			subject:    provisionSubject(map[string]any{"ttl_days": json.Number("6.0"), "big": json.Number("9007199254740993")}),
+			wantSource: approval.PlanFromPolicy, wantPolicy: "arithmetic", wantStages: []string{"Arithmetic"},
+		},
+		{
 			name: "OR condition matches on tags",
 			policies: []approval.Policy{{ID: 9, Name: "prod", Priority: 1, Enabled: true,
 				Condition: `item.category == "production" || "prod" in item.tags`,

@@ -2,6 +2,7 @@ package awx_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -119,9 +120,9 @@ func TestClient_Survey(t *testing.T) {
 		{QuestionName: "reqd", QuestionDescription: "I should be required", Required: true, Type: "text", Variable: "reqd_answer",
 			Default: "NOT OPTIONAL"},
 		{QuestionName: "achoice", QuestionDescription: "Need one of these", Type: "multiplechoice", Variable: "single_choice",
-			Choices: []string{"one", "two"}, Default: "one"},
+			Choices: []any{"one", "two"}, Default: "one"},
 		{QuestionName: "mchoice", QuestionDescription: "Can have multiples of these", Type: "multiselect", Variable: "multi_choice",
-			Choices: []string{"one", "two", "three"}, Default: "one\nthree"},
+			Choices: []any{"one", "two", "three"}, Default: "one\nthree"},
 		{QuestionName: "integerchoice", QuestionDescription: "I need an int here", Type: "integer", Variable: "int_answer",
 			Default: "", Min: ptr(1.0), Max: ptr(5.0)},
 		{QuestionName: "float", QuestionDescription: "I need a float here", Type: "float", Variable: "float_answer",
@@ -196,7 +197,7 @@ func TestClient_Job(t *testing.T) {
 		assert.Equal(t, `{"num_messages": 94}`, j.ExtraVars)
 		vars, err := j.ExtraVarsMap()
 		require.NoError(t, err)
-		assert.Equal(t, map[string]any{"num_messages": 94.0}, vars)
+		assert.Equal(t, map[string]any{"num_messages": json.Number("94")}, vars)
 	})
 }
 

@@ -155,15 +155,23 @@ func (j Job) CreatedBy() string {
 	return j.SummaryFields.CreatedBy.Username
 }
 
-// ExtraVarsMap decodes ExtraVars. An empty string or "null" gives an empty
-// map; anything that is not a JSON object is an error.
+// ExtraVarsMap decodes ExtraVars, numbers as json.Number so that they keep
+// AWX's digits (an integer beyond 2^53, 2.0 as a float). An empty string
+// or "null" gives an empty map; anything that is not a JSON object is an
+// error.
 func (j Job) ExtraVarsMap() (map[string]any, error) {
 	s := strings.TrimSpace(j.ExtraVars)
 	vars := map[string]any{}
 	if s == "" {
 		return vars, nil
 	}
-	if err := json.Unmarshal([]byte(s), &vars); err != nil {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	err := dec.Decode(&vars)
+	if err == nil && dec.More() {
+		err = errors.New("data after the object")
+	}
+	if err != nil {
 		return nil, fmt.Errorf("awx: %s %d extra_vars is not a JSON object: %w", j.Type, j.ID, err)
 	}
 	if vars == nil {

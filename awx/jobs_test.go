@@ -212,7 +212,7 @@ func TestClient_ListJobs_WorkflowFilter(t *testing.T) {
 	assert.Equal(t, &awx.LabelList{Count: 1, Results: []awx.NamedRef{{ID: 5, Name: "countersign-request-42"}}}, jobs[0].SummaryFields.Labels)
 	vars, err := jobs[0].ExtraVarsMap()
 	require.NoError(t, err)
-	assert.Equal(t, map[string]any{"ttl_days": 3.0}, vars)
+	assert.Equal(t, map[string]any{"ttl_days": json.Number("3")}, vars)
 	assert.Equal(t, url.Values{
 		"workflow_job_template": {"9"},
 		"status":                {"running"},
@@ -375,7 +375,9 @@ func TestJob_ExtraVarsMap(t *testing.T) {
 		{in: "", want: map[string]any{}},
 		{in: "{}", want: map[string]any{}},
 		{in: "null", want: map[string]any{}},
-		{in: `{"region": "eu", "count": 3, "secret": "$encrypted$"}`, want: map[string]any{"region": "eu", "count": 3.0, "secret": "$encrypted$"}},
+		{in: `{"region": "eu", "count": 3, "secret": "$encrypted$"}`, want: map[string]any{"region": "eu", "count": json.Number("3"), "secret": "$encrypted$"}},
+		{in: `{"big": 9007199254740993, "ratio": 2.0, "l": [1e3]}`, want: map[string]any{"big": json.Number("9007199254740993"), "ratio": json.Number("2.0"), "l": []any{json.Number("1e3")}}},
+		{in: `{} {}`, wantErr: true},
 		{in: `[1, 2]`, wantErr: true},
 		{in: "---\nregion: eu", wantErr: true},
 	}

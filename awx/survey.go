@@ -42,11 +42,13 @@ type Question struct {
 	Variable string `json:"variable"`
 	// Choices of a multiplechoice or multiselect question. AWX accepts a
 	// list or a newline-separated string; the string form is split here,
-	// without its blank lines.
-	Choices []string `json:"choices"`
+	// without its blank lines. Items keep their JSON type (string,
+	// json.Number or bool): AWX compares answers with them as Python's
+	// `in` does, so the choice 1 takes the answer 1 (or 1.0), never "1".
+	Choices []any `json:"choices"`
 	// Default is the default answer as AWX stores it: a string (for
-	// multiselect possibly "a\nb"), a number (float64), a list, or nil.
-	// Password defaults read "$encrypted$".
+	// multiselect possibly "a\nb"), a number (json.Number, with AWX's
+	// digits), a list, or nil. Password defaults read "$encrypted$".
 	Default any `json:"default"`
 	// Min and Max bound the value of integer and float questions and the
 	// length of text ones. nil means unset (AWX stores null or "").
@@ -60,6 +62,7 @@ func (q *Question) UnmarshalJSON(data []byte) error {
 	var w struct {
 		plain
 		Choices json.RawMessage `json:"choices"`
+		Default json.RawMessage `json:"default"`
 		Min     json.RawMessage `json:"min"`
 		Max     json.RawMessage `json:"max"`
 	}
@@ -68,6 +71,9 @@ func (q *Question) UnmarshalJSON(data []byte) error {
 	}
 	out := Question(w.plain)
 	var err error
+	if out.Default, err = decodeExact(w.Default); err != nil {
+		return fmt.Errorf("survey question %q: default: %w", out.Variable, err)
+	}
 	if out.Choices, err = decodeChoices(w.Choices); err != nil {
 		return fmt.Errorf("survey question %q: choices: %w", out.Variable, err)
 	}
@@ -102,31 +108,46 @@ func (q Question) DefaultList() []string {
 	return nil
 }
 
-func decodeChoices(raw json.RawMessage) ([]string, error) {
+// decodeExact decodes a JSON value with numbers as json.Number; absent or
+// null gives nil.
+func decodeExact(raw json.RawMessage) (any, error) {
 	if isNull(raw) {
 		return nil, nil
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return splitLines(s), nil
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
 	}
-	var items []any
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("want a list or a string, got %s", raw)
+	return v, nil
+}
+
+func decodeChoices(raw json.RawMessage) ([]any, error) {
+	v, err := decodeExact(raw)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		switch v := it.(type) {
-		case string:
-			out = append(out, v)
-		case float64, bool:
-			// AWX compares answers to choices as text.
-			out = append(out, fmt.Sprint(v))
-		default:
-			return nil, fmt.Errorf("choice %v is not a string", it)
+	switch c := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		var out []any
+		for _, line := range splitLines(c) {
+			out = append(out, line)
 		}
+		return out, nil
+	case []any:
+		for _, item := range c {
+			switch item.(type) {
+			case string, json.Number, bool:
+			default:
+				return nil, fmt.Errorf("choice %s is not a string, a number or a boolean", raw)
+			}
+		}
+		return c, nil
 	}
-	return out, nil
+	return nil, fmt.Errorf("want a list or a string, got %s", raw)
 }
 
 // decodeBound reads a survey min or max: a number, null, "" or a numeric

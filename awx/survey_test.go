@@ -20,22 +20,33 @@ func TestQuestion_UnmarshalJSON(t *testing.T) {
 		{
 			name: "choices as a newline string, blank lines dropped",
 			json: `{"type": "multiplechoice", "variable": "env", "choices": "dev\n\nstaging\r\n  \nprod\n", "default": "dev"}`,
-			want: awx.Question{Type: "multiplechoice", Variable: "env", Choices: []string{"dev", "staging", "prod"}, Default: "dev"},
+			want: awx.Question{Type: "multiplechoice", Variable: "env", Choices: []any{"dev", "staging", "prod"}, Default: "dev"},
 		},
 		{
 			name: "choices as a list are kept as given",
 			json: `{"type": "multiselect", "variable": "zones", "choices": ["a", " b", "3"], "default": ["a"]}`,
-			want: awx.Question{Type: "multiselect", Variable: "zones", Choices: []string{"a", " b", "3"}, Default: []any{"a"}},
+			want: awx.Question{Type: "multiselect", Variable: "zones", Choices: []any{"a", " b", "3"}, Default: []any{"a"}},
 		},
 		{
-			name: "numeric choices become text",
-			json: `{"type": "multiplechoice", "variable": "size", "choices": [1, 2.5]}`,
-			want: awx.Question{Type: "multiplechoice", Variable: "size", Choices: []string{"1", "2.5"}},
+			name: "choices that are not strings keep their type, numbers their digits",
+			json: `{"type": "multiplechoice", "variable": "size", "choices": [1, 2.50, true, "1", 9007199254740993]}`,
+			want: awx.Question{Type: "multiplechoice", Variable: "size",
+				Choices: []any{json.Number("1"), json.Number("2.50"), true, "1", json.Number("9007199254740993")}},
 		},
 		{
 			name: "null and missing bounds and choices are unset",
 			json: `{"type": "integer", "variable": "n", "choices": null, "min": null, "default": 3}`,
-			want: awx.Question{Type: "integer", Variable: "n", Default: 3.0},
+			want: awx.Question{Type: "integer", Variable: "n", Default: json.Number("3")},
+		},
+		{
+			name: "defaults keep their digits",
+			json: `{"type": "float", "variable": "f", "default": 2.0}`,
+			want: awx.Question{Type: "float", Variable: "f", Default: json.Number("2.0")},
+		},
+		{
+			name: "a null default is none",
+			json: `{"type": "text", "variable": "t", "default": null}`,
+			want: awx.Question{Type: "text", Variable: "t"},
 		},
 		{
 			name: "empty string bounds are unset, numeric strings are read",
@@ -56,6 +67,7 @@ func TestQuestion_UnmarshalJSON(t *testing.T) {
 		{name: "boolean bound", json: `{"variable": "x", "max": true}`, wantErr: `survey question "x": max`},
 		{name: "object choices", json: `{"variable": "x", "choices": {"a": 1}}`, wantErr: `survey question "x": choices`},
 		{name: "nested choice", json: `{"variable": "x", "choices": [["a"]]}`, wantErr: `survey question "x": choices`},
+		{name: "null choice", json: `{"variable": "x", "choices": ["a", null]}`, wantErr: `survey question "x": choices`},
 		{name: "wrong field type", json: `{"variable": "x", "required": "yes"}`, wantErr: "required"},
 	}
 	for _, tt := range tests {

@@ -22,6 +22,9 @@ var (
 	// name, an AWX job owned by another request) or a rule about the row's
 	// current state (a request that already launched a different job).
 	ErrConflict = errors.New("conflict")
+	// ErrJobTaken: the AWX job is already recorded for another request
+	// (ClaimJob). It wraps ErrConflict.
+	ErrJobTaken = fmt.Errorf("%w: the AWX job belongs to another request", ErrConflict)
 	// ErrInvalidReference: the change refers to a row that does not exist
 	// (an unknown organization, user or team id).
 	ErrInvalidReference = errors.New("reference to a missing row")

@@ -222,15 +222,20 @@ func replaceStagesAndResponses(ctx context.Context, tx *sqlx.Tx, st RequestState
 // before trusting that a launch it finds in AWX is its own, so each job
 // belongs to at most one request and each request to at most one job.
 //
-// Claiming the job the request already owns is a no-op (nil). ErrConflict
-// when another request owns the job or this request owns a different one;
-// ErrNotFound when the request does not exist; ErrInvalid for an unknown job
-// type.
+// Claiming the job the request already owns is a no-op (nil). ErrJobTaken
+// (which is also ErrConflict) when another request owns the job, so that a
+// caller choosing among jobs may try another; ErrConflict when this request
+// owns a different one; ErrNotFound when the request does not exist;
+// ErrInvalid for an unknown job type.
 func (s *Store) ClaimJob(ctx context.Context, requestID int64, jobType string, jobID int64) error {
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		const q = `UPDATE service_requests SET job_type = $2, job_id = $3
 			WHERE id = $1 AND (job_id IS NULL OR (job_type = $2 AND job_id = $3))`
 		n, err := rowsAffected(tx.ExecContext(ctx, q, requestID, jobType, jobID))
+		if errors.Is(mapError(err), ErrConflict) {
+			// The only unique index the update touches is the jobs'.
+			return fmt.Errorf("%w: %s %d", ErrJobTaken, jobType, jobID)
+		}
 		if err != nil || n > 0 {
 			return err
 		}

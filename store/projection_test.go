@@ -341,14 +341,18 @@ func TestStore_ClaimJob(t *testing.T) {
 	assert.Equal(t, a.ID, owner)
 
 	t.Run("another request cannot own the job", func(t *testing.T) {
-		assert.ErrorIs(t, s.ClaimJob(ctx, b.ID, store.JobTypeJob, 500), store.ErrConflict)
+		err := s.ClaimJob(ctx, b.ID, store.JobTypeJob, 500)
+		assert.ErrorIs(t, err, store.ErrJobTaken)
+		assert.ErrorIs(t, err, store.ErrConflict)
 		job, err := s.RequestJob(ctx, b.ID)
 		require.NoError(t, err)
 		assert.Nil(t, job)
 	})
 
 	t.Run("a request launches at most once", func(t *testing.T) {
-		assert.ErrorIs(t, s.ClaimJob(ctx, a.ID, store.JobTypeJob, 501), store.ErrConflict)
+		err := s.ClaimJob(ctx, a.ID, store.JobTypeJob, 501)
+		assert.ErrorIs(t, err, store.ErrConflict)
+		assert.NotErrorIs(t, err, store.ErrJobTaken, "the job is nobody's: the request has another")
 		assert.ErrorIs(t, s.ClaimJob(ctx, a.ID, store.JobTypeWorkflowJob, 500), store.ErrConflict)
 		owner, err := s.JobOwner(ctx, store.JobTypeJob, 500)
 		require.NoError(t, err)

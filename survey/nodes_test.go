@@ -1,6 +1,7 @@
 package survey_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -79,7 +80,7 @@ func TestValidateNodes(t *testing.T) {
 		})
 		require.Empty(t, errs)
 		assert.Equal(t, map[string]map[string]any{
-			"create-database": {"db_size": "large", "db_password": "correct horse", "db_replicas": int64(1)},
+			"create-database": {"db_size": "large", "db_password": "correct horse", "db_replicas": json.Number("1")},
 			"notify":          {"channel": "#ops"},
 		}, effective)
 	})

@@ -16,11 +16,11 @@ func TestPreview(t *testing.T) {
 		{Variable: "ttl_days", Type: awx.QuestionInteger, Required: true, Default: json.Number("3"), Min: &min, Max: &max},
 		{Variable: "env_name", Type: awx.QuestionText, Required: true},
 	}}
-	assert.Equal(t, map[string]any{"ttl_days": int64(3)}, survey.Preview(spec, nil), "defaults, though required answers are missing")
-	assert.Equal(t, map[string]any{"ttl_days": int64(7), "env_name": "x"},
+	assert.Equal(t, map[string]any{"ttl_days": json.Number("3")}, survey.Preview(spec, nil), "defaults, though required answers are missing")
+	assert.Equal(t, map[string]any{"ttl_days": json.Number("7"), "env_name": "x"},
 		survey.Preview(spec, map[string]any{"ttl_days": json.Number("7"), "env_name": "x", "other": 1}))
-	assert.Equal(t, map[string]any{"ttl_days": int64(3)},
+	assert.Equal(t, map[string]any{"ttl_days": json.Number("3")},
 		survey.Preview(spec, map[string]any{"ttl_days": json.Number("99")}), "an invalid answer falls back to the default")
-	assert.Equal(t, map[string]map[string]any{"db": {"ttl_days": int64(3)}},
+	assert.Equal(t, map[string]map[string]any{"db": {"ttl_days": json.Number("3")}},
 		survey.PreviewNodes(map[string]awx.Survey{"db": spec}, nil))
 }

@@ -1,8 +1,10 @@
 package survey
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -29,15 +31,22 @@ const Encrypted = awx.Encrypted
 //
 // Error keys are Field(variable). When errs is empty, effective holds the
 // answers plus the defaults of unanswered questions that are themselves
-// valid answers (AWX's merge); numbers are int64 or float64 and containers
-// are fresh copies, so effective marshals to the JSON AWX expects. When errs
-// is not empty, effective is nil. answers is never modified.
+// valid answers (AWX's merge); numbers are json.Number holding the literal
+// the requester wrote (a Go number: as encoding/json writes it) and
+// containers are fresh copies, so effective marshals to exactly the JSON
+// AWX should get: 2.0 stays a float, 9007199254740993 keeps its digits. A
+// number Countersign cannot carry unchanged (an integer beyond 64 bits, a
+// float beyond float64's range) is an error. When errs is not empty,
+// effective is nil. answers is never modified.
 //
 // Two defaults never reach effective. A multiselect default stored as
 // "a\nb" is not a list, so AWX leaves it out of the job; a form that shows
 // it preselected (awx.Question.DefaultList) gets it answered instead. A
 // password default shows as Encrypted, its value hidden; AWX applies it
-// itself when the variable is absent.
+// itself when the variable is absent. A password question answered
+// Encrypted keeps its default: effective holds Encrypted for AWX, which
+// takes it for the default (a required question left out would be
+// missing). Answered so, a question without a default is an error.
 func Validate(spec awx.Survey, answers map[string]any, allowUnknown bool) (effective map[string]any, errs Errors) {
 	s := scope{key: Field}
 	if !allowUnknown {
@@ -114,9 +123,16 @@ func validate(spec awx.Survey, answers map[string]any, s scope) (map[string]any,
 	for _, q := range spec.Spec {
 		raw, present := answers[q.Variable]
 		if isPlaceholder(q, raw) {
-			// AWX drops the placeholder and launches with the default.
-			if q.Default == nil && q.Required {
+			// AWX takes the placeholder for the question's default: it must
+			// reach AWX as it is, since a required question left out is
+			// missing. Without a default there is nothing to keep.
+			switch {
+			case q.Default == nil && q.Required:
 				errs.add(s.key(q.Variable), missing(q))
+			case q.Default == nil:
+				errs.add(s.key(q.Variable), fmt.Sprintf("'%s' has no default for %s to keep; give a password or leave the question out.", q.Variable, Encrypted))
+			default:
+				effective[q.Variable] = Encrypted
 			}
 			continue
 		}
@@ -135,7 +151,9 @@ func validate(spec awx.Survey, answers map[string]any, s scope) (map[string]any,
 			errs.add(s.key(q.Variable), msgs...)
 			continue
 		}
-		effective[q.Variable] = v
+		if effective[q.Variable], err = asWritten(raw); err != nil {
+			errs.add(s.key(q.Variable), unrepresentable(q.Variable))
+		}
 	}
 	for _, name := range sortedKeys(answers) {
 		if asked[name] {
@@ -145,12 +163,15 @@ func validate(spec awx.Survey, answers map[string]any, s scope) (map[string]any,
 			errs.add(s.key(name), fmt.Sprintf(s.unknown, name))
 			continue
 		}
-		v, err := normalize(answers[name])
+		w, err := asWritten(answers[name])
+		if err == nil {
+			_, err = normalize(answers[name])
+		}
 		if err != nil {
 			errs.add(s.key(name), unrepresentable(name))
 			continue
 		}
-		effective[name] = v
+		effective[name] = w
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -159,7 +180,9 @@ func validate(spec awx.Survey, answers map[string]any, s scope) (map[string]any,
 }
 
 // isPlaceholder reports a password answered with AWX's placeholder, which
-// AWX never validates: it stands for the question's default.
+// AWX never validates: it stands for the question's default, which AWX
+// applies at launch (and refuses when there is none and the question is
+// required).
 func isPlaceholder(q awx.Question, answer any) bool {
 	s, ok := answer.(string)
 	return ok && q.Type == awx.QuestionPassword && s == Encrypted
@@ -180,7 +203,8 @@ func validDefault(q awx.Question) (any, bool) {
 	if err != nil || len(check(q, v)) > 0 {
 		return nil, false
 	}
-	return v, true
+	w, err := asWritten(q.Default)
+	return w, err == nil
 }
 
 // check applies AWX's type, length, range and choice checks to the
@@ -266,12 +290,8 @@ func tooLarge(name, shown string, bound float64) string {
 	return fmt.Sprintf("'%s' value %s is too large (must be no more than %s).", name, shown, pyBound(bound))
 }
 
-func notAChoice(v any, name string, choices []string) string {
-	list := make([]any, len(choices))
-	for i, c := range choices {
-		list[i] = c
-	}
-	return fmt.Sprintf("Value %s for '%s' expected to be one of %s.", pyrepr.Str(v), name, pyrepr.Repr(list))
+func notAChoice(v any, name string, choices []any) string {
+	return fmt.Sprintf("Value %s for '%s' expected to be one of %s.", pyrepr.Str(v), name, pyrepr.Repr(choices))
 }
 
 // unrepresentable is Countersign's own message: AWX would take such a
@@ -280,19 +300,48 @@ func unrepresentable(name string) string {
 	return fmt.Sprintf("'%s' value cannot be passed to AWX unchanged: numbers must be 64-bit integers or finite floating-point numbers.", name)
 }
 
-// isChoice is Python's `v in choices` for a list of strings: only a string
-// answer can equal a choice.
-func isChoice(v any, choices []string) bool {
-	s, ok := v.(string)
-	if !ok {
-		return false
-	}
+// isChoice is Python's `v in choices`, for the normalized answer v: a
+// string equals the same string only; numbers and booleans compare by
+// value (1 == 1.0 == True), integers exactly. So the choice "1" takes only
+// the answer "1", and the choice 1 the answers 1, 1.0 and true, as in AWX.
+func isChoice(v any, choices []any) bool {
 	for _, c := range choices {
-		if c == s {
+		if s, ok := v.(string); ok {
+			if c == s {
+				return true
+			}
+			continue
+		}
+		a, okA := numeric(v)
+		b, okB := numeric(c)
+		if okA && okB && a.Cmp(b) == 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// numeric is the exact value of a number or boolean (Python's bool is an
+// int), for comparing as Python compares int, float and bool.
+func numeric(v any) (*big.Float, bool) {
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return big.NewFloat(1), true
+		}
+		return big.NewFloat(0), true
+	case int64:
+		return new(big.Float).SetInt64(x), true
+	case float64:
+		return big.NewFloat(x), true
+	case json.Number:
+		n, err := normalizeNumber(string(x))
+		if err != nil {
+			return nil, false
+		}
+		return numeric(n)
+	}
+	return nil, false
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -321,7 +370,9 @@ func Preview(spec awx.Survey, answers map[string]any) map[string]any {
 			continue
 		}
 		if v, err := normalize(raw); err == nil && len(check(q, v)) == 0 {
-			out[q.Variable] = v
+			if w, err := asWritten(raw); err == nil {
+				out[q.Variable] = w
+			}
 		}
 	}
 	return out

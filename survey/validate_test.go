@@ -213,11 +213,11 @@ func TestValidate_GoValues(t *testing.T) {
 		want  survey.Errors
 		eff   any
 	}{
-		{"int", 3, nil, int64(3)},
-		{"int64", int64(4), nil, int64(4)},
-		{"integral float64 is written as 3", float64(3), nil, int64(3)},
-		{"uint8 through its JSON", uint8(2), nil, int64(2)},
-		{"json.Number integer", json.Number("3"), nil, int64(3)},
+		{"int", 3, nil, json.Number("3")},
+		{"int64", int64(4), nil, json.Number("4")},
+		{"integral float64 is written as 3", float64(3), nil, json.Number("3")},
+		{"uint8 through its JSON", uint8(2), nil, json.Number("2")},
+		{"json.Number integer", json.Number("3"), nil, json.Number("3")},
 		{"json.Number 3.0", json.Number("3.0"), intErr("3.0"), nil},
 		{"float64 fraction", 3.5, intErr("3.5"), nil},
 		{"string", "3", intErr("3"), nil},
@@ -321,7 +321,7 @@ func TestValidate_UnknownVariables(t *testing.T) {
 	t.Run("accepted when the template prompts for variables", func(t *testing.T) {
 		effective, errs := survey.Validate(spec, answersOf(t, `{"reqd_answer": "x", "extra": {"n": 1, "f": [1.5, "s"]}}`), true)
 		require.Empty(t, errs)
-		assert.Equal(t, map[string]any{"n": int64(1), "f": []any{1.5, "s"}}, effective["extra"])
+		assert.Equal(t, map[string]any{"n": json.Number("1"), "f": []any{json.Number("1.5"), "s"}}, effective["extra"])
 	})
 
 	empty := awx.Survey{}
@@ -340,7 +340,7 @@ func TestValidate_UnknownVariables(t *testing.T) {
 	t.Run("no survey, prompting for variables", func(t *testing.T) {
 		effective, errs := survey.Validate(empty, map[string]any{"a": json.Number("2")}, true)
 		assert.Empty(t, errs)
-		assert.Equal(t, map[string]any{"a": int64(2)}, effective)
+		assert.Equal(t, map[string]any{"a": json.Number("2")}, effective)
 	})
 }
 
@@ -368,8 +368,8 @@ func TestValidate_Effective(t *testing.T) {
 			"short_answer":  "",
 			"single_choice": "one",
 			"multi_choice":  []any{"two"},
-			"int_answer":    int64(4),
-			"float_answer":  2.5,
+			"int_answer":    json.Number("4"),
+			"float_answer":  json.Number("2.5"),
 		}, effective)
 		b, err := json.Marshal(effective)
 		require.NoError(t, err)
@@ -379,7 +379,7 @@ func TestValidate_Effective(t *testing.T) {
 	t.Run("float answered with an integer stays an integer", func(t *testing.T) {
 		effective, errs := survey.Validate(spec, answersOf(t, `{"reqd_answer": "x", "float_answer": 3}`), false)
 		require.Empty(t, errs)
-		assert.Equal(t, int64(3), effective["float_answer"])
+		assert.Equal(t, json.Number("3"), effective["float_answer"])
 	})
 
 	other := surveyOf(t, `[
@@ -398,11 +398,12 @@ func TestValidate_Effective(t *testing.T) {
 	t.Run("defaults of every type", func(t *testing.T) {
 		effective, errs := survey.Validate(other, map[string]any{"pw_set": survey.Encrypted}, false)
 		require.Empty(t, errs)
-		// pw_set's real default is hidden from Countersign: AWX applies it
-		// itself when the variable is absent.
+		// pw_set's real default is hidden from Countersign: the placeholder
+		// goes to AWX, which applies the default.
 		assert.Equal(t, map[string]any{
-			"n":        int64(2),
-			"f":        0.5,
+			"pw_set":   survey.Encrypted,
+			"n":        json.Number("2"),
+			"f":        json.Number("0.5"),
 			"ms":       []any{"b"},
 			"t_empty":  "",
 			"pw_empty": "",

@@ -82,6 +82,59 @@ func normalize(v any) (any, error) {
 	return normalize(decoded)
 }
 
+// asWritten is v as the JSON Countersign sends AWX, where normalize gives
+// its meaning: numbers are json.Number holding their literal, so that a
+// json.Number from a request body goes on exactly as the requester wrote it
+// (2.0 stays a float for AWX's Python, 9007199254740993 keeps its digits,
+// where a float64 would change both), and a Go number as encoding/json
+// writes it. Containers are fresh copies; v is never modified. Call it on a
+// value normalize accepts.
+func asWritten(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, bool, string:
+		return x, nil
+	case json.Number:
+		if _, err := normalizeNumber(string(x)); err != nil {
+			return nil, err
+		}
+		return x, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			w, err := asWritten(item)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = w
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, item := range x {
+			w, err := asWritten(item)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = w
+		}
+		return out, nil
+	}
+	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		return nil, errUnrepresentable
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, errUnrepresentable
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	var decoded any
+	if err := dec.Decode(&decoded); err != nil {
+		return nil, errUnrepresentable
+	}
+	return asWritten(decoded)
+}
+
 func normalizeNumber(s string) (any, error) {
 	if s == "" || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) || !json.Valid([]byte(s)) {
 		return nil, errUnrepresentable

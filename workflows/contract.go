@@ -6,6 +6,7 @@
 package workflows
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -279,6 +280,17 @@ type Input struct {
 	// recognised by it, and a workflow of another submission under the same
 	// id is never taken for this one.
 	Submission string `json:"submission,omitempty"`
+}
+
+// UnmarshalJSON decodes in keeping the answers' numbers as json.Number, so
+// they reach AWX exactly as the requester wrote them: a float64 would
+// change integers beyond 2^53 and turn 2.0 into 2. Recorded histories
+// decode alike.
+func (in *Input) UnmarshalJSON(data []byte) error {
+	type plain Input // without this method
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode((*plain)(in))
 }
 
 // Settings tune how the workflow deals with AWX. Zero values mean the

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -118,4 +119,32 @@ func TestServiceRequest_OrgAdminCancelsARequestWithoutStages(t *testing.T) {
 	require.NoError(t, erin.err)
 	assert.Equal(t, approval.StatusCanceled, res.Status)
 	assert.Equal(t, 1, h.world.cancelCalls)
+}
+
+// Numbers reach the launch exactly as the requester wrote them: an integer
+// beyond 2^53 keeps its digits and 2.0 stays a float, through the
+// workflow's input and the Launch activity's (JSON numbers must not be
+// decoded as float64 on the way).
+func TestServiceRequest_LaunchKeepsNumbersExact(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	in := input(plan())
+	in.ExtraVars = map[string]any{"env_name": "demo", "count": json.Number("9007199254740993"), "ratio": json.Number("2.0"),
+		"nested": map[string]any{"n": json.Number("-12345678901234567"), "l": []any{json.Number("1e3")}}}
+	in.NodeSurveyData = map[string]map[string]any{"deploy-app": {"replicas": json.Number("9007199254740995")}}
+
+	res := h.run(in)
+
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	require.Len(t, h.world.launchCalls, 1)
+	got := h.world.launchCalls[0]
+	vars, err := json.Marshal(got.ExtraVars)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"env_name": "demo", "count": 9007199254740993, "ratio": 2.0, "nested": {"n": -12345678901234567, "l": [1e3]}}`, string(vars))
+	assert.Contains(t, string(vars), `"count":9007199254740993`)
+	assert.Contains(t, string(vars), `"ratio":2.0`)
+	assert.Contains(t, string(vars), `[1e3]`)
+	nodes, err := json.Marshal(got.NodeSurveyData)
+	require.NoError(t, err)
+	assert.Equal(t, `{"deploy-app":{"replicas":9007199254740995}}`, string(nodes))
 }

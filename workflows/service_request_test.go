@@ -38,7 +38,7 @@ func TestServiceRequest_OneStageHappyPath(t *testing.T) {
 
 	w := h.world
 	require.Len(t, w.launchCalls, 1)
-	assert.Equal(t, map[string]any{"env_name": "demo", "ttl_days": float64(7)}, w.launchCalls[0].ExtraVars)
+	assert.Equal(t, map[string]any{"env_name": "demo", "ttl_days": json.Number("7")}, w.launchCalls[0].ExtraVars, "numbers as written")
 	assert.Equal(t, int64(11), w.launchCalls[0].TemplateID)
 	require.Len(t, w.pollCalls, 2)
 	assert.True(t, w.pollCalls[0].UntilRunning)

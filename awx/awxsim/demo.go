@@ -18,9 +18,13 @@ func intPtr(n int) *int { return &n }
 // DemoInventory is the inventory of `countersign dev` (SPEC 8.1). No
 // variable is defined by two surveys, so the workflow's and its nodes'
 // answers can be merged into one extra_vars. The workflow prompts for
-// variables so that node answers are accepted at its launch. Labels are
-// prompted everywhere except on "Health check", so both ways of recognising
-// an earlier launch can be demonstrated.
+// variables so that node answers are accepted at its launch. AWX lists a
+// node in node_prompts_rejected unless its saved extra_data answers every
+// required question of its template's survey (defaults do not count), so
+// node "create-database" saves answers, as AWX's workflow editor asks; the
+// workflow's extra_vars override them at launch. Labels are prompted
+// everywhere except on "Health check", so both ways of recognising an
+// earlier launch can be demonstrated.
 func DemoInventory() Inventory {
 	return Inventory{
 		JobTemplates: []JobTemplate{
@@ -93,7 +97,8 @@ func DemoInventory() Inventory {
 				}},
 				Nodes: []WorkflowNode{
 					{ID: DemoCreateDatabaseNodeID, Identifier: "create-database", UnifiedJobTemplate: DemoCreateDatabaseID,
-						SuccessNodes: []int64{DemoDeployAppNodeID}},
+						SuccessNodes: []int64{DemoDeployAppNodeID},
+						ExtraData:    map[string]any{"db_size": "small", "db_password": "saved-in-the-workflow-node"}},
 					{ID: DemoDeployAppNodeID, Identifier: "deploy-app", UnifiedJobTemplate: DemoDeployAppID},
 				},
 			},

@@ -285,8 +285,14 @@ func (s *Server) getLaunchInfo(k Kind) http.HandlerFunc {
 	})
 }
 
-// nodeProblems lists nodes without an existing template, and nodes whose
-// saved extra_data their template would not accept. s.mu must be held.
+// nodeProblems lists, by id, the nodes without an existing template
+// (node_templates_missing), and those whose saved prompts their template
+// would not accept (node_prompts_rejected): AWX runs the template's
+// _accept_or_ignore_job_kwargs on the node's prompts and lists the node on
+// any error, so an unanswered required survey question counts, default or
+// not, as does a variable the template neither asks nor prompts for. The
+// simulated templates need no passwords or resources, and nodes save no
+// prompts but extra_data. s.mu must be held.
 func (s *Server) nodeProblems(t *template) (missing, rejected []int64) {
 	missing, rejected = []int64{}, []int64{}
 	for _, n := range t.nodes {
@@ -295,26 +301,15 @@ func (s *Server) nodeProblems(t *template) (missing, rejected []int64) {
 			missing = append(missing, n.ID)
 			continue
 		}
-		if jt.askVariables {
-			continue
-		}
-		for key := range n.ExtraData {
-			if !jt.surveyActive() || !hasQuestion(jt.survey, key) {
-				rejected = append(rejected, n.ID)
-				break
-			}
+		errs := map[string][]string{}
+		acceptVariables(jt, n.ExtraData, errs, true)
+		if len(errs) > 0 {
+			rejected = append(rejected, n.ID)
 		}
 	}
+	sort.Slice(missing, func(i, j int) bool { return missing[i] < missing[j] })
+	sort.Slice(rejected, func(i, j int) bool { return rejected[i] < rejected[j] })
 	return missing, rejected
-}
-
-func hasQuestion(sv *Survey, variable string) bool {
-	for _, q := range sv.Spec {
-		if q.Variable == variable {
-			return true
-		}
-	}
-	return false
 }
 
 // getSurveySpec answers {} without a survey, and hides password defaults.
@@ -357,7 +352,7 @@ func (s *Server) nodeRepr(wf *template, n WorkflowNode) map[string]any {
 	m := map[string]any{
 		"id": n.ID, "type": "workflow_job_template_node", "url": url, "related": related, "summary_fields": summary,
 		"created": timestamp(s.epoch), "modified": timestamp(s.epoch),
-		"extra_data": n.ExtraData, "workflow_job_template": wf.id, "unified_job_template": ujt,
+		"extra_data": s.nodeExtraData(n), "workflow_job_template": wf.id, "unified_job_template": ujt,
 		"success_nodes": n.SuccessNodes, "failure_nodes": n.FailureNodes, "always_nodes": n.AlwaysNodes,
 		"all_parents_must_converge": false, "identifier": n.Identifier,
 	}
@@ -366,6 +361,29 @@ func (s *Server) nodeRepr(wf *template, n WorkflowNode) map[string]any {
 		m[f] = nil
 	}
 	return m
+}
+
+// nodeExtraData is a node's extra_data as AWX shows it: the answers to its
+// template's password questions read "$encrypted$". s.mu must be held.
+func (s *Server) nodeExtraData(n WorkflowNode) map[string]any {
+	jt := s.jts[n.UnifiedJobTemplate]
+	out := make(map[string]any, len(n.ExtraData))
+	for k, v := range n.ExtraData {
+		out[k] = v
+		if jt != nil && jt.surveyActive() && isPassword(jt.survey, k) {
+			out[k] = encrypted
+		}
+	}
+	return out
+}
+
+func isPassword(sv *Survey, variable string) bool {
+	for _, q := range sv.Spec {
+		if q.Variable == variable {
+			return q.Type == QuestionPassword
+		}
+	}
+	return false
 }
 
 type nodeView struct {

@@ -169,7 +169,8 @@ func TestTemplates_WorkflowNodes(t *testing.T) {
 	assert.Equal(t, []any{float64(32)}, db["success_nodes"])
 	assert.Equal(t, []any{}, db["failure_nodes"])
 	assert.Equal(t, []any{}, db["always_nodes"])
-	assert.Equal(t, map[string]any{}, db["extra_data"])
+	assert.Equal(t, map[string]any{"db_size": "small", "db_password": "$encrypted$"}, db["extra_data"],
+		"answers to its template's required questions, the password as AWX shows it")
 	ujt := db["summary_fields"].(map[string]any)["unified_job_template"].(map[string]any)
 	assert.Equal(t, "Create database", ujt["name"])
 	assert.Equal(t, "job", ujt["unified_job_type"])
@@ -192,6 +193,52 @@ func TestTemplates_WorkflowNodes(t *testing.T) {
 		info := e.get("/api/v2/workflow_job_templates/60/launch/")
 		assert.Equal(t, []any{float64(601)}, info["node_templates_missing"])
 		assert.Equal(t, []any{float64(602)}, info["node_prompts_rejected"])
+	})
+}
+
+// node_prompts_rejected is AWX's WorkflowJobTemplate.node_prompts_rejected:
+// a node is listed when its job template's _accept_or_ignore_job_kwargs
+// reports any error for the node's saved prompts, and the survey's required
+// questions count, defaults or not (the node's extra_data must answer them).
+func TestTemplates_NodePromptsRejected(t *testing.T) {
+	e := newEnv(t)
+	require.NoError(t, e.sim.AddJobTemplate(awxsim.JobTemplate{ID: 71, Name: "Required with a default", SurveyEnabled: true,
+		Survey: &awxsim.Survey{Name: "s", Spec: []awxsim.SurveyQuestion{
+			{Type: awxsim.QuestionInteger, QuestionName: "Size", Variable: "size", Required: true, Default: 3},
+		}}}))
+	require.NoError(t, e.sim.AddJobTemplate(awxsim.JobTemplate{ID: 72, Name: "Secret", SurveyEnabled: true,
+		Survey: &awxsim.Survey{Name: "s", Spec: []awxsim.SurveyQuestion{
+			{Type: awxsim.QuestionPassword, QuestionName: "Password", Variable: "pw", Required: true, Min: intPtr(8)},
+		}}}))
+	require.NoError(t, e.sim.AddJobTemplate(awxsim.JobTemplate{ID: 73, Name: "Disabled survey", SurveyEnabled: false,
+		Survey: &awxsim.Survey{Name: "s", Spec: []awxsim.SurveyQuestion{
+			{Type: awxsim.QuestionText, QuestionName: "Name", Variable: "name", Required: true},
+		}}}))
+	nodes := []awxsim.WorkflowNode{
+		{ID: 709, Identifier: "unanswered", UnifiedJobTemplate: awxsim.DemoRestartServiceID},
+		{ID: 701, Identifier: "answered", UnifiedJobTemplate: awxsim.DemoRestartServiceID, ExtraData: map[string]any{"service_name": "api"}},
+		{ID: 702, Identifier: "bad answer", UnifiedJobTemplate: awxsim.DemoRestartServiceID, ExtraData: map[string]any{"service_name": "db"}},
+		{ID: 703, Identifier: "default only", UnifiedJobTemplate: 71},
+		{ID: 704, Identifier: "default answered", UnifiedJobTemplate: 71, ExtraData: map[string]any{"size": 4}},
+		{ID: 705, Identifier: "no survey", UnifiedJobTemplate: awxsim.DemoHealthCheckID},
+		{ID: 706, Identifier: "unprompted variable", UnifiedJobTemplate: awxsim.DemoHealthCheckID, ExtraData: map[string]any{"x": 1}},
+		{ID: 707, Identifier: "nothing required", UnifiedJobTemplate: awxsim.DemoDeployAppID},
+		{ID: 708, Identifier: "password", UnifiedJobTemplate: 72, ExtraData: map[string]any{"pw": "long-enough"}},
+		{ID: 710, Identifier: "short password", UnifiedJobTemplate: 72, ExtraData: map[string]any{"pw": "short"}},
+		{ID: 711, Identifier: "survey disabled", UnifiedJobTemplate: 73},
+	}
+	require.NoError(t, e.sim.AddWorkflowJobTemplate(awxsim.WorkflowJobTemplate{ID: 70, Name: "Mixed", Nodes: nodes}))
+
+	info := e.get("/api/v2/workflow_job_templates/70/launch/")
+	assert.Equal(t, []any{float64(702), float64(703), float64(706), float64(709), float64(710)}, info["node_prompts_rejected"])
+	assert.Equal(t, []any{}, info["node_templates_missing"])
+
+	shown := e.get("/api/v2/workflow_job_template_nodes/708/")
+	assert.Equal(t, map[string]any{"pw": "$encrypted$"}, shown["extra_data"], "saved passwords are shown as AWX shows them")
+
+	t.Run("the demo workflow is accepted", func(t *testing.T) {
+		info := e.get("/api/v2/workflow_job_templates/11/launch/")
+		assert.Equal(t, []any{}, info["node_prompts_rejected"])
 	})
 }
 

@@ -158,6 +158,18 @@ func RestartService(stages ...approval.Stage) Request {
 	}
 }
 
+// HealthCheck is a request for the demo job template without a survey,
+// whose launches carry neither answers nor the request marker.
+func HealthCheck(stages ...approval.Stage) Request {
+	return Request{
+		Item:      "Health check",
+		Template:  workflows.Template{Kind: activities.JobTemplate, ID: awxsim.DemoHealthCheckID},
+		Requester: "alice",
+		ExtraVars: map[string]any{},
+		Stages:    stages,
+	}
+}
+
 // Create records the request in PostgreSQL, as the API does at submission,
 // and returns the workflow input that starts it.
 func (s *Stack) Create(t testing.TB, r Request) workflows.Input {

@@ -41,6 +41,8 @@ type stack struct {
 	org int64
 	// teams by name
 	teams map[string]int64
+	// sim is the simulated AWX, for templates of a test's own.
+	sim *awxsim.Server
 }
 
 func newStack(t *testing.T) *stack {
@@ -54,7 +56,7 @@ func newStack(t *testing.T) *stack {
 		TemporalTimeout: 15 * time.Second, DevTokens: true})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	st := &stack{t: t, url: hs.URL, org: s.Identity.Org.ID, teams: map[string]int64{}}
+	st := &stack{t: t, url: hs.URL, org: s.Identity.Org.ID, teams: map[string]int64{}, sim: s.Sim}
 	for name, team := range s.Identity.Teams {
 		st.teams[name] = team.ID
 	}

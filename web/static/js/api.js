@@ -33,6 +33,22 @@ const csrfReloadKey = 'countersign.csrf-reload';
 /** What the page says after reloading for a refused CSRF value. */
 export const noticeKey = 'countersign.notice';
 
+/**
+ * JSON.parse keeping a number as written (JSON.rawJSON) where a JavaScript
+ * number would change it: an integer beyond 2^53, or a whole number
+ * written as a float (2.0, 1e3), which AWX tells from an integer. Only
+ * answers hold such numbers: the API writes its own canonically.
+ */
+function parseJSON(text) {
+  if (typeof JSON.rawJSON !== 'function') return JSON.parse(text);
+  return JSON.parse(text, (key, value, context) => {
+    const source = context && context.source;
+    if (typeof value !== 'number' || typeof source !== 'string' || !Number.isInteger(value)) return value;
+    const unsafe = /^-?\d+$/.test(source) && !Number.isSafeInteger(value);
+    return unsafe || (/[.eE]/.test(source) && String(value) !== source) ? JSON.rawJSON(source) : value;
+  });
+}
+
 /** Calls the API; resolves with the decoded body, rejects with ApiError. */
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
@@ -56,7 +72,7 @@ export async function api(method, path, body) {
   const text = await res.text();
   let data = null;
   if (text) {
-    try { data = JSON.parse(text); } catch { data = { detail: text.slice(0, 200) }; }
+    try { data = parseJSON(text); } catch { data = { detail: text.slice(0, 200) }; }
   }
   if (res.status === 403 && data && data.detail === csrfRefused) {
     // The session changed under this page (signed out and in elsewhere):

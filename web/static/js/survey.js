@@ -6,8 +6,45 @@ import { field, h } from './ui.js';
 
 const encrypted = '$encrypted$';
 
+/** The text of a value; a number kept exact (JSON.rawJSON) shows its digits. */
+function text(v) {
+  return typeof JSON.isRawJSON === 'function' && JSON.isRawJSON(v) ? v.rawJSON : String(v);
+}
+
+/**
+ * The choice whose text is value: choices keep their JSON type (AWX may
+ * store numbers), and AWX compares answers with them by type, so the
+ * answer sent must be the choice itself, not its text.
+ */
+function choiceOf(q, value) {
+  const c = (q.choices || []).find((x) => text(x) === value);
+  return c === undefined ? value : c;
+}
+
+const jsonNumber = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+/**
+ * A number field's answer, sent as written: AWX's Python tells 2.0 (a
+ * float) from 2, and a JavaScript number would change an integer beyond
+ * 2^53. Browsers without JSON.rawJSON send a number, and refuse an integer
+ * they cannot send exactly.
+ */
+function numberAnswer(q, name, raw) {
+  const t = raw.trim();
+  const n = Number(t);
+  if (q.type === 'integer') {
+    if (!/^-?\d+$/.test(t)) return { error: `${name} must be a whole number.` };
+    if (typeof JSON.rawJSON === 'function') return { value: JSON.rawJSON(BigInt(t).toString()) };
+    if (!Number.isSafeInteger(n)) return { error: `${name} is too large for this browser to send exactly.` };
+    return { value: n };
+  }
+  if (!Number.isFinite(n)) return { error: `${name} must be a number.` };
+  if (typeof JSON.rawJSON === 'function' && jsonNumber.test(t)) return { value: JSON.rawJSON(t) };
+  return { value: n };
+}
+
 function defaultList(q) {
-  if (Array.isArray(q.default)) return q.default.map(String);
+  if (Array.isArray(q.default)) return q.default.map(text);
   if (typeof q.default === 'string' && q.default) return q.default.split('\n').filter(Boolean);
   return [];
 }
@@ -27,6 +64,14 @@ function limitsHint(q) {
   return parts.join(' ');
 }
 
+/**
+ * Whether a password question has a default the requester may keep: AWX
+ * takes "$encrypted$" for it. Without one there is nothing to keep.
+ */
+function keepsDefault(q) {
+  return q.type === 'password' && q.default !== null && q.default !== undefined;
+}
+
 /** The control of one question, filled with value (or the default). */
 function control(q, value, id) {
   const v = value !== undefined ? value : (q.type === 'password' ? undefined : q.default);
@@ -37,19 +82,19 @@ function control(q, value, id) {
     case 'password':
       return h('input', {
         id, name: q.variable, type: 'password', autocomplete: 'new-password', value: value ?? '',
-        placeholder: q.default === encrypted ? 'Leave empty to keep the default' : null,
+        placeholder: keepsDefault(q) ? 'Leave empty to keep the default' : null,
       });
     case 'integer':
     case 'float':
       return h('input', {
         id, name: q.variable, type: 'number', inputmode: q.type === 'integer' ? 'numeric' : 'decimal',
         step: q.type === 'integer' ? '1' : 'any', min: has(q.min) ? q.min : null, max: has(q.max) ? q.max : null,
-        value: has(v) ? String(v) : '',
+        value: has(v) ? text(v) : '',
       });
     case 'multiplechoice':
       return h('select', { id, name: q.variable },
         h('option', { value: '' }, q.required ? 'Choose…' : '(none)'),
-        (q.choices || []).map((c) => h('option', { value: c, selected: String(v ?? '') === c }, c)));
+        (q.choices || []).map((c) => h('option', { value: text(c), selected: v !== undefined && v !== null && text(v) === text(c) }, text(c))));
     default:
       return h('input', { id, name: q.variable, type: 'text', value: v ?? '', maxlength: has(q.max) ? q.max : null });
   }
@@ -70,12 +115,12 @@ export function surveyForm(spec, keyPrefix, values = {}) {
     const id = `q-${idBase}-${q.variable.replace(/[^a-zA-Z0-9_-]/g, '-')}`;
     const hint = [q.question_description, limitsHint(q)].filter(Boolean).join(' ');
     if (q.type === 'multiselect') {
-      const chosen = new Set(values[q.variable] !== undefined ? values[q.variable] : defaultList(q));
+      const chosen = new Set((values[q.variable] !== undefined ? values[q.variable] : defaultList(q)).map(text));
       const set = h('fieldset', { dataset: { key }, id, 'aria-describedby': `${id}-hint ${id}-err` },
         h('legend', {}, q.question_name || q.variable, q.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, '*') : null,
           q.required ? h('span', { class: 'sr-only' }, ' (required)') : null),
         (q.choices || []).map((c, i) => h('label', { class: 'check', for: `${id}-${i}` },
-          h('input', { type: 'checkbox', id: `${id}-${i}`, name: q.variable, value: c, checked: chosen.has(c) }), c)),
+          h('input', { type: 'checkbox', id: `${id}-${i}`, name: q.variable, value: text(c), checked: chosen.has(text(c)) }), text(c))),
         hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null,
         h('ul', { class: 'errors', id: `${id}-err` }));
       el.append(set);
@@ -95,7 +140,7 @@ export function surveyForm(spec, keyPrefix, values = {}) {
       const name = q.question_name || q.variable;
       if (q.type === 'multiselect') {
         const picked = [...el.querySelectorAll(`input[type="checkbox"]`)]
-          .filter((c) => c.name === q.variable && c.checked).map((c) => c.value);
+          .filter((c) => c.name === q.variable && c.checked).map((c) => choiceOf(q, c.value));
         if (picked.length) answers[q.variable] = picked;
         else if (q.required) errors[key] = [`${name} is required: choose at least one.`];
         continue;
@@ -103,16 +148,17 @@ export function surveyForm(spec, keyPrefix, values = {}) {
       const input = [...el.querySelectorAll('input, select, textarea')].find((c) => c.name === q.variable);
       const raw = input.value;
       if (raw.trim() === '') {
-        if (q.required && !(q.type === 'password' && q.default === encrypted)) errors[key] = [`${name} is required.`];
+        // An empty password field keeps the question's default, if any.
+        if (keepsDefault(q)) answers[q.variable] = encrypted;
+        else if (q.required) errors[key] = [`${name} is required.`];
         continue;
       }
-      if (q.type === 'integer') {
-        if (!/^-?\d+$/.test(raw.trim())) { errors[key] = [`${name} must be a whole number.`]; continue; }
-        answers[q.variable] = Number(raw.trim());
-      } else if (q.type === 'float') {
-        const n = Number(raw.trim());
-        if (!Number.isFinite(n)) { errors[key] = [`${name} must be a number.`]; continue; }
-        answers[q.variable] = n;
+      if (q.type === 'integer' || q.type === 'float') {
+        const { value, error } = numberAnswer(q, name, raw);
+        if (error) { errors[key] = [error]; continue; }
+        answers[q.variable] = value;
+      } else if (q.type === 'multiplechoice') {
+        answers[q.variable] = choiceOf(q, raw);
       } else {
         answers[q.variable] = raw;
       }

@@ -225,8 +225,9 @@ export function confirmDialog({ title, message, confirmLabel, danger, input, act
 /** Shows an answer: "$encrypted$" (a password) as dots. */
 export function answer(v) {
   if (v === '$encrypted$') return h('span', { class: 'muted', title: 'Password, never shown' }, '••••••••');
-  if (Array.isArray(v)) return v.join(', ') || '—';
+  if (Array.isArray(v)) return v.map((x) => (x !== null && typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ') || '—';
   if (v === null || v === undefined || v === '') return '—';
+  // Objects, and numbers kept exact (JSON.rawJSON), as JSON.
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
