@@ -5,9 +5,11 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -27,13 +29,16 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 }
 
 // Run polls taskQueue until ctx is canceled, then stops the worker,
-// letting running activities finish within opts.WorkerStopTimeout. A worker
+// letting running activities finish within opts.WorkerStopTimeout; those
+// still running then are handed over to the next worker
+// (activities.WorkerStopped), as a poll is at once. A worker
 // that can no longer poll (a fatal error) ends Run with that error instead
 // of leaving a process that looks alive.
 func Run(ctx context.Context, c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) error {
 	if taskQueue == "" {
 		taskQueue = workflows.DefaultTaskQueue
 	}
+	opts.Interceptors = append(opts.Interceptors, &stopInterceptor{})
 	w := sdkworker.New(c, taskQueue, opts)
 	Register(w, acts)
 	stop, done := make(chan interface{}), make(chan struct{})
@@ -49,4 +54,32 @@ func Run(ctx context.Context, c client.Client, taskQueue string, acts *activitie
 		return fmt.Errorf("worker on task queue %q: %w", taskQueue, err)
 	}
 	return nil
+}
+
+// stopInterceptor turns the error of an activity that the worker's stop
+// cut short (the SDK cancels what still runs after WorkerStopTimeout, with
+// cause ErrWorkerShutdown) into activities.WorkerStopped: retried at once
+// on the next worker, and not logged by the SDK as an error, since a clean
+// stop is none.
+type stopInterceptor struct {
+	interceptor.WorkerInterceptorBase
+}
+
+// InterceptActivity implements interceptor.WorkerInterceptor.
+func (*stopInterceptor) InterceptActivity(_ context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
+	a := &stopActivity{}
+	a.Next = next
+	return a
+}
+
+type stopActivity struct {
+	interceptor.ActivityInboundInterceptorBase
+}
+
+func (a *stopActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
+	res, err := a.Next.ExecuteActivity(ctx, in)
+	if err != nil && errors.Is(context.Cause(ctx), sdkworker.ErrWorkerShutdown) {
+		return nil, activities.WorkerStopped("the activity ran")
+	}
+	return res, err
 }
