@@ -129,7 +129,6 @@ func goJSON(s string, escapeHTML bool) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-
 // Mask returns text with every password answer replaced by Encrypted under
 // the rules of Masker. cut says that text may end in the middle of a
 // password (it was cut to a length): a trailing prefix of one is masked

@@ -168,7 +168,6 @@ func writePyJSON(b *strings.Builder, v any) {
 	}
 }
 
-
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
