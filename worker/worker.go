@@ -28,12 +28,12 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterActivity(acts)
 }
 
-// Run polls taskQueue until ctx is canceled, then stops the worker,
-// letting running activities finish within opts.WorkerStopTimeout; those
-// still running then are handed over to the next worker
-// (activities.WorkerStopped), as a poll is at once. A worker
-// that can no longer poll (a fatal error) ends Run with that error instead
-// of leaving a process that looks alive.
+// Run polls taskQueue until ctx is canceled, then stops the worker: polls
+// hand their jobs over at once (activities.WorkerStopped), other running
+// activities get opts.WorkerStopTimeout to finish and then fail the same
+// way (retryable, not logged as errors). A worker that can no longer poll
+// (a fatal error) ends Run with that error instead of leaving a process
+// that looks alive.
 func Run(ctx context.Context, c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) error {
 	if taskQueue == "" {
 		taskQueue = workflows.DefaultTaskQueue
@@ -58,9 +58,10 @@ func Run(ctx context.Context, c client.Client, taskQueue string, acts *activitie
 
 // stopInterceptor turns the error of an activity that the worker's stop
 // cut short (the SDK cancels what still runs after WorkerStopTimeout, with
-// cause ErrWorkerShutdown) into activities.WorkerStopped: retried at once
-// on the next worker, and not logged by the SDK as an error, since a clean
-// stop is none.
+// cause ErrWorkerShutdown) into activities.WorkerStopped, which the SDK does
+// not log as an error, since a clean stop is none, and Temporal retries at
+// once if the failure reaches it before the process ends (else the
+// activity's timeout notices it).
 type stopInterceptor struct {
 	interceptor.WorkerInterceptorBase
 }
