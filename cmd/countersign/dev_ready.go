@@ -109,7 +109,7 @@ type readyStep struct {
 	ready func(ctx context.Context) (bool, error)
 }
 
-// Defaults of readiness. A busy machine may take minutes to start the
+// Limits of readiness. A busy machine may take minutes to start the
 // stack, so there is no fixed limit short of readyCeiling: the wait goes
 // on while something happens (a step done, a line logged) and gives up
 // after readyIdle without anything.
@@ -124,13 +124,11 @@ const (
 )
 
 // readiness waits for its steps in turn, for as long as the stack makes
-// progress. Zero durations mean the defaults above.
+// progress (see readyIdle and readyCeiling).
 type readiness struct {
 	steps []readyStep
 	// every is how often a step is probed.
 	every time.Duration
-	// idle is how long it waits without progress, ceiling how long in all.
-	idle, ceiling time.Duration
 	// progress is a count that grows while the stack makes progress (the
 	// records it has logged).
 	progress func() int64
@@ -147,9 +145,9 @@ type readiness struct {
 }
 
 // wait returns once every step is ready, or the reason it gave up: a
-// component's error, ctx's end, no progress for idle, or ceiling reached.
+// component's error, ctx's end, no progress for readyIdle, or
+// readyCeiling reached.
 func (r *readiness) wait(ctx context.Context) error {
-	idle, ceiling := orDefault(r.idle, readyIdle), orDefault(r.ceiling, readyCeiling)
 	start := r.now()
 	lastProgress, seen := start, r.progress()
 	for _, s := range r.steps {
@@ -170,12 +168,12 @@ func (r *readiness) wait(ctx context.Context) error {
 				seen, lastProgress = p, now
 			}
 			switch {
-			case now.Sub(lastProgress) >= idle:
+			case now.Sub(lastProgress) >= readyIdle:
 				return fmt.Errorf("gave up waiting for %s: nothing happened for %s (no step done, nothing logged); see %s",
-					s.what, idle, r.logFile)
-			case now.Sub(start) >= ceiling:
+					s.what, readyIdle, r.logFile)
+			case now.Sub(start) >= readyCeiling:
 				return fmt.Errorf("gave up waiting for %s: not ready after %s, although the stack kept logging; see %s",
-					s.what, ceiling, r.logFile)
+					s.what, readyCeiling, r.logFile)
 			case told.IsZero() && now.Sub(since) >= readyQuiet:
 				r.tell(fmt.Sprintf("Waiting for %s...", s.what))
 				told = now
@@ -196,13 +194,6 @@ func (r *readiness) tell(line string) {
 	if r.say != nil {
 		r.say(line)
 	}
-}
-
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 // countingHandler counts the records its handler writes: the stack's
