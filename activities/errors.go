@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -39,7 +40,28 @@ const (
 	ErrTypeAWXUnavailable = "AWXUnavailable"
 	// ErrTypeStoreUnavailable: PostgreSQL failed.
 	ErrTypeStoreUnavailable = "StoreUnavailable"
+	// ErrTypeWorkerStopped: the worker stopped while the activity ran; it
+	// is retried at once, on the next worker that polls the task queue.
+	ErrTypeWorkerStopped = "WorkerStopped"
 )
+
+// workerStopRetryDelay is how soon an activity handed over by a stopping
+// worker is retried, whatever its retry policy's backoff has grown to: the
+// stopping worker no longer takes tasks, so the retry goes to the next
+// worker that polls, at once if one is running.
+const workerStopRetryDelay = 200 * time.Millisecond
+
+// WorkerStopped is the error of an activity that its worker's clean stop
+// cut short while doing what doing says: retryable (ErrTypeWorkerStopped),
+// retried after workerStopRetryDelay rather than the policy's backoff, and
+// benign, so that the SDK logs it at debug level: a clean stop is no error.
+// Returning it lets Temporal retry the activity at once on another worker,
+// where a worker that vanished is only noticed at the activity's heartbeat
+// or start-to-close timeout.
+func WorkerStopped(doing string) error {
+	return temporal.NewApplicationErrorWithOptions("the worker stopped while "+doing+"; the next worker carries on", ErrTypeWorkerStopped,
+		temporal.ApplicationErrorOptions{NextRetryDelay: workerStopRetryDelay, Category: temporal.ApplicationErrorCategoryBenign})
+}
 
 // awxFailure classifies an AWX error for Temporal: transient ones are
 // retried, the others fail for good with AWX's own message. Password answers

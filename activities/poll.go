@@ -13,11 +13,12 @@ import (
 )
 
 // Poll follows an AWX job until it ends (or, with UntilRunning, until it
-// runs), heartbeating its status. A worker that dies while polling is
-// noticed by the heartbeat timeout and the next attempt polls the same job:
-// its id is in the input. AWX being unreachable is ridden out for
-// PollOutageBudget; after that, or when AWX no longer knows the job, Poll
-// fails for good with the reason.
+// runs), heartbeating its status. The next attempt polls the same job: its
+// id is in the input. A worker that stops cleanly ends the attempt at once
+// (WorkerStopped), so the next worker carries on without delay; one that
+// dies is noticed by the heartbeat timeout. AWX being unreachable is
+// ridden out for PollOutageBudget; after that, or when AWX no longer knows
+// the job, Poll fails for good with the reason.
 func (a *Activities) Poll(ctx context.Context, in PollInput) (PollResult, error) {
 	kind := awx.Kind(in.Job.Type)
 	beat := newHeartbeater(ctx)
@@ -46,7 +47,7 @@ func (a *Activities) Poll(ctx context.Context, in PollInput) (PollResult, error)
 		default:
 			return PollResult{}, awxFailure("reading the job", err, LaunchInput{})
 		}
-		if err := sleep(ctx, beat.within(a.pollInterval())); err != nil {
+		if err := sleep(ctx, beat.within(a.pollInterval()), fmt.Sprintf("following AWX %s %d", in.Job.Type, in.Job.ID)); err != nil {
 			return PollResult{}, err
 		}
 	}
@@ -106,12 +107,18 @@ func (a *Activities) pollOutageBudget() time.Duration {
 	return DefaultPollOutageBudget
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// sleep waits d within an activity. It ends early with ctx's error, or
+// with WorkerStopped(doing) when the worker stops: an activity waiting on
+// something outside hands it over to the next worker rather than keep the
+// stop waiting.
+func sleep(ctx context.Context, d time.Duration, doing string) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-activity.GetWorkerStopChannel(ctx):
+		return WorkerStopped(doing)
 	case <-t.C:
 		return nil
 	}

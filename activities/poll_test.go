@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -97,6 +98,25 @@ func TestActivities_Poll(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "successful", res.Status)
 		assert.Contains(t, beats, "awx unreachable", "the attempt stays alive while AWX is down")
+	})
+
+	t.Run("a stopping worker hands the job over at once", func(t *testing.T) {
+		s := testkit.NewStack(t, awxsim.Config{JobDuration: 2 * time.Second})
+		job := launched(t, s, testkit.RestartService())
+		job.Status = "running"
+		env := activityEnv(s.Activities)
+		stop := make(chan struct{})
+		close(stop) // the worker is stopping while the job runs
+		env.SetWorkerStopChannel(stop)
+		_, err := env.ExecuteActivity(s.Activities.Poll, activities.PollInput{Job: job})
+		var app *temporal.ApplicationError
+		require.ErrorAs(t, err, &app, "the attempt ends instead of following the job to its end")
+		assert.Equal(t, activities.ErrTypeWorkerStopped, app.Type())
+		assert.False(t, app.NonRetryable(), "the next worker polls the same job")
+		assert.Equal(t, temporal.ApplicationErrorCategoryBenign, app.Category(), "a clean stop is no error worth logging")
+		assert.Positive(t, app.NextRetryDelay(), "retried without the policy's backoff")
+		assert.LessOrEqual(t, app.NextRetryDelay(), time.Second)
+		assert.Equal(t, 1, s.Sim.RequestCount("GET", fmt.Sprintf("/api/v2/jobs/%d/", job.ID)), "one look at the job, then the hand-over")
 	})
 
 	t.Run("an outage longer than the budget fails for good", func(t *testing.T) {

@@ -33,7 +33,7 @@ func (a *Activities) earlierLaunch(ctx context.Context, in LaunchInput, vars map
 	}
 	job, found, err := a.claimEarlierLaunch(ctx, in, vars, *since)
 	if err == nil && !found {
-		if err = sleep(ctx, a.launchSettleTime()); err == nil {
+		if err = sleep(ctx, a.launchSettleTime(), "waiting for an earlier launch attempt to settle"); err == nil {
 			job, found, err = a.claimEarlierLaunch(ctx, in, vars, *since)
 		}
 	}

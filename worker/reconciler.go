@@ -85,9 +85,12 @@ func (r *Reconciler) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if st, err := r.Pass(ctx); err != nil {
+			st, err := r.Pass(ctx)
+			// A pass cut short by the stop is no failure.
+			if err != nil && ctx.Err() == nil {
 				r.logger().Warn("reconciling the request projection failed", "error", err)
-			} else if st.Repaired+st.Failed+st.Settled > 0 {
+			}
+			if st.Repaired+st.Failed+st.Settled > 0 {
 				r.logger().Info("reconciled the request projection", "checked", st.Checked, "repaired", st.Repaired,
 					"failed", st.Failed, "settled", st.Settled)
 			}
@@ -116,6 +119,9 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileStats, error) {
 	for _, row := range rows {
 		stats.Checked++
 		outcome, err := r.reconcile(ctx, row, now)
+		if err != nil && ctx.Err() != nil {
+			return stats, errors.Join(scanErr, ctx.Err())
+		}
 		if err != nil {
 			r.logger().Warn("reconciling a request failed", "request_id", row.ID, "error", err)
 			continue

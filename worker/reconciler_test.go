@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -194,4 +195,46 @@ func requestIDs(reqs []store.Request) []int64 {
 		ids[i] = r.ID
 	}
 	return ids
+}
+
+// stoppingClient is a Temporal client whose describe calls last until the
+// worker stops.
+type stoppingClient struct {
+	client.Client
+	describing chan struct{}
+}
+
+func (c *stoppingClient) ListWorkflow(context.Context, *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	return &workflowservice.ListWorkflowExecutionsResponse{}, nil
+}
+
+func (c *stoppingClient) DescribeWorkflowExecution(ctx context.Context, _, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	select {
+	case c.describing <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// oneRowStore has one unsettled request.
+type oneRowStore struct{ worker.ReconcilerStore }
+
+func (oneRowStore) UnsettledRequests(context.Context, time.Time, int64, int) ([]store.Request, error) {
+	return []store.Request{{ID: 1, Status: "pending_approval"}}, nil
+}
+
+// A pass that the worker's stop interrupts is no failure: a clean stop
+// logs no warning or error.
+func TestReconciler_StopsQuietly(t *testing.T) {
+	var logs syncBuffer
+	c := &stoppingClient{describing: make(chan struct{}, 1)}
+	rec := &worker.Reconciler{Store: oneRowStore{}, Client: c, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Interval: time.Millisecond}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rec.Run(ctx); close(done) }()
+	<-c.describing
+	stop()
+	<-done
+	assert.Empty(t, logs.String())
 }

@@ -5,9 +5,11 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -26,14 +28,17 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterActivity(acts)
 }
 
-// Run polls taskQueue until ctx is canceled, then stops the worker,
-// letting running activities finish within opts.WorkerStopTimeout. A worker
-// that can no longer poll (a fatal error) ends Run with that error instead
-// of leaving a process that looks alive.
+// Run polls taskQueue until ctx is canceled, then stops the worker: polls
+// hand their jobs over at once (activities.WorkerStopped), other running
+// activities get opts.WorkerStopTimeout to finish and then fail the same
+// way (retryable, not logged as errors). A worker that can no longer poll
+// (a fatal error) ends Run with that error instead of leaving a process
+// that looks alive.
 func Run(ctx context.Context, c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) error {
 	if taskQueue == "" {
 		taskQueue = workflows.DefaultTaskQueue
 	}
+	opts.Interceptors = append(opts.Interceptors, &stopInterceptor{})
 	w := sdkworker.New(c, taskQueue, opts)
 	Register(w, acts)
 	stop, done := make(chan interface{}), make(chan struct{})
@@ -49,4 +54,33 @@ func Run(ctx context.Context, c client.Client, taskQueue string, acts *activitie
 		return fmt.Errorf("worker on task queue %q: %w", taskQueue, err)
 	}
 	return nil
+}
+
+// stopInterceptor turns the error of an activity that the worker's stop
+// cut short (the SDK cancels what still runs after WorkerStopTimeout, with
+// cause ErrWorkerShutdown) into activities.WorkerStopped, which the SDK does
+// not log as an error, since a clean stop is none, and Temporal retries at
+// once if the failure reaches it before the process ends (else the
+// activity's timeout notices it).
+type stopInterceptor struct {
+	interceptor.WorkerInterceptorBase
+}
+
+// InterceptActivity implements interceptor.WorkerInterceptor.
+func (*stopInterceptor) InterceptActivity(_ context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
+	a := &stopActivity{}
+	a.Next = next
+	return a
+}
+
+type stopActivity struct {
+	interceptor.ActivityInboundInterceptorBase
+}
+
+func (a *stopActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
+	res, err := a.Next.ExecuteActivity(ctx, in)
+	if err != nil && errors.Is(context.Cause(ctx), sdkworker.ErrWorkerShutdown) {
+		return nil, activities.WorkerStopped("the activity ran")
+	}
+	return res, err
 }

@@ -2,7 +2,8 @@
 // API (/api/v2/) Countersign uses: identity, job templates and workflow job
 // templates with their surveys and nodes, launches, jobs and workflow jobs,
 // cancellation, labels, and job lists with AWX's filters and pagination.
-// Paths, field names, status codes and error bodies follow AWX 24.6.
+// Paths, field names, status codes and error bodies follow AWX 24.6. At /
+// it serves a read-only job page for AWX's UI links to jobs.
 //
 // Jobs are not executed. A job's status is a function of the clock: it is
 // pending, then running, then reaches its template's Outcome once the
@@ -188,6 +189,7 @@ func (s *Server) routes() {
 	open := func(pattern string, m methods) { s.handle(pattern, false, m) }
 	authed := func(pattern string, m methods) { s.handle(pattern, true, m) }
 
+	open("/{$}", methods{"GET": s.getJobPage})
 	open("/api/{$}", methods{"GET": s.getAPIRoot})
 	open("/api/v2/{$}", methods{"GET": s.getVersionRoot})
 	open("/api/v2/ping/{$}", methods{"GET": s.getPing})

@@ -14,12 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
-
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
@@ -156,7 +153,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	defer cancel()
 	go func() { errc <- worker.Serve(run, d.cfg, d.logger) }()
 	go func() { errc <- serveHTTP(run, d.logger, apiEndpoints(d.cfg, d.api)...) }()
-	failure := d.awaitReady(run, errc)
+	failure := d.awaitReady(run, errc, stdout)
 	if failure != nil {
 		cancel()
 	} else {
@@ -192,6 +189,8 @@ type devStack struct {
 	apiClose  func()
 	catalog   demo.Catalog
 	lock      *os.File
+	// logged counts the log's records: progress while the stack starts.
+	logged atomic.Int64
 }
 
 func (d *devStack) start(ctx context.Context) error {
@@ -223,7 +222,7 @@ func (d *devStack) start(ctx context.Context) error {
 		return err
 	}
 	d.logFile = f
-	d.logger = slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: d.o.logLevel}))
+	d.logger = slog.New(countingHandler{slog.NewJSONHandler(f, &slog.HandlerOptions{Level: d.o.logLevel}), &d.logged})
 
 	databaseURL, err := d.startPostgres(ctx)
 	if err != nil {
@@ -295,47 +294,6 @@ func (d *devStack) startPostgres(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return c.URL(devDatabase), nil
-}
-
-// awaitReady waits until the API answers and a worker polls the task
-// queue, so that everything the banner offers works at once; errc reports
-// a component that failed to start.
-func (d *devStack) awaitReady(ctx context.Context, errc chan error) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	ring, err := d.cfg.PayloadRing()
-	if err != nil {
-		return err
-	}
-	c, err := client.DialContext(ctx, client.Options{HostPort: d.temporal.HostPort, Namespace: d.temporal.Namespace,
-		Logger: sdklog.NewStructuredLogger(d.logger), DataConverter: codec.DataConverter(ring)})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	ping := "http://" + d.cfg.HTTPAddr + "/api/v2/ping/"
-	for {
-		resp, err := c.DescribeTaskQueue(ctx, d.cfg.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-		if err == nil && len(resp.GetPollers()) > 0 {
-			if r, err := http.Get(ping); err == nil {
-				r.Body.Close()
-				if r.StatusCode == http.StatusOK {
-					return nil
-				}
-			}
-		}
-		select {
-		case err := <-errc:
-			errc <- err // counted by the caller
-			if err == nil {
-				err = errors.New("a component stopped while starting")
-			}
-			return err
-		case <-ctx.Done():
-			return fmt.Errorf("the worker and the API were not ready within a minute; see %s", filepath.Join(d.o.dataDir, "countersign.log"))
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // startSimulator serves the AWX simulator with the jobs it had when the

@@ -40,7 +40,7 @@ func printDevBanner(w io.Writer, d *devStack) {
 	line("  Portal and REST API  %s/   (API root %s/api/v2/)", api, api)
 	line("  Temporal Web UI      http://%s/namespaces/%s/workflows", addr(d.o.uiPort), d.temporal.Namespace)
 	line("  Temporal gRPC        %s   (namespace %s, task queue %s)", d.temporal.HostPort, d.temporal.Namespace, d.cfg.TaskQueue)
-	line("  AWX simulator        %s/api/v2/   (jobs take %s)", d.awxURL(), d.o.jobDuration)
+	line("  AWX simulator        %s/api/v2/   (token %s for its job pages; jobs take %s)", d.awxURL(), devAWXToken, d.o.jobDuration)
 	if d.pg != nil {
 		line("  PostgreSQL           %s", d.cfg.DatabaseURL)
 	}

@@ -196,7 +196,7 @@ func TestDev_WholeStack(t *testing.T) {
 
 	dev := startDev(t, bin, dataDir, ports)
 	for _, want := range []string{api + "/", "http://127.0.0.1:" + ports[2] + "/namespaces/default/workflows",
-		"127.0.0.1:" + ports[1], "http://127.0.0.1:" + ports[3] + "/api/v2/", "dev-alice", "dev-bob", "dev-carol", "dev-dave", "dev-erin", "dev-admin"} {
+		"127.0.0.1:" + ports[1], "http://127.0.0.1:" + ports[3] + "/api/v2/", devAWXToken, "dev-alice", "dev-bob", "dev-carol", "dev-dave", "dev-erin", "dev-admin"} {
 		assert.Contains(t, dev.banner, want)
 	}
 	// A second run on the same data directory leaves the first alone.
@@ -280,6 +280,14 @@ func TestDev_WholeStack(t *testing.T) {
 	job := getJSON(t, api+path, "dev-alice")["job"].(map[string]any)
 	awxJob := getJSON(t, fmt.Sprintf("http://127.0.0.1:%s/api/v2/workflow_jobs/%d/", ports[3], int64(job["id"].(float64))), devAWXToken)
 	assert.Equal(t, "successful", awxJob["status"])
+	// The portal's "Open job in AWX" link leads to the simulator's job page.
+	jobURL := job["url"].(string)
+	assert.Equal(t, fmt.Sprintf("http://127.0.0.1:%s/#/jobs/workflow/%d", ports[3], int64(job["id"].(float64))), jobURL)
+	jobPage, err := http.Get(jobURL)
+	require.NoError(t, err)
+	jobPage.Body.Close()
+	assert.Equal(t, http.StatusOK, jobPage.StatusCode)
+	assert.Equal(t, "text/html; charset=utf-8", jobPage.Header.Get("Content-Type"))
 	assert.EqualValues(t, 3, getJSON(t, api+"/api/v2/service_catalog_items/", "dev-admin")["count"])
 	assert.EqualValues(t, 2, getJSON(t, api+"/api/v2/approval_policies/", "dev-admin")["count"])
 	assert.Equal(t, "successful", getJSON(t, api+path, "dev-alice")["status"])

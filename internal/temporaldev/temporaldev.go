@@ -66,7 +66,7 @@ func Binary() (string, error) {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			p := filepath.Join(dir, "bin", "temporal")
 			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("the Temporal CLI is missing at %s: run `make temporal` (or `make test`) to build the pinned version", p)
+				return "", fmt.Errorf("the Temporal CLI is missing at %s: run `make temporal` (or `make test`) to build the pinned version (the first build takes minutes)", p)
 			}
 			return p, nil
 		}

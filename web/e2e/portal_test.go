@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/internal/testkit"
 )
 
 const (
@@ -211,6 +212,17 @@ func TestPortal_RequestLifecycle(t *testing.T) {
 	assert.Contains(t, jobLink, "/#/jobs/workflow/")
 	b.screenshot("request-successful")
 	b.signOut()
+
+	// The link leads to the AWX simulator's job page, read-only, once
+	// signed in there with its token.
+	b.do("opening the job in AWX", chromedp.Navigate(jobLink),
+		chromedp.WaitVisible(chromedp.CSS(`form[aria-label="Sign in"] #token`)),
+		chromedp.SendKeys(chromedp.CSS(`#token`), testkit.AWXToken),
+		chromedp.Click(chromedp.CSS(`form[aria-label="Sign in"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.status[data-status="successful"]`)))
+	assert.Equal(t, "Provision environment", b.text(`h1`))
+	assert.Contains(t, b.text(`dl`), `"env_name"`, "the job's variables")
+	b.screenshot("awx-job")
 
 	// erin, the org admin, sees why bob's request is stuck since carol
 	// approved it: nobody is left who may decide.
