@@ -106,7 +106,7 @@ type PublishInput struct {
 // LaunchInput says what to launch for a request.
 type LaunchInput struct {
 	RequestID      int64                     `json:"request_id"`
-	TemplateKind   TemplateKind              `json:"template_kind"`
+	TemplateKind   awx.TemplateKind          `json:"template_kind"`
 	TemplateID     int64                     `json:"template_id"`
 	ExtraVars      map[string]any            `json:"extra_vars"`
 	NodeSurveyData map[string]map[string]any `json:"node_survey_data"`
@@ -123,15 +123,6 @@ func (in *LaunchInput) UnmarshalJSON(data []byte) error {
 	dec.UseNumber()
 	return dec.Decode((*plain)(in))
 }
-
-// TemplateKind is the kind of AWX template a catalog item launches.
-type TemplateKind string
-
-// Template kinds.
-const (
-	JobTemplate         TemplateKind = "job_template"
-	WorkflowJobTemplate TemplateKind = "workflow_job_template"
-)
 
 // LaunchResult is the AWX job a request launched (or had launched already).
 type LaunchResult struct {

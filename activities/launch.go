@@ -109,7 +109,7 @@ func (a *Activities) recordedLaunch(ctx context.Context, in LaunchInput) (Launch
 		return LaunchResult{}, false, nil
 	}
 	job := approval.Job{Type: ref.Type, ID: ref.ID, Status: ref.Status, URL: ref.URL}
-	current, err := a.AWX.JobOfKind(ctx, awx.Kind(ref.Type), ref.ID)
+	current, err := a.AWX.Job(ctx, awx.Kind(ref.Type), ref.ID)
 	if err != nil {
 		return LaunchResult{}, false, awxFailure("reading the recorded job", err, in)
 	}
@@ -139,13 +139,7 @@ func (a *Activities) recordedLaunch(ctx context.Context, in LaunchInput) (Launch
 // launchVars are the extra_vars to send: the answers, and the marker when
 // the template prompts for variables.
 func (a *Activities) launchVars(ctx context.Context, in LaunchInput) (map[string]any, error) {
-	var info awx.LaunchInfo
-	var err error
-	if in.TemplateKind == WorkflowJobTemplate {
-		info, err = a.AWX.WorkflowJobTemplateLaunchInfo(ctx, in.TemplateID)
-	} else {
-		info, err = a.AWX.JobTemplateLaunchInfo(ctx, in.TemplateID)
-	}
+	info, err := a.AWX.LaunchInfo(ctx, in.TemplateKind, in.TemplateID)
 	if err != nil {
 		return nil, awxFailure("reading the template's launch settings", err, in)
 	}
@@ -174,11 +168,7 @@ func mergedAnswers(in LaunchInput) map[string]any {
 }
 
 func (a *Activities) postLaunch(ctx context.Context, in LaunchInput, vars map[string]any) (awx.LaunchResult, error) {
-	req := awx.LaunchRequest{ExtraVars: vars}
-	if in.TemplateKind == WorkflowJobTemplate {
-		return a.AWX.LaunchWorkflowJobTemplate(ctx, in.TemplateID, req)
-	}
-	return a.AWX.LaunchJobTemplate(ctx, in.TemplateID, req)
+	return a.AWX.Launch(ctx, in.TemplateKind, in.TemplateID, awx.LaunchRequest{ExtraVars: vars})
 }
 
 // claim records the job a launch just created for the request. Another
@@ -231,13 +221,6 @@ func ignoredNames(ignored map[string]any) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func jobKind(t TemplateKind) awx.Kind {
-	if t == WorkflowJobTemplate {
-		return awx.KindWorkflowJob
-	}
-	return awx.KindJob
 }
 
 func (a *Activities) jobOf(j awx.Job) approval.Job {

@@ -24,7 +24,7 @@ func (a *Activities) Poll(ctx context.Context, in PollInput) (PollResult, error)
 	beat := newHeartbeater(ctx)
 	var outageSince time.Time
 	for {
-		job, err := a.AWX.JobOfKind(ctx, kind, in.Job.ID)
+		job, err := a.AWX.Job(ctx, kind, in.Job.ID)
 		switch {
 		case err == nil:
 			outageSince = time.Time{}

@@ -53,7 +53,7 @@ func (a *Activities) earlierLaunch(ctx context.Context, in LaunchInput, vars map
 // report none found. A claim refused because this request meanwhile
 // recorded another job (an overlapping attempt) returns that job.
 func (a *Activities) claimEarlierLaunch(ctx context.Context, in LaunchInput, sent map[string]any, since time.Time) (awx.Job, bool, error) {
-	kind := string(jobKind(in.TemplateKind))
+	kind := string(in.TemplateKind.JobKind())
 	for {
 		jobs, err := a.findEarlierLaunches(ctx, in, sent, since)
 		if err != nil || len(jobs) == 0 {
@@ -84,7 +84,7 @@ func (a *Activities) ownJob(ctx context.Context, in LaunchInput) (awx.Job, bool,
 		}
 		return awx.Job{}, false, storeFailure("reading the request's job", in.RequestID, err)
 	}
-	j, err := a.AWX.JobOfKind(ctx, awx.Kind(ref.Type), ref.ID)
+	j, err := a.AWX.Job(ctx, awx.Kind(ref.Type), ref.ID)
 	if err != nil {
 		return awx.Job{}, false, retryable(awxFailure("reading the recorded job", err, in))
 	}
@@ -103,7 +103,7 @@ func (a *Activities) findEarlierLaunches(ctx context.Context, in LaunchInput, se
 	if err != nil {
 		return nil, retryable(awxFailure("identifying Countersign's AWX user", err, in))
 	}
-	kind := jobKind(in.TemplateKind)
+	kind := in.TemplateKind.JobKind()
 	jobs, err := a.AWX.ListJobs(ctx, kind, awx.JobFilter{
 		TemplateID:   in.TemplateID,
 		CreatedBy:    me,

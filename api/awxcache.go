@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/awx"
 )
 
@@ -17,7 +16,7 @@ import (
 // launch form and validate answers: its launch settings, its survey and,
 // for workflow templates, each node's survey.
 type templateInfo struct {
-	Kind activities.TemplateKind
+	Kind awx.TemplateKind
 	ID   int64
 	Name string
 	// Organization is the template's AWX organization.
@@ -79,7 +78,7 @@ func newAWXCache(c *awx.Client, ttl time.Duration) *awxCache {
 }
 
 // template returns the template's information, from the cache when fresh.
-func (c *awxCache) template(ctx context.Context, kind activities.TemplateKind, id int64) (*templateInfo, error) {
+func (c *awxCache) template(ctx context.Context, kind awx.TemplateKind, id int64) (*templateInfo, error) {
 	key := fmt.Sprintf("%s/%d", kind, id)
 	c.mu.Lock()
 	e := c.items[key]
@@ -115,7 +114,7 @@ func (e *cacheEntry) ttl(ok time.Duration) time.Duration {
 
 // fill fetches in the background, bounded by awxTimeout: a caller giving up
 // does not cancel what other callers wait for.
-func (e *cacheEntry) fill(c *awxCache, kind activities.TemplateKind, id int64) {
+func (e *cacheEntry) fill(c *awxCache, kind awx.TemplateKind, id int64) {
 	e.info, e.err = c.fetch(context.Background(), kind, id)
 	e.fetched = time.Now()
 	close(e.done)
@@ -124,41 +123,27 @@ func (e *cacheEntry) fill(c *awxCache, kind activities.TemplateKind, id int64) {
 // awxTimeout bounds what answering one API call may wait for AWX.
 const awxTimeout = 10 * time.Second
 
-func (c *awxCache) fetch(ctx context.Context, kind activities.TemplateKind, id int64) (*templateInfo, error) {
+func (c *awxCache) fetch(ctx context.Context, kind awx.TemplateKind, id int64) (*templateInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, awxTimeout)
 	defer cancel()
 	info := &templateInfo{Kind: kind, ID: id}
 	var err error
-	if kind == activities.WorkflowJobTemplate {
-		info.Launch, err = c.client.WorkflowJobTemplateLaunchInfo(ctx, id)
-	} else {
-		info.Launch, err = c.client.JobTemplateLaunchInfo(ctx, id)
-	}
+	info.Launch, err = c.client.LaunchInfo(ctx, kind, id)
 	if err != nil {
 		return nil, err
 	}
 	info.Name = info.Launch.Template().Name
-	var detail awx.Template
-	if kind == activities.WorkflowJobTemplate {
-		detail, err = c.client.WorkflowJobTemplate(ctx, id)
-	} else {
-		detail, err = c.client.JobTemplate(ctx, id)
-	}
+	detail, err := c.client.Template(ctx, kind, id)
 	if err != nil {
 		return nil, err
 	}
 	info.Organization = detail.Organization
 	if info.Launch.SurveyEnabled {
-		if kind == activities.WorkflowJobTemplate {
-			info.Survey, err = c.client.WorkflowJobTemplateSurvey(ctx, id)
-		} else {
-			info.Survey, err = c.client.JobTemplateSurvey(ctx, id)
-		}
-		if err != nil {
+		if info.Survey, err = c.client.Survey(ctx, kind, id); err != nil {
 			return nil, err
 		}
 	}
-	if kind != activities.WorkflowJobTemplate {
+	if kind != awx.WorkflowJobTemplate {
 		return info, nil
 	}
 	nodes, err := c.client.WorkflowNodes(ctx, id)
@@ -176,13 +161,13 @@ func (c *awxCache) fetch(ctx context.Context, kind activities.TemplateKind, id i
 			}
 		}
 		if ni.JobTemplate != 0 {
-			jt, err := c.client.JobTemplate(ctx, ni.JobTemplate)
+			jt, err := c.client.Template(ctx, awx.JobTemplate, ni.JobTemplate)
 			if err != nil {
 				return nil, err
 			}
 			ni.AskVariables = jt.AskVariablesOnLaunch
 			if jt.SurveyEnabled {
-				if ni.Survey, err = c.client.JobTemplateSurvey(ctx, ni.JobTemplate); err != nil {
+				if ni.Survey, err = c.client.Survey(ctx, awx.JobTemplate, ni.JobTemplate); err != nil {
 					return nil, err
 				}
 			}
@@ -196,7 +181,7 @@ func (c *awxCache) fetch(ctx context.Context, kind activities.TemplateKind, id i
 // awxError turns an AWX failure into the API's answer: AWX unreachable is a
 // 503; AWX refusing (the template is gone, the token may not see it) is a
 // conflict of the catalog item with AWX.
-func awxError(kind activities.TemplateKind, id int64, err error) error {
+func awxError(kind awx.TemplateKind, id int64, err error) error {
 	if awx.IsTransient(err) || errors.Is(err, context.DeadlineExceeded) {
 		return unavailable("AWX is unavailable; try again shortly.", err)
 	}

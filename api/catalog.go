@@ -13,7 +13,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/countersign/countersign/access"
-	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/survey"
@@ -342,14 +341,14 @@ func itemWriteError(err error) error {
 	return err
 }
 
-func templateOf(jt, wfjt *int64) (activities.TemplateKind, int64) {
+func templateOf(jt, wfjt *int64) (awx.TemplateKind, int64) {
 	if wfjt != nil {
-		return activities.WorkflowJobTemplate, *wfjt
+		return awx.WorkflowJobTemplate, *wfjt
 	}
-	return activities.JobTemplate, *jt
+	return awx.JobTemplate, *jt
 }
 
-func itemTemplate(i store.CatalogItem) (activities.TemplateKind, int64) {
+func itemTemplate(i store.CatalogItem) (awx.TemplateKind, int64) {
 	return templateOf(i.JobTemplateID, i.WorkflowJobTemplateID)
 }
 
@@ -360,7 +359,7 @@ func itemTemplate(i store.CatalogItem) (activities.TemplateKind, int64) {
 // when node surveys add some. Organization admins may only offer the
 // templates of the AWX organization linked to theirs: Countersign's AWX
 // user may launch far more than any one organization should.
-func (s *Server) checkTemplate(c *gin.Context, org int64, kind activities.TemplateKind, id int64) error {
+func (s *Server) checkTemplate(c *gin.Context, org int64, kind awx.TemplateKind, id int64) error {
 	ctx := c.Request.Context()
 	field := string(kind)
 	info, err := s.awx.template(ctx, kind, id)
@@ -396,7 +395,7 @@ func (s *Server) checkTemplate(c *gin.Context, org int64, kind activities.Templa
 	for _, sv := range nodes {
 		nodeVars = nodeVars || len(sv.Spec) > 0
 	}
-	if kind == activities.WorkflowJobTemplate && nodeVars && !l.AskVariablesOnLaunch {
+	if kind == awx.WorkflowJobTemplate && nodeVars && !l.AskVariablesOnLaunch {
 		errs.add(field, fmt.Sprintf("%q must prompt for variables on launch (ask_variables_on_launch) for node answers to reach its nodes.", info.Name))
 	}
 	return errs.err()

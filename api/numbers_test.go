@@ -50,7 +50,7 @@ func TestAPI_NumbersReachAWXAsWritten(t *testing.T) {
 	})
 	require.Equal(t, "successful", detail["status"], "failure reason: %v", detail["failure_reason"])
 	job := detail["job"].(map[string]any)
-	j, err := e.stack.AWX.JobOfKind(context.Background(), awx.KindJob, int64(job["id"].(float64)))
+	j, err := e.stack.AWX.Job(context.Background(), awx.KindJob, int64(job["id"].(float64)))
 	require.NoError(t, err)
 	assert.Contains(t, j.ExtraVars, `"bytes": 9007199254740993`)
 	assert.Contains(t, j.ExtraVars, `"ratio": 2.0`)

@@ -68,7 +68,7 @@ func TestClient_RequestHeaders(t *testing.T) {
 
 			_, err := f.client.Me(context.Background())
 			require.NoError(t, err)
-			_, err = f.client.LaunchJobTemplate(context.Background(), 7, awx.LaunchRequest{})
+			_, err = f.client.Launch(context.Background(), awx.JobTemplate, 7, awx.LaunchRequest{})
 			require.NoError(t, err)
 
 			reqs := f.received()
@@ -145,7 +145,7 @@ func TestClient_ResponseTooLarge(t *testing.T) {
 	f.handle("GET /api/v2/jobs/1/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, `{"id": 1, "job_explanation": "`+strings.Repeat("x", 10<<20)+`"}`)
 	})
-	_, err := f.client.Job(context.Background(), 1)
+	_, err := f.client.Job(context.Background(), awx.KindJob, 1)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "exceeds")
 	assert.False(t, awx.IsTransient(err))
@@ -162,7 +162,7 @@ func TestClient_TokenNeverInErrors(t *testing.T) {
 	assert.NotContains(t, err.Error(), testToken)
 	assert.NotContains(t, string(err.(*awx.APIError).Body), testToken)
 
-	_, err = f.client.Job(context.Background(), 1)
+	_, err = f.client.Job(context.Background(), awx.KindJob, 1)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), testToken)
 }

@@ -141,7 +141,7 @@ func TestAPIError_Decoding(t *testing.T) {
 				w.WriteHeader(tt.status)
 				_, _ = w.Write([]byte(tt.body))
 			})
-			_, err := f.client.LaunchJobTemplate(context.Background(), 7, awx.LaunchRequest{ExtraVars: map[string]any{"region": "eu"}})
+			_, err := f.client.Launch(context.Background(), awx.JobTemplate, 7, awx.LaunchRequest{ExtraVars: map[string]any{"region": "eu"}})
 			require.Error(t, err)
 
 			var apiErr *awx.APIError
@@ -180,7 +180,7 @@ func TestAPIError_LongBody(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte(long))
 	})
-	_, err := f.client.Job(context.Background(), 1)
+	_, err := f.client.Job(context.Background(), awx.KindJob, 1)
 	var apiErr *awx.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Len(t, apiErr.Body, 64<<10, "error bodies are kept up to 64 KiB")
@@ -294,7 +294,7 @@ func TestIsTransient_Network(t *testing.T) {
 
 	t.Run("connection closed before the answer", func(t *testing.T) {
 		c := hijackingServer(t, func(conn net.Conn, _ *bufio.ReadWriter) { _ = conn.Close() })
-		_, err := c.LaunchJobTemplate(context.Background(), 7, awx.LaunchRequest{})
+		_, err := c.Launch(context.Background(), awx.JobTemplate, 7, awx.LaunchRequest{})
 		require.Error(t, err)
 		assert.True(t, awx.IsTransient(err), "%v", err)
 		var apiErr *awx.APIError
@@ -388,7 +388,7 @@ func TestIsTransient_UndecodableSuccess(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeAWX(t)
 			f.handle("GET /api/v2/jobs/7/", serveBytes(http.StatusOK, []byte(body)))
-			_, err := f.client.Job(context.Background(), 7)
+			_, err := f.client.Job(context.Background(), awx.KindJob, 7)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "AWX GET /api/v2/jobs/7/: decoding response")
 			assert.False(t, awx.IsTransient(err))

@@ -42,7 +42,7 @@ func TestClient_JobTemplate(t *testing.T) {
 	f := newFakeAWX(t)
 	f.handle("GET /api/v2/job_templates/7/", serveBytes(http.StatusOK, fixture(t, "job_template_detail.json")))
 
-	jt, err := f.client.JobTemplate(context.Background(), 7)
+	jt, err := f.client.Template(context.Background(), awx.JobTemplate, 7)
 	require.NoError(t, err)
 	assert.Equal(t, int64(7), jt.ID)
 	assert.Equal(t, "job_template", jt.Type)
@@ -60,7 +60,7 @@ func TestClient_WorkflowJobTemplate(t *testing.T) {
 	f := newFakeAWX(t)
 	f.handle("GET /api/v2/workflow_job_templates/15/", serveBytes(http.StatusOK, fixture(t, "workflow_job_template_detail.json")))
 
-	wfjt, err := f.client.WorkflowJobTemplate(context.Background(), 15)
+	wfjt, err := f.client.Template(context.Background(), awx.WorkflowJobTemplate, 15)
 	require.NoError(t, err)
 	assert.Equal(t, int64(15), wfjt.ID)
 	assert.Equal(t, "workflow_job_template", wfjt.Type)
@@ -76,7 +76,7 @@ func TestClient_JobTemplateLaunchInfo(t *testing.T) {
 	f := newFakeAWX(t)
 	f.handle("GET /api/v2/job_templates/7/launch/", serveBytes(http.StatusOK, fixture(t, "job_template_launch_get.json")))
 
-	li, err := f.client.JobTemplateLaunchInfo(context.Background(), 7)
+	li, err := f.client.LaunchInfo(context.Background(), awx.JobTemplate, 7)
 	require.NoError(t, err)
 	assert.True(t, li.CanStartWithoutUserInput)
 	assert.False(t, li.SurveyEnabled)
@@ -96,7 +96,7 @@ func TestClient_WorkflowJobTemplateLaunchInfo(t *testing.T) {
 	f := newFakeAWX(t)
 	f.handle("GET /api/v2/workflow_job_templates/152/launch/", serveBytes(http.StatusOK, fixture(t, "workflow_job_template_launch_get.json")))
 
-	li, err := f.client.WorkflowJobTemplateLaunchInfo(context.Background(), 152)
+	li, err := f.client.LaunchInfo(context.Background(), awx.WorkflowJobTemplate, 152)
 	require.NoError(t, err)
 	assert.True(t, li.CanStartWithoutUserInput)
 	assert.False(t, li.SurveyEnabled)
@@ -133,20 +133,20 @@ func TestClient_Survey(t *testing.T) {
 	f.handle("GET /api/v2/job_templates/7/survey_spec/", serveBytes(http.StatusOK, fixture(t, "survey_spec_all_types.json")))
 	f.handle("GET /api/v2/workflow_job_templates/15/survey_spec/", serveBytes(http.StatusOK, fixture(t, "survey_spec_all_types.json")))
 
-	s, err := f.client.JobTemplateSurvey(context.Background(), 7)
+	s, err := f.client.Survey(context.Background(), awx.JobTemplate, 7)
 	require.NoError(t, err)
 	assert.Equal(t, want, s)
 	assert.Equal(t, []string{"one", "three"}, s.Spec[4].DefaultList())
 	assert.Nil(t, s.Spec[0].Max, `"" max is unset`)
 	assert.Nil(t, s.Spec[0].Choices, `"" choices is no choices`)
 
-	s, err = f.client.WorkflowJobTemplateSurvey(context.Background(), 15)
+	s, err = f.client.Survey(context.Background(), awx.WorkflowJobTemplate, 15)
 	require.NoError(t, err)
 	assert.Equal(t, want, s)
 
 	t.Run("no survey", func(t *testing.T) {
 		f.handle("GET /api/v2/job_templates/8/survey_spec/", serveBytes(http.StatusOK, []byte(`{}`)))
-		s, err := f.client.JobTemplateSurvey(context.Background(), 8)
+		s, err := f.client.Survey(context.Background(), awx.JobTemplate, 8)
 		require.NoError(t, err)
 		assert.Equal(t, awx.Survey{}, s)
 		assert.Empty(t, s.Spec)
@@ -159,7 +159,7 @@ func TestClient_Job(t *testing.T) {
 	f.handle("GET /api/v2/jobs/2/", serveBytes(http.StatusOK, fixture(t, "job_detail_successful.json")))
 
 	t.Run("running", func(t *testing.T) {
-		j, err := f.client.Job(context.Background(), 26)
+		j, err := f.client.Job(context.Background(), awx.KindJob, 26)
 		require.NoError(t, err)
 		assert.Equal(t, int64(26), j.ID)
 		assert.Equal(t, awx.KindJob, j.Type)
@@ -185,7 +185,7 @@ func TestClient_Job(t *testing.T) {
 	})
 
 	t.Run("successful", func(t *testing.T) {
-		j, err := f.client.JobOfKind(context.Background(), awx.KindJob, 2)
+		j, err := f.client.Job(context.Background(), awx.KindJob, 2)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), j.ID)
 		assert.Equal(t, awx.StatusSuccessful, j.Status)
@@ -205,28 +205,21 @@ func TestClient_WorkflowJob(t *testing.T) {
 	f := newFakeAWX(t)
 	f.handle("GET /api/v2/workflow_jobs/126/", serveBytes(http.StatusOK, fixture(t, "workflow_job_detail_failed.json")))
 
-	for name, get := range map[string]func() (awx.Job, error){
-		"WorkflowJob": func() (awx.Job, error) { return f.client.WorkflowJob(context.Background(), 126) },
-		"JobOfKind":   func() (awx.Job, error) { return f.client.JobOfKind(context.Background(), awx.KindWorkflowJob, 126) },
-	} {
-		t.Run(name, func(t *testing.T) {
-			j, err := get()
-			require.NoError(t, err)
-			assert.Equal(t, int64(126), j.ID)
-			assert.Equal(t, awx.KindWorkflowJob, j.Type)
-			assert.Equal(t, awx.StatusFailed, j.Status)
-			assert.True(t, j.Failed)
-			assert.True(t, awx.IsTerminal(j.Status))
-			assert.Equal(t, "No error handling paths found, marking workflow as failed", j.JobExplanation)
-			assert.Equal(t, int64(39), j.WorkflowJobTemplate)
-			assert.Equal(t, int64(39), j.UnifiedJobTemplate)
-			assert.Zero(t, j.JobTemplate, "null job_template: not a sliced job")
-			assert.Equal(t, "dev", j.CreatedBy())
-			require.NotNil(t, j.Finished)
-			assert.Equal(t, ts(t, "2024-03-05T20:47:17.360480Z"), *j.Finished)
-			assert.InDelta(t, 62.959, j.Elapsed, 1e-9)
-		})
-	}
+	j, err := f.client.Job(context.Background(), awx.KindWorkflowJob, 126)
+	require.NoError(t, err)
+	assert.Equal(t, int64(126), j.ID)
+	assert.Equal(t, awx.KindWorkflowJob, j.Type)
+	assert.Equal(t, awx.StatusFailed, j.Status)
+	assert.True(t, j.Failed)
+	assert.True(t, awx.IsTerminal(j.Status))
+	assert.Equal(t, "No error handling paths found, marking workflow as failed", j.JobExplanation)
+	assert.Equal(t, int64(39), j.WorkflowJobTemplate)
+	assert.Equal(t, int64(39), j.UnifiedJobTemplate)
+	assert.Zero(t, j.JobTemplate, "null job_template: not a sliced job")
+	assert.Equal(t, "dev", j.CreatedBy())
+	require.NotNil(t, j.Finished)
+	assert.Equal(t, ts(t, "2024-03-05T20:47:17.360480Z"), *j.Finished)
+	assert.InDelta(t, 62.959, j.Elapsed, 1e-9)
 }
 
 func TestClient_WorkflowNodes(t *testing.T) {

@@ -180,27 +180,14 @@ func (j Job) ExtraVarsMap() (map[string]any, error) {
 	return vars, nil
 }
 
-// Job returns job id (GET /api/v2/jobs/{id}/).
-func (c *Client) Job(ctx context.Context, id int64) (Job, error) {
-	return c.getJob(ctx, KindJob, id)
-}
-
-// WorkflowJob returns workflow job id (GET /api/v2/workflow_jobs/{id}/).
-func (c *Client) WorkflowJob(ctx context.Context, id int64) (Job, error) {
-	return c.getJob(ctx, KindWorkflowJob, id)
-}
-
-// JobOfKind returns job id of kind k, for callers that keep the kind next to
-// the id. An invalid kind is a permanent error.
-func (c *Client) JobOfKind(ctx context.Context, k Kind, id int64) (Job, error) {
-	if err := k.check(); err != nil {
-		return Job{}, err
-	}
-	return c.getJob(ctx, k, id)
-}
-
-func (c *Client) getJob(ctx context.Context, k Kind, id int64) (Job, error) {
+// Job returns job id of kind k (GET /api/v2/jobs/{id}/ or
+// /api/v2/workflow_jobs/{id}/). An invalid kind is a permanent error,
+// before anything is sent.
+func (c *Client) Job(ctx context.Context, k Kind, id int64) (Job, error) {
 	var j Job
+	if err := k.check(); err != nil {
+		return j, err
+	}
 	err := c.getJSON(ctx, k.Path(id), nil, &j)
 	return j, err
 }
@@ -257,33 +244,28 @@ func (b launchBody) result(method, path string, defaultKind Kind) (LaunchResult,
 	return LaunchResult{Job: j, IgnoredFields: b.IgnoredFields}, nil
 }
 
-// launch posts req to a template's launch endpoint; defaultKind is what the
-// template normally creates, used when the answer omits its type.
-func (c *Client) launch(ctx context.Context, collection string, id int64, req LaunchRequest, defaultKind Kind) (LaunchResult, error) {
-	path := templatePath(collection, id, "launch/")
+// Launch launches template id of kind k (POST
+// /api/v2/job_templates/{id}/launch/ or
+// /api/v2/workflow_job_templates/{id}/launch/). AWX has no idempotency:
+// every call that reaches AWX creates a job, so never retry blindly; after a
+// transient error look for the job with ListJobs first. Survey violations
+// are a 400 *APIError whose Message lists them; no permission to launch is
+// a 403. A job template drops the fields and variables it does not prompt
+// for and still launches (check LaunchResult.IgnoredFields); a workflow job
+// template refuses them with a 400. An invalid kind is an error before
+// anything is sent.
+func (c *Client) Launch(ctx context.Context, k TemplateKind, id int64, req LaunchRequest) (LaunchResult, error) {
+	if err := k.check(); err != nil {
+		return LaunchResult{}, err
+	}
+	path := k.path(id, "launch/")
 	var body launchBody
 	if _, err := c.postJSON(ctx, path, req, &body); err != nil {
 		return LaunchResult{}, err
 	}
-	return body.result(http.MethodPost, path, defaultKind)
-}
-
-// LaunchJobTemplate launches job template id (POST
-// /api/v2/job_templates/{id}/launch/). AWX has no idempotency: every call
-// that reaches AWX creates a job, so never retry blindly; after a transient
-// error look for the job with ListJobs first. Survey violations are a 400
-// *APIError whose Message lists them; no permission to launch is a 403.
-// Check LaunchResult.IgnoredFields: AWX still launches when it drops fields.
-func (c *Client) LaunchJobTemplate(ctx context.Context, id int64, req LaunchRequest) (LaunchResult, error) {
-	return c.launch(ctx, jobTemplates, id, req, KindJob)
-}
-
-// LaunchWorkflowJobTemplate launches workflow job template id (POST
-// /api/v2/workflow_job_templates/{id}/launch/). As with LaunchJobTemplate,
-// each call that reaches AWX creates a workflow job. Unlike job templates,
-// AWX refuses unprompted fields and variables with a 400.
-func (c *Client) LaunchWorkflowJobTemplate(ctx context.Context, id int64, req LaunchRequest) (LaunchResult, error) {
-	return c.launch(ctx, workflowJobTemplates, id, req, KindWorkflowJob)
+	// The answer's type, when it omits one, is what the template normally
+	// creates.
+	return body.result(http.MethodPost, path, k.JobKind())
 }
 
 // JobFilter selects jobs for ListJobs. Zero fields do not filter.

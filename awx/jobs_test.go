@@ -50,7 +50,7 @@ func TestClient_LaunchJobTemplate(t *testing.T) {
 			map[string]any{"limit": "web*", "extra_vars": map[string]any{"foo": 1}}))(w, r)
 	})
 
-	res, err := f.client.LaunchJobTemplate(context.Background(), 7, awx.LaunchRequest{
+	res, err := f.client.Launch(context.Background(), awx.JobTemplate, 7, awx.LaunchRequest{
 		ExtraVars: map[string]any{"region": "eu", "count": 3, "tags": []string{"a", "b"}},
 		Labels:    []int64{91},
 	})
@@ -77,7 +77,7 @@ func TestClient_LaunchJobTemplate_Sliced(t *testing.T) {
 	body["workflow_job"], body["ignored_fields"] = 126, map[string]any{}
 	f.handle("POST /api/v2/job_templates/7/launch/", serveBytes(http.StatusCreated, []byte(mustJSON(t, body))))
 
-	res, err := f.client.LaunchJobTemplate(context.Background(), 7, awx.LaunchRequest{})
+	res, err := f.client.Launch(context.Background(), awx.JobTemplate, 7, awx.LaunchRequest{})
 	require.NoError(t, err)
 	assert.Equal(t, awx.KindWorkflowJob, res.Job.Type)
 	assert.Equal(t, int64(126), res.Job.ID)
@@ -103,7 +103,7 @@ func TestClient_LaunchJobTemplate_SparseAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeAWX(t)
 			f.handle("POST /api/v2/job_templates/7/launch/", serveBytes(http.StatusCreated, []byte(tt.body)))
-			res, err := f.client.LaunchJobTemplate(context.Background(), 7, awx.LaunchRequest{})
+			res, err := f.client.Launch(context.Background(), awx.JobTemplate, 7, awx.LaunchRequest{})
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantKind, res.Job.Type)
 			assert.Equal(t, tt.wantID, res.Job.ID)
@@ -113,7 +113,7 @@ func TestClient_LaunchJobTemplate_SparseAnswers(t *testing.T) {
 	t.Run("no id", func(t *testing.T) {
 		f := newFakeAWX(t)
 		f.handle("POST /api/v2/job_templates/7/launch/", serveBytes(http.StatusCreated, []byte(`{"ignored_fields": {}}`)))
-		_, err := f.client.LaunchJobTemplate(context.Background(), 7, awx.LaunchRequest{})
+		_, err := f.client.Launch(context.Background(), awx.JobTemplate, 7, awx.LaunchRequest{})
 		require.Error(t, err)
 		assert.False(t, awx.IsTransient(err), "retrying could launch twice")
 	})
@@ -127,7 +127,7 @@ func TestClient_LaunchWorkflowJobTemplate(t *testing.T) {
 		serveBytes(http.StatusCreated, launchAnswer(t, "workflow_job_detail_failed.json", "workflow_job", 127, map[string]any{}))(w, r)
 	})
 
-	res, err := f.client.LaunchWorkflowJobTemplate(context.Background(), 39, awx.LaunchRequest{})
+	res, err := f.client.Launch(context.Background(), awx.WorkflowJobTemplate, 39, awx.LaunchRequest{})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{}`, string(raw), "no extra_vars or labels unless given")
 	assert.Equal(t, awx.KindWorkflowJob, res.Job.Type)
@@ -139,7 +139,7 @@ func TestClient_LaunchWorkflowJobTemplate(t *testing.T) {
 	t.Run("unprompted variables are a 400", func(t *testing.T) {
 		f.handle("POST /api/v2/workflow_job_templates/39/launch/", serveBytes(http.StatusBadRequest,
 			[]byte(`{"extra_vars": ["Variables foo are not allowed on launch. Check the Prompt on Launch setting on the Workflow Job Template to include Extra Variables."]}`)))
-		_, err := f.client.LaunchWorkflowJobTemplate(context.Background(), 39, awx.LaunchRequest{ExtraVars: map[string]any{"foo": 1}})
+		_, err := f.client.Launch(context.Background(), awx.WorkflowJobTemplate, 39, awx.LaunchRequest{ExtraVars: map[string]any{"foo": 1}})
 		var apiErr *awx.APIError
 		require.ErrorAs(t, err, &apiErr)
 		assert.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
@@ -347,6 +347,38 @@ func TestKind(t *testing.T) {
 	assert.Equal(t, "/api/v2/jobs/42/", awx.KindJob.Path(42))
 	assert.Equal(t, "/api/v2/workflow_jobs/42/", awx.KindWorkflowJob.Path(42))
 	assert.Equal(t, "", awx.Kind("").Path(42))
+}
+
+func TestTemplateKind(t *testing.T) {
+	assert.True(t, awx.JobTemplate.Valid())
+	assert.True(t, awx.WorkflowJobTemplate.Valid())
+	assert.False(t, awx.TemplateKind("inventory_source").Valid())
+	// The values are the workflow contract's: recorded histories hold them.
+	assert.Equal(t, "job_template", string(awx.JobTemplate))
+	assert.Equal(t, "workflow_job_template", string(awx.WorkflowJobTemplate))
+	assert.Equal(t, awx.KindJob, awx.JobTemplate.JobKind())
+	assert.Equal(t, awx.KindWorkflowJob, awx.WorkflowJobTemplate.JobKind())
+	assert.Equal(t, awx.Kind(""), awx.TemplateKind("").JobKind())
+}
+
+// Every call that takes a kind refuses an unsupported one before sending
+// anything: a launch to a guessed path must never reach AWX.
+func TestClient_UnsupportedKindSendsNothing(t *testing.T) {
+	f := newFakeAWX(t)
+	ctx := context.Background()
+	bad := awx.TemplateKind("inventory_source")
+	_, err := f.client.Launch(ctx, bad, 7, awx.LaunchRequest{})
+	assert.ErrorContains(t, err, `unsupported template kind "inventory_source"`)
+	_, err = f.client.Template(ctx, bad, 7)
+	assert.ErrorContains(t, err, "unsupported template kind")
+	_, err = f.client.LaunchInfo(ctx, "", 7)
+	assert.ErrorContains(t, err, "unsupported template kind")
+	_, err = f.client.Survey(ctx, bad, 7)
+	assert.ErrorContains(t, err, "unsupported template kind")
+	_, err = f.client.Job(ctx, awx.Kind("system_job"), 7)
+	assert.ErrorContains(t, err, `unsupported job kind "system_job"`)
+	assert.False(t, awx.IsTransient(err))
+	assert.Empty(t, f.received())
 }
 
 func TestIsTerminal(t *testing.T) {

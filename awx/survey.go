@@ -193,18 +193,13 @@ func splitLines(s string) []string {
 	return out
 }
 
-// JobTemplateSurvey returns the survey of job template id; an empty Survey
-// when it has none (AWX answers {}).
-func (c *Client) JobTemplateSurvey(ctx context.Context, id int64) (Survey, error) {
+// Survey returns the survey of template id of kind k; an empty Survey when
+// it has none (AWX answers {}).
+func (c *Client) Survey(ctx context.Context, k TemplateKind, id int64) (Survey, error) {
 	var s Survey
-	err := c.getJSON(ctx, templatePath(jobTemplates, id, "survey_spec/"), nil, &s)
-	return s, err
-}
-
-// WorkflowJobTemplateSurvey returns the survey of workflow job template id;
-// an empty Survey when it has none.
-func (c *Client) WorkflowJobTemplateSurvey(ctx context.Context, id int64) (Survey, error) {
-	var s Survey
-	err := c.getJSON(ctx, templatePath(workflowJobTemplates, id, "survey_spec/"), nil, &s)
+	if err := k.check(); err != nil {
+		return s, err
+	}
+	err := c.getJSON(ctx, k.path(id, "survey_spec/"), nil, &s)
 	return s, err
 }

@@ -76,19 +76,15 @@ type Template struct {
 	Related map[string]string `json:"related"`
 }
 
-// JobTemplate returns job template id. A missing or invisible template is an
-// *APIError matching ErrNotFound.
-func (c *Client) JobTemplate(ctx context.Context, id int64) (Template, error) {
+// Template returns template id of kind k. A missing or invisible template
+// is an *APIError matching ErrNotFound; an invalid kind is an error before
+// anything is sent.
+func (c *Client) Template(ctx context.Context, k TemplateKind, id int64) (Template, error) {
 	var t Template
-	err := c.getJSON(ctx, templatePath(jobTemplates, id, ""), nil, &t)
-	return t, err
-}
-
-// WorkflowJobTemplate returns workflow job template id. A missing or invisible
-// template is an *APIError matching ErrNotFound.
-func (c *Client) WorkflowJobTemplate(ctx context.Context, id int64) (Template, error) {
-	var t Template
-	err := c.getJSON(ctx, templatePath(workflowJobTemplates, id, ""), nil, &t)
+	if err := k.check(); err != nil {
+		return t, err
+	}
+	err := c.getJSON(ctx, k.path(id, ""), nil, &t)
 	return t, err
 }
 
@@ -160,19 +156,16 @@ type LaunchDefaults struct {
 	Labels    []NamedRef `json:"labels"`
 }
 
-// JobTemplateLaunchInfo returns what launching job template id requires
-// (GET /api/v2/job_templates/{id}/launch/, which needs only read access).
-func (c *Client) JobTemplateLaunchInfo(ctx context.Context, id int64) (LaunchInfo, error) {
+// LaunchInfo returns what launching template id of kind k requires (GET
+// /api/v2/job_templates/{id}/launch/ or
+// /api/v2/workflow_job_templates/{id}/launch/, which need only read
+// access).
+func (c *Client) LaunchInfo(ctx context.Context, k TemplateKind, id int64) (LaunchInfo, error) {
 	var l LaunchInfo
-	err := c.getJSON(ctx, templatePath(jobTemplates, id, "launch/"), nil, &l)
-	return l, err
-}
-
-// WorkflowJobTemplateLaunchInfo returns what launching workflow job template
-// id requires (GET /api/v2/workflow_job_templates/{id}/launch/).
-func (c *Client) WorkflowJobTemplateLaunchInfo(ctx context.Context, id int64) (LaunchInfo, error) {
-	var l LaunchInfo
-	err := c.getJSON(ctx, templatePath(workflowJobTemplates, id, "launch/"), nil, &l)
+	if err := k.check(); err != nil {
+		return l, err
+	}
+	err := c.getJSON(ctx, k.path(id, "launch/"), nil, &l)
 	return l, err
 }
 
@@ -204,16 +197,47 @@ type NodeSummary struct {
 // WorkflowNodes returns every node of workflow job template wfjtID, in AWX's
 // order (by id), following pagination.
 func (c *Client) WorkflowNodes(ctx context.Context, wfjtID int64) ([]WorkflowNode, error) {
-	return listAll[WorkflowNode](ctx, c, templatePath(workflowJobTemplates, wfjtID, "workflow_nodes/"), nil)
+	return listAll[WorkflowNode](ctx, c, WorkflowJobTemplate.path(wfjtID, "workflow_nodes/"), nil)
 }
 
-// Collections of templates in the API.
+// TemplateKind is the kind of an AWX template Countersign launches, as a
+// template's "type" field names it. Its values are part of Countersign's
+// workflow contract (recorded in every request's history), so they never
+// change.
+type TemplateKind string
+
+// The template kinds Countersign launches.
 const (
-	jobTemplates         = "job_templates"
-	workflowJobTemplates = "workflow_job_templates"
+	JobTemplate         TemplateKind = "job_template"
+	WorkflowJobTemplate TemplateKind = "workflow_job_template"
 )
 
-// templatePath is "/api/v2/<collection>/<id>/<sub>".
-func templatePath(collection string, id int64, sub string) string {
-	return fmt.Sprintf("/api/v2/%s/%d/%s", collection, id, sub)
+// Valid reports whether k is JobTemplate or WorkflowJobTemplate.
+func (k TemplateKind) Valid() bool { return k == JobTemplate || k == WorkflowJobTemplate }
+
+// JobKind returns the kind of job a template of kind k launches:
+// KindWorkflowJob for a workflow job template, KindJob for a job template
+// (AWX answers with a workflow job for a job template that slices, which
+// Countersign's templates do not), "" for an invalid kind.
+func (k TemplateKind) JobKind() Kind {
+	switch k {
+	case JobTemplate:
+		return KindJob
+	case WorkflowJobTemplate:
+		return KindWorkflowJob
+	}
+	return ""
+}
+
+func (k TemplateKind) check() error {
+	if !k.Valid() {
+		return fmt.Errorf("awx: unsupported template kind %q", string(k))
+	}
+	return nil
+}
+
+// path is "/api/v2/<collection>/<id>/<sub>" for a valid k, whose
+// collection is its plural ("job_templates", "workflow_job_templates").
+func (k TemplateKind) path(id int64, sub string) string {
+	return fmt.Sprintf("/api/v2/%ss/%d/%s", string(k), id, sub)
 }

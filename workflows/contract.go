@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/codec"
 	"github.com/countersign/countersign/proof"
 )
@@ -250,10 +250,11 @@ type RefreshApproversInput struct {
 	Reason string `json:"reason"`
 }
 
-// Template is the AWX template a catalog item launches.
+// Template is the AWX template a catalog item launches. Kind is
+// "job_template" or "workflow_job_template" (awx.TemplateKind).
 type Template struct {
-	Kind activities.TemplateKind `json:"kind"`
-	ID   int64                   `json:"id"`
+	Kind awx.TemplateKind `json:"kind"`
+	ID   int64            `json:"id"`
 }
 
 // Input starts a ServiceRequest. Everything a request depends on is frozen

@@ -20,6 +20,7 @@ import (
 
 	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/proof"
@@ -354,7 +355,7 @@ func input(p approval.Plan) workflows.Input {
 		RequestID:     requestID,
 		Organization:  approval.Ref{ID: 1, Name: "acme"},
 		CatalogItem:   approval.Ref{ID: 3, Name: "Provision environment"},
-		Template:      workflows.Template{Kind: activities.WorkflowJobTemplate, ID: 11},
+		Template:      workflows.Template{Kind: awx.WorkflowJobTemplate, ID: 11},
 		Requester:     "alice",
 		Justification: "integration environment",
 		ExtraVars:     map[string]any{"env_name": "demo", "ttl_days": 7},

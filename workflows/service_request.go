@@ -11,6 +11,7 @@ import (
 
 	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/notify"
 )
 
@@ -110,8 +111,8 @@ func (in Input) validate() error {
 		return errors.New("organization.id must be positive")
 	case in.Template.ID <= 0:
 		return errors.New("template.id must be positive")
-	case in.Template.Kind != activities.JobTemplate && in.Template.Kind != activities.WorkflowJobTemplate:
-		return fmt.Errorf("template.kind must be %q or %q", activities.JobTemplate, activities.WorkflowJobTemplate)
+	case !in.Template.Kind.Valid():
+		return fmt.Errorf("template.kind must be %q or %q", awx.JobTemplate, awx.WorkflowJobTemplate)
 	}
 	return nil
 }

@@ -136,7 +136,7 @@ type Request struct {
 func ProvisionEnvironment(stages ...approval.Stage) Request {
 	return Request{
 		Item:      "Provision environment",
-		Template:  workflows.Template{Kind: activities.WorkflowJobTemplate, ID: awxsim.DemoProvisionEnvironmentID},
+		Template:  workflows.Template{Kind: awx.WorkflowJobTemplate, ID: awxsim.DemoProvisionEnvironmentID},
 		Requester: "alice",
 		ExtraVars: map[string]any{"env_name": "demo-env", "ttl_days": 7},
 		NodeSurveyData: map[string]map[string]any{
@@ -151,7 +151,7 @@ func ProvisionEnvironment(stages ...approval.Stage) Request {
 func RestartService(stages ...approval.Stage) Request {
 	return Request{
 		Item:      "Restart service",
-		Template:  workflows.Template{Kind: activities.JobTemplate, ID: awxsim.DemoRestartServiceID},
+		Template:  workflows.Template{Kind: awx.JobTemplate, ID: awxsim.DemoRestartServiceID},
 		Requester: "alice",
 		ExtraVars: map[string]any{"service_name": "api", "drain_seconds": 30, "reason": "deploy hotfix"},
 		Stages:    stages,
@@ -163,7 +163,7 @@ func RestartService(stages ...approval.Stage) Request {
 func HealthCheck(stages ...approval.Stage) Request {
 	return Request{
 		Item:      "Health check",
-		Template:  workflows.Template{Kind: activities.JobTemplate, ID: awxsim.DemoHealthCheckID},
+		Template:  workflows.Template{Kind: awx.JobTemplate, ID: awxsim.DemoHealthCheckID},
 		Requester: "alice",
 		ExtraVars: map[string]any{},
 		Stages:    stages,
@@ -226,7 +226,7 @@ func (s *Stack) catalogItem(t testing.TB, r Request) store.CatalogItem {
 	if errors.Is(err, store.ErrNotFound) {
 		ni := store.NewCatalogItem{OrganizationID: s.Identity.Org.ID, Name: r.Item}
 		id := r.Template.ID
-		if r.Template.Kind == activities.WorkflowJobTemplate {
+		if r.Template.Kind == awx.WorkflowJobTemplate {
 			ni.WorkflowJobTemplateID = &id
 		} else {
 			ni.JobTemplateID = &id
