@@ -18,13 +18,8 @@ import (
 // publisher. Handlers only validate and record state changes; the main flow
 // and the publisher act on them.
 func (s *requestRun) setup() error {
-	if err := workflow.SetQueryHandlerWithOptions(s.ctx, StateQuery,
-		func() (approval.Request, error) { return *s.req, nil },
-		workflow.QueryHandlerOptions{Description: "The request as the API shows it: status, stages, responses, eligible approvers, deadlines, job."},
-	); err != nil {
-		return err
-	}
 	if err := errors.Join(
+		s.registerStateQuery(),
 		registerDecision[ApproveInput](s, Approve, `Approve the open stage: {"user","comment"}.`),
 		registerDecision[RejectInput](s, Reject, `Reject the request: {"user","reason"}; the reason is required.`),
 		registerDecision[CommentInput](s, Comment, `Comment on the request: {"user","text"}.`),
@@ -33,37 +28,55 @@ func (s *requestRun) setup() error {
 		return err
 	}
 	for _, action := range []approval.Action{approval.ActionApprove, approval.ActionReject, approval.ActionComment, approval.ActionCancel} {
-		ch := workflow.GetSignalChannel(s.ctx, string(action))
-		workflow.Go(s.ctx, func(ctx workflow.Context) {
-			for {
-				// Raw JSON, so that an unreadable payload is refused with a
-				// visible trace instead of being dropped by the SDK.
-				var raw json.RawMessage
-				if !ch.Receive(ctx, &raw) {
-					return
-				}
-				// A signal sent while workers were down can be read before
-				// the stage it is meant for opened; it waits for the stage
-				// rather than being refused. (Signals of one name are
-				// handled in the order sent; across names the SDK does not
-				// keep the order of signals read in one workflow task.)
-				_ = workflow.Await(ctx, s.readyForSignals)
-				s.handleSignal(ctx, action, raw)
-			}
-		})
+		s.receiveDecisions(action)
 	}
-	refresh := workflow.GetSignalChannel(s.ctx, RefreshApprovers)
+	s.receiveRefreshApprovers()
+	s.startPublisher()
+	return nil
+}
+
+// registerStateQuery answers the state query with the request as it is.
+func (s *requestRun) registerStateQuery() error {
+	return workflow.SetQueryHandlerWithOptions(s.ctx, StateQuery,
+		func() (approval.Request, error) { return *s.req, nil },
+		workflow.QueryHandlerOptions{Description: "The request as the API shows it: status, stages, responses, eligible approvers, deadlines, job."},
+	)
+}
+
+// receiveDecisions handles the signals of one action, in the order sent.
+// A signal sent while workers were down can be read before the stage it
+// is meant for opened; it waits for the stage rather than being refused.
+// (Across names the SDK does not keep the order of signals read in one
+// workflow task.)
+func (s *requestRun) receiveDecisions(action approval.Action) {
+	ch := workflow.GetSignalChannel(s.ctx, string(action))
+	workflow.Go(s.ctx, func(ctx workflow.Context) {
+		for {
+			// Raw JSON, so that an unreadable payload is refused with a
+			// visible trace instead of being dropped by the SDK.
+			var raw json.RawMessage
+			if !ch.Receive(ctx, &raw) {
+				return
+			}
+			_ = workflow.Await(ctx, s.readyForSignals)
+			s.handleSignal(ctx, action, raw)
+		}
+	})
+}
+
+// receiveRefreshApprovers counts refresh_approvers signals; the stage being
+// waited on re-resolves its approvers when the count grows (waitStage).
+func (s *requestRun) receiveRefreshApprovers() {
+	ch := workflow.GetSignalChannel(s.ctx, RefreshApprovers)
 	workflow.Go(s.ctx, func(ctx workflow.Context) {
 		for {
 			var in RefreshApproversInput
-			if !refresh.Receive(ctx, &in) {
+			if !ch.Receive(ctx, &in) {
 				return
 			}
 			s.rosterWanted++
 		}
 	})
-	s.startPublisher()
-	return nil
 }
 
 // registerDecision registers an action's update: its validator refuses

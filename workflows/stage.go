@@ -12,65 +12,131 @@ import (
 )
 
 // waitStage waits until the open stage closes: by decisions (the handlers
-// change the state), by expiry, or by cancellation. One timer at a time
-// stands for the next reminder or the deadline; it is kept across decisions
-// and canceled when the stage closes, so no stray timer outlives its use.
-// Re-resolving the approvers after a refresh_approvers signal happens
-// alongside, so the deadline holds even while PostgreSQL is slow.
+// change the state), by expiry, or by cancellation. Its loop is the rules:
+// the stage's timer stands for the next wake time (a reminder or the
+// deadline), refresh_approvers signals re-resolve who may decide, and a
+// timer that fires applies the timed rules. Re-resolving happens
+// alongside the wait, so the deadline holds even while PostgreSQL is slow;
+// whatever is still running when the stage closes is canceled.
 func (s *requestRun) waitStage() {
-	var (
-		timer, refresh             workflow.Future
-		cancelTimer, cancelRefresh workflow.CancelFunc
-		timerAt                    time.Time
-	)
+	timer := &stageTimer{s: s}
+	refresh := &rosterRefresh{s: s, stage: s.req.CurrentStage}
 	defer func() {
-		for _, cancel := range []workflow.CancelFunc{cancelTimer, cancelRefresh} {
-			if cancel != nil {
-				cancel()
-			}
-		}
+		timer.stop()
+		refresh.stop()
 	}()
-	stage := s.req.CurrentStage
 	for s.req.Current() != nil {
 		s.sync()
 		wake, _ := s.req.NextWake()
-		if timer == nil || !wake.Equal(timerAt) {
-			if cancelTimer != nil {
-				cancelTimer()
-			}
-			var tctx workflow.Context
-			tctx, cancelTimer = workflow.WithCancel(s.ctx)
-			timer = workflow.NewTimerWithOptions(tctx, wake.Sub(workflow.Now(s.ctx)), workflow.TimerOptions{Summary: s.timerSummary(wake)})
-			timerAt = wake
-		}
-		if refresh == nil && s.rosterWanted > s.rosterAsked {
-			var rctx workflow.Context
-			rctx, cancelRefresh = workflow.WithCancel(s.ctx)
-			refresh = s.startRoster(rctx, s.req.Stages[stage].ApproverTeam, fmt.Sprintf("approvers of stage %d (%s), again", stage+1, s.req.Stages[stage].Name))
-		}
+		timer.set(wake)
+		refresh.startIfAsked()
 		seen := s.version
-		s.await(func() bool {
-			return timer.IsReady() || s.version != seen || (refresh != nil && refresh.IsReady()) ||
-				(refresh == nil && s.rosterWanted > s.rosterAsked)
-		})
+		s.await(func() bool { return timer.ready() || s.version != seen || refresh.ready() })
 		if s.req.Current() == nil {
 			return
 		}
-		if refresh != nil && refresh.IsReady() {
-			var roster approval.Roster
-			if err := refresh.Get(s.ctx, &roster); err == nil {
-				s.req.SetRoster(roster, workflow.Now(s.ctx))
-				s.changed()
-			}
-			refresh, cancelRefresh = nil, nil
+		refresh.adopt()
+		if timer.fired() {
+			s.tick()
 		}
-		if timer.IsReady() {
-			fired := timer.Get(s.ctx, nil) == nil
-			timer, cancelTimer = nil, nil
-			if fired {
-				s.tick()
-			}
-		}
+	}
+}
+
+// stageTimer is the one timer of an open stage: it is kept across
+// decisions, replaced when the wake time changes, and canceled when the
+// stage closes, so no stray timer outlives its use.
+type stageTimer struct {
+	s      *requestRun
+	fut    workflow.Future
+	cancel workflow.CancelFunc
+	at     time.Time
+}
+
+// set makes the timer fire at wake, replacing one set for another time.
+func (t *stageTimer) set(wake time.Time) {
+	if t.fut != nil && wake.Equal(t.at) {
+		return
+	}
+	if t.cancel != nil {
+		t.cancel()
+	}
+	ctx, cancel := workflow.WithCancel(t.s.ctx)
+	t.fut = workflow.NewTimerWithOptions(ctx, wake.Sub(workflow.Now(t.s.ctx)), workflow.TimerOptions{Summary: t.s.timerSummary(wake)})
+	t.cancel, t.at = cancel, wake
+}
+
+// ready reports whether the timer has fired or was canceled.
+func (t *stageTimer) ready() bool { return t.fut != nil && t.fut.IsReady() }
+
+// fired reports whether the timer went off (rather than being canceled).
+// Either way a ready timer is spent: the next set starts a new one.
+func (t *stageTimer) fired() bool {
+	if !t.ready() {
+		return false
+	}
+	fired := t.fut.Get(t.s.ctx, nil) == nil
+	t.fut, t.cancel = nil, nil
+	return fired
+}
+
+// stop cancels the timer unless it is spent.
+func (t *stageTimer) stop() {
+	if t.cancel != nil {
+		t.cancel()
+	}
+}
+
+// rosterRefresh re-resolves who may decide on the open stage after
+// refresh_approvers signals: one resolution at a time, started when
+// signals arrived since the last one started, adopted when it answers.
+type rosterRefresh struct {
+	s      *requestRun
+	stage  int
+	fut    workflow.Future
+	cancel workflow.CancelFunc
+}
+
+// asked reports whether signals arrived since the last resolution started.
+func (r *rosterRefresh) asked() bool { return r.s.rosterWanted > r.s.rosterAsked }
+
+// startIfAsked starts a resolution when signals asked for one and none runs.
+func (r *rosterRefresh) startIfAsked() {
+	if r.fut != nil || !r.asked() {
+		return
+	}
+	st := r.s.req.Stages[r.stage]
+	var ctx workflow.Context
+	ctx, r.cancel = workflow.WithCancel(r.s.ctx)
+	r.fut = r.s.startRoster(ctx, st.ApproverTeam, fmt.Sprintf("approvers of stage %d (%s), again", r.stage+1, st.Name))
+}
+
+// ready reports whether the refresh needs the loop: a resolution answered,
+// or signals asked for one while none runs.
+func (r *rosterRefresh) ready() bool {
+	if r.fut == nil {
+		return r.asked()
+	}
+	return r.fut.IsReady()
+}
+
+// adopt applies the roster of a resolution that answered; one that failed
+// (canceled with the workflow) changes nothing.
+func (r *rosterRefresh) adopt() {
+	if r.fut == nil || !r.fut.IsReady() {
+		return
+	}
+	var roster approval.Roster
+	if err := r.fut.Get(r.s.ctx, &roster); err == nil {
+		r.s.req.SetRoster(roster, workflow.Now(r.s.ctx))
+		r.s.changed()
+	}
+	r.fut, r.cancel = nil, nil
+}
+
+// stop cancels a resolution still running.
+func (r *rosterRefresh) stop() {
+	if r.cancel != nil {
+		r.cancel()
 	}
 }
 
