@@ -22,7 +22,7 @@ import (
 // runAPI serves the REST API and /metrics (on METRICS_ADDR when it is set)
 // until ctx is canceled.
 func runAPI(ctx context.Context, args []string) error {
-	cfg, logger, err := loadConfig("countersign api", args)
+	cfg, logger, err := loadConfig(config.API, args)
 	if err != nil {
 		return err
 	}

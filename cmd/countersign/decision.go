@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/workflows"
 )
 
 // decisionKeyEnv holds a private decision key for `countersign decision
 // sign`, so that it stays out of shell history and process lists.
-const decisionKeyEnv = "COUNTERSIGN_DECISION_KEY"
+const decisionKeyEnv = config.DecisionKeyEnv
 
 const decisionUsage = `usage: countersign decision sign --request ID --action approve|reject|comment|cancel --user NAME [--comment|--reason|--text TEXT] [--key-file FILE]
 
@@ -39,11 +40,9 @@ func runDecision(args []string, stdout io.Writer, now time.Time, env func(string
 	reason := fs.String("reason", "", "reject's or cancel's reason")
 	text := fs.String("text", "", "comment's text")
 	keyFile := fs.String("key-file", "", "file holding the private decision key (default: $"+decisionKeyEnv+")")
-	if err := fs.Parse(args[1:]); err != nil {
+	cfg, err := config.LoadFlags(fs, config.Decision, args[1:], func(k string) (string, bool) { v := env(k); return v, v != "" })
+	if err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	d := workflows.Decision{RequestID: *request, Action: approval.Action(*action), User: *user}
 	switch {
@@ -56,7 +55,6 @@ func runDecision(args []string, stdout io.Writer, now time.Time, env func(string
 	}
 	given := map[approval.Action]string{approval.ActionApprove: "comment", approval.ActionReject: "reason",
 		approval.ActionComment: "text", approval.ActionCancel: "reason"}[d.Action]
-	var err error
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "comment", "reason", "text":
@@ -69,7 +67,7 @@ func runDecision(args []string, stdout io.Writer, now time.Time, env func(string
 		return err
 	}
 	d.Text = map[string]string{"comment": *comment, "reason": *reason, "text": *text}[given]
-	key := env(decisionKeyEnv)
+	key := cfg.DecisionKey
 	if *keyFile != "" {
 		b, err := os.ReadFile(*keyFile)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -31,22 +30,6 @@ import (
 	"github.com/countersign/countersign/workflows"
 )
 
-// devOptions are the settings of `countersign dev`.
-type devOptions struct {
-	dataDir     string
-	databaseURL string
-	// allowDatabaseURL accepts a databaseURL that dev did not prepare.
-	allowDatabaseURL bool
-	apiPort          int
-	temporalPort     int
-	uiPort           int
-	awxPort          int
-	pgPort           int
-	jobDuration      time.Duration
-	logLevel         slog.Level
-	decisions        proof.Mode
-}
-
 // devAWXToken is the simulator's token in dev mode; the simulator is no
 // secret keeper.
 const devAWXToken = "countersign-dev-awx-token"
@@ -54,92 +37,12 @@ const devAWXToken = "countersign-dev-awx-token"
 // devDatabase is the database of a local cluster.
 const devDatabase = "countersign"
 
-func parseDevOptions(args []string, env config.Lookup) (devOptions, error) {
-	o := devOptions{}
-	fs := flag.NewFlagSet("countersign dev", flag.ContinueOnError)
-	// The environment applies after parsing, under the flags given, so that
-	// its values (DATABASE_URL's password) never show in the help text.
-	type envSetting struct {
-		name string
-		set  func(string)
-	}
-	fromEnv := map[string]envSetting{} // by flag name
-	str := func(p *string, name, envName, def, usage string) {
-		fs.StringVar(p, name, def, usage+" (env "+envName+")")
-		fromEnv[name] = envSetting{envName, func(v string) { *p = v }}
-	}
-	num := func(p *int, name, envName string, def int, usage string) {
-		fs.IntVar(p, name, def, usage+" (env "+envName+")")
-		fromEnv[name] = envSetting{envName, func(v string) {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				n = -1 // reported below
-			}
-			*p = n
-		}}
-	}
-	var jobDuration, logLevel, allow, decisions string
-	str(&o.dataDir, "data-dir", "DEV_DATA_DIR", ".data", "directory kept between runs: PostgreSQL cluster, Temporal database, log")
-	str(&o.databaseURL, "database-url", "DATABASE_URL", "", "PostgreSQL URL to use instead of a local cluster (see --allow-database-url)")
-	fs.BoolFunc("allow-database-url", "use --database-url even if countersign dev did not prepare that database: it gets demo users with well-known tokens (env DEV_ALLOW_DATABASE_URL=true)",
-		func(v string) error { allow = v; return nil })
-	fromEnv["allow-database-url"] = envSetting{"DEV_ALLOW_DATABASE_URL", func(v string) { allow = v }}
-	num(&o.apiPort, "api-port", "DEV_API_PORT", 8080, "port of the API and portal")
-	num(&o.temporalPort, "temporal-port", "DEV_TEMPORAL_PORT", 7233, "gRPC port of the Temporal dev server")
-	num(&o.uiPort, "ui-port", "DEV_UI_PORT", 8233, "port of the Temporal Web UI")
-	num(&o.awxPort, "awx-port", "DEV_AWX_PORT", 8052, "port of the AWX simulator")
-	num(&o.pgPort, "pg-port", "DEV_PG_PORT", 15432, "port of the local PostgreSQL cluster")
-	str(&jobDuration, "job-duration", "DEV_JOB_DURATION", "20s", "how long a simulated AWX job runs")
-	str(&logLevel, "log-level", "LOG_LEVEL", "info", "level of the log file: debug, info, warn or error")
-	str(&decisions, "temporal-decisions", "TEMPORAL_DECISIONS", string(proof.ModeTrusted),
-		"decisions sent with the temporal CLI: trusted (as anyone, recorded unverified), verified (with a decision key's proof) or off")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for flagName, e := range fromEnv {
-		if v, ok := env(e.name); ok && v != "" && !given[flagName] {
-			e.set(v)
-		}
-	}
-	if allow != "" {
-		var err error
-		if o.allowDatabaseURL, err = strconv.ParseBool(allow); err != nil {
-			return o, fmt.Errorf("--allow-database-url (DEV_ALLOW_DATABASE_URL) %q: use true or false", allow)
-		}
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	for name, p := range map[string]int{"api-port": o.apiPort, "temporal-port": o.temporalPort, "ui-port": o.uiPort, "awx-port": o.awxPort, "pg-port": o.pgPort} {
-		if p < 1 || p > 65535 {
-			return o, fmt.Errorf("--%s: use a port number from 1 to 65535", name)
-		}
-	}
-	d, err := time.ParseDuration(jobDuration)
-	if err != nil || d < time.Second {
-		return o, fmt.Errorf("--job-duration %q: use a duration of at least 1s, e.g. 20s", jobDuration)
-	}
-	o.jobDuration = d
-	if o.decisions, err = proof.ParseMode(decisions, proof.ModeTrusted); err != nil {
-		return o, err
-	}
-	if err := o.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
-		return o, fmt.Errorf("LOG_LEVEL %q: use debug, info, warn or error", logLevel)
-	}
-	if o.dataDir, err = filepath.Abs(o.dataDir); err != nil {
-		return o, err
-	}
-	return o, nil
-}
-
 // runDev runs the whole stack on 127.0.0.1 for development and demos —
 // PostgreSQL, the Temporal dev server with its Web UI, the AWX simulator,
 // the worker and the API — seeds the demo data and prints how to use it.
 // Everything stops on ctx's end, clients before the servers they use.
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
-	o, err := parseDevOptions(args, os.LookupEnv)
+	o, err := config.Load(config.Dev, args, os.LookupEnv)
 	if err != nil {
 		return err
 	}
@@ -170,14 +73,16 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	if failure == nil {
-		fmt.Fprintln(stdout, "Stopped. Requests are kept in "+o.dataDir+"; `make run` carries on with them.")
+		fmt.Fprintln(stdout, "Stopped. Requests are kept in "+o.Dev.DataDir+"; `make run` carries on with them.")
 	}
 	return failure
 }
 
 // devStack is what runDev started, to be stopped in reverse order.
 type devStack struct {
-	o         devOptions
+	// o is dev's own settings; cfg is the one it gives the worker and the
+	// API.
+	o         config.Config
 	cfg       config.Config
 	logger    *slog.Logger
 	logFile   *os.File
@@ -197,8 +102,8 @@ func (d *devStack) start(ctx context.Context) error {
 	if err := d.claimDataDir(); err != nil {
 		return err
 	}
-	if d.o.databaseURL == "" {
-		c, err := pgcluster.New(filepath.Join(d.o.dataDir, "postgres"))
+	if d.o.DatabaseURL == "" {
+		c, err := pgcluster.New(filepath.Join(d.o.Dev.DataDir, "postgres"))
 		if err != nil {
 			return fmt.Errorf("PostgreSQL: %w; or set DATABASE_URL", err)
 		}
@@ -217,37 +122,37 @@ func (d *devStack) start(ctx context.Context) error {
 	if _, err := temporaldev.Binary(); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(d.o.dataDir, "countersign.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(filepath.Join(d.o.Dev.DataDir, "countersign.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
 	d.logFile = f
-	d.logger = slog.New(countingHandler{slog.NewJSONHandler(f, &slog.HandlerOptions{Level: d.o.logLevel}), &d.logged})
+	d.logger = slog.New(countingHandler{slog.NewJSONHandler(f, &slog.HandlerOptions{Level: d.o.LogLevel}), &d.logged})
 
 	databaseURL, err := d.startPostgres(ctx)
 	if err != nil {
 		return err
 	}
 	var lastJob int64
-	if d.catalog, lastJob, err = prepareDevDatabase(ctx, databaseURL, d.pg != nil, d.o.allowDatabaseURL, d.logger); err != nil {
+	if d.catalog, lastJob, err = prepareDevDatabase(ctx, databaseURL, d.pg != nil, d.o.Dev.AllowDatabaseURL, d.logger); err != nil {
 		return err
 	}
 
 	// Payloads are encrypted with the key file's keys; the file and the
 	// history it protects are for our eyes only (the umask covers a new
 	// database file).
-	keyFile := filepath.Join(d.o.dataDir, "payload.keys")
+	keyFile := filepath.Join(d.o.Dev.DataDir, "payload.keys")
 	if err := codec.WriteKeyFile(keyFile, time.Now()); err != nil {
 		return err
 	}
-	dbFile := filepath.Join(d.o.dataDir, "temporal.db")
+	dbFile := filepath.Join(d.o.Dev.DataDir, "temporal.db")
 	if err := os.Chmod(dbFile, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	d.temporal, err = temporaldev.Start(ctx, temporaldev.Options{
 		SearchAttributes: workflows.SearchAttributes, DBFile: dbFile,
-		Port: d.o.temporalPort, UIPort: d.o.uiPort,
-		UICodecEndpoint: "http://" + addr(d.o.apiPort) + "/api/v2/codec",
+		Port: d.o.Dev.TemporalPort, UIPort: d.o.Dev.UIPort,
+		UICodecEndpoint: "http://" + addr(d.o.Dev.APIPort) + "/api/v2/codec",
 	})
 	if err != nil {
 		return err
@@ -258,9 +163,9 @@ func (d *devStack) start(ctx context.Context) error {
 	d.cfg = config.Config{
 		DatabaseURL: databaseURL, TemporalAddress: d.temporal.HostPort, TemporalNamespace: d.temporal.Namespace,
 		TaskQueue: workflows.DefaultTaskQueue, AWXURL: d.awxURL(), AWXToken: devAWXToken,
-		HTTPAddr: addr(d.o.apiPort), LogLevel: d.o.logLevel, AWXPollInterval: 2 * time.Second,
-		PayloadKeysFile: keyFile, Decisions: string(d.o.decisions),
-		CodecOrigins: fmt.Sprintf("http://127.0.0.1:%d,http://localhost:%d", d.o.uiPort, d.o.uiPort),
+		HTTPAddr: addr(d.o.Dev.APIPort), LogLevel: d.o.LogLevel, AWXPollInterval: 2 * time.Second,
+		PayloadKeysFile: keyFile, Decisions: string(d.o.DecisionMode(proof.ModeTrusted)),
+		CodecOrigins: fmt.Sprintf("http://127.0.0.1:%d,http://localhost:%d", d.o.Dev.UIPort, d.o.Dev.UIPort),
 	}
 	d.api, d.apiClose, err = newAPI(ctx, d.cfg, d.logger, api.Deps{DevTokens: true})
 	return err
@@ -270,7 +175,7 @@ func (d *devStack) start(ctx context.Context) error {
 // or that of a cluster in the data directory, created on first use.
 func (d *devStack) startPostgres(ctx context.Context) (string, error) {
 	if d.pg == nil {
-		return d.o.databaseURL, nil
+		return d.o.DatabaseURL, nil
 	}
 	c := d.pg
 	initialized, err := c.Initialized()
@@ -282,7 +187,7 @@ func (d *devStack) startPostgres(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("PostgreSQL: %w", err)
 		}
 	}
-	if err := c.Start(d.o.pgPort); err != nil {
+	if err := c.Start(d.o.Dev.PGPort); err != nil {
 		return "", fmt.Errorf("PostgreSQL: %w", err)
 	}
 	admin, err := store.Open(ctx, c.URL("postgres"))
@@ -299,12 +204,12 @@ func (d *devStack) startPostgres(ctx context.Context) (string, error) {
 // startSimulator serves the AWX simulator with the jobs it had when the
 // last run stopped, so requests find the jobs they follow.
 func (d *devStack) startSimulator(firstJobID int64) error {
-	ln, err := net.Listen("tcp", addr(d.o.awxPort))
+	ln, err := net.Listen("tcp", addr(d.o.Dev.AWXPort))
 	if err != nil {
-		return portInUse(d.o.awxPort, "AWX simulator", "awx-port", "DEV_AWX_PORT")
+		return portInUse(d.o.Dev.AWXPort, "AWX simulator", "awx-port", "DEV_AWX_PORT")
 	}
 	d.simulator = awxsim.New(awxsim.Config{
-		Tokens: []string{devAWXToken}, Username: "countersign", JobDuration: d.o.jobDuration, FirstJobID: firstJobID})
+		Tokens: []string{devAWXToken}, Username: "countersign", JobDuration: d.o.Dev.JobDuration, FirstJobID: firstJobID})
 	if raw, err := os.ReadFile(d.simStateFile()); err == nil {
 		var st awxsim.State
 		if err := json.Unmarshal(raw, &st); err != nil {
@@ -318,7 +223,7 @@ func (d *devStack) startSimulator(firstJobID int64) error {
 	return nil
 }
 
-func (d *devStack) simStateFile() string { return filepath.Join(d.o.dataDir, "awxsim.json") }
+func (d *devStack) simStateFile() string { return filepath.Join(d.o.Dev.DataDir, "awxsim.json") }
 
 // saveSimulator keeps the simulator's jobs for the next run.
 func (d *devStack) saveSimulator() error {
@@ -333,7 +238,7 @@ func (d *devStack) saveSimulator() error {
 	return os.Rename(tmp, d.simStateFile())
 }
 
-func (d *devStack) awxURL() string { return "http://" + addr(d.o.awxPort) }
+func (d *devStack) awxURL() string { return "http://" + addr(d.o.Dev.AWXPort) }
 
 // claimDataDir creates the data directory, private to us (and searchable
 // by the postgres user when it runs the cluster for root), and locks it for
@@ -343,22 +248,22 @@ func (d *devStack) claimDataDir() error {
 	// What this process and its children create is theirs alone.
 	syscall.Umask(0o077)
 	mode := os.FileMode(0o700)
-	if os.Geteuid() == 0 && d.o.databaseURL == "" {
+	if os.Geteuid() == 0 && d.o.DatabaseURL == "" {
 		mode = 0o711
 	}
-	if err := os.MkdirAll(d.o.dataDir, mode); err != nil {
-		return fmt.Errorf("create %s: %w", d.o.dataDir, err)
+	if err := os.MkdirAll(d.o.Dev.DataDir, mode); err != nil {
+		return fmt.Errorf("create %s: %w", d.o.Dev.DataDir, err)
 	}
-	if err := os.Chmod(d.o.dataDir, mode); err != nil {
-		return fmt.Errorf("%s: %w", d.o.dataDir, err)
+	if err := os.Chmod(d.o.Dev.DataDir, mode); err != nil {
+		return fmt.Errorf("%s: %w", d.o.Dev.DataDir, err)
 	}
-	f, err := os.OpenFile(filepath.Join(d.o.dataDir, "dev.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(filepath.Join(d.o.Dev.DataDir, "dev.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return fmt.Errorf("another countersign dev (make run) is using %s; stop it first, or give this one another --data-dir", d.o.dataDir)
+		return fmt.Errorf("another countersign dev (make run) is using %s; stop it first, or give this one another --data-dir", d.o.Dev.DataDir)
 	}
 	d.lock = f
 	return nil
@@ -398,19 +303,19 @@ func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p
 // checkPortsFree names the first port that something else holds, so that a
 // second `make run` or a busy port is one clear line rather than a half
 // started stack.
-func checkPortsFree(o devOptions) error {
+func checkPortsFree(o config.Config) error {
 	type listener struct {
 		port            int
 		what, flag, env string
 	}
 	ports := []listener{
-		{o.apiPort, "API", "api-port", "DEV_API_PORT"},
-		{o.temporalPort, "Temporal", "temporal-port", "DEV_TEMPORAL_PORT"},
-		{o.uiPort, "Temporal Web UI", "ui-port", "DEV_UI_PORT"},
-		{o.awxPort, "AWX simulator", "awx-port", "DEV_AWX_PORT"},
+		{o.Dev.APIPort, "API", "api-port", "DEV_API_PORT"},
+		{o.Dev.TemporalPort, "Temporal", "temporal-port", "DEV_TEMPORAL_PORT"},
+		{o.Dev.UIPort, "Temporal Web UI", "ui-port", "DEV_UI_PORT"},
+		{o.Dev.AWXPort, "AWX simulator", "awx-port", "DEV_AWX_PORT"},
 	}
-	if o.databaseURL == "" {
-		ports = append(ports, listener{o.pgPort, "PostgreSQL", "pg-port", "DEV_PG_PORT"})
+	if o.DatabaseURL == "" {
+		ports = append(ports, listener{o.Dev.PGPort, "PostgreSQL", "pg-port", "DEV_PG_PORT"})
 	}
 	seen := map[int]string{}
 	for _, p := range ports {

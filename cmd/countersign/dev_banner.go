@@ -30,17 +30,17 @@ const submitExample = `{"justification":"demo for a customer","extra_vars":{"env
 // printDevBanner prints every URL, the demo users and their tokens, and
 // three commands to paste into another terminal.
 func printDevBanner(w io.Writer, d *devStack) {
-	api := "http://" + addr(d.o.apiPort)
+	api := "http://" + addr(d.o.Dev.APIPort)
 	temporal := devTemporalCLI()
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	line("")
-	line("Countersign is running (dev mode). Data: %s  Log: %s", d.o.dataDir, filepath.Join(d.o.dataDir, "countersign.log"))
+	line("Countersign is running (dev mode). Data: %s  Log: %s", d.o.Dev.DataDir, filepath.Join(d.o.Dev.DataDir, "countersign.log"))
 	line("")
 	line("  Portal and REST API  %s/   (API root %s/api/v2/)", api, api)
-	line("  Temporal Web UI      http://%s/namespaces/%s/workflows", addr(d.o.uiPort), d.temporal.Namespace)
+	line("  Temporal Web UI      http://%s/namespaces/%s/workflows", addr(d.o.Dev.UIPort), d.temporal.Namespace)
 	line("  Temporal gRPC        %s   (namespace %s, task queue %s)", d.temporal.HostPort, d.temporal.Namespace, d.cfg.TaskQueue)
-	line("  AWX simulator        %s/api/v2/   (token %s for its job pages; jobs take %s)", d.awxURL(), devAWXToken, d.o.jobDuration)
+	line("  AWX simulator        %s/api/v2/   (token %s for its job pages; jobs take %s)", d.awxURL(), devAWXToken, d.o.Dev.JobDuration)
 	if d.pg != nil {
 		line("  PostgreSQL           %s", d.cfg.DatabaseURL)
 	}

@@ -70,7 +70,7 @@ func (d *devStack) awaitReady(ctx context.Context, errc chan error, stdout io.Wr
 		every:    200 * time.Millisecond,
 		progress: d.logged.Load,
 		say:      func(line string) { fmt.Fprintln(stdout, line) },
-		logFile:  filepath.Join(d.o.dataDir, "countersign.log"),
+		logFile:  filepath.Join(d.o.Dev.DataDir, "countersign.log"),
 		failed: func() error {
 			select {
 			case err := <-errc:

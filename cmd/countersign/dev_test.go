@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -396,20 +395,6 @@ func TestDev_PortInUse(t *testing.T) {
 	assert.Contains(t, line, "--api-port")
 }
 
-func TestDev_BadFlags(t *testing.T) {
-	_, err := parseDevOptions([]string{"--job-duration", "0s"}, func(string) (string, bool) { return "", false })
-	assert.ErrorContains(t, err, "--job-duration")
-	_, err = parseDevOptions(nil, func(k string) (string, bool) { return map[string]string{"DEV_API_PORT": "http"}[k], true })
-	assert.ErrorContains(t, err, "--api-port")
-	o, err := parseDevOptions([]string{"--api-port", "9090"}, func(k string) (string, bool) {
-		return map[string]string{"DEV_API_PORT": "9999", "DEV_AWX_PORT": "9052"}[k], true
-	})
-	require.NoError(t, err)
-	assert.Equal(t, 9090, o.apiPort, "a flag wins over the environment")
-	assert.Equal(t, 9052, o.awxPort)
-	assert.Equal(t, 8233, o.uiPort)
-}
-
 // syncBuffer lets a test read stderr while the process writes it.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -426,40 +411,4 @@ func (w *syncBuffer) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
-}
-
-// `countersign dev -h` shows the flags' built-in defaults: values from the
-// environment, such as DATABASE_URL's password, stay out of it.
-func TestDev_HelpHidesTheEnvironment(t *testing.T) {
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	stderr := os.Stderr
-	os.Stderr = w
-	_, parseErr := parseDevOptions([]string{"-h"}, func(k string) (string, bool) {
-		v, ok := map[string]string{"DATABASE_URL": "postgres://u:hunter2@db.example/x", "DEV_DATA_DIR": "/srv/secret-dir"}[k]
-		return v, ok
-	})
-	os.Stderr = stderr
-	require.NoError(t, w.Close())
-	help, err := io.ReadAll(r)
-	require.NoError(t, err)
-	require.ErrorIs(t, parseErr, flag.ErrHelp)
-	assert.Contains(t, string(help), "-database-url")
-	assert.Contains(t, string(help), "DATABASE_URL")
-	assert.NotContains(t, string(help), "hunter2")
-	assert.NotContains(t, string(help), "db.example")
-	assert.NotContains(t, string(help), "secret-dir")
-
-	o, err := parseDevOptions(nil, func(k string) (string, bool) {
-		v, ok := map[string]string{"DATABASE_URL": "postgres://u:hunter2@db.example/x"}[k]
-		return v, ok
-	})
-	require.NoError(t, err)
-	assert.Equal(t, "postgres://u:hunter2@db.example/x", o.databaseURL, "the environment still applies")
-	o, err = parseDevOptions([]string{"--database-url", "postgres://flag/x"}, func(k string) (string, bool) {
-		v, ok := map[string]string{"DATABASE_URL": "postgres://env/x"}[k]
-		return v, ok
-	})
-	require.NoError(t, err)
-	assert.Equal(t, "postgres://flag/x", o.databaseURL, "a flag wins over the environment")
 }

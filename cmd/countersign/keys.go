@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/countersign/countersign/codec"
+	"github.com/countersign/countersign/internal/config"
 )
 
 // runKeys is `countersign keys generate`: a new payload key, printed as
@@ -19,7 +21,7 @@ func runKeys(args []string, stdout io.Writer, now time.Time) error {
 	fs := flag.NewFlagSet("countersign keys generate", flag.ContinueOnError)
 	id := fs.String("id", "", "the key's id (default k<today's date>)")
 	file := fs.String("file", "", "create this key file (mode 0600) unless it exists, instead of printing the key")
-	if err := fs.Parse(args[1:]); err != nil {
+	if _, err := config.LoadFlags(fs, config.Keys, args[1:], os.LookupEnv); err != nil {
 		return err
 	}
 	if *file != "" {

@@ -30,8 +30,8 @@ commands:
   keys      make a payload key: keys generate [--file FILE]
   decision  sign a decision for the temporal CLI: decision sign --request ID --action A --user NAME
 
-Run "countersign <command> -h" for the flags of a command. Every flag has an
-environment variable equivalent, shown in its help.
+Run "countersign <command> -h" for the flags of a command. Every setting has
+an environment variable, shown in its flag's help; the flag wins.
 `
 
 func main() {
@@ -89,8 +89,9 @@ func run(args []string, stderr io.Writer) int {
 	}
 }
 
-func loadConfig(name string, args []string) (config.Config, *slog.Logger, error) {
-	cfg, err := config.Load(name, args, os.LookupEnv)
+// loadConfig loads the settings of a command that logs, and its logger.
+func loadConfig(cmd config.Command, args []string) (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(cmd, args, os.LookupEnv)
 	if err != nil {
 		return cfg, nil, err
 	}

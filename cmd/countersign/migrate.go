@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/store"
 )
 
@@ -15,7 +16,7 @@ func runMigrate(ctx context.Context, args []string) error {
 	for len(args) > 0 && (args[0] == "up" || args[0] == "down" || isNumber(args[0])) {
 		action, args = append(action, args[0]), args[1:]
 	}
-	cfg, logger, err := loadConfig("countersign migrate", args)
+	cfg, logger, err := loadConfig(config.Migrate, args)
 	if err != nil {
 		return err
 	}

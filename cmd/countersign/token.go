@@ -23,22 +23,17 @@ func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 	user := fs.String("user", "", "username the token acts as (required)")
 	description := fs.String("description", "created on the command line", "what the token is for")
 	createSuperuser := fs.Bool("create-superuser", false, "create the user as a superuser if it does not exist (the first account of a new installation)")
-	// The environment applies after parsing, so that -h never prints it
-	// (DATABASE_URL holds a password).
-	dbURL := fs.String("database-url", "", "PostgreSQL URL (env DATABASE_URL)")
-	if err := fs.Parse(args[1:]); err != nil {
+	cfg, err := config.LoadFlags(fs, config.Token, args[1:], os.LookupEnv)
+	if err != nil {
 		return err
-	}
-	if *dbURL == "" {
-		*dbURL = os.Getenv("DATABASE_URL")
 	}
 	if *user == "" {
 		return errors.New("--user is required")
 	}
-	if err := (config.Config{DatabaseURL: *dbURL}).RequireDatabase(); err != nil {
+	if err := cfg.RequireDatabase(); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, *dbURL)
+	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("connect to PostgreSQL: %w", err)
 	}

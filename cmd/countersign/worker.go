@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 
+	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/worker"
 )
 
 func runWorker(ctx context.Context, args []string) error {
-	cfg, logger, err := loadConfig("countersign worker", args)
+	cfg, logger, err := loadConfig(config.Worker, args)
 	if err != nil {
 		return err
 	}

@@ -280,24 +280,32 @@ func TestPublishedPorts(t *testing.T) {
 // services against internal/config: the variables it reads, and values that
 // point at the other services.
 func TestCountersignSettings(t *testing.T) {
-	// The variables config.Load reads: every one it looks up.
-	known := map[string]bool{}
-	_, err := config.Load("compose", nil, func(key string) (string, bool) {
-		known[key] = true
-		return "", false
-	})
-	require.NoError(t, err)
+	// The variables config.Load reads for each service's command: every one
+	// it looks up.
+	f := load(t)
+	known := map[string]map[string]bool{}
+	for name, cmd := range map[string]config.Command{"migrate": config.Migrate, "worker": config.Worker, "api": config.API} {
+		assert.Equal(t, string(cmd), f.Services[name].Command[0], "%s runs countersign %s", name, cmd)
+		known[name] = map[string]bool{}
+		_, err := config.Load(cmd, nil, func(key string) (string, bool) {
+			known[name][key] = true
+			return "", false
+		})
+		require.NoError(t, err)
+	}
 	required := []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TASK_QUEUE", "AWX_URL", "AWX_TOKEN", "LOG_LEVEL"}
 	for _, k := range append(required, "HTTP_ADDR") {
-		require.True(t, known[k], "config.Load no longer reads %s: update docker-compose.yml and this test", k)
+		require.True(t, known["api"][k], "config.Load no longer reads %s: update docker-compose.yml and this test", k)
+	}
+	for _, k := range required {
+		require.True(t, known["worker"][k], "config.Load no longer reads %s: update docker-compose.yml and this test", k)
 	}
 
-	f := load(t)
 	envs := map[string]map[string]string{}
 	for _, name := range []string{"migrate", "worker", "api"} {
 		envs[name] = env(t, f.Services[name])
 		for k := range envs[name] {
-			assert.True(t, known[k], "%s: %s is not a Countersign setting", name, k)
+			assert.True(t, known[name][k], "%s: %s is not a setting of its command", name, k)
 		}
 	}
 	assert.Subset(t, keys(envs["worker"]), required, "worker")
@@ -367,13 +375,14 @@ func TestCountersignSettings(t *testing.T) {
 // TestAWXSimulatorSettings checks the simulator's variables against the
 // ones `countersign awx-sim` reads.
 func TestAWXSimulatorSettings(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(root, "cmd", "countersign", "awxsim.go"))
-	require.NoError(t, err)
 	known := map[string]bool{}
-	for _, m := range regexp.MustCompile(`"(AWX_SIM_[A-Z_]+)"`).FindAllStringSubmatch(string(src), -1) {
-		known[m[1]] = true
-	}
-	require.True(t, known["AWX_SIM_ADDR"] && known["AWX_SIM_TOKENS"], "awxsim.go reads AWX_SIM_ADDR and AWX_SIM_TOKENS")
+	_, err := config.Load(config.AWXSim, nil, func(key string) (string, bool) {
+		known[key] = true
+		return "", false
+	})
+	require.NoError(t, err)
+	require.True(t, known["AWX_SIM_ADDR"] && known["AWX_SIM_TOKENS"], "countersign awx-sim reads AWX_SIM_ADDR and AWX_SIM_TOKENS")
+	assert.Equal(t, string(config.AWXSim), load(t).Services["awx-sim"].Command[0])
 	for k := range load(t).Services["awx-sim"].Environment {
 		assert.True(t, known[k], "awx-sim: %s is not a simulator setting", k)
 	}

@@ -1,11 +1,12 @@
-// Package config loads Countersign's configuration (SPEC 9) from
-// environment variables, each with a flag equivalent; flags win. Each
-// subcommand validates the settings it needs, once, at start.
+// Package config loads Countersign's configuration (SPEC 9) for every
+// subcommand through one loader (Load): each setting is a flag with an
+// environment variable, the flag wins, and each subcommand reads only its
+// own settings. Each subcommand checks the settings it requires (the
+// Require methods), once, at start.
 package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,7 +22,8 @@ import (
 	"github.com/countersign/countersign/proof"
 )
 
-// Config is every setting of every subcommand.
+// Config is every setting of every subcommand. Load fills in the settings
+// of one subcommand, from its defaults up; the others stay zero.
 type Config struct {
 	DatabaseURL       string
 	TemporalAddress   string
@@ -55,110 +57,38 @@ type Config struct {
 	// StageLimits bound the timeouts and reminder intervals of approval
 	// stages (the API enforces them).
 	StageLimits approval.StageLimits
+	// DecisionKey is a user's private decision key (DecisionKeyEnv), for
+	// `countersign decision sign`; never logged.
+	DecisionKey string
+	// Dev holds the settings only `countersign dev` reads.
+	Dev DevSettings
+	// Sim holds the settings of `countersign awx-sim`.
+	Sim SimSettings
 }
 
-// Lookup reads an environment variable; os.LookupEnv in production.
-type Lookup func(key string) (string, bool)
-
-// setting ties a flag to its environment variable.
-type setting struct {
-	flag, env, usage string
-	target           *string
-	def              string
+// DevSettings are the settings of `countersign dev`, besides DatabaseURL,
+// LogLevel and Decisions.
+type DevSettings struct {
+	// DataDir (absolute) is kept between runs: the PostgreSQL cluster, the
+	// Temporal database, the payload keys, the log.
+	DataDir string
+	// AllowDatabaseURL accepts a DatabaseURL that dev did not prepare.
+	AllowDatabaseURL bool
+	// The ports dev listens on, on 127.0.0.1 (PGPort: unless DatabaseURL
+	// is set).
+	APIPort, TemporalPort, UIPort, AWXPort, PGPort int
+	// JobDuration is how long a simulated AWX job runs.
+	JobDuration time.Duration
 }
 
-// Load parses args (without the subcommand) over the environment. The
-// returned FlagSet has the usage text.
-func Load(name string, args []string, env Lookup) (Config, error) {
-	var c Config
-	var logLevel, pollInterval, minTimeout, maxTimeout, minReminder string
-	settings := []setting{
-		{"database-url", "DATABASE_URL", "PostgreSQL URL", &c.DatabaseURL, ""},
-		{"temporal-address", "TEMPORAL_ADDRESS", "Temporal frontend host:port (default: the Temporal config profile's, else localhost:7233)", &c.TemporalAddress, ""},
-		{"temporal-namespace", "TEMPORAL_NAMESPACE", "Temporal namespace (default: the Temporal config profile's, else default)", &c.TemporalNamespace, ""},
-		{"task-queue", "TASK_QUEUE", "Temporal task queue", &c.TaskQueue, "countersign"},
-		{"awx-url", "AWX_URL", "AWX base URL, e.g. https://awx.example.com", &c.AWXURL, ""},
-		{"awx-token", "AWX_TOKEN", "AWX OAuth2 bearer token", &c.AWXToken, ""},
-		{"http-addr", "HTTP_ADDR", "address the HTTP server listens on", &c.HTTPAddr, "127.0.0.1:8080"},
-		{"metrics-addr", "METRICS_ADDR", "address /metrics listens on, apart from the API (empty: on HTTP_ADDR)", &c.MetricsAddr, ""},
-		{"log-level", "LOG_LEVEL", "debug, info, warn or error", &logLevel, "info"},
-		{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", &c.NotifyWebhookURL, ""},
-		{"notify-webhook-secret", "NOTIFY_WEBHOOK_SECRET", "secret that signs webhook deliveries (X-Countersign-Signature); at least 32 characters", &c.NotifyWebhookSecret, ""},
-		{"awx-poll-interval", "AWX_POLL_INTERVAL", "how often a running AWX job is polled", &pollInterval, "5s"},
-		{"payload-keys", "PAYLOAD_KEYS", "keys encrypting Temporal payloads, <id>:<base64 32 bytes>, newest first, comma separated (or PAYLOAD_KEYS_FILE)", &c.PayloadKeys, ""},
-		{"payload-keys-file", "PAYLOAD_KEYS_FILE", "file of payload keys, one <id>:<base64> a line, newest first, mode 0600", &c.PayloadKeysFile, ""},
-		{"temporal-decisions", "TEMPORAL_DECISIONS", "decisions sent through Temporal rather than the API: verified (a decision key's proof), trusted or off (default verified)", &c.Decisions, ""},
-		{"codec-team", "CODEC_TEAM", "team (<organization>/<team>) whose members may decode payloads through the codec endpoint, besides superusers", &c.CodecTeam, ""},
-		{"codec-origins", "CODEC_ORIGINS", "origins of the Temporal Web UI allowed to call the codec endpoint, comma separated (e.g. https://temporal.example.com)", &c.CodecOrigins, ""},
-		{"min-stage-timeout", "MIN_STAGE_TIMEOUT", "shortest timeout of an approval stage", &minTimeout, approval.ShortDuration(approval.DefaultStageLimits.MinTimeout)},
-		{"max-stage-timeout", "MAX_STAGE_TIMEOUT", "longest timeout of an approval stage", &maxTimeout, approval.ShortDuration(approval.DefaultStageLimits.MaxTimeout)},
-		{"min-reminder-interval", "MIN_REMINDER_INTERVAL", "shortest interval between reminders of an approval stage", &minReminder, approval.ShortDuration(approval.DefaultStageLimits.MinReminderInterval)},
-	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	for _, s := range settings {
-		fs.StringVar(s.target, s.flag, s.def, fmt.Sprintf("%s (env %s)", s.usage, s.env))
-	}
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	// The environment applies after parsing, under the flags given, so that
-	// secrets from it never show up as defaults in the help text.
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for _, s := range settings {
-		if v, ok := env(s.env); ok && v != "" && !given[s.flag] {
-			*s.target = v
-		}
-	}
-	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
-		return c, fmt.Errorf("LOG_LEVEL %q: use debug, info, warn or error", logLevel)
-	}
-	d, err := time.ParseDuration(pollInterval)
-	if err != nil || d < 100*time.Millisecond {
-		return c, fmt.Errorf("AWX_POLL_INTERVAL %q: use a duration of at least 100ms, e.g. 5s", pollInterval)
-	}
-	c.AWXPollInterval = d
-	if _, err := proof.ParseMode(c.Decisions, proof.ModeVerified); err != nil {
-		return c, err
-	}
-	if err := c.checkCodecSettings(); err != nil {
-		return c, err
-	}
-	for _, l := range []struct {
-		env, value string
-		target     *time.Duration
-	}{
-		{"MIN_STAGE_TIMEOUT", minTimeout, &c.StageLimits.MinTimeout},
-		{"MAX_STAGE_TIMEOUT", maxTimeout, &c.StageLimits.MaxTimeout},
-		{"MIN_REMINDER_INTERVAL", minReminder, &c.StageLimits.MinReminderInterval},
-	} {
-		if *l.target, err = time.ParseDuration(l.value); err != nil {
-			return c, fmt.Errorf("%s %q: use a duration such as 1m or 720h", l.env, l.value)
-		}
-	}
-	if err := c.StageLimits.Validate(); err != nil {
-		return c, fmt.Errorf("MIN_STAGE_TIMEOUT, MAX_STAGE_TIMEOUT, MIN_REMINDER_INTERVAL: %w", err)
-	}
-	return c, nil
-}
-
-// checkCodecSettings checks the shape of the codec endpoint's settings.
-func (c Config) checkCodecSettings() error {
-	if c.CodecTeam != "" {
-		if org, team, ok := strings.Cut(c.CodecTeam, "/"); !ok || org == "" || team == "" {
-			return fmt.Errorf("CODEC_TEAM %q: use <organization>/<team>, e.g. acme/sre", c.CodecTeam)
-		}
-	}
-	for _, o := range c.CodecOriginList() {
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
-			return fmt.Errorf("CODEC_ORIGINS %q: give origins such as https://temporal.example.com (scheme and host, no path)", o)
-		}
-	}
-	return nil
+// SimSettings are the settings of `countersign awx-sim`.
+type SimSettings struct {
+	Addr string
+	// Tokens are the bearer tokens accepted; none accepts any.
+	Tokens   []string
+	Username string
+	// JobDuration is the time from a launch to the job's end.
+	JobDuration time.Duration
 }
 
 // CodecOriginList is CodecOrigins split.

@@ -24,15 +24,17 @@ func env(m map[string]string) config.Lookup {
 }
 
 func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
-	c, err := config.Load("test", nil, env(nil))
+	c, err := config.Load(config.Worker, nil, env(nil))
 	require.NoError(t, err)
 	assert.Empty(t, c.TemporalAddress, "left to the Temporal SDK's configuration")
 	assert.Equal(t, "countersign", c.TaskQueue)
 	assert.Equal(t, slog.LevelInfo, c.LogLevel)
 	assert.Equal(t, 5*time.Second, c.AWXPollInterval)
+	c, err = config.Load(config.API, nil, env(nil))
+	require.NoError(t, err)
 	assert.Equal(t, approval.DefaultStageLimits, c.StageLimits)
 
-	c, err = config.Load("test", []string{"--task-queue", "from-flag"}, env(map[string]string{
+	c, err = config.Load(config.Worker, []string{"--task-queue", "from-flag"}, env(map[string]string{
 		"TASK_QUEUE": "from-env", "AWX_URL": "https://awx.example", "LOG_LEVEL": "debug", "AWX_POLL_INTERVAL": "2s",
 	}))
 	require.NoError(t, err)
@@ -42,7 +44,7 @@ func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 	assert.Equal(t, 2*time.Second, c.AWXPollInterval)
 
 	// Tests and demos lower the stage limits through the same settings.
-	c, err = config.Load("test", []string{"--min-reminder-interval", "1s"}, env(map[string]string{
+	c, err = config.Load(config.API, []string{"--min-reminder-interval", "1s"}, env(map[string]string{
 		"MIN_STAGE_TIMEOUT": "2s", "MAX_STAGE_TIMEOUT": "48h", "MIN_REMINDER_INTERVAL": "1m",
 	}))
 	require.NoError(t, err)
@@ -51,21 +53,22 @@ func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 
 func TestLoad_RefusesBadValues(t *testing.T) {
 	for _, tc := range []struct {
+		cmd     config.Command
 		env     map[string]string
 		args    []string
 		wantErr string
 	}{
-		{env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
-		{env: map[string]string{"AWX_POLL_INTERVAL": "soon"}, wantErr: "AWX_POLL_INTERVAL"},
-		{env: map[string]string{"AWX_POLL_INTERVAL": "1ms"}, wantErr: "at least 100ms"},
-		{env: map[string]string{"MIN_REMINDER_INTERVAL": "hourly"}, wantErr: "MIN_REMINDER_INTERVAL"},
-		{env: map[string]string{"MIN_REMINDER_INTERVAL": "0s"}, wantErr: "minimum reminder interval must be between 1s and 8760h"},
-		{env: map[string]string{"MIN_STAGE_TIMEOUT": "2h", "MAX_STAGE_TIMEOUT": "1h"}, wantErr: "above the maximum"},
-		{args: []string{"--max-stage-timeout", "9000h"}, wantErr: "maximum stage timeout must be between"},
-		{args: []string{"--no-such-flag"}, wantErr: "no-such-flag"},
-		{args: []string{"stray"}, wantErr: "unexpected argument"},
+		{cmd: config.Worker, env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
+		{cmd: config.Worker, env: map[string]string{"AWX_POLL_INTERVAL": "soon"}, wantErr: "AWX_POLL_INTERVAL"},
+		{cmd: config.Worker, env: map[string]string{"AWX_POLL_INTERVAL": "1ms"}, wantErr: "at least 100ms"},
+		{cmd: config.API, env: map[string]string{"MIN_REMINDER_INTERVAL": "hourly"}, wantErr: "MIN_REMINDER_INTERVAL"},
+		{cmd: config.API, env: map[string]string{"MIN_REMINDER_INTERVAL": "0s"}, wantErr: "minimum reminder interval must be between 1s and 8760h"},
+		{cmd: config.API, env: map[string]string{"MIN_STAGE_TIMEOUT": "2h", "MAX_STAGE_TIMEOUT": "1h"}, wantErr: "above the maximum"},
+		{cmd: config.API, args: []string{"--max-stage-timeout", "9000h"}, wantErr: "maximum stage timeout must be between"},
+		{cmd: config.API, args: []string{"--no-such-flag"}, wantErr: "no-such-flag"},
+		{cmd: config.Worker, args: []string{"stray"}, wantErr: "unexpected argument"},
 	} {
-		_, err := config.Load("test", tc.args, env(tc.env))
+		_, err := config.Load(tc.cmd, tc.args, env(tc.env))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), tc.wantErr)
 	}
@@ -155,7 +158,7 @@ func TestLoad_HelpNeverShowsSecrets(t *testing.T) {
 	require.NoError(t, err)
 	stderr := os.Stderr
 	os.Stderr = w
-	_, loadErr := config.Load("test", []string{"-h"}, env(map[string]string{
+	_, loadErr := config.Load(config.Worker, []string{"-h"}, env(map[string]string{
 		"AWX_TOKEN": "awx-secret-token", "DATABASE_URL": "postgres://u:hunter2@db/x",
 		"NOTIFY_WEBHOOK_URL": "https://hooks.example/path-secret", "NOTIFY_WEBHOOK_SECRET": "signing-secret-0123456789abcdef0123",
 	}))
@@ -172,10 +175,10 @@ func TestLoad_HelpNeverShowsSecrets(t *testing.T) {
 	assert.NotContains(t, string(help), "signing-secret")
 	assert.Contains(t, string(help), "NOTIFY_WEBHOOK_SECRET")
 
-	c, err := config.Load("test", nil, env(map[string]string{"AWX_TOKEN": "awx-secret-token"}))
+	c, err := config.Load(config.Worker, nil, env(map[string]string{"AWX_TOKEN": "awx-secret-token"}))
 	require.NoError(t, err)
 	assert.Equal(t, "awx-secret-token", c.AWXToken, "the environment still applies")
-	c, err = config.Load("test", []string{"--awx-token", "from-flag"}, env(map[string]string{"AWX_TOKEN": "awx-secret-token"}))
+	c, err = config.Load(config.Worker, []string{"--awx-token", "from-flag"}, env(map[string]string{"AWX_TOKEN": "awx-secret-token"}))
 	require.NoError(t, err)
 	assert.Equal(t, "from-flag", c.AWXToken)
 }
@@ -221,21 +224,26 @@ func TestPayloadKeys(t *testing.T) {
 }
 
 func TestLoad_DecisionAndCodecSettings(t *testing.T) {
-	c, err := config.Load("test", nil, env(map[string]string{
-		"TEMPORAL_DECISIONS": "off", "CODEC_TEAM": "acme/sre", "CODEC_ORIGINS": "https://temporal.example.com/, http://127.0.0.1:8233",
-	}))
+	c, err := config.Load(config.Worker, nil, env(map[string]string{"TEMPORAL_DECISIONS": "off"}))
 	require.NoError(t, err)
 	assert.Equal(t, proof.ModeOff, c.DecisionMode(proof.ModeVerified))
+	c, err = config.Load(config.API, nil, env(map[string]string{
+		"CODEC_TEAM": "acme/sre", "CODEC_ORIGINS": "https://temporal.example.com/, http://127.0.0.1:8233",
+	}))
+	require.NoError(t, err)
 	assert.Equal(t, []string{"https://temporal.example.com", "http://127.0.0.1:8233"}, c.CodecOriginList())
-	c, err = config.Load("test", nil, env(nil))
+	c, err = config.Load(config.Worker, nil, env(nil))
 	require.NoError(t, err)
 	assert.Equal(t, proof.ModeVerified, c.DecisionMode(proof.ModeVerified), "the worker's default")
 	assert.Equal(t, proof.ModeTrusted, c.DecisionMode(proof.ModeTrusted), "the default the caller gives")
 
-	for key, value := range map[string]string{
-		"TEMPORAL_DECISIONS": "sometimes", "CODEC_TEAM": "sre", "CODEC_ORIGINS": "temporal.example.com/ui",
+	for _, tc := range []struct {
+		cmd        config.Command
+		key, value string
+	}{
+		{config.Worker, "TEMPORAL_DECISIONS", "sometimes"}, {config.API, "CODEC_TEAM", "sre"}, {config.API, "CODEC_ORIGINS", "temporal.example.com/ui"},
 	} {
-		_, err := config.Load("test", nil, env(map[string]string{key: value}))
-		assert.ErrorContains(t, err, key)
+		_, err := config.Load(tc.cmd, nil, env(map[string]string{tc.key: tc.value}))
+		assert.ErrorContains(t, err, tc.key)
 	}
 }

@@ -36,7 +36,7 @@ func WorkerProcess(env map[string]string) *exec.Cmd {
 func runWorkerProcess() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	cfg, err := config.Load("worker", nil, os.LookupEnv)
+	cfg, err := config.Load(config.Worker, nil, os.LookupEnv)
 	if err == nil {
 		err = worker.Serve(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}
