@@ -18,7 +18,7 @@ import (
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/internal/testkit"
-	"github.com/countersign/countersign/worker"
+	"github.com/countersign/countersign/internal/wiring"
 	"github.com/countersign/countersign/workflows"
 )
 
@@ -26,7 +26,7 @@ import (
 // a job: its poll ends at once and is retried without backoff, so the next
 // worker sees the job's end within a poll interval instead of when the
 // heartbeat times out; and the stop logs nothing at ERROR. The workers run
-// as `countersign worker` and `countersign dev` run them (Serve).
+// as `countersign worker` and `countersign dev` run them (wiring.Worker).
 func TestWorker_StoppedWhilePolling(t *testing.T) {
 	c := newCluster(t, awxsim.Config{JobDuration: time.Hour, PendingFor: 200 * time.Millisecond})
 	cfg := config.Config{
@@ -38,7 +38,7 @@ func TestWorker_StoppedWhilePolling(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	serve := func(ctx context.Context) chan error {
 		done := make(chan error, 1)
-		go func() { done <- worker.Serve(ctx, cfg, logger) }()
+		go func() { done <- wiring.Worker(ctx, cfg, logger) }()
 		return done
 	}
 	ctx, stop := context.WithCancel(context.Background())

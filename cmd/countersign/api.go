@@ -8,15 +8,9 @@ import (
 	"net/http"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
-
 	"github.com/countersign/countersign/api"
-	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/internal/config"
-	"github.com/countersign/countersign/internal/metrics"
-	"github.com/countersign/countersign/store"
-	"github.com/countersign/countersign/worker"
+	"github.com/countersign/countersign/internal/wiring"
 )
 
 // runAPI serves the REST API and /metrics (on METRICS_ADDR when it is set)
@@ -26,10 +20,7 @@ func runAPI(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireMetrics()); err != nil {
-		return err
-	}
-	srv, cleanup, err := newAPI(ctx, cfg, logger, api.Deps{})
+	srv, cleanup, err := wiring.API(ctx, cfg, logger, api.Deps{})
 	if err != nil {
 		return err
 	}
@@ -47,50 +38,6 @@ func apiEndpoints(cfg config.Config, srv *api.Server) []endpoint {
 		eps = append(eps, endpoint{name: "metrics", setting: "METRICS_ADDR", addr: cfg.MetricsAddr, path: "/metrics", handler: mux})
 	}
 	return eps
-}
-
-// newAPI connects the API's dependencies; deps carries extra settings.
-func newAPI(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.Deps) (*api.Server, func(), error) {
-	ring, err := cfg.PayloadRing()
-	if err != nil {
-		return nil, nil, err
-	}
-	awxClient, err := awx.New(cfg.AWXURL, cfg.AWXToken)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := worker.CheckAWX(ctx, awxClient, logger); err != nil {
-		return nil, nil, err
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	reg := metrics.NewRegistry()
-	handler, err := metrics.TemporalHandler(reg, logger)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	opts, err := cfg.TemporalClientOptions()
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	opts.Logger = log.NewStructuredLogger(logger)
-	opts.MetricsHandler = handler
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		st.Close()
-		return nil, nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
-	}
-	deps.Store, deps.Temporal, deps.AWX, deps.Logger = st, c, awxClient, logger
-	deps.TaskQueue, deps.Registry, deps.StageLimits = cfg.TaskQueue, reg, cfg.StageLimits
-	deps.PayloadKeys, deps.CodecTeam = ring, cfg.CodecTeam
-	deps.CodecOrigins = append(deps.CodecOrigins, cfg.CodecOriginList()...)
-	deps.MetricsElsewhere = cfg.MetricsAddr != ""
-	srv := api.New(deps)
-	return srv, func() { srv.Close(); c.Close(); st.Close() }, nil
 }
 
 // endpoint is one HTTP server of a process.

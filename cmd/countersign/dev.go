@@ -24,9 +24,9 @@ import (
 	"github.com/countersign/countersign/internal/demo"
 	"github.com/countersign/countersign/internal/pgcluster"
 	"github.com/countersign/countersign/internal/temporaldev"
+	"github.com/countersign/countersign/internal/wiring"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
-	"github.com/countersign/countersign/worker"
 	"github.com/countersign/countersign/workflows"
 )
 
@@ -54,7 +54,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	errc := make(chan error, 2)
 	run, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { errc <- worker.Serve(run, d.cfg, d.logger) }()
+	go func() { errc <- wiring.Worker(run, d.cfg, d.logger) }()
 	go func() { errc <- serveHTTP(run, d.logger, apiEndpoints(d.cfg, d.api)...) }()
 	failure := d.awaitReady(run, errc, stdout)
 	if failure != nil {
@@ -167,7 +167,7 @@ func (d *devStack) start(ctx context.Context) error {
 		PayloadKeysFile: keyFile, Decisions: string(d.o.DecisionMode(proof.ModeTrusted)),
 		CodecOrigins: fmt.Sprintf("http://127.0.0.1:%d,http://localhost:%d", d.o.Dev.UIPort, d.o.Dev.UIPort),
 	}
-	d.api, d.apiClose, err = newAPI(ctx, d.cfg, d.logger, api.Deps{DevTokens: true})
+	d.api, d.apiClose, err = wiring.API(ctx, d.cfg, d.logger, api.Deps{DevTokens: true})
 	return err
 }
 

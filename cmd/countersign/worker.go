@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/countersign/countersign/internal/config"
-	"github.com/countersign/countersign/worker"
+	"github.com/countersign/countersign/internal/wiring"
 )
 
 func runWorker(ctx context.Context, args []string) error {
@@ -12,5 +12,5 @@ func runWorker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return worker.Serve(ctx, cfg, logger)
+	return wiring.Worker(ctx, cfg, logger)
 }

@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"github.com/countersign/countersign/internal/config"
-	"github.com/countersign/countersign/worker"
+	"github.com/countersign/countersign/internal/wiring"
 )
 
 // envWorkerProcess makes a test binary run `countersign worker` instead of
@@ -38,7 +38,7 @@ func runWorkerProcess() int {
 	defer stop()
 	cfg, err := config.Load(config.Worker, nil, os.LookupEnv)
 	if err == nil {
-		err = worker.Serve(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		err = wiring.Worker(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

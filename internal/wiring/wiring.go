@@ -1,0 +1,190 @@
+// Package wiring builds Countersign's processes from a config.Config: it
+// connects the AWX client (checked against AWX), PostgreSQL, the Temporal
+// client (with the payload codec), the notifier and the activities, and
+// hands them to the worker (Worker) or to the API (API). `countersign
+// worker`, `countersign api`, `countersign dev` and the tests that run real
+// worker processes all start through it, so they are wired alike.
+package wiring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/countersign/countersign/activities"
+	"github.com/countersign/countersign/api"
+	"github.com/countersign/countersign/awx"
+	"github.com/countersign/countersign/internal/config"
+	"github.com/countersign/countersign/internal/metrics"
+	"github.com/countersign/countersign/notify"
+	"github.com/countersign/countersign/proof"
+	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/worker"
+)
+
+// Worker is `countersign worker`: it checks the configuration, connects to
+// PostgreSQL, AWX and Temporal, and runs the worker and the projection
+// reconciler until ctx is canceled. Configuration errors (a missing
+// setting, AWX refusing the token) are returned before anything runs; AWX
+// being unreachable at start is only logged, since it may come back before
+// a request needs it.
+func Worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireNotify()); err != nil {
+		return err
+	}
+	acts, st, err := newActivities(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := dialTemporal(ctx, cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	logger.Info("worker started", "config", cfg, "temporal_decisions", acts.Decisions)
+	rec := &worker.Reconciler{Store: st, Client: c, Logger: logger, TaskQueue: cfg.TaskQueue}
+	go rec.Run(ctx)
+	return worker.Run(ctx, c, cfg.TaskQueue, acts, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
+}
+
+// API builds the API server of `countersign api` and `countersign dev`
+// after checking the configuration; deps carries settings the
+// configuration does not hold (DevTokens). Call the returned func to close
+// the server and its connections once it no longer serves.
+func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.Deps) (*api.Server, func(), error) {
+	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireMetrics()); err != nil {
+		return nil, nil, err
+	}
+	ring, err := cfg.PayloadRing()
+	if err != nil {
+		return nil, nil, err
+	}
+	awxClient, err := connectAWX(ctx, cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg := metrics.NewRegistry()
+	handler, err := metrics.TemporalHandler(reg, logger)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	c, err := dialTemporal(ctx, cfg, logger, handler)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	deps.Store, deps.Temporal, deps.AWX, deps.Logger = st, c, awxClient, logger
+	deps.TaskQueue, deps.Registry, deps.StageLimits = cfg.TaskQueue, reg, cfg.StageLimits
+	deps.PayloadKeys, deps.CodecTeam = ring, cfg.CodecTeam
+	deps.CodecOrigins = append(deps.CodecOrigins, cfg.CodecOriginList()...)
+	deps.MetricsElsewhere = cfg.MetricsAddr != ""
+	srv := api.New(deps)
+	return srv, func() { srv.Close(); c.Close(); st.Close() }, nil
+}
+
+// newActivities builds the activities' dependencies. Close the returned
+// store when done.
+func newActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) (*activities.Activities, *store.Store, error) {
+	ring, err := cfg.PayloadRing()
+	if err != nil {
+		return nil, nil, err
+	}
+	awxClient, err := connectAWX(ctx, cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	notifier, err := newNotifier(cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	acts := &activities.Activities{
+		Store:        st,
+		AWX:          awxClient,
+		Notifier:     notifier,
+		Logger:       logger,
+		PollInterval: cfg.AWXPollInterval,
+		Keys:         st,
+		Decisions:    cfg.DecisionMode(proof.ModeVerified),
+		APIKeys:      proof.ServiceKeysFrom(ring),
+	}
+	return acts, st, nil
+}
+
+// connectAWX makes the AWX client and checks its credentials: AWX refusing
+// them is an error; anything transient is only worth a warning, since AWX
+// may come back before it is needed.
+func connectAWX(ctx context.Context, cfg config.Config, logger *slog.Logger) (*awx.Client, error) {
+	c, err := awx.New(cfg.AWXURL, cfg.AWXToken)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	me, err := c.Me(ctx)
+	switch {
+	case err == nil:
+		logger.Info("connected to AWX", "url", c.BaseURL(), "user", me.Username)
+		return c, nil
+	case awx.IsTransient(err) || errors.Is(err, context.DeadlineExceeded):
+		logger.Warn("AWX is not reachable yet; requests will wait for it", "url", c.BaseURL(), "error", err)
+		return c, nil
+	default:
+		return nil, fmt.Errorf("AWX at %s refused Countersign's token: %w", c.BaseURL(), err)
+	}
+}
+
+// newNotifier is the webhook when one is configured, else the log.
+func newNotifier(cfg config.Config, logger *slog.Logger) (notify.Notifier, error) {
+	if cfg.NotifyWebhookURL == "" {
+		return notify.Log{Logger: logger}, nil
+	}
+	n, err := notify.NewWebhook(cfg.NotifyWebhookURL, cfg.NotifyWebhookSecret, nil)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.NotifyWebhookSecret == "" {
+		logger.Warn("notification webhook deliveries are not signed: set NOTIFY_WEBHOOK_SECRET so the receiver can verify them")
+	}
+	return n, nil
+}
+
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return st, nil
+}
+
+// dialTemporal connects to Temporal with the SDK's settings from the
+// environment, every payload encrypted with the payload keys, and metrics
+// to m (none when nil).
+func dialTemporal(ctx context.Context, cfg config.Config, logger *slog.Logger, m client.MetricsHandler) (client.Client, error) {
+	opts, err := cfg.TemporalClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = log.NewStructuredLogger(logger)
+	opts.MetricsHandler = m
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
+	}
+	return c, nil
+}
