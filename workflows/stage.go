@@ -21,6 +21,9 @@ import (
 func (s *requestRun) waitStage() {
 	timer := &stageTimer{s: s}
 	refresh := &rosterRefresh{s: s, stage: s.req.CurrentStage}
+	// The timer is canceled before the refresh, and set before a refresh
+	// starts, as the recorded histories have it: the order of commands is
+	// part of the workflow.
 	defer func() {
 		timer.stop()
 		refresh.stop()
