@@ -49,6 +49,7 @@ web-test: web
 		npm ci --prefix web --no-audit --no-fund --loglevel=error; \
 	fi
 	cd web && node_modules/.bin/eslint --max-warnings 0 .
+	cd web && node --test --test-reporter=spec test/*.test.js
 
 # The whole stack on 127.0.0.1 with demo data: PostgreSQL (DATABASE_URL or a
 # cluster in .data/postgres), the Temporal dev server and its Web UI, the AWX

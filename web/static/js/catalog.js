@@ -3,6 +3,7 @@
 import { all, get, query } from './api.js';
 import { errorBox, field, fill, h, icon, pageHead } from './ui.js';
 import { openRequestDialog } from './submit.js';
+import { staleGuard } from './stale.js';
 
 /** Describes an approval plan's stages: "SRE review (sre, 2 approvers)". */
 export function stageSummary(st) {
@@ -69,9 +70,9 @@ export async function catalogPage(page) {
       field({ label: 'Category', control: category })),
     status, grid);
 
-  let seq = 0;
+  const guard = staleGuard();
   async function show() {
-    const mine = ++seq;
+    const current = guard.begin();
     let items = everything;
     try {
       if (search.value.trim() || category.value) {
@@ -79,10 +80,10 @@ export async function catalogPage(page) {
         items = res.results;
       }
     } catch (err) {
-      if (mine === seq) fill(grid, errorBox(err));
+      if (current()) fill(grid, errorBox(err));
       return;
     }
-    if (mine !== seq) return;
+    if (!current()) return;
     status.textContent = `${items.length} item${items.length === 1 ? '' : 's'}`;
     if (!items.length) {
       fill(grid, h('p', { class: 'empty' }, everything.length ? 'Nothing matches.' : 'The catalog is empty for you.'));
@@ -94,5 +95,5 @@ export async function catalogPage(page) {
   search.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(show, 250); });
   category.addEventListener('change', show);
   await show();
-  return () => clearTimeout(timer);
+  return () => { clearTimeout(timer); guard.leave(); };
 }

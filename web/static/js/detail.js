@@ -9,6 +9,7 @@ import {
 } from './ui.js';
 import { decideDialog } from './approvals.js';
 import { answersView } from './answers.js';
+import { staleGuard } from './stale.js';
 
 const refreshEvery = 3000;
 
@@ -161,21 +162,29 @@ export async function detailPage(page, idText) {
     if (focused) actions.querySelector(`[data-action="${focused}"]`)?.focus();
   }
 
+  // Refreshes in flight are dropped when the page is left or the request
+  // is gone (stop).
+  const guard = staleGuard();
   let timer = null;
   function stop() {
     clearInterval(timer);
     timer = null;
+    guard.leave();
   }
 
-  let loading = false;
-  async function refresh() {
-    if (loading) return; // a slow answer: no second call meanwhile
-    loading = true;
+  let loading = null; // the refresh in flight: a slow answer, no second call meanwhile
+  function refresh() {
+    if (!loading) loading = load().finally(() => { loading = null; });
+    return loading;
+  }
+
+  async function load() {
+    const current = guard.begin();
     let fresh;
     try {
       fresh = await get(`/service_requests/${id}/`);
     } catch (err) {
-      if (err.status === 404 && timer !== null) {
+      if (err.status === 404 && current()) {
         // Deleted meanwhile: nothing more will come.
         stop();
         fill(page, pageHead(`Request #${id}`),
@@ -183,10 +192,8 @@ export async function detailPage(page, idText) {
           h('p', {}, h('a', { href: '#/requests' }, 'My requests')));
       }
       return; // otherwise keep what is shown; the next refresh tries again
-    } finally {
-      loading = false;
     }
-    if (timer === null) return; // the page was left or the request is gone
+    if (!current()) return;
     r = fresh;
     // Drawn again only when something changed, so that the keyboard focus
     // and what a screen reader reads stay put.

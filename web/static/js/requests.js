@@ -1,6 +1,7 @@
 // My requests: newest first, with status filters.
 import { get, query } from './api.js';
 import { badge, errorBox, field, fill, h, pageHead, relative, statusLabels, time } from './ui.js';
+import { staleGuard } from './stale.js';
 
 const groups = {
   '': 'All statuses',
@@ -43,9 +44,9 @@ export async function requestsPage(page) {
   } catch { /* the filter stays with "All items" */ }
 
   let nextPage = null;
-  let seq = 0;
+  const guard = staleGuard();
   async function load(append) {
-    const mine = ++seq;
+    const current = guard.begin();
     let res;
     try {
       res = append ? await get(nextPage.replace(/^\/api\/v2/, '')) : await get(`/service_requests/${query({
@@ -53,10 +54,10 @@ export async function requestsPage(page) {
         status: groupStatuses[status.value] ?? status.value, catalog_item: item.value,
       })}`);
     } catch (err) {
-      if (mine === seq) fill(list, h('li', {}, errorBox(err)));
+      if (current()) fill(list, h('li', {}, errorBox(err)));
       return;
     }
-    if (mine !== seq) return;
+    if (!current()) return;
     if (!append) list.replaceChildren();
     list.append(...res.results.map(row));
     count.textContent = `${res.count} request${res.count === 1 ? '' : 's'}`;
@@ -68,4 +69,5 @@ export async function requestsPage(page) {
   item.addEventListener('change', () => load(false));
   more.addEventListener('click', () => load(true));
   await load(false);
+  return () => guard.leave();
 }
