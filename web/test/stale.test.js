@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { staleGuard } from '../static/js/stale.js';
+import { pageSwitcher, staleGuard } from '../static/js/stale.js';
 
 /** A promise with its resolve and reject, for answers that arrive when a test says. */
 function deferred() {
@@ -35,6 +35,15 @@ test('staleGuard: an answer arriving after a newer one is dropped, whatever the 
   assert.deepEqual(shown, ['newer']);
 });
 
+test('staleGuard: supersede drops the loads in flight, not the next ones', () => {
+  const g = staleGuard();
+  const inFlight = g.begin();
+  g.supersede();
+  assert.equal(inFlight(), false, 'a refresh sent before a change was answered must not replace its answer');
+  const next = g.begin();
+  assert.equal(next(), true);
+});
+
 test('staleGuard: nothing is current once the page is left', () => {
   const g = staleGuard();
   const load = g.begin();
@@ -43,4 +52,41 @@ test('staleGuard: nothing is current once the page is left', () => {
   assert.equal(g.left, true);
   assert.equal(load(), false);
   assert.equal(g.begin()(), false, 'a load begun after leaving is not wanted either');
+});
+
+test('pageSwitcher: leaving a page runs its cleanup once', async () => {
+  const pages = pageSwitcher();
+  const cleaned = [];
+  assert.equal(await pages.show(async () => () => cleaned.push('a')), true);
+  assert.deepEqual(cleaned, []);
+  assert.equal(await pages.show(async () => () => cleaned.push('b')), true);
+  assert.deepEqual(cleaned, ['a']);
+  assert.equal(await pages.show(async () => undefined), true, 'a page without cleanup');
+  assert.deepEqual(cleaned, ['a', 'b']);
+  assert.equal(await pages.show(async () => undefined), true);
+  assert.deepEqual(cleaned, ['a', 'b']);
+});
+
+test('pageSwitcher: a page left before it finished loading is stopped at once and never current', async () => {
+  const pages = pageSwitcher();
+  const cleaned = [];
+  const slow = deferred();
+  const first = pages.show(() => slow.promise);
+  const second = await pages.show(async () => () => cleaned.push('fast'));
+  assert.equal(second, true);
+  slow.resolve(() => cleaned.push('slow'));
+  assert.equal(await first, false, 'the slow page is not the one to show');
+  assert.deepEqual(cleaned, ['slow'], 'its timers are stopped as soon as it resolves');
+  await pages.show(async () => undefined);
+  assert.deepEqual(cleaned, ['slow', 'fast'], 'leaving the page shown stops that page, not the slow one again');
+});
+
+test('pageSwitcher: a load that throws leaves no page current', async () => {
+  const pages = pageSwitcher();
+  const cleaned = [];
+  await pages.show(async () => () => cleaned.push('a'));
+  await assert.rejects(pages.show(async () => { throw new Error('boom'); }), /boom/);
+  assert.deepEqual(cleaned, ['a']);
+  await pages.show(async () => undefined);
+  assert.deepEqual(cleaned, ['a']);
 });

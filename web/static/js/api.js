@@ -120,9 +120,12 @@ export async function all(path, limit = 1000) {
 }
 
 let me = null;
-/** The signed-in user (/me/), loaded once per page. */
-export async function whoami() {
-  if (!me) me = await get('/me/');
+/**
+ * The signed-in user (/me/), loaded once per page: callers at the same
+ * time share one call; a failed call is made again by the next caller.
+ */
+export function whoami() {
+  if (!me) me = get('/me/').catch((err) => { me = null; throw err; });
   return me;
 }
 

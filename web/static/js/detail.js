@@ -163,7 +163,8 @@ export async function detailPage(page, idText) {
   }
 
   // Refreshes in flight are dropped when the page is left or the request
-  // is gone (stop).
+  // is gone (stop), and when a change the user made was answered: its
+  // answer is at least as new as theirs.
   const guard = staleGuard();
   let timer = null;
   function stop() {
@@ -202,7 +203,12 @@ export async function detailPage(page, idText) {
 
   async function decide(action) {
     const updated = await decideDialog(r, action);
-    if (updated) { r = updated; render(); }
+    if (updated) {
+      guard.supersede();
+      // eslint-disable-next-line require-atomic-updates -- the decision's answer is the newest state
+      r = updated;
+      render();
+    }
     refocus(action);
   }
 
@@ -212,7 +218,11 @@ export async function detailPage(page, idText) {
       message: r.status === 'running' ? 'The AWX job is canceled too.' : 'Nothing will be launched.',
       confirmLabel: 'Cancel request', danger: true,
       input: { label: 'Reason', required: false },
-      action: async (reason) => { r = await post(`/service_requests/${id}/cancel/`, { reason }); },
+      action: async (reason) => {
+        const updated = await post(`/service_requests/${id}/cancel/`, { reason });
+        guard.supersede();
+        r = updated;
+      },
     });
     if (ok) { toast(`Request #${r.id} cancel requested.`); render(); }
     refocus('cancel');
@@ -225,7 +235,9 @@ export async function detailPage(page, idText) {
     const btn = commentForm.querySelector('button');
     btn.disabled = true;
     try {
-      r = await post(`/service_requests/${id}/comment/`, { text: text.value.trim() });
+      const updated = await post(`/service_requests/${id}/comment/`, { text: text.value.trim() });
+      guard.supersede();
+      r = updated;
       text.value = '';
       render();
     } catch (err) {

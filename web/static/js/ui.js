@@ -90,10 +90,15 @@ export function toast(msg, kind = '') {
   setTimeout(() => t.remove(), 5000);
 }
 
-/** A page heading with optional actions; also sets the document title. */
+/**
+ * A page heading with optional actions; also sets the document title, once
+ * the heading is in the document: a page the user left while it was still
+ * loading draws its heading into nothing and leaves the title alone.
+ */
 export function pageHead(title, ...actions) {
-  document.title = `${title} · Countersign`;
-  return h('div', { class: 'page-head' }, h('h1', {}, title), actions.length ? h('div', { class: 'actions' }, actions) : null);
+  const el = h('div', { class: 'page-head' }, h('h1', {}, title), actions.length ? h('div', { class: 'actions' }, actions) : null);
+  queueMicrotask(() => { if (el.isConnected) document.title = `${title} · Countersign`; });
+  return el;
 }
 
 /** An error box for a failed load. */
