@@ -1,20 +1,17 @@
 // The portal's client of the REST API: the session cookie authenticates,
 // and every call that changes something carries the CSRF header.
 
+import { errorMessage, fieldErrors } from './form-errors.js';
+
 const base = '/api/v2';
 
 /** An answer other than 2xx. fields maps API field keys to messages. */
 export class ApiError extends Error {
   constructor(status, body) {
-    const b = body && typeof body === 'object' ? body : {};
-    const fields = {};
-    for (const [k, v] of Object.entries(b)) {
-      if (k !== 'detail' && k !== 'code') fields[k] = Array.isArray(v) ? v.map(String) : [String(v)];
-    }
-    const first = Object.entries(fields)[0];
-    super(b.detail || (first ? `${first[0]}: ${first[1][0]}` : `The server answered ${status}.`));
+    const fields = fieldErrors(body);
+    super(errorMessage(status, body, fields));
     this.status = status;
-    this.code = b.code || '';
+    this.code = (body && typeof body === 'object' && body.code) || '';
     this.fields = fields;
   }
 }

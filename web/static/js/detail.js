@@ -4,8 +4,8 @@
 // may comment; an approver of the open stage may decide from here too.
 import { administers, get, post, whoami } from './api.js';
 import {
-  badge, clearErrors, confirmDialog, field, fill, formAlert, h, icon, pageHead,
-  relative, showErrors, terminal, time, toast,
+  badge, clearErrors, confirmDialog, field, fill, h, icon, pageHead,
+  relative, showApiErrors, showErrors, terminal, time, toast,
 } from './ui.js';
 import { decideDialog } from './approvals.js';
 import { answersView } from './answers.js';
@@ -241,8 +241,7 @@ export async function detailPage(page, idText) {
       text.value = '';
       render();
     } catch (err) {
-      if (Object.keys(err.fields || {}).length) showErrors(commentForm, err.fields);
-      else formAlert(commentForm, err.message);
+      showApiErrors(commentForm, err);
     } finally {
       btn.disabled = false;
     }

@@ -2,7 +2,8 @@
 // confirm (answers with passwords masked, approval plan) → submitted. The
 // API's field errors are shown next to their fields, on their step.
 import { ApiError, get, post, query } from './api.js';
-import { answerList, badge, clearErrors, field, fill, formAlert, h, icon, showErrors } from './ui.js';
+import { answerList, badge, clearErrors, field, fill, formAlert, h, icon, showErrors, showFieldErrors } from './ui.js';
+import { groupFields } from './form-errors.js';
 import { launchData, planBox } from './catalog.js';
 import { labelsOf, masked, surveyForm, withoutSecrets } from './survey.js';
 
@@ -163,17 +164,9 @@ export async function openRequestDialog(item) {
         return;
       }
       // Field errors: show each on its step, and go to the first one.
-      const byStep = new Map();
-      for (const [key, msgs] of Object.entries(err.fields)) {
-        const id = stepFor(steps, key);
-        if (!byStep.has(id)) byStep.set(id, {});
-        byStep.get(id)[key] = msgs;
-      }
       let firstStep = steps.length;
-      for (const [id, fields] of byStep) {
-        const rest = showErrors(panels.get(id), fields);
-        const msgs = Object.entries(rest).map(([k, m]) => `${k}: ${m.join(' ')}`);
-        if (msgs.length) formAlert(panels.get(id), msgs.join(' '));
+      for (const [id, fields] of groupFields(err.fields, (key) => stepFor(steps, key))) {
+        showFieldErrors(panels.get(id), fields);
         firstStep = Math.min(firstStep, steps.findIndex((s) => s.id === id));
       }
       go(firstStep);

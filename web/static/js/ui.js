@@ -1,5 +1,6 @@
 // DOM helpers shared by the pages. Text from the API is only ever set as
 // text (never parsed as HTML).
+import { alertText, renameFields } from './form-errors.js';
 
 /** Creates an element: h('a', {href: '#/x', class: 'btn'}, 'text', child). */
 export function h(tag, props, ...children) {
@@ -167,6 +168,25 @@ export function formAlert(root, message) {
   const el = h('p', { class: 'alert form-alert', role: 'alert' }, message);
   root.prepend(el);
   return el;
+}
+
+/**
+ * Shows field errors in root (showErrors) and, in an alert at its top, the
+ * ones no field took, or fallback when there are no field errors at all.
+ */
+export function showFieldErrors(root, fields, fallback = '') {
+  const rest = showErrors(root, fields);
+  const text = alertText(fields, rest, fallback);
+  if (text) formAlert(root, text);
+}
+
+/**
+ * Shows what a failed call of a form's API answered: its field errors next
+ * to their fields (renames maps API keys onto the form's, see
+ * renameFields), the rest, or the error's message, in an alert.
+ */
+export function showApiErrors(root, err, renames = {}) {
+  showFieldErrors(root, renameFields((err && err.fields) || {}, renames), err.message);
 }
 
 /**
