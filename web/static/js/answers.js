@@ -3,37 +3,10 @@
 // survey asks (prompted variables) by variable name; each node's answers
 // under its heading likewise. Password answers stay masked. Shared by the
 // request page and the approvals inbox.
-import { get } from './api.js';
 import { answer, fill, h } from './ui.js';
+import { knownSurveys, surveysOf } from './launch-data.js';
 
 const encrypted = '$encrypted$';
-
-// Catalog item id → the promise of its surveys, and once settled, the
-// surveys themselves (null when they could not be had). launch_data is
-// asked at most once per item and page load, failures included: the
-// answers are then shown by variable name.
-const asked = new Map();
-const known = new Map();
-
-const specOf = (sv) => (sv && Array.isArray(sv.spec) ? sv.spec : []);
-
-/**
- * The surveys of catalog item `item`: {survey: [question], nodes: [[identifier,
- * [question]]]} in the workflow's order, or null when launch_data fails.
- */
-export function surveysOf(item) {
-  if (!item) return Promise.resolve(null);
-  if (!asked.has(item)) {
-    asked.set(item, get(`/service_catalog_items/${item}/launch_data/`)
-      .then((ld) => ({
-        survey: specOf(ld.survey_spec),
-        nodes: (ld.nodes || []).map((n) => [n.identifier, specOf(n.survey_spec)]),
-      }))
-      .catch(() => null)
-      .then((s) => { known.set(item, s); return s; }));
-  }
-  return asked.get(item);
-}
 
 /** The term of one answer: the question's label and, smaller, its variable. */
 function term(variable, q) {
@@ -87,8 +60,9 @@ function draw(box, r, surveys) {
 export function answersView(r) {
   const box = h('div', { class: 'stack answer-groups' });
   const item = r.catalog_item;
-  if (known.has(item)) {
-    draw(box, r, known.get(item));
+  const known = knownSurveys(item);
+  if (known !== undefined) {
+    draw(box, r, known);
     return box;
   }
   draw(box, r, null);

@@ -2,6 +2,7 @@
 // and every call that changes something carries the CSRF header.
 
 import { errorMessage, fieldErrors } from './form-errors.js';
+import { memo } from './cache.js';
 
 const base = '/api/v2';
 
@@ -116,14 +117,13 @@ export async function all(path, limit = 1000) {
   return out;
 }
 
-let me = null;
+const me = memo(() => get('/me/'));
 /**
  * The signed-in user (/me/), loaded once per page: callers at the same
  * time share one call; a failed call is made again by the next caller.
  */
 export function whoami() {
-  if (!me) me = get('/me/').catch((err) => { me = null; throw err; });
-  return me;
+  return me.get('me');
 }
 
 /** Whether the user administers organization org (or is a superuser). */

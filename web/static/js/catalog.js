@@ -1,6 +1,7 @@
 // Catalog: the items the user may request, with category filter, search
 // and the approval plan each would need (with the survey's defaults).
 import { all, get, query } from './api.js';
+import { launchData } from './launch-data.js';
 import { errorBox, field, fill, h, icon, pageHead } from './ui.js';
 import { openRequestDialog } from './submit.js';
 import { staleGuard } from './stale.js';
@@ -21,17 +22,6 @@ export function planBox(plan, note) {
   return h('div', { class: 'plan needs', dataset: { approval: 'required' } },
     icon('shield-check'), ' ', h('strong', {}, 'Approval required'), note ? h('span', { class: 'muted' }, ` ${note}`) : null,
     h('ol', {}, plan.stages.map((st) => h('li', {}, stageSummary(st)))));
-}
-
-const launchCache = new Map();
-/** launch_data of an item with the survey's defaults, cached per page load. */
-export function launchData(id) {
-  if (!launchCache.has(id)) {
-    const p = get(`/service_catalog_items/${id}/launch_data/`);
-    p.catch(() => launchCache.delete(id));
-    launchCache.set(id, p);
-  }
-  return launchCache.get(id);
 }
 
 function card(item) {

@@ -4,7 +4,8 @@
 import { ApiError, get, post, query } from './api.js';
 import { answerList, badge, clearErrors, field, fill, formAlert, h, icon, showErrors, showFieldErrors } from './ui.js';
 import { groupFields } from './form-errors.js';
-import { launchData, planBox } from './catalog.js';
+import { planBox } from './catalog.js';
+import { launchData } from './launch-data.js';
 import { labelsOf, masked, surveyForm, withoutSecrets } from './survey.js';
 
 function stepsOf(ld) {
