@@ -21,6 +21,12 @@ const confusingGlobals = [
 ].filter((g) => g !== 'location' && g !== 'history')
   .map((g) => ({ name: g, message: `Use window.${g} if the browser's global is meant.` }));
 
+// The modules the unit tests (test/*.test.js) import under Node.js: no
+// browser globals and no imports but each other, so that DOM access
+// cannot creep into them.
+const pure = ['cache', 'form-errors', 'format', 'pool', 'request-steps', 'stale', 'survey-values', 'wire'];
+const pureFiles = pure.map((m) => `static/js/${m}.js`);
+
 // Ways to parse a string as HTML: the portal builds elements with text
 // only (ui.js's h), so nothing the API sends can become markup.
 const htmlSinks = ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'createContextualFragment']
@@ -60,7 +66,17 @@ export default [
   },
   {
     files: ['static/js/**/*.js'],
+    ignores: pureFiles,
     languageOptions: { sourceType: 'module', globals: globals.browser },
+  },
+  {
+    files: pureFiles,
+    languageOptions: { sourceType: 'module', globals: { URLSearchParams: 'readonly' } },
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['*', ...pure.map((m) => `!./${m}.js`)], message: 'A pure module imports only other pure modules (eslint.config.js).' }],
+      }],
+    },
   },
   {
     // A classic script (signin.html loads it with defer).

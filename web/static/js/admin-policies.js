@@ -4,7 +4,7 @@
 import { all, del, patch, post } from './api.js';
 import { clearErrors, confirmDialog, field, fill, h, icon, showApiErrors, toast, uid } from './ui.js';
 import { teamOptions } from './admin-common.js';
-import { stageSummary } from './catalog.js';
+import { stageSummary } from './format.js';
 
 function stageEditor(teams, st, onRemove, onMove) {
   const name = h('input', { type: 'text', value: st.name || '', maxlength: 512 });

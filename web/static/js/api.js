@@ -3,6 +3,7 @@
 
 import { errorMessage, fieldErrors } from './form-errors.js';
 import { memo } from './cache.js';
+import { parseJSON } from './wire.js';
 
 const base = '/api/v2';
 
@@ -30,22 +31,6 @@ const csrfRefused = 'CSRF token missing or incorrect.';
 const csrfReloadKey = 'countersign.csrf-reload';
 /** What the page says after reloading for a refused CSRF value. */
 export const noticeKey = 'countersign.notice';
-
-/**
- * JSON.parse keeping a number as written (JSON.rawJSON) where a JavaScript
- * number would change it: an integer beyond 2^53, or a whole number
- * written as a float (2.0, 1e3), which AWX tells from an integer. Only
- * answers hold such numbers: the API writes its own canonically.
- */
-function parseJSON(text) {
-  if (typeof JSON.rawJSON !== 'function') return JSON.parse(text);
-  return JSON.parse(text, (key, value, context) => {
-    const source = context && context.source;
-    if (typeof value !== 'number' || typeof source !== 'string' || !Number.isInteger(value)) return value;
-    const unsafe = /^-?\d+$/.test(source) && !Number.isSafeInteger(value);
-    return unsafe || (/[.eE]/.test(source) && String(value) !== source) ? JSON.rawJSON(source) : value;
-  });
-}
 
 /** Calls the API; resolves with the decoded body, rejects with ApiError. */
 export async function api(method, path, body) {
@@ -94,16 +79,6 @@ export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body ?? {});
 export const patch = (path, body) => api('PATCH', path, body);
 export const del = (path) => api('DELETE', path);
-
-/** Builds a query string from the defined, non-empty values of params. */
-export function query(params) {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
-  }
-  const s = q.toString();
-  return s ? `?${s}` : '';
-}
 
 /** Every result of a list, following its pages (at most `limit`). */
 export async function all(path, limit = 1000) {

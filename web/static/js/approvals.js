@@ -3,7 +3,9 @@
 // (reason required) after a confirmation.
 import { get, post } from './api.js';
 import { answersView } from './answers.js';
-import { confirmDialog, errorBox, fill, h, icon, pageHead, relative, time, toast } from './ui.js';
+import { confirmDialog, errorBox, fill, h, icon, pageHead, time, toast } from './ui.js';
+import { relative } from './format.js';
+import { mapLimit } from './pool.js';
 import { staleGuard } from './stale.js';
 
 // Requests decided from this page: the inbox index may list them for a
@@ -61,19 +63,6 @@ function card(r, onDone) {
         icon('x'), 'Reject', h('span', { class: 'sr-only' }, ` request ${r.id}`)),
       h('button', { type: 'button', class: 'btn btn-ok', onclick: async () => { if (await decideDialog(r, 'approve')) onDone(); } },
         icon('check'), 'Approve', h('span', { class: 'sr-only' }, ` request ${r.id}`))));
-}
-
-/** Runs fn over items, n at a time, keeping their order. */
-async function mapLimit(items, n, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  }));
-  return out;
 }
 
 export async function approvalsPage(page) {

@@ -1,18 +1,12 @@
 // Catalog: the items the user may request, with category filter, search
 // and the approval plan each would need (with the survey's defaults).
-import { all, get, query } from './api.js';
+import { all, get } from './api.js';
+import { query } from './wire.js';
 import { launchData } from './launch-data.js';
+import { stageSummary } from './format.js';
 import { errorBox, field, fill, h, icon, pageHead } from './ui.js';
 import { openRequestDialog } from './submit.js';
 import { staleGuard } from './stale.js';
-
-/** Describes an approval plan's stages: "SRE review (sre, 2 approvers)". */
-export function stageSummary(st) {
-  const team = st.approver_team && typeof st.approver_team === 'object' ? st.approver_team.name : null;
-  const who = team || 'organization admins';
-  const n = st.min_approvers || 1;
-  return `${st.name} (${who}, ${n} approver${n === 1 ? '' : 's'})`;
-}
 
 /** The "approval required" marker of a plan. */
 export function planBox(plan, note) {

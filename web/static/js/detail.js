@@ -5,21 +5,14 @@
 import { administers, get, post, whoami } from './api.js';
 import {
   badge, clearErrors, confirmDialog, field, fill, h, icon, pageHead,
-  relative, showApiErrors, showErrors, terminal, time, toast,
+  showApiErrors, showErrors, terminal, time, toast,
 } from './ui.js';
+import { durationMs, relative } from './format.js';
 import { decideDialog } from './approvals.js';
 import { answersView } from './answers.js';
 import { staleGuard } from './stale.js';
 
 const refreshEvery = 3000;
-
-/** Milliseconds in a Go duration string such as "72h0m0s". */
-export function durationMs(s) {
-  const unit = { h: 3600000, m: 60000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
-  let ms = 0;
-  for (const [, n, u] of String(s || '').matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) ms += Number(n) * unit[u];
-  return ms;
-}
 
 function teamOf(st) {
   return st.summary_fields?.approver_team?.name || 'organization admins';

@@ -1,6 +1,8 @@
 // My requests: newest first, with status filters.
-import { get, query } from './api.js';
-import { badge, errorBox, field, fill, h, pageHead, relative, statusLabels, time } from './ui.js';
+import { get } from './api.js';
+import { query } from './wire.js';
+import { badge, errorBox, field, fill, h, pageHead, time } from './ui.js';
+import { relative, shorten, statusLabels } from './format.js';
 import { staleGuard } from './stale.js';
 
 const groups = {
@@ -20,7 +22,7 @@ function row(r) {
       h('strong', {}, `#${r.id} ${item}`),
       badge(r.status),
       h('span', { class: 'meta' }, 'Submitted ', time(r.created), ` (${relative(r.created)})`,
-        r.justification ? ` — ${r.justification.length > 120 ? `${r.justification.slice(0, 117)}…` : r.justification}` : '')));
+        r.justification ? ` — ${shorten(r.justification, 120)}` : '')));
 }
 
 export async function requestsPage(page) {

@@ -1,6 +1,7 @@
 // DOM helpers shared by the pages. Text from the API is only ever set as
 // text (never parsed as HTML).
 import { alertText, renameFields } from './form-errors.js';
+import { answerText, statusLabel } from './format.js';
 
 /** Creates an element: h('a', {href: '#/x', class: 'btn'}, 'text', child). */
 export function h(tag, props, ...children) {
@@ -50,16 +51,11 @@ export function hydrateIcons(root = document) {
   for (const el of root.querySelectorAll('[data-icon]')) setIcon(el, el.dataset.icon);
 }
 
-export const statusLabels = {
-  pending_approval: 'Pending approval', approved: 'Approved', running: 'Running', successful: 'Successful',
-  failed: 'Failed', rejected: 'Rejected', expired: 'Expired', canceled: 'Canceled',
-};
 export const terminal = new Set(['rejected', 'expired', 'successful', 'failed', 'canceled']);
 
 /** A status badge for a request (or stage) status. */
 export function badge(status) {
-  const label = statusLabels[status] || (status ? status[0].toUpperCase() + status.slice(1).replace(/_/g, ' ') : 'Unknown');
-  return h('span', { class: `badge badge-${status}`, dataset: { status } }, label);
+  return h('span', { class: `badge badge-${status}`, dataset: { status } }, statusLabel(status));
 }
 
 /** A readable local time, with the ISO time in a <time> element. */
@@ -67,19 +63,6 @@ export function time(iso) {
   if (!iso) return h('span', { class: 'muted' }, '—');
   const d = new Date(iso);
   return h('time', { datetime: iso, title: d.toISOString() }, d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
-}
-
-/** "in 3 h", "5 min ago": a rough distance from now. */
-export function relative(iso) {
-  const ms = new Date(iso).getTime() - Date.now();
-  const abs = Math.abs(ms);
-  const units = [['d', 86400000], ['h', 3600000], ['min', 60000]];
-  let text = 'now';
-  for (const [u, n] of units) {
-    if (abs >= n) { text = `${Math.round(abs / n)} ${u}`; break; }
-  }
-  if (text === 'now') return text;
-  return ms > 0 ? `in ${text}` : `${text} ago`;
 }
 
 /** Shows a short message in the corner. */
@@ -247,14 +230,10 @@ export function confirmDialog({ title, message, confirmLabel, danger, input, act
   });
 }
 
-/** Shows an answer: "$encrypted$" (a password) as dots. */
+/** Shows an answer (answerText): "$encrypted$" (a password) as dots. */
 export function answer(v) {
   if (v === '$encrypted$') return h('span', { class: 'muted', title: 'Password, never shown' }, '••••••••');
-  if (Array.isArray(v)) return v.map((x) => (x !== null && typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ') || '—';
-  if (v === null || v === undefined || v === '') return '—';
-  // Objects, and numbers kept exact (JSON.rawJSON), as JSON.
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  return answerText(v);
 }
 
 /** A definition list of survey answers (passwords masked). */
