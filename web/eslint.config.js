@@ -12,14 +12,12 @@ import globals from 'globals';
 // window's.
 const confusingGlobals = [
   'addEventListener', 'blur', 'close', 'closed', 'confirm', 'defaultStatus', 'event', 'external', 'find',
-  'focus', 'frameElement', 'frames', 'history', 'innerHeight', 'innerWidth', 'length', 'location',
-  'locationbar', 'menubar', 'moveBy', 'moveTo', 'name', 'onblur', 'onerror', 'onfocus', 'onload',
-  'onresize', 'onunload', 'open', 'opener', 'opera', 'outerHeight', 'outerWidth', 'pageXOffset',
+  'focus', 'frameElement', 'frames', 'innerHeight', 'innerWidth', 'length', 'locationbar', 'menubar',
+  'moveBy', 'moveTo', 'name', 'onblur', 'onerror', 'onfocus', 'onload', 'onresize', 'onunload', 'open', 'opener', 'opera', 'outerHeight', 'outerWidth', 'pageXOffset',
   'pageYOffset', 'parent', 'print', 'removeEventListener', 'resizeBy', 'resizeTo', 'screen', 'screenLeft',
   'screenTop', 'screenX', 'screenY', 'scroll', 'scrollbars', 'scrollBy', 'scrollTo', 'scrollX', 'scrollY',
   'self', 'status', 'statusbar', 'stop', 'toolbar', 'top',
-].filter((g) => g !== 'location' && g !== 'history')
-  .map((g) => ({ name: g, message: `Use window.${g} if the browser's global is meant.` }));
+].map((g) => ({ name: g, message: `Use window.${g} if the browser's global is meant.` }));
 
 // The modules the unit tests (test/*.test.js) import under Node.js: no
 // browser globals and no imports but each other, so that DOM access
@@ -49,7 +47,6 @@ export default [
       // that may be stale (see stale.js).
       'require-atomic-updates': ['error', { allowProperties: true }],
       'array-callback-return': 'error',
-      'no-await-in-loop': 'off',
       'no-constructor-return': 'error',
       'no-promise-executor-return': 'error',
       'no-self-compare': 'error',
