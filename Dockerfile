@@ -4,11 +4,12 @@
 # its services: api, worker, migrate and awx-sim.
 
 # The portal's icons: lucide's SVGs, embedded by package web (web/web.go),
-# installed from web/package-lock.json as a local build does.
+# installed from web/package-lock.json as a local build does. The image
+# needs none of the test tools (eslint): --omit=dev.
 FROM node:24-bookworm-slim AS icons
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --omit=dev --no-audit --no-fund
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src

@@ -10,7 +10,7 @@ TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
 
 GO ?= go
 
-.PHONY: all build run web test bench bench-api load-tool vet fmt temporal clean
+.PHONY: all build run web web-test test bench bench-api load-tool vet fmt temporal clean
 
 all: build
 
@@ -34,6 +34,22 @@ $(WEB_ICONS_STAMP): web/package.json web/package-lock.json
 	else \
 		echo "npm not found: the portal's icons are not installed and show as placeholders (install Node.js and npm, then make web)"; \
 	fi
+
+# The portal's scripts: eslint (pinned in web/package-lock.json, installed
+# by npm ci with the icons) and their unit tests (node --test, Node.js's own
+# runner). Nothing is downloaded here: npm ci runs only when node_modules
+# lacks eslint or is older than the lock file. Node.js 18.18 or later.
+web-test: web
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+		echo "the portal's lint and unit tests need Node.js and npm: install Node.js and npm (Debian/Ubuntu: apt-get install npm), then make test" >&2; exit 1; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a === 18 && b >= 18) ? 0 : 1)' || { \
+		echo "the portal's lint and unit tests need Node.js 18.18 or later (this is $$(node --version)): install a newer Node.js" >&2; exit 1; }
+	@if [ ! -x web/node_modules/.bin/eslint ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
+		echo "installing the portal's tools (npm ci --prefix web)"; \
+		npm ci --prefix web --no-audit --no-fund --loglevel=error; \
+	fi
+	cd web && node_modules/.bin/eslint --max-warnings 0 .
+	cd web && node --test --test-reporter=spec test/*.test.js
 
 # The whole stack on 127.0.0.1 with demo data: PostgreSQL (DATABASE_URL or a
 # cluster in .data/postgres), the Temporal dev server and its Web UI, the AWX
@@ -81,7 +97,7 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-test: temporal web vet
+test: temporal web web-test vet
 	@if [ -n "$${TEST_DATABASE_URL:-}" ]; then echo "PostgreSQL: TEST_DATABASE_URL (a fresh database per test)"; \
 	else echo "PostgreSQL: a throwaway cluster per test binary, from the installed server binaries"; fi
 	@echo "Temporal: a dev server ($(TEMPORAL)) per integration test binary; the AWX simulator and workers in process; countersign dev once, on free ports"

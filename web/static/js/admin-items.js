@@ -1,7 +1,10 @@
 // Admin: the organization's catalog items (including disabled ones).
 import { all, del, patch, post } from './api.js';
-import { clearErrors, confirmDialog, field, fill, formAlert, h, icon, setIcon, showErrors, toast } from './ui.js';
-import { errorsFor, teamOptions } from './admin-common.js';
+import { clearErrors, confirmDialog, field, fill, h, icon, setIcon, showApiErrors, toast } from './ui.js';
+import { teamOptions } from './admin-common.js';
+
+// The form has one template field for the API's two keys.
+const templateKeys = { job_template: 'template', workflow_job_template: 'template' };
 
 function itemForm(org, teams, item, onSaved, onCancel) {
   const v = item || { name: '', description: '', icon: '', category: '', tags: [], requires_approval: false, enabled: true, approver_team: null };
@@ -62,13 +65,7 @@ function itemForm(org, teams, item, onSaved, onCancel) {
       toast(`Saved “${saved.name}”.`);
       onSaved();
     } catch (err) {
-      const fields = errorsFor(err);
-      for (const k of ['job_template', 'workflow_job_template']) {
-        if (fields[k]) { fields.template = [...(fields.template || []), ...fields[k]]; delete fields[k]; }
-      }
-      const rest = showErrors(form, fields);
-      const msgs = Object.entries(rest).map(([k, m]) => `${k}: ${m.join(' ')}`);
-      if (msgs.length || !Object.keys(fields).length) formAlert(form, msgs.join(' ') || err.message);
+      showApiErrors(form, err, templateKeys);
     }
   });
   return form;

@@ -2,9 +2,9 @@
 // CEL condition (it must compile and return a bool); its message shows
 // under the condition.
 import { all, del, patch, post } from './api.js';
-import { clearErrors, confirmDialog, field, fill, formAlert, h, icon, showErrors, toast, uid } from './ui.js';
-import { errorsFor, teamOptions } from './admin-common.js';
-import { stageSummary } from './catalog.js';
+import { clearErrors, confirmDialog, field, fill, h, icon, showApiErrors, toast, uid } from './ui.js';
+import { teamOptions } from './admin-common.js';
+import { stageSummary } from './format.js';
 
 function stageEditor(teams, st, onRemove, onMove) {
   const name = h('input', { type: 'text', value: st.name || '', maxlength: 512 });
@@ -98,10 +98,7 @@ function policyForm(org, teams, policy, onSaved, onCancel) {
       toast(`Saved policy “${saved.name}”.`);
       onSaved();
     } catch (err) {
-      const fields = errorsFor(err);
-      const rest = showErrors(form, fields);
-      const msgs = Object.entries(rest).map(([k, m]) => `${k}: ${m.join(' ')}`);
-      if (msgs.length || !Object.keys(fields).length) formAlert(form, msgs.join(' ') || err.message);
+      showApiErrors(form, err);
     }
   });
   return form;

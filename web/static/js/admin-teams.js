@@ -1,7 +1,6 @@
 // Admin: the organization's teams and their members.
 import { all, del, post } from './api.js';
-import { clearErrors, confirmDialog, field, fill, formAlert, h, icon, showErrors, toast } from './ui.js';
-import { errorsFor } from './admin-common.js';
+import { clearErrors, confirmDialog, field, fill, h, icon, showApiErrors, showErrors, toast } from './ui.js';
 
 function display(u) {
   const full = [u.first_name, u.last_name].filter(Boolean).join(' ');
@@ -25,8 +24,7 @@ async function teamCard(team, orgUsers, reload) {
       toast(`Added to ${team.name}.`);
       reload();
     } catch (err) {
-      const rest = showErrors(addForm, errorsFor(err));
-      if (Object.keys(rest).length || !Object.keys(err.fields || {}).length) formAlert(addForm, err.message);
+      showApiErrors(addForm, err);
     }
   });
   const removeMember = async (u) => {
@@ -77,8 +75,7 @@ export async function teamsTab(panel, org) {
       toast(`Created team ${name.value.trim()}.`);
       reload();
     } catch (err) {
-      const rest = showErrors(create, errorsFor(err));
-      if (Object.keys(rest).length || !Object.keys(err.fields || {}).length) formAlert(create, err.message);
+      showApiErrors(create, err);
     }
   });
   const cards = await Promise.all(teams.map((t) => teamCard(t, orgUsers, reload)));

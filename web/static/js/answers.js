@@ -3,80 +3,27 @@
 // survey asks (prompted variables) by variable name; each node's answers
 // under its heading likewise. Password answers stay masked. Shared by the
 // request page and the approvals inbox.
-import { get } from './api.js';
 import { answer, fill, h } from './ui.js';
-
-const encrypted = '$encrypted$';
-
-// Catalog item id → the promise of its surveys, and once settled, the
-// surveys themselves (null when they could not be had). launch_data is
-// asked at most once per item and page load, failures included: the
-// answers are then shown by variable name.
-const asked = new Map();
-const known = new Map();
-
-const specOf = (sv) => (sv && Array.isArray(sv.spec) ? sv.spec : []);
-
-/**
- * The surveys of catalog item `item`: {survey: [question], nodes: [[identifier,
- * [question]]]} in the workflow's order, or null when launch_data fails.
- */
-export function surveysOf(item) {
-  if (!item) return Promise.resolve(null);
-  if (!asked.has(item)) {
-    asked.set(item, get(`/service_catalog_items/${item}/launch_data/`)
-      .then((ld) => ({
-        survey: specOf(ld.survey_spec),
-        nodes: (ld.nodes || []).map((n) => [n.identifier, specOf(n.survey_spec)]),
-      }))
-      .catch(() => null)
-      .then((s) => { known.set(item, s); return s; }));
-  }
-  return asked.get(item);
-}
+import { knownSurveys, surveysOf } from './launch-data.js';
+import { orderAnswers, orderNodes, questionLabel, shownAnswer } from './survey-values.js';
 
 /** The term of one answer: the question's label and, smaller, its variable. */
 function term(variable, q) {
-  const label = q && typeof q.question_name === 'string' ? q.question_name.trim() : '';
-  if (!label || label === variable) return h('dt', {}, variable);
+  const label = questionLabel(variable, q);
+  if (!label) return h('dt', {}, variable);
   return h('dt', {}, label, ' ', h('small', { class: 'variable mono' }, variable));
-}
-
-/** One answer's value; a password question's answer is masked whatever it holds. */
-function value(v, q) {
-  const secret = q && q.type === 'password' && v !== '' && v !== null && v !== undefined;
-  return h('dd', {}, answer(secret ? encrypted : v));
 }
 
 /** A definition list of vars, ordered and labelled by spec (may be empty). */
 export function answerRows(vars, spec = []) {
-  const entries = Object.entries(vars || {});
-  if (!entries.length) return h('p', { class: 'muted' }, 'No answers.');
-  const byVar = new Map();
-  for (const q of spec) if (q && q.variable && !byVar.has(q.variable)) byVar.set(q.variable, q);
-  const rows = [];
-  for (const [variable, q] of byVar) {
-    if (Object.hasOwn(vars, variable)) rows.push([term(variable, q), value(vars[variable], q)]);
-  }
-  const extras = entries.filter(([k]) => !byVar.has(k));
-  if (byVar.size) extras.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const [k, v] of extras) rows.push([term(k), value(v)]);
-  return h('dl', { class: 'kv answers' }, rows);
-}
-
-/** The node answers of r, in the workflow's order when it is known. */
-function nodeAnswers(r, surveys) {
-  const nodes = Object.entries(r.node_survey_data || {});
-  if (!surveys) return nodes.map(([node, vars]) => [node, vars, []]);
-  const specs = new Map(surveys.nodes);
-  const rank = new Map(surveys.nodes.map(([id], i) => [id, i]));
-  const at = (id) => (rank.has(id) ? rank.get(id) : rank.size);
-  return nodes.sort(([a], [b]) => at(a) - at(b)).map(([node, vars]) => [node, vars, specs.get(node) || []]);
+  if (!Object.keys(vars || {}).length) return h('p', { class: 'muted' }, 'No answers.');
+  return h('dl', { class: 'kv answers' },
+    orderAnswers(vars, spec).map(([variable, v, q]) => [term(variable, q), h('dd', {}, answer(shownAnswer(v, q)))]));
 }
 
 function draw(box, r, surveys) {
   fill(box, answerRows(r.extra_vars, surveys ? surveys.survey : []),
-    nodeAnswers(r, surveys).map(([node, vars, spec]) => [h('h3', {}, `Node ${node}`), answerRows(vars, spec)]));
+    orderNodes(r.node_survey_data, surveys).map(([node, vars, spec]) => [h('h3', {}, `Node ${node}`), answerRows(vars, spec)]));
 }
 
 /**
@@ -87,8 +34,9 @@ function draw(box, r, surveys) {
 export function answersView(r) {
   const box = h('div', { class: 'stack answer-groups' });
   const item = r.catalog_item;
-  if (known.has(item)) {
-    draw(box, r, known.get(item));
+  const known = knownSurveys(item);
+  if (known !== undefined) {
+    draw(box, r, known);
     return box;
   }
   draw(box, r, null);

@@ -1,20 +1,19 @@
 // The portal's client of the REST API: the session cookie authenticates,
 // and every call that changes something carries the CSRF header.
 
+import { errorMessage, fieldErrors } from './form-errors.js';
+import { memo } from './cache.js';
+import { parseJSON } from './wire.js';
+
 const base = '/api/v2';
 
 /** An answer other than 2xx. fields maps API field keys to messages. */
 export class ApiError extends Error {
   constructor(status, body) {
-    const b = body && typeof body === 'object' ? body : {};
-    const fields = {};
-    for (const [k, v] of Object.entries(b)) {
-      if (k !== 'detail' && k !== 'code') fields[k] = Array.isArray(v) ? v.map(String) : [String(v)];
-    }
-    const first = Object.entries(fields)[0];
-    super(b.detail || (first ? `${first[0]}: ${first[1][0]}` : `The server answered ${status}.`));
+    const fields = fieldErrors(body);
+    super(errorMessage(status, body, fields));
     this.status = status;
-    this.code = b.code || '';
+    this.code = (body && typeof body === 'object' && body.code) || '';
     this.fields = fields;
   }
 }
@@ -32,22 +31,6 @@ const csrfRefused = 'CSRF token missing or incorrect.';
 const csrfReloadKey = 'countersign.csrf-reload';
 /** What the page says after reloading for a refused CSRF value. */
 export const noticeKey = 'countersign.notice';
-
-/**
- * JSON.parse keeping a number as written (JSON.rawJSON) where a JavaScript
- * number would change it: an integer beyond 2^53, or a whole number
- * written as a float (2.0, 1e3), which AWX tells from an integer. Only
- * answers hold such numbers: the API writes its own canonically.
- */
-function parseJSON(text) {
-  if (typeof JSON.rawJSON !== 'function') return JSON.parse(text);
-  return JSON.parse(text, (key, value, context) => {
-    const source = context && context.source;
-    if (typeof value !== 'number' || typeof source !== 'string' || !Number.isInteger(value)) return value;
-    const unsafe = /^-?\d+$/.test(source) && !Number.isSafeInteger(value);
-    return unsafe || (/[.eE]/.test(source) && String(value) !== source) ? JSON.rawJSON(source) : value;
-  });
-}
 
 /** Calls the API; resolves with the decoded body, rejects with ApiError. */
 export async function api(method, path, body) {
@@ -97,16 +80,6 @@ export const post = (path, body) => api('POST', path, body ?? {});
 export const patch = (path, body) => api('PATCH', path, body);
 export const del = (path) => api('DELETE', path);
 
-/** Builds a query string from the defined, non-empty values of params. */
-export function query(params) {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
-  }
-  const s = q.toString();
-  return s ? `?${s}` : '';
-}
-
 /** Every result of a list, following its pages (at most `limit`). */
 export async function all(path, limit = 1000) {
   const sep = path.includes('?') ? '&' : '?';
@@ -119,11 +92,13 @@ export async function all(path, limit = 1000) {
   return out;
 }
 
-let me = null;
-/** The signed-in user (/me/), loaded once per page. */
-export async function whoami() {
-  if (!me) me = await get('/me/');
-  return me;
+const me = memo(() => get('/me/'));
+/**
+ * The signed-in user (/me/), loaded once per page: callers at the same
+ * time share one call; a failed call is made again by the next caller.
+ */
+export function whoami() {
+  return me.get('me');
 }
 
 /** Whether the user administers organization org (or is a superuser). */

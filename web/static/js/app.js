@@ -6,6 +6,7 @@ import { requestsPage } from './requests.js';
 import { detailPage } from './detail.js';
 import { approvalsPage } from './approvals.js';
 import { adminPage } from './admin.js';
+import { pageSwitcher } from './stale.js';
 
 const routes = [
   [/^#\/catalog$/, 'catalog', catalogPage],
@@ -16,10 +17,11 @@ const routes = [
 ];
 
 const main = document.getElementById('main');
-let current = null; // the page's cleanup, if it has one
+// A page still loading when the user moves on is stopped as soon as it
+// has loaded, and takes neither the focus nor the title.
+const pages = pageSwitcher();
 
 async function route() {
-  if (current) { current(); current = null; }
   let hash = location.hash || '#/catalog';
   let match = null;
   let entry = null;
@@ -40,14 +42,16 @@ async function route() {
   document.getElementById('nav').classList.remove('open');
   document.querySelector('.menu-toggle').setAttribute('aria-expanded', 'false');
   const page = h('div', { class: 'page', dataset: { page: entry[1] } });
-  fill(main, page);
-  try {
-    const cleanup = await entry[2](page, ...match.slice(1));
-    if (typeof cleanup === 'function') current = cleanup;
-  } catch (err) {
-    fill(page, errorBox(err));
-  }
-  main.focus({ preventScroll: true });
+  const shown = await pages.show(async () => {
+    fill(main, page);
+    try {
+      return await entry[2](page, ...match.slice(1));
+    } catch (err) {
+      fill(page, errorBox(err));
+      return null;
+    }
+  });
+  if (shown) main.focus({ preventScroll: true });
 }
 
 /** Refreshes the number next to "Approvals". */

@@ -3,7 +3,10 @@
 // (reason required) after a confirmation.
 import { get, post } from './api.js';
 import { answersView } from './answers.js';
-import { confirmDialog, errorBox, fill, h, icon, pageHead, relative, time, toast } from './ui.js';
+import { confirmDialog, errorBox, fill, h, icon, pageHead, time, toast } from './ui.js';
+import { relative } from './format.js';
+import { mapLimit } from './pool.js';
+import { staleGuard } from './stale.js';
 
 // Requests decided from this page: the inbox index may list them for a
 // moment longer, so they are left out until it catches up.
@@ -62,29 +65,16 @@ function card(r, onDone) {
         icon('check'), 'Approve', h('span', { class: 'sr-only' }, ` request ${r.id}`))));
 }
 
-/** Runs fn over items, n at a time, keeping their order. */
-async function mapLimit(items, n, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  }));
-  return out;
-}
-
 export async function approvalsPage(page) {
   const list = h('div', { class: 'stack', 'aria-live': 'polite' });
   const status = h('p', { class: 'muted', role: 'status' });
   const refreshBtn = h('button', { type: 'button', class: 'btn' }, icon('refresh-cw'), 'Refresh');
   fill(page, pageHead('Approvals', refreshBtn), status, list);
 
-  let seq = 0;
+  const guard = staleGuard();
   let shown = ''; // the requests the list shows
   async function load() {
-    const mine = ++seq;
+    const current = guard.begin();
     let details;
     let total;
     try {
@@ -94,10 +84,10 @@ export async function approvalsPage(page) {
       details = (await mapLimit(ids, 4, (id) => get(`/service_requests/${id}/`).catch(() => null)))
         .filter((r) => r && r.status === 'pending_approval' && !decided.has(r.id));
     } catch (err) {
-      if (mine === seq) { shown = ''; fill(list, errorBox(err)); }
+      if (current()) { shown = ''; fill(list, errorBox(err)); }
       return;
     }
-    if (mine !== seq) return;
+    if (!current()) return;
     // Drawn again only when something changed (the focus stays put).
     const key = JSON.stringify([total, details]);
     if (key === shown) return;
@@ -118,5 +108,5 @@ export async function approvalsPage(page) {
   const timer = setInterval(() => {
     if (!document.hidden && !document.querySelector('dialog[open]') && !list.contains(document.activeElement)) load();
   }, 20000);
-  return () => clearInterval(timer);
+  return () => { clearInterval(timer); guard.leave(); };
 }

@@ -1,16 +1,12 @@
 // Catalog: the items the user may request, with category filter, search
 // and the approval plan each would need (with the survey's defaults).
-import { all, get, query } from './api.js';
+import { all, get } from './api.js';
+import { query } from './wire.js';
+import { launchData } from './launch-data.js';
+import { stageSummary } from './format.js';
 import { errorBox, field, fill, h, icon, pageHead } from './ui.js';
 import { openRequestDialog } from './submit.js';
-
-/** Describes an approval plan's stages: "SRE review (sre, 2 approvers)". */
-export function stageSummary(st) {
-  const team = st.approver_team && typeof st.approver_team === 'object' ? st.approver_team.name : null;
-  const who = team || 'organization admins';
-  const n = st.min_approvers || 1;
-  return `${st.name} (${who}, ${n} approver${n === 1 ? '' : 's'})`;
-}
+import { staleGuard } from './stale.js';
 
 /** The "approval required" marker of a plan. */
 export function planBox(plan, note) {
@@ -20,17 +16,6 @@ export function planBox(plan, note) {
   return h('div', { class: 'plan needs', dataset: { approval: 'required' } },
     icon('shield-check'), ' ', h('strong', {}, 'Approval required'), note ? h('span', { class: 'muted' }, ` ${note}`) : null,
     h('ol', {}, plan.stages.map((st) => h('li', {}, stageSummary(st)))));
-}
-
-const launchCache = new Map();
-/** launch_data of an item with the survey's defaults, cached per page load. */
-export function launchData(id) {
-  if (!launchCache.has(id)) {
-    const p = get(`/service_catalog_items/${id}/launch_data/`);
-    p.catch(() => launchCache.delete(id));
-    launchCache.set(id, p);
-  }
-  return launchCache.get(id);
 }
 
 function card(item) {
@@ -69,9 +54,9 @@ export async function catalogPage(page) {
       field({ label: 'Category', control: category })),
     status, grid);
 
-  let seq = 0;
+  const guard = staleGuard();
   async function show() {
-    const mine = ++seq;
+    const current = guard.begin();
     let items = everything;
     try {
       if (search.value.trim() || category.value) {
@@ -79,10 +64,10 @@ export async function catalogPage(page) {
         items = res.results;
       }
     } catch (err) {
-      if (mine === seq) fill(grid, errorBox(err));
+      if (current()) fill(grid, errorBox(err));
       return;
     }
-    if (mine !== seq) return;
+    if (!current()) return;
     status.textContent = `${items.length} item${items.length === 1 ? '' : 's'}`;
     if (!items.length) {
       fill(grid, h('p', { class: 'empty' }, everything.length ? 'Nothing matches.' : 'The catalog is empty for you.'));
@@ -94,5 +79,5 @@ export async function catalogPage(page) {
   search.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(show, 250); });
   category.addEventListener('change', show);
   await show();
-  return () => clearTimeout(timer);
+  return () => { clearTimeout(timer); guard.leave(); };
 }

@@ -4,21 +4,15 @@
 // may comment; an approver of the open stage may decide from here too.
 import { administers, get, post, whoami } from './api.js';
 import {
-  badge, clearErrors, confirmDialog, field, fill, formAlert, h, icon, pageHead,
-  relative, showErrors, terminal, time, toast,
+  badge, clearErrors, confirmDialog, field, fill, h, icon, pageHead,
+  showApiErrors, showErrors, terminal, time, toast,
 } from './ui.js';
+import { durationMs, relative } from './format.js';
 import { decideDialog } from './approvals.js';
 import { answersView } from './answers.js';
+import { staleGuard } from './stale.js';
 
 const refreshEvery = 3000;
-
-/** Milliseconds in a Go duration string such as "72h0m0s". */
-export function durationMs(s) {
-  const unit = { h: 3600000, m: 60000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
-  let ms = 0;
-  for (const [, n, u] of String(s || '').matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) ms += Number(n) * unit[u];
-  return ms;
-}
 
 function teamOf(st) {
   return st.summary_fields?.approver_team?.name || 'organization admins';
@@ -161,21 +155,30 @@ export async function detailPage(page, idText) {
     if (focused) actions.querySelector(`[data-action="${focused}"]`)?.focus();
   }
 
+  // Refreshes in flight are dropped when the page is left or the request
+  // is gone (stop), and when a change the user made was answered: its
+  // answer is at least as new as theirs.
+  const guard = staleGuard();
   let timer = null;
   function stop() {
     clearInterval(timer);
     timer = null;
+    guard.leave();
   }
 
-  let loading = false;
-  async function refresh() {
-    if (loading) return; // a slow answer: no second call meanwhile
-    loading = true;
+  let loading = null; // the refresh in flight: a slow answer, no second call meanwhile
+  function refresh() {
+    if (!loading) loading = load().finally(() => { loading = null; });
+    return loading;
+  }
+
+  async function load() {
+    const current = guard.begin();
     let fresh;
     try {
       fresh = await get(`/service_requests/${id}/`);
     } catch (err) {
-      if (err.status === 404 && timer !== null) {
+      if (err.status === 404 && current()) {
         // Deleted meanwhile: nothing more will come.
         stop();
         fill(page, pageHead(`Request #${id}`),
@@ -183,10 +186,8 @@ export async function detailPage(page, idText) {
           h('p', {}, h('a', { href: '#/requests' }, 'My requests')));
       }
       return; // otherwise keep what is shown; the next refresh tries again
-    } finally {
-      loading = false;
     }
-    if (timer === null) return; // the page was left or the request is gone
+    if (!current()) return;
     r = fresh;
     // Drawn again only when something changed, so that the keyboard focus
     // and what a screen reader reads stay put.
@@ -195,7 +196,12 @@ export async function detailPage(page, idText) {
 
   async function decide(action) {
     const updated = await decideDialog(r, action);
-    if (updated) { r = updated; render(); }
+    if (updated) {
+      guard.supersede();
+      // eslint-disable-next-line require-atomic-updates -- the decision's answer is the newest state
+      r = updated;
+      render();
+    }
     refocus(action);
   }
 
@@ -205,7 +211,11 @@ export async function detailPage(page, idText) {
       message: r.status === 'running' ? 'The AWX job is canceled too.' : 'Nothing will be launched.',
       confirmLabel: 'Cancel request', danger: true,
       input: { label: 'Reason', required: false },
-      action: async (reason) => { r = await post(`/service_requests/${id}/cancel/`, { reason }); },
+      action: async (reason) => {
+        const updated = await post(`/service_requests/${id}/cancel/`, { reason });
+        guard.supersede();
+        r = updated;
+      },
     });
     if (ok) { toast(`Request #${r.id} cancel requested.`); render(); }
     refocus('cancel');
@@ -218,12 +228,13 @@ export async function detailPage(page, idText) {
     const btn = commentForm.querySelector('button');
     btn.disabled = true;
     try {
-      r = await post(`/service_requests/${id}/comment/`, { text: text.value.trim() });
+      const updated = await post(`/service_requests/${id}/comment/`, { text: text.value.trim() });
+      guard.supersede();
+      r = updated;
       text.value = '';
       render();
     } catch (err) {
-      if (Object.keys(err.fields || {}).length) showErrors(commentForm, err.fields);
-      else formAlert(commentForm, err.message);
+      showApiErrors(commentForm, err);
     } finally {
       btn.disabled = false;
     }

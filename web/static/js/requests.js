@@ -1,6 +1,9 @@
 // My requests: newest first, with status filters.
-import { get, query } from './api.js';
-import { badge, errorBox, field, fill, h, pageHead, relative, statusLabels, time } from './ui.js';
+import { get } from './api.js';
+import { query } from './wire.js';
+import { badge, errorBox, field, fill, h, pageHead, time } from './ui.js';
+import { relative, shorten, statusLabels } from './format.js';
+import { staleGuard } from './stale.js';
 
 const groups = {
   '': 'All statuses',
@@ -19,7 +22,7 @@ function row(r) {
       h('strong', {}, `#${r.id} ${item}`),
       badge(r.status),
       h('span', { class: 'meta' }, 'Submitted ', time(r.created), ` (${relative(r.created)})`,
-        r.justification ? ` — ${r.justification.length > 120 ? `${r.justification.slice(0, 117)}…` : r.justification}` : '')));
+        r.justification ? ` — ${shorten(r.justification, 120)}` : '')));
 }
 
 export async function requestsPage(page) {
@@ -43,9 +46,9 @@ export async function requestsPage(page) {
   } catch { /* the filter stays with "All items" */ }
 
   let nextPage = null;
-  let seq = 0;
+  const guard = staleGuard();
   async function load(append) {
-    const mine = ++seq;
+    const current = guard.begin();
     let res;
     try {
       res = append ? await get(nextPage.replace(/^\/api\/v2/, '')) : await get(`/service_requests/${query({
@@ -53,14 +56,15 @@ export async function requestsPage(page) {
         status: groupStatuses[status.value] ?? status.value, catalog_item: item.value,
       })}`);
     } catch (err) {
-      if (mine === seq) fill(list, h('li', {}, errorBox(err)));
+      if (current()) fill(list, h('li', {}, errorBox(err)));
       return;
     }
-    if (mine !== seq) return;
+    if (!current()) return;
     if (!append) list.replaceChildren();
     list.append(...res.results.map(row));
     count.textContent = `${res.count} request${res.count === 1 ? '' : 's'}`;
     if (!res.count) fill(list, h('li', { class: 'empty' }, 'No requests here yet.'));
+    // eslint-disable-next-line require-atomic-updates -- current() dropped older loads' answers
     nextPage = res.next;
     more.hidden = !nextPage;
   }
@@ -68,4 +72,5 @@ export async function requestsPage(page) {
   item.addEventListener('change', () => load(false));
   more.addEventListener('click', () => load(true));
   await load(false);
+  return () => guard.leave();
 }

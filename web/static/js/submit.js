@@ -1,34 +1,15 @@
 // The request dialog: justification → survey → one step per node survey →
 // confirm (answers with passwords masked, approval plan) → submitted. The
 // API's field errors are shown next to their fields, on their step.
-import { ApiError, get, post, query } from './api.js';
-import { answerList, badge, clearErrors, field, fill, formAlert, h, icon, showErrors } from './ui.js';
-import { launchData, planBox } from './catalog.js';
-import { labelsOf, masked, surveyForm, withoutSecrets } from './survey.js';
-
-function stepsOf(ld) {
-  const steps = [{ id: 'justification', title: 'Justification' }];
-  if (ld.survey_spec && ld.survey_spec.spec && ld.survey_spec.spec.length) {
-    steps.push({ id: 'survey', title: ld.survey_spec.name || 'Survey', spec: ld.survey_spec.spec, prefix: 'extra_vars' });
-  }
-  for (const n of ld.nodes || []) {
-    if (n.survey_spec && n.survey_spec.spec && n.survey_spec.spec.length) {
-      steps.push({ id: `node:${n.identifier}`, node: n.identifier, title: n.name || n.identifier, spec: n.survey_spec.spec, prefix: `node_survey_data.${n.identifier}` });
-    }
-  }
-  steps.push({ id: 'confirm', title: 'Confirm' }, { id: 'done', title: 'Submitted' });
-  return steps;
-}
-
-/** Which step shows the API error key. */
-function stepFor(steps, key) {
-  if (key === 'justification') return 'justification';
-  if (key === 'extra_vars' || key.startsWith('extra_vars.')) return steps.some((s) => s.id === 'survey') ? 'survey' : 'confirm';
-  for (const s of steps) {
-    if (s.node && (key === s.prefix || key.startsWith(`${s.prefix}.`))) return s.id;
-  }
-  return 'confirm';
-}
+import { ApiError, get, post } from './api.js';
+import { query } from './wire.js';
+import { answerList, badge, clearErrors, field, fill, formAlert, h, icon, showErrors, showFieldErrors } from './ui.js';
+import { groupFields } from './form-errors.js';
+import { stepFor, stepsOf } from './request-steps.js';
+import { planBox } from './catalog.js';
+import { launchData } from './launch-data.js';
+import { surveyForm } from './survey.js';
+import { labelsOf, masked, withoutSecrets } from './survey-values.js';
 
 /** Opens the request dialog for a catalog item. */
 export async function openRequestDialog(item) {
@@ -163,17 +144,9 @@ export async function openRequestDialog(item) {
         return;
       }
       // Field errors: show each on its step, and go to the first one.
-      const byStep = new Map();
-      for (const [key, msgs] of Object.entries(err.fields)) {
-        const id = stepFor(steps, key);
-        if (!byStep.has(id)) byStep.set(id, {});
-        byStep.get(id)[key] = msgs;
-      }
       let firstStep = steps.length;
-      for (const [id, fields] of byStep) {
-        const rest = showErrors(panels.get(id), fields);
-        const msgs = Object.entries(rest).map(([k, m]) => `${k}: ${m.join(' ')}`);
-        if (msgs.length) formAlert(panels.get(id), msgs.join(' '));
+      for (const [id, fields] of groupFields(err.fields, (key) => stepFor(steps, key))) {
+        showFieldErrors(panels.get(id), fields);
         firstStep = Math.min(firstStep, steps.findIndex((s) => s.id === id));
       }
       go(firstStep);

@@ -3,74 +3,9 @@
 // answers exactly as AWX does; the form only checks that required
 // questions are answered and numbers are numbers before moving on.
 import { field, h } from './ui.js';
-
-const encrypted = '$encrypted$';
-
-/** The text of a value; a number kept exact (JSON.rawJSON) shows its digits. */
-function text(v) {
-  return typeof JSON.isRawJSON === 'function' && JSON.isRawJSON(v) ? v.rawJSON : String(v);
-}
-
-/**
- * The choice whose text is value: choices keep their JSON type (AWX may
- * store numbers), and AWX compares answers with them by type, so the
- * answer sent must be the choice itself, not its text.
- */
-function choiceOf(q, value) {
-  const c = (q.choices || []).find((x) => text(x) === value);
-  return c === undefined ? value : c;
-}
-
-const jsonNumber = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
-
-/**
- * A number field's answer, sent as written: AWX's Python tells 2.0 (a
- * float) from 2, and a JavaScript number would change an integer beyond
- * 2^53. Browsers without JSON.rawJSON send a number, and refuse an integer
- * they cannot send exactly.
- */
-function numberAnswer(q, name, raw) {
-  const t = raw.trim();
-  const n = Number(t);
-  if (q.type === 'integer') {
-    if (!/^-?\d+$/.test(t)) return { error: `${name} must be a whole number.` };
-    if (typeof JSON.rawJSON === 'function') return { value: JSON.rawJSON(BigInt(t).toString()) };
-    if (!Number.isSafeInteger(n)) return { error: `${name} is too large for this browser to send exactly.` };
-    return { value: n };
-  }
-  if (!Number.isFinite(n)) return { error: `${name} must be a number.` };
-  if (typeof JSON.rawJSON === 'function' && jsonNumber.test(t)) return { value: JSON.rawJSON(t) };
-  return { value: n };
-}
-
-function defaultList(q) {
-  if (Array.isArray(q.default)) return q.default.map(text);
-  if (typeof q.default === 'string' && q.default) return q.default.split('\n').filter(Boolean);
-  return [];
-}
-
-function limitsHint(q) {
-  const has = (v) => v !== null && v !== undefined;
-  const parts = [];
-  if (q.type === 'integer' || q.type === 'float') {
-    if (has(q.min) && has(q.max)) parts.push(`From ${q.min} to ${q.max}.`);
-    else if (has(q.min)) parts.push(`At least ${q.min}.`);
-    else if (has(q.max)) parts.push(`At most ${q.max}.`);
-  } else if (['text', 'textarea', 'password'].includes(q.type)) {
-    if (has(q.min) && q.min > 0 && has(q.max)) parts.push(`${q.min} to ${q.max} characters.`);
-    else if (has(q.min) && q.min > 0) parts.push(`At least ${q.min} characters.`);
-    else if (has(q.max)) parts.push(`At most ${q.max} characters.`);
-  }
-  return parts.join(' ');
-}
-
-/**
- * Whether a password question has a default the requester may keep: AWX
- * takes "$encrypted$" for it. Without one there is nothing to keep.
- */
-function keepsDefault(q) {
-  return q.type === 'password' && q.default !== null && q.default !== undefined;
-}
+import {
+  choiceOf, defaultList, encrypted, keepsDefault, limitsHint, numberAnswer, text,
+} from './survey-values.js';
 
 /** The control of one question, filled with value (or the default). */
 function control(q, value, id) {
@@ -166,25 +101,4 @@ export function surveyForm(spec, keyPrefix, values = {}) {
     return { answers, errors };
   }
   return { el, collect };
-}
-
-/** Question names by variable, for showing answers. */
-export function labelsOf(spec) {
-  const out = {};
-  for (const q of spec || []) out[q.variable] = q.question_name || q.variable;
-  return out;
-}
-
-/** answers with password answers masked, for the confirm step. */
-export function masked(spec, answers) {
-  const out = {};
-  const secret = new Set((spec || []).filter((q) => q.type === 'password').map((q) => q.variable));
-  for (const [k, v] of Object.entries(answers)) out[k] = secret.has(k) ? encrypted : v;
-  return out;
-}
-
-/** answers without password answers (which never go into a URL). */
-export function withoutSecrets(spec, answers) {
-  const secret = new Set((spec || []).filter((q) => q.type === 'password').map((q) => q.variable));
-  return Object.fromEntries(Object.entries(answers).filter(([k]) => !secret.has(k)));
 }

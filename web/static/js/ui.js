@@ -1,5 +1,7 @@
 // DOM helpers shared by the pages. Text from the API is only ever set as
 // text (never parsed as HTML).
+import { alertText, renameFields } from './form-errors.js';
+import { answerText, statusLabel } from './format.js';
 
 /** Creates an element: h('a', {href: '#/x', class: 'btn'}, 'text', child). */
 export function h(tag, props, ...children) {
@@ -49,16 +51,11 @@ export function hydrateIcons(root = document) {
   for (const el of root.querySelectorAll('[data-icon]')) setIcon(el, el.dataset.icon);
 }
 
-export const statusLabels = {
-  pending_approval: 'Pending approval', approved: 'Approved', running: 'Running', successful: 'Successful',
-  failed: 'Failed', rejected: 'Rejected', expired: 'Expired', canceled: 'Canceled',
-};
 export const terminal = new Set(['rejected', 'expired', 'successful', 'failed', 'canceled']);
 
 /** A status badge for a request (or stage) status. */
 export function badge(status) {
-  const label = statusLabels[status] || (status ? status[0].toUpperCase() + status.slice(1).replace(/_/g, ' ') : 'Unknown');
-  return h('span', { class: `badge badge-${status}`, dataset: { status } }, label);
+  return h('span', { class: `badge badge-${status}`, dataset: { status } }, statusLabel(status));
 }
 
 /** A readable local time, with the ISO time in a <time> element. */
@@ -66,19 +63,6 @@ export function time(iso) {
   if (!iso) return h('span', { class: 'muted' }, '—');
   const d = new Date(iso);
   return h('time', { datetime: iso, title: d.toISOString() }, d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
-}
-
-/** "in 3 h", "5 min ago": a rough distance from now. */
-export function relative(iso) {
-  const ms = new Date(iso).getTime() - Date.now();
-  const abs = Math.abs(ms);
-  const units = [['d', 86400000], ['h', 3600000], ['min', 60000]];
-  let text = 'now';
-  for (const [u, n] of units) {
-    if (abs >= n) { text = `${Math.round(abs / n)} ${u}`; break; }
-  }
-  if (text === 'now') return text;
-  return ms > 0 ? `in ${text}` : `${text} ago`;
 }
 
 /** Shows a short message in the corner. */
@@ -90,10 +74,15 @@ export function toast(msg, kind = '') {
   setTimeout(() => t.remove(), 5000);
 }
 
-/** A page heading with optional actions; also sets the document title. */
+/**
+ * A page heading with optional actions; also sets the document title, once
+ * the heading is in the document: a page the user left while it was still
+ * loading draws its heading into nothing and leaves the title alone.
+ */
 export function pageHead(title, ...actions) {
-  document.title = `${title} · Countersign`;
-  return h('div', { class: 'page-head' }, h('h1', {}, title), actions.length ? h('div', { class: 'actions' }, actions) : null);
+  const el = h('div', { class: 'page-head' }, h('h1', {}, title), actions.length ? h('div', { class: 'actions' }, actions) : null);
+  queueMicrotask(() => { if (el.isConnected) document.title = `${title} · Countersign`; });
+  return el;
 }
 
 /** An error box for a failed load. */
@@ -165,6 +154,25 @@ export function formAlert(root, message) {
 }
 
 /**
+ * Shows field errors in root (showErrors) and, in an alert at its top, the
+ * ones no field took, or fallback when there are no field errors at all.
+ */
+export function showFieldErrors(root, fields, fallback = '') {
+  const rest = showErrors(root, fields);
+  const text = alertText(fields, rest, fallback);
+  if (text) formAlert(root, text);
+}
+
+/**
+ * Shows what a failed call of a form's API answered: its field errors next
+ * to their fields (renames maps API keys onto the form's, see
+ * renameFields), the rest, or the error's message, in an alert.
+ */
+export function showApiErrors(root, err, renames = {}) {
+  showFieldErrors(root, renameFields((err && err.fields) || {}, renames), err.message);
+}
+
+/**
  * Asks for confirmation in a modal dialog. With `input`, asks for a text
  * too ({label, required, hint}). Resolves with {text} or null. `action`
  * runs before the dialog closes; an error it throws is shown in the dialog.
@@ -222,14 +230,10 @@ export function confirmDialog({ title, message, confirmLabel, danger, input, act
   });
 }
 
-/** Shows an answer: "$encrypted$" (a password) as dots. */
+/** Shows an answer (answerText): "$encrypted$" (a password) as dots. */
 export function answer(v) {
   if (v === '$encrypted$') return h('span', { class: 'muted', title: 'Password, never shown' }, '••••••••');
-  if (Array.isArray(v)) return v.map((x) => (x !== null && typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ') || '—';
-  if (v === null || v === undefined || v === '') return '—';
-  // Objects, and numbers kept exact (JSON.rawJSON), as JSON.
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  return answerText(v);
 }
 
 /** A definition list of survey answers (passwords masked). */

@@ -1,0 +1,60 @@
+// Values as the portal writes them: statuses, durations, times relative to
+// now, approval stages, survey answers. Pure: no DOM (unit-tested by
+// web/test/format.test.js).
+
+/** The words for each request (and stage) status. */
+export const statusLabels = {
+  pending_approval: 'Pending approval', approved: 'Approved', running: 'Running', successful: 'Successful',
+  failed: 'Failed', rejected: 'Rejected', expired: 'Expired', canceled: 'Canceled',
+};
+
+/** The words for a status, known or not ("some_state" → "Some state"). */
+export function statusLabel(status) {
+  return statusLabels[status] || (status ? status[0].toUpperCase() + status.slice(1).replace(/_/g, ' ') : 'Unknown');
+}
+
+/** Milliseconds in a Go duration string such as "72h0m0s"; 0 for none. */
+export function durationMs(s) {
+  const unit = { h: 3600000, m: 60000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
+  let ms = 0;
+  for (const [, n, u] of String(s || '').matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) ms += Number(n) * unit[u];
+  return ms;
+}
+
+/** "in 3 h", "5 min ago": a rough distance from now (milliseconds). */
+export function relative(iso, now = Date.now()) {
+  const ms = new Date(iso).getTime() - now;
+  const abs = Math.abs(ms);
+  const units = [['d', 86400000], ['h', 3600000], ['min', 60000]];
+  let text = 'now';
+  for (const [u, n] of units) {
+    if (abs >= n) { text = `${Math.round(abs / n)} ${u}`; break; }
+  }
+  if (text === 'now') return text;
+  return ms > 0 ? `in ${text}` : `${text} ago`;
+}
+
+/** text cut to at most max characters, with "…" when it was longer. */
+export function shorten(text, max) {
+  return text.length > max ? `${text.slice(0, max - 3)}…` : text;
+}
+
+/** Describes an approval plan's stage: "SRE review (sre, 2 approvers)". */
+export function stageSummary(st) {
+  const team = st.approver_team && typeof st.approver_team === 'object' ? st.approver_team.name : null;
+  const who = team || 'organization admins';
+  const n = st.min_approvers || 1;
+  return `${st.name} (${who}, ${n} approver${n === 1 ? '' : 's'})`;
+}
+
+/**
+ * A survey answer as text: a list joined by commas, an object (or a
+ * number kept exact, JSON.rawJSON) as JSON, nothing as "—". A password's
+ * "$encrypted$" is the caller's to mask.
+ */
+export function answerText(v) {
+  if (Array.isArray(v)) return v.map((x) => (x !== null && typeof x === 'object' ? JSON.stringify(x) : String(x))).join(', ') || '—';
+  if (v === null || v === undefined || v === '') return '—';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { answerText, durationMs, relative, shorten, stageSummary, statusLabel, statusLabels } from '../static/js/format.js';
+
+test('statusLabel: the known statuses, and words for any other', () => {
+  assert.equal(statusLabel('pending_approval'), 'Pending approval');
+  assert.equal(statusLabel('canceled'), 'Canceled');
+  assert.equal(statusLabel('waiting_for_awx'), 'Waiting for awx');
+  assert.equal(statusLabel(''), 'Unknown');
+  assert.equal(statusLabel(undefined), 'Unknown');
+  assert.deepEqual(Object.keys(statusLabels),
+    ['pending_approval', 'approved', 'running', 'successful', 'failed', 'rejected', 'expired', 'canceled'], 'the filter lists every status once, in order');
+});
+
+test('durationMs: Go duration strings', () => {
+  assert.equal(durationMs('72h0m0s'), 72 * 3600000);
+  assert.equal(durationMs('24h'), 86400000);
+  assert.equal(durationMs('1h30m'), 5400000);
+  assert.equal(durationMs('1m30.5s'), 90500);
+  assert.equal(durationMs('250ms'), 250, 'ms is not m then s');
+  assert.equal(durationMs('1.5h'), 5400000);
+  assert.equal(durationMs('1500us'), 1.5);
+  assert.equal(durationMs('2µs'), 0.002);
+  assert.equal(durationMs('0s'), 0);
+  assert.equal(durationMs(''), 0);
+  assert.equal(durationMs(null), 0);
+  assert.equal(durationMs(undefined), 0);
+  assert.equal(durationMs('soon'), 0);
+});
+
+test('relative: a rough distance from now, in the largest unit', () => {
+  const now = Date.parse('2026-03-01T12:00:00Z');
+  const at = (ms) => new Date(now + ms).toISOString();
+  assert.equal(relative(at(0), now), 'now');
+  assert.equal(relative(at(59000), now), 'now');
+  assert.equal(relative(at(-59000), now), 'now');
+  assert.equal(relative(at(60000), now), 'in 1 min');
+  assert.equal(relative(at(-5 * 60000), now), '5 min ago');
+  assert.equal(relative(at(90 * 60000), now), 'in 2 h', 'rounded');
+  assert.equal(relative(at(-3 * 3600000), now), '3 h ago');
+  assert.equal(relative(at(72 * 3600000), now), 'in 3 d');
+  assert.equal(relative(at(-36 * 3600000), now), '2 d ago');
+});
+
+test('shorten: cut with an ellipsis only when longer', () => {
+  assert.equal(shorten('short', 120), 'short');
+  assert.equal(shorten('x'.repeat(120), 120), 'x'.repeat(120));
+  const cut = shorten('y'.repeat(121), 120);
+  assert.equal(cut, `${'y'.repeat(117)}…`);
+  assert.ok(cut.length <= 120);
+});
+
+test('stageSummary: the stage, who decides and how many approvals', () => {
+  assert.equal(stageSummary({ name: 'SRE review', approver_team: { id: 3, name: 'sre' }, min_approvers: 2 }), 'SRE review (sre, 2 approvers)');
+  assert.equal(stageSummary({ name: 'Approval', approver_team: null, min_approvers: 1 }), 'Approval (organization admins, 1 approver)');
+  assert.equal(stageSummary({ name: 'Approval', approver_team: 3 }), 'Approval (organization admins, 1 approver)',
+    'a team id without its name, and no count, read as the defaults');
+});
+
+test('answerText: answers as text', () => {
+  assert.equal(answerText('prod'), 'prod');
+  assert.equal(answerText(3), '3');
+  assert.equal(answerText(false), 'false');
+  assert.equal(answerText(0), '0');
+  assert.equal(answerText(''), '—');
+  assert.equal(answerText(null), '—');
+  assert.equal(answerText(undefined), '—');
+  assert.equal(answerText([]), '—');
+  assert.equal(answerText(['a', 2, { k: 1 }, null]), 'a, 2, {"k":1}, null');
+  assert.equal(answerText({ region: 'eu', size: [1, 2] }), '{"region":"eu","size":[1,2]}');
+  assert.equal(answerText('$encrypted$'), '$encrypted$', 'masking a password is the caller\'s');
+});
