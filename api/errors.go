@@ -184,3 +184,14 @@ func temporalUnavailable(err error) bool {
 	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &canceled) ||
 		errors.Is(err, context.DeadlineExceeded)
 }
+
+// handle adapts an endpoint that returns its error to gin: the error goes
+// to renderErrors, the one place where errors become answers, so no
+// endpoint picks a status for a failure itself.
+func handle(h func(*gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			_ = c.Error(err)
+		}
+	}
+}
