@@ -30,7 +30,7 @@ type field struct {
 // and a name claimed twice at the same depth dropped, as encoding/json does.
 func jsonFields(t reflect.Type) []field {
 	var all []field
-	collectFields(t, 0, map[reflect.Type]bool{}, &all)
+	collectFields(t, 0, false, map[reflect.Type]bool{}, &all)
 	shallowest := map[string]int{}
 	count := map[[2]any]int{}
 	for _, f := range all {
@@ -48,7 +48,9 @@ func jsonFields(t reflect.Type) []field {
 	return fields
 }
 
-func collectFields(t reflect.Type, depth int, visiting map[reflect.Type]bool, out *[]field) {
+// collectFields appends t's fields to out. Under an embedded pointer every
+// field is optional: a nil pointer leaves them all out.
+func collectFields(t reflect.Type, depth int, optional bool, visiting map[reflect.Type]bool, out *[]field) {
 	if visiting[t] {
 		return
 	}
@@ -62,12 +64,12 @@ func collectFields(t reflect.Type, depth int, visiting map[reflect.Type]bool, ou
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		if sf.Anonymous && name == "" {
-			ft := sf.Type
+			ft, viaPointer := sf.Type, false
 			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
+				ft, viaPointer = ft.Elem(), true
 			}
 			if ft.Kind() == reflect.Struct {
-				collectFields(ft, depth+1, visiting, out)
+				collectFields(ft, depth+1, optional || viaPointer, visiting, out)
 				continue
 			}
 		}
@@ -77,7 +79,7 @@ func collectFields(t reflect.Type, depth int, visiting map[reflect.Type]bool, ou
 		if !hasTag || name == "" {
 			name = sf.Name
 		}
-		f := field{name: name, typ: sf.Type, depth: depth, description: sf.Tag.Get("description")}
+		f := field{name: name, typ: sf.Type, depth: depth, optional: optional, description: sf.Tag.Get("description")}
 		for opt := range strings.SplitSeq(opts, ",") {
 			switch opt {
 			case "omitempty", "omitzero":

@@ -239,3 +239,29 @@ func TestDocument_Errors(t *testing.T) {
 
 // team differs from Team only by case, as a type of another package would.
 type team struct{}
+
+type Node struct {
+	Name     string `json:"name"`
+	Children []Node `json:"children"`
+	Parent   *Node  `json:"parent,omitempty"`
+	*Audit
+	Shadowed string `json:"by"`
+}
+
+type Audit struct {
+	By   string    `json:"by"`
+	When time.Time `json:"when"`
+}
+
+func TestDocument_RecursiveAndEmbedded(t *testing.T) {
+	doc, err := openapi.Document(context.Background(), openapi.Info{Title: "x", Version: "1"}, []openapi.Operation{{
+		Method: http.MethodGet, Path: "/tree/", ID: "tree", Responses: map[int]openapi.Response{200: {Body: Node{}}},
+	}})
+	require.NoError(t, err)
+	node := dig(t, schemaJSON(t, doc), "components", "schemas", "Node")
+	require.Equal(t, "#/components/schemas/Node", dig(t, node, "properties", "children", "items", "$ref"))
+	require.Contains(t, dig(t, node, "properties").(map[string]any), "when")
+	// The outer "by" wins over the embedded one; fields under an embedded
+	// pointer may be absent.
+	require.ElementsMatch(t, []any{"name", "children", "by"}, dig(t, node, "required"))
+}
