@@ -32,15 +32,17 @@ type Info struct {
 type Option func(*options)
 
 type options struct {
-	sessionCookie string
-	common        map[int]Response
-	authenticated map[int]Response
+	sessionCookie      string
+	sessionDescription string
+	common             map[int]Response
+	authenticated      map[int]Response
 }
 
 // SessionCookie names the cookie that authenticates a browser session,
-// documented as an alternative to the bearer token.
-func SessionCookie(name string) Option {
-	return func(o *options) { o.sessionCookie = name }
+// documented as an alternative to the bearer token, with what a client must
+// know of it (how it is set, what unsafe methods need besides).
+func SessionCookie(name, description string) Option {
+	return func(o *options) { o.sessionCookie, o.sessionDescription = name, description }
 }
 
 // CommonResponses adds responses every operation can answer, such as the
@@ -141,7 +143,7 @@ func (b *builder) securitySchemes() openapi3.SecuritySchemes {
 	if b.opts.sessionCookie != "" {
 		schemes[SessionScheme] = &openapi3.SecuritySchemeRef{Value: &openapi3.SecurityScheme{
 			Type: "apiKey", In: "cookie", Name: b.opts.sessionCookie,
-			Description: "The portal's session, set by logging in.",
+			Description: b.opts.sessionDescription,
 		}}
 	}
 	return schemes

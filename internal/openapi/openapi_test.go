@@ -84,6 +84,14 @@ func sampleOps() []openapi.Operation {
 			Responses:  map[int]openapi.Response{200: {Body: Team{}}, 404: {Body: Detail{}}},
 		},
 		{
+			Method: http.MethodGet, Path: "/api/v2/teams/mine/", ID: "myTeams", Tags: []string{"teams"},
+			Responses: map[int]openapi.Response{200: {Body: []Team{}}},
+		},
+		{
+			Method: http.MethodOptions, Path: "/api/v2/codec/:op", ID: "codecPreflight", Public: true,
+			Responses: map[int]openapi.Response{204: {}},
+		},
+		{
 			Method: http.MethodDelete, Path: "/api/v2/teams/:id/", ID: "deleteTeam", Tags: []string{"teams"},
 			Responses: map[int]openapi.Response{204: {}},
 		},
@@ -98,7 +106,7 @@ func sampleDocument(t *testing.T) *openapi3.T {
 	t.Helper()
 	doc, err := openapi.Document(context.Background(),
 		openapi.Info{Title: "Sample", Version: "2"}, sampleOps(),
-		openapi.SessionCookie("session"),
+		openapi.SessionCookie("session", "The portal's session."),
 		openapi.CommonResponses(map[int]openapi.Response{500: {Body: Detail{}}}),
 		openapi.AuthResponses(map[int]openapi.Response{401: {Body: Detail{}}, 403: {Body: Detail{}}}),
 	)

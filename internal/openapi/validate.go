@@ -73,7 +73,7 @@ func (v *Validator) ValidateResponse(ctx context.Context, method, target string,
 // pathDocumented tells whether req's path has an operation for another
 // method, to say which of the two is missing.
 func (v *Validator) pathDocumented(req *http.Request) bool {
-	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodHead} {
 		other := req.Clone(req.Context())
 		other.Method = method
 		if _, _, err := v.router.FindRoute(other); err == nil {

@@ -28,14 +28,16 @@ func TestValidator_ValidateResponse(t *testing.T) {
 		status         int
 		body           string
 	}{
-		"a matching object":            {"GET", "/api/v2/teams/3/", 200, goodTeam},
-		"a page of them, with a query": {"GET", "/api/v2/teams/?page=2", 200, `{"count": 1, "next": null, "previous": "/api/v2/teams/?page=1", "results": [` + goodTeam + `]}`},
-		"an empty page":                {"GET", "/api/v2/teams/", 200, `{"count": 0, "next": null, "previous": null, "results": []}`},
-		"an error body":                {"GET", "/api/v2/teams/3/", 404, `{"detail": "Not found."}`},
-		"a common error":               {"GET", "/api/v2/ping/", 500, `{"detail": "A server error occurred."}`},
-		"field errors":                 {"POST", "/api/v2/teams/", 400, `{"name": ["This field is required."]}`},
-		"no body where none is due":    {"DELETE", "/api/v2/teams/3/", 204, ``},
-		"optional fields present":      {"GET", "/api/v2/teams/3/", 200, `{"id": 3, "name": "sre", "description": "on call", "status": "archived", "created": "2026-12-03T13:00:00Z", "archived": "2026-12-04T08:00:00+01:00", "lead": null, "extra": {"any": [1]}, "labels": {"a": "b"}, "kind": "bot", "summary_fields": {"user_capabilities": {}}}`},
+		"a matching object":                {"GET", "/api/v2/teams/3/", 200, goodTeam},
+		"a page of them, with a query":     {"GET", "/api/v2/teams/?page=2", 200, `{"count": 1, "next": null, "previous": "/api/v2/teams/?page=1", "results": [` + goodTeam + `]}`},
+		"an empty page":                    {"GET", "/api/v2/teams/", 200, `{"count": 0, "next": null, "previous": null, "results": []}`},
+		"an error body":                    {"GET", "/api/v2/teams/3/", 404, `{"detail": "Not found."}`},
+		"a common error":                   {"GET", "/api/v2/ping/", 500, `{"detail": "A server error occurred."}`},
+		"field errors":                     {"POST", "/api/v2/teams/", 400, `{"name": ["This field is required."]}`},
+		"a static path beside a parameter": {"GET", "/api/v2/teams/mine/", 200, `[` + goodTeam + `]`},
+		"a preflight":                      {"OPTIONS", "/api/v2/codec/decode", 204, ``},
+		"no body where none is due":        {"DELETE", "/api/v2/teams/3/", 204, ``},
+		"optional fields present":          {"GET", "/api/v2/teams/3/", 200, `{"id": 3, "name": "sre", "description": "on call", "status": "archived", "created": "2026-12-03T13:00:00Z", "archived": "2026-12-04T08:00:00+01:00", "lead": null, "extra": {"any": [1]}, "labels": {"a": "b"}, "kind": "bot", "summary_fields": {"user_capabilities": {}}}`},
 	}
 	for name, tc := range pass {
 		t.Run("passes: "+name, func(t *testing.T) {
@@ -92,6 +94,10 @@ func TestValidator_ValidateResponse(t *testing.T) {
 		"an undocumented route": {
 			"GET", "/api/v2/nothing/", 200, `{}`,
 			[]string{"GET /api/v2/nothing/: no documented operation"},
+		},
+		"the static path's own schema": {
+			"GET", "/api/v2/teams/mine/", 200, goodTeam,
+			[]string{"GET /api/v2/teams/mine/ (myTeams) answered 200"},
 		},
 		"an undocumented method": {
 			"PATCH", "/api/v2/teams/3/", 200, `{}`,
@@ -153,6 +159,8 @@ func TestCoverage(t *testing.T) {
 	r.POST("/api/v2/teams/", noop)
 	r.GET("/api/v2/teams/:id/", noop)
 	r.GET("/api/v2/ping/", noop)
+	r.GET("/api/v2/teams/mine/", noop)
+	r.OPTIONS("/api/v2/codec/:op", noop)
 	r.PATCH("/api/v2/teams/:id/", noop) // served, not documented
 	r.GET("/api/v2/users/", noop)       // served, not documented
 	r.GET("/metrics", noop)             // excluded
