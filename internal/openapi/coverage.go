@@ -83,8 +83,3 @@ func joinRoutes(routes []Route) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-func sortedStrings(s []string) []string {
-	slices.Sort(s)
-	return s
-}

@@ -176,7 +176,7 @@ func (b *builder) operation(op Operation) (*openapi3.Operation, error) {
 	}
 	operation.Parameters = params
 	if op.Body != nil {
-		schema, err := b.schemas.ref(typeOf(op.Body))
+		schema, err := b.schemas.ref(bodyType(op.Body))
 		if err != nil {
 			return nil, fmt.Errorf("request body: %w", err)
 		}
@@ -197,7 +197,7 @@ func (b *builder) operation(op Operation) (*openapi3.Operation, error) {
 		}
 		response := openapi3.NewResponse().WithDescription(description)
 		if r.Body != nil {
-			schema, err := b.schemas.ref(typeOf(r.Body))
+			schema, err := b.schemas.ref(bodyType(r.Body))
 			if err != nil {
 				return nil, fmt.Errorf("response %d: %w", status, err)
 			}

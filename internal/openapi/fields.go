@@ -14,6 +14,7 @@ type field struct {
 	name     string
 	typ      reflect.Type
 	optional bool // omitempty or omitzero: the key may be absent
+	tagged   bool // named by its json tag, which wins a name over an untagged field
 	quoted   bool // the ",string" option: a number or bool sent as a string
 	depth    int  // how deeply embedded, to resolve names as encoding/json does
 
@@ -27,21 +28,28 @@ type field struct {
 
 // jsonFields lists t's JSON properties in declaration order: exported
 // fields named by their json tag, the fields of embedded structs promoted,
-// and a name claimed twice at the same depth dropped, as encoding/json does.
+// and of the fields that claim one name, the shallowest, or among those the
+// one tagged with it, or none, as encoding/json does.
 func jsonFields(t reflect.Type) []field {
 	var all []field
 	collectFields(t, 0, false, map[reflect.Type]bool{}, &all)
 	shallowest := map[string]int{}
-	count := map[[2]any]int{}
+	count, tagged := map[[2]any]int{}, map[[2]any]int{}
 	for _, f := range all {
 		if d, seen := shallowest[f.name]; !seen || f.depth < d {
 			shallowest[f.name] = f.depth
 		}
 		count[[2]any{f.name, f.depth}]++
+		if f.tagged {
+			tagged[[2]any{f.name, f.depth}]++
+		}
 	}
 	var fields []field
 	for _, f := range all {
-		if f.depth == shallowest[f.name] && count[[2]any{f.name, f.depth}] == 1 {
+		if f.depth != shallowest[f.name] {
+			continue
+		}
+		if n := count[[2]any{f.name, f.depth}]; n == 1 || f.tagged && tagged[[2]any{f.name, f.depth}] == 1 {
 			fields = append(fields, f)
 		}
 	}
@@ -76,14 +84,17 @@ func collectFields(t reflect.Type, depth int, optional bool, visiting map[reflec
 		if !sf.IsExported() {
 			continue
 		}
-		if !hasTag || name == "" {
+		if name == "" {
 			name = sf.Name
 		}
 		f := field{name: name, typ: sf.Type, depth: depth, optional: optional, description: sf.Tag.Get("description")}
+		f.tagged = hasTag && name != ""
 		for opt := range strings.SplitSeq(opts, ",") {
 			switch opt {
-			case "omitempty", "omitzero":
+			case "omitzero":
 				f.optional = true
+			case "omitempty":
+				f.optional = f.optional || omitsEmpty(sf.Type)
 			case "string":
 				f.quoted = true
 			}
@@ -91,6 +102,18 @@ func collectFields(t reflect.Type, depth int, optional bool, visiting map[reflec
 		parseOpenAPITag(sf.Tag.Get("openapi"), &f)
 		*out = append(*out, f)
 	}
+}
+
+// omitsEmpty tells whether encoding/json's omitempty can leave out a value
+// of type t: it never leaves out a struct, time.Time included.
+func omitsEmpty(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Struct:
+		return false
+	case reflect.Array:
+		return t.Len() == 0
+	}
+	return true
 }
 
 // parseOpenAPITag reads the `openapi` struct tag: comma-separated options

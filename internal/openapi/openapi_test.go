@@ -254,6 +254,18 @@ type Node struct {
 	Parent   *Node  `json:"parent,omitempty"`
 	*Audit
 	Shadowed string `json:"by"`
+	Meta     Audit  `json:"meta,omitempty"`
+	Left
+	Right
+}
+
+// Left's tagged field wins the name "Who" over Right's untagged one.
+type Left struct {
+	Who int `json:"Who"`
+}
+
+type Right struct {
+	Who string
 }
 
 type Audit struct {
@@ -263,7 +275,7 @@ type Audit struct {
 
 func TestDocument_RecursiveAndEmbedded(t *testing.T) {
 	doc, err := openapi.Document(context.Background(), openapi.Info{Title: "x", Version: "1"}, []openapi.Operation{{
-		Method: http.MethodGet, Path: "/tree/", ID: "tree", Responses: map[int]openapi.Response{200: {Body: Node{}}},
+		Method: http.MethodGet, Path: "/tree/", ID: "tree", Responses: map[int]openapi.Response{200: {Body: &Node{}}},
 	}})
 	require.NoError(t, err)
 	node := dig(t, schemaJSON(t, doc), "components", "schemas", "Node")
@@ -271,5 +283,10 @@ func TestDocument_RecursiveAndEmbedded(t *testing.T) {
 	require.Contains(t, dig(t, node, "properties").(map[string]any), "when")
 	// The outer "by" wins over the embedded one; fields under an embedded
 	// pointer may be absent.
-	require.ElementsMatch(t, []any{"name", "children", "by"}, dig(t, node, "required"))
+	// omitempty never leaves out a struct.
+	require.ElementsMatch(t, []any{"name", "children", "by", "meta", "Who"}, dig(t, node, "required"))
+	require.Equal(t, "integer", dig(t, node, "properties", "Who", "type"))
+	// A body given as a pointer is the struct, not a nullable one.
+	require.Equal(t, "#/components/schemas/Node",
+		dig(t, schemaJSON(t, doc), "paths", "/tree/", "get", "responses", "200", "content", "application/json", "schema", "$ref"))
 }

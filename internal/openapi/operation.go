@@ -3,6 +3,7 @@ package openapi
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -87,6 +88,16 @@ func typeOf(v any) reflect.Type {
 	return reflect.TypeOf(v)
 }
 
+// bodyType is the type of a body given as v. A body is never null, so a
+// pointer given for one (&Team{}) stands for what it points to.
+func bodyType(v any) reflect.Type {
+	t := typeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
 func (op Operation) check() error {
 	if op.Method == "" || !strings.HasPrefix(op.Path, "/") {
 		return fmt.Errorf("openapi: operation %q: a method and a path starting with / are required", op.ID)
@@ -99,18 +110,9 @@ func (op Operation) check() error {
 	}
 	_, names := OpenAPIPath(op.Path)
 	for _, p := range op.PathParams {
-		if !contains(names, p.Name) {
+		if !slices.Contains(names, p.Name) {
 			return fmt.Errorf("openapi: %v (%s): path parameter %q is not in the path", op.Route(), op.ID, p.Name)
 		}
 	}
 	return nil
-}
-
-func contains(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -36,7 +38,10 @@ func NewValidator(doc *openapi3.T) (*Validator, error) {
 // The error names the operation, the status and, for a body that does not
 // match, the JSON pointer of the field that broke and why.
 func (v *Validator) ValidateResponse(ctx context.Context, method, target string, status int, header http.Header, body []byte) error {
-	req := httptest.NewRequestWithContext(ctx, method, target, nil)
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
+	if err != nil {
+		return fmt.Errorf("openapi: %s %s: %w", method, target, err)
+	}
 	route, params, err := v.router.FindRoute(req)
 	if err != nil {
 		if v.pathDocumented(req) {
@@ -90,11 +95,7 @@ func (v *Validator) ValidateRecorded(req *http.Request, rec *httptest.ResponseRe
 }
 
 func statuses(op *openapi3.Operation) []string {
-	var keys []string
-	for key := range op.Responses.Map() {
-		keys = append(keys, key)
-	}
-	return sortedStrings(keys)
+	return slices.Sorted(maps.Keys(op.Responses.Map()))
 }
 
 // describe turns kin-openapi's response error into one line per broken
