@@ -60,6 +60,9 @@ func (v *Validator) ValidateResponse(ctx context.Context, method, target string,
 		}
 		return nil
 	}
+	if len(body) == 0 {
+		return fmt.Errorf("%s: no body where one is documented", where)
+	}
 	input := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{
 			Request: req, PathParams: params, Route: route,
@@ -138,8 +141,11 @@ func collectSchemaErrors(err error, lines *[]string) {
 	pointer := "/" + strings.Join(schemaErr.JSONPointer(), "/")
 	reason := schemaErr.Reason
 	// The JSON Schema 2020-12 validator prefixes its reasons with the path
-	// already given.
+	// already given, twice.
 	if _, rest, found := strings.Cut(reason, `": `); found && strings.HasPrefix(reason, "error at ") {
+		reason = rest
+	}
+	if _, rest, found := strings.Cut(reason, `': `); found && strings.HasPrefix(reason, "at '") {
 		reason = rest
 	}
 	*lines = append(*lines, fmt.Sprintf("%q: %s", pointer, reason))

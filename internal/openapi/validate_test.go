@@ -109,7 +109,7 @@ func TestValidator_ValidateResponse(t *testing.T) {
 		},
 		"no body where one is documented": {
 			"GET", "/api/v2/teams/3/", 200, ``,
-			[]string{"(getTeam) answered 200"},
+			[]string{"(getTeam) answered 200: no body where one is documented"},
 		},
 	}
 	for name, tc := range fail {
