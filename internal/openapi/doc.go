@@ -15,7 +15,9 @@
 //     of their values, each named struct, map or Enumer type is one
 //     component schema under #/components/schemas referenced by $ref, and a
 //     generic instantiation gets a name of its own (Page[Team] is PageTeam).
-//     Struct schemas are closed (additionalProperties: false). The tags
+//     Struct schemas are closed (additionalProperties: false). A type that
+//     writes its own JSON (json.Marshaler) is an error unless TypeSchema
+//     gives its schema; a TextMarshaler is a string. The tags
 //     `openapi:"nullable,enum=a|b,format=uri"` and `description:"..."`
 //     refine a field. Authentication is a bearer token or, when named, the
 //     session cookie; a public operation needs neither. The document

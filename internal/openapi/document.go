@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 
@@ -32,10 +33,19 @@ type Info struct {
 type Option func(*options)
 
 type options struct {
+	given              map[reflect.Type]*openapi3.Schema
 	sessionCookie      string
 	sessionDescription string
 	common             map[int]Response
 	authenticated      map[int]Response
+}
+
+// TypeSchema gives the schema of the type of v (a value of it, or its
+// reflect.Type), for a type that writes its own JSON, such as a duration
+// marshaled as "72h0m0s", which reflection cannot see. A named type's
+// schema becomes a component.
+func TypeSchema(v any, schema *openapi3.Schema) Option {
+	return func(o *options) { o.given[typeOf(v)] = schema }
 }
 
 // SessionCookie names the cookie that authenticates a browser session,
@@ -63,11 +73,11 @@ func AuthResponses(responses map[int]Response) Option {
 // resolved), after checking it with kin-openapi's validator: an error names
 // the operation or type at fault.
 func Document(ctx context.Context, info Info, ops []Operation, opts ...Option) (*openapi3.T, error) {
-	o := options{common: map[int]Response{}, authenticated: map[int]Response{}}
+	o := options{given: map[reflect.Type]*openapi3.Schema{}, common: map[int]Response{}, authenticated: map[int]Response{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	b := builder{schemas: newSchemas(), opts: o}
+	b := builder{schemas: newSchemas(o.given), opts: o}
 	doc := &openapi3.T{
 		OpenAPI: Version,
 		Info:    &openapi3.Info{Title: info.Title, Version: info.Version, Description: info.Description},

@@ -231,6 +231,11 @@ func TestDocument_Errors(t *testing.T) {
 				Responses: map[int]openapi.Response{200: {Body: make(chan int)}}}},
 			want: "response 200: openapi: no JSON schema for chan int",
 		},
+		"a type that writes its own JSON": {
+			ops: []openapi.Operation{{Method: http.MethodGet, Path: "/a/", ID: "a",
+				Responses: map[int]openapi.Response{200: {Body: Timed{}}}}},
+			want: "openapi_test.Duration writes its own JSON: give its schema with TypeSchema",
+		},
 		"two types, one component name": {
 			ops: []openapi.Operation{{Method: http.MethodGet, Path: "/a/", ID: "a",
 				Responses: map[int]openapi.Response{200: {Body: Page[Team]{}}, 201: {Body: Page[team]{}}}}},
@@ -289,4 +294,28 @@ func TestDocument_RecursiveAndEmbedded(t *testing.T) {
 	// A body given as a pointer is the struct, not a nullable one.
 	require.Equal(t, "#/components/schemas/Node",
 		dig(t, schemaJSON(t, doc), "paths", "/tree/", "get", "responses", "200", "content", "application/json", "schema", "$ref"))
+}
+
+// Duration writes itself as "72h0m0s", which reflection cannot tell.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+type Timed struct {
+	Timeout  Duration  `json:"timeout"`
+	Reminder *Duration `json:"reminder"`
+}
+
+func TestDocument_TypeSchema(t *testing.T) {
+	doc, err := openapi.Document(context.Background(), openapi.Info{Title: "x", Version: "1"}, []openapi.Operation{{
+		Method: http.MethodGet, Path: "/timed/", ID: "timed", Responses: map[int]openapi.Response{200: {Body: Timed{}}},
+	}}, openapi.TypeSchema(Duration(0), &openapi3.Schema{Type: &openapi3.Types{"string"}, Description: "A Go duration."}))
+	require.NoError(t, err)
+	schemas := dig(t, schemaJSON(t, doc), "components", "schemas")
+	require.Equal(t, "string", dig(t, schemas, "Duration", "type"))
+	require.Equal(t, "#/components/schemas/Duration", dig(t, schemas, "Timed", "properties", "timeout", "$ref"))
+	require.Equal(t, []any{
+		map[string]any{"$ref": "#/components/schemas/Duration"},
+		map[string]any{"type": "null"},
+	}, dig(t, schemas, "Timed", "properties", "reminder", "anyOf"))
 }

@@ -25,6 +25,7 @@ var (
 	timeType      = reflect.TypeFor[time.Time]()
 	rawType       = reflect.TypeFor[json.RawMessage]()
 	enumerType    = reflect.TypeFor[Enumer]()
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
@@ -37,10 +38,13 @@ type schemas struct {
 	// that would share one are an error instead of one silently replacing the
 	// other.
 	owner map[string]reflect.Type
+	// given are the schemas the caller wrote for types that marshal
+	// themselves.
+	given map[reflect.Type]*openapi3.Schema
 }
 
-func newSchemas() *schemas {
-	return &schemas{components: openapi3.Schemas{}, owner: map[string]reflect.Type{}}
+func newSchemas(given map[reflect.Type]*openapi3.Schema) *schemas {
+	return &schemas{components: openapi3.Schemas{}, owner: map[string]reflect.Type{}, given: given}
 }
 
 // ref is the schema of t: a $ref for a component, an inline schema otherwise.
@@ -53,6 +57,9 @@ func (s *schemas) ref(t reflect.Type) (*openapi3.SchemaRef, error) {
 		return nullable(inner), nil
 	}
 	name, isComponent := componentName(t)
+	if _, given := s.given[t]; given && t.Name() != "" && t.PkgPath() != "" {
+		name, isComponent = t.Name(), true
+	}
 	if !isComponent {
 		schema, err := s.inline(t)
 		if err != nil {
@@ -94,11 +101,21 @@ func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
 }
 
 func (s *schemas) shape(t reflect.Type) (*openapi3.Schema, error) {
+	if given, ok := s.given[t]; ok {
+		// A copy, so that making one use of it nullable leaves the others.
+		schema := *given
+		if given.Type != nil {
+			schema.Type = new(given.Type.Clone())
+		}
+		return &schema, nil
+	}
 	switch {
 	case t == timeType:
 		return openapi3.NewDateTimeSchema(), nil
 	case t == rawType || t.Kind() == reflect.Interface:
 		return &openapi3.Schema{}, nil
+	case t.Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(jsonMarshaler):
+		return nil, fmt.Errorf("openapi: %v writes its own JSON: give its schema with TypeSchema", t)
 	case t.Implements(textMarshaler) && t.Kind() != reflect.String:
 		// MarshalText decides the text, which this package cannot know
 		// beyond its being a string.
