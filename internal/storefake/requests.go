@@ -63,9 +63,11 @@ func request(r *store.Request, full bool) store.Request {
 	return out
 }
 
-// jsonObject is a request's JSON column as stored: empty or null means {},
-// anything but an object is refused.
-func jsonObject(op, column string, raw json.RawMessage) (json.RawMessage, error) {
+// jsonObject is a request's JSON column as stored: empty or null means {}.
+// Text that is not JSON is refused before the row is built (PostgreSQL
+// fails the cast while planning, before it takes an id); isObject then
+// says whether the row's CHECK will accept the value.
+func jsonObject(op string, raw json.RawMessage) (json.RawMessage, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return json.RawMessage("{}"), nil
 	}
@@ -73,11 +75,10 @@ func jsonObject(op, column string, raw json.RawMessage) (json.RawMessage, error)
 	if err != nil {
 		return nil, fail(op, store.ErrInvalid, "%v", err)
 	}
-	if out[0] != '{' {
-		return nil, fail(op, store.ErrInvalid, "service_requests_%s_check", column)
-	}
 	return out, nil
 }
+
+func isObject(v json.RawMessage) bool { return v[0] == '{' }
 
 // CreateRequest is store.Store.CreateRequest.
 func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.Request, error) {
@@ -86,16 +87,20 @@ func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.R
 	if err := s.begin(ctx, "CreateRequest", op); err != nil {
 		return store.Request{}, err
 	}
-	extraVars, err := jsonObject(op, "extra_vars", nr.ExtraVars)
+	extraVars, err := jsonObject(op, nr.ExtraVars)
 	if err != nil {
 		return store.Request{}, err
 	}
-	surveyData, err := jsonObject(op, "node_survey_data", nr.NodeSurveyData)
+	surveyData, err := jsonObject(op, nr.NodeSurveyData)
 	if err != nil {
 		return store.Request{}, err
 	}
 	id := s.next("service_requests")
 	switch {
+	case !isObject(extraVars):
+		return store.Request{}, fail(op, store.ErrInvalid, "service_requests_extra_vars_check")
+	case !isObject(surveyData):
+		return store.Request{}, fail(op, store.ErrInvalid, "service_requests_node_survey_data_check")
 	case s.orgs[nr.OrganizationID] == nil:
 		return store.Request{}, fail(op, store.ErrInvalidReference, "service_requests_organization_id_fkey")
 	case s.users[nr.RequesterID] == nil:
