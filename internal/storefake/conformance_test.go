@@ -85,6 +85,10 @@ type Store interface {
 	UpdateTeam(ctx context.Context, id int64, name, description string) (store.Team, error)
 	UpdateUser(ctx context.Context, id int64, u store.UserUpdate) (store.User, error)
 	UserRoles(ctx context.Context, userID int64) (store.Roles, error)
+
+	// The projection methods, which tests use to move requests on.
+	ClaimJob(ctx context.Context, requestID int64, jobType string, jobID int64) error
+	RecordRequestState(ctx context.Context, st store.RequestState) (applied bool, err error)
 }
 
 var (
@@ -103,7 +107,7 @@ type scenario struct {
 // fresh fake, and compares their records step by step.
 func TestConformance(t *testing.T) {
 	var all []scenario
-	for _, group := range [][]scenario{identityScenarios, accessScenarios, catalogScenarios, requestScenarios} {
+	for _, group := range [][]scenario{identityScenarios, accessScenarios, catalogScenarios, requestScenarios, stateScenarios} {
 		all = append(all, group...)
 	}
 	for _, sc := range all {
@@ -184,7 +188,7 @@ func classify(err error) string {
 		return "list error: " + listErr.Message
 	}
 	for _, s := range []error{
-		store.ErrNotFound, store.ErrConflict, store.ErrInvalidReference, store.ErrReferenced,
+		store.ErrNotFound, store.ErrJobTaken, store.ErrConflict, store.ErrInvalidReference, store.ErrReferenced,
 		store.ErrInvalid, store.ErrLimit, store.ErrUnavailable, context.Canceled,
 	} {
 		if errors.Is(err, s) {

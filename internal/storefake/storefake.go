@@ -1,44 +1,49 @@
 // Package storefake is an in-memory stand-in for *store.Store, for tests
-// that exercise code above the store (handlers, the request service)
-// without PostgreSQL. Store has the same methods, with the same signatures,
-// as the subset of *store.Store listed in methods below, and returns the
-// same values and the same sentinel errors (store.ErrNotFound, ErrConflict,
-// ErrInvalidReference, ErrReferenced, ErrInvalid, ErrLimit, and
-// *store.ListError with the store's own messages) in the same situations.
-// A conformance test runs the same scenarios against both and compares.
+// of code above the store (handlers, the request service) that need no
+// PostgreSQL. Store has the methods listed in methods below with exactly
+// the signatures of *store.Store's, and returns the same values and the
+// same sentinel errors (store.ErrNotFound, ErrConflict, ErrJobTaken,
+// ErrInvalidReference, ErrReferenced, ErrInvalid, ErrLimit, and a
+// *store.ListError with the store's own message) in the same situations. A
+// conformance test runs the same scenarios on both and compares every
+// result; a change to the store's behaviour must be mirrored here.
 //
 // Faithful:
-//   - ids increase per table from 1 and, like PostgreSQL sequences, are
-//     consumed by inserts that fail on a constraint, so a scenario gives
-//     the same ids on both;
-//   - the schema's rules: empty names, uniqueness, foreign keys (with their
-//     cascades, restrictions and SET NULL), CHECK constraints, policy
-//     limits, and which error wins when several apply;
-//   - every list filter of the store's filter structs, paging, order_by
-//     with its whitelist, nulls last and the id tie-break; text sorts by
-//     byte order, as PostgreSQL's C and C.UTF-8 collations do;
-//   - extra_vars and node_survey_data come back as jsonb prints them (keys
-//     by length then bytes, duplicates dropped, ", " and ": " separators,
-//     numbers in numeric's canonical form);
-//   - a canceled context fails a call like the driver does, and a context
-//     past its deadline fails it with store.ErrUnavailable.
+//   - ids increase per table from 1 and, like PostgreSQL's sequences, are
+//     used up by inserts that fail on a constraint, so a scenario gives the
+//     same ids on both;
+//   - the schema's rules: empty names, uniqueness, foreign keys with their
+//     cascades, restrictions and SET NULL, CHECK constraints, the policy
+//     limit, and which error wins when several apply; a failed call changes
+//     nothing;
+//   - every filter of the store's filter structs (search, tags,
+//     visibility, undecided...), paging, order_by with its whitelist and
+//     messages, nulls last and the id tie-break; text sorts by byte order,
+//     as PostgreSQL's C and C.UTF-8 collations do;
+//   - JSON columns read back as jsonb prints them (keys by length then
+//     bytes, the last duplicate kept, ", " and ": ", numbers in numeric's
+//     form), durations to the second, timestamps to the microsecond;
+//   - RecordRequestState and ClaimJob, so tests can move a request
+//     through its lifecycle as the worker does;
+//   - a canceled context fails a call with context.Canceled, one past its
+//     deadline with store.ErrUnavailable.
 //
 // Not faithful:
-//   - timestamps come from the clock set with SetClock (time.Now by
-//     default), truncated to microseconds; every timestamp one call writes
-//     is the same instant, like now() in one transaction;
-//   - error texts: the sentinel (and a ListError's message) is the same,
-//     the rest of the message is not;
-//   - case-insensitive search folds case with Go's strings.ToLower, which
-//     may differ from PostgreSQL's lower() on some non-ASCII letters;
-//   - JSON holding \u0000, which jsonb refuses, is accepted;
-//   - a request's workflow state never changes: the fake has no
-//     projection methods (RecordRequestState, ClaimJob), so requests stay
-//     pending_approval with no current stage, no pending approvers, no
-//     responses and no job, and the PendingRequestsUsing* and
-//     PendingRequestsForUser lists stay empty.
+//   - timestamps the store takes from now() come from the clock set with
+//     SetClock (time.Now by default), the same instant for one call; their
+//     location is the clock's, not the database session's;
+//   - what a method returns alongside an error is unspecified (the store
+//     fills some fields as it scans; the fake returns zero values), and
+//     error texts match only in their sentinel and ListError message;
+//   - case-insensitive search folds case with strings.ToLower, which may
+//     differ from PostgreSQL's lower() for some non-ASCII letters, and
+//     JSON holding \u0000, which jsonb refuses, is accepted;
+//   - a snapshot recorded concurrently with a claim never hits the
+//     store's "changed while recorded" retry error: one mutex serialises
+//     every call.
 //
-// Fail makes a method return an error of the test's choosing.
+// Fail and FailOnce make a method return an error of the test's choosing,
+// such as store.ErrUnavailable.
 package storefake
 
 import (
@@ -55,19 +60,19 @@ import (
 // methods are the store methods the fake implements: the names Fail
 // accepts.
 var methods = []string{
-	"AddOrgAdmin", "AddOrgMember", "AddTeamMember", "AuthenticateToken", "CreateCatalogItem",
-	"CreateDecisionKey", "CreateOrganization", "CreatePolicy", "CreateRequest", "CreateTeam",
-	"CreateToken", "CreateUser", "DeleteCatalogItem", "DeleteOrganization", "DeletePolicy",
-	"DeleteRequest", "DeleteTeam", "DeleteUser", "EnabledPolicies", "GetCatalogItem",
+	"AddOrgAdmin", "AddOrgMember", "AddTeamMember", "AuthenticateToken", "ClaimJob",
+	"CreateCatalogItem", "CreateDecisionKey", "CreateOrganization", "CreatePolicy", "CreateRequest",
+	"CreateTeam", "CreateToken", "CreateUser", "DeleteCatalogItem", "DeleteOrganization",
+	"DeletePolicy", "DeleteRequest", "DeleteTeam", "DeleteUser", "EnabledPolicies", "GetCatalogItem",
 	"GetDecisionKey", "GetOrganization", "GetOrganizationByName", "GetPolicy", "GetRequest",
 	"GetTeam", "GetTeamByName", "GetToken", "GetUser", "GetUserByUsername", "LinkAWXOrganization",
 	"ListCatalogItems", "ListDecisionKeys", "ListOrgAdminUsers", "ListOrgMemberUsers",
-	"ListOrganizations", "ListPendingForPage", "ListPolicies", "ListRequests",
-	"ListTeamMemberUsers", "ListTeams", "ListTokens", "ListUsers", "PendingRequests",
-	"PendingRequestsForUser", "PendingRequestsUsingOrgAdmins", "PendingRequestsUsingTeam",
-	"RemoveOrgAdmin", "RemoveOrgMember", "RemoveTeamMember", "RequestPublished",
-	"RevokeDecisionKey", "RevokeToken", "Roster", "TouchToken", "UpdateCatalogItem",
-	"UpdateOrganization", "UpdatePolicy", "UpdateTeam", "UpdateUser", "UserRoles",
+	"ListOrganizations", "ListPendingForPage", "ListPolicies", "ListRequests", "ListTeamMemberUsers",
+	"ListTeams", "ListTokens", "ListUsers", "PendingRequests", "PendingRequestsForUser",
+	"PendingRequestsUsingOrgAdmins", "PendingRequestsUsingTeam", "RecordRequestState",
+	"RemoveOrgAdmin", "RemoveOrgMember", "RemoveTeamMember", "RequestPublished", "RevokeDecisionKey",
+	"RevokeToken", "Roster", "TouchToken", "UpdateCatalogItem", "UpdateOrganization", "UpdatePolicy",
+	"UpdateTeam", "UpdateUser", "UserRoles",
 }
 
 // pair keys a membership: (team, user) or (organization, user).
