@@ -118,10 +118,15 @@ var accessScenarios = []scenario{
 		_, _, err = s.AuthenticateToken(ctx, "")
 		r.err("authenticate empty", err)
 
-		now := time.Now()
+		now := time.Date(2026, 3, 1, 10, 0, 0, 999999500, time.UTC)
 		r.err("touch", s.TouchToken(ctx, tok.ID, now))
 		r.err("touch missing", s.TouchToken(ctx, 999, now))
-		got[store.Token](r, "touched")(s.GetToken(ctx, tok.ID))
+		touched := got[store.Token](r, "touched")(s.GetToken(ctx, tok.ID))
+		r.add("last used", instants(touched.LastUsed), nil)
+		r.err("touch within a minute", s.TouchToken(ctx, tok.ID, now.Add(time.Minute)))
+		r.err("touch after a minute", s.TouchToken(ctx, tok.ID, now.Add(time.Minute+time.Microsecond)))
+		touched = got[store.Token](r, "touched again")(s.GetToken(ctx, tok.ID))
+		r.add("last used again", instants(touched.LastUsed), nil)
 		page[store.Token](r, "tokens by -last_used")(s.ListTokens(ctx, u["alice"].ID, store.ListOptions{OrderBy: []string{"-last_used"}}))
 		page[store.Token](r, "tokens by last_used")(s.ListTokens(ctx, u["alice"].ID, store.ListOptions{OrderBy: []string{"last_used"}}))
 		page[store.Token](r, "tokens by description")(s.ListTokens(ctx, u["alice"].ID, store.ListOptions{OrderBy: []string{"description"}}))
@@ -145,7 +150,7 @@ var accessScenarios = []scenario{
 	{"decision keys", func(ctx context.Context, s Store, r *rec) {
 		u := people(ctx, s, r, "alice", "bob")
 		pub := []byte(strings.Repeat("k", 32))
-		expires := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		expires := time.Date(2030, 1, 2, 3, 4, 5, 6789, time.UTC)
 		newKey := func(user int64, keyID string, pub []byte) store.DecisionKey {
 			return store.DecisionKey{UserID: user, KeyID: keyID, PublicKey: pub, Description: keyID, Expires: expires}
 		}
@@ -155,7 +160,8 @@ var accessScenarios = []scenario{
 		got[store.DecisionKey](r, "create short public key")(s.CreateDecisionKey(ctx, newKey(u["bob"].ID, "dk_1123456789abcdef", pub[:31])))
 		got[store.DecisionKey](r, "create for missing user")(s.CreateDecisionKey(ctx, newKey(999, "dk_2123456789abcdef", pub)))
 		got[store.DecisionKey](r, "create another")(s.CreateDecisionKey(ctx, newKey(u["alice"].ID, "dk_3123456789abcdef", pub)))
-		got[store.DecisionKey](r, "get")(s.GetDecisionKey(ctx, k.ID))
+		k = got[store.DecisionKey](r, "get")(s.GetDecisionKey(ctx, k.ID))
+		r.add("expires", instants(&k.Expires), nil)
 		got[store.DecisionKey](r, "get missing")(s.GetDecisionKey(ctx, 999))
 		r.err("revoke", s.RevokeDecisionKey(ctx, k.ID))
 		r.err("revoke missing", s.RevokeDecisionKey(ctx, 999))

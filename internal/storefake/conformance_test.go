@@ -260,3 +260,15 @@ func normalize(v reflect.Value) any {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// instants records timestamps a scenario chose itself (not the clock's)
+// exactly, in UTC: they must come back as PostgreSQL stores them.
+func instants(ts ...*time.Time) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		if t != nil {
+			out[i] = t.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return out
+}

@@ -86,9 +86,9 @@ func (s *Store) recorded(op string, r *store.Request, st store.RequestState) (*s
 	}
 	next.Modified = s.now()
 	if !st.Modified.IsZero() {
-		next.Modified = st.Modified.Truncate(time.Microsecond)
+		next.Modified = micro(st.Modified)
 	}
-	next.Finished = truncated(st.Finished)
+	next.Finished = rounded(st.Finished)
 	next.StateSeq = st.Seq
 
 	next.Stages = make([]store.StageState, len(st.Stages))
@@ -108,7 +108,7 @@ func (s *Store) recorded(op string, r *store.Request, st store.RequestState) (*s
 		stage.ApproverTeamID = clonePtr(stage.ApproverTeamID)
 		stage.Timeout = stage.Timeout / time.Second * time.Second
 		stage.ReminderInterval = stage.ReminderInterval / time.Second * time.Second
-		stage.OpenedAt, stage.Deadline, stage.DecidedAt = truncated(stage.OpenedAt), truncated(stage.Deadline), truncated(stage.DecidedAt)
+		stage.OpenedAt, stage.Deadline, stage.DecidedAt = rounded(stage.OpenedAt), rounded(stage.Deadline), rounded(stage.DecidedAt)
 		next.Stages[i] = stage
 	}
 	slices.SortFunc(next.Stages, func(a, b store.StageState) int { return cmp.Compare(a.Position, b.Position) })
@@ -119,7 +119,7 @@ func (s *Store) recorded(op string, r *store.Request, st store.RequestState) (*s
 			return nil, fail(op, store.ErrInvalid, "service_request_responses")
 		}
 		resp.StagePosition = clonePtr(resp.StagePosition)
-		resp.Created = resp.Created.Truncate(time.Microsecond)
+		resp.Created = micro(resp.Created)
 		next.Responses[i] = resp
 	}
 	// Read back by created, then in the order recorded.
@@ -137,11 +137,11 @@ func (s *Store) jobOwner(jobType string, jobID, requestID int64) bool {
 	return false
 }
 
-func truncated(t *time.Time) *time.Time {
+func rounded(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	v := t.Truncate(time.Microsecond)
+	v := micro(*t)
 	return &v
 }
 

@@ -29,7 +29,7 @@ var stateScenarios = []scenario{
 			}))
 		}
 		first, second := submit("submit first"), submit("submit second")
-		opened := time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.UTC)
+		opened := time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.FixedZone("CET", 3600))
 		deadline := opened.Add(time.Hour)
 		stages := func(first, second string, teamID *int64) []store.StageState {
 			return []store.StageState{
@@ -58,7 +58,7 @@ var stateScenarios = []scenario{
 			Visibility: &store.RequestVisibility{UserID: u["bob"].ID, Username: "bob"},
 		}, store.ListOptions{}))
 
-		decided := opened.Add(time.Minute)
+		decided := opened.Add(time.Minute + 400)
 		state = store.RequestState{
 			ID: first.ID, Seq: 2, Status: "pending_approval", CurrentStage: ptr(1),
 			PendingApprovers: []string{"erin", "root"}, Stages: stages("approved", "pending", &sre.ID),
@@ -114,7 +114,7 @@ var stateScenarios = []scenario{
 		r.err("claim for missing", s.ClaimJob(ctx, 999, store.JobTypeJob, 43))
 		r.err("delete first, which launched", s.DeleteRequest(ctx, first.ID))
 
-		finished := decided.Add(time.Hour)
+		finished := decided.Add(time.Hour + 999999)
 		done := store.RequestState{
 			ID: first.ID, Seq: 4, Status: "successful", PendingApprovers: nil,
 			Stages: stages("approved", "approved", &sre.ID), Responses: state.Responses,
@@ -134,7 +134,9 @@ var stateScenarios = []scenario{
 			ID: first.ID, Seq: 5, Status: "successful", Finished: &finished,
 			Stages: done.Stages, Responses: done.Responses,
 		}))
-		got[store.Request](r, "get the finished request")(s.GetRequest(ctx, first.ID))
+		req := got[store.Request](r, "get the finished request")(s.GetRequest(ctx, first.ID))
+		r.add("instants", instants(req.Finished, req.Stages[0].OpenedAt, req.Stages[0].Deadline,
+			&req.Responses[0].Created, &req.Responses[2].Created), nil)
 		got[store.Request](r, "reject the second")(s.GetRequest(ctx, second.ID))
 		got[bool](r, "reject")(s.RecordRequestState(ctx, store.RequestState{
 			ID: second.ID, Seq: 2, Status: "rejected", Finished: &finished,

@@ -22,7 +22,8 @@
 //     as PostgreSQL's C and C.UTF-8 collations do;
 //   - JSON columns read back as jsonb prints them (keys by length then
 //     bytes, the last duplicate kept, ", " and ": ", numbers in numeric's
-//     form), durations to the second, timestamps to the microsecond;
+//     form), durations to the second, timestamps to the microsecond as
+//     PostgreSQL rounds them;
 //   - RecordRequestState and ClaimJob, so tests can move a request
 //     through its lifecycle as the worker does;
 //   - a canceled context fails a call with context.Canceled, one past its
@@ -50,7 +51,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -181,7 +184,15 @@ func (s *Store) begin(ctx context.Context, method, op string) error {
 // now is the instant every timestamp of one call gets, at the precision
 // of timestamptz.
 func (s *Store) now() time.Time {
-	return s.clock().Truncate(time.Microsecond)
+	return micro(s.clock())
+}
+
+// micro is t as PostgreSQL stores a timestamp the driver sends with
+// nanoseconds: it parses the fraction as a double and rounds its
+// microseconds half to even, float errors and all.
+func micro(t time.Time) time.Time {
+	frac, _ := strconv.ParseFloat(fmt.Sprintf("0.%09d", t.Nanosecond()), 64)
+	return t.Truncate(time.Second).Add(time.Duration(math.RoundToEven(frac*1e6)) * time.Microsecond)
 }
 
 // next consumes the next id of a table's sequence.

@@ -62,7 +62,7 @@ func TestStore_Fail(t *testing.T) {
 func TestStore_SetClock(t *testing.T) {
 	ctx := context.Background()
 	s := storefake.New()
-	now := time.Date(2026, 5, 1, 12, 0, 0, 123456789, time.UTC)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 123456289, time.UTC)
 	s.SetClock(func() time.Time { return now })
 
 	u, err := s.CreateUser(ctx, store.NewUser{Username: "alice"})

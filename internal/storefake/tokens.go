@@ -98,7 +98,7 @@ func (s *Store) TouchToken(ctx context.Context, tokenID int64, now time.Time) er
 	if err := s.begin(ctx, "TouchToken", "touch token"); err != nil {
 		return err
 	}
-	now = now.Truncate(time.Microsecond)
+	now = micro(now)
 	if t, ok := s.tokens[tokenID]; ok && (t.LastUsed == nil || t.LastUsed.Before(now.Add(-time.Minute))) {
 		t.LastUsed = &now
 	}
@@ -187,7 +187,7 @@ func (s *Store) CreateDecisionKey(ctx context.Context, k store.DecisionKey) (sto
 	}
 	out := &store.DecisionKey{
 		ID: id, UserID: k.UserID, KeyID: k.KeyID, PublicKey: cloneSlice(k.PublicKey),
-		Description: k.Description, Created: s.now(), Expires: k.Expires.Truncate(time.Microsecond),
+		Description: k.Description, Created: s.now(), Expires: micro(k.Expires),
 	}
 	s.keys[id] = out
 	return cloneKey(*out), nil
