@@ -28,7 +28,7 @@ var stateScenarios = []scenario{
 				},
 			}))
 		}
-		first, second := submit("submit first"), submit("submit second")
+		first, second, third := submit("submit first"), submit("submit second"), submit("submit third")
 		opened := time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.FixedZone("CET", 3600))
 		deadline := opened.Add(time.Hour)
 		stages := func(first, second string, teamID *int64) []store.StageState {
@@ -129,6 +129,10 @@ var stateScenarios = []scenario{
 		got[bool](r, "record another request's job")(s.RecordRequestState(ctx, store.RequestState{
 			ID: second.ID, Seq: 1, Status: "running", Job: &store.JobRef{Type: store.JobTypeWorkflowJob, ID: 41},
 		}))
+		got[bool](r, "record a job another request owns")(s.RecordRequestState(ctx, store.RequestState{
+			ID: third.ID, Seq: 1, Status: "running", Job: &store.JobRef{Type: store.JobTypeJob, ID: 41},
+		}))
+		got[store.Request](r, "third unchanged")(s.GetRequest(ctx, third.ID))
 		got[bool](r, "record the end")(s.RecordRequestState(ctx, done))
 		got[bool](r, "record a later state without the job")(s.RecordRequestState(ctx, store.RequestState{
 			ID: first.ID, Seq: 5, Status: "successful", Finished: &finished,

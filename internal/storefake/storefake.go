@@ -162,8 +162,9 @@ func (s *Store) setFault(method string, err error, once bool) {
 }
 
 // begin locks the fake for one call and returns why the call must fail
-// before doing anything: an injected fault or the context. The caller
-// must call s.mu.Unlock.
+// before doing anything: an injected fault or the context. Every method
+// defers s.mu.Unlock() and then calls begin, so that it holds the lock
+// until it returns, whatever path it takes.
 func (s *Store) begin(ctx context.Context, method, op string) error {
 	s.mu.Lock()
 	if f, ok := s.faults[method]; ok {
