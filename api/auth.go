@@ -11,6 +11,7 @@ import (
 
 	"github.com/countersign/countersign/access"
 	"github.com/countersign/countersign/proof"
+	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
 )
 
@@ -41,18 +42,16 @@ func (s *Server) authenticateCaller(c *gin.Context, checkCSRF bool) {
 		return
 	}
 	if err != nil {
-		c.Error(err)
-		c.Abort()
+		abort(c, err)
 		return
 	}
 	if fromCookie && checkCSRF && !csrfSafe(c) {
-		c.AbortWithStatusJSON(http.StatusForbidden, detail("CSRF token missing or incorrect."))
+		abort(c, refuse(csrfFailed, "CSRF token missing or incorrect."))
 		return
 	}
 	roles, err := s.d.Store.UserRoles(c.Request.Context(), user.ID)
 	if err != nil {
-		c.Error(err)
-		c.Abort()
+		abort(c, err)
 		return
 	}
 	c.Set(string(keyPrincipal), principal(user, roles))
@@ -97,8 +96,7 @@ func (s *Server) userForToken(ctx context.Context, token string) (store.User, er
 }
 
 func (s *Server) unauthorized(c *gin.Context) {
-	c.Header("WWW-Authenticate", "Bearer realm=api")
-	c.AbortWithStatusJSON(http.StatusUnauthorized, detail("Authentication credentials were not provided or are not valid."))
+	abort(c, refuse(notAuthenticated, "Authentication credentials were not provided or are not valid."))
 }
 
 func principal(u store.User, r store.Roles) access.Principal {
@@ -192,4 +190,9 @@ func nonNilList(l []gin.H) []gin.H {
 		return []gin.H{}
 	}
 	return l
+}
+
+// actor is the caller as the request service knows them.
+func actor(c *gin.Context) requests.Actor {
+	return requests.Actor{Principal: caller(c), Teams: callerRoles(c).Teams, Channel: channelOf(c)}
 }
