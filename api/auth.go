@@ -132,23 +132,20 @@ func callerRoles(c *gin.Context) store.Roles {
 }
 
 // me answers who the caller is, with their organizations and teams.
-func (s *Server) me(c *gin.Context) {
+func (s *Server) me(c *gin.Context) error {
 	p := caller(c)
 	ctx := c.Request.Context()
 	u, err := s.d.Store.GetUser(ctx, p.UserID)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	roles, err := s.d.Store.UserRoles(ctx, p.UserID)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	orgs, _, err := s.d.Store.ListOrganizations(ctx, store.OrganizationFilter{IDs: nonNilIDs(roles.MemberOf)}, store.ListOptions{PageSize: 200})
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	out := userView(u)
 	var memberships []gin.H
@@ -166,6 +163,7 @@ func (s *Server) me(c *gin.Context) {
 	out["organizations"] = nonNilList(memberships)
 	out["teams"] = teams
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 func containsID(ids []int64, id int64) bool {

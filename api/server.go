@@ -1,6 +1,8 @@
-// Package api is Countersign's REST API (SPEC 5): gin handlers over the
-// store, the ServiceRequest workflow's contract and AWX, with AWX-style
-// pagination and error bodies. Every call but /api/v2/ping/ is
+// Package api is Countersign's REST API (SPEC 5): gin handlers that parse
+// a call, ask package access, call the store or the request service
+// (package requests, which owns every multi-step request operation) and
+// render typed views, with AWX-style pagination and error bodies. Errors
+// become answers in one place (errorResponse). Every call but /api/v2/ping/ is
 // authenticated; package access decides what the caller may see and do.
 package api
 
@@ -142,7 +144,7 @@ func (s *Server) Handler() http.Handler {
 	v2 := r.Group("/api/v2")
 	v2.GET("/ping/", s.ping)
 	a := v2.Group("", s.authenticate)
-	a.GET("/me/", s.me)
+	a.GET("/me/", handle(s.me))
 	s.organizationRoutes(a)
 	s.userRoutes(a)
 	s.decisionKeyRoutes(a)
