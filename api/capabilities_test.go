@@ -89,6 +89,8 @@ func TestAPI_CapabilitiesOnPendingRequest(t *testing.T) {
 	_, restart := e.catalog()
 	pending := func() int64 { return e.submitRestart(restart) }
 	id := pending()
+	assert.Nil(t, e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)["finished"],
+		"finished is null while the status is not terminal")
 	all := map[string]bool{"approve": true, "reject": true, "comment": true, "cancel": true, "delete": true}
 	for user, want := range map[string]map[string]bool{
 		requester: {"approve": false, "reject": false, "comment": true, "cancel": true, "delete": true},
