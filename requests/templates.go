@@ -121,7 +121,7 @@ func (e *cacheEntry) fill(c *Templates, kind awx.TemplateKind, id int64) {
 	close(e.done)
 }
 
-// awxTimeout bounds what answering one API call may wait for AWX.
+// awxTimeout bounds what one call may wait for AWX.
 const awxTimeout = 10 * time.Second
 
 func (c *Templates) fetch(ctx context.Context, kind awx.TemplateKind, id int64) (*TemplateInfo, error) {

@@ -69,16 +69,16 @@ var errNoWorker = errors.New("no worker is polling the task queue")
 
 // act sends a decision to the request's workflow as an update, as the
 // caller through channel, and waits for the new state. The update carries
-// the API's proof and who may act on the open stage now, read from
-// PostgreSQL, so a membership change holds for the decision however
-// recently it was made.
+// the service's proof of who sends it and who may act on the open stage
+// now, read from PostgreSQL, so a membership change holds for the decision
+// however recently it was made.
 //
 // Its outcome is never in doubt without saying so. No worker polling, or
-// Temporal not answering the probe: 503, the decision was not sent. The
-// workflow refused it or has finished: the refusal. No answer in time
-// (workers busy, or killed a moment ago and not yet missed): a
-// *InFlight: the update may still be applied, but only until
-// its proof expires, after which the workflow refuses it.
+// Temporal not answering the probe: *Unavailable, the decision was not
+// sent. The workflow refused it or has finished: the refusal. No answer in
+// time (workers busy, or killed a moment ago and not yet missed):
+// *InFlight: the update may still be applied, but only until its proof
+// expires, after which the workflow refuses it.
 func (s *Service) act(ctx context.Context, r store.Request, d workflows.Decision, channel string) (approval.Request, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.TemporalTimeout)
 	defer cancel()
