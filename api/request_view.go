@@ -150,25 +150,26 @@ type StageSummaryFields struct {
 	ApproverTeam *approval.Ref `json:"approver_team"`
 }
 
-// Response is one approver's decision on a stage.
+// Response is one approver's decision on a stage. Its fields (and
+// Comment's) keep the alphabetical order they were always answered in.
 type Response struct {
-	User       string    `json:"user"`
-	Decision   string    `json:"decision"`
-	Comment    string    `json:"comment"`
 	At         time.Time `json:"at"`
 	Channel    string    `json:"channel"`
+	Comment    string    `json:"comment"`
+	Decision   string    `json:"decision"`
 	Unverified bool      `json:"unverified"`
+	User       string    `json:"user"`
 }
 
 // Comment is a remark on a request; Stage is the 0-based position of the
 // stage open when it was made, if any.
 type Comment struct {
-	User       string    `json:"user"`
-	Text       string    `json:"text"`
-	Stage      *int      `json:"stage"`
 	At         time.Time `json:"at"`
 	Channel    string    `json:"channel"`
+	Stage      *int      `json:"stage"`
+	Text       string    `json:"text"`
 	Unverified bool      `json:"unverified"`
+	User       string    `json:"user"`
 }
 
 // Unreachable says why the open stage cannot be completed by its
