@@ -11,6 +11,7 @@ import (
 
 	"github.com/countersign/countersign/access"
 	"github.com/countersign/countersign/proof"
+	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
 )
 
@@ -41,18 +42,16 @@ func (s *Server) authenticateCaller(c *gin.Context, checkCSRF bool) {
 		return
 	}
 	if err != nil {
-		c.Error(err)
-		c.Abort()
+		abort(c, err)
 		return
 	}
 	if fromCookie && checkCSRF && !csrfSafe(c) {
-		c.AbortWithStatusJSON(http.StatusForbidden, detail("CSRF token missing or incorrect."))
+		abort(c, refuse(csrfFailed, "CSRF token missing or incorrect."))
 		return
 	}
 	roles, err := s.d.Store.UserRoles(c.Request.Context(), user.ID)
 	if err != nil {
-		c.Error(err)
-		c.Abort()
+		abort(c, err)
 		return
 	}
 	c.Set(string(keyPrincipal), principal(user, roles))
@@ -97,8 +96,7 @@ func (s *Server) userForToken(ctx context.Context, token string) (store.User, er
 }
 
 func (s *Server) unauthorized(c *gin.Context) {
-	c.Header("WWW-Authenticate", "Bearer realm=api")
-	c.AbortWithStatusJSON(http.StatusUnauthorized, detail("Authentication credentials were not provided or are not valid."))
+	abort(c, refuse(notAuthenticated, "Authentication credentials were not provided or are not valid."))
 }
 
 func principal(u store.User, r store.Roles) access.Principal {
@@ -134,23 +132,20 @@ func callerRoles(c *gin.Context) store.Roles {
 }
 
 // me answers who the caller is, with their organizations and teams.
-func (s *Server) me(c *gin.Context) {
+func (s *Server) me(c *gin.Context) error {
 	p := caller(c)
 	ctx := c.Request.Context()
 	u, err := s.d.Store.GetUser(ctx, p.UserID)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	roles, err := s.d.Store.UserRoles(ctx, p.UserID)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	orgs, _, err := s.d.Store.ListOrganizations(ctx, store.OrganizationFilter{IDs: nonNilIDs(roles.MemberOf)}, store.ListOptions{PageSize: 200})
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	out := userView(u)
 	var memberships []gin.H
@@ -168,6 +163,7 @@ func (s *Server) me(c *gin.Context) {
 	out["organizations"] = nonNilList(memberships)
 	out["teams"] = teams
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 func containsID(ids []int64, id int64) bool {
@@ -192,4 +188,9 @@ func nonNilList(l []gin.H) []gin.H {
 		return []gin.H{}
 	}
 	return l
+}
+
+// actor is the caller as the request service knows them.
+func actor(c *gin.Context) requests.Actor {
+	return requests.Actor{Principal: caller(c), Teams: callerRoles(c).Teams, Channel: channelOf(c)}
 }

@@ -3,194 +3,34 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"sort"
-	"sync"
-	"time"
 
 	"github.com/countersign/countersign/awx"
+	"github.com/countersign/countersign/requests"
 )
 
-// templateInfo is what Countersign needs of an AWX template to show its
-// launch form and validate answers: its launch settings, its survey and,
-// for workflow templates, each node's survey.
-type templateInfo struct {
-	Kind awx.TemplateKind
-	ID   int64
-	Name string
-	// Organization is the template's AWX organization.
-	Organization int64
-	Launch       awx.LaunchInfo
-	// Survey is the template's survey when it is enabled, else empty.
-	Survey awx.Survey
-	Nodes  []nodeInfo
+// What the API reads of AWX templates is the request service's cache.
+type (
+	templateInfo = requests.TemplateInfo
+	nodeInfo     = requests.NodeInfo
+)
+
+// templateCache answers the catalog's checks from the request service's
+// cache of AWX's answers.
+type templateCache struct{ *requests.Templates }
+
+func (c templateCache) template(ctx context.Context, kind awx.TemplateKind, id int64) (*templateInfo, error) {
+	return c.Template(ctx, kind, id)
 }
 
-// nodeInfo is a workflow node and its job template's survey, with what
-// AWX shows of the node's saved prompts.
-type nodeInfo struct {
-	ID          int64      `json:"id"`
-	Identifier  string     `json:"identifier"`
-	Name        string     `json:"name"`
-	JobTemplate int64      `json:"job_template"`
-	Survey      awx.Survey `json:"-"`
-	// ExtraData is the node's saved extra_vars, passwords shown as
-	// "$encrypted$"; AskVariables is its job template's
-	// ask_variables_on_launch.
-	ExtraData    map[string]any `json:"-"`
-	AskVariables bool           `json:"-"`
-}
-
-// nodeSurveys maps node identifiers to their surveys.
-func (t *templateInfo) nodeSurveys() map[string]awx.Survey {
-	out := map[string]awx.Survey{}
-	for _, n := range t.Nodes {
-		out[n.Identifier] = n.Survey
-	}
-	return out
-}
-
-// awxCache keeps AWX's answers about templates briefly: a launch form is
-// read many times while requests are written, and AWX is slow to ask.
-type awxCache struct {
-	client *awx.Client
-	ttl    time.Duration
-	mu     sync.Mutex
-	items  map[string]*cacheEntry
-}
-
-// cacheEntry is one template's answer. A fetch in flight is shared: later
-// callers wait for it (or for their own context). Failures are kept
-// briefly, so a hanging AWX answers many callers once, not once each.
-type cacheEntry struct {
-	done    chan struct{}
-	fetched time.Time
-	info    *templateInfo
-	err     error
-}
-
-// failureTTL is how long an AWX failure is answered from the cache.
-const failureTTL = 5 * time.Second
-
-func newAWXCache(c *awx.Client, ttl time.Duration) *awxCache {
-	return &awxCache{client: c, ttl: ttl, items: map[string]*cacheEntry{}}
-}
-
-// template returns the template's information, from the cache when fresh.
-func (c *awxCache) template(ctx context.Context, kind awx.TemplateKind, id int64) (*templateInfo, error) {
-	key := fmt.Sprintf("%s/%d", kind, id)
-	c.mu.Lock()
-	e := c.items[key]
-	if e == nil || (e.ready() && time.Since(e.fetched) > e.ttl(c.ttl)) {
-		e = &cacheEntry{done: make(chan struct{})}
-		c.items[key] = e
-		go e.fill(c, kind, id)
-	}
-	c.mu.Unlock()
-	select {
-	case <-e.done:
-		return e.info, e.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (e *cacheEntry) ready() bool {
-	select {
-	case <-e.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (e *cacheEntry) ttl(ok time.Duration) time.Duration {
-	if e.err != nil {
-		return failureTTL
-	}
-	return ok
-}
-
-// fill fetches in the background, bounded by awxTimeout: a caller giving up
-// does not cancel what other callers wait for.
-func (e *cacheEntry) fill(c *awxCache, kind awx.TemplateKind, id int64) {
-	e.info, e.err = c.fetch(context.Background(), kind, id)
-	e.fetched = time.Now()
-	close(e.done)
-}
-
-// awxTimeout bounds what answering one API call may wait for AWX.
-const awxTimeout = 10 * time.Second
-
-func (c *awxCache) fetch(ctx context.Context, kind awx.TemplateKind, id int64) (*templateInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, awxTimeout)
-	defer cancel()
-	info := &templateInfo{Kind: kind, ID: id}
-	var err error
-	info.Launch, err = c.client.LaunchInfo(ctx, kind, id)
-	if err != nil {
-		return nil, err
-	}
-	info.Name = info.Launch.Template().Name
-	detail, err := c.client.Template(ctx, kind, id)
-	if err != nil {
-		return nil, err
-	}
-	info.Organization = detail.Organization
-	if info.Launch.SurveyEnabled {
-		if info.Survey, err = c.client.Survey(ctx, kind, id); err != nil {
-			return nil, err
-		}
-	}
-	if kind != awx.WorkflowJobTemplate {
-		return info, nil
-	}
-	nodes, err := c.client.WorkflowNodes(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range nodes {
-		ni := nodeInfo{ID: n.ID, Identifier: n.Identifier, JobTemplate: n.UnifiedJobTemplate, ExtraData: n.ExtraData}
-		if ujt := n.SummaryFields.UnifiedJobTemplate; ujt != nil {
-			ni.Name = ujt.Name
-			if ujt.UnifiedJobType != "job" {
-				// Approval, sync and nested workflow nodes have no survey
-				// Countersign can fill.
-				ni.JobTemplate = 0
-			}
-		}
-		if ni.JobTemplate != 0 {
-			jt, err := c.client.Template(ctx, awx.JobTemplate, ni.JobTemplate)
-			if err != nil {
-				return nil, err
-			}
-			ni.AskVariables = jt.AskVariablesOnLaunch
-			if jt.SurveyEnabled {
-				if ni.Survey, err = c.client.Survey(ctx, awx.JobTemplate, ni.JobTemplate); err != nil {
-					return nil, err
-				}
-			}
-		}
-		info.Nodes = append(info.Nodes, ni)
-	}
-	sort.Slice(info.Nodes, func(i, j int) bool { return info.Nodes[i].Identifier < info.Nodes[j].Identifier })
-	return info, nil
-}
-
-// awxError turns an AWX failure into the API's answer: AWX unreachable is a
-// 503; AWX refusing (the template is gone, the token may not see it) is a
-// conflict of the catalog item with AWX.
+// awxError is requests.TemplateError: AWX unreachable is *Unavailable,
+// AWX refusing the template *TemplateRefused.
 func awxError(kind awx.TemplateKind, id int64, err error) error {
-	if awx.IsTransient(err) || errors.Is(err, context.DeadlineExceeded) {
-		return unavailable("AWX is unavailable; try again shortly.", err)
-	}
-	var apiErr *awx.APIError
-	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized {
-		return unavailable("AWX refuses Countersign's credentials (AWX_TOKEN); tell an administrator.", err)
-	}
-	if errors.As(err, &apiErr) {
-		return &httpError{status: 409, body: detail(fmt.Sprintf("AWX refused to describe %s %d: %s", kind, id, apiErr.Message())), cause: err}
-	}
-	return unavailable("AWX answered something Countersign could not read; try again shortly.", err)
+	return requests.TemplateError(kind, id, err)
+}
+
+// templateRefused reports whether err is AWX refusing a template (not AWX
+// being unavailable).
+func templateRefused(err error) bool {
+	var refused *requests.TemplateRefused
+	return errors.As(err, &refused)
 }

@@ -220,11 +220,10 @@ func readRaw(c *gin.Context) ([]byte, error) {
 	raw, err := io.ReadAll(c.Request.Body)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return nil, &httpError{status: http.StatusRequestEntityTooLarge,
-			body: detail(fmt.Sprintf("The request body is larger than %d MiB.", tooLarge.Limit>>20))}
+		return nil, refuse(bodyTooLarge, fmt.Sprintf("The request body is larger than %d MiB.", tooLarge.Limit>>20))
 	}
 	if err != nil {
-		return nil, badRequest("The request body could not be read.")
+		return nil, refuse(unreadable, "The request body could not be read.")
 	}
 	return raw, nil
 }

@@ -364,8 +364,7 @@ func (s *Server) checkTemplate(c *gin.Context, org int64, kind awx.TemplateKind,
 	field := string(kind)
 	info, err := s.awx.template(ctx, kind, id)
 	if err != nil {
-		var he *httpError
-		if e := awxError(kind, id, err); errors.As(e, &he) && he.status == http.StatusConflict {
+		if e := awxError(kind, id, err); templateRefused(e) {
 			return fieldErrors{field: {fmt.Sprintf("AWX has no %s %d that Countersign's AWX user may launch.", strings.ReplaceAll(field, "_", " "), id)}}.err()
 		}
 		return awxError(kind, id, err)
@@ -387,7 +386,7 @@ func (s *Server) checkTemplate(c *gin.Context, org int64, kind awx.TemplateKind,
 	for _, id := range l.NodePromptsRejected {
 		errs.add(field, rejectedNode(info, id))
 	}
-	nodes := info.nodeSurveys()
+	nodes := info.NodeSurveys()
 	for _, conflict := range survey.Conflicts(info.Survey, nodes) {
 		errs.add(field, "A variable is defined by two surveys, so answers could not be merged: "+conflict)
 	}

@@ -49,7 +49,7 @@ func (s *Server) codecCORS(c *gin.Context) {
 	}
 	if c.Request.Method == http.MethodOptions {
 		if !allowed {
-			c.AbortWithStatusJSON(http.StatusForbidden, detail("This origin may not call the codec endpoint (CODEC_ORIGINS)."))
+			abort(c, refuse(originRefused, "This origin may not call the codec endpoint (CODEC_ORIGINS)."))
 			return
 		}
 		c.Header("Access-Control-Allow-Methods", "POST, OPTIONS")

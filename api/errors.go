@@ -10,47 +10,66 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/countersign/countersign/access"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
 )
 
-// httpError is an error with the exact answer to give.
-type httpError struct {
-	status int
-	body   any
-	// cause is logged, never shown.
-	cause error
+// refusalKind is why the API itself refuses a call, before or beside any
+// rule of the domain; errorResponse gives each its status.
+type refusalKind int
+
+const (
+	// invalid: what the call holds is wrong (400).
+	invalid refusalKind = iota
+	// unreadable: the body could not be read (400).
+	unreadable
+	// bodyTooLarge: the body is over the route's limit (413).
+	bodyTooLarge
+	// notAuthenticated: no credentials, or ones that are not valid (401).
+	notAuthenticated
+	// csrfFailed: a portal call that changes something lacks its CSRF
+	// token (403).
+	csrfFailed
+	// originRefused: a browser origin that may not call the route (403).
+	originRefused
+	// wrongHost: a dev-mode call addressed to a name other than loopback's
+	// (403).
+	wrongHost
+	// missing: there is no such object, page or route (404).
+	missing
+	// methodNotAllowed: the route does not take the method (405).
+	methodNotAllowed
+	// conflicting: the object's state refuses the call (409).
+	conflicting
+)
+
+// refused is the API refusing a call for a reason of its own kind; msg is
+// shown to the caller.
+type refused struct {
+	kind refusalKind
+	msg  string
 }
 
-func (e *httpError) Error() string {
-	if e.cause != nil {
-		return e.cause.Error()
-	}
-	return http.StatusText(e.status)
-}
+func (e *refused) Error() string { return e.msg }
 
-func (e *httpError) Unwrap() error { return e.cause }
+func refuse(kind refusalKind, msg string) error { return &refused{kind: kind, msg: msg} }
 
 // detail is AWX's body for errors that are not about a field.
 func detail(msg string) gin.H { return gin.H{"detail": msg} }
 
-var errNotFound = &httpError{status: http.StatusNotFound, body: detail("Not found.")}
+var errNotFound = refuse(missing, "Not found.")
 
-func badRequest(msg string) error {
-	return &httpError{status: http.StatusBadRequest, body: detail(msg)}
-}
+func badRequest(msg string) error { return refuse(invalid, msg) }
 
-func conflict(msg string) error { return &httpError{status: http.StatusConflict, body: detail(msg)} }
-
-func unavailable(msg string, cause error) error {
-	return &httpError{status: http.StatusServiceUnavailable, body: detail(msg), cause: cause}
-}
+func conflict(msg string) error { return refuse(conflicting, msg) }
 
 // fieldErrors answers 400 with AWX's {"field": ["message"]} body.
 type fieldErrors map[string][]string
+
+func (f fieldErrors) Error() string { return fmt.Sprintf("invalid input: %v", map[string][]string(f)) }
 
 func (f fieldErrors) add(field, msg string) { f[field] = append(f[field], msg) }
 
@@ -59,52 +78,70 @@ func (f fieldErrors) err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &httpError{status: http.StatusBadRequest, body: map[string][]string(f)}
+	return f
 }
 
+// refusalOf is the refusal err carries, or nil (see requests.RefusalOf).
+var refusalOf = requests.RefusalOf
+
 // renderErrors is the one place errors become HTTP answers (SPEC 5):
-// handlers call c.Error(err) and return. Unexpected errors are logged with
-// the request id and answered with a generic message: no internals leak.
+// handlers return their error (see handle) or call c.Error(err) and
+// return. Unexpected errors are logged with the request id and answered
+// with a generic message: no internals leak.
 func (s *Server) renderErrors(c *gin.Context) {
 	c.Next()
 	if len(c.Errors) == 0 || c.Writer.Written() {
 		return
 	}
-	err := c.Errors.Last().Err
+	s.fail(c, c.Errors.Last().Err)
+}
+
+// fail answers err at once and stops the call, for middleware that must
+// answer before (or without) the handlers.
+func (s *Server) fail(c *gin.Context, err error) {
 	status, body := s.errorResponse(c, err)
-	c.JSON(status, body)
+	c.AbortWithStatusJSON(status, body)
+}
+
+// abort stops the call with err, which renderErrors answers.
+func abort(c *gin.Context, err error) {
+	_ = c.Error(err)
+	c.Abort()
 }
 
 func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
-	var he *httpError
+	var ref *refused
+	var fields fieldErrors
+	var invalidInput requests.Invalid
+	var down *requests.Unavailable
+	var tmpl *requests.TemplateRefused
 	var notFound *serviceerror.NotFound
 	var listErr *store.ListError
-	var inFlight *decisionInFlight
-	ref := refusalOf(err)
+	var inFlight *requests.InFlight
+	refusal := refusalOf(err)
 	switch {
 	case errors.As(err, &inFlight):
-		s.logFor(c).Warn("decision in flight", "request_id", inFlight.requestID, "until", inFlight.until, "error", inFlight.cause)
-		url := fmt.Sprintf("/api/v2/service_requests/%d/", inFlight.requestID)
-		c.Header("Location", url)
-		until := inFlight.until.UTC().Format(time.RFC3339)
-		msg := fmt.Sprintf("The decision was sent, but the request's workflow did not answer in time (its workers are busy or were just stopped). "+
-			"It may still be applied, until %s and never after. Check the request before deciding again.", until)
-		if inFlight.withdrawal {
-			msg = fmt.Sprintf("The request's workflow did not answer in time, so the request was not deleted. Its withdrawal was sent: "+
-				"it may still be canceled, until %s and never after. Check the request, then delete it again.", until)
+		return s.inFlightResponse(c, inFlight)
+	case errors.As(err, &ref):
+		if ref.kind == notAuthenticated {
+			c.Header("WWW-Authenticate", "Bearer realm=api")
 		}
-		return http.StatusAccepted, gin.H{"detail": msg, "code": "decision_in_flight", "url": url, "applies_until": inFlight.until.UTC()}
-	case errors.As(err, &he):
-		if he.status >= 500 {
-			s.logFor(c).Error("request failed", "status", he.status, "error", err)
-		}
-		return he.status, he.body
+		return refusedStatus[ref.kind], detail(ref.msg)
+	case errors.As(err, &fields):
+		return http.StatusBadRequest, map[string][]string(fields)
+	case errors.As(err, &invalidInput):
+		return http.StatusBadRequest, map[string][]string(invalidInput)
+	case errors.As(err, &down):
+		s.logFor(c).Error("request failed", "status", http.StatusServiceUnavailable, "error", err)
+		return http.StatusServiceUnavailable, detail(down.Message)
+	case errors.As(err, &tmpl):
+		return http.StatusConflict, detail(tmpl.Message)
 	case errors.Is(err, access.ErrHidden), errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, detail("Not found.")
 	case errors.Is(err, access.ErrForbidden):
 		return http.StatusForbidden, detail("You do not have permission to perform this action.")
-	case ref != nil:
-		return refusalStatus(ref), gin.H{"detail": ref.Message, "code": ref.Code}
+	case refusal != nil:
+		return refusalStatus(refusal), gin.H{"detail": refusal.Message, "code": refusal.Code}
 	case errors.Is(err, store.ErrUnavailable):
 		s.logFor(c).Warn("database unavailable", "error", err)
 		return http.StatusServiceUnavailable, detail("The database is unavailable; try again shortly.")
@@ -133,45 +170,58 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 	return http.StatusInternalServerError, detail("A server error occurred.")
 }
 
-// refusalOf is the refusal err carries, or nil: an *approval.Refusal (the
-// API's own, or a closed workflow's, see act), or the application error a
-// workflow update was rejected with, whose details hold the refusal. Every
-// refusal reaches the client through it, code and all.
-func refusalOf(err error) *approval.Refusal {
-	var ref *approval.Refusal
-	if errors.As(err, &ref) {
-		return ref
+var refusedStatus = map[refusalKind]int{
+	invalid:          http.StatusBadRequest,
+	unreadable:       http.StatusBadRequest,
+	bodyTooLarge:     http.StatusRequestEntityTooLarge,
+	notAuthenticated: http.StatusUnauthorized,
+	csrfFailed:       http.StatusForbidden,
+	originRefused:    http.StatusForbidden,
+	wrongHost:        http.StatusForbidden,
+	missing:          http.StatusNotFound,
+	methodNotAllowed: http.StatusMethodNotAllowed,
+	conflicting:      http.StatusConflict,
+}
+
+// inFlightResponse is 202: the decision was sent and may still apply.
+func (s *Server) inFlightResponse(c *gin.Context, e *requests.InFlight) (int, any) {
+	s.logFor(c).Warn("decision in flight", "request_id", e.RequestID, "until", e.Until, "error", e.Cause)
+	url := fmt.Sprintf("/api/v2/service_requests/%d/", e.RequestID)
+	c.Header("Location", url)
+	until := e.Until.UTC().Format(time.RFC3339)
+	msg := fmt.Sprintf("The decision was sent, but the request's workflow did not answer in time (its workers are busy or were just stopped). "+
+		"It may still be applied, until %s and never after. Check the request before deciding again.", until)
+	if e.Withdrawal {
+		msg = fmt.Sprintf("The request's workflow did not answer in time, so the request was not deleted. Its withdrawal was sent: "+
+			"it may still be canceled, until %s and never after. Check the request, then delete it again.", until)
 	}
-	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || !app.HasDetails() {
-		return nil
-	}
-	var detail approval.Refusal
-	if app.Details(&detail) != nil || detail.Code == "" {
-		return nil
-	}
-	return &approval.Refusal{Code: detail.Code, Message: app.Message()}
+	return http.StatusAccepted, gin.H{"detail": msg, "code": "decision_in_flight", "url": url, "applies_until": e.Until.UTC()}
 }
 
 // inputError reports whether err is about what a call holds (400, or 413
 // for a body over the limit) rather than about who sends it or the state
 // of what it acts on.
 func inputError(err error) bool {
-	var he *httpError
-	if errors.As(err, &he) {
-		return he.status == http.StatusBadRequest || he.status == http.StatusRequestEntityTooLarge
+	var ref *refused
+	if errors.As(err, &ref) {
+		return ref.kind == invalid || ref.kind == unreadable || ref.kind == bodyTooLarge
 	}
-	ref := refusalOf(err)
-	return ref != nil && refusalStatus(ref) == http.StatusBadRequest
+	var fields fieldErrors
+	var invalidInput requests.Invalid
+	if errors.As(err, &fields) || errors.As(err, &invalidInput) {
+		return true
+	}
+	refusal := refusalOf(err)
+	return refusal != nil && !refusal.Forbidden() && requests.InputRefusal(refusal)
 }
 
-// refusalStatus: who acts is a 403, the request's state a 409.
+// refusalStatus: who acts is a 403, what the call holds a 400, the
+// request's state a 409.
 func refusalStatus(ref *approval.Refusal) int {
 	switch {
 	case ref.Forbidden():
 		return http.StatusForbidden
-	case ref.Code == approval.CodeUserRequired || ref.Code == approval.CodeUnknownAction || ref.Code == approval.CodeTooLong ||
-		ref.Code == approval.CodeReasonRequired || ref.Code == approval.CodeTextRequired || ref.Code == approval.CodeMalformed:
+	case requests.InputRefusal(ref):
 		return http.StatusBadRequest
 	}
 	return http.StatusConflict

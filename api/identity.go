@@ -325,9 +325,7 @@ func (s *Server) changeOrgAdmins(c *gin.Context) {
 	if !s.changeMembership(c, o.ID, o.ID, sameOrganization, s.d.Store.AddOrgAdmin, s.d.Store.RemoveOrgAdmin) {
 		return
 	}
-	s.refreshWaiting(c.Request.Context(), func(ctx context.Context) ([]int64, error) {
-		return s.d.Store.PendingRequestsUsingOrgAdmins(ctx, o.ID)
-	}, fmt.Sprintf("the admins of organization %s changed", o.Name))
+	s.approversChanged(c.Request.Context(), approversChange{OrgAdmins: &o.ID, Reason: fmt.Sprintf("the admins of organization %s changed", o.Name)})
 	c.Status(http.StatusNoContent)
 }
 

@@ -53,7 +53,7 @@ func TestAPI_LaunchDataPreviewsWithTheJustification(t *testing.T) {
 	answers := restartServiceAnswers()
 	answers["justification"] = "  urgent fix  "
 	req := e.must(http.StatusCreated, requester, "POST", path+"submit/", answers)
-	assert.Equal(t, "urgent restarts", req["plan"].(map[string]any)["policy"])
+	assert.Equal(t, "urgent restarts", req["plan"].(map[string]any)["policy_name"])
 	assert.Equal(t, urgent["policy_name"], preview("  urgent fix  ")["policy_name"], "trimmed like submit")
 
 	// Bounded like submit's: at most 2000 bytes.

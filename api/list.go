@@ -70,7 +70,7 @@ func page[T any](c *gin.Context, opts store.ListOptions, total int, results []T)
 	}
 	if opts.Page > 1 && (opts.Page-1)*opts.PageSize >= total {
 		// AWX answers a page past the end with 404.
-		c.JSON(http.StatusNotFound, detail("Invalid page."))
+		c.Error(refuse(missing, "Invalid page."))
 		return
 	}
 	body := gin.H{"count": total, "next": nil, "previous": nil, "results": results}

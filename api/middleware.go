@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -85,8 +86,7 @@ func (s *Server) logRequests(c *gin.Context) {
 func (s *Server) recoverPanics(c *gin.Context) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.logFor(c).Error("panic while serving", "panic", r)
-			c.AbortWithStatusJSON(http.StatusInternalServerError, detail("A server error occurred."))
+			s.fail(c, fmt.Errorf("panic while serving: %v", r))
 		}
 	}()
 	c.Next()
@@ -153,5 +153,5 @@ func localhostOnly(c *gin.Context) {
 		c.Next()
 		return
 	}
-	c.AbortWithStatusJSON(http.StatusForbidden, detail("In dev mode Countersign answers only on 127.0.0.1 or localhost."))
+	abort(c, refuse(wrongHost, "In dev mode Countersign answers only on 127.0.0.1 or localhost."))
 }

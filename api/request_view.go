@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
 )
 
@@ -17,124 +16,306 @@ const (
 	sourceProjection = "projection"
 )
 
-// requestSummary is a request as lists show it, from the projection.
-func requestSummary(r store.Request) gin.H {
-	url := fmt.Sprintf("/api/v2/service_requests/%d/", r.ID)
-	var job any
-	if r.Job != nil {
-		job = gin.H{"type": r.Job.Type, "id": r.Job.ID, "status": r.Job.Status, "url": r.Job.URL}
-	}
-	return gin.H{
-		"id": r.ID, "type": "service_request", "url": url,
-		"related": gin.H{"approve": url + "approve/", "reject": url + "reject/", "comment": url + "comment/", "cancel": url + "cancel/"},
-		"summary_fields": gin.H{
-			"catalog_item": ref(r.CatalogItemID, r.CatalogItemName),
-			"requester":    gin.H{"id": r.RequesterID, "username": r.RequesterUsername},
-		},
-		"organization": r.OrganizationID, "catalog_item": r.CatalogItemID, "requester": r.RequesterUsername,
-		"justification": r.Justification, "status": r.Status, "current_stage": r.CurrentStage,
-		"pending_approvers": nonNilStrings(r.PendingApprovers), "job": job, "failure_reason": r.FailureReason,
-		"workflow_id": r.WorkflowID, "created": r.Created, "modified": r.Modified, "finished": r.Finished,
-	}
+// RequestSummary is a request as lists show it, from the projection.
+// Finished is set exactly when Status is terminal.
+type RequestSummary struct {
+	ID               int64                `json:"id"`
+	Type             string               `json:"type"`
+	URL              string               `json:"url"`
+	Related          RequestRelated       `json:"related"`
+	SummaryFields    RequestSummaryFields `json:"summary_fields"`
+	Organization     int64                `json:"organization"`
+	CatalogItem      int64                `json:"catalog_item"`
+	Requester        string               `json:"requester"`
+	Justification    string               `json:"justification"`
+	Status           string               `json:"status"`
+	CurrentStage     *int                 `json:"current_stage"`
+	PendingApprovers []string             `json:"pending_approvers"`
+	Job              *Job                 `json:"job"`
+	FailureReason    string               `json:"failure_reason"`
+	WorkflowID       string               `json:"workflow_id"`
+	Created          time.Time            `json:"created"`
+	Modified         time.Time            `json:"modified"`
+	Finished         *time.Time           `json:"finished"`
 }
 
-// requestDetail is a request with its answers (passwords masked, as
+// RequestRelated are the request's action endpoints.
+type RequestRelated struct {
+	Approve string `json:"approve"`
+	Reject  string `json:"reject"`
+	Comment string `json:"comment"`
+	Cancel  string `json:"cancel"`
+}
+
+// RequestSummaryFields name what the request refers to, and what the
+// caller may do to it.
+type RequestSummaryFields struct {
+	CatalogItem      NamedRef              `json:"catalog_item"`
+	Requester        UserRef               `json:"requester"`
+	UserCapabilities requests.Capabilities `json:"user_capabilities"`
+}
+
+// NamedRef is an object's id and name.
+type NamedRef struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// UserRef is a user's id and username.
+type UserRef struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+}
+
+// Job is the AWX job a request launched. Explanation (the workflow's word
+// on its status) is only in a detail read from the workflow.
+type Job struct {
+	Type        string  `json:"type"`
+	ID          int64   `json:"id"`
+	Status      string  `json:"status"`
+	URL         string  `json:"url"`
+	Explanation *string `json:"explanation,omitempty"`
+}
+
+// RequestDetail is a request with its answers (passwords masked, as
 // stored), stages, responses and comments: from the workflow's state when
-// there is one, else from the projection, saying which.
-func requestDetail(r store.Request, st *approval.Request) gin.H {
-	out := requestSummary(r)
-	out["extra_vars"] = rawOrEmpty(r.ExtraVars)
-	out["node_survey_data"] = rawOrEmpty(r.NodeSurveyData)
-	if st == nil {
-		// The same shape as from the workflow; what only the workflow
-		// knows is null or empty.
-		out["source"] = sourceProjection
-		out["stages"], out["comments"] = projectionStages(r)
-		out["denial"] = rawOrNil(r.Denial)
-		out["cancellation"] = nil
-		out["refused_signals"] = []any{}
-		out["plan"] = nil
-		return out
+// there is one, else from the projection, as Source says. The shape is
+// the same either way; what only the workflow knows is null or empty from
+// the projection.
+type RequestDetail struct {
+	RequestSummary
+	ExtraVars      json.RawMessage          `json:"extra_vars"`
+	NodeSurveyData json.RawMessage          `json:"node_survey_data"`
+	Source         string                   `json:"source"`
+	Stages         []Stage                  `json:"stages"`
+	Comments       []Comment                `json:"comments"`
+	Denial         json.RawMessage          `json:"denial"`
+	Cancellation   *approval.Cancellation   `json:"cancellation"`
+	RefusedSignals []approval.RefusedAction `json:"refused_signals"`
+	Plan           *Plan                    `json:"plan"`
+}
+
+// Plan is an approval plan: in a launch form's approval_plan, the plan a
+// request would get; in a request's plan, the one it got. PolicyID and
+// PolicyName are null when no policy chose it (and PolicyID in a
+// request's plan, whose workflow keeps only the policy's name).
+type Plan struct {
+	Source     approval.PlanSource `json:"source"`
+	PolicyID   *int64              `json:"policy_id"`
+	PolicyName *string             `json:"policy_name"`
+	Notes      []string            `json:"notes"`
+	Stages     []approval.Stage    `json:"stages"`
+}
+
+func planView(p approval.Plan) *Plan {
+	out := &Plan{Source: p.Source, Notes: nonNilStrings(p.Notes), Stages: p.Stages}
+	if p.PolicyID != 0 {
+		out.PolicyID = &p.PolicyID
 	}
-	out["source"] = sourceWorkflow
-	out["status"] = st.Status
-	out["current_stage"] = currentStage(st)
-	out["pending_approvers"] = nonNilStrings(st.EligibleApprovers)
-	out["failure_reason"] = st.FailureReason
-	out["modified"], out["finished"] = st.Modified, st.Finished
-	if st.Job != nil {
-		out["job"] = gin.H{"type": st.Job.Type, "id": st.Job.ID, "status": st.Job.Status, "url": st.Job.URL, "explanation": st.Job.Explanation}
+	if p.PolicyName != "" {
+		out.PolicyName = &p.PolicyName
 	}
-	stages := make([]gin.H, len(st.Stages))
-	for i, s := range st.Stages {
-		responses := make([]gin.H, len(s.Responses))
-		for j, resp := range s.Responses {
-			responses[j] = gin.H{"user": resp.User, "decision": resp.Decision, "comment": resp.Comment, "at": resp.At,
-				"channel": resp.Channel, "unverified": resp.Unverified}
-		}
-		stages[i] = stageView(i, s.Stage.Name, s.ApproverTeam, s.MinApprovers, s.DenialMessage, s.Timeout.Std(), s.ReminderInterval.Std(),
-			string(s.Status), s.OpenedAt, s.Deadline, s.DecidedAt, s.Approvals, responses)
-		stages[i]["next_reminder"] = s.NextReminder
-		stages[i]["reminders_sent"] = s.RemindersSent
-		stages[i]["unreachable"] = s.Unreachable
+	if out.Stages == nil {
+		out.Stages = []approval.Stage{}
 	}
-	comments := make([]gin.H, len(st.Comments))
-	for i, cm := range st.Comments {
-		comments[i] = gin.H{"user": cm.User, "text": cm.Text, "stage": cm.Stage, "at": cm.At,
-			"channel": cm.Channel, "unverified": cm.Unverified}
-	}
-	out["stages"], out["comments"] = stages, comments
-	out["denial"] = st.Denial
-	out["cancellation"] = st.Cancellation
-	out["refused_signals"] = st.Refused
-	out["plan"] = gin.H{"source": st.PlanSource, "policy": st.PlanPolicy, "notes": nonNilStrings(st.PlanNotes)}
 	return out
 }
 
-func currentStage(st *approval.Request) any {
+// Stage is one stage of a request and its progress. RemindedAt are the
+// times its reminders were sent (one per reminder_interval after it
+// opened, reminders_sent of them), so that clients need not compute them.
+type Stage struct {
+	Name             string             `json:"name"`
+	Order            int                `json:"order"`
+	ApproverTeam     *int64             `json:"approver_team"`
+	SummaryFields    StageSummaryFields `json:"summary_fields"`
+	MinApprovers     int                `json:"min_approvers"`
+	DenialMessage    string             `json:"denial_message"`
+	Timeout          approval.Duration  `json:"timeout"`
+	ReminderInterval approval.Duration  `json:"reminder_interval"`
+	Status           string             `json:"status"`
+	OpenedAt         *time.Time         `json:"opened_at"`
+	Deadline         *time.Time         `json:"deadline"`
+	DecidedAt        *time.Time         `json:"decided_at"`
+	Approvals        int                `json:"approvals"`
+	Responses        []Response         `json:"responses"`
+	NextReminder     *time.Time         `json:"next_reminder"`
+	RemindersSent    int                `json:"reminders_sent"`
+	RemindedAt       []time.Time        `json:"reminded_at"`
+	Unreachable      *Unreachable       `json:"unreachable"`
+}
+
+// StageSummaryFields name the stage's approver team.
+type StageSummaryFields struct {
+	ApproverTeam *approval.Ref `json:"approver_team"`
+}
+
+// Response is one approver's decision on a stage. Its fields (and
+// Comment's) keep the alphabetical order they were always answered in.
+type Response struct {
+	At         time.Time `json:"at"`
+	Channel    string    `json:"channel"`
+	Comment    string    `json:"comment"`
+	Decision   string    `json:"decision"`
+	Unverified bool      `json:"unverified"`
+	User       string    `json:"user"`
+}
+
+// Comment is a remark on a request; Stage is the 0-based position of the
+// stage open when it was made, if any.
+type Comment struct {
+	At         time.Time `json:"at"`
+	Channel    string    `json:"channel"`
+	Stage      *int      `json:"stage"`
+	Text       string    `json:"text"`
+	Unverified bool      `json:"unverified"`
+	User       string    `json:"user"`
+}
+
+// Unreachable says why the open stage cannot be completed by its
+// approvers. Since is left out from the projection, which does not know
+// it.
+type Unreachable struct {
+	Reason    string     `json:"reason"`
+	Needed    int        `json:"needed"`
+	Remaining []string   `json:"remaining"`
+	Since     *time.Time `json:"since,omitempty"`
+}
+
+// requestSummary is r as lists show it, with what the caller may do to it.
+func requestSummary(r store.Request, caps requests.Capabilities) RequestSummary {
+	url := fmt.Sprintf("/api/v2/service_requests/%d/", r.ID)
+	var job *Job
+	if r.Job != nil {
+		job = &Job{Type: r.Job.Type, ID: r.Job.ID, Status: r.Job.Status, URL: r.Job.URL}
+	}
+	return RequestSummary{
+		ID: r.ID, Type: "service_request", URL: url,
+		Related: RequestRelated{Approve: url + "approve/", Reject: url + "reject/", Comment: url + "comment/", Cancel: url + "cancel/"},
+		SummaryFields: RequestSummaryFields{
+			CatalogItem:      NamedRef{ID: r.CatalogItemID, Name: r.CatalogItemName},
+			Requester:        UserRef{ID: r.RequesterID, Username: r.RequesterUsername},
+			UserCapabilities: caps,
+		},
+		Organization: r.OrganizationID, CatalogItem: r.CatalogItemID, Requester: r.RequesterUsername,
+		Justification: r.Justification, Status: r.Status, CurrentStage: r.CurrentStage,
+		PendingApprovers: nonNilStrings(r.PendingApprovers), Job: job, FailureReason: r.FailureReason,
+		WorkflowID: r.WorkflowID, Created: r.Created, Modified: r.Modified, Finished: r.Finished,
+	}
+}
+
+// requestDetail is r in full, from st, the workflow's state, when there is
+// one, else from the projection.
+func requestDetail(r store.Request, st *approval.Request, caps requests.Capabilities) RequestDetail {
+	out := RequestDetail{RequestSummary: requestSummary(r, caps),
+		ExtraVars: rawOrEmpty(r.ExtraVars), NodeSurveyData: rawOrEmpty(r.NodeSurveyData),
+		RefusedSignals: []approval.RefusedAction{}}
+	if st == nil {
+		out.Source = sourceProjection
+		out.Stages, out.Comments = projectionStages(r)
+		out.Denial = rawOrNil(r.Denial)
+		return out
+	}
+	out.Source = sourceWorkflow
+	out.Status = string(st.Status)
+	out.CurrentStage = currentStage(st)
+	out.PendingApprovers = nonNilStrings(st.EligibleApprovers)
+	out.FailureReason = st.FailureReason
+	out.Modified, out.Finished = st.Modified, st.Finished
+	if st.Job != nil {
+		explanation := st.Job.Explanation
+		out.Job = &Job{Type: st.Job.Type, ID: st.Job.ID, Status: st.Job.Status, URL: st.Job.URL, Explanation: &explanation}
+	}
+	out.Stages = make([]Stage, len(st.Stages))
+	planStages := make([]approval.Stage, len(st.Stages))
+	for i, s := range st.Stages {
+		planStages[i] = s.Stage
+		responses := make([]Response, len(s.Responses))
+		for j, resp := range s.Responses {
+			responses[j] = Response{User: resp.User, Decision: string(resp.Decision), Comment: resp.Comment, At: resp.At,
+				Channel: resp.Channel, Unverified: resp.Unverified}
+		}
+		v := stageView(i, s.Stage.Name, s.ApproverTeam, s.MinApprovers, s.DenialMessage, s.Timeout.Std(), s.ReminderInterval.Std(),
+			string(s.Status), s.OpenedAt, s.Deadline, s.DecidedAt, s.Approvals, responses)
+		v.NextReminder, v.RemindersSent = s.NextReminder, s.RemindersSent
+		v.RemindedAt = remindedAt(s.OpenedAt, s.ReminderInterval.Std(), s.RemindersSent)
+		if u := s.Unreachable; u != nil {
+			since := u.Since
+			v.Unreachable = &Unreachable{Reason: u.Reason, Needed: u.Needed, Remaining: nonNilStrings(u.Remaining), Since: &since}
+		}
+		out.Stages[i] = v
+	}
+	out.Comments = make([]Comment, len(st.Comments))
+	for i, cm := range st.Comments {
+		out.Comments[i] = Comment{User: cm.User, Text: cm.Text, Stage: cm.Stage, At: cm.At, Channel: cm.Channel, Unverified: cm.Unverified}
+	}
+	if st.Denial != nil {
+		out.Denial, _ = json.Marshal(st.Denial)
+	}
+	out.Cancellation = st.Cancellation
+	if st.Refused != nil {
+		out.RefusedSignals = st.Refused
+	}
+	out.Plan = planView(approval.Plan{Source: st.PlanSource, PolicyName: st.PlanPolicy, Notes: st.PlanNotes, Stages: planStages})
+	return out
+}
+
+// remindedAt are the times of the reminders sent for a stage opened at
+// opened: the first an interval after it opened, then one per interval.
+func remindedAt(opened *time.Time, every time.Duration, sent int) []time.Time {
+	out := []time.Time{}
+	for k := 1; k <= sent && opened != nil; k++ {
+		out = append(out, opened.Add(time.Duration(k)*every))
+	}
+	return out
+}
+
+func currentStage(st *approval.Request) *int {
 	if st.Current() == nil {
 		return nil
 	}
-	return st.CurrentStage
+	i := st.CurrentStage
+	return &i
 }
 
 func stageView(i int, name string, team *approval.Ref, minApprovers int, denial string, timeout, reminder time.Duration,
-	status string, opened, deadline, decided *time.Time, approvals int, responses []gin.H) gin.H {
-	var teamID any
+	status string, opened, deadline, decided *time.Time, approvals int, responses []Response) Stage {
+	var teamID *int64
 	if team != nil {
-		teamID = team.ID
+		id := team.ID
+		teamID = &id
 	}
-	return gin.H{
-		"name": name, "order": i + 1, "approver_team": teamID, "summary_fields": gin.H{"approver_team": team},
-		"min_approvers": minApprovers, "denial_message": denial,
-		"timeout": approval.Duration(timeout), "reminder_interval": approval.Duration(reminder),
-		"status": status, "opened_at": opened, "deadline": deadline, "decided_at": decided,
-		"approvals": approvals, "responses": responses,
+	return Stage{
+		Name: name, Order: i + 1, ApproverTeam: teamID, SummaryFields: StageSummaryFields{ApproverTeam: team},
+		MinApprovers: minApprovers, DenialMessage: denial,
+		Timeout: approval.Duration(timeout), ReminderInterval: approval.Duration(reminder),
+		Status: status, OpenedAt: opened, Deadline: deadline, DecidedAt: decided,
+		Approvals: approvals, Responses: responses, RemindedAt: []time.Time{},
 	}
 }
 
 // projectionStages rebuilds stages and comments from the projection's rows.
-func projectionStages(r store.Request) ([]gin.H, []gin.H) {
-	byStage := map[int][]gin.H{}
+func projectionStages(r store.Request) ([]Stage, []Comment) {
+	byStage := map[int][]Response{}
 	approvals := map[int]int{}
-	comments := []gin.H{}
+	comments := []Comment{}
 	for _, resp := range r.Responses {
 		if resp.Kind == "comment" {
-			comments = append(comments, gin.H{"user": resp.Username, "text": resp.Text, "stage": resp.StagePosition, "at": resp.Created,
-				"channel": resp.Channel, "unverified": resp.Unverified})
+			comments = append(comments, Comment{User: resp.Username, Text: resp.Text, Stage: resp.StagePosition, At: resp.Created,
+				Channel: resp.Channel, Unverified: resp.Unverified})
 			continue
 		}
 		if resp.StagePosition == nil {
 			continue
 		}
 		pos := *resp.StagePosition
-		byStage[pos] = append(byStage[pos], gin.H{"user": resp.Username, "decision": resp.Kind, "comment": resp.Text, "at": resp.Created,
-			"channel": resp.Channel, "unverified": resp.Unverified})
+		byStage[pos] = append(byStage[pos], Response{User: resp.Username, Decision: resp.Kind, Comment: resp.Text, At: resp.Created,
+			Channel: resp.Channel, Unverified: resp.Unverified})
 		if resp.Kind == "approve" {
 			approvals[pos]++
 		}
 	}
-	stages := make([]gin.H, len(r.Stages))
+	stages := make([]Stage, len(r.Stages))
 	for i, s := range r.Stages {
 		var team *approval.Ref
 		if s.ApproverTeamID != nil {
@@ -142,11 +323,11 @@ func projectionStages(r store.Request) ([]gin.H, []gin.H) {
 		}
 		responses := byStage[s.Position]
 		if responses == nil {
-			responses = []gin.H{}
+			responses = []Response{}
 		}
 		stages[i] = stageView(i, s.Name, team, s.MinApprovers, s.DenialMessage, s.Timeout, s.ReminderInterval,
 			s.Status, s.OpenedAt, s.Deadline, s.DecidedAt, approvals[s.Position], responses)
-		stages[i]["unreachable"] = projectionUnreachable(r, s, approvals[s.Position])
+		stages[i].Unreachable = projectionUnreachable(r, s, approvals[s.Position])
 	}
 	return stages, comments
 }
@@ -155,7 +336,7 @@ func projectionStages(r store.Request) ([]gin.H, []gin.H) {
 // keeps: its quorum, its approvals and who may still decide. The index
 // does not know who was excluded nor since when, so the reason is shorter
 // than the workflow's.
-func projectionUnreachable(r store.Request, s store.StageState, approvals int) any {
+func projectionUnreachable(r store.Request, s store.StageState, approvals int) *Unreachable {
 	if r.CurrentStage == nil || *r.CurrentStage != s.Position || s.Status != string(approval.StagePending) {
 		return nil
 	}
@@ -164,7 +345,7 @@ func projectionUnreachable(r store.Request, s store.StageState, approvals int) a
 	if !ok {
 		return nil
 	}
-	return gin.H{"reason": short, "needed": needed, "remaining": nonNilStrings(r.PendingApprovers)}
+	return &Unreachable{Reason: short, Needed: needed, Remaining: nonNilStrings(r.PendingApprovers)}
 }
 
 func rawOrEmpty(raw json.RawMessage) json.RawMessage {
@@ -174,7 +355,7 @@ func rawOrEmpty(raw json.RawMessage) json.RawMessage {
 	return raw
 }
 
-func rawOrNil(raw json.RawMessage) any {
+func rawOrNil(raw json.RawMessage) json.RawMessage {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}

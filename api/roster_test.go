@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/workflows"
 )
 
 // Who may decide follows PostgreSQL at the moment of the decision: a
@@ -72,4 +75,43 @@ func TestAPI_AskedApproversKeepSeeingTheRequest(t *testing.T) {
 	out := e.must(http.StatusConflict, approver, "POST", path+"approve/", nil)
 	assert.Equal(t, "request_finished", out["code"])
 	e.must(http.StatusNotFound, otherTeam, "GET", path, nil)
+}
+
+// rosterSuperusers is who the request's workflow holds for superusers.
+func (e *env) rosterSuperusers(id int64) []string {
+	e.t.Helper()
+	v, err := e.client.QueryWorkflow(context.Background(), workflows.WorkflowID(id), "", workflows.StateQuery)
+	require.NoError(e.t, err)
+	var st approval.Request
+	require.NoError(e.t, v.Get(&st))
+	return st.Roster.Superusers
+}
+
+// Every change of who is a superuser reaches every waiting request's
+// roster, however it is made: created a superuser, made one, activated or
+// deactivated as one.
+func TestAPI_SuperuserChangesRefreshEveryWaitingRequest(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	id := e.submitRestart(restart)
+	has := func(name string, want bool) {
+		e.t.Helper()
+		e.eventually(30*time.Second, fmt.Sprintf("%s in the roster's superusers: %v", name, want), func() bool {
+			return slices.Contains(e.rosterSuperusers(id), name) == want
+		})
+	}
+
+	e.must(http.StatusCreated, superuser, "POST", "/api/v2/users/", map[string]any{"username": "heidi", "is_superuser": true})
+	has("heidi", true)
+
+	ivan := e.must(http.StatusCreated, superuser, "POST", "/api/v2/users/", map[string]any{"username": "ivan"})
+	e.must(http.StatusOK, superuser, "PATCH", fmt.Sprintf("/api/v2/users/%d/", idOf(ivan)), map[string]any{"is_superuser": true})
+	has("ivan", true)
+
+	judy := e.must(http.StatusCreated, superuser, "POST", "/api/v2/users/", map[string]any{"username": "judy", "is_superuser": true, "is_active": false})
+	e.must(http.StatusOK, superuser, "PATCH", fmt.Sprintf("/api/v2/users/%d/", idOf(judy)), map[string]any{"is_active": true})
+	has("judy", true)
+
+	e.must(http.StatusOK, superuser, "PATCH", fmt.Sprintf("/api/v2/users/%d/", idOf(ivan)), map[string]any{"is_active": false})
+	has("ivan", false)
 }

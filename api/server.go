@@ -1,13 +1,14 @@
-// Package api is Countersign's REST API (SPEC 5): gin handlers over the
-// store, the ServiceRequest workflow's contract and AWX, with AWX-style
-// pagination and error bodies. Every call but /api/v2/ping/ is
+// Package api is Countersign's REST API (SPEC 5): gin handlers that parse
+// a call, ask package access, call the store or the request service
+// (package requests, which owns every multi-step request operation) and
+// render typed views, with AWX-style pagination and error bodies. Errors
+// become answers in one place (errorResponse). Every call but /api/v2/ping/ is
 // authenticated; package access decides what the caller may see and do.
 package api
 
 import (
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +20,7 @@ import (
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/codec"
 	"github.com/countersign/countersign/proof"
+	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
 )
 
@@ -70,24 +72,13 @@ type Server struct {
 	d       Deps
 	log     *slog.Logger
 	metrics *httpMetrics
-	awx     *awxCache
-	workers *workerProbe
-	signer  *proof.ServiceKeys
-	// bg tracks work done after answering (signals to waiting requests);
-	// bgSlot serialises it.
-	bg     sync.WaitGroup
-	bgSlot chan struct{}
-}
-
-func (s *Server) now() time.Time {
-	if s.d.Now != nil {
-		return s.d.Now()
-	}
-	return time.Now()
+	awx     templateCache
+	// requests is the request service every channel calls.
+	requests *requests.Service
 }
 
 // Close waits for the work started after answering to finish.
-func (s *Server) Close() { s.bg.Wait() }
+func (s *Server) Close() { s.requests.Close() }
 
 // New builds the API. d.Store, d.Temporal and d.PayloadKeys are required.
 func New(d Deps) *Server {
@@ -115,14 +106,17 @@ func New(d Deps) *Server {
 		Name:      "policy_condition_compiles_total",
 		Help:      "Policy conditions compiled: checked when saved, or compiled on first use.",
 	}, func() float64 { return float64(approval.ConditionCompiles()) }))
+	templates := requests.NewTemplates(d.AWX, d.AWXCacheTTL)
 	return &Server{
 		d:       d,
 		log:     d.Logger,
 		metrics: newHTTPMetrics(d.Registry),
-		awx:     newAWXCache(d.AWX, d.AWXCacheTTL),
-		workers: newWorkerProbe(d.Temporal, d.TaskQueue),
-		signer:  proof.ServiceKeysFrom(d.PayloadKeys),
-		bgSlot:  make(chan struct{}, 1),
+		awx:     templateCache{templates},
+		requests: requests.New(requests.Config{
+			Store: d.Store, Temporal: d.Temporal, Templates: templates, Logger: d.Logger,
+			TaskQueue: d.TaskQueue, TemporalTimeout: d.TemporalTimeout, Signer: proof.ServiceKeysFrom(d.PayloadKeys),
+			Now: d.Now, StageLimits: d.StageLimits,
+		}),
 	}
 }
 
@@ -139,7 +133,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	r.NoRoute(func(c *gin.Context) { c.Error(errNotFound) })
 	r.NoMethod(func(c *gin.Context) {
-		c.Error(&httpError{status: http.StatusMethodNotAllowed, body: detail(`Method "` + c.Request.Method + `" not allowed.`)})
+		c.Error(refuse(methodNotAllowed, `Method "`+c.Request.Method+`" not allowed.`))
 	})
 	if !s.d.MetricsElsewhere {
 		r.GET("/metrics", gin.WrapH(s.MetricsHandler()))
@@ -150,7 +144,7 @@ func (s *Server) Handler() http.Handler {
 	v2 := r.Group("/api/v2")
 	v2.GET("/ping/", s.ping)
 	a := v2.Group("", s.authenticate)
-	a.GET("/me/", s.me)
+	a.GET("/me/", handle(s.me))
 	s.organizationRoutes(a)
 	s.userRoutes(a)
 	s.decisionKeyRoutes(a)

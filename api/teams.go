@@ -155,7 +155,7 @@ func (s *Server) deleteTeam(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	s.refreshApprovers(ctx, ids, fmt.Sprintf("team %s was deleted", t.Name))
+	s.approversChanged(ctx, approversChange{Requests: ids, Reason: fmt.Sprintf("team %s was deleted", t.Name)})
 	c.Status(http.StatusNoContent)
 }
 
@@ -182,8 +182,6 @@ func (s *Server) changeMembers(c *gin.Context) {
 	if !s.changeMembership(c, t.ID, t.OrganizationID, sameOrganization, s.d.Store.AddTeamMember, s.d.Store.RemoveTeamMember) {
 		return
 	}
-	s.refreshWaiting(c.Request.Context(), func(ctx context.Context) ([]int64, error) {
-		return s.d.Store.PendingRequestsUsingTeam(ctx, t.ID)
-	}, fmt.Sprintf("the members of team %s changed", t.Name))
+	s.approversChanged(c.Request.Context(), approversChange{Team: &t.ID, Reason: fmt.Sprintf("the members of team %s changed", t.Name)})
 	c.Status(http.StatusNoContent)
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -132,7 +131,7 @@ func (s *Server) createUser(c *gin.Context) {
 		}
 	}
 	if u.IsSuperuser && u.IsActive {
-		s.refreshWaiting(c.Request.Context(), s.d.Store.PendingRequests, fmt.Sprintf("user %s was created a superuser", u.Username))
+		s.approversChanged(c.Request.Context(), approversChange{Superuser: true, Reason: fmt.Sprintf("user %s was created a superuser", u.Username)})
 	}
 	c.JSON(http.StatusCreated, userView(u))
 }
@@ -200,11 +199,9 @@ func (s *Server) updateUser(c *gin.Context) {
 	}
 	switch {
 	case updated.IsSuperuser != u.IsSuperuser:
-		s.refreshWaiting(ctx, s.d.Store.PendingRequests, fmt.Sprintf("user %s became or stopped being a superuser", u.Username))
+		s.approversChanged(ctx, approversChange{Superuser: true, User: &u.ID, Reason: fmt.Sprintf("user %s became or stopped being a superuser", u.Username)})
 	case updated.IsActive != u.IsActive:
-		s.refreshWaiting(ctx, func(ctx context.Context) ([]int64, error) {
-			return s.d.Store.PendingRequestsForUser(ctx, u.ID)
-		}, fmt.Sprintf("user %s was activated or deactivated", u.Username))
+		s.approversChanged(ctx, approversChange{Superuser: u.IsSuperuser, User: &u.ID, Reason: fmt.Sprintf("user %s was activated or deactivated", u.Username)})
 	}
 	c.JSON(http.StatusOK, userView(updated))
 }
@@ -220,7 +217,7 @@ func (s *Server) deleteUser(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	ids, err := s.d.Store.PendingRequestsForUser(ctx, u.ID)
+	ids, err := s.requests.Affected(ctx, approversChange{User: &u.ID})
 	if err != nil {
 		c.Error(err)
 		return
@@ -232,11 +229,7 @@ func (s *Server) deleteUser(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	if u.IsSuperuser {
-		s.refreshWaiting(ctx, s.d.Store.PendingRequests, fmt.Sprintf("user %s was deleted", u.Username))
-	} else {
-		s.refreshApprovers(ctx, ids, fmt.Sprintf("user %s was deleted", u.Username))
-	}
+	s.approversChanged(ctx, approversChange{Superuser: u.IsSuperuser, Requests: ids, Reason: fmt.Sprintf("user %s was deleted", u.Username)})
 	c.Status(http.StatusNoContent)
 }
 

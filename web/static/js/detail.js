@@ -31,7 +31,7 @@ function via(x) {
 function events(r) {
   const ev = [];
   const add = (at, kind, what, ...more) => ev.push({ at: at ? new Date(at).getTime() : 0, iso: at, kind, what, more });
-  const planNote = r.plan && r.plan.policy ? `Approval plan from policy “${r.plan.policy}”.` : null;
+  const planNote = r.plan && r.plan.policy_name ? `Approval plan from policy “${r.plan.policy_name}”.` : null;
   add(r.created, 'info', `${r.requester} submitted the request`, r.justification ? h('blockquote', {}, r.justification) : null,
     planNote ? h('p', { class: 'hint' }, planNote) : null,
     (r.plan?.notes || []).map((n) => h('p', { class: 'hint' }, n)),

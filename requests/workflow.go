@@ -1,4 +1,4 @@
-package api
+package requests
 
 import (
 	"context"
@@ -69,18 +69,18 @@ var errNoWorker = errors.New("no worker is polling the task queue")
 
 // act sends a decision to the request's workflow as an update, as the
 // caller through channel, and waits for the new state. The update carries
-// the API's proof and who may act on the open stage now, read from
-// PostgreSQL, so a membership change holds for the decision however
-// recently it was made.
+// the service's proof of who sends it and who may act on the open stage
+// now, read from PostgreSQL, so a membership change holds for the decision
+// however recently it was made.
 //
 // Its outcome is never in doubt without saying so. No worker polling, or
-// Temporal not answering the probe: 503, the decision was not sent. The
-// workflow refused it or has finished: the refusal. No answer in time
-// (workers busy, or killed a moment ago and not yet missed): a
-// *decisionInFlight (202): the update may still be applied, but only until
-// its proof expires, after which the workflow refuses it.
-func (s *Server) act(ctx context.Context, r store.Request, d workflows.Decision, channel string) (approval.Request, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.d.TemporalTimeout)
+// Temporal not answering the probe: *Unavailable, the decision was not
+// sent. The workflow refused it or has finished: the refusal. No answer in
+// time (workers busy, or killed a moment ago and not yet missed):
+// *InFlight: the update may still be applied, but only until its proof
+// expires, after which the workflow refuses it.
+func (s *Service) act(ctx context.Context, r store.Request, d workflows.Decision, channel string) (approval.Request, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.TemporalTimeout)
 	defer cancel()
 	alive, err := s.workers.workersAlive(ctx)
 	if err != nil {
@@ -92,11 +92,11 @@ func (s *Server) act(ctx context.Context, r store.Request, d workflows.Decision,
 	if d.Roster, err = s.rosterNow(ctx, r); err != nil {
 		return approval.Request{}, err
 	}
-	signed := s.now()
-	h, err := s.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	signed := s.cfg.Now()
+	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.WorkflowID(d.RequestID),
 		UpdateName:   string(d.Action),
-		Args:         []any{d.Signed(s.signer, channel, signed)},
+		Args:         []any{d.Signed(s.cfg.Signer, channel, signed)},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	var st approval.Request
@@ -116,34 +116,20 @@ func (s *Server) act(ctx context.Context, r store.Request, d workflows.Decision,
 	case errors.As(err, &app):
 		return st, err // the workflow's refusal
 	}
-	return st, &decisionInFlight{requestID: d.RequestID, until: signed.Add(proof.ServiceMaxAge), cause: err, withdrawal: d.PendingOnly}
-}
-
-// decisionInFlight is a decision sent whose outcome is not known yet: it is
-// applied when a worker takes it before until, and never after.
-type decisionInFlight struct {
-	requestID int64
-	until     time.Time
-	cause     error
-	// withdrawal: the decision was a delete's cancel (pending_only).
-	withdrawal bool
-}
-
-func (e *decisionInFlight) Error() string {
-	return fmt.Sprintf("decision on request %d in flight until %s: %v", e.requestID, e.until.Format(time.RFC3339), e.cause)
+	return st, &InFlight{RequestID: d.RequestID, Until: signed.Add(proof.ServiceMaxAge), Cause: err, Withdrawal: d.PendingOnly}
 }
 
 // rosterNow is who may act on the request's open stage, as PostgreSQL says
 // now; nil when no stage is open. A team deleted since leaves the stage to
 // the organization's admins and superusers, as it does in the workflow.
-func (s *Server) rosterNow(ctx context.Context, r store.Request) (*workflows.StageRoster, error) {
+func (s *Service) rosterNow(ctx context.Context, r store.Request) (*workflows.StageRoster, error) {
 	if r.CurrentStage == nil || *r.CurrentStage < 0 || *r.CurrentStage >= len(r.Stages) {
 		return nil, nil
 	}
 	team := r.Stages[*r.CurrentStage].ApproverTeamID
-	roster, err := s.d.Store.Roster(ctx, r.OrganizationID, team)
+	roster, err := s.cfg.Store.Roster(ctx, r.OrganizationID, team)
 	if errors.Is(err, store.ErrNotFound) && team != nil {
-		roster, err = s.d.Store.Roster(ctx, r.OrganizationID, nil)
+		roster, err = s.cfg.Store.Roster(ctx, r.OrganizationID, nil)
 	}
 	if err != nil {
 		return nil, err
@@ -152,13 +138,13 @@ func (s *Server) rosterNow(ctx context.Context, r store.Request) (*workflows.Sta
 		Roster: approval.Roster{TeamMembers: roster.TeamMembers, OrgAdmins: roster.OrgAdmins, Superusers: roster.Superusers}}, nil
 }
 
-// state queries the request's live state; ok is false when the workflow
+// liveState queries the request's live state; ok is false when the workflow
 // cannot answer (gone after retention, no worker, Temporal down), in which
 // case the caller falls back to the projection.
-func (s *Server) state(ctx context.Context, requestID int64) (approval.Request, bool) {
-	ctx, cancel := context.WithTimeout(ctx, s.d.TemporalTimeout)
+func (s *Service) liveState(ctx context.Context, requestID int64) (approval.Request, bool) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.TemporalTimeout)
 	defer cancel()
-	v, err := s.d.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(requestID), "", workflows.StateQuery)
+	v, err := s.cfg.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(requestID), "", workflows.StateQuery)
 	var st approval.Request
 	if err == nil {
 		err = v.Get(&st)
@@ -168,55 +154,6 @@ func (s *Server) state(ctx context.Context, requestID int64) (approval.Request, 
 		return st, false
 	}
 	return st, true
-}
-
-// refreshApprovers tells waiting requests that who may decide changed, in
-// the background (a team may decide many requests). Failures are logged: a
-// request keeps its former approvers until the next refresh or stage.
-func (s *Server) refreshApprovers(ctx context.Context, ids []int64, reason string) {
-	if len(ids) == 0 {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	s.background(func() { s.signalRefresh(ctx, ids, reason) })
-}
-
-// refreshWaiting finds, in the background, the waiting requests that find
-// returns and tells them as refreshApprovers does; a failure to find them
-// is logged.
-func (s *Server) refreshWaiting(ctx context.Context, find func(context.Context) ([]int64, error), reason string) {
-	ctx = context.WithoutCancel(ctx)
-	s.background(func() {
-		ids, err := find(ctx)
-		if err != nil {
-			s.log.Warn("finding the waiting requests to refresh failed", "reason", reason, "error", err)
-			return
-		}
-		s.signalRefresh(ctx, ids, reason)
-	})
-}
-
-// background runs work after the answer, one piece at a time (signals are
-// quick; a burst of membership changes queues rather than piling up), and
-// Close waits for it.
-func (s *Server) background(work func()) {
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		s.bgSlot <- struct{}{}
-		defer func() { <-s.bgSlot }()
-		work()
-	}()
-}
-
-func (s *Server) signalRefresh(ctx context.Context, ids []int64, reason string) {
-	for _, id := range ids {
-		err := s.d.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.RefreshApprovers,
-			workflows.RefreshApproversInput{Reason: reason})
-		if err != nil && !isWorkflowGone(err) {
-			s.log.Warn("telling a request its approvers changed failed", "request_id", id, "error", err)
-		}
-	}
 }
 
 func isWorkflowGone(err error) bool {

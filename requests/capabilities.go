@@ -1,0 +1,86 @@
+package requests
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/countersign/countersign/access"
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/store"
+)
+
+// Capabilities say what a caller may do to a request now: each is true
+// exactly when the corresponding call would be accepted (with a text the
+// rules accept, where the action needs one).
+type Capabilities struct {
+	Approve bool `json:"approve"`
+	Reject  bool `json:"reject"`
+	Comment bool `json:"comment"`
+	Cancel  bool `json:"cancel"`
+	Delete  bool `json:"delete"`
+}
+
+// CapabilitiesOf is what p may do to request r at now. With live, the
+// workflow's state (its roster as fresh as the caller could make it), the
+// workflow's own rules answer, as they would for the call. Without it,
+// the answer comes from the projection and is approximate: the projection
+// lags the workflow by moments, and does not know every rule's input (a
+// roster still being resolved, a cancellation already asked, the comment
+// limit, a stage past its deadline).
+func CapabilitiesOf(p access.Principal, r store.Request, live *approval.Request, now time.Time) Capabilities {
+	obj := RequestObject(r)
+	if access.Check(p, access.Act, obj) != nil {
+		return Capabilities{}
+	}
+	mayDelete := access.Check(p, access.Delete, obj) == nil
+	if live != nil {
+		ok := func(a approval.Action) bool { return live.Check(a, p.Username, "-", now) == nil }
+		c := Capabilities{Approve: ok(approval.ActionApprove), Reject: ok(approval.ActionReject),
+			Comment: ok(approval.ActionComment), Cancel: ok(approval.ActionCancel)}
+		c.Delete = mayDelete && deletable(live.Status, live.Job != nil) &&
+			(live.Status != approval.StatusPendingApproval || c.Cancel)
+		return c
+	}
+	status := approval.Status(r.Status)
+	if status.Terminal() {
+		return Capabilities{Delete: mayDelete && deletable(status, r.Job != nil)}
+	}
+	decided := slices.Contains(obj.Deciders, p.Username)
+	decide := status == approval.StatusPendingApproval && p.Username != r.RequesterUsername && !decided &&
+		(p.IsSuperuser || slices.Contains(r.PendingApprovers, p.Username))
+	admin := p.Admin(r.OrganizationID)
+	cancel := p.UserID == r.RequesterID || admin
+	return Capabilities{
+		Approve: decide, Reject: decide,
+		Comment: p.UserID == r.RequesterID || admin || decided || decide,
+		Cancel:  cancel,
+		Delete:  mayDelete && deletable(status, r.Job != nil) && cancel,
+	}
+}
+
+// Capabilities is CapabilitiesOf for a on r, with live's roster replaced
+// by who may act as PostgreSQL says now, as a decision's would be; live
+// may be nil (see CapabilitiesOf).
+func (s *Service) Capabilities(ctx context.Context, a access.Principal, r store.Request, live *approval.Request) Capabilities {
+	if live != nil && !live.Status.Terminal() {
+		if roster, err := s.rosterNow(ctx, r); err == nil && roster != nil && roster.Stage == live.CurrentStage {
+			fresh := *live
+			fresh.Roster, fresh.RosterResolved = roster.Roster, true
+			live = &fresh
+		}
+	}
+	return CapabilitiesOf(a, r, live, s.cfg.Now())
+}
+
+// RequestObject is request r as package access judges it.
+func RequestObject(r store.Request) access.Object {
+	o := access.Object{Resource: access.Request, Organization: r.OrganizationID, Owner: r.RequesterID,
+		Approvers: r.PendingApprovers, Participants: r.Participants}
+	for _, resp := range r.Responses {
+		if resp.Kind != "comment" {
+			o.Deciders = append(o.Deciders, resp.Username)
+		}
+	}
+	return o
+}

@@ -1,0 +1,51 @@
+package requests_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/countersign/countersign/access"
+	"github.com/countersign/countersign/requests"
+	"github.com/countersign/countersign/store"
+)
+
+// From the projection: who may act on a pending request of organization 1
+// whose stage waits for bob and carol, submitted by alice.
+func TestCapabilitiesOf_Projection(t *testing.T) {
+	stage := 0
+	pending := store.Request{ID: 7, OrganizationID: 1, RequesterID: 10, RequesterUsername: "alice", Status: "pending_approval",
+		CurrentStage: &stage, PendingApprovers: []string{"bob", "carol"}}
+	rejected := pending
+	rejected.Status, rejected.CurrentStage, rejected.PendingApprovers = "rejected", nil, nil
+	rejected.Participants = []string{"bob"}
+	launched := pending
+	launched.Status, launched.Job = "successful", &store.JobRef{Type: "job", ID: 3}
+
+	alice := access.Principal{UserID: 10, Username: "alice", MemberOf: []int64{1}}
+	bob := access.Principal{UserID: 11, Username: "bob", MemberOf: []int64{1}, Teams: []int64{5}}
+	erin := access.Principal{UserID: 12, Username: "erin", MemberOf: []int64{1}, AdminOf: []int64{1}}
+	admin := access.Principal{UserID: 1, Username: "admin", IsSuperuser: true}
+	dave := access.Principal{UserID: 13, Username: "dave", MemberOf: []int64{1}}
+
+	for _, tc := range []struct {
+		name string
+		p    access.Principal
+		r    store.Request
+		want requests.Capabilities
+	}{
+		{"requester, pending", alice, pending, requests.Capabilities{Comment: true, Cancel: true, Delete: true}},
+		{"approver, pending", bob, pending, requests.Capabilities{Approve: true, Reject: true, Comment: true}},
+		{"org admin, pending", erin, pending, requests.Capabilities{Comment: true, Cancel: true, Delete: true}},
+		{"superuser, pending", admin, pending, requests.Capabilities{Approve: true, Reject: true, Comment: true, Cancel: true, Delete: true}},
+		{"unrelated member, pending", dave, pending, requests.Capabilities{}},
+		{"requester, rejected", alice, rejected, requests.Capabilities{Delete: true}},
+		{"asked approver, rejected", bob, rejected, requests.Capabilities{}},
+		{"superuser, launched", admin, launched, requests.Capabilities{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, requests.CapabilitiesOf(tc.p, tc.r, nil, time.Now()))
+		})
+	}
+}

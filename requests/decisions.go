@@ -1,0 +1,162 @@
+package requests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/workflows"
+)
+
+// Decide sends approve, reject, comment or cancel to request r's workflow
+// as a, with text (the comment, reason or text of the action), and answers
+// the request's new state. The workflow's rules decide: a refusal is an
+// *approval.Refusal (or the application error carrying one, see
+// RefusalOf). A refusal of what the call holds is answered with the rules'
+// refusal of who sends it when there is one (see WhoActsFirst).
+// *Unavailable: the decision was not sent. *InFlight: it was sent but its
+// outcome is not known yet.
+func (s *Service) Decide(ctx context.Context, a Actor, r store.Request, action approval.Action, text string) (approval.Request, error) {
+	d := workflows.Decision{RequestID: r.ID, Action: action, User: a.Username, Text: text}
+	st, err := s.act(ctx, r, d, a.Channel)
+	if ref := RefusalOf(err); ref != nil && InputRefusal(ref) {
+		err = s.WhoActsFirst(ctx, a, r.ID, action, err)
+	}
+	return st, err
+}
+
+// WhoActsFirst answers err, a decision refused for what it holds (a body
+// that cannot be read, a text the rules refuse), with the rules' refusal
+// of who sends it, when there is one, so that who may not act on the
+// request is told so whatever the call holds. Who may act is the
+// workflow's to judge: the rules run on its live state, with a text they
+// accept; when it cannot be asked (no worker), err stands.
+func (s *Service) WhoActsFirst(ctx context.Context, a Actor, id int64, action approval.Action, err error) error {
+	if alive, aerr := s.workers.workersAlive(ctx); aerr != nil || !alive {
+		return err
+	}
+	st, ok := s.liveState(ctx, id)
+	if !ok {
+		return err
+	}
+	if ref := RefusalOf(st.Check(action, a.Username, "-", s.cfg.Now())); ref != nil && ref.Forbidden() {
+		return ref
+	}
+	return err
+}
+
+// State is request r's live state from its workflow, or nil when the
+// workflow cannot answer (no worker, Temporal down, gone after retention)
+// or answers with a state older than the projection's (a workflow that
+// stopped before the request was settled without it): then the
+// projection is what there is.
+func (s *Service) State(ctx context.Context, r store.Request) *approval.Request {
+	// Without workers a query would only wait for its timeout.
+	if alive, err := s.workers.workersAlive(ctx); err != nil || !alive {
+		return nil
+	}
+	if st, ok := s.liveState(ctx, r.ID); ok && st.Seq >= r.StateSeq {
+		return &st
+	}
+	return nil
+}
+
+// Delete removes request r, which a withdraws, if it never launched: only
+// pending, rejected, expired and canceled requests without a job can go,
+// so that the record of executed automation stays (SPEC 5). The
+// projection may lag behind the workflow (an approval a moment ago), so a
+// request that looks pending is withdrawn by its workflow first, which
+// refuses in the same step if it is no longer pending: a request on its
+// way to launch is never deleted or canceled by a delete. Every refusal is
+// approval.CodeLaunched; *InFlight (Withdrawal) when the withdrawal's
+// outcome is not known.
+func (s *Service) Delete(ctx context.Context, a Actor, r store.Request) error {
+	if err := checkDeletable(r.ID, approval.Status(r.Status), r.Job != nil); err != nil {
+		return err
+	}
+	if r.Status == string(approval.StatusPendingApproval) {
+		_, err := s.act(ctx, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionCancel,
+			User: a.Username, Text: "the request was deleted", PendingOnly: true}, a.Channel)
+		switch ref := RefusalOf(err); {
+		case ref != nil && ref.Code == approval.CodeFinished:
+			// The workflow has finished: delete only what never launched.
+			st, ok := s.liveState(ctx, r.ID)
+			if !ok {
+				err = unavailable("The request's workflow cannot be asked about its state; try again shortly.", nil)
+				break
+			}
+			err = checkDeletable(r.ID, st.Status, st.Job != nil)
+		case ref != nil && ref.Code == approval.CodeNotPending:
+			err = launched(r.ID, "was approved a moment ago")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.cfg.Store.DeleteRequest(ctx, r.ID); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			err = launched(r.ID, "launched a job meanwhile")
+		}
+		return err
+	}
+	return nil
+}
+
+// checkDeletable refuses to delete a request that launched, or is on its
+// way to launch (approved, running, or with a job).
+func checkDeletable(id int64, status approval.Status, hasJob bool) error {
+	if deletable(status, hasJob) {
+		return nil
+	}
+	return launched(id, fmt.Sprintf("is %s", status))
+}
+
+func deletable(status approval.Status, hasJob bool) bool {
+	switch status {
+	case approval.StatusPendingApproval, approval.StatusRejected, approval.StatusExpired, approval.StatusCanceled:
+		return !hasJob
+	}
+	return false
+}
+
+// launched is the refusal of a delete: the request launched, or will.
+func launched(id int64, what string) error {
+	return &approval.Refusal{Code: approval.CodeLaunched, Message: fmt.Sprintf(
+		"request %d %s; only requests that never launched a job can be deleted, so the record of executed automation stays", id, what)}
+}
+
+// RefusalOf is the refusal err carries, or nil: an *approval.Refusal (the
+// service's own, or a closed workflow's, see act), or the application
+// error a workflow update was rejected with, whose details hold the
+// refusal. Every refusal reaches the caller through it, code and all.
+func RefusalOf(err error) *approval.Refusal {
+	var ref *approval.Refusal
+	if errors.As(err, &ref) {
+		return ref
+	}
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || !app.HasDetails() {
+		return nil
+	}
+	var detail approval.Refusal
+	if app.Details(&detail) != nil || detail.Code == "" {
+		return nil
+	}
+	return &approval.Refusal{Code: detail.Code, Message: app.Message()}
+}
+
+// InputRefusal reports whether ref is about what the call holds (a text
+// missing or too long, an unknown action) rather than about who acts or
+// the request's state.
+func InputRefusal(ref *approval.Refusal) bool {
+	switch ref.Code {
+	case approval.CodeUserRequired, approval.CodeUnknownAction, approval.CodeTooLong,
+		approval.CodeReasonRequired, approval.CodeTextRequired, approval.CodeMalformed:
+		return true
+	}
+	return false
+}
