@@ -30,8 +30,8 @@ function row(r, changed) {
     type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'delete' },
     onclick: async () => { if (await deleteDialog(r)) changed(); },
   }, icon('trash-2'), 'Delete', named.cloneNode(true)) : null;
-  return h('li', { class: 'request-row' },
-    h('a', { class: 'card row-link', href: `#/requests/${r.id}`, dataset: { request: r.id } },
+  return h('li', { class: 'card request-row' },
+    h('a', { class: 'row-link', href: `#/requests/${r.id}`, dataset: { request: r.id } },
       h('strong', {}, `#${r.id} ${item}`),
       badge(r.status),
       h('span', { class: 'meta' }, 'Submitted ', time(r.created), ` (${relative(r.created)})`,
