@@ -22,7 +22,7 @@ const confusingGlobals = [
 // The modules the unit tests (test/*.test.js) import under Node.js: no
 // browser globals and no imports but each other, so that DOM access
 // cannot creep into them.
-const pure = ['cache', 'form-errors', 'format', 'pool', 'request-steps', 'stale', 'survey-values', 'wire'];
+const pure = ['cache', 'capabilities', 'form-errors', 'format', 'pool', 'request-steps', 'stale', 'survey-values', 'wire'];
 const pureFiles = pure.map((m) => `static/js/${m}.js`);
 
 // Ways to parse a string as HTML: the portal builds elements with text

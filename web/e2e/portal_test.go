@@ -105,6 +105,7 @@ func TestPortal_RequestLifecycle(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.detail .badge[data-status="pending_approval"]`)))
 	b.until(60*time.Second, "the first stage to open", nil, func() bool { return b.present(`.progress`) })
 	assert.Contains(t, b.text(`.timeline`), "alice submitted the request")
+	assert.Contains(t, b.text(`.timeline`), "Approval plan from policy “environments”.", "the plan names its policy (policy_name)")
 	b.checkLabelledAnswers(`.detail section[aria-label="Answers"]`, "correct-horse-battery")
 	b.screenshot("request-detail-pending")
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerText, durationMs, relative, shorten, stageSummary, statusLabel, statusLabels } from '../static/js/format.js';
+import { answerText, relative, sentReminders, shorten, stageSummary, statusLabel, statusLabels } from '../static/js/format.js';
 
 test('statusLabel: the known statuses, and words for any other', () => {
   assert.equal(statusLabel('pending_approval'), 'Pending approval');
@@ -12,20 +12,20 @@ test('statusLabel: the known statuses, and words for any other', () => {
     ['pending_approval', 'approved', 'running', 'successful', 'failed', 'rejected', 'expired', 'canceled'], 'the filter lists every status once, in order');
 });
 
-test('durationMs: Go duration strings', () => {
-  assert.equal(durationMs('72h0m0s'), 72 * 3600000);
-  assert.equal(durationMs('24h'), 86400000);
-  assert.equal(durationMs('1h30m'), 5400000);
-  assert.equal(durationMs('1m30.5s'), 90500);
-  assert.equal(durationMs('250ms'), 250, 'ms is not m then s');
-  assert.equal(durationMs('1.5h'), 5400000);
-  assert.equal(durationMs('1500us'), 1.5);
-  assert.equal(durationMs('2µs'), 0.002);
-  assert.equal(durationMs('0s'), 0);
-  assert.equal(durationMs(''), 0);
-  assert.equal(durationMs(null), 0);
-  assert.equal(durationMs(undefined), 0);
-  assert.equal(durationMs('soon'), 0);
+test('sentReminders: the reminders the server says were sent', () => {
+  const opened = '2026-01-01T00:00:00Z';
+  const at = ['2026-01-02T00:00:00Z', '2026-01-03T00:00:00Z', '2026-01-04T00:00:00Z'];
+  assert.deepEqual(sentReminders({ opened_at: opened, reminded_at: at, reminders_sent: 2 }), at.slice(0, 2), 'a time still due is not sent');
+  assert.deepEqual(sentReminders({ reminded_at: at, reminders_sent: 3 }), at);
+  assert.deepEqual(sentReminders({ reminded_at: at }), at, 'without a count, every time listed');
+  assert.deepEqual(sentReminders({ reminded_at: at.slice(0, 1), reminders_sent: 2 }), at.slice(0, 1), 'never more than the times listed');
+  assert.deepEqual(sentReminders({ reminded_at: at, reminders_sent: 0 }), []);
+  assert.deepEqual(sentReminders({ reminded_at: [], reminders_sent: 0 }), []);
+  assert.deepEqual(sentReminders({ reminders_sent: 2 }), [], 'no times, nothing to place on the timeline');
+  assert.deepEqual(sentReminders({ reminded_at: null }), []);
+  assert.deepEqual(sentReminders({ reminded_at: ['', null, at[0]] }), [at[0]], 'only times');
+  assert.deepEqual(sentReminders({}), []);
+  assert.deepEqual(sentReminders(null), []);
 });
 
 test('relative: a rough distance from now, in the largest unit', () => {

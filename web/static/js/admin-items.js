@@ -2,6 +2,7 @@
 import { all, del, patch, post } from './api.js';
 import { clearErrors, confirmDialog, field, fill, h, icon, setIcon, showApiErrors, toast } from './ui.js';
 import { teamOptions } from './admin-common.js';
+import { can } from './capabilities.js';
 
 // The form has one template field for the API's two keys.
 const templateKeys = { job_template: 'template', workflow_job_template: 'template' };
@@ -102,7 +103,7 @@ export async function itemsTab(panel, org) {
         h('td', {}, i.requires_approval ? (i.summary_fields.approver_team?.name || 'Org admins') : 'By policy'),
         h('td', {}, i.enabled ? 'Yes' : 'No'),
         h('td', {}, h('div', { class: 'actions' },
-          h('button', { type: 'button', class: 'btn btn-small', onclick: () => edit(i) }, 'Edit', h('span', { class: 'sr-only' }, ` ${i.name}`)),
-          h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => remove(i) }, 'Delete', h('span', { class: 'sr-only' }, ` ${i.name}`)))))))
+          can(i, 'edit') ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => edit(i) }, 'Edit', h('span', { class: 'sr-only' }, ` ${i.name}`)) : null,
+          can(i, 'delete') ? h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => remove(i) }, 'Delete', h('span', { class: 'sr-only' }, ` ${i.name}`)) : null)))))
     )) : h('p', { class: 'empty' }, 'No catalog items yet.'));
 }

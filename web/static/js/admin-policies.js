@@ -5,6 +5,7 @@ import { all, del, patch, post } from './api.js';
 import { clearErrors, confirmDialog, field, fill, h, icon, showApiErrors, toast, uid } from './ui.js';
 import { teamOptions } from './admin-common.js';
 import { stageSummary } from './format.js';
+import { can } from './capabilities.js';
 
 function stageEditor(teams, st, onRemove, onMove) {
   const name = h('input', { type: 'text', value: st.name || '', maxlength: 512 });
@@ -134,7 +135,7 @@ export async function policiesTab(panel, org) {
         h('td', {}, h('ol', {}, p.stages.map((st) => h('li', {}, stageSummary({ ...st, approver_team: st.summary_fields.approver_team }))))),
         h('td', {}, p.enabled ? 'Yes' : 'No'),
         h('td', {}, h('div', { class: 'actions' },
-          h('button', { type: 'button', class: 'btn btn-small', onclick: () => edit(p) }, 'Edit', h('span', { class: 'sr-only' }, ` ${p.name}`)),
-          h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => remove(p) }, 'Delete', h('span', { class: 'sr-only' }, ` ${p.name}`)))))))
+          can(p, 'edit') ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => edit(p) }, 'Edit', h('span', { class: 'sr-only' }, ` ${p.name}`)) : null,
+          can(p, 'delete') ? h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => remove(p) }, 'Delete', h('span', { class: 'sr-only' }, ` ${p.name}`)) : null)))))
     )) : h('p', { class: 'empty' }, 'No policies: items that require approval get one stage decided by their approver team.'));
 }

@@ -1,6 +1,9 @@
-// Admin: the organization's teams and their members.
+// Admin: the organization's teams and their members. Deleting a team and
+// changing its members are offered as the server allows (the team's
+// user_capabilities: delete, and edit for its members).
 import { all, del, post } from './api.js';
 import { clearErrors, confirmDialog, field, fill, h, icon, showApiErrors, showErrors, toast } from './ui.js';
+import { can } from './capabilities.js';
 
 function display(u) {
   const full = [u.first_name, u.last_name].filter(Boolean).join(' ');
@@ -45,12 +48,12 @@ async function teamCard(team, orgUsers, reload) {
   };
   return h('section', { class: 'card stack', 'aria-label': `Team ${team.name}`, dataset: { team: team.name } },
     h('div', { class: 'page-head' }, h('h2', {}, icon('users'), ` ${team.name}`),
-      h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: removeTeam }, 'Delete team', h('span', { class: 'sr-only' }, ` ${team.name}`))),
+      can(team, 'delete') ? h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: removeTeam }, 'Delete team', h('span', { class: 'sr-only' }, ` ${team.name}`)) : null),
     team.description ? h('p', { class: 'muted' }, team.description) : null,
     members.length ? h('ul', { class: 'list' }, members.map((u) => h('li', { class: 'member' }, display(u),
-      h('button', { type: 'button', class: 'btn btn-small', onclick: () => removeMember(u) }, 'Remove', h('span', { class: 'sr-only' }, ` ${u.username} from ${team.name}`)))))
+      can(team, 'edit') ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => removeMember(u) }, 'Remove', h('span', { class: 'sr-only' }, ` ${u.username} from ${team.name}`)) : null)))
       : h('p', { class: 'muted' }, 'No members.'),
-    addForm);
+    can(team, 'edit') ? addForm : null);
 }
 
 export async function teamsTab(panel, org) {

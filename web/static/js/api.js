@@ -100,8 +100,3 @@ const me = memo(() => get('/me/'));
 export function whoami() {
   return me.get('me');
 }
-
-/** Whether the user administers organization org (or is a superuser). */
-export function administers(user, org) {
-  return user.is_superuser || user.organizations.some((o) => o.id === org && o.role === 'admin');
-}

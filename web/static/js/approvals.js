@@ -1,8 +1,10 @@
 // Approvals inbox: the requests whose open stage waits for the user, with
 // what an approver needs to decide; approve (optional comment) or reject
-// (reason required) after a confirmation.
+// (reason required) after a confirmation, as far as the server offers
+// them to the user (summary_fields.user_capabilities).
 import { get, post } from './api.js';
 import { answersView } from './answers.js';
+import { can, canAny } from './capabilities.js';
 import { confirmDialog, errorBox, fill, h, icon, pageHead, time, toast } from './ui.js';
 import { relative } from './format.js';
 import { mapLimit } from './pool.js';
@@ -59,10 +61,10 @@ function card(r, onDone) {
     h('details', { open: true }, h('summary', {}, 'Answers'), answersView(r)),
     h('div', { class: 'actions' },
       h('a', { class: 'btn btn-quiet', href: `#/requests/${r.id}` }, 'Details'),
-      h('button', { type: 'button', class: 'btn btn-danger', onclick: async () => { if (await decideDialog(r, 'reject')) onDone(); } },
-        icon('x'), 'Reject', h('span', { class: 'sr-only' }, ` request ${r.id}`)),
-      h('button', { type: 'button', class: 'btn btn-ok', onclick: async () => { if (await decideDialog(r, 'approve')) onDone(); } },
-        icon('check'), 'Approve', h('span', { class: 'sr-only' }, ` request ${r.id}`))));
+      can(r, 'reject') ? h('button', { type: 'button', class: 'btn btn-danger', onclick: async () => { if (await decideDialog(r, 'reject')) onDone(); } },
+        icon('x'), 'Reject', h('span', { class: 'sr-only' }, ` request ${r.id}`)) : null,
+      can(r, 'approve') ? h('button', { type: 'button', class: 'btn btn-ok', onclick: async () => { if (await decideDialog(r, 'approve')) onDone(); } },
+        icon('check'), 'Approve', h('span', { class: 'sr-only' }, ` request ${r.id}`)) : null));
 }
 
 export async function approvalsPage(page) {
@@ -82,7 +84,9 @@ export async function approvalsPage(page) {
       total = res.count;
       const ids = res.results.map((x) => x.id).filter((id) => !decided.has(id));
       details = (await mapLimit(ids, 4, (id) => get(`/service_requests/${id}/`).catch(() => null)))
-        .filter((r) => r && r.status === 'pending_approval' && !decided.has(r.id));
+        // The inbox index may lag: only requests the user may still
+        // decide on, as the server says now.
+        .filter((r) => r && canAny(r, 'approve', 'reject') && !decided.has(r.id));
     } catch (err) {
       if (current()) { shown = ''; fill(list, errorBox(err)); }
       return;

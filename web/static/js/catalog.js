@@ -5,6 +5,7 @@ import { query } from './wire.js';
 import { launchData } from './launch-data.js';
 import { stageSummary } from './format.js';
 import { errorBox, field, fill, h, icon, pageHead } from './ui.js';
+import { can } from './capabilities.js';
 import { openRequestDialog } from './submit.js';
 import { staleGuard } from './stale.js';
 
@@ -35,8 +36,10 @@ function card(item) {
     plan,
     h('footer', {},
       h('span', { class: 'muted' }, item.is_workflow ? 'Workflow' : 'Job'),
-      h('button', { type: 'button', class: 'btn btn-primary', onclick: () => openRequestDialog(item) },
-        icon('send'), 'Request', h('span', { class: 'sr-only' }, ` ${item.name}`))));
+      can(item, 'submit')
+        ? h('button', { type: 'button', class: 'btn btn-primary', onclick: () => openRequestDialog(item) },
+          icon('send'), 'Request', h('span', { class: 'sr-only' }, ` ${item.name}`))
+        : h('span', { class: 'muted', dataset: { submit: 'no' } }, 'You may not request this item.')));
 }
 
 export async function catalogPage(page) {

@@ -1,14 +1,16 @@
 // Request detail: status, answers, a timeline of everything that happened,
 // the AWX job with its link; refreshes itself while the request is not
-// finished. The requester (and org admins) may cancel; anyone involved
-// may comment; an approver of the open stage may decide from here too.
-import { administers, get, post, whoami } from './api.js';
+// finished. Its actions (approve, reject, cancel, delete, comment) are
+// those the server offers the user (summary_fields.user_capabilities).
+import { get, post } from './api.js';
 import {
-  badge, clearErrors, confirmDialog, field, fill, h, icon, pageHead,
-  showApiErrors, showErrors, terminal, time, toast,
+  badge, clearErrors, field, fill, h, icon, pageHead,
+  showApiErrors, showErrors, time,
 } from './ui.js';
-import { durationMs, relative } from './format.js';
+import { relative, sentReminders, statusLabel } from './format.js';
+import { can } from './capabilities.js';
 import { decideDialog } from './approvals.js';
+import { cancelDialog, deleteDialog } from './request-actions.js';
 import { answersView } from './answers.js';
 import { staleGuard } from './stale.js';
 
@@ -41,11 +43,7 @@ function events(r) {
     if (st.opened_at) {
       add(st.opened_at, 'warn', `${label} opened`, h('p', { class: 'hint' },
         `${teamOf(st)} decide; ${st.min_approvers} approval${st.min_approvers === 1 ? '' : 's'} needed; deadline `, time(st.deadline), '.'));
-      const every = durationMs(st.reminder_interval);
-      for (let k = 1; k <= (st.reminders_sent || 0); k += 1) {
-        const at = every ? new Date(new Date(st.opened_at).getTime() + k * every).toISOString() : st.opened_at;
-        add(at, '', `Reminder ${k} sent to the approvers of ${label} who had not decided`);
-      }
+      sentReminders(st).forEach((at, k) => add(at, '', `Reminder ${k + 1} sent to the approvers of ${label} who had not decided`));
     }
     for (const resp of st.responses || []) {
       const approved = resp.decision === 'approve';
@@ -67,8 +65,9 @@ function events(r) {
     const decided = Math.max(new Date(r.created).getTime(), ...r.stages.map((s) => (s.decided_at ? new Date(s.decided_at).getTime() : 0)));
     ev.push({ at: decided + 1, iso: null, kind: 'info', what: `Launched AWX ${r.job.type === 'workflow_job' ? 'workflow job' : 'job'} #${r.job.id}`, more: [jobLine(r.job)] });
   }
-  if (r.finished && terminal.has(r.status)) {
-    const text = { successful: 'The job succeeded', failed: 'The request failed', canceled: 'The request was canceled', expired: 'The request expired', rejected: 'The request was rejected' }[r.status];
+  if (r.finished) {
+    const text = { successful: 'The job succeeded', failed: 'The request failed', canceled: 'The request was canceled', expired: 'The request expired', rejected: 'The request was rejected' }[r.status]
+      || `The request ended: ${statusLabel(r.status)}`;
     add(r.finished, r.status === 'successful' ? 'ok' : 'bad', text, r.failure_reason ? h('p', { class: 'failure' }, r.failure_reason) : null);
   }
   return ev.sort((a, b) => a.at - b.at);
@@ -115,7 +114,6 @@ function answersCard(r) {
 
 export async function detailPage(page, idText) {
   const id = Number(idText);
-  const me = await whoami();
   let r = await get(`/service_requests/${id}/`);
   const head = h('div');
   const side = h('div', { class: 'stack' });
@@ -144,14 +142,12 @@ export async function detailPage(page, idText) {
     fill(tl, h('h2', {}, 'Timeline'), timeline(r));
     fill(side, statusCard(r));
     fill(answers, answersCard(r));
-    const canCancel = ['pending_approval', 'approved', 'running'].includes(r.status)
-      && (r.requester === me.username || administers(me, r.organization));
-    const canDecide = r.status === 'pending_approval' && (r.pending_approvers || []).includes(me.username);
     fill(actions,
-      canDecide ? [
-        h('button', { type: 'button', class: 'btn btn-ok', dataset: { action: 'approve' }, onclick: () => decide('approve') }, icon('check'), 'Approve'),
-        h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'reject' }, onclick: () => decide('reject') }, icon('x'), 'Reject')] : null,
-      canCancel ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'cancel' }, onclick: cancel }, icon('ban'), 'Cancel request') : null);
+      can(r, 'approve') ? h('button', { type: 'button', class: 'btn btn-ok', dataset: { action: 'approve' }, onclick: () => decide('approve') }, icon('check'), 'Approve') : null,
+      can(r, 'reject') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'reject' }, onclick: () => decide('reject') }, icon('x'), 'Reject') : null,
+      can(r, 'cancel') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'cancel' }, onclick: cancel }, icon('ban'), 'Cancel request') : null,
+      can(r, 'delete') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'delete' }, onclick: remove }, icon('trash-2'), 'Delete request') : null);
+    commentForm.hidden = !can(r, 'comment');
     if (focused) actions.querySelector(`[data-action="${focused}"]`)?.focus();
   }
 
@@ -206,19 +202,20 @@ export async function detailPage(page, idText) {
   }
 
   async function cancel() {
-    const ok = await confirmDialog({
-      title: `Cancel request #${r.id}?`,
-      message: r.status === 'running' ? 'The AWX job is canceled too.' : 'Nothing will be launched.',
-      confirmLabel: 'Cancel request', danger: true,
-      input: { label: 'Reason', required: false },
-      action: async (reason) => {
-        const updated = await post(`/service_requests/${id}/cancel/`, { reason });
-        guard.supersede();
-        r = updated;
-      },
-    });
-    if (ok) { toast(`Request #${r.id} cancel requested.`); render(); }
+    const updated = await cancelDialog(r);
+    if (updated) {
+      guard.supersede();
+      // eslint-disable-next-line require-atomic-updates -- the cancellation's answer is the newest state
+      r = updated;
+      render();
+    }
     refocus('cancel');
+  }
+
+  async function remove() {
+    if (!await deleteDialog(r)) { refocus('delete'); return; }
+    stop();
+    location.hash = '#/requests';
   }
 
   commentForm.addEventListener('submit', async (e) => {
@@ -242,7 +239,9 @@ export async function detailPage(page, idText) {
 
   render();
   timer = setInterval(() => {
-    if (terminal.has(r.status)) stop();
+    // A finished request changes no more (the server sets finished
+    // exactly then).
+    if (r.finished) stop();
     else if (!document.hidden && !document.querySelector('dialog[open]')) refresh();
   }, refreshEvery);
   return stop;

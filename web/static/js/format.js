@@ -1,4 +1,4 @@
-// Values as the portal writes them: statuses, durations, times relative to
+// Values as the portal writes them: statuses, reminders, times relative to
 // now, approval stages, survey answers. Pure: no DOM (unit-tested by
 // web/test/format.test.js).
 
@@ -13,12 +13,15 @@ export function statusLabel(status) {
   return statusLabels[status] || (status ? status[0].toUpperCase() + status.slice(1).replace(/_/g, ' ') : 'Unknown');
 }
 
-/** Milliseconds in a Go duration string such as "72h0m0s"; 0 for none. */
-export function durationMs(s) {
-  const unit = { h: 3600000, m: 60000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
-  let ms = 0;
-  for (const [, n, u] of String(s || '').matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) ms += Number(n) * unit[u];
-  return ms;
+/**
+ * The times of the reminders a stage sent, oldest first: the server's
+ * reminded_at, as many as it says it sent (reminders_sent), so that a time
+ * it lists as still due is not told as sent.
+ */
+export function sentReminders(st) {
+  const at = st && Array.isArray(st.reminded_at) ? st.reminded_at.filter((x) => typeof x === 'string' && x) : [];
+  const sent = st && Number.isInteger(st.reminders_sent) ? Math.max(0, st.reminders_sent) : at.length;
+  return at.slice(0, sent);
 }
 
 /** "in 3 h", "5 min ago": a rough distance from now (milliseconds). */

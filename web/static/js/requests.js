@@ -1,8 +1,11 @@
-// My requests: newest first, with status filters.
+// My requests: newest first, with status filters; each may be canceled or
+// deleted from here when the server offers it (user_capabilities).
 import { get } from './api.js';
 import { query } from './wire.js';
-import { badge, errorBox, field, fill, h, pageHead, time } from './ui.js';
+import { badge, errorBox, field, fill, h, icon, pageHead, time } from './ui.js';
 import { relative, shorten, statusLabels } from './format.js';
+import { can } from './capabilities.js';
+import { cancelDialog, deleteDialog } from './request-actions.js';
 import { staleGuard } from './stale.js';
 
 const groups = {
@@ -15,14 +18,25 @@ const groupStatuses = {
   done: 'successful,failed,rejected,expired,canceled',
 };
 
-function row(r) {
+/** A request of the list, with the actions the server offers; changed() after one. */
+function row(r, changed) {
   const item = r.summary_fields?.catalog_item?.name || `Item ${r.catalog_item}`;
-  return h('li', {},
-    h('a', { class: 'card row-link', href: `#/requests/${r.id}`, dataset: { request: r.id } },
+  const named = h('span', { class: 'sr-only' }, ` request ${r.id}`);
+  const cancel = can(r, 'cancel') ? h('button', {
+    type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'cancel' },
+    onclick: async () => { if (await cancelDialog(r)) changed(); },
+  }, icon('ban'), 'Cancel', named.cloneNode(true)) : null;
+  const remove = can(r, 'delete') ? h('button', {
+    type: 'button', class: 'btn btn-small btn-danger', dataset: { action: 'delete' },
+    onclick: async () => { if (await deleteDialog(r)) changed(); },
+  }, icon('trash-2'), 'Delete', named.cloneNode(true)) : null;
+  return h('li', { class: 'card request-row' },
+    h('a', { class: 'row-link', href: `#/requests/${r.id}`, dataset: { request: r.id } },
       h('strong', {}, `#${r.id} ${item}`),
       badge(r.status),
       h('span', { class: 'meta' }, 'Submitted ', time(r.created), ` (${relative(r.created)})`,
-        r.justification ? ` — ${shorten(r.justification, 120)}` : '')));
+        r.justification ? ` — ${shorten(r.justification, 120)}` : '')),
+    cancel || remove ? h('div', { class: 'actions start', dataset: { actionsOf: r.id } }, cancel, remove) : null);
 }
 
 export async function requestsPage(page) {
@@ -61,7 +75,7 @@ export async function requestsPage(page) {
     }
     if (!current()) return;
     if (!append) list.replaceChildren();
-    list.append(...res.results.map(row));
+    list.append(...res.results.map((r) => row(r, () => load(false))));
     count.textContent = `${res.count} request${res.count === 1 ? '' : 's'}`;
     if (!res.count) fill(list, h('li', { class: 'empty' }, 'No requests here yet.'));
     // eslint-disable-next-line require-atomic-updates -- current() dropped older loads' answers

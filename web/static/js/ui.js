@@ -51,8 +51,6 @@ export function hydrateIcons(root = document) {
   for (const el of root.querySelectorAll('[data-icon]')) setIcon(el, el.dataset.icon);
 }
 
-export const terminal = new Set(['rejected', 'expired', 'successful', 'failed', 'canceled']);
-
 /** A status badge for a request (or stage) status. */
 export function badge(status) {
   return h('span', { class: `badge badge-${status}`, dataset: { status } }, statusLabel(status));
