@@ -2,7 +2,10 @@
 // in one place: handlers describe the caller (a Principal) and the object,
 // and ask Check. An object the caller may not even see is ErrHidden (the API
 // answers 404, never revealing that it exists); one they see but may not
-// act on is ErrForbidden (403).
+// act on is ErrForbidden (403); an act on one's own account that nobody may
+// do is ErrSelf (409). What the caller may do to an object they see is also
+// shown to them (Capabilities, from the same rules), and which objects a
+// list shows them is ListScope's answer.
 package access
 
 import (
@@ -14,6 +17,9 @@ import (
 var (
 	ErrHidden    = errors.New("not found")
 	ErrForbidden = errors.New("you do not have permission to perform this action")
+	// ErrSelf refuses what nobody may do to their own account, superusers
+	// included: deleting it (someone must be left to decide and to audit).
+	ErrSelf = errors.New("you cannot delete yourself")
 )
 
 // Principal is an authenticated user and their roles.
@@ -102,11 +108,20 @@ func Check(p Principal, a Action, o Object) error {
 	if !canView(p, o) {
 		return ErrHidden
 	}
-	if a == View || allowed(p, a, o) {
+	if a == View {
 		return nil
 	}
-	return ErrForbidden
+	if a == Delete && o.Resource == User && o.Owner == p.UserID {
+		return ErrSelf
+	}
+	if !allowed(p, a, o) {
+		return ErrForbidden
+	}
+	return nil
 }
+
+// Can reports whether Check lets p perform a on o.
+func Can(p Principal, a Action, o Object) bool { return Check(p, a, o) == nil }
 
 func canView(p Principal, o Object) bool {
 	if p.IsSuperuser {
@@ -171,7 +186,8 @@ func allowed(p Principal, a Action, o Object) bool {
 			return o.Owner == p.UserID || p.Admin(o.Organization)
 		}
 	case User:
-		// Users change their own profile; only superusers manage accounts.
+		// Users change their own profile and may delete nobody; only
+		// superusers manage accounts.
 		return a == Update && o.Owner == p.UserID
 	case Token, DecisionKey:
 		return (a == Create || a == Delete) && o.Owner == p.UserID
