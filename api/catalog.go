@@ -20,12 +20,8 @@ import (
 )
 
 func (s *Server) catalogRoutes(r *gin.RouterGroup) {
-	items := s.items()
-	r.GET("/service_catalog_items/", items.list(access.CatalogItem, s.listItems, "category", "enabled", "organization", "search", "tag"))
-	r.POST("/service_catalog_items/", items.create(s.createItem))
-	r.GET("/service_catalog_items/:id/", items.detail())
-	r.PATCH("/service_catalog_items/:id/", items.update(s.updateItem))
-	r.DELETE("/service_catalog_items/:id/", items.remove(s.deleteItem))
+	s.items().mount(r, "/service_catalog_items/", access.CatalogItem, calls[store.CatalogItem]{list: s.listItems,
+		filters: []string{"category", "enabled", "organization", "search", "tag"}, create: s.createItem, update: s.updateItem, remove: s.deleteItem})
 	r.GET("/service_catalog_items/:id/launch_data/", s.launchData)
 	r.GET("/service_catalog_items/:id/requests/", s.itemRequests)
 	r.POST("/service_catalog_items/:id/submit/", s.submit)

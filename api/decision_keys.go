@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -25,7 +24,8 @@ func (s *Server) decisionKeyRoutes(r *gin.RouterGroup) {
 	// The caller's own, without looking up their id first.
 	r.GET("/me/decision_keys/", handle(s.listDecisionKeys))
 	r.POST("/me/decision_keys/", handle(s.createDecisionKey))
-	r.DELETE("/decision_keys/:id/", handle(s.revokeDecisionKey))
+	r.DELETE("/decision_keys/:id/", revoke(access.DecisionKey, s.d.Store.GetDecisionKey, s.d.Store.RevokeDecisionKey,
+		func(k store.DecisionKey) (int64, int64) { return k.ID, k.UserID }))
 }
 
 // keyOwner is the user of the path, or the caller on /me/.
@@ -90,22 +90,5 @@ func (s *Server) createDecisionKey(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusCreated, NewDecisionKey{DecisionKey: decisionKeyView(k), PrivateKey: key.Private})
-	return nil
-}
-
-func (s *Server) revokeDecisionKey(c *gin.Context) error {
-	k, err := loadFor(c, access.Delete, s.d.Store.GetDecisionKey, func(k store.DecisionKey) access.Object {
-		return access.Object{Resource: access.DecisionKey, Owner: k.UserID}
-	})
-	if err != nil {
-		return err
-	}
-	if err := s.d.Store.RevokeDecisionKey(c.Request.Context(), k.ID); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			err = errNotFound
-		}
-		return err
-	}
-	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -15,12 +15,8 @@ import (
 )
 
 func (s *Server) organizationRoutes(r *gin.RouterGroup) {
-	orgs := s.organizations()
-	r.GET("/organizations/", orgs.list(access.Organization, s.listOrganizations, "name"))
-	r.POST("/organizations/", orgs.create(s.createOrganization))
-	r.GET("/organizations/:id/", orgs.detail())
-	r.PATCH("/organizations/:id/", orgs.update(s.updateOrganization))
-	r.DELETE("/organizations/:id/", orgs.remove(s.deleteOrganization))
+	s.organizations().mount(r, "/organizations/", access.Organization, calls[store.Organization]{list: s.listOrganizations,
+		filters: []string{"name"}, create: s.createOrganization, update: s.updateOrganization, remove: s.deleteOrganization})
 	r.GET("/organizations/:id/admins/", s.listOrgUsers(s.d.Store.ListOrgAdminUsers))
 	r.POST("/organizations/:id/admins/", handle(s.changeOrgAdmins))
 	r.GET("/organizations/:id/users/", s.listOrgUsers(s.d.Store.ListOrgMemberUsers))

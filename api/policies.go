@@ -16,13 +16,8 @@ import (
 
 func (s *Server) policyRoutes(r *gin.RouterGroup) {
 	policies := kind[store.Policy, Policy]{get: s.d.Store.GetPolicy, object: policyObject, view: policyView}
-	r.GET("/approval_policies/", policies.list(access.Policy, s.listPolicies, "organization"))
-	r.POST("/approval_policies/", policies.create(s.createPolicy))
-	r.GET("/approval_policies/:id/", policies.detail())
-	r.PATCH("/approval_policies/:id/", policies.update(s.updatePolicy))
-	r.DELETE("/approval_policies/:id/", policies.remove(func(ctx context.Context, p store.Policy) error {
-		return s.d.Store.DeletePolicy(ctx, p.ID)
-	}))
+	policies.mount(r, "/approval_policies/", access.Policy, calls[store.Policy]{list: s.listPolicies, filters: []string{"organization"},
+		create: s.createPolicy, update: s.updatePolicy, remove: func(ctx context.Context, p store.Policy) error { return s.d.Store.DeletePolicy(ctx, p.ID) }})
 }
 
 func (s *Server) listPolicies(c *gin.Context, scope access.Scope, opts store.ListOptions) ([]store.Policy, int, error) {

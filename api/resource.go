@@ -92,6 +92,27 @@ func (k kind[T, V]) remove(del func(context.Context, T) error) gin.HandlerFunc {
 	})
 }
 
+// calls are a collection's handlers for what differs between kinds: its
+// list, and creating, changing and deleting one of its objects (see
+// create, update and remove).
+type calls[T any] struct {
+	list    lister[T]
+	filters []string
+	create  func(*gin.Context) (T, error)
+	update  func(c *gin.Context, x T, ro readOnly) (T, error)
+	remove  func(context.Context, T) error
+}
+
+// mount serves the collection at path (e.g. "/teams/") of resource r and
+// its objects (path + ":id/") with the generic handlers over h.
+func (k kind[T, V]) mount(g *gin.RouterGroup, path string, r access.Resource, h calls[T]) {
+	g.GET(path, k.list(r, h.list, h.filters...))
+	g.POST(path, k.create(h.create))
+	g.GET(path+":id/", k.detail())
+	g.PATCH(path+":id/", k.update(h.update))
+	g.DELETE(path+":id/", k.remove(h.remove))
+}
+
 // lister lists the objects of scope that a list call's filters select.
 type lister[T any] func(c *gin.Context, scope access.Scope, opts store.ListOptions) ([]T, int, error)
 

@@ -14,12 +14,8 @@ import (
 )
 
 func (s *Server) teamRoutes(r *gin.RouterGroup) {
-	teams := s.teams()
-	r.GET("/teams/", teams.list(access.Team, s.listTeams, "organization", "name"))
-	r.POST("/teams/", teams.create(s.createTeam))
-	r.GET("/teams/:id/", teams.detail())
-	r.PATCH("/teams/:id/", teams.update(s.updateTeam))
-	r.DELETE("/teams/:id/", teams.remove(s.deleteTeam))
+	s.teams().mount(r, "/teams/", access.Team, calls[store.Team]{list: s.listTeams, filters: []string{"organization", "name"},
+		create: s.createTeam, update: s.updateTeam, remove: s.deleteTeam})
 	r.GET("/teams/:id/members/", handle(s.listMembers))
 	r.POST("/teams/:id/members/", handle(s.changeMembers))
 }

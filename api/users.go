@@ -16,15 +16,12 @@ import (
 )
 
 func (s *Server) userRoutes(r *gin.RouterGroup) {
-	users := s.users()
-	r.GET("/users/", users.list(access.User, s.listUsers, "username", "search"))
-	r.POST("/users/", users.create(s.createUser))
-	r.GET("/users/:id/", users.detail())
-	r.PATCH("/users/:id/", users.update(s.updateUser))
-	r.DELETE("/users/:id/", users.remove(s.deleteUser))
+	s.users().mount(r, "/users/", access.User, calls[account]{list: s.listUsers, filters: []string{"username", "search"},
+		create: s.createUser, update: s.updateUser, remove: s.deleteUser})
 	r.GET("/users/:id/tokens/", handle(s.listTokens))
 	r.POST("/users/:id/tokens/", handle(s.createToken))
-	r.DELETE("/tokens/:id/", handle(s.revokeToken))
+	r.DELETE("/tokens/:id/", revoke(access.Token, s.d.Store.GetToken, s.d.Store.RevokeToken,
+		func(t store.Token) (int64, int64) { return t.ID, t.UserID }))
 }
 
 // account is a user and the organizations they belong to, which decide
@@ -269,16 +266,24 @@ func (s *Server) createToken(c *gin.Context) error {
 	return nil
 }
 
-func (s *Server) revokeToken(c *gin.Context) error {
-	t, err := loadFor(c, access.Delete, s.d.Store.GetToken, func(t store.Token) access.Object {
-		return access.Object{Resource: access.Token, Owner: t.UserID}
+// revoke answers DELETE of a credential (a token, a decision key) of
+// resource r: loaded with get, revoked with revokeID by its owner or a
+// superuser; ids tells a credential's id and owner.
+func revoke[T any](r access.Resource, get func(context.Context, int64) (T, error), revokeID func(context.Context, int64) error,
+	ids func(T) (id, owner int64)) gin.HandlerFunc {
+	return handle(func(c *gin.Context) error {
+		x, err := loadFor(c, access.Delete, get, func(x T) access.Object {
+			_, owner := ids(x)
+			return access.Object{Resource: r, Owner: owner}
+		})
+		if err != nil {
+			return err
+		}
+		id, _ := ids(x)
+		if err := revokeID(c.Request.Context(), id); err != nil {
+			return err
+		}
+		c.Status(http.StatusNoContent)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := s.d.Store.RevokeToken(c.Request.Context(), t.ID); err != nil {
-		return err
-	}
-	c.Status(http.StatusNoContent)
-	return nil
 }

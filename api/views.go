@@ -172,16 +172,26 @@ func teamView(p access.Principal, t store.Team) Team {
 	return v
 }
 
-// Token is an API token, without its secret.
-type Token struct {
-	Head
+// Credential is what tokens and decision keys share: whose they are, what
+// for, and their use.
+type Credential struct {
 	User        int64      `json:"user"`
 	Description string     `json:"description"`
-	Prefix      string     `json:"prefix"`
 	Created     time.Time  `json:"created"`
 	LastUsed    *time.Time `json:"last_used"`
 	Revoked     bool       `json:"revoked"`
 	RevokedAt   *time.Time `json:"revoked_at"`
+}
+
+func credential(user int64, description string, created time.Time, lastUsed, revokedAt *time.Time) Credential {
+	return Credential{User: user, Description: description, Created: created, LastUsed: lastUsed, Revoked: revokedAt != nil, RevokedAt: revokedAt}
+}
+
+// Token is an API token, without its secret.
+type Token struct {
+	Head
+	Credential
+	Prefix string `json:"prefix"`
 }
 
 // NewToken is a token just issued: the only answer that holds its secret.
@@ -191,21 +201,16 @@ type NewToken struct {
 }
 
 func tokenView(t store.Token) Token {
-	return Token{Head: head("token", "tokens", t.ID), User: t.UserID, Description: t.Description, Prefix: t.Prefix,
-		Created: t.Created, LastUsed: t.LastUsed, Revoked: t.RevokedAt != nil, RevokedAt: t.RevokedAt}
+	return Token{Head: head("token", "tokens", t.ID), Credential: credential(t.UserID, t.Description, t.Created, t.LastUsed, t.RevokedAt),
+		Prefix: t.Prefix}
 }
 
 // DecisionKey is a decision key, without its private half.
 type DecisionKey struct {
 	Head
-	User        int64      `json:"user"`
-	KeyID       string     `json:"key_id"`
-	Description string     `json:"description"`
-	Created     time.Time  `json:"created"`
-	Expires     time.Time  `json:"expires"`
-	LastUsed    *time.Time `json:"last_used"`
-	Revoked     bool       `json:"revoked"`
-	RevokedAt   *time.Time `json:"revoked_at"`
+	Credential
+	KeyID   string    `json:"key_id"`
+	Expires time.Time `json:"expires"`
 }
 
 // NewDecisionKey is a decision key just issued: the only answer that holds
@@ -216,8 +221,8 @@ type NewDecisionKey struct {
 }
 
 func decisionKeyView(k store.DecisionKey) DecisionKey {
-	return DecisionKey{Head: head("decision_key", "decision_keys", k.ID), User: k.UserID, KeyID: k.KeyID, Description: k.Description,
-		Created: k.Created, Expires: k.Expires, LastUsed: k.LastUsed, Revoked: k.RevokedAt != nil, RevokedAt: k.RevokedAt}
+	return DecisionKey{Head: head("decision_key", "decision_keys", k.ID),
+		Credential: credential(k.UserID, k.Description, k.Created, k.LastUsed, k.RevokedAt), KeyID: k.KeyID, Expires: k.Expires}
 }
 
 // Item is a catalog item.
