@@ -18,8 +18,9 @@ var (
 	ErrHidden    = errors.New("not found")
 	ErrForbidden = errors.New("you do not have permission to perform this action")
 	// ErrSelf refuses what nobody may do to their own account, superusers
-	// included: deleting it (someone must be left to decide and to audit).
-	ErrSelf = errors.New("you cannot delete yourself")
+	// included: deleting it, demoting or deactivating it (nobody locks
+	// themselves out, and someone must be left to decide and to audit).
+	ErrSelf = errors.New("nobody may do this to their own account")
 )
 
 // Principal is an authenticated user and their roles.
@@ -70,7 +71,8 @@ type Action string
 // Members is changing who belongs to it (team members, org admins); Submit
 // and Launch apply to catalog items; Requests lists an item's requests;
 // Act is approving, rejecting, commenting or canceling a request (the
-// workflow then applies its own rules).
+// workflow then applies its own rules). Manage is changing who is a
+// superuser or active; Demote is taking either away from a user.
 const (
 	View     Action = "view"
 	Create   Action = "create"
@@ -80,6 +82,8 @@ const (
 	Submit   Action = "submit"
 	Requests Action = "requests"
 	Act      Action = "act"
+	Manage   Action = "manage"
+	Demote   Action = "demote"
 )
 
 // Object is what Check needs to know of the object acted on.
@@ -111,7 +115,7 @@ func Check(p Principal, a Action, o Object) error {
 	if a == View {
 		return nil
 	}
-	if a == Delete && o.Resource == User && o.Owner == p.UserID {
+	if (a == Delete || a == Demote) && o.Resource == User && o.Owner == p.UserID {
 		return ErrSelf
 	}
 	if !allowed(p, a, o) {
@@ -186,8 +190,8 @@ func allowed(p Principal, a Action, o Object) bool {
 			return o.Owner == p.UserID || p.Admin(o.Organization)
 		}
 	case User:
-		// Users change their own profile and may delete nobody; only
-		// superusers manage accounts.
+		// Users change their own profile (not their account flags: Manage,
+		// Demote) and may delete nobody; only superusers manage accounts.
 		return a == Update && o.Owner == p.UserID
 	case Token, DecisionKey:
 		return (a == Create || a == Delete) && o.Owner == p.UserID

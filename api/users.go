@@ -134,16 +134,16 @@ func (s *Server) createUser(c *gin.Context) (account, error) {
 // superusers change who is a superuser or active, and such a change makes
 // every waiting request resolve its approvers again.
 func (s *Server) updateUser(c *gin.Context, acc account, ro readOnly) (account, error) {
-	u := acc.User
+	u, obj := acc.User, userObject(acc.User, acc.orgs)
 	p := caller(c)
 	b := userBody{readOnly: ro}
 	err := bindAuthorized(c, &b, func(peek func(any) error) error {
-		if p.IsSuperuser {
+		if access.Can(p, access.Manage, obj) {
 			return nil
 		}
-		// Who is a superuser or active is the superusers' to say: anyone
-		// else sending either with another value than the user's is
-		// refused, whatever the value or the rest of the body.
+		// Anyone who may not say who is a superuser or active, sending
+		// either with another value than the user's, is refused, whatever
+		// the value or the rest of the body.
 		var head struct {
 			IsSuperuser json.RawMessage `json:"is_superuser"`
 			IsActive    json.RawMessage `json:"is_active"`
@@ -153,7 +153,7 @@ func (s *Server) updateUser(c *gin.Context, acc account, ro readOnly) (account, 
 		}
 		if (head.IsSuperuser != nil && !sameValue(head.IsSuperuser, u.IsSuperuser)) ||
 			(head.IsActive != nil && !sameValue(head.IsActive, u.IsActive)) {
-			return access.ErrForbidden
+			return access.Check(p, access.Manage, obj)
 		}
 		return nil
 	})
@@ -167,7 +167,8 @@ func (s *Server) updateUser(c *gin.Context, acc account, ro readOnly) (account, 
 	dropSame(&b.IsSuperuser, u.IsSuperuser)
 	dropSame(&b.IsActive, u.IsActive)
 	errs := b.validate(false)
-	if p.UserID == u.ID && ((b.IsSuperuser != nil && !*b.IsSuperuser) || (b.IsActive != nil && !*b.IsActive)) {
+	demotes := (b.IsSuperuser != nil && !*b.IsSuperuser) || (b.IsActive != nil && !*b.IsActive)
+	if demotes && errors.Is(access.Check(p, access.Demote, obj), access.ErrSelf) {
 		errs.add("is_superuser", "You cannot demote or deactivate yourself.")
 	}
 	if err := errs.err(); err != nil {
