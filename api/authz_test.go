@@ -239,6 +239,17 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 			require.NoError(t, st.AddOrgMember(ctx, f.acme, u.ID))
 			return p("/api/v2/users/%d/", u.ID), func() { ignoreMissing(st.DeleteUser(ctx, u.ID)) }
 		}, want: azCodes(notFound, notFound, notFound, notFound, forbidden, gone), capability: "delete"},
+		// Account flags are the superusers' to change, never to take from
+		// themselves; a value sent as it is changes nothing.
+		{name: "user patch (self, not a superuser)", method: "PATCH", fresh: func(persona string) (string, func()) {
+			return p("/api/v2/users/%d/", uid[persona]), func() {}
+		}, body: map[string]any{"is_superuser": false},
+			want: azCodes(ok, ok, ok, ok, ok, bad), has: map[int]string{bad: `{"is_superuser":["You cannot demote or deactivate yourself."]}`},
+			capability: "edit"},
+		{name: "user patch (self, inactive)", method: "PATCH", fresh: func(persona string) (string, func()) {
+			return p("/api/v2/users/%d/", uid[persona]), func() {}
+		}, body: map[string]any{"is_active": false},
+			want: azCodes(forbidden, forbidden, forbidden, forbidden, forbidden, bad), has: map[int]string{bad: `{"is_superuser":["You cannot demote or deactivate yourself."]}`}},
 		// Nobody deletes their own account, not even a superuser.
 		{name: "user delete (self)", method: "DELETE", fresh: func(persona string) (string, func()) {
 			return p("/api/v2/users/%d/", uid[persona]), func() {}
