@@ -97,3 +97,22 @@ func within(orgs []int64, org int64) []int64 {
 	}
 	return []int64{}
 }
+
+// CanPlace reports whether p may add a user who belongs to organizations
+// userOrgs to a membership (admins, members, a team) of organization org:
+// superusers anyone; others the members of org itself or, when
+// fromTheirOrgs, of any organization they administer. Whoever else the
+// caller names must read as nonexistent, so that ids cannot be probed.
+func CanPlace(p Principal, userOrgs []int64, org int64, fromTheirOrgs bool) bool {
+	if p.IsSuperuser || slices.Contains(userOrgs, org) {
+		return true
+	}
+	if fromTheirOrgs {
+		for _, o := range userOrgs {
+			if p.Admin(o) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -91,3 +91,14 @@ func TestListScope(t *testing.T) {
 	assert.Equal(t, []int64{}, narrowed.Organizations, "a filter cannot widen what is seen")
 	assert.Equal(t, []int64{initech}, access.ListScope(superuser, access.Team).Within(initech).Organizations)
 }
+
+func TestCanPlace(t *testing.T) {
+	acmeUser, initechUser, both := []int64{acme}, []int64{initech}, []int64{acme, initech}
+	assert.True(t, access.CanPlace(superuser, initechUser, acme, false), "superusers place anyone")
+	assert.True(t, access.CanPlace(orgAdmin, acmeUser, acme, false))
+	assert.False(t, access.CanPlace(orgAdmin, initechUser, acme, false), "not a member of the organization")
+	assert.False(t, access.CanPlace(orgAdmin, initechUser, acme, true), "not in an organization erin administers")
+	assert.True(t, access.CanPlace(otherAdmin, initechUser, acme, true), "from an organization oscar administers")
+	assert.True(t, access.CanPlace(otherAdmin, both, acme, false))
+	assert.False(t, access.CanPlace(otherAdmin, nil, initech, true), "in no organization")
+}

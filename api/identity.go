@@ -235,10 +235,9 @@ type association struct {
 }
 
 // bindAssociation reads an association body for a membership of org. The
-// user must be one the caller may place there: superusers anyone; org
-// admins the members of org itself (for teams and admins) or, when
-// scope is anyOfCallers, of any organization they administer. Any other id
-// reads as nonexistent, so ids cannot be probed.
+// user added must be one the caller may place there (access.CanPlace; with
+// scope anyOfCallers, from any organization the caller administers); any
+// other id reads as nonexistent, so ids cannot be probed.
 func (s *Server) bindAssociation(c *gin.Context, org int64, scope associationScope) (association, error) {
 	var b association
 	if err := bind(c, &b); err != nil {
@@ -254,16 +253,8 @@ func (s *Server) bindAssociation(c *gin.Context, org int64, scope associationSco
 	} else if err != nil {
 		return b, err
 	}
-	p := caller(c)
-	switch {
-	case p.IsSuperuser, b.Disassociate, containsID(roles.MemberOf, org):
+	if b.Disassociate || access.CanPlace(caller(c), roles.MemberOf, org, scope == anyOfCallers) {
 		return b, nil
-	case scope == anyOfCallers:
-		for _, o := range roles.MemberOf {
-			if p.Admin(o) {
-				return b, nil
-			}
-		}
 	}
 	return b, invalid
 }

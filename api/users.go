@@ -221,8 +221,8 @@ func (s *Server) listTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if p := caller(c); !p.IsSuperuser && p.UserID != u.ID {
-		return access.ErrForbidden
+	if !access.Can(caller(c), access.View, access.Object{Resource: access.Token, Owner: u.ID}) {
+		return access.ErrForbidden // the user is visible; their tokens are not
 	}
 	return listOwned(c, u.ID, s.d.Store.ListTokens, tokenView)
 }
