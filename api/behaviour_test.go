@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -16,9 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 
-	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
@@ -40,12 +35,7 @@ func TestAPI_TeamMembershipFollowsWaitingRequests(t *testing.T) {
 	e := newEnv(t)
 	_, restart := e.catalog()
 	id := e.submitRestart(restart)
-	ctx := context.Background()
-	frank, err := e.stack.Store.CreateUser(ctx, store.NewUser{Username: "frank"})
-	require.NoError(t, err)
-	token, _, err := e.stack.Store.CreateToken(ctx, frank.ID, "test")
-	require.NoError(t, err)
-	e.tokens["frank"] = token
+	frank := e.addUser(store.NewUser{Username: "frank"})
 	members := fmt.Sprintf("/api/v2/teams/%d/members/", e.teamID("sre"))
 	// Superusers bring users into an organization; its admins then place
 	// them in teams.
@@ -62,16 +52,6 @@ func TestAPI_TeamMembershipFollowsWaitingRequests(t *testing.T) {
 
 	done := e.must(http.StatusOK, "frank", "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), nil)
 	assert.Equal(t, "approve", done["stages"].([]any)[0].(map[string]any)["responses"].([]any)[0].(map[string]any)["decision"])
-}
-
-// apiOn serves an API for e's stack with another Temporal client, task
-// queue or timeout, as a second API replica would.
-func (e *env) apiOn(c client.Client, queue string, timeout time.Duration) string {
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: e.stack.Store, Temporal: c, AWX: e.stack.AWX, TaskQueue: queue, TemporalTimeout: timeout,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	hs := httptest.NewServer(srv.Handler())
-	e.t.Cleanup(hs.Close)
-	return hs.URL
 }
 
 func TestAPI_WithoutWorkers(t *testing.T) {
@@ -102,13 +82,7 @@ func TestAPI_WithoutWorkers(t *testing.T) {
 func TestAPI_SubmitWhileTemporalIsDown(t *testing.T) {
 	e := newEnv(t)
 	_, restart := e.catalog()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	c, err := client.NewLazyClient(client.Options{HostPort: dead})
-	require.NoError(t, err)
-	e.url = e.apiOn(c, testkit.TaskQueue(t), 2*time.Second)
+	e.url = e.apiOn(unreachableTemporal(t), testkit.TaskQueue(t), 2*time.Second)
 
 	count := func() int {
 		var n int

@@ -2,10 +2,7 @@ package api_test
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -37,12 +34,8 @@ func TestAPI_DecisionsWhileTheWorkerIsKilled(t *testing.T) {
 	}
 	var clock time.Duration // how far the API's clock is ahead of the others
 	apiAt := func() string {
-		srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: e.stack.Store, Temporal: testkit.Dial(t, temporalAddr),
-			AWX: e.stack.AWX, TaskQueue: queue, TemporalTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		return e.serveAPI(api.Deps{Temporal: testkit.Dial(t, temporalAddr), TaskQueue: queue, TemporalTimeout: 2 * time.Second,
 			Now: func() time.Time { return time.Now().Add(clock) }})
-		hs := httptest.NewServer(srv.Handler())
-		t.Cleanup(hs.Close)
-		return hs.URL
 	}
 	e.url = apiAt()
 	submit := func() int64 {

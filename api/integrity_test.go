@@ -3,11 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -160,18 +156,10 @@ func TestAPI_Paging(t *testing.T) {
 // caller's: 503 with a clear message, for any call.
 func TestAPI_DatabaseDownIsUnavailable(t *testing.T) {
 	e := newEnv(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	db, err := sqlx.Open("postgres", "postgres://nobody@"+addr+"/countersign?sslmode=disable&connect_timeout=2")
+	db, err := sqlx.Open("postgres", "postgres://nobody@"+closedAddr(t)+"/countersign?sslmode=disable&connect_timeout=2")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: store.New(db), Temporal: testkit.Dial(t, temporalAddr), AWX: e.stack.AWX, TaskQueue: "unused",
-		TemporalTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	e.url = hs.URL
+	e.url = e.serveAPI(api.Deps{Store: store.New(db), Temporal: testkit.Dial(t, temporalAddr), TaskQueue: "unused", TemporalTimeout: 2 * time.Second})
 	status, body := e.call(requester, "GET", "/api/v2/service_catalog_items/", nil)
 	require.Equal(t, http.StatusServiceUnavailable, status, "%v", body)
 	detail, _ := body["detail"].(string)
@@ -183,12 +171,9 @@ func TestAPI_DatabaseDownIsUnavailable(t *testing.T) {
 // gets nothing.
 func TestAPI_DevModeAnswersOnlyOnLoopbackNames(t *testing.T) {
 	e := newEnv(t)
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: e.stack.Store, Temporal: testkit.Dial(t, temporalAddr), AWX: e.stack.AWX, TaskQueue: "unused",
-		DevTokens: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	dev := e.serveAPI(api.Deps{Temporal: testkit.Dial(t, temporalAddr), TaskQueue: "unused", DevTokens: true})
 	get := func(host string) int {
-		req, err := http.NewRequest("GET", hs.URL+"/api/v2/me/", nil)
+		req, err := http.NewRequest("GET", dev+"/api/v2/me/", nil)
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer dev-admin")
 		if host != "" {

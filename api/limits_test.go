@@ -3,10 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -15,17 +12,12 @@ import (
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/approval"
-	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
 )
 
 // apiWith serves an API for e's stack, on e's task queue, with limits.
 func (e *env) apiWith(limits approval.StageLimits) string {
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: e.stack.Store, Temporal: e.client, AWX: e.stack.AWX, TaskQueue: e.queue,
-		TemporalTimeout: 10 * time.Second, StageLimits: limits, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	hs := httptest.NewServer(srv.Handler())
-	e.t.Cleanup(hs.Close)
-	return hs.URL
+	return e.serveAPI(api.Deps{Temporal: e.client, TaskQueue: e.queue, TemporalTimeout: 10 * time.Second, StageLimits: limits})
 }
 
 func stageOf(detail map[string]any, i int) map[string]any {

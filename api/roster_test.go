@@ -29,11 +29,7 @@ func TestAPI_DecisionsFollowMembershipAtOnce(t *testing.T) {
 	// Changed behind the workflow's back (no refresh is sent): carol leaves
 	// sre, grace becomes a superuser.
 	require.NoError(t, e.stack.Store.RemoveTeamMember(ctx, e.teamID("sre"), e.userID(approver2)))
-	grace, err := e.stack.Store.CreateUser(ctx, store.NewUser{Username: "grace", IsSuperuser: true})
-	require.NoError(t, err)
-	token, _, err := e.stack.Store.CreateToken(ctx, grace.ID, "test")
-	require.NoError(t, err)
-	e.tokens["grace"] = token
+	e.addUser(store.NewUser{Username: "grace", IsSuperuser: true})
 
 	out := e.must(http.StatusForbidden, approver2, "POST", path+"approve/", nil)
 	assert.Equal(t, "not_eligible", out["code"], "carol's removal holds at once")

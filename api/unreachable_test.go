@@ -1,9 +1,7 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"testing"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
@@ -57,14 +54,8 @@ func TestAPI_UnreachableStage(t *testing.T) {
 
 	// With Temporal out of reach, the detail comes from the projection,
 	// which judges the stage by the same rule from what it keeps.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	c, err := client.NewLazyClient(client.Options{HostPort: dead})
-	require.NoError(t, err)
 	main := e.url
-	e.url = e.apiOn(c, testkit.TaskQueue(t), 2*time.Second)
+	e.url = e.apiOn(unreachableTemporal(t), testkit.TaskQueue(t), 2*time.Second)
 	e.eventually(20*time.Second, "the projection to show carol's approval", func() bool {
 		d := e.must(http.StatusOK, approver, "GET", path, nil)
 		require.Equal(t, "projection", d["source"])
@@ -76,12 +67,7 @@ func TestAPI_UnreachableStage(t *testing.T) {
 		d["stages"].([]any)[0].(map[string]any)["unreachable"])
 	e.url = main
 
-	ctx := context.Background()
-	frank, err := e.stack.Store.CreateUser(ctx, store.NewUser{Username: "frank"})
-	require.NoError(t, err)
-	token, _, err := e.stack.Store.CreateToken(ctx, frank.ID, "test")
-	require.NoError(t, err)
-	e.tokens["frank"] = token
+	frank := e.addUser(store.NewUser{Username: "frank"})
 	e.must(http.StatusNoContent, superuser, "POST", fmt.Sprintf("/api/v2/organizations/%d/users/", e.orgID()), map[string]any{"id": frank.ID})
 	e.must(http.StatusNoContent, orgAdmin, "POST", fmt.Sprintf("/api/v2/teams/%d/members/", e.teamID("sre")), map[string]any{"id": frank.ID})
 	e.eventually(20*time.Second, "frank to be asked", func() bool {
