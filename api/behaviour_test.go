@@ -21,39 +21,6 @@ import (
 	"github.com/countersign/countersign/workflows"
 )
 
-// submitRestart submits "Restart service" (one sre approval) as alice and
-// waits for its stage to open.
-func (e *env) submitRestart(item int64) int64 {
-	e.t.Helper()
-	id := idOf(e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", item),
-		map[string]any{"justification": "stuck", "extra_vars": map[string]any{"service_name": "api"}}))
-	e.eventually(20*time.Second, "the stage to open", func() bool { return slices.Contains(e.inbox(approver), id) })
-	return id
-}
-
-func TestAPI_TeamMembershipFollowsWaitingRequests(t *testing.T) {
-	e := newEnv(t)
-	_, restart := e.catalog()
-	id := e.submitRestart(restart)
-	frank := e.addUser(store.NewUser{Username: "frank"})
-	members := fmt.Sprintf("/api/v2/teams/%d/members/", e.teamID("sre"))
-	// Superusers bring users into an organization; its admins then place
-	// them in teams.
-	e.must(http.StatusNoContent, superuser, "POST", fmt.Sprintf("/api/v2/organizations/%d/users/", e.orgID()), map[string]any{"id": frank.ID})
-
-	e.must(http.StatusNoContent, orgAdmin, "POST", members, map[string]any{"id": frank.ID})
-	e.eventually(20*time.Second, "frank to be asked", func() bool { return slices.Contains(e.inbox("frank"), id) })
-
-	carol := e.stack.Identity.Users["carol"].ID
-	e.must(http.StatusNoContent, orgAdmin, "POST", members, map[string]any{"id": carol, "disassociate": true})
-	e.eventually(20*time.Second, "carol to be dropped", func() bool { return !slices.Contains(e.inbox(approver2), id) })
-	status, body := e.call(approver2, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), nil)
-	assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, status, "carol may no longer decide: %v", body)
-
-	done := e.must(http.StatusOK, "frank", "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), nil)
-	assert.Equal(t, "approve", done["stages"].([]any)[0].(map[string]any)["responses"].([]any)[0].(map[string]any)["decision"])
-}
-
 func TestAPI_WithoutWorkers(t *testing.T) {
 	e := newEnv(t)
 	_, restart := e.catalog()
