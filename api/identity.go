@@ -169,10 +169,7 @@ func (s *Server) createOrganization(c *gin.Context) (store.Organization, error) 
 }
 
 func orgWriteError(err error) error {
-	if errors.Is(err, store.ErrConflict) {
-		return fieldErrors{"name": {"An organization with this name already exists."}}.err()
-	}
-	return err
+	return nameTaken(err, "An organization with this name already exists.")
 }
 
 func (s *Server) updateOrganization(c *gin.Context, o store.Organization, ro readOnly) (store.Organization, error) {
@@ -221,9 +218,7 @@ func (s *Server) listOrgUsers(list func(context.Context, int64, store.ListOption
 		if err != nil {
 			return err
 		}
-		return s.listMembersOf(c, o.ID, func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
-			return list(ctx, o.ID, opts)
-		})
+		return s.listMembersOf(c, o.ID, o.ID, list)
 	})
 }
 
@@ -274,12 +269,9 @@ func (s *Server) changeOrgAdmins(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.changeMembership(c, o.ID, o.ID, sameOrganization, s.d.Store.AddOrgAdmin, s.d.Store.RemoveOrgAdmin); err != nil {
-		return err
-	}
-	s.approversChanged(c.Request.Context(), approversChange{OrgAdmins: &o.ID, Reason: fmt.Sprintf("the admins of organization %s changed", o.Name)})
-	c.Status(http.StatusNoContent)
-	return nil
+	return s.changeMembership(c, membership{group: o.ID, org: o.ID, scope: sameOrganization,
+		add: s.d.Store.AddOrgAdmin, remove: s.d.Store.RemoveOrgAdmin,
+		changed: &approversChange{OrgAdmins: &o.ID, Reason: fmt.Sprintf("the admins of organization %s changed", o.Name)}})
 }
 
 // changeOrgMembers adds or removes a member of the organization (someone
@@ -289,22 +281,19 @@ func (s *Server) changeOrgMembers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.changeMembership(c, o.ID, o.ID, anyOfCallers, s.d.Store.AddOrgMember, s.d.Store.RemoveOrgMember); err != nil {
-		return err
-	}
-	c.Status(http.StatusNoContent)
-	return nil
+	return s.changeMembership(c, membership{group: o.ID, org: o.ID, scope: anyOfCallers,
+		add: s.d.Store.AddOrgMember, remove: s.d.Store.RemoveOrgMember})
 }
 
-// listMembersOf pages the users of a membership (admins, members, team
-// members) of organization org that list returns: in full to the
+// listMembersOf pages the users of group (an organization's admins or
+// members, a team) of organization org that list returns: in full to the
 // organization's admins, as fellow members see them to others.
-func (s *Server) listMembersOf(c *gin.Context, org int64, list func(context.Context, store.ListOptions) ([]store.User, int, error)) error {
+func (s *Server) listMembersOf(c *gin.Context, group, org int64, list func(context.Context, int64, store.ListOptions) ([]store.User, int, error)) error {
 	opts, err := listQuery(c)
 	if err != nil {
 		return err
 	}
-	users, total, err := list(c.Request.Context(), opts)
+	users, total, err := list(c.Request.Context(), group, opts)
 	if err != nil {
 		return err
 	}
@@ -314,20 +303,36 @@ func (s *Server) listMembersOf(c *gin.Context, org int64, list func(context.Cont
 	return writePage(c, opts, total, views(caller(c), users, func(_ access.Principal, u store.User) UserSummary { return userSummary(u) }))
 }
 
-// changeMembership adds the user of an association body to group (an
-// organization's admins or members, a team) of organization org, or
-// removes them; removing someone who is not there is no error.
-func (s *Server) changeMembership(c *gin.Context, group, org int64, scope associationScope,
-	add, remove func(ctx context.Context, group, user int64) error) error {
-	b, err := s.bindAssociation(c, org, scope)
+// membership is a group of users of organization org that association
+// bodies change: the organization's admins or members, a team.
+type membership struct {
+	group, org  int64
+	scope       associationScope
+	add, remove func(ctx context.Context, group, user int64) error
+	// changed, when the group decides waiting requests, tells them.
+	changed *approversChange
+}
+
+// changeMembership adds the user of an association body to m's group, or
+// removes them (removing someone who is not there is no error), and
+// answers 204.
+func (s *Server) changeMembership(c *gin.Context, m membership) error {
+	b, err := s.bindAssociation(c, m.org, m.scope)
 	if err != nil {
 		return err
 	}
+	ctx := c.Request.Context()
 	if !b.Disassociate {
-		return add(c.Request.Context(), group, *b.ID)
+		err = m.add(ctx, m.group, *b.ID)
+	} else if err = m.remove(ctx, m.group, *b.ID); errors.Is(err, store.ErrNotFound) {
+		err = nil // already not there
 	}
-	if err := remove(c.Request.Context(), group, *b.ID); !errors.Is(err, store.ErrNotFound) {
+	if err != nil {
 		return err
 	}
-	return nil // already not there
+	if m.changed != nil {
+		s.approversChanged(ctx, *m.changed)
+	}
+	c.Status(http.StatusNoContent)
+	return nil
 }

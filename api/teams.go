@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -42,18 +41,13 @@ func (s *Server) createTeam(c *gin.Context) (store.Team, error) {
 }
 
 func teamWriteError(err error) error {
-	if errors.Is(err, store.ErrConflict) {
-		return fieldErrors{"name": {"This organization already has a team with this name."}}.err()
-	}
-	return err
+	return nameTaken(err, "This organization already has a team with this name.")
 }
 
 func (s *Server) updateTeam(c *gin.Context, t store.Team, ro readOnly) (store.Team, error) {
 	b := nameBody{readOnly: ro}
 	name, desc, changed, err := b.bindChange(c, t.Name, t.Description, func(errs fieldErrors) {
-		if b.Organization != nil && *b.Organization != t.OrganizationID {
-			errs.add("organization", "A team stays in its organization.")
-		}
+		errs.staysIn(b.Organization, t.OrganizationID, "A team stays in its organization.")
 	})
 	if err != nil || !changed {
 		return t, err
@@ -84,9 +78,7 @@ func (s *Server) listMembers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.listMembersOf(c, t.OrganizationID, func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
-		return s.d.Store.ListTeamMemberUsers(ctx, t.ID, opts)
-	})
+	return s.listMembersOf(c, t.ID, t.OrganizationID, s.d.Store.ListTeamMemberUsers)
 }
 
 // changeMembers adds or removes a member, then tells the waiting requests
@@ -97,10 +89,7 @@ func (s *Server) changeMembers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.changeMembership(c, t.ID, t.OrganizationID, sameOrganization, s.d.Store.AddTeamMember, s.d.Store.RemoveTeamMember); err != nil {
-		return err
-	}
-	s.approversChanged(c.Request.Context(), approversChange{Team: &t.ID, Reason: fmt.Sprintf("the members of team %s changed", t.Name)})
-	c.Status(http.StatusNoContent)
-	return nil
+	return s.changeMembership(c, membership{group: t.ID, org: t.OrganizationID, scope: sameOrganization,
+		add: s.d.Store.AddTeamMember, remove: s.d.Store.RemoveTeamMember,
+		changed: &approversChange{Team: &t.ID, Reason: fmt.Sprintf("the members of team %s changed", t.Name)}})
 }
