@@ -218,7 +218,7 @@ func TestAPI_DecisionsWhileTheWorkerIsKilled(t *testing.T) {
 	first, second := submit(), submit()
 	e.eventually(30*time.Second, "both requests in bob's inbox", func() bool {
 		inbox := e.inbox(approver)
-		return containsID64(inbox, first) && containsID64(inbox, second)
+		return slices.Contains(inbox, first) && slices.Contains(inbox, second)
 	})
 	kill()
 
