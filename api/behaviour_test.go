@@ -155,9 +155,7 @@ func TestAPI_PolicyEditsNeverTouchRequestsInFlight(t *testing.T) {
 // worker's reconciler; from then on the API shows the settled request, not
 // the workflow's last state, and it can be deleted (nothing was launched).
 func TestAPI_TerminatedRequestIsSettled(t *testing.T) {
-	e := newEnv(t)
-	_, restart := e.catalog()
-	id := e.submitRestart(restart)
+	e, id := newEnvWithRequest(t)
 	ctx := context.Background()
 	require.NoError(t, e.client.TerminateWorkflow(ctx, workflows.WorkflowID(id), "", "operator cleanup"))
 	testkit.Eventually(t, 30*time.Second, "Temporal to list it as terminated", func() bool {

@@ -23,9 +23,7 @@ import (
 // membership or role change holds for decisions as soon as it is made,
 // before the waiting requests have heard of it.
 func TestAPI_DecisionsFollowMembershipAtOnce(t *testing.T) {
-	e := newEnv(t)
-	_, restart := e.catalog()
-	id := e.submitRestart(restart)
+	e, id := newEnvWithRequest(t)
 	ctx := context.Background()
 	path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
 
@@ -43,9 +41,7 @@ func TestAPI_DecisionsFollowMembershipAtOnce(t *testing.T) {
 // A superuser created through the API is told to every waiting request,
 // as a user made superuser is.
 func TestAPI_NewSuperuserDecidesAtOnce(t *testing.T) {
-	e := newEnv(t)
-	_, restart := e.catalog()
-	id := e.submitRestart(restart)
+	e, id := newEnvWithRequest(t)
 	u := e.must(http.StatusCreated, superuser, "POST", "/api/v2/users/", map[string]any{"username": "heidi", "is_superuser": true})
 	tok := e.must(http.StatusCreated, superuser, "POST", fmt.Sprintf("/api/v2/users/%d/tokens/", idOf(u)), nil)
 	e.tokens["heidi"] = tok["token"].(string)
@@ -60,9 +56,7 @@ func TestAPI_NewSuperuserDecidesAtOnce(t *testing.T) {
 // Whoever was asked to decide keeps seeing the request once it moved on,
 // and a decision then is refused as too late, not as unknown.
 func TestAPI_AskedApproversKeepSeeingTheRequest(t *testing.T) {
-	e := newEnv(t)
-	_, restart := e.catalog()
-	id := e.submitRestart(restart) // waits for bob and carol
+	e, id := newEnvWithRequest(t) // waits for bob and carol
 	path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
 	e.must(http.StatusOK, approver2, "POST", path+"reject/", map[string]any{"reason": "not today"})
 	e.eventually(30*time.Second, "the rejection in PostgreSQL", func() bool {
@@ -90,9 +84,7 @@ func (e *env) rosterSuperusers(id int64) []string {
 // roster, however it is made: created a superuser, made one, activated or
 // deactivated as one.
 func TestAPI_SuperuserChangesRefreshEveryWaitingRequest(t *testing.T) {
-	e := newEnv(t)
-	_, restart := e.catalog()
-	id := e.submitRestart(restart)
+	e, id := newEnvWithRequest(t)
 	has := func(name string, want bool) {
 		e.t.Helper()
 		e.eventually(30*time.Second, fmt.Sprintf("%s in the roster's superusers: %v", name, want), func() bool {
@@ -115,6 +107,15 @@ func TestAPI_SuperuserChangesRefreshEveryWaitingRequest(t *testing.T) {
 	has("ivan", false)
 }
 
+// newEnvWithRequest is newEnv with the demo catalog and one "Restart
+// service" request waiting for sre (see submitRestart).
+func newEnvWithRequest(t *testing.T) (*env, int64) {
+	t.Helper()
+	e := newEnv(t)
+	_, restart := e.catalog()
+	return e, e.submitRestart(restart)
+}
+
 // submitRestart submits "Restart service" (one sre approval) as alice and
 // waits for its stage to open.
 func (e *env) submitRestart(item int64) int64 {
@@ -126,9 +127,7 @@ func (e *env) submitRestart(item int64) int64 {
 }
 
 func TestAPI_TeamMembershipFollowsWaitingRequests(t *testing.T) {
-	e := newEnv(t)
-	_, restart := e.catalog()
-	id := e.submitRestart(restart)
+	e, id := newEnvWithRequest(t)
 	frank := e.addUser(store.NewUser{Username: "frank"})
 	members := fmt.Sprintf("/api/v2/teams/%d/members/", e.teamID("sre"))
 	// Superusers bring users into an organization; its admins then place
