@@ -15,8 +15,7 @@ import (
 func (s *Server) teamRoutes(r *gin.RouterGroup) {
 	s.teams().mount(r, "/teams/", access.Team, calls[store.Team]{list: s.listTeams, filters: []string{"organization", "name"},
 		create: s.createTeam, update: s.updateTeam, remove: s.deleteTeam})
-	r.GET("/teams/:id/members/", handle(s.listMembers))
-	r.POST("/teams/:id/members/", handle(s.changeMembers))
+	mountMembers(s, r, "/teams/:id/members/", s.teams(), s.teamMembers)
 }
 
 func (s *Server) teams() kind[store.Team, Team] {
@@ -73,23 +72,11 @@ func (s *Server) deleteTeam(ctx context.Context, t store.Team) error {
 	return nil
 }
 
-func (s *Server) listMembers(c *gin.Context) error {
-	t, err := s.teams().load(c, access.View)
-	if err != nil {
-		return err
-	}
-	return s.listMembersOf(c, t.ID, t.OrganizationID, s.d.Store.ListTeamMemberUsers)
-}
-
-// changeMembers adds or removes a member, then tells the waiting requests
-// whose open stage this team decides (SPEC 3.5: eligibility follows team
-// membership while a request waits).
-func (s *Server) changeMembers(c *gin.Context) error {
-	t, err := s.teams().load(c, access.Members)
-	if err != nil {
-		return err
-	}
-	return s.changeMembership(c, membership{group: t.ID, org: t.OrganizationID, scope: sameOrganization,
-		add: s.d.Store.AddTeamMember, remove: s.d.Store.RemoveTeamMember,
-		changed: &approversChange{Team: &t.ID, Reason: fmt.Sprintf("the members of team %s changed", t.Name)}})
+// teamMembers are t's members; a change tells the waiting requests whose
+// open stage t decides (SPEC 3.5: eligibility follows team membership
+// while a request waits).
+func (s *Server) teamMembers(t store.Team) membership {
+	return membership{group: t.ID, org: t.OrganizationID, scope: sameOrganization,
+		list: s.d.Store.ListTeamMemberUsers, add: s.d.Store.AddTeamMember, remove: s.d.Store.RemoveTeamMember,
+		changed: &approversChange{Team: &t.ID, Reason: fmt.Sprintf("the members of team %s changed", t.Name)}}
 }
