@@ -156,7 +156,7 @@ func (p *Provider) AddClient(c Client) error { return p.store.addClient(c) }
 
 // User is the user named username as the provider has it now.
 func (p *Provider) User(username string) (User, error) {
-	return p.users.update(username, func(*User) {})
+	return p.users.lookup(username)
 }
 
 // SetGroups replaces a user's groups. The user's sessions at the provider

@@ -255,6 +255,19 @@ func TestProvider_DisabledUserCannotSignIn(t *testing.T) {
 		_, err := s.exchange(code, s.verifier)
 		require.Error(t, err)
 	})
+	t.Run("with an access token issued before", func(t *testing.T) {
+		rp.browser.Jar = newJar(t)
+		s := rp.authorize()
+		s.login("dave", devidp.DemoPassword("dave"))
+		tok, err := s.exchange(s.code(), s.verifier)
+		require.NoError(t, err)
+		require.NoError(t, rp.idp.SetDisabled("dave", true))
+		_, err = rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok))
+		require.Error(t, err)
+		u, err := rp.idp.User("dave")
+		require.NoError(t, err)
+		assert.True(t, u.Disabled)
+	})
 }
 
 func TestProvider_GroupChangeShowsInTheNextIDToken(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -289,9 +290,9 @@ func (s *storage) GetRefreshTokenInfo(context.Context, string, string) (string, 
 	return "", "", op.ErrInvalidRefreshToken
 }
 
-// TerminateSession (end_session with an id_token_hint) signs the user
-// out of the provider everywhere; the provider's sessions live in
-// login.go's sessions, which the handler clears.
+// TerminateSession has nothing to do: the end_session handler
+// (Provider.endSession) ends the browser's session at the provider, which
+// is the only state a sign-out concerns; access tokens expire on their own.
 func (s *storage) TerminateSession(context.Context, string, string) error { return nil }
 
 func (s *storage) RevokeToken(_ context.Context, tokenOrID, _, clientID string) *oidc.Error {
@@ -406,7 +407,7 @@ func (s *storage) fillUserinfo(info *oidc.UserInfo, subject string, scopes []str
 	info.Subject = u.Subject
 	if slices.Contains(scopes, oidc.ScopeProfile) {
 		info.PreferredUsername = u.Username
-		info.Name = (u.GivenName + " " + u.FamilyName)
+		info.Name = strings.TrimSpace(u.GivenName + " " + u.FamilyName)
 		info.GivenName, info.FamilyName = u.GivenName, u.FamilyName
 	}
 	if slices.Contains(scopes, oidc.ScopeEmail) && u.Email != "" {

@@ -159,6 +159,17 @@ func (u *users) active(subject string) (User, error) {
 	return p.copy(), nil
 }
 
+// lookup is the user named username, disabled or not.
+func (u *users) lookup(username string) (User, error) {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	p, ok := u.byName[username]
+	if !ok {
+		return User{}, fmt.Errorf("%w: %q", ErrUnknownUser, username)
+	}
+	return p.copy(), nil
+}
+
 // update changes the user named username under the lock.
 func (u *users) update(username string, change func(*User)) (User, error) {
 	u.mu.Lock()
