@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +21,7 @@ import (
 func TestDevIDP_ServesUntilCanceled(t *testing.T) {
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
+	var out syncBuffer
 	errc := make(chan error, 1)
 	go func() {
 		errc <- runDevIDP(ctx, []string{"--addr", addr, "--redirect-url", "http://127.0.0.1:8080/cb"}, &out)
@@ -57,7 +56,7 @@ func TestDevIDP_UsersFile(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "users.json")
 	require.NoError(t, os.WriteFile(file, []byte(`{"users":[{"username":"zoe","password":"zoe-secret","groups":["ops"]}]}`), 0o600))
 	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
+	var out syncBuffer
 	errc := make(chan error, 1)
 	go func() { errc <- runDevIDP(ctx, []string{"--addr", freeAddr(t), "--users-file", file}, &out) }()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "zoe") }, 10*time.Second, 20*time.Millisecond)
@@ -75,22 +74,4 @@ func TestDevIDP_PortInUse(t *testing.T) {
 	var stderr bytes.Buffer
 	assert.Equal(t, 1, run([]string{"dev-idp", "--addr", ln.Addr().String()}, &stderr))
 	assert.Contains(t, stderr.String(), "is the port already in use?")
-}
-
-// lockedBuffer is the command's stdout, read while the command runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
