@@ -62,14 +62,19 @@ func (c opClient) AuthMethod() oidc.AuthMethod { return oidc.AuthMethodBasic }
 func (c opClient) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
-func (c opClient) GrantTypes() []oidc.GrantType         { return []oidc.GrantType{oidc.GrantTypeCode} }
-func (c opClient) LoginURL(id string) string            { return c.loginURL(id) }
-func (c opClient) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer }
-func (c opClient) IDTokenLifetime() time.Duration       { return idTokenLifetime }
-func (c opClient) DevMode() bool                        { return false }
-func (c opClient) IsScopeAllowed(scope string) bool     { return scope == groupsScope }
+func (c opClient) GrantTypes() []oidc.GrantType        { return []oidc.GrantType{oidc.GrantTypeCode} }
+func (c opClient) LoginURL(id string) string           { return c.loginURL(id) }
+func (c opClient) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
+func (c opClient) IDTokenLifetime() time.Duration      { return idTokenLifetime }
+func (c opClient) DevMode() bool                       { return false }
+func (c opClient) IsScopeAllowed(scope string) bool    { return scope == groupsScope }
+
+// IDTokenUserinfoClaimsAssertion puts names and e-mail in the ID token
+// even with an access token, as Keycloak and Entra ID do: the portal reads
+// the ID token and calls no userinfo.
 func (c opClient) IDTokenUserinfoClaimsAssertion() bool { return true }
-func (c opClient) ClockSkew() time.Duration             { return 0 }
+
+func (c opClient) ClockSkew() time.Duration { return 0 }
 func (c opClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
