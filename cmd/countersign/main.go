@@ -1,6 +1,6 @@
 // Command countersign is Countersign's single binary: the API, the worker,
-// the database migrations, the AWX simulator and the development stack,
-// each a subcommand.
+// the database migrations, the AWX simulator, the local OpenID provider and
+// the development stack, each a subcommand.
 package main
 
 import (
@@ -26,6 +26,7 @@ commands:
   worker    run the Temporal worker (ServiceRequest workflow and activities)
   migrate   apply database migrations (migrate [up] | migrate down N)
   awx-sim   serve the AWX simulator for demos and tests
+  dev-idp   serve a local OpenID provider with the demo users (development only)
   token     issue an API token: token create --user NAME
   keys      make a payload key: keys generate [--file FILE]
   decision  sign a decision for the temporal CLI: decision sign --request ID --action A --user NAME
@@ -67,6 +68,8 @@ func run(args []string, stderr io.Writer) int {
 		err = runMigrate(ctx, rest)
 	case "awx-sim":
 		err = runAWXSim(ctx, rest)
+	case "dev-idp":
+		err = runDevIDP(ctx, rest, os.Stdout)
 	case "keys":
 		err = runKeys(rest, os.Stdout, time.Now())
 	case "decision":

@@ -64,6 +64,8 @@ type Config struct {
 	Dev DevSettings
 	// Sim holds the settings of `countersign awx-sim`.
 	Sim SimSettings
+	// IDP holds the settings of `countersign dev-idp`.
+	IDP IDPSettings
 }
 
 // DevSettings are the settings of `countersign dev`, besides DatabaseURL,
@@ -89,6 +91,24 @@ type SimSettings struct {
 	Username string
 	// JobDuration is the time from a launch to the job's end.
 	JobDuration time.Duration
+}
+
+// IDPSettings are the settings of `countersign dev-idp`, the local OpenID
+// provider for development and tests.
+type IDPSettings struct {
+	Addr string
+	// Issuer is the provider's URL as clients reach it; empty is
+	// http://<Addr>.
+	Issuer string
+	// The one registered client.
+	ClientID, ClientSecret string
+	RedirectURLs           []string
+	// UsersFile lists the users; empty means the demo users.
+	UsersFile string
+	// GroupsClaim names the claim of a user's groups.
+	GroupsClaim string
+	// KeyFile holds the RSA signing key; empty generates one at start.
+	KeyFile string
 }
 
 // CodecOriginList is CodecOrigins split.

@@ -25,6 +25,7 @@ const (
 	Token    Command = "token"
 	Dev      Command = "dev"
 	AWXSim   Command = "awx-sim"
+	DevIDP   Command = "dev-idp"
 	Keys     Command = "keys"
 	Decision Command = "decision"
 )
@@ -186,6 +187,17 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"username", "AWX_SIM_USERNAME", "AWX user the tokens belong to", "countersign", false, text(&c.Sim.Username)},
 			setting{"job-duration", "AWX_SIM_JOB_DURATION", "time from launch to a job's end", "10s", false, duration(&c.Sim.JobDuration, time.Nanosecond, "use a positive duration, e.g. 10s")},
 		}}, nil
+	case DevIDP:
+		return command{settings: []setting{
+			setting{"addr", "DEV_IDP_ADDR", "listen address", "127.0.0.1:5556", false, text(&c.IDP.Addr)},
+			setting{"issuer", "DEV_IDP_ISSUER", "issuer URL as clients reach it (default http://<addr>)", "", false, text(&c.IDP.Issuer)},
+			setting{"client-id", "DEV_IDP_CLIENT_ID", "the registered client's id", "countersign", false, text(&c.IDP.ClientID)},
+			setting{"client-secret", "DEV_IDP_CLIENT_SECRET", "the registered client's secret", "countersign-dev-secret", false, text(&c.IDP.ClientSecret)},
+			setting{"redirect-url", "DEV_IDP_REDIRECT_URL", "the client's redirect URLs, comma separated", "http://127.0.0.1:8080/oidc/callback,http://localhost:8080/oidc/callback", false, list(&c.IDP.RedirectURLs)},
+			setting{"users-file", "DEV_IDP_USERS_FILE", "JSON file of the users (default: the demo users)", "", false, text(&c.IDP.UsersFile)},
+			setting{"groups-claim", "DEV_IDP_GROUPS_CLAIM", "name of the claim listing a user's groups", "groups", false, text(&c.IDP.GroupsClaim)},
+			setting{"key-file", "DEV_IDP_KEY_FILE", "PEM file of the RSA key signing ID tokens (default: a new key at each start)", "", false, text(&c.IDP.KeyFile)},
+		}}, nil
 	case Keys:
 		return command{}, nil
 	case Decision:
@@ -196,6 +208,19 @@ func (c *Config) command(cmd Command) (command, error) {
 
 func text(p *string) func(string) error {
 	return func(v string) error { *p = v; return nil }
+}
+
+// list reads comma-separated values, blanks dropped.
+func list(p *[]string) func(string) error {
+	return func(v string) error {
+		*p = nil
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*p = append(*p, item)
+			}
+		}
+		return nil
+	}
 }
 
 func boolean(p *bool) func(string) error {

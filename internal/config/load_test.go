@@ -29,7 +29,9 @@ var readBy = map[config.Command][]string{
 	config.Token:   {"DATABASE_URL"},
 	config.Dev: {"DATABASE_URL", "LOG_LEVEL", "TEMPORAL_DECISIONS", "DEV_DATA_DIR", "DEV_ALLOW_DATABASE_URL",
 		"DEV_API_PORT", "DEV_TEMPORAL_PORT", "DEV_UI_PORT", "DEV_AWX_PORT", "DEV_PG_PORT", "DEV_JOB_DURATION"},
-	config.AWXSim:   {"AWX_SIM_ADDR", "AWX_SIM_TOKENS", "AWX_SIM_USERNAME", "AWX_SIM_JOB_DURATION"},
+	config.AWXSim: {"AWX_SIM_ADDR", "AWX_SIM_TOKENS", "AWX_SIM_USERNAME", "AWX_SIM_JOB_DURATION"},
+	config.DevIDP: {"DEV_IDP_ADDR", "DEV_IDP_ISSUER", "DEV_IDP_CLIENT_ID", "DEV_IDP_CLIENT_SECRET", "DEV_IDP_REDIRECT_URL",
+		"DEV_IDP_USERS_FILE", "DEV_IDP_GROUPS_CLAIM", "DEV_IDP_KEY_FILE"},
 	config.Keys:     nil,
 	config.Decision: {config.DecisionKeyEnv},
 }
@@ -173,4 +175,19 @@ func TestLoad_DevHelpHidesTheEnvironment(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, "postgres://flag/x", o.DatabaseURL, "a flag wins over the environment")
+}
+
+func TestLoad_DevIDP(t *testing.T) {
+	c, err := config.Load(config.DevIDP, nil, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, config.IDPSettings{Addr: "127.0.0.1:5556", ClientID: "countersign", ClientSecret: "countersign-dev-secret",
+		RedirectURLs: []string{"http://127.0.0.1:8080/oidc/callback", "http://localhost:8080/oidc/callback"}, GroupsClaim: "groups"}, c.IDP)
+
+	c, err = config.Load(config.DevIDP, []string{"--client-id", "portal"}, env(map[string]string{
+		"DEV_IDP_CLIENT_ID": "ignored", "DEV_IDP_REDIRECT_URL": " http://a/cb, ,http://b/cb", "DEV_IDP_GROUPS_CLAIM": "roles",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, "portal", c.IDP.ClientID)
+	assert.Equal(t, []string{"http://a/cb", "http://b/cb"}, c.IDP.RedirectURLs)
+	assert.Equal(t, "roles", c.IDP.GroupsClaim)
 }

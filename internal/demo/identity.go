@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/countersign/countersign/store"
 )
@@ -34,6 +35,19 @@ var demoTeams = []struct {
 }{
 	{"sre", "Site reliability engineering", []string{"bob", "carol"}},
 	{"security", "Security review", []string{"dave"}},
+}
+
+// Users are the demo organization's users, in SPEC 8.1's order: the ones
+// SeedIdentity creates, and the local OpenID provider's demo users.
+func Users() []store.NewUser { return slices.Clone(demoUsers) }
+
+// TeamMembers maps each demo team to its members' usernames.
+func TeamMembers() map[string][]string {
+	m := map[string][]string{}
+	for _, t := range demoTeams {
+		m[t.name] = slices.Clone(t.members)
+	}
+	return m
 }
 
 // Identity is the seeded organization, users by username and teams by name.
