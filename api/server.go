@@ -21,12 +21,12 @@ import (
 	"github.com/countersign/countersign/codec"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/requests"
-	"github.com/countersign/countersign/store"
 )
 
 // Deps are what the API needs.
 type Deps struct {
-	Store    *store.Store
+	// Store is PostgreSQL (a *store.Store) or a stand-in for it.
+	Store    Store
 	Temporal client.Client
 	AWX      *awx.Client
 	Logger   *slog.Logger
