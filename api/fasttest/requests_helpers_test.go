@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stretchr/testify/mock"
@@ -51,12 +52,20 @@ func (e *env) act(live *approval.Request, action approval.Action, user, text str
 }
 
 // record writes the workflow's state into the projection, as its next
-// snapshot.
+// snapshot, with its participants as the workflow's publication names
+// them: the open stage's approvers and whoever decided.
 func (e *env) record(live *approval.Request) store.Request {
 	e.t.Helper()
 	ctx := context.Background()
 	live.Seq++
-	_, err := e.store.RecordRequestState(ctx, activities.Projection(*live, live.Seq))
+	st := activities.Projection(*live, live.Seq)
+	st.Participants = slices.Clone(live.EligibleApprovers)
+	for _, stage := range live.Stages {
+		for _, resp := range stage.Responses {
+			st.Participants = append(st.Participants, resp.User)
+		}
+	}
+	_, err := e.store.RecordRequestState(ctx, st)
 	require.NoError(e.t, err)
 	row, err := e.store.GetRequest(ctx, live.ID)
 	require.NoError(e.t, err)
@@ -125,4 +134,14 @@ func requestPath(id int64) string { return fmt.Sprintf("/api/v2/service_requests
 func refusalWithoutCode(msg string) error {
 	fc := temporal.GetDefaultFailureConverter()
 	return fc.FailureToError(fc.ErrorToFailure(temporal.NewApplicationError(msg, "UpdateFailed")))
+}
+
+// clone is a deep copy of st, as a query's answer is.
+func (e *env) clone(st *approval.Request) *approval.Request {
+	e.t.Helper()
+	raw, err := json.Marshal(st)
+	require.NoError(e.t, err)
+	var out approval.Request
+	require.NoError(e.t, json.Unmarshal(raw, &out))
+	return &out
 }
