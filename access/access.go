@@ -2,7 +2,10 @@
 // in one place: handlers describe the caller (a Principal) and the object,
 // and ask Check. An object the caller may not even see is ErrHidden (the API
 // answers 404, never revealing that it exists); one they see but may not
-// act on is ErrForbidden (403).
+// act on is ErrForbidden (403); an act on one's own account that nobody may
+// do is ErrSelf (409). What the caller may do to an object they see is also
+// shown to them (Capabilities, from the same rules), and which objects a
+// list shows them is ListScope's answer.
 package access
 
 import (
@@ -14,6 +17,10 @@ import (
 var (
 	ErrHidden    = errors.New("not found")
 	ErrForbidden = errors.New("you do not have permission to perform this action")
+	// ErrSelf refuses what nobody may do to their own account, superusers
+	// included: deleting it, demoting or deactivating it (nobody locks
+	// themselves out, and someone must be left to decide and to audit).
+	ErrSelf = errors.New("nobody may do this to their own account")
 )
 
 // Principal is an authenticated user and their roles.
@@ -64,7 +71,8 @@ type Action string
 // Members is changing who belongs to it (team members, org admins); Submit
 // and Launch apply to catalog items; Requests lists an item's requests;
 // Act is approving, rejecting, commenting or canceling a request (the
-// workflow then applies its own rules).
+// workflow then applies its own rules). Manage is changing who is a
+// superuser or active; Demote is taking either away from a user.
 const (
 	View     Action = "view"
 	Create   Action = "create"
@@ -74,6 +82,8 @@ const (
 	Submit   Action = "submit"
 	Requests Action = "requests"
 	Act      Action = "act"
+	Manage   Action = "manage"
+	Demote   Action = "demote"
 )
 
 // Object is what Check needs to know of the object acted on.
@@ -102,11 +112,20 @@ func Check(p Principal, a Action, o Object) error {
 	if !canView(p, o) {
 		return ErrHidden
 	}
-	if a == View || allowed(p, a, o) {
+	if a == View {
 		return nil
 	}
-	return ErrForbidden
+	if (a == Delete || a == Demote) && o.Resource == User && o.Owner == p.UserID {
+		return ErrSelf
+	}
+	if !allowed(p, a, o) {
+		return ErrForbidden
+	}
+	return nil
 }
+
+// Can reports whether Check lets p perform a on o.
+func Can(p Principal, a Action, o Object) bool { return Check(p, a, o) == nil }
 
 func canView(p Principal, o Object) bool {
 	if p.IsSuperuser {
@@ -171,7 +190,8 @@ func allowed(p Principal, a Action, o Object) bool {
 			return o.Owner == p.UserID || p.Admin(o.Organization)
 		}
 	case User:
-		// Users change their own profile; only superusers manage accounts.
+		// Users change their own profile (not their account flags: Manage,
+		// Demote) and may delete nobody; only superusers manage accounts.
 		return a == Update && o.Owner == p.UserID
 	case Token, DecisionKey:
 		return (a == Create || a == Delete) && o.Owner == p.UserID

@@ -102,8 +102,20 @@ func TestCheck_UsersAndTokens(t *testing.T) {
 		"approver": hidden, "approver of another team": hidden, "outsider": hidden})
 	check(t, access.Update, alice, want{"superuser": nil, "org admin": forbidden, "admin of another org": hidden, "requester": nil,
 		"approver": hidden, "approver of another team": hidden, "outsider": hidden})
-	check(t, access.Delete, alice, want{"superuser": nil, "org admin": forbidden, "admin of another org": hidden, "requester": forbidden,
+	// Nobody deletes their own account, not even a superuser.
+	check(t, access.Delete, alice, want{"superuser": nil, "org admin": forbidden, "admin of another org": hidden, "requester": access.ErrSelf,
 		"approver": hidden, "approver of another team": hidden, "outsider": hidden})
+	self := access.Object{Resource: access.User, Owner: superuser.UserID}
+	assert.Equal(t, access.ErrSelf, access.Check(superuser, access.Delete, self))
+
+	// Account flags are the superusers' to change, never to take from
+	// themselves.
+	check(t, access.Manage, alice, want{"superuser": nil, "org admin": forbidden, "admin of another org": hidden, "requester": forbidden,
+		"approver": hidden, "approver of another team": hidden, "outsider": hidden})
+	check(t, access.Demote, alice, want{"superuser": nil, "org admin": forbidden, "admin of another org": hidden, "requester": access.ErrSelf,
+		"approver": hidden, "approver of another team": hidden, "outsider": hidden})
+	assert.NoError(t, access.Check(superuser, access.Manage, self))
+	assert.Equal(t, access.ErrSelf, access.Check(superuser, access.Demote, self))
 
 	token := access.Object{Resource: access.Token, Owner: requester.UserID}
 	check(t, access.Delete, token, want{"superuser": nil, "org admin": hidden, "admin of another org": hidden, "requester": nil,

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"time"
 
@@ -131,41 +130,6 @@ func callerRoles(c *gin.Context) store.Roles {
 	return roles
 }
 
-// me answers who the caller is, with their organizations and teams.
-func (s *Server) me(c *gin.Context) error {
-	p := caller(c)
-	ctx := c.Request.Context()
-	u, err := s.d.Store.GetUser(ctx, p.UserID)
-	if err != nil {
-		return err
-	}
-	roles, err := s.d.Store.UserRoles(ctx, p.UserID)
-	if err != nil {
-		return err
-	}
-	orgs, _, err := s.d.Store.ListOrganizations(ctx, store.OrganizationFilter{IDs: nonNilIDs(roles.MemberOf)}, store.ListOptions{PageSize: 200})
-	if err != nil {
-		return err
-	}
-	out := userView(u)
-	var memberships []gin.H
-	for _, o := range orgs {
-		role := "member"
-		if containsID(roles.AdminOf, o.ID) {
-			role = "admin"
-		}
-		memberships = append(memberships, gin.H{"id": o.ID, "name": o.Name, "role": role})
-	}
-	teams := []gin.H{}
-	for _, t := range roles.Teams {
-		teams = append(teams, gin.H{"id": t.ID, "name": t.Name, "organization": t.OrganizationID})
-	}
-	out["organizations"] = nonNilList(memberships)
-	out["teams"] = teams
-	c.JSON(http.StatusOK, out)
-	return nil
-}
-
 func containsID(ids []int64, id int64) bool {
 	for _, v := range ids {
 		if v == id {
@@ -181,13 +145,6 @@ func nonNilIDs(ids []int64) []int64 {
 		return []int64{}
 	}
 	return ids
-}
-
-func nonNilList(l []gin.H) []gin.H {
-	if l == nil {
-		return []gin.H{}
-	}
-	return l
 }
 
 // actor is the caller as the request service knows them.

@@ -2,11 +2,9 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -53,6 +51,13 @@ type azRow struct {
 	// compiles, when set, is how many policy conditions each persona's
 	// call may compile: it proves a refusal came before the compiler.
 	compiles map[string]uint64
+	// capability, when set, names the summary_fields.user_capabilities
+	// entry of the object at capabilityOf (the path when empty), read by
+	// the persona just before the call, that must be true exactly when the
+	// call is accepted (see accepted); an object the persona cannot see
+	// has none.
+	capability   string
+	capabilityOf string
 }
 
 // azCompiles is a row's expected compilations for alice, dave, bob, oscar,
@@ -192,7 +197,7 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 			want: azCodes(forbidden, forbidden, forbidden, forbidden, forbidden, bad), has: map[int]string{bad: `"name":[`}},
 		{name: "organization detail (acme)", method: "GET", path: p("/api/v2/organizations/%d/", f.acme), want: azCodes(ok, ok, ok, notFound, ok, ok)},
 		{name: "organization detail (initech)", method: "GET", path: p("/api/v2/organizations/%d/", f.initech), want: azCodes(notFound, notFound, notFound, ok, notFound, ok)},
-		{name: "organization patch", method: "PATCH", path: p("/api/v2/organizations/%d/", f.acme), body: map[string]any{"name": ""},
+		{name: "organization patch", method: "PATCH", path: p("/api/v2/organizations/%d/", f.acme), body: map[string]any{"name": ""}, capability: "edit",
 			want: azCodes(forbidden, forbidden, forbidden, notFound, forbidden, bad), has: map[int]string{bad: `"name":[`}},
 		{name: "organization delete (acme, still has items)", method: "DELETE", path: p("/api/v2/organizations/%d/", f.acme),
 			want: azCodes(forbidden, forbidden, forbidden, notFound, forbidden, conflict), has: map[int]string{conflict: "still has catalog items"}},
@@ -202,7 +207,7 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 			require.NoError(t, st.AddOrgAdmin(ctx, o.ID, uid[orgAdmin]))
 			require.NoError(t, st.AddOrgMember(ctx, o.ID, uid[requester]))
 			return p("/api/v2/organizations/%d/", o.ID), func() { ignoreMissing(st.DeleteOrganization(ctx, o.ID)) }
-		}, want: azCodes(forbidden, notFound, notFound, notFound, forbidden, gone)},
+		}, want: azCodes(forbidden, notFound, notFound, notFound, forbidden, gone), capability: "delete"},
 		{name: "organization admins list", method: "GET", path: p("/api/v2/organizations/%d/admins/", f.acme), want: azCodes(ok, ok, ok, notFound, ok, ok),
 			lists: map[string][]int64{requester: {uid[orgAdmin]}, otherTeam: {uid[orgAdmin]}, approver: {uid[orgAdmin]}, orgAdmin: {uid[orgAdmin]}, superuser: {uid[orgAdmin]}}},
 		{name: "organization admins add", method: "POST", path: p("/api/v2/organizations/%d/admins/", f.acme), body: map[string]any{},
@@ -224,14 +229,30 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 		{name: "user detail (alice)", method: "GET", path: p("/api/v2/users/%d/", uid[requester]), want: azCodes(ok, notFound, notFound, notFound, ok, ok),
 			has: map[int]string{ok: `"username":"alice"`}},
 		{name: "user detail (oscar)", method: "GET", path: p("/api/v2/users/%d/", uid[otherAdmin]), want: azCodes(notFound, notFound, notFound, ok, notFound, ok)},
-		{name: "user patch (alice)", method: "PATCH", path: p("/api/v2/users/%d/", uid[requester]), body: map[string]any{"email": "not-an-email"},
+		{name: "user patch (alice)", method: "PATCH", path: p("/api/v2/users/%d/", uid[requester]), body: map[string]any{"email": "not-an-email"}, capability: "edit",
 			want: azCodes(bad, notFound, notFound, notFound, forbidden, bad), has: map[int]string{bad: `"email":["Enter a valid email address."]`}},
 		{name: "user delete (fresh acme member)", method: "DELETE", fresh: func(string) (string, func()) {
 			u, err := st.CreateUser(ctx, store.NewUser{Username: azFreshName("fresh-user")})
 			require.NoError(t, err)
 			require.NoError(t, st.AddOrgMember(ctx, f.acme, u.ID))
 			return p("/api/v2/users/%d/", u.ID), func() { ignoreMissing(st.DeleteUser(ctx, u.ID)) }
-		}, want: azCodes(notFound, notFound, notFound, notFound, forbidden, gone)},
+		}, want: azCodes(notFound, notFound, notFound, notFound, forbidden, gone), capability: "delete"},
+		// Account flags are the superusers' to change, never to take from
+		// themselves; a value sent as it is changes nothing.
+		{name: "user patch (self, not a superuser)", method: "PATCH", fresh: func(persona string) (string, func()) {
+			return p("/api/v2/users/%d/", uid[persona]), func() {}
+		}, body: map[string]any{"is_superuser": false},
+			want: azCodes(ok, ok, ok, ok, ok, bad), has: map[int]string{bad: `{"is_superuser":["You cannot demote or deactivate yourself."]}`},
+			capability: "edit"},
+		{name: "user patch (self, inactive)", method: "PATCH", fresh: func(persona string) (string, func()) {
+			return p("/api/v2/users/%d/", uid[persona]), func() {}
+		}, body: map[string]any{"is_active": false},
+			want: azCodes(forbidden, forbidden, forbidden, forbidden, forbidden, bad), has: map[int]string{bad: `{"is_superuser":["You cannot demote or deactivate yourself."]}`}},
+		// Nobody deletes their own account, not even a superuser.
+		{name: "user delete (self)", method: "DELETE", fresh: func(persona string) (string, func()) {
+			return p("/api/v2/users/%d/", uid[persona]), func() {}
+		}, want: azCodes(conflict, conflict, conflict, conflict, conflict, conflict), has: map[int]string{conflict: "You cannot delete yourself."},
+			capability: "delete"},
 		{name: "user tokens list (alice)", method: "GET", path: p("/api/v2/users/%d/tokens/", uid[requester]), want: azCodes(ok, notFound, notFound, notFound, forbidden, ok),
 			lists: map[string][]int64{requester: aliceTokens, superuser: aliceTokens}},
 		{name: "user tokens create (alice)", method: "POST", path: p("/api/v2/users/%d/tokens/", uid[requester]), body: map[string]any{"description": strings.Repeat("x", 513)},
@@ -267,13 +288,13 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 			hasFor: map[string]string{otherAdmin: p(`"organization":["Invalid pk \"%d\" - object does not exist."]`, f.acme)}},
 		{name: "team detail (sre)", method: "GET", path: p("/api/v2/teams/%d/", f.sre), want: azCodes(ok, ok, ok, notFound, ok, ok)},
 		{name: "team detail (initech ops)", method: "GET", path: p("/api/v2/teams/%d/", f.ops), want: azCodes(notFound, notFound, notFound, ok, notFound, ok)},
-		{name: "team patch", method: "PATCH", path: p("/api/v2/teams/%d/", f.sre), body: map[string]any{"name": ""},
+		{name: "team patch", method: "PATCH", path: p("/api/v2/teams/%d/", f.sre), body: map[string]any{"name": ""}, capability: "edit",
 			want: azCodes(forbidden, forbidden, forbidden, notFound, bad, bad), has: map[int]string{bad: `"name":[`}},
 		{name: "team delete (fresh)", method: "DELETE", fresh: func(string) (string, func()) {
 			tm, err := st.CreateTeam(ctx, f.acme, azFreshName("fresh-team"), "")
 			require.NoError(t, err)
 			return p("/api/v2/teams/%d/", tm.ID), func() { ignoreMissing(st.DeleteTeam(ctx, tm.ID)) }
-		}, want: azCodes(forbidden, forbidden, forbidden, notFound, gone, gone)},
+		}, want: azCodes(forbidden, forbidden, forbidden, notFound, gone, gone), capability: "delete"},
 		{name: "team members list", method: "GET", path: p("/api/v2/teams/%d/members/", f.sre), want: azCodes(ok, ok, ok, notFound, ok, ok),
 			lists: map[string][]int64{requester: {uid[approver], uid[approver2]}, otherTeam: {uid[approver], uid[approver2]}, approver: {uid[approver], uid[approver2]},
 				orgAdmin: {uid[approver], uid[approver2]}, superuser: {uid[approver], uid[approver2]}}},
@@ -292,14 +313,14 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 		{name: "catalog detail (enabled)", method: "GET", path: p("/api/v2/service_catalog_items/%d/", f.restart), want: azCodes(ok, ok, ok, notFound, ok, ok)},
 		{name: "catalog detail (disabled)", method: "GET", path: p("/api/v2/service_catalog_items/%d/", f.disabled), want: azCodes(notFound, notFound, notFound, notFound, ok, ok)},
 		{name: "catalog detail (initech)", method: "GET", path: p("/api/v2/service_catalog_items/%d/", f.initechItem), want: azCodes(notFound, notFound, notFound, ok, notFound, ok)},
-		{name: "catalog patch", method: "PATCH", path: p("/api/v2/service_catalog_items/%d/", f.restart), body: map[string]any{"name": ""},
+		{name: "catalog patch", method: "PATCH", path: p("/api/v2/service_catalog_items/%d/", f.restart), body: map[string]any{"name": ""}, capability: "edit",
 			want: azCodes(forbidden, forbidden, forbidden, notFound, bad, bad), has: map[int]string{bad: `"name":[`}},
 		{name: "catalog delete (fresh)", method: "DELETE", fresh: func(string) (string, func()) {
 			jt := awxsim.DemoHealthCheckID
 			it, err := st.CreateCatalogItem(ctx, store.NewCatalogItem{OrganizationID: f.acme, Name: azFreshName("fresh-item"), JobTemplateID: &jt})
 			require.NoError(t, err)
 			return p("/api/v2/service_catalog_items/%d/", it.ID), func() { ignoreMissing(st.DeleteCatalogItem(ctx, it.ID)) }
-		}, want: azCodes(forbidden, forbidden, forbidden, notFound, gone, gone)},
+		}, want: azCodes(forbidden, forbidden, forbidden, notFound, gone, gone), capability: "delete"},
 		{name: "catalog launch_data (enabled)", method: "GET", path: p("/api/v2/service_catalog_items/%d/launch_data/", f.restart),
 			want: azCodes(ok, ok, ok, notFound, ok, ok), has: map[int]string{ok: `"approval_plan"`}},
 		// Admins see a disabled item's form, to check it before enabling it.
@@ -310,11 +331,13 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 			lists: map[string][]int64{orgAdmin: {f.request}, superuser: {f.request}}},
 		{name: "catalog submit (no justification)", method: "POST", path: p("/api/v2/service_catalog_items/%d/submit/", f.restart),
 			body: map[string]any{"extra_vars": map[string]any{"service_name": "api"}},
-			want: azCodes(bad, bad, bad, notFound, bad, bad), has: map[int]string{bad: `"justification":["Say why this is needed."]`}},
+			want: azCodes(bad, bad, bad, notFound, bad, bad), has: map[int]string{bad: `"justification":["Say why this is needed."]`},
+			capability: "submit", capabilityOf: p("/api/v2/service_catalog_items/%d/", f.restart)},
 		// SPEC 3.2: disabled items cannot be submitted, whoever asks.
 		{name: "catalog submit (disabled item)", method: "POST", path: p("/api/v2/service_catalog_items/%d/submit/", f.disabled),
-			body: map[string]any{},
-			want: azCodes(notFound, notFound, notFound, notFound, forbidden, forbidden)},
+			body:       map[string]any{},
+			want:       azCodes(notFound, notFound, notFound, notFound, forbidden, forbidden),
+			capability: "submit", capabilityOf: p("/api/v2/service_catalog_items/%d/", f.disabled)},
 
 		// Approval policies.
 		{name: "policies list", method: "GET", path: "/api/v2/approval_policies/?page_size=200", want: azCodes(ok, ok, ok, ok, ok, ok),
@@ -345,7 +368,7 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 			compiles: azCompiles(0, 0, 0, 0, 0, 0)},
 		{name: "policy detail", method: "GET", path: p("/api/v2/approval_policies/%d/", f.envPolicy), want: azCodes(notFound, notFound, notFound, notFound, ok, ok)},
 		{name: "policy detail (initech)", method: "GET", path: p("/api/v2/approval_policies/%d/", f.initechPolicy), want: azCodes(notFound, notFound, notFound, ok, notFound, ok)},
-		{name: "policy patch", method: "PATCH", path: p("/api/v2/approval_policies/%d/", f.envPolicy), body: map[string]any{"name": ""},
+		{name: "policy patch", method: "PATCH", path: p("/api/v2/approval_policies/%d/", f.envPolicy), body: map[string]any{"name": ""}, capability: "edit",
 			want: azCodes(notFound, notFound, notFound, notFound, bad, bad), has: map[int]string{bad: `"name":[`}},
 		{name: "policy patch (hostile condition)", method: "PATCH", path: p("/api/v2/approval_policies/%d/", f.envPolicy),
 			body: map[string]any{"name": "", "condition": hostileCondition()},
@@ -356,7 +379,7 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 				Condition: "false", Stages: []store.PolicyStage{{Name: "x", MinApprovers: 1, Timeout: time.Hour, ReminderInterval: 0}}})
 			require.NoError(t, err)
 			return p("/api/v2/approval_policies/%d/", pol.ID), func() { ignoreMissing(st.DeletePolicy(ctx, pol.ID)) }
-		}, want: azCodes(notFound, notFound, notFound, notFound, gone, gone)},
+		}, want: azCodes(notFound, notFound, notFound, notFound, gone, gone), capability: "delete"},
 
 		// Service requests.
 		{name: "requests list", method: "GET", path: "/api/v2/service_requests/?page_size=200", want: azCodes(ok, ok, ok, ok, ok, ok),
@@ -398,12 +421,16 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 					path, cleanup = row.fresh(persona)
 					defer cleanup()
 				}
+				capable, checkCapability := e.capability(persona, row, path)
 				compiled := approval.ConditionCompiles()
 				status, raw := e.raw(persona, row.method, path, row.body)
 				compiled = approval.ConditionCompiles() - compiled
 				what := fmt.Sprintf("%s %s as %s", row.method, path, personaLabel(persona))
 				if want, ok := row.compiles[persona]; ok && compiled != want {
 					t.Errorf("%s: %d conditions compiled, want %d", what, compiled, want)
+				}
+				if checkCapability && capable != accepted(status) {
+					t.Errorf("%s: answered %d, but user_capabilities.%s was %v", what, status, row.capability, capable)
 				}
 				if status != want {
 					t.Errorf("%s: status %d, want %d; body: %s", what, status, want, raw)
@@ -450,37 +477,5 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 		p("/api/v2/service_catalog_items/%d/", f.restart): "Restart service", p("/api/v2/approval_policies/%d/", f.envPolicy): "environments",
 	} {
 		require.Equal(t, name, e.must(ok, superuser, "GET", path, nil)["name"], path)
-	}
-}
-
-// checkOKBody checks a 200 answer: lists hold exactly the visible ids, and
-// /me/ is the caller.
-func checkOKBody(t *testing.T, e *env, row azRow, persona, what string, raw []byte) {
-	t.Helper()
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
-		t.Errorf("%s: not a JSON object: %s", what, raw)
-		return
-	}
-	if row.name == "me" && body["username"] != persona {
-		t.Errorf("%s: /me/ answered %v", what, body["username"])
-	}
-	want, isList := row.lists[persona]
-	if !isList {
-		if _, paged := body["results"]; paged {
-			t.Errorf("%s: a list answer without an expectation for this persona", what)
-		}
-		return
-	}
-	if _, paged := body["results"]; !paged {
-		t.Errorf("%s: not a list: %s", what, raw)
-		return
-	}
-	got := sortedIDList(ids(body))
-	if !slices.Equal(got, sortedIDList(want)) {
-		t.Errorf("%s: sees ids %v, want %v", what, got, sortedIDList(want))
-	}
-	if int(body["count"].(float64)) != len(want) {
-		t.Errorf("%s: count %v, want %d", what, body["count"], len(want))
 	}
 }

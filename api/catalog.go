@@ -1,11 +1,11 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,78 +19,31 @@ import (
 )
 
 func (s *Server) catalogRoutes(r *gin.RouterGroup) {
-	r.GET("/service_catalog_items/", s.listItems)
-	r.POST("/service_catalog_items/", s.createItem)
-	r.GET("/service_catalog_items/:id/", s.getItem)
-	r.PATCH("/service_catalog_items/:id/", s.updateItem)
-	r.DELETE("/service_catalog_items/:id/", s.deleteItem)
+	s.items().mount(r, "/service_catalog_items/", access.CatalogItem, calls[store.CatalogItem]{list: s.listItems,
+		filters: []string{"category", "enabled", "organization", "search", "tag"}, create: s.createItem, update: s.updateItem, remove: s.deleteItem})
 	r.GET("/service_catalog_items/:id/launch_data/", s.launchData)
 	r.GET("/service_catalog_items/:id/requests/", s.itemRequests)
 	r.POST("/service_catalog_items/:id/submit/", s.submit)
 }
 
-func itemObject(i store.CatalogItem) access.Object {
-	return access.Object{Resource: access.CatalogItem, Organization: i.OrganizationID, Enabled: i.Enabled}
+func (s *Server) items() kind[store.CatalogItem, Item] {
+	return kind[store.CatalogItem, Item]{get: s.d.Store.GetCatalogItem, object: itemObject, view: itemViewFor}
 }
 
 // itemFor loads the item of the path and checks that the caller may do a
 // to it.
 func (s *Server) itemFor(c *gin.Context, a access.Action) (store.CatalogItem, error) {
-	return loadFor(c, a, s.d.Store.GetCatalogItem, itemObject)
+	return s.items().load(c, a)
 }
 
-func (s *Server) listItems(c *gin.Context) {
-	opts, err := listQuery(c, "category", "enabled", "organization", "search", "tag")
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	f := store.CatalogItemFilter{Category: c.Query("category"), Search: c.Query("search"), Tag: c.Query("tag")}
+func (s *Server) listItems(c *gin.Context, scope access.Scope, opts store.ListOptions) ([]store.CatalogItem, int, error) {
+	f := store.CatalogItemFilter{Category: c.Query("category"), Search: c.Query("search"), Tag: c.Query("tag"),
+		OrganizationIDs: scope.Organizations, DisabledVisibleIn: scope.DisabledIn}
+	var err error
 	if f.Enabled, err = boolParam(c, "enabled"); err != nil {
-		c.Error(err)
-		return
+		return nil, 0, err
 	}
-	org, err := idParam(c, "organization")
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	if p := caller(c); !p.IsSuperuser {
-		// Members see the enabled items of their organizations; admins
-		// see theirs all.
-		f.OrganizationIDs = nonNilIDs(append(append([]int64{}, p.MemberOf...), p.AdminOf...))
-		f.DisabledVisibleIn = nonNilIDs(p.AdminOf)
-	}
-	if org != nil {
-		f.OrganizationIDs = intersect(f.OrganizationIDs, *org)
-	}
-	items, total, err := s.d.Store.ListCatalogItems(c.Request.Context(), f, opts)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	out := make([]gin.H, len(items))
-	for i, it := range items {
-		out[i] = itemView(it)
-	}
-	page(c, opts, total, out)
-}
-
-// intersect narrows an organization restriction (nil: none) to org.
-func intersect(orgs []int64, org int64) []int64 {
-	if orgs == nil || containsID(orgs, org) {
-		return []int64{org}
-	}
-	return []int64{}
-}
-
-func (s *Server) getItem(c *gin.Context) {
-	item, err := s.itemFor(c, access.View)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	c.JSON(http.StatusOK, itemView(item))
+	return s.d.Store.ListCatalogItems(c.Request.Context(), f, opts)
 }
 
 // itemBody is a catalog item as written by clients. ApproverTeam is kept
@@ -177,28 +130,24 @@ func nullableID(raw json.RawMessage) (id *int64, set bool, err error) {
 	return &v, true, nil
 }
 
-func (s *Server) createItem(c *gin.Context) {
+func (s *Server) createItem(c *gin.Context) (store.CatalogItem, error) {
 	var b itemBody
 	org, err := s.bindForCreate(c, access.CatalogItem, &b)
 	if err != nil {
-		c.Error(err)
-		return
+		return store.CatalogItem{}, err
 	}
 	errs, team, _ := b.validate(true)
 	if err := errs.err(); err != nil {
-		c.Error(err)
-		return
+		return store.CatalogItem{}, err
 	}
 	if b.RequiresApproval != nil && *b.RequiresApproval {
 		if err := s.staffItem(c.Request.Context(), org, team); err != nil {
-			c.Error(err)
-			return
+			return store.CatalogItem{}, err
 		}
 	}
 	kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)
 	if err := s.checkTemplate(c, org, kind, tmpl); err != nil {
-		c.Error(err)
-		return
+		return store.CatalogItem{}, err
 	}
 	item, err := s.d.Store.CreateCatalogItem(c.Request.Context(), store.NewCatalogItem{
 		OrganizationID: org, Name: strings.TrimSpace(*b.Name), Description: deref(b.Description),
@@ -206,35 +155,20 @@ func (s *Server) createItem(c *gin.Context) {
 		JobTemplateID: b.JobTemplate, WorkflowJobTemplateID: b.WorkflowJobTemplate,
 		RequiresApproval: b.RequiresApproval != nil && *b.RequiresApproval, ApproverTeamID: team, Enabled: b.Enabled,
 	})
-	if err != nil {
-		c.Error(itemWriteError(err))
-		return
-	}
-	c.JSON(http.StatusCreated, itemView(item))
+	return item, itemWriteError(err)
 }
 
-func (s *Server) updateItem(c *gin.Context) {
-	item, err := s.itemFor(c, access.Update)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	b := itemBody{readOnly: shown(itemView(item))}
-	if err := bind(c, &b); err != nil {
-		c.Error(err)
-		return
-	}
-	if !b.dropUnchanged(item) {
-		c.JSON(http.StatusOK, itemView(item)) // nothing to change
-		return
+func (s *Server) updateItem(c *gin.Context, item store.CatalogItem, ro readOnly) (store.CatalogItem, error) {
+	b := itemBody{readOnly: ro}
+	if err := bind(c, &b); err != nil || !b.dropUnchanged(item) {
+		return item, err
 	}
 	errs, team, teamSet := b.validate(false)
 	if b.Organization != nil && *b.Organization != item.OrganizationID {
 		errs.add("organization", "An item stays in its organization.")
 	}
 	if err := errs.err(); err != nil {
-		c.Error(err)
-		return
+		return item, err
 	}
 	// An item that requires approval after this change needs someone to
 	// give it. Only a change of its approval or approver team is checked:
@@ -249,15 +183,13 @@ func (s *Server) updateItem(c *gin.Context) {
 	}
 	if requires && (b.RequiresApproval != nil || teamSet) {
 		if err := s.staffItem(c.Request.Context(), item.OrganizationID, approvers); err != nil {
-			c.Error(err)
-			return
+			return item, err
 		}
 	}
 	if b.JobTemplate != nil || b.WorkflowJobTemplate != nil {
 		kind, tmpl := templateOf(b.JobTemplate, b.WorkflowJobTemplate)
 		if err := s.checkTemplate(c, item.OrganizationID, kind, tmpl); err != nil {
-			c.Error(err)
-			return
+			return item, err
 		}
 	}
 	u := store.CatalogItemUpdate{
@@ -273,11 +205,7 @@ func (s *Server) updateItem(c *gin.Context) {
 		u.ApproverTeamID, u.ClearApproverTeam = team, team == nil
 	}
 	updated, err := s.d.Store.UpdateCatalogItem(c.Request.Context(), item.ID, u)
-	if err != nil {
-		c.Error(itemWriteError(err))
-		return
-	}
-	c.JSON(http.StatusOK, itemView(updated))
+	return updated, itemWriteError(err)
 }
 
 // dropUnchanged forgets the fields of an update that equal item's (see
@@ -312,22 +240,12 @@ func (b *itemBody) dropUnchanged(item store.CatalogItem) bool {
 		b.ApproverTeam != nil || b.Organization != nil
 }
 
-func (s *Server) deleteItem(c *gin.Context) {
-	item, err := s.itemFor(c, access.Delete)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	err = s.d.Store.DeleteCatalogItem(c.Request.Context(), item.ID)
+func (s *Server) deleteItem(ctx context.Context, item store.CatalogItem) error {
+	err := s.d.Store.DeleteCatalogItem(ctx, item.ID)
 	if errors.Is(err, store.ErrReferenced) {
-		c.Error(conflict(fmt.Sprintf("Catalog item %q has service requests; disable it instead of deleting it.", item.Name)))
-		return
+		return conflict(fmt.Sprintf("Catalog item %q has service requests; disable it instead of deleting it.", item.Name))
 	}
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	return err
 }
 
 // itemWriteError explains store refusals of an item in field terms.

@@ -106,33 +106,29 @@ func (s *Server) inCodecTeam(c *gin.Context) (bool, error) {
 
 // codec answers a codec call with op applied to its payloads.
 func (s *Server) codec(op func([]*commonpb.Payload) ([]*commonpb.Payload, error)) gin.HandlerFunc {
-	return func(c *gin.Context) {
+	return handle(func(c *gin.Context) error {
 		body, err := readRaw(c)
 		if err != nil {
-			c.Error(err)
-			return
+			return err
 		}
 		var in commonpb.Payloads
 		if err := protojson.Unmarshal(body, &in); err != nil {
-			c.Error(badRequest(`The body must be {"payloads": [...]}, Temporal payloads in protobuf JSON.`))
-			return
+			return badRequest(`The body must be {"payloads": [...]}, Temporal payloads in protobuf JSON.`)
 		}
 		if len(in.Payloads) > maxCodecPayloads {
-			c.Error(badRequest("At most 1000 payloads per call."))
-			return
+			return badRequest("At most 1000 payloads per call.")
 		}
 		out, err := op(in.Payloads)
 		if err != nil {
 			// The codec's errors name key ids, never keys or payloads.
-			c.Error(badRequest(err.Error()))
-			return
+			return badRequest(err.Error())
 		}
 		s.logFor(c).Info("codec call", "op", c.FullPath(), "payloads", len(out))
 		b, err := protojson.Marshal(&commonpb.Payloads{Payloads: out})
 		if err != nil {
-			c.Error(err)
-			return
+			return err
 		}
 		c.Data(http.StatusOK, "application/json", b)
-	}
+		return nil
+	})
 }

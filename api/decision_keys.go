@@ -1,8 +1,6 @@
 package api
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -21,12 +19,13 @@ const (
 )
 
 func (s *Server) decisionKeyRoutes(r *gin.RouterGroup) {
-	r.GET("/users/:id/decision_keys/", s.listDecisionKeys)
-	r.POST("/users/:id/decision_keys/", s.createDecisionKey)
+	r.GET("/users/:id/decision_keys/", handle(s.listDecisionKeys))
+	r.POST("/users/:id/decision_keys/", handle(s.createDecisionKey))
 	// The caller's own, without looking up their id first.
-	r.GET("/me/decision_keys/", s.listDecisionKeys)
-	r.POST("/me/decision_keys/", s.createDecisionKey)
-	r.DELETE("/decision_keys/:id/", s.revokeDecisionKey)
+	r.GET("/me/decision_keys/", handle(s.listDecisionKeys))
+	r.POST("/me/decision_keys/", handle(s.createDecisionKey))
+	r.DELETE("/decision_keys/:id/", revoke(access.DecisionKey, s.d.Store.GetDecisionKey, s.d.Store.RevokeDecisionKey,
+		func(k store.DecisionKey) (int64, int64) { return k.ID, k.UserID }))
 }
 
 // keyOwner is the user of the path, or the caller on /me/.
@@ -37,63 +36,36 @@ func (s *Server) keyOwner(c *gin.Context) (store.User, error) {
 	return s.userFor(c, access.View)
 }
 
-func decisionKeyView(k store.DecisionKey) gin.H {
-	return gin.H{
-		"id": k.ID, "type": "decision_key", "url": fmt.Sprintf("/api/v2/decision_keys/%d/", k.ID),
-		"user": k.UserID, "key_id": k.KeyID, "description": k.Description, "created": k.Created,
-		"expires": k.Expires, "last_used": k.LastUsed, "revoked": k.RevokedAt != nil, "revoked_at": k.RevokedAt,
-	}
-}
-
 // listDecisionKeys lists a user's decision keys: their own, or anyone's
 // for a superuser.
-func (s *Server) listDecisionKeys(c *gin.Context) {
+func (s *Server) listDecisionKeys(c *gin.Context) error {
 	u, err := s.keyOwner(c)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	if err := access.Check(caller(c), access.View, access.Object{Resource: access.DecisionKey, Owner: u.ID}); err != nil {
-		c.Error(access.ErrForbidden) // the user is visible; their keys are not
-		return
+	if !access.Can(caller(c), access.View, access.Object{Resource: access.DecisionKey, Owner: u.ID}) {
+		return access.ErrForbidden // the user is visible; their keys are not
 	}
-	opts, err := listQuery(c)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	keys, total, err := s.d.Store.ListDecisionKeys(c.Request.Context(), u.ID, opts)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	out := make([]gin.H, len(keys))
-	for i, k := range keys {
-		out[i] = decisionKeyView(k)
-	}
-	page(c, opts, total, out)
+	return listOwned(c, u.ID, s.d.Store.ListDecisionKeys, decisionKeyView)
 }
 
 // createDecisionKey issues the caller a decision key for the `temporal`
 // CLI. Its private half is in this answer only; the API keeps the public
 // half. Nobody gets a key for someone else.
-func (s *Server) createDecisionKey(c *gin.Context) {
+func (s *Server) createDecisionKey(c *gin.Context) error {
 	u, err := s.keyOwner(c)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	if err := access.Check(caller(c), access.Create, access.Object{Resource: access.DecisionKey, Owner: u.ID}); err != nil {
-		c.Error(access.ErrForbidden)
-		return
+	if !access.Can(caller(c), access.Create, access.Object{Resource: access.DecisionKey, Owner: u.ID}) {
+		return access.ErrForbidden
 	}
 	var b struct {
 		Description *string    `json:"description"`
 		Expires     *time.Time `json:"expires"`
 	}
 	if err := bind(c, &b); err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	now := time.Now()
 	expires := now.Add(defaultDecisionKeyLifetime)
@@ -108,44 +80,15 @@ func (s *Server) createDecisionKey(c *gin.Context) {
 		}
 	}
 	if err := errs.err(); err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	key := proof.NewUserKey()
 	k, err := s.d.Store.CreateDecisionKey(c.Request.Context(), store.DecisionKey{
 		UserID: u.ID, KeyID: key.ID, PublicKey: key.Public, Description: deref(b.Description), Expires: expires,
 	})
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	out := decisionKeyView(k)
-	out["private_key"] = key.Private
-	c.JSON(http.StatusCreated, out)
-}
-
-func (s *Server) revokeDecisionKey(c *gin.Context) {
-	id, err := pathID(c)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	ctx := c.Request.Context()
-	k, err := s.d.Store.GetDecisionKey(ctx, id)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	if err := access.Check(caller(c), access.Delete, access.Object{Resource: access.DecisionKey, Owner: k.UserID}); err != nil {
-		c.Error(err)
-		return
-	}
-	if err := s.d.Store.RevokeDecisionKey(ctx, k.ID); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			err = errNotFound
-		}
-		c.Error(err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+	c.JSON(http.StatusCreated, NewDecisionKey{DecisionKey: decisionKeyView(k), PrivateKey: key.Private})
+	return nil
 }

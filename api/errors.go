@@ -138,6 +138,9 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 		return http.StatusConflict, detail(tmpl.Message)
 	case errors.Is(err, access.ErrHidden), errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, detail("Not found.")
+	case errors.Is(err, access.ErrSelf):
+		// Deleting oneself: updateUser answers self-demotion as a field error.
+		return http.StatusConflict, detail("You cannot delete yourself.")
 	case errors.Is(err, access.ErrForbidden):
 		return http.StatusForbidden, detail("You do not have permission to perform this action.")
 	case refusal != nil:

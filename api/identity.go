@@ -15,15 +15,17 @@ import (
 )
 
 func (s *Server) organizationRoutes(r *gin.RouterGroup) {
-	r.GET("/organizations/", s.listOrganizations)
-	r.POST("/organizations/", s.createOrganization)
-	r.GET("/organizations/:id/", s.getOrganization)
-	r.PATCH("/organizations/:id/", s.updateOrganization)
-	r.DELETE("/organizations/:id/", s.deleteOrganization)
-	r.GET("/organizations/:id/admins/", s.listOrgAdmins)
-	r.POST("/organizations/:id/admins/", s.changeOrgAdmins)
-	r.GET("/organizations/:id/users/", s.listOrgMembers)
-	r.POST("/organizations/:id/users/", s.changeOrgMembers)
+	s.organizations().mount(r, "/organizations/", access.Organization, calls[store.Organization]{list: s.listOrganizations,
+		filters: []string{"name"}, create: s.createOrganization, update: s.updateOrganization, remove: s.deleteOrganization})
+	r.GET("/organizations/:id/admins/", s.listOrgUsers(s.d.Store.ListOrgAdminUsers))
+	r.POST("/organizations/:id/admins/", handle(s.changeOrgAdmins))
+	r.GET("/organizations/:id/users/", s.listOrgUsers(s.d.Store.ListOrgMemberUsers))
+	r.POST("/organizations/:id/users/", handle(s.changeOrgMembers))
+}
+
+func (s *Server) organizations() kind[store.Organization, Organization] {
+	return kind[store.Organization, Organization]{get: s.d.Store.GetOrganization,
+		object: func(o store.Organization) access.Object { return orgObject(o.ID) }, view: orgView}
 }
 
 // canCreate checks that the caller may create a resource in org; an
@@ -74,41 +76,8 @@ func (s *Server) bindForCreate(c *gin.Context, r access.Resource, dst any) (int6
 	return org, err
 }
 
-func orgObject(id int64) access.Object {
-	return access.Object{Resource: access.Organization, Organization: id}
-}
-
-func (s *Server) orgFor(c *gin.Context, a access.Action) (store.Organization, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return store.Organization{}, err
-	}
-	if err := access.Check(caller(c), a, orgObject(id)); err != nil {
-		return store.Organization{}, err
-	}
-	return s.d.Store.GetOrganization(c.Request.Context(), id)
-}
-
-func (s *Server) listOrganizations(c *gin.Context) {
-	opts, err := listQuery(c, "name")
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	f := store.OrganizationFilter{Name: c.Query("name")}
-	if p := caller(c); !p.IsSuperuser {
-		f.IDs = nonNilIDs(append(append([]int64{}, p.MemberOf...), p.AdminOf...))
-	}
-	orgs, total, err := s.d.Store.ListOrganizations(c.Request.Context(), f, opts)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	out := make([]gin.H, len(orgs))
-	for i, o := range orgs {
-		out[i] = orgView(o)
-	}
-	page(c, opts, total, out)
+func (s *Server) listOrganizations(c *gin.Context, scope access.Scope, opts store.ListOptions) ([]store.Organization, int, error) {
+	return s.d.Store.ListOrganizations(c.Request.Context(), store.OrganizationFilter{Name: c.Query("name"), IDs: scope.Organizations}, opts)
 }
 
 // nameBody is the body of objects that have a name and a description.
@@ -136,6 +105,30 @@ func (b nameBody) validate(creating, needsOrg bool) fieldErrors {
 	return errs
 }
 
+// bindChange binds a PATCH body of an object stored with name and desc,
+// forgets what it gives unchanged and validates the rest; check adds the
+// caller's own field errors. It returns the name and description to store
+// and whether either changes.
+func (b *nameBody) bindChange(c *gin.Context, name, desc string, check func(fieldErrors)) (string, string, bool, error) {
+	if err := bind(c, b); err != nil {
+		return name, desc, false, err
+	}
+	dropSame(&b.Name, name)
+	dropSame(&b.Description, desc)
+	errs := b.validate(false, true)
+	check(errs)
+	if err := errs.err(); err != nil {
+		return name, desc, false, err
+	}
+	if b.Name != nil {
+		name = strings.TrimSpace(*b.Name)
+	}
+	if b.Description != nil {
+		desc = *b.Description
+	}
+	return name, desc, b.Name != nil || b.Description != nil, nil
+}
+
 // orgBody is an organization as written; awx_organization (an AWX
 // organization id, or null) links it to the AWX organization whose
 // templates its admins may offer.
@@ -155,67 +148,47 @@ func (b orgBody) validate(creating bool) (fieldErrors, *int64, bool) {
 	return errs, awxOrg, set
 }
 
-func (s *Server) createOrganization(c *gin.Context) {
+func (s *Server) createOrganization(c *gin.Context) (store.Organization, error) {
 	if err := access.CanCreateIn(caller(c), access.Organization, 0); err != nil {
-		c.Error(err)
-		return
+		return store.Organization{}, err
 	}
 	var b orgBody
 	if err := bind(c, &b); err != nil {
-		c.Error(err)
-		return
+		return store.Organization{}, err
 	}
 	errs, awxOrg, linked := b.validate(true)
 	if err := errs.err(); err != nil {
-		c.Error(err)
-		return
+		return store.Organization{}, err
 	}
 	ctx := c.Request.Context()
 	o, err := s.d.Store.CreateOrganization(ctx, strings.TrimSpace(*b.Name), deref(b.Description))
-	if errors.Is(err, store.ErrConflict) {
-		err = fieldErrors{"name": {"An organization with this name already exists."}}.err()
-	}
 	if err == nil && linked {
 		o, err = s.d.Store.LinkAWXOrganization(ctx, o.ID, awxOrg)
 	}
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	c.JSON(http.StatusCreated, orgView(o))
+	return o, orgWriteError(err)
 }
 
-func (s *Server) getOrganization(c *gin.Context) {
-	o, err := s.orgFor(c, access.View)
-	if err != nil {
-		c.Error(err)
-		return
+func orgWriteError(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return fieldErrors{"name": {"An organization with this name already exists."}}.err()
 	}
-	c.JSON(http.StatusOK, orgView(o))
+	return err
 }
 
-func (s *Server) updateOrganization(c *gin.Context) {
-	o, err := s.orgFor(c, access.Update)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	b := orgBody{readOnly: shown(orgView(o))}
+func (s *Server) updateOrganization(c *gin.Context, o store.Organization, ro readOnly) (store.Organization, error) {
+	b := orgBody{readOnly: ro}
 	if err := bind(c, &b); err != nil {
-		c.Error(err)
-		return
+		return o, err
 	}
 	dropSame(&b.Name, o.Name)
 	dropSame(&b.Description, o.Description)
 	errs, awxOrg, linked := b.validate(false)
 	if err := errs.err(); err != nil {
-		c.Error(err)
-		return
+		return o, err
 	}
 	linked = linked && !sameID(awxOrg, o.AWXOrganization)
 	if b.Name == nil && b.Description == nil && !linked {
-		c.JSON(http.StatusOK, orgView(o)) // nothing to change
-		return
+		return o, nil
 	}
 	name, desc := o.Name, o.Description
 	if b.Name != nil {
@@ -224,44 +197,33 @@ func (s *Server) updateOrganization(c *gin.Context) {
 	if b.Description != nil {
 		desc = *b.Description
 	}
-	o, err = s.d.Store.UpdateOrganization(c.Request.Context(), o.ID, name, desc)
-	if errors.Is(err, store.ErrConflict) {
-		err = fieldErrors{"name": {"An organization with this name already exists."}}.err()
-	}
+	ctx := c.Request.Context()
+	o, err := s.d.Store.UpdateOrganization(ctx, o.ID, name, desc)
 	if err == nil && linked {
-		o, err = s.d.Store.LinkAWXOrganization(c.Request.Context(), o.ID, awxOrg)
+		o, err = s.d.Store.LinkAWXOrganization(ctx, o.ID, awxOrg)
 	}
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	c.JSON(http.StatusOK, orgView(o))
+	return o, orgWriteError(err)
 }
 
-func (s *Server) deleteOrganization(c *gin.Context) {
-	o, err := s.orgFor(c, access.Delete)
-	if err != nil {
-		c.Error(err)
-		return
+func (s *Server) deleteOrganization(ctx context.Context, o store.Organization) error {
+	err := s.d.Store.DeleteOrganization(ctx, o.ID)
+	if errors.Is(err, store.ErrReferenced) {
+		err = conflict(fmt.Sprintf("Organization %q still has catalog items, policies or requests.", o.Name))
 	}
-	if err := s.d.Store.DeleteOrganization(c.Request.Context(), o.ID); err != nil {
-		if errors.Is(err, store.ErrReferenced) {
-			err = conflict(fmt.Sprintf("Organization %q still has catalog items, policies or requests.", o.Name))
+	return err
+}
+
+// listOrgUsers answers a list of the users of a membership of the
+// organization of the path (its admins, its members) that list returns.
+func (s *Server) listOrgUsers(list func(context.Context, int64, store.ListOptions) ([]store.User, int, error)) gin.HandlerFunc {
+	return handle(func(c *gin.Context) error {
+		o, err := s.organizations().load(c, access.View)
+		if err != nil {
+			return err
 		}
-		c.Error(err)
-		return
-	}
-	c.Status(http.StatusNoContent)
-}
-
-func (s *Server) listOrgAdmins(c *gin.Context) {
-	o, err := s.orgFor(c, access.View)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	s.listMembersOf(c, caller(c).Admin(o.ID), func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
-		return s.d.Store.ListOrgAdminUsers(ctx, o.ID, opts)
+		return s.listMembersOf(c, o.ID, func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
+			return list(ctx, o.ID, opts)
+		})
 	})
 }
 
@@ -273,10 +235,9 @@ type association struct {
 }
 
 // bindAssociation reads an association body for a membership of org. The
-// user must be one the caller may place there: superusers anyone; org
-// admins the members of org itself (for teams and admins) or, when
-// scope is anyOfCallers, of any organization they administer. Any other id
-// reads as nonexistent, so ids cannot be probed.
+// user added must be one the caller may place there (access.CanPlace; with
+// scope anyOfCallers, from any organization the caller administers); any
+// other id reads as nonexistent, so ids cannot be probed.
 func (s *Server) bindAssociation(c *gin.Context, org int64, scope associationScope) (association, error) {
 	var b association
 	if err := bind(c, &b); err != nil {
@@ -292,16 +253,8 @@ func (s *Server) bindAssociation(c *gin.Context, org int64, scope associationSco
 	} else if err != nil {
 		return b, err
 	}
-	p := caller(c)
-	switch {
-	case p.IsSuperuser, b.Disassociate, containsID(roles.MemberOf, org):
+	if b.Disassociate || access.CanPlace(caller(c), roles.MemberOf, org, scope == anyOfCallers) {
 		return b, nil
-	case scope == anyOfCallers:
-		for _, o := range roles.MemberOf {
-			if p.Admin(o) {
-				return b, nil
-			}
-		}
 	}
 	return b, invalid
 }
@@ -316,92 +269,65 @@ const (
 
 // changeOrgAdmins adds or removes an admin, then tells waiting requests
 // decided by the organization's admins.
-func (s *Server) changeOrgAdmins(c *gin.Context) {
-	o, err := s.orgFor(c, access.Members)
+func (s *Server) changeOrgAdmins(c *gin.Context) error {
+	o, err := s.organizations().load(c, access.Members)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	if !s.changeMembership(c, o.ID, o.ID, sameOrganization, s.d.Store.AddOrgAdmin, s.d.Store.RemoveOrgAdmin) {
-		return
+	if err := s.changeMembership(c, o.ID, o.ID, sameOrganization, s.d.Store.AddOrgAdmin, s.d.Store.RemoveOrgAdmin); err != nil {
+		return err
 	}
 	s.approversChanged(c.Request.Context(), approversChange{OrgAdmins: &o.ID, Reason: fmt.Sprintf("the admins of organization %s changed", o.Name)})
 	c.Status(http.StatusNoContent)
-}
-
-func (s *Server) listOrgMembers(c *gin.Context) {
-	o, err := s.orgFor(c, access.View)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	s.listMembersOf(c, caller(c).Admin(o.ID), func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
-		return s.d.Store.ListOrgMemberUsers(ctx, o.ID, opts)
-	})
+	return nil
 }
 
 // changeOrgMembers adds or removes a member of the organization (someone
 // who may request from its catalog without being in one of its teams).
-func (s *Server) changeOrgMembers(c *gin.Context) {
-	o, err := s.orgFor(c, access.Members)
+func (s *Server) changeOrgMembers(c *gin.Context) error {
+	o, err := s.organizations().load(c, access.Members)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	if s.changeMembership(c, o.ID, o.ID, anyOfCallers, s.d.Store.AddOrgMember, s.d.Store.RemoveOrgMember) {
-		c.Status(http.StatusNoContent)
+	if err := s.changeMembership(c, o.ID, o.ID, anyOfCallers, s.d.Store.AddOrgMember, s.d.Store.RemoveOrgMember); err != nil {
+		return err
 	}
+	c.Status(http.StatusNoContent)
+	return nil
 }
 
 // listMembersOf pages the users of a membership (admins, members, team
-// members) that list returns.
-func (s *Server) listMembersOf(c *gin.Context, full bool, list func(context.Context, store.ListOptions) ([]store.User, int, error)) {
+// members) of organization org that list returns: in full to the
+// organization's admins, as fellow members see them to others.
+func (s *Server) listMembersOf(c *gin.Context, org int64, list func(context.Context, store.ListOptions) ([]store.User, int, error)) error {
 	opts, err := listQuery(c)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	users, total, err := list(c.Request.Context(), opts)
-	s.renderUsers(c, opts, users, total, err, full)
+	if err != nil {
+		return err
+	}
+	if p := caller(c); p.Admin(org) {
+		return writePage(c, opts, total, views(p, users, userView))
+	}
+	return writePage(c, opts, total, views(caller(c), users, func(_ access.Principal, u store.User) UserSummary { return userSummary(u) }))
 }
 
 // changeMembership adds the user of an association body to group (an
 // organization's admins or members, a team) of organization org, or
-// removes them; removing someone who is not there is no error. It reports
-// whether it succeeded, having answered the error otherwise.
+// removes them; removing someone who is not there is no error.
 func (s *Server) changeMembership(c *gin.Context, group, org int64, scope associationScope,
-	add, remove func(ctx context.Context, group, user int64) error) bool {
+	add, remove func(ctx context.Context, group, user int64) error) error {
 	b, err := s.bindAssociation(c, org, scope)
-	if err == nil {
-		if b.Disassociate {
-			if err = remove(c.Request.Context(), group, *b.ID); errors.Is(err, store.ErrNotFound) {
-				err = nil // already not there
-			}
-		} else {
-			err = add(c.Request.Context(), group, *b.ID)
-		}
-	}
 	if err != nil {
-		c.Error(err)
-		return false
+		return err
 	}
-	return true
-}
-
-// renderUsers pages users; only admins see more than who they are (no
-// email, no account flags for fellow members).
-func (s *Server) renderUsers(c *gin.Context, opts store.ListOptions, users []store.User, total int, err error, full bool) {
-	if err != nil {
-		c.Error(err)
-		return
+	if !b.Disassociate {
+		return add(c.Request.Context(), group, *b.ID)
 	}
-	out := make([]gin.H, len(users))
-	for i, u := range users {
-		if full {
-			out[i] = userView(u)
-		} else {
-			out[i] = userSummary(u)
-		}
+	if err := remove(c.Request.Context(), group, *b.ID); !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
-	page(c, opts, total, out)
+	return nil // already not there
 }

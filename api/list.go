@@ -63,24 +63,36 @@ func listQuery(c *gin.Context, filters ...string) (store.ListOptions, error) {
 	return opts, nil
 }
 
-// page is AWX's list envelope; next and previous are path and query only.
+// errPastLastPage is AWX's answer for a page past the end of a list.
+var errPastLastPage = refuse(missing, "Invalid page.")
+
+// page answers a page of a list (see writePage), the error included.
 func page[T any](c *gin.Context, opts store.ListOptions, total int, results []T) {
-	if results == nil {
-		results = []T{}
+	if err := writePage(c, opts, total, results); err != nil {
+		_ = c.Error(err)
 	}
+}
+
+// writePage answers the page opts asks for of a list of total objects,
+// results; a page past the end is errPastLastPage.
+func writePage[T any](c *gin.Context, opts store.ListOptions, total int, results []T) error {
 	if opts.Page > 1 && (opts.Page-1)*opts.PageSize >= total {
-		// AWX answers a page past the end with 404.
-		c.Error(refuse(missing, "Invalid page."))
-		return
+		return errPastLastPage
 	}
-	body := gin.H{"count": total, "next": nil, "previous": nil, "results": results}
+	body := Page[T]{Count: total, Results: results}
+	if results == nil {
+		body.Results = []T{}
+	}
 	if opts.Page*opts.PageSize < total {
-		body["next"] = pageURL(c.Request.URL, opts.Page+1)
+		next := pageURL(c.Request.URL, opts.Page+1)
+		body.Next = &next
 	}
 	if opts.Page > 1 {
-		body["previous"] = pageURL(c.Request.URL, opts.Page-1)
+		previous := pageURL(c.Request.URL, opts.Page-1)
+		body.Previous = &previous
 	}
 	c.JSON(http.StatusOK, body)
+	return nil
 }
 
 func pageURL(u *url.URL, n int) string {

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-
-	"github.com/gin-gonic/gin"
 )
 
 // readOnly holds the fields of an object's representation that a client
@@ -25,11 +23,21 @@ type readOnly struct {
 	Created       json.RawMessage `json:"created"`
 	Modified      json.RawMessage `json:"modified"`
 
-	of gin.H
+	of map[string]any
 }
 
 // shown is the readOnly part of a body about the object view represents.
-func shown(view gin.H) readOnly { return readOnly{of: view} }
+func shown(view any) readOnly {
+	var of map[string]any
+	raw, err := json.Marshal(view)
+	if err == nil {
+		err = json.Unmarshal(raw, &of)
+	}
+	if err != nil {
+		panic("api: a view that is not a JSON object: " + err.Error())
+	}
+	return readOnly{of: of}
+}
 
 // readOnlyErrors refuses each identifying field given that differs from
 // the object's.

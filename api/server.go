@@ -21,6 +21,7 @@ import (
 	"github.com/countersign/countersign/codec"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/requests"
+	"github.com/countersign/countersign/store"
 )
 
 // Deps are what the API needs.
@@ -162,7 +163,39 @@ func (s *Server) MetricsHandler() http.Handler {
 }
 
 func (s *Server) ping(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"ping": "pong", "version": Version})
+	c.JSON(http.StatusOK, Ping{Ping: "pong", Version: Version})
+}
+
+// me answers who the caller is, with their organizations and teams.
+// me answers who the caller is, with their organizations and teams.
+func (s *Server) me(c *gin.Context) error {
+	p := caller(c)
+	ctx := c.Request.Context()
+	u, err := s.d.Store.GetUser(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	roles, err := s.d.Store.UserRoles(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	orgs, _, err := s.d.Store.ListOrganizations(ctx, store.OrganizationFilter{IDs: nonNilIDs(roles.MemberOf)}, store.ListOptions{PageSize: 200})
+	if err != nil {
+		return err
+	}
+	out := Identity{User: userView(p, u), Organizations: []Membership{}, Teams: []TeamRef{}}
+	for _, o := range orgs {
+		role := "member"
+		if containsID(roles.AdminOf, o.ID) {
+			role = "admin"
+		}
+		out.Organizations = append(out.Organizations, Membership{ID: o.ID, Name: o.Name, Role: role})
+	}
+	for _, t := range roles.Teams {
+		out.Teams = append(out.Teams, TeamRef{ID: t.ID, Name: t.Name, Organization: t.OrganizationID})
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
 }
 
 // Version is the API's version, reported by /api/v2/ping/.

@@ -76,7 +76,7 @@ func (s *Server) launchDataOf(c *gin.Context) error {
 		nodes[i] = LaunchNode{Identifier: n.Identifier, Name: n.Name, JobTemplate: n.JobTemplate, SurveySpec: publicSurvey(n.Survey)}
 	}
 	c.JSON(http.StatusOK, LaunchData{
-		CatalogItem:          itemView(item),
+		CatalogItem:          itemViewFor(caller(c), item),
 		Template:             LaunchTemplate{Kind: p.Kind, ID: p.ID, Name: info.Name},
 		AskVariablesOnLaunch: info.Launch.AskVariablesOnLaunch,
 		SurveyEnabled:        len(info.Survey.Spec) > 0,

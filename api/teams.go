@@ -14,68 +14,31 @@ import (
 )
 
 func (s *Server) teamRoutes(r *gin.RouterGroup) {
-	r.GET("/teams/", s.listTeams)
-	r.POST("/teams/", s.createTeam)
-	r.GET("/teams/:id/", s.getTeam)
-	r.PATCH("/teams/:id/", s.updateTeam)
-	r.DELETE("/teams/:id/", s.deleteTeam)
-	r.GET("/teams/:id/members/", s.listMembers)
-	r.POST("/teams/:id/members/", s.changeMembers)
+	s.teams().mount(r, "/teams/", access.Team, calls[store.Team]{list: s.listTeams, filters: []string{"organization", "name"},
+		create: s.createTeam, update: s.updateTeam, remove: s.deleteTeam})
+	r.GET("/teams/:id/members/", handle(s.listMembers))
+	r.POST("/teams/:id/members/", handle(s.changeMembers))
 }
 
-func (s *Server) teamFor(c *gin.Context, a access.Action) (store.Team, error) {
-	return loadFor(c, a, s.d.Store.GetTeam, func(t store.Team) access.Object {
-		return access.Object{Resource: access.Team, Organization: t.OrganizationID}
-	})
+func (s *Server) teams() kind[store.Team, Team] {
+	return kind[store.Team, Team]{get: s.d.Store.GetTeam, object: teamObject, view: teamView}
 }
 
-func (s *Server) listTeams(c *gin.Context) {
-	opts, err := listQuery(c, "organization", "name")
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	f := store.TeamFilter{Name: c.Query("name")}
-	if p := caller(c); !p.IsSuperuser {
-		f.OrganizationIDs = nonNilIDs(append(append([]int64{}, p.MemberOf...), p.AdminOf...))
-	}
-	org, err := idParam(c, "organization")
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	if org != nil {
-		f.OrganizationIDs = intersect(f.OrganizationIDs, *org)
-	}
-	teams, total, err := s.d.Store.ListTeams(c.Request.Context(), f, opts)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	out := make([]gin.H, len(teams))
-	for i, t := range teams {
-		out[i] = teamView(t)
-	}
-	page(c, opts, total, out)
+func (s *Server) listTeams(c *gin.Context, scope access.Scope, opts store.ListOptions) ([]store.Team, int, error) {
+	return s.d.Store.ListTeams(c.Request.Context(), store.TeamFilter{Name: c.Query("name"), OrganizationIDs: scope.Organizations}, opts)
 }
 
-func (s *Server) createTeam(c *gin.Context) {
+func (s *Server) createTeam(c *gin.Context) (store.Team, error) {
 	var b nameBody
 	org, err := s.bindForCreate(c, access.Team, &b)
 	if err != nil {
-		c.Error(err)
-		return
+		return store.Team{}, err
 	}
 	if err := b.validate(true, true).err(); err != nil {
-		c.Error(err)
-		return
+		return store.Team{}, err
 	}
 	t, err := s.d.Store.CreateTeam(c.Request.Context(), org, strings.TrimSpace(*b.Name), deref(b.Description))
-	if err != nil {
-		c.Error(teamWriteError(err))
-		return
-	}
-	c.JSON(http.StatusCreated, teamView(t))
+	return t, teamWriteError(err)
 }
 
 func teamWriteError(err error) error {
@@ -85,87 +48,43 @@ func teamWriteError(err error) error {
 	return err
 }
 
-func (s *Server) getTeam(c *gin.Context) {
-	t, err := s.teamFor(c, access.View)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	c.JSON(http.StatusOK, teamView(t))
-}
-
-func (s *Server) updateTeam(c *gin.Context) {
-	t, err := s.teamFor(c, access.Update)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	b := nameBody{readOnly: shown(teamView(t))}
-	if err := bind(c, &b); err != nil {
-		c.Error(err)
-		return
-	}
-	dropSame(&b.Name, t.Name)
-	dropSame(&b.Description, t.Description)
-	errs := b.validate(false, true)
-	if b.Organization != nil && *b.Organization != t.OrganizationID {
-		errs.add("organization", "A team stays in its organization.")
-	}
-	if err := errs.err(); err != nil {
-		c.Error(err)
-		return
-	}
-	if b.Name == nil && b.Description == nil {
-		c.JSON(http.StatusOK, teamView(t)) // nothing to change
-		return
-	}
-	name, desc := t.Name, t.Description
-	if b.Name != nil {
-		name = strings.TrimSpace(*b.Name)
-	}
-	if b.Description != nil {
-		desc = *b.Description
+func (s *Server) updateTeam(c *gin.Context, t store.Team, ro readOnly) (store.Team, error) {
+	b := nameBody{readOnly: ro}
+	name, desc, changed, err := b.bindChange(c, t.Name, t.Description, func(errs fieldErrors) {
+		if b.Organization != nil && *b.Organization != t.OrganizationID {
+			errs.add("organization", "A team stays in its organization.")
+		}
+	})
+	if err != nil || !changed {
+		return t, err
 	}
 	t, err = s.d.Store.UpdateTeam(c.Request.Context(), t.ID, name, desc)
-	if err != nil {
-		c.Error(teamWriteError(err))
-		return
-	}
-	c.JSON(http.StatusOK, teamView(t))
+	return t, teamWriteError(err)
 }
 
-func (s *Server) deleteTeam(c *gin.Context) {
-	t, err := s.teamFor(c, access.Delete)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	ctx := c.Request.Context()
+func (s *Server) deleteTeam(ctx context.Context, t store.Team) error {
 	// Requests waiting for this team must learn that its members no longer
 	// decide; the stage loses its team id with the team, so look first.
 	ids, err := s.d.Store.PendingRequestsUsingTeam(ctx, t.ID)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	if err := s.d.Store.DeleteTeam(ctx, t.ID); err != nil {
 		if errors.Is(err, store.ErrReferenced) {
 			err = conflict(fmt.Sprintf("Team %q still approves catalog items or policy stages; change those first.", t.Name))
 		}
-		c.Error(err)
-		return
+		return err
 	}
 	s.approversChanged(ctx, approversChange{Requests: ids, Reason: fmt.Sprintf("team %s was deleted", t.Name)})
-	c.Status(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) listMembers(c *gin.Context) {
-	t, err := s.teamFor(c, access.View)
+func (s *Server) listMembers(c *gin.Context) error {
+	t, err := s.teams().load(c, access.View)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	s.listMembersOf(c, caller(c).Admin(t.OrganizationID), func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
+	return s.listMembersOf(c, t.OrganizationID, func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
 		return s.d.Store.ListTeamMemberUsers(ctx, t.ID, opts)
 	})
 }
@@ -173,15 +92,15 @@ func (s *Server) listMembers(c *gin.Context) {
 // changeMembers adds or removes a member, then tells the waiting requests
 // whose open stage this team decides (SPEC 3.5: eligibility follows team
 // membership while a request waits).
-func (s *Server) changeMembers(c *gin.Context) {
-	t, err := s.teamFor(c, access.Members)
+func (s *Server) changeMembers(c *gin.Context) error {
+	t, err := s.teams().load(c, access.Members)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	if !s.changeMembership(c, t.ID, t.OrganizationID, sameOrganization, s.d.Store.AddTeamMember, s.d.Store.RemoveTeamMember) {
-		return
+	if err := s.changeMembership(c, t.ID, t.OrganizationID, sameOrganization, s.d.Store.AddTeamMember, s.d.Store.RemoveTeamMember); err != nil {
+		return err
 	}
 	s.approversChanged(c.Request.Context(), approversChange{Team: &t.ID, Reason: fmt.Sprintf("the members of team %s changed", t.Name)})
 	c.Status(http.StatusNoContent)
+	return nil
 }

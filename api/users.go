@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,55 +16,53 @@ import (
 )
 
 func (s *Server) userRoutes(r *gin.RouterGroup) {
-	r.GET("/users/", s.listUsers)
-	r.POST("/users/", s.createUser)
-	r.GET("/users/:id/", s.getUser)
-	r.PATCH("/users/:id/", s.updateUser)
-	r.DELETE("/users/:id/", s.deleteUser)
-	r.GET("/users/:id/tokens/", s.listTokens)
-	r.POST("/users/:id/tokens/", s.createToken)
-	r.DELETE("/tokens/:id/", s.revokeToken)
+	s.users().mount(r, "/users/", access.User, calls[account]{list: s.listUsers, filters: []string{"username", "search"},
+		create: s.createUser, update: s.updateUser, remove: s.deleteUser})
+	r.GET("/users/:id/tokens/", handle(s.listTokens))
+	r.POST("/users/:id/tokens/", handle(s.createToken))
+	r.DELETE("/tokens/:id/", revoke(access.Token, s.d.Store.GetToken, s.d.Store.RevokeToken,
+		func(t store.Token) (int64, int64) { return t.ID, t.UserID }))
+}
+
+// account is a user and the organizations they belong to, which decide
+// who sees them (nil in lists, which show only users their caller sees).
+type account struct {
+	store.User
+	orgs []int64
+}
+
+func (s *Server) users() kind[account, User] {
+	return kind[account, User]{get: s.getAccount,
+		object: func(a account) access.Object { return userObject(a.User, a.orgs) },
+		view:   func(p access.Principal, a account) User { return userView(p, a.User) }}
+}
+
+func (s *Server) getAccount(ctx context.Context, id int64) (account, error) {
+	u, err := s.d.Store.GetUser(ctx, id)
+	if err != nil {
+		return account{}, err
+	}
+	roles, err := s.d.Store.UserRoles(ctx, id)
+	return account{User: u, orgs: roles.MemberOf}, err
 }
 
 // userFor loads the user of the path and checks that the caller may do a.
 func (s *Server) userFor(c *gin.Context, a access.Action) (store.User, error) {
-	id, err := pathID(c)
-	if err != nil {
-		return store.User{}, err
-	}
-	ctx := c.Request.Context()
-	u, err := s.d.Store.GetUser(ctx, id)
-	if err != nil {
-		return u, err
-	}
-	roles, err := s.d.Store.UserRoles(ctx, id)
-	if err != nil {
-		return u, err
-	}
-	return u, access.Check(caller(c), a, access.Object{Resource: access.User, Owner: u.ID, SharedOrgs: roles.MemberOf})
+	acc, err := s.users().load(c, a)
+	return acc.User, err
 }
 
-func (s *Server) listUsers(c *gin.Context) {
-	opts, err := listQuery(c, "username", "search")
-	if err != nil {
-		c.Error(err)
-		return
-	}
+func (s *Server) listUsers(c *gin.Context, scope access.Scope, opts store.ListOptions) ([]account, int, error) {
 	f := store.UserFilter{Username: c.Query("username"), Search: c.Query("search")}
-	if p := caller(c); !p.IsSuperuser {
-		f.Visibility = &store.UserVisibility{UserID: p.UserID, AdminOrgIDs: nonNilIDs(p.AdminOf)}
+	if scope.Organizations != nil {
+		f.Visibility = &store.UserVisibility{UserID: scope.Self, AdminOrgIDs: scope.Organizations}
 	}
 	users, total, err := s.d.Store.ListUsers(c.Request.Context(), f, opts)
-	s.renderUsers(c, opts, users, total, err, true)
-}
-
-func (s *Server) getUser(c *gin.Context) {
-	u, err := s.userFor(c, access.View)
-	if err != nil {
-		c.Error(err)
-		return
+	accounts := make([]account, len(users))
+	for i, u := range users {
+		accounts[i] = account{User: u}
 	}
-	c.JSON(http.StatusOK, userView(u))
+	return accounts, total, err
 }
 
 type userBody struct {
@@ -99,19 +98,16 @@ func (b userBody) validate(creating bool) fieldErrors {
 	return errs
 }
 
-func (s *Server) createUser(c *gin.Context) {
+func (s *Server) createUser(c *gin.Context) (account, error) {
 	if err := access.CanCreateIn(caller(c), access.User, 0); err != nil {
-		c.Error(err)
-		return
+		return account{}, err
 	}
 	var b userBody
 	if err := bind(c, &b); err != nil {
-		c.Error(err)
-		return
+		return account{}, err
 	}
 	if err := b.validate(true).err(); err != nil {
-		c.Error(err)
-		return
+		return account{}, err
 	}
 	u, err := s.d.Store.CreateUser(c.Request.Context(), store.NewUser{
 		Username: *b.Username, Email: deref(b.Email), FirstName: deref(b.FirstName), LastName: deref(b.LastName),
@@ -121,39 +117,33 @@ func (s *Server) createUser(c *gin.Context) {
 		err = fieldErrors{"username": {"A user with that username already exists."}}.err()
 	}
 	if err != nil {
-		c.Error(err)
-		return
+		return account{}, err
 	}
 	if b.IsActive != nil && !*b.IsActive {
 		if u, err = s.d.Store.UpdateUser(c.Request.Context(), u.ID, store.UserUpdate{IsActive: b.IsActive}); err != nil {
-			c.Error(err)
-			return
+			return account{}, err
 		}
 	}
 	if u.IsSuperuser && u.IsActive {
 		s.approversChanged(c.Request.Context(), approversChange{Superuser: true, Reason: fmt.Sprintf("user %s was created a superuser", u.Username)})
 	}
-	c.JSON(http.StatusCreated, userView(u))
+	return account{User: u}, nil
 }
 
 // updateUser changes a profile. Users edit their own names and email; only
 // superusers change who is a superuser or active, and such a change makes
 // every waiting request resolve its approvers again.
-func (s *Server) updateUser(c *gin.Context) {
-	u, err := s.userFor(c, access.Update)
-	if err != nil {
-		c.Error(err)
-		return
-	}
+func (s *Server) updateUser(c *gin.Context, acc account, ro readOnly) (account, error) {
+	u, obj := acc.User, userObject(acc.User, acc.orgs)
 	p := caller(c)
-	b := userBody{readOnly: shown(userView(u))}
-	err = bindAuthorized(c, &b, func(peek func(any) error) error {
-		if p.IsSuperuser {
+	b := userBody{readOnly: ro}
+	err := bindAuthorized(c, &b, func(peek func(any) error) error {
+		if access.Can(p, access.Manage, obj) {
 			return nil
 		}
-		// Who is a superuser or active is the superusers' to say: anyone
-		// else sending either with another value than the user's is
-		// refused, whatever the value or the rest of the body.
+		// Anyone who may not say who is a superuser or active, sending
+		// either with another value than the user's, is refused, whatever
+		// the value or the rest of the body.
 		var head struct {
 			IsSuperuser json.RawMessage `json:"is_superuser"`
 			IsActive    json.RawMessage `json:"is_active"`
@@ -163,13 +153,12 @@ func (s *Server) updateUser(c *gin.Context) {
 		}
 		if (head.IsSuperuser != nil && !sameValue(head.IsSuperuser, u.IsSuperuser)) ||
 			(head.IsActive != nil && !sameValue(head.IsActive, u.IsActive)) {
-			return access.ErrForbidden
+			return access.Check(p, access.Manage, obj)
 		}
 		return nil
 	})
 	if err != nil {
-		c.Error(err)
-		return
+		return acc, err
 	}
 	dropSame(&b.Username, u.Username)
 	dropSame(&b.Email, u.Email)
@@ -178,24 +167,22 @@ func (s *Server) updateUser(c *gin.Context) {
 	dropSame(&b.IsSuperuser, u.IsSuperuser)
 	dropSame(&b.IsActive, u.IsActive)
 	errs := b.validate(false)
-	if p.UserID == u.ID && ((b.IsSuperuser != nil && !*b.IsSuperuser) || (b.IsActive != nil && !*b.IsActive)) {
+	demotes := (b.IsSuperuser != nil && !*b.IsSuperuser) || (b.IsActive != nil && !*b.IsActive)
+	if demotes && errors.Is(access.Check(p, access.Demote, obj), access.ErrSelf) {
 		errs.add("is_superuser", "You cannot demote or deactivate yourself.")
 	}
 	if err := errs.err(); err != nil {
-		c.Error(err)
-		return
+		return acc, err
 	}
 	if b.Email == nil && b.FirstName == nil && b.LastName == nil && b.IsSuperuser == nil && b.IsActive == nil {
-		c.JSON(http.StatusOK, userView(u)) // nothing to change
-		return
+		return acc, nil
 	}
 	ctx := c.Request.Context()
 	updated, err := s.d.Store.UpdateUser(ctx, u.ID, store.UserUpdate{
 		Email: b.Email, FirstName: b.FirstName, LastName: b.LastName, IsSuperuser: b.IsSuperuser, IsActive: b.IsActive,
 	})
 	if err != nil {
-		c.Error(err)
-		return
+		return acc, err
 	}
 	switch {
 	case updated.IsSuperuser != u.IsSuperuser:
@@ -203,117 +190,95 @@ func (s *Server) updateUser(c *gin.Context) {
 	case updated.IsActive != u.IsActive:
 		s.approversChanged(ctx, approversChange{Superuser: u.IsSuperuser, User: &u.ID, Reason: fmt.Sprintf("user %s was activated or deactivated", u.Username)})
 	}
-	c.JSON(http.StatusOK, userView(updated))
+	return account{User: updated, orgs: acc.orgs}, nil
 }
 
-func (s *Server) deleteUser(c *gin.Context) {
-	u, err := s.userFor(c, access.Delete)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	if u.ID == caller(c).UserID {
-		c.Error(conflict("You cannot delete yourself."))
-		return
-	}
-	ctx := c.Request.Context()
+// deleteUser deletes an account; nobody deletes their own (access.ErrSelf).
+func (s *Server) deleteUser(ctx context.Context, acc account) error {
+	u := acc.User
 	ids, err := s.requests.Affected(ctx, approversChange{User: &u.ID})
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	if err := s.d.Store.DeleteUser(ctx, u.ID); err != nil {
 		if errors.Is(err, store.ErrReferenced) {
 			err = conflict(fmt.Sprintf("User %s has requested or decided on service requests; deactivate the account instead (is_active false).", u.Username))
 		}
-		c.Error(err)
-		return
+		return err
 	}
 	s.approversChanged(ctx, approversChange{Superuser: u.IsSuperuser, Requests: ids, Reason: fmt.Sprintf("user %s was deleted", u.Username)})
-	c.Status(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) listTokens(c *gin.Context) {
+func (s *Server) listTokens(c *gin.Context) error {
 	u, err := s.userFor(c, access.View)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	if p := caller(c); !p.IsSuperuser && p.UserID != u.ID {
-		c.Error(access.ErrForbidden)
-		return
+	if !access.Can(caller(c), access.View, access.Object{Resource: access.Token, Owner: u.ID}) {
+		return access.ErrForbidden // the user is visible; their tokens are not
 	}
+	return listOwned(c, u.ID, s.d.Store.ListTokens, tokenView)
+}
+
+// listOwned answers a list of what a user owns (tokens, decision keys),
+// as list returns it.
+func listOwned[T, V any](c *gin.Context, owner int64, list func(context.Context, int64, store.ListOptions) ([]T, int, error), view func(T) V) error {
 	opts, err := listQuery(c)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	tokens, total, err := s.d.Store.ListTokens(c.Request.Context(), u.ID, opts)
+	xs, total, err := list(c.Request.Context(), owner, opts)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	out := make([]gin.H, len(tokens))
-	for i, t := range tokens {
-		out[i] = tokenView(t)
-	}
-	page(c, opts, total, out)
+	return writePage(c, opts, total, views(access.Principal{}, xs, func(_ access.Principal, x T) V { return view(x) }))
 }
 
 // createToken issues a token for the user; its text is in this answer only.
-func (s *Server) createToken(c *gin.Context) {
+func (s *Server) createToken(c *gin.Context) error {
 	u, err := s.userFor(c, access.View)
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	if err := access.Check(caller(c), access.Create, access.Object{Resource: access.Token, Owner: u.ID}); err != nil {
-		if errors.Is(err, access.ErrHidden) {
-			err = access.ErrForbidden // the user is visible; their tokens are not theirs to issue
-		}
-		c.Error(err)
-		return
+		return access.ErrForbidden // the user is visible; their tokens are not theirs to issue
 	}
 	var b struct {
 		Description *string `json:"description"`
 	}
 	if err := bind(c, &b); err != nil {
-		c.Error(err)
-		return
+		return err
 	}
 	if len(deref(b.Description)) > 512 {
-		c.Error(fieldErrors{"description": {"Use at most 512 characters."}}.err())
-		return
+		return fieldErrors{"description": {"Use at most 512 characters."}}.err()
 	}
 	plain, t, err := s.d.Store.CreateToken(c.Request.Context(), u.ID, deref(b.Description))
 	if err != nil {
-		c.Error(err)
-		return
+		return err
 	}
-	out := tokenView(t)
-	out["token"] = plain
-	c.JSON(http.StatusCreated, out)
+	c.JSON(http.StatusCreated, NewToken{Token: tokenView(t), Secret: plain})
+	return nil
 }
 
-func (s *Server) revokeToken(c *gin.Context) {
-	id, err := pathID(c)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	ctx := c.Request.Context()
-	t, err := s.d.Store.GetToken(ctx, id)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	if err := access.Check(caller(c), access.Delete, access.Object{Resource: access.Token, Owner: t.UserID}); err != nil {
-		c.Error(err)
-		return
-	}
-	if err := s.d.Store.RevokeToken(ctx, t.ID); err != nil {
-		c.Error(err)
-		return
-	}
-	c.Status(http.StatusNoContent)
+// revoke answers DELETE of a credential (a token, a decision key) of
+// resource r: loaded with get, revoked with revokeID by its owner or a
+// superuser; ids tells a credential's id and owner.
+func revoke[T any](r access.Resource, get func(context.Context, int64) (T, error), revokeID func(context.Context, int64) error,
+	ids func(T) (id, owner int64)) gin.HandlerFunc {
+	return handle(func(c *gin.Context) error {
+		x, err := loadFor(c, access.Delete, get, func(x T) access.Object {
+			_, owner := ids(x)
+			return access.Object{Resource: r, Owner: owner}
+		})
+		if err != nil {
+			return err
+		}
+		id, _ := ids(x)
+		if err := revokeID(c.Request.Context(), id); err != nil {
+			return err
+		}
+		c.Status(http.StatusNoContent)
+		return nil
+	})
 }
