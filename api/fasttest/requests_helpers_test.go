@@ -35,7 +35,7 @@ func (e *env) pendingRequest() (store.Request, *approval.Request) {
 			MinApprovers: 1, Timeout: stage.Timeout.Std()}}})
 	require.NoError(e.t, err)
 	live := approval.NewRequest(row.ID, approval.Ref{ID: e.acme.ID, Name: e.acme.Name}, approval.Ref{ID: e.item.ID, Name: e.item.Name},
-		requester, row.Justification, approval.Plan{Source: approval.PlanSource("item"), Stages: []approval.Stage{stage}}, e.now)
+		requester, row.Justification, approval.Plan{Source: approval.PlanFromItem, Stages: []approval.Stage{stage}}, e.now)
 	roster, err := e.store.Roster(ctx, e.acme.ID, &e.sre.ID)
 	require.NoError(e.t, err)
 	live.OpenStage(0, approval.Roster{TeamMembers: roster.TeamMembers, OrgAdmins: roster.OrgAdmins, Superusers: roster.Superusers}, e.now)

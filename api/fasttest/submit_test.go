@@ -50,6 +50,6 @@ func TestSubmit_StartsTheWorkflow(t *testing.T) {
 	body := a.json(t)
 	assert.Equal(t, "pending_approval", body["status"])
 	assert.Equal(t, caps{comment: true, cancel: true, delete: true}.json(), capabilitiesOf(t, body))
-	assert.Equal(t, "item", body["plan"].(map[string]any)["source"])
+	assert.Equal(t, string(approval.PlanFromItem), body["plan"].(map[string]any)["source"])
 	assert.NotNil(t, e.listed(approver, "/api/v2/service_requests/pending_approvals/", 1), "in bob's inbox at once")
 }
