@@ -130,15 +130,6 @@ func callerRoles(c *gin.Context) store.Roles {
 	return roles
 }
 
-func containsID(ids []int64, id int64) bool {
-	for _, v := range ids {
-		if v == id {
-			return true
-		}
-	}
-	return false
-}
-
 // nonNilIDs keeps "no organizations" from meaning "no restriction".
 func nonNilIDs(ids []int64) []int64 {
 	if ids == nil {

@@ -79,15 +79,7 @@ func TestAPI_BadInput(t *testing.T) {
 		return b
 	}
 	newItem := func(kv ...any) map[string]any {
-		b := map[string]any{"organization": acme, "name": "New item", "job_template": awxsim.DemoHealthCheckID}
-		for i := 0; i < len(kv); i += 2 {
-			if kv[i+1] == nil {
-				delete(b, kv[i].(string))
-				continue
-			}
-			b[kv[i].(string)] = kv[i+1]
-		}
-		return b
+		return withFields(map[string]any{"organization": acme, "name": "New item", "job_template": awxsim.DemoHealthCheckID}, kv...)
 	}
 	conditionErr := func(expr string) string {
 		err := approval.CheckCondition(expr)

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -16,63 +13,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/worker"
 	"github.com/countersign/countersign/workflows"
 )
-
-// submitRestart submits "Restart service" (one sre approval) as alice and
-// waits for its stage to open.
-func (e *env) submitRestart(item int64) int64 {
-	e.t.Helper()
-	id := idOf(e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", item),
-		map[string]any{"justification": "stuck", "extra_vars": map[string]any{"service_name": "api"}}))
-	e.eventually(20*time.Second, "the stage to open", func() bool { return slices.Contains(e.inbox(approver), id) })
-	return id
-}
-
-func TestAPI_TeamMembershipFollowsWaitingRequests(t *testing.T) {
-	e := newEnv(t)
-	_, restart := e.catalog()
-	id := e.submitRestart(restart)
-	ctx := context.Background()
-	frank, err := e.stack.Store.CreateUser(ctx, store.NewUser{Username: "frank"})
-	require.NoError(t, err)
-	token, _, err := e.stack.Store.CreateToken(ctx, frank.ID, "test")
-	require.NoError(t, err)
-	e.tokens["frank"] = token
-	members := fmt.Sprintf("/api/v2/teams/%d/members/", e.teamID("sre"))
-	// Superusers bring users into an organization; its admins then place
-	// them in teams.
-	e.must(http.StatusNoContent, superuser, "POST", fmt.Sprintf("/api/v2/organizations/%d/users/", e.orgID()), map[string]any{"id": frank.ID})
-
-	e.must(http.StatusNoContent, orgAdmin, "POST", members, map[string]any{"id": frank.ID})
-	e.eventually(20*time.Second, "frank to be asked", func() bool { return slices.Contains(e.inbox("frank"), id) })
-
-	carol := e.stack.Identity.Users["carol"].ID
-	e.must(http.StatusNoContent, orgAdmin, "POST", members, map[string]any{"id": carol, "disassociate": true})
-	e.eventually(20*time.Second, "carol to be dropped", func() bool { return !slices.Contains(e.inbox(approver2), id) })
-	status, body := e.call(approver2, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), nil)
-	assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, status, "carol may no longer decide: %v", body)
-
-	done := e.must(http.StatusOK, "frank", "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), nil)
-	assert.Equal(t, "approve", done["stages"].([]any)[0].(map[string]any)["responses"].([]any)[0].(map[string]any)["decision"])
-}
-
-// apiOn serves an API for e's stack with another Temporal client, task
-// queue or timeout, as a second API replica would.
-func (e *env) apiOn(c client.Client, queue string, timeout time.Duration) string {
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: e.stack.Store, Temporal: c, AWX: e.stack.AWX, TaskQueue: queue, TemporalTimeout: timeout,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	hs := httptest.NewServer(srv.Handler())
-	e.t.Cleanup(hs.Close)
-	return hs.URL
-}
 
 func TestAPI_WithoutWorkers(t *testing.T) {
 	e := newEnv(t)
@@ -102,13 +51,7 @@ func TestAPI_WithoutWorkers(t *testing.T) {
 func TestAPI_SubmitWhileTemporalIsDown(t *testing.T) {
 	e := newEnv(t)
 	_, restart := e.catalog()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	dead := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	c, err := client.NewLazyClient(client.Options{HostPort: dead})
-	require.NoError(t, err)
-	e.url = e.apiOn(c, testkit.TaskQueue(t), 2*time.Second)
+	e.url = e.apiOn(unreachableTemporal(t), testkit.TaskQueue(t), 2*time.Second)
 
 	count := func() int {
 		var n int
@@ -212,9 +155,7 @@ func TestAPI_PolicyEditsNeverTouchRequestsInFlight(t *testing.T) {
 // worker's reconciler; from then on the API shows the settled request, not
 // the workflow's last state, and it can be deleted (nothing was launched).
 func TestAPI_TerminatedRequestIsSettled(t *testing.T) {
-	e := newEnv(t)
-	_, restart := e.catalog()
-	id := e.submitRestart(restart)
+	e, id := newEnvWithRequest(t)
 	ctx := context.Background()
 	require.NoError(t, e.client.TerminateWorkflow(ctx, workflows.WorkflowID(id), "", "operator cleanup"))
 	testkit.Eventually(t, 30*time.Second, "Temporal to list it as terminated", func() bool {
@@ -236,4 +177,77 @@ func TestAPI_TerminatedRequestIsSettled(t *testing.T) {
 	out := e.must(http.StatusConflict, requester, "POST", fmt.Sprintf("/api/v2/service_requests/%d/comment/", id), map[string]any{"text": "still there?"})
 	assert.Contains(t, out["detail"], "has finished")
 	e.must(http.StatusNoContent, requester, "DELETE", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
+}
+
+// A decision never gets a 503 that is applied later. Sent to a worker that
+// was killed a moment ago (it still counts as alive), it is a 202: applied
+// if a worker takes it before the time the answer names, and never after.
+func TestAPI_DecisionsWhileTheWorkerIsKilled(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	queue := testkit.TaskQueue(t)
+	workerEnv := map[string]string{
+		"DATABASE_URL": e.stack.DatabaseURL, "TEMPORAL_ADDRESS": temporalAddr, "TASK_QUEUE": queue,
+		"AWX_URL": e.stack.SimURL, "AWX_TOKEN": testkit.AWXToken, "PAYLOAD_KEYS": testkit.PayloadKeys(),
+	}
+	startWorker := func() func() {
+		w := testkit.WorkerProcess(workerEnv)
+		require.NoError(t, w.Start())
+		kill := func() { _ = w.Process.Kill(); _ = w.Wait() }
+		t.Cleanup(kill)
+		return kill
+	}
+	var clock time.Duration // how far the API's clock is ahead of the others
+	apiAt := func() string {
+		return e.serveAPI(api.Deps{Temporal: testkit.Dial(t, temporalAddr), TaskQueue: queue, TemporalTimeout: 2 * time.Second,
+			Now: func() time.Time { return time.Now().Add(clock) }})
+	}
+	e.url = apiAt()
+	submit := func() int64 {
+		return idOf(e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", restart),
+			map[string]any{"justification": "stuck", "extra_vars": map[string]any{"service_name": "api"}}))
+	}
+	status := func(id int64) (string, int) {
+		r := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
+		return r["status"].(string), len(r["stages"].([]any)[0].(map[string]any)["responses"].([]any))
+	}
+
+	kill := startWorker()
+	first, second := submit(), submit()
+	e.eventually(30*time.Second, "both requests in bob's inbox", func() bool {
+		inbox := e.inbox(approver)
+		return slices.Contains(inbox, first) && slices.Contains(inbox, second)
+	})
+	kill()
+
+	// The worker is gone but polled a moment ago: the decision is sent,
+	// nobody answers, and the answer says it may still be applied.
+	sent := time.Now()
+	out := e.must(http.StatusAccepted, approver, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", first), nil)
+	assert.Equal(t, "decision_in_flight", out["code"])
+	assert.Equal(t, fmt.Sprintf("/api/v2/service_requests/%d/", first), out["url"])
+	assert.Contains(t, out["detail"], "may still be applied")
+	until, err := time.Parse(time.RFC3339, out["applies_until"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, sent.Add(proof.ServiceMaxAge), until, 5*time.Second)
+
+	// The same for a decision whose window the API's clock puts almost
+	// behind it: by the time a worker is back, it has passed.
+	clock = -proof.ServiceMaxAge + 3*time.Second
+	e.url = apiAt()
+	late := e.must(http.StatusAccepted, approver, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", second), nil)
+	assert.Equal(t, "decision_in_flight", late["code"])
+	time.Sleep(4 * time.Second)
+
+	startWorker()
+	e.eventually(60*time.Second, "the first decision applied by the next worker", func() bool {
+		st, responses := status(first)
+		return st != "pending_approval" && responses == 1
+	})
+	// The second's window closed before any worker took it: refused, for
+	// good, without a trace; carol can still decide.
+	e.must(http.StatusOK, approver2, "POST", fmt.Sprintf("/api/v2/service_requests/%d/comment/", second), map[string]any{"text": "checking"})
+	st, responses := status(second)
+	assert.Equal(t, "pending_approval", st)
+	assert.Zero(t, responses, "a decision answered 202 is never applied after the time the answer named")
 }

@@ -164,9 +164,7 @@ func (s *Server) updateItem(c *gin.Context, item store.CatalogItem, ro readOnly)
 		return item, err
 	}
 	errs, team, teamSet := b.validate(false)
-	if b.Organization != nil && *b.Organization != item.OrganizationID {
-		errs.add("organization", "An item stays in its organization.")
-	}
+	errs.staysIn(b.Organization, item.OrganizationID, "An item stays in its organization.")
 	if err := errs.err(); err != nil {
 		return item, err
 	}
@@ -232,9 +230,7 @@ func (b *itemBody) dropUnchanged(item store.CatalogItem) bool {
 	if team, set, err := nullableID(b.ApproverTeam); err == nil && set && sameID(team, item.ApproverTeamID) {
 		b.ApproverTeam = nil
 	}
-	if b.Organization != nil && *b.Organization == item.OrganizationID {
-		b.Organization = nil
-	}
+	dropSame(&b.Organization, item.OrganizationID)
 	return b.Name != nil || b.Description != nil || b.Icon != nil || b.Category != nil || b.Tags != nil ||
 		b.JobTemplate != nil || b.WorkflowJobTemplate != nil || b.RequiresApproval != nil || b.Enabled != nil ||
 		b.ApproverTeam != nil || b.Organization != nil
@@ -250,13 +246,10 @@ func (s *Server) deleteItem(ctx context.Context, item store.CatalogItem) error {
 
 // itemWriteError explains store refusals of an item in field terms.
 func itemWriteError(err error) error {
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return fieldErrors{"name": {"This organization already has a catalog item with this name."}}.err()
-	case errors.Is(err, store.ErrInvalidReference):
+	if errors.Is(err, store.ErrInvalidReference) {
 		return fieldErrors{"approver_team": {"No such team in the item's organization."}}.err()
 	}
-	return err
+	return nameTaken(err, "This organization already has a catalog item with this name.")
 }
 
 func templateOf(jt, wfjt *int64) (awx.TemplateKind, int64) {

@@ -81,6 +81,25 @@ func (f fieldErrors) err() error {
 	return f
 }
 
+// nameTaken explains the store's refusal of a name another object of the
+// kind already has (store.ErrConflict) as msg about the name field; other
+// errors pass unchanged.
+func nameTaken(err error, msg string) error {
+	if errors.Is(err, store.ErrConflict) {
+		return fieldErrors{"name": {msg}}.err()
+	}
+	return err
+}
+
+// staysIn adds msg about the organization field when a body names
+// another organization than org, the one the object is in: objects do
+// not move between organizations.
+func (f fieldErrors) staysIn(given *int64, org int64, msg string) {
+	if given != nil && *given != org {
+		f.add("organization", msg)
+	}
+}
+
 // refusalOf is the refusal err carries, or nil (see requests.RefusalOf).
 var refusalOf = requests.RefusalOf
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -17,10 +16,24 @@ import (
 func (s *Server) organizationRoutes(r *gin.RouterGroup) {
 	s.organizations().mount(r, "/organizations/", access.Organization, calls[store.Organization]{list: s.listOrganizations,
 		filters: []string{"name"}, create: s.createOrganization, update: s.updateOrganization, remove: s.deleteOrganization})
-	r.GET("/organizations/:id/admins/", s.listOrgUsers(s.d.Store.ListOrgAdminUsers))
-	r.POST("/organizations/:id/admins/", handle(s.changeOrgAdmins))
-	r.GET("/organizations/:id/users/", s.listOrgUsers(s.d.Store.ListOrgMemberUsers))
-	r.POST("/organizations/:id/users/", handle(s.changeOrgMembers))
+	mountMembers(s, r, "/organizations/:id/admins/", s.organizations(), s.orgAdmins)
+	mountMembers(s, r, "/organizations/:id/users/", s.organizations(), s.orgMembers)
+}
+
+// orgAdmins are o's admins; a change tells the waiting requests they
+// decide.
+func (s *Server) orgAdmins(o store.Organization) membership {
+	return membership{group: o.ID, org: o.ID, scope: sameOrganization,
+		list: s.d.Store.ListOrgAdminUsers, add: s.d.Store.AddOrgAdmin, remove: s.d.Store.RemoveOrgAdmin,
+		changed: &approversChange{OrgAdmins: &o.ID, Reason: fmt.Sprintf("the admins of organization %s changed", o.Name)}}
+}
+
+// orgMembers are o's members: people who may request from its catalog
+// without being in one of its teams, whom its admins may bring from any
+// organization they administer.
+func (s *Server) orgMembers(o store.Organization) membership {
+	return membership{group: o.ID, org: o.ID, scope: anyOfCallers,
+		list: s.d.Store.ListOrgMemberUsers, add: s.d.Store.AddOrgMember, remove: s.d.Store.RemoveOrgMember}
 }
 
 func (s *Server) organizations() kind[store.Organization, Organization] {
@@ -169,10 +182,7 @@ func (s *Server) createOrganization(c *gin.Context) (store.Organization, error) 
 }
 
 func orgWriteError(err error) error {
-	if errors.Is(err, store.ErrConflict) {
-		return fieldErrors{"name": {"An organization with this name already exists."}}.err()
-	}
-	return err
+	return nameTaken(err, "An organization with this name already exists.")
 }
 
 func (s *Server) updateOrganization(c *gin.Context, o store.Organization, ro readOnly) (store.Organization, error) {
@@ -211,123 +221,4 @@ func (s *Server) deleteOrganization(ctx context.Context, o store.Organization) e
 		err = conflict(fmt.Sprintf("Organization %q still has catalog items, policies or requests.", o.Name))
 	}
 	return err
-}
-
-// listOrgUsers answers a list of the users of a membership of the
-// organization of the path (its admins, its members) that list returns.
-func (s *Server) listOrgUsers(list func(context.Context, int64, store.ListOptions) ([]store.User, int, error)) gin.HandlerFunc {
-	return handle(func(c *gin.Context) error {
-		o, err := s.organizations().load(c, access.View)
-		if err != nil {
-			return err
-		}
-		return s.listMembersOf(c, o.ID, func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
-			return list(ctx, o.ID, opts)
-		})
-	})
-}
-
-// association is AWX's body to add ({"id": N}) or remove
-// ({"id": N, "disassociate": true}) a member.
-type association struct {
-	ID           *int64 `json:"id"`
-	Disassociate bool   `json:"disassociate"`
-}
-
-// bindAssociation reads an association body for a membership of org. The
-// user added must be one the caller may place there (access.CanPlace; with
-// scope anyOfCallers, from any organization the caller administers); any
-// other id reads as nonexistent, so ids cannot be probed.
-func (s *Server) bindAssociation(c *gin.Context, org int64, scope associationScope) (association, error) {
-	var b association
-	if err := bind(c, &b); err != nil {
-		return b, err
-	}
-	if b.ID == nil || *b.ID < 1 {
-		return b, fieldErrors{"id": {"Give the id of a user."}}.err()
-	}
-	invalid := fieldErrors{"id": {fmt.Sprintf("Invalid pk \"%d\" - object does not exist.", *b.ID)}}.err()
-	roles, err := s.d.Store.UserRoles(c.Request.Context(), *b.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return b, invalid
-	} else if err != nil {
-		return b, err
-	}
-	if b.Disassociate || access.CanPlace(caller(c), roles.MemberOf, org, scope == anyOfCallers) {
-		return b, nil
-	}
-	return b, invalid
-}
-
-// associationScope says where the users an org admin may place come from.
-type associationScope int
-
-const (
-	sameOrganization associationScope = iota
-	anyOfCallers
-)
-
-// changeOrgAdmins adds or removes an admin, then tells waiting requests
-// decided by the organization's admins.
-func (s *Server) changeOrgAdmins(c *gin.Context) error {
-	o, err := s.organizations().load(c, access.Members)
-	if err != nil {
-		return err
-	}
-	if err := s.changeMembership(c, o.ID, o.ID, sameOrganization, s.d.Store.AddOrgAdmin, s.d.Store.RemoveOrgAdmin); err != nil {
-		return err
-	}
-	s.approversChanged(c.Request.Context(), approversChange{OrgAdmins: &o.ID, Reason: fmt.Sprintf("the admins of organization %s changed", o.Name)})
-	c.Status(http.StatusNoContent)
-	return nil
-}
-
-// changeOrgMembers adds or removes a member of the organization (someone
-// who may request from its catalog without being in one of its teams).
-func (s *Server) changeOrgMembers(c *gin.Context) error {
-	o, err := s.organizations().load(c, access.Members)
-	if err != nil {
-		return err
-	}
-	if err := s.changeMembership(c, o.ID, o.ID, anyOfCallers, s.d.Store.AddOrgMember, s.d.Store.RemoveOrgMember); err != nil {
-		return err
-	}
-	c.Status(http.StatusNoContent)
-	return nil
-}
-
-// listMembersOf pages the users of a membership (admins, members, team
-// members) of organization org that list returns: in full to the
-// organization's admins, as fellow members see them to others.
-func (s *Server) listMembersOf(c *gin.Context, org int64, list func(context.Context, store.ListOptions) ([]store.User, int, error)) error {
-	opts, err := listQuery(c)
-	if err != nil {
-		return err
-	}
-	users, total, err := list(c.Request.Context(), opts)
-	if err != nil {
-		return err
-	}
-	if p := caller(c); p.Admin(org) {
-		return writePage(c, opts, total, views(p, users, userView))
-	}
-	return writePage(c, opts, total, views(caller(c), users, func(_ access.Principal, u store.User) UserSummary { return userSummary(u) }))
-}
-
-// changeMembership adds the user of an association body to group (an
-// organization's admins or members, a team) of organization org, or
-// removes them; removing someone who is not there is no error.
-func (s *Server) changeMembership(c *gin.Context, group, org int64, scope associationScope,
-	add, remove func(ctx context.Context, group, user int64) error) error {
-	b, err := s.bindAssociation(c, org, scope)
-	if err != nil {
-		return err
-	}
-	if !b.Disassociate {
-		return add(c.Request.Context(), group, *b.ID)
-	}
-	if err := remove(c.Request.Context(), group, *b.ID); !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	return nil // already not there
 }

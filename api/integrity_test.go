@@ -3,11 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -160,18 +156,10 @@ func TestAPI_Paging(t *testing.T) {
 // caller's: 503 with a clear message, for any call.
 func TestAPI_DatabaseDownIsUnavailable(t *testing.T) {
 	e := newEnv(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	db, err := sqlx.Open("postgres", "postgres://nobody@"+addr+"/countersign?sslmode=disable&connect_timeout=2")
+	db, err := sqlx.Open("postgres", "postgres://nobody@"+closedAddr(t)+"/countersign?sslmode=disable&connect_timeout=2")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: store.New(db), Temporal: testkit.Dial(t, temporalAddr), AWX: e.stack.AWX, TaskQueue: "unused",
-		TemporalTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	e.url = hs.URL
+	e.url = e.serveAPI(api.Deps{Store: store.New(db), Temporal: testkit.Dial(t, temporalAddr), TaskQueue: "unused", TemporalTimeout: 2 * time.Second})
 	status, body := e.call(requester, "GET", "/api/v2/service_catalog_items/", nil)
 	require.Equal(t, http.StatusServiceUnavailable, status, "%v", body)
 	detail, _ := body["detail"].(string)
@@ -183,12 +171,9 @@ func TestAPI_DatabaseDownIsUnavailable(t *testing.T) {
 // gets nothing.
 func TestAPI_DevModeAnswersOnlyOnLoopbackNames(t *testing.T) {
 	e := newEnv(t)
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: e.stack.Store, Temporal: testkit.Dial(t, temporalAddr), AWX: e.stack.AWX, TaskQueue: "unused",
-		DevTokens: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	dev := e.serveAPI(api.Deps{Temporal: testkit.Dial(t, temporalAddr), TaskQueue: "unused", DevTokens: true})
 	get := func(host string) int {
-		req, err := http.NewRequest("GET", hs.URL+"/api/v2/me/", nil)
+		req, err := http.NewRequest("GET", dev+"/api/v2/me/", nil)
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer dev-admin")
 		if host != "" {
@@ -231,4 +216,58 @@ func TestAPI_InternalErrorsDoNotLeak(t *testing.T) {
 	logs := e.logs.String()
 	assert.Contains(t, logs, "leak-check-0001")
 	assert.Contains(t, logs, "catalog_items", "the cause is logged for whoever investigates")
+}
+
+// TestAPI_DeleteRightAfterApprovalLeavesTheRequestAlone: once the last
+// approval is accepted the request is approved and launches; a DELETE that
+// arrives before the projection has caught up must be refused (409, SPEC 5)
+// and must not cancel the approved request's workflow.
+func TestAPI_DeleteRightAfterApprovalLeavesTheRequestAlone(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog() // "Restart service": one approval by sre
+	for i := range 3 {
+		id := e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+		path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
+		approved := e.must(http.StatusOK, approver, "POST", path+"approve/", nil)
+		require.Equal(t, "approved", approved["status"])
+		status, body := e.call(requester, "DELETE", path, nil)
+		require.Equal(t, http.StatusConflict, status, "attempt %d: DELETE of an approved request: %v", i, body)
+		e.eventually(30*time.Second, "the job to finish", func() bool {
+			st := e.must(http.StatusOK, requester, "GET", path, nil)["status"]
+			return st == "successful" || st == "canceled" || st == "failed"
+		})
+		final := e.must(http.StatusOK, requester, "GET", path, nil)
+		require.Equal(t, "successful", final["status"], "attempt %d: a refused DELETE changed the request: %v", i, final["cancellation"])
+	}
+}
+
+// A workflow whose nodes' saved prompts AWX rejects (node_prompts_rejected)
+// is refused as a catalog item, with what AWX shows of each node: which
+// node, which template, and what its prompts fail, in AWX's words.
+func TestAPI_CatalogItemRefusesRejectedWorkflowNodes(t *testing.T) {
+	e := newEnv(t)
+	require.NoError(t, e.stack.Sim.AddWorkflowJobTemplate(awxsim.WorkflowJobTemplate{
+		ID: 811, Name: "Provision, as first drawn", AskVariablesOnLaunch: true,
+		Nodes: []awxsim.WorkflowNode{
+			{ID: 8111, Identifier: "create-database", UnifiedJobTemplate: awxsim.DemoCreateDatabaseID,
+				ExtraData: map[string]any{"db_password": "saved-node-password"}, SuccessNodes: []int64{8112}},
+			{ID: 8112, Identifier: "restart", UnifiedJobTemplate: awxsim.DemoRestartServiceID,
+				ExtraData: map[string]any{"service_name": "db"}, SuccessNodes: []int64{8113}},
+			{ID: 8113, Identifier: "check", UnifiedJobTemplate: awxsim.DemoHealthCheckID, ExtraData: map[string]any{"channel": "#ops"}},
+			{ID: 8114, Identifier: "deploy-app", UnifiedJobTemplate: awxsim.DemoDeployAppID},
+		},
+	}))
+	status, body := e.call(superuser, "POST", "/api/v2/service_catalog_items/", map[string]any{
+		"organization": e.orgID(), "name": "Provision", "workflow_job_template": 811,
+	})
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, map[string]any{"workflow_job_template": []any{
+		`AWX rejects the saved prompts of node 8111 "create-database" (job template "Create database") of "Provision, as first drawn" (node_prompts_rejected): 'db_size' value missing. AWX requires a node's own answers to its template's required questions, defaults or not: answer them in the node's prompts in AWX, or make them optional.`,
+		`AWX rejects the saved prompts of node 8112 "restart" (job template "Restart service") of "Provision, as first drawn" (node_prompts_rejected): Value db for 'service_name' expected to be one of ['api', 'web', 'worker'].`,
+		`AWX rejects the saved prompts of node 8113 "check" (job template "Health check") of "Provision, as first drawn" (node_prompts_rejected): 'channel' is not a survey question, and the template does not prompt for other variables (ask_variables_on_launch is off).`,
+	}}, body)
+
+	e.must(http.StatusCreated, superuser, "POST", "/api/v2/service_catalog_items/", map[string]any{
+		"organization": e.orgID(), "name": "Provision environment", "workflow_job_template": awxsim.DemoProvisionEnvironmentID,
+	})
 }

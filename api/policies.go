@@ -102,9 +102,7 @@ func (s *Server) updatePolicy(c *gin.Context, p store.Policy, ro readOnly) (stor
 		return p, err
 	}
 	errs, stages := b.validate(false, s.d.StageLimits)
-	if b.Organization != nil && *b.Organization != p.OrganizationID {
-		errs.add("organization", "A policy stays in its organization.")
-	}
+	errs.staysIn(b.Organization, p.OrganizationID, "A policy stays in its organization.")
 	if err := errs.err(); err != nil {
 		return p, err
 	}
@@ -142,9 +140,7 @@ func (b *policyBody) dropUnchanged(p store.Policy) bool {
 	dropSame(&b.Priority, p.Priority)
 	dropSame(&b.Condition, p.Condition)
 	dropSame(&b.Enabled, p.Enabled)
-	if b.Organization != nil && *b.Organization == p.OrganizationID {
-		b.Organization = nil
-	}
+	dropSame(&b.Organization, p.OrganizationID)
 	if b.Stages != nil && approval.SameStages(*b.draft().Stages, approvalStages(p.Stages)) {
 		b.Stages = nil
 	}
@@ -171,14 +167,12 @@ func optionalApprovalRef(id *int64, name string) *approval.Ref {
 
 func policyWriteError(err error) error {
 	switch {
-	case errors.Is(err, store.ErrConflict):
-		return fieldErrors{"name": {"This organization already has a policy with this name."}}.err()
 	case errors.Is(err, store.ErrInvalidReference):
 		return fieldErrors{"stages": {"A stage names a team that is not in the policy's organization."}}.err()
 	case errors.Is(err, store.ErrLimit):
 		return conflict(fmt.Sprintf("This organization already has %d approval policies, the most it may have; delete or merge some first.", approval.MaxPolicies))
 	}
-	return err
+	return nameTaken(err, "This organization already has a policy with this name.")
 }
 
 func derefInt(i *int) int {

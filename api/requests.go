@@ -34,6 +34,17 @@ func (s *Server) requestFor(c *gin.Context, a access.Action) (store.Request, err
 // requestFilters are the list filters of SPEC 5.
 var requestFilters = []string{"mine", "status", "catalog_item", "requester", "organization"}
 
+// readRequestQuery reads the query of a request list: its filters,
+// restricted to what the caller may see, and its paging and order.
+func readRequestQuery(c *gin.Context) (store.RequestFilter, store.ListOptions, error) {
+	opts, err := listQuery(c, requestFilters...)
+	if err != nil {
+		return store.RequestFilter{}, opts, err
+	}
+	f, err := readRequestFilter(c)
+	return f, opts, err
+}
+
 // readRequestFilter reads the filters of a request list, restricted to
 // what the caller may see.
 func readRequestFilter(c *gin.Context) (store.RequestFilter, error) {
@@ -80,11 +91,7 @@ func statusList() string {
 }
 
 func (s *Server) listRequests(c *gin.Context) error {
-	opts, err := listQuery(c, requestFilters...)
-	if err != nil {
-		return err
-	}
-	f, err := readRequestFilter(c)
+	f, opts, err := readRequestQuery(c)
 	if err != nil {
 		return err
 	}
@@ -126,11 +133,7 @@ func (s *Server) itemRequests(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		opts, err := listQuery(c, requestFilters...)
-		if err != nil {
-			return err
-		}
-		f, err := readRequestFilter(c)
+		f, opts, err := readRequestQuery(c)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,7 +109,7 @@ func TestAPI_PasswordsNeverLeak(t *testing.T) {
 	// Provision environment waits for two of sre; Rotate API key for
 	// security.
 	e.eventually(30*time.Second, "the requests in bob's and dave's inboxes", func() bool {
-		return containsID64(e.inbox(approver), envID) && containsID64(e.inbox(otherTeam), keyID)
+		return slices.Contains(e.inbox(approver), envID) && slices.Contains(e.inbox(otherTeam), keyID)
 	})
 	envPath, keyPath := fmt.Sprintf("/api/v2/service_requests/%d/", envID), fmt.Sprintf("/api/v2/service_requests/%d/", keyID)
 	e.must(http.StatusOK, requester, "GET", envPath, nil)
@@ -140,7 +141,7 @@ func TestAPI_PasswordsNeverLeak(t *testing.T) {
 		}},
 	}))
 	refusedPath := fmt.Sprintf("/api/v2/service_requests/%d/", refused)
-	e.eventually(30*time.Second, "the request in dave's inbox", func() bool { return containsID64(e.inbox(otherTeam), refused) })
+	e.eventually(30*time.Second, "the request in dave's inbox", func() bool { return slices.Contains(e.inbox(otherTeam), refused) })
 	e.must(http.StatusOK, otherTeam, "POST", refusedPath+"approve/", nil)
 	var failed map[string]any
 	e.eventually(40*time.Second, "the launch to fail", func() bool {
@@ -263,13 +264,4 @@ func protoText(b *strings.Builder, m protoreflect.Message) {
 		}
 		return true
 	})
-}
-
-func containsID64(list []int64, id int64) bool {
-	for _, v := range list {
-		if v == id {
-			return true
-		}
-	}
-	return false
 }

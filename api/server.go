@@ -9,6 +9,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -192,7 +193,7 @@ func (s *Server) me(c *gin.Context) error {
 	out := Identity{User: userView(p, u), Organizations: []Membership{}, Teams: []TeamRef{}}
 	for _, o := range orgs {
 		role := "member"
-		if containsID(roles.AdminOf, o.ID) {
+		if slices.Contains(roles.AdminOf, o.ID) {
 			role = "admin"
 		}
 		out.Organizations = append(out.Organizations, Membership{ID: o.ID, Name: o.Name, Role: role})

@@ -75,17 +75,7 @@ func TestAPI_SurveyValidationOnFixture(t *testing.T) {
 	assert.Equal(t, []any{"one", "two"}, spec[3].(map[string]any)["choices"])
 	assert.Nil(t, spec[0].(map[string]any)["max"], `"" is an unset bound`)
 
-	with := func(kv ...any) map[string]any {
-		vars := map[string]any{"reqd_answer": "given"}
-		for i := 0; i < len(kv); i += 2 {
-			if kv[i+1] == nil {
-				delete(vars, kv[i].(string))
-				continue
-			}
-			vars[kv[i].(string)] = kv[i+1]
-		}
-		return vars
-	}
+	with := func(kv ...any) map[string]any { return withFields(map[string]any{"reqd_answer": "given"}, kv...) }
 	cases := []struct {
 		name string
 		vars map[string]any

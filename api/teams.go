@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -16,8 +15,7 @@ import (
 func (s *Server) teamRoutes(r *gin.RouterGroup) {
 	s.teams().mount(r, "/teams/", access.Team, calls[store.Team]{list: s.listTeams, filters: []string{"organization", "name"},
 		create: s.createTeam, update: s.updateTeam, remove: s.deleteTeam})
-	r.GET("/teams/:id/members/", handle(s.listMembers))
-	r.POST("/teams/:id/members/", handle(s.changeMembers))
+	mountMembers(s, r, "/teams/:id/members/", s.teams(), s.teamMembers)
 }
 
 func (s *Server) teams() kind[store.Team, Team] {
@@ -42,18 +40,13 @@ func (s *Server) createTeam(c *gin.Context) (store.Team, error) {
 }
 
 func teamWriteError(err error) error {
-	if errors.Is(err, store.ErrConflict) {
-		return fieldErrors{"name": {"This organization already has a team with this name."}}.err()
-	}
-	return err
+	return nameTaken(err, "This organization already has a team with this name.")
 }
 
 func (s *Server) updateTeam(c *gin.Context, t store.Team, ro readOnly) (store.Team, error) {
 	b := nameBody{readOnly: ro}
 	name, desc, changed, err := b.bindChange(c, t.Name, t.Description, func(errs fieldErrors) {
-		if b.Organization != nil && *b.Organization != t.OrganizationID {
-			errs.add("organization", "A team stays in its organization.")
-		}
+		errs.staysIn(b.Organization, t.OrganizationID, "A team stays in its organization.")
 	})
 	if err != nil || !changed {
 		return t, err
@@ -79,28 +72,11 @@ func (s *Server) deleteTeam(ctx context.Context, t store.Team) error {
 	return nil
 }
 
-func (s *Server) listMembers(c *gin.Context) error {
-	t, err := s.teams().load(c, access.View)
-	if err != nil {
-		return err
-	}
-	return s.listMembersOf(c, t.OrganizationID, func(ctx context.Context, opts store.ListOptions) ([]store.User, int, error) {
-		return s.d.Store.ListTeamMemberUsers(ctx, t.ID, opts)
-	})
-}
-
-// changeMembers adds or removes a member, then tells the waiting requests
-// whose open stage this team decides (SPEC 3.5: eligibility follows team
-// membership while a request waits).
-func (s *Server) changeMembers(c *gin.Context) error {
-	t, err := s.teams().load(c, access.Members)
-	if err != nil {
-		return err
-	}
-	if err := s.changeMembership(c, t.ID, t.OrganizationID, sameOrganization, s.d.Store.AddTeamMember, s.d.Store.RemoveTeamMember); err != nil {
-		return err
-	}
-	s.approversChanged(c.Request.Context(), approversChange{Team: &t.ID, Reason: fmt.Sprintf("the members of team %s changed", t.Name)})
-	c.Status(http.StatusNoContent)
-	return nil
+// teamMembers are t's members; a change tells the waiting requests whose
+// open stage t decides (SPEC 3.5: eligibility follows team membership
+// while a request waits).
+func (s *Server) teamMembers(t store.Team) membership {
+	return membership{group: t.ID, org: t.OrganizationID, scope: sameOrganization,
+		list: s.d.Store.ListTeamMemberUsers, add: s.d.Store.AddTeamMember, remove: s.d.Store.RemoveTeamMember,
+		changed: &approversChange{Team: &t.ID, Reason: fmt.Sprintf("the members of team %s changed", t.Name)}}
 }
