@@ -10,7 +10,7 @@ TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
 
 GO ?= go
 
-.PHONY: all build run web web-test test bench bench-api load-tool vet fmt temporal clean
+.PHONY: all build run web web-test test test-fast bench bench-api load-tool vet fmt temporal clean
 
 all: build
 
@@ -102,6 +102,12 @@ test: temporal web web-test vet
 	else echo "PostgreSQL: a throwaway cluster per test binary, from the installed server binaries"; fi
 	@echo "Temporal: a dev server ($(TEMPORAL)) per integration test binary; the AWX simulator and workers in process; countersign dev once, on free ports"
 	$(GO) test -race -count=1 ./...
+
+# The API's fast tier alone: the real server on an in-memory store, the
+# Temporal SDK's mocks and the AWX simulator in process; no PostgreSQL, no
+# Temporal server, nothing to build first. make test runs it too.
+test-fast:
+	$(GO) test -race -count=1 ./api/fasttest
 
 # Cost of one two-stage request (billable Temporal actions, history length)
 # with a simulated AWX job of BENCH_JOB_DURATION (default 2m).

@@ -27,7 +27,8 @@ import (
 
 // Deps are what the API needs.
 type Deps struct {
-	Store    *store.Store
+	// Store is PostgreSQL (a *store.Store) or a stand-in for it.
+	Store    Store
 	Temporal client.Client
 	AWX      *awx.Client
 	Logger   *slog.Logger
@@ -85,6 +86,12 @@ func (s *Server) Close() { s.requests.Close() }
 func New(d Deps) *Server {
 	if d.PayloadKeys == nil {
 		panic("api: Deps.PayloadKeys is required")
+	}
+	if d.Store == nil {
+		// Routes take the store's methods as values when they are mounted,
+		// which panics on a nil interface but not on a nil *store.Store: a
+		// server that only serves /api/v2/ping/ and /metrics needs no store.
+		d.Store = (*store.Store)(nil)
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
