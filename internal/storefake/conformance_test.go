@@ -27,12 +27,14 @@ type Store interface {
 	AddOrgAdmin(ctx context.Context, orgID, userID int64) error
 	AddOrgMember(ctx context.Context, orgID, userID int64) error
 	AddTeamMember(ctx context.Context, teamID, userID int64) error
+	AuthenticateSession(ctx context.Context, plain string, lim store.SessionLimits) (store.User, store.Session, error)
 	AuthenticateToken(ctx context.Context, plain string) (store.User, store.Token, error)
 	CreateCatalogItem(ctx context.Context, n store.NewCatalogItem) (store.CatalogItem, error)
 	CreateDecisionKey(ctx context.Context, k store.DecisionKey) (store.DecisionKey, error)
 	CreateOrganization(ctx context.Context, name, description string) (store.Organization, error)
 	CreatePolicy(ctx context.Context, n store.NewPolicy) (store.Policy, error)
 	CreateRequest(ctx context.Context, nr store.NewRequest) (store.Request, error)
+	CreateSession(ctx context.Context, userID int64, userAgent string, now time.Time, lifetime time.Duration) (string, store.Session, error)
 	CreateTeam(ctx context.Context, orgID int64, name, description string) (store.Team, error)
 	CreateToken(ctx context.Context, userID int64, description string) (string, store.Token, error)
 	CreateUser(ctx context.Context, u store.NewUser) (store.User, error)
@@ -49,6 +51,7 @@ type Store interface {
 	GetOrganizationByName(ctx context.Context, name string) (store.Organization, error)
 	GetPolicy(ctx context.Context, id int64) (store.Policy, error)
 	GetRequest(ctx context.Context, id int64) (store.Request, error)
+	GetSession(ctx context.Context, id int64) (store.Session, error)
 	GetTeam(ctx context.Context, id int64) (store.Team, error)
 	GetTeamByName(ctx context.Context, orgID int64, name string) (store.Team, error)
 	GetToken(ctx context.Context, id int64) (store.Token, error)
@@ -63,6 +66,7 @@ type Store interface {
 	ListPendingForPage(ctx context.Context, username string, opts store.ListOptions) ([]store.Request, int, error)
 	ListPolicies(ctx context.Context, f store.PolicyFilter, opts store.ListOptions) ([]store.Policy, int, error)
 	ListRequests(ctx context.Context, f store.RequestFilter, opts store.ListOptions) ([]store.Request, int, error)
+	ListSessions(ctx context.Context, userID int64, lim store.SessionLimits, opts store.ListOptions) ([]store.Session, int, error)
 	ListTeamMemberUsers(ctx context.Context, teamID int64, opts store.ListOptions) ([]store.User, int, error)
 	ListTeams(ctx context.Context, f store.TeamFilter, opts store.ListOptions) ([]store.Team, int, error)
 	ListTokens(ctx context.Context, userID int64, opts store.ListOptions) ([]store.Token, int, error)
@@ -76,7 +80,9 @@ type Store interface {
 	RemoveTeamMember(ctx context.Context, teamID, userID int64) error
 	RequestPublished(ctx context.Context, id int64) (bool, error)
 	RevokeDecisionKey(ctx context.Context, id int64) error
+	RevokeSession(ctx context.Context, id int64) error
 	RevokeToken(ctx context.Context, id int64) error
+	RevokeUserSessions(ctx context.Context, userID int64) error
 	Roster(ctx context.Context, orgID int64, teamID *int64) (store.Roster, error)
 	TouchToken(ctx context.Context, tokenID int64, now time.Time) error
 	UpdateCatalogItem(ctx context.Context, id int64, u store.CatalogItemUpdate) (store.CatalogItem, error)
@@ -107,7 +113,7 @@ type scenario struct {
 // fresh fake, and compares their records step by step.
 func TestConformance(t *testing.T) {
 	var all []scenario
-	for _, group := range [][]scenario{identityScenarios, accessScenarios, catalogScenarios, requestScenarios, stateScenarios} {
+	for _, group := range [][]scenario{identityScenarios, accessScenarios, catalogScenarios, requestScenarios, stateScenarios, sessionScenarios} {
 		all = append(all, group...)
 	}
 	for _, sc := range all {

@@ -322,6 +322,11 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 			delete(s.keys, kid)
 		}
 	}
+	for sid, x := range s.sessions {
+		if x.UserID == id {
+			delete(s.sessions, sid)
+		}
+	}
 	delete(s.users, id)
 	return nil
 }

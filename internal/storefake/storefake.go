@@ -63,18 +63,18 @@ import (
 // methods are the store methods the fake implements: the names Fail
 // accepts.
 var methods = []string{
-	"AddOrgAdmin", "AddOrgMember", "AddTeamMember", "AuthenticateToken", "ClaimJob",
+	"AddOrgAdmin", "AddOrgMember", "AddTeamMember", "AuthenticateSession", "AuthenticateToken", "ClaimJob",
 	"CreateCatalogItem", "CreateDecisionKey", "CreateOrganization", "CreatePolicy", "CreateRequest",
-	"CreateTeam", "CreateToken", "CreateUser", "DeleteCatalogItem", "DeleteOrganization",
+	"CreateSession", "CreateTeam", "CreateToken", "CreateUser", "DeleteCatalogItem", "DeleteOrganization",
 	"DeletePolicy", "DeleteRequest", "DeleteTeam", "DeleteUser", "EnabledPolicies", "GetCatalogItem",
 	"GetDecisionKey", "GetOrganization", "GetOrganizationByName", "GetPolicy", "GetRequest",
-	"GetTeam", "GetTeamByName", "GetToken", "GetUser", "GetUserByUsername", "LinkAWXOrganization",
+	"GetSession", "GetTeam", "GetTeamByName", "GetToken", "GetUser", "GetUserByUsername", "LinkAWXOrganization",
 	"ListCatalogItems", "ListDecisionKeys", "ListOrgAdminUsers", "ListOrgMemberUsers",
-	"ListOrganizations", "ListPendingForPage", "ListPolicies", "ListRequests", "ListTeamMemberUsers",
+	"ListOrganizations", "ListPendingForPage", "ListPolicies", "ListRequests", "ListSessions", "ListTeamMemberUsers",
 	"ListTeams", "ListTokens", "ListUsers", "PendingRequests", "PendingRequestsForUser",
 	"PendingRequestsUsingOrgAdmins", "PendingRequestsUsingTeam", "RecordRequestState",
 	"RemoveOrgAdmin", "RemoveOrgMember", "RemoveTeamMember", "RequestPublished", "RevokeDecisionKey",
-	"RevokeToken", "Roster", "TouchToken", "UpdateCatalogItem", "UpdateOrganization", "UpdatePolicy",
+	"RevokeSession", "RevokeToken", "RevokeUserSessions", "Roster", "TouchToken", "UpdateCatalogItem", "UpdateOrganization", "UpdatePolicy",
 	"UpdateTeam", "UpdateUser", "UserRoles",
 }
 
@@ -98,6 +98,7 @@ type Store struct {
 	orgMembers  map[pair]bool
 	tokens      map[int64]*tokenRow
 	keys        map[int64]*store.DecisionKey
+	sessions    map[int64]*sessionRow
 	items       map[int64]*store.CatalogItem
 	policies    map[int64]*store.Policy
 	requests    map[int64]*store.Request
@@ -122,6 +123,7 @@ func New() *Store {
 		orgMembers:  map[pair]bool{},
 		tokens:      map[int64]*tokenRow{},
 		keys:        map[int64]*store.DecisionKey{},
+		sessions:    map[int64]*sessionRow{},
 		items:       map[int64]*store.CatalogItem{},
 		policies:    map[int64]*store.Policy{},
 		requests:    map[int64]*store.Request{},
