@@ -57,6 +57,10 @@ type Config struct {
 	// StageLimits bound the timeouts and reminder intervals of approval
 	// stages (the API enforces them).
 	StageLimits approval.StageLimits
+	// SessionIdleTimeout ends a portal session unused for that long;
+	// SessionMaxLifetime ends it that long after sign-in, however used.
+	SessionIdleTimeout time.Duration
+	SessionMaxLifetime time.Duration
 	// DecisionKey is a user's private decision key (DecisionKeyEnv), for
 	// `countersign decision sign`; never logged.
 	DecisionKey string
@@ -308,6 +312,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("min_stage_timeout", c.StageLimits.MinTimeout),
 		slog.Duration("max_stage_timeout", c.StageLimits.MaxTimeout),
 		slog.Duration("min_reminder_interval", c.StageLimits.MinReminderInterval),
+		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
+		slog.Duration("session_max_lifetime", c.SessionMaxLifetime),
 	)
 }
 

@@ -33,6 +33,12 @@ func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 	c, err = config.Load(config.API, nil, env(nil))
 	require.NoError(t, err)
 	assert.Equal(t, approval.DefaultStageLimits, c.StageLimits)
+	assert.Equal(t, 8*time.Hour, c.SessionIdleTimeout)
+	assert.Equal(t, 24*time.Hour, c.SessionMaxLifetime)
+	c, err = config.Load(config.API, []string{"--session-max-lifetime", "12h"}, env(map[string]string{"SESSION_IDLE_TIMEOUT": "30m"}))
+	require.NoError(t, err)
+	assert.Equal(t, 30*time.Minute, c.SessionIdleTimeout)
+	assert.Equal(t, 12*time.Hour, c.SessionMaxLifetime)
 
 	c, err = config.Load(config.Worker, []string{"--task-queue", "from-flag"}, env(map[string]string{
 		"TASK_QUEUE": "from-env", "AWX_URL": "https://awx.example", "LOG_LEVEL": "debug", "AWX_POLL_INTERVAL": "2s",
@@ -65,6 +71,10 @@ func TestLoad_RefusesBadValues(t *testing.T) {
 		{cmd: config.API, env: map[string]string{"MIN_REMINDER_INTERVAL": "0s"}, wantErr: "minimum reminder interval must be between 1s and 8760h"},
 		{cmd: config.API, env: map[string]string{"MIN_STAGE_TIMEOUT": "2h", "MAX_STAGE_TIMEOUT": "1h"}, wantErr: "above the maximum"},
 		{cmd: config.API, args: []string{"--max-stage-timeout", "9000h"}, wantErr: "maximum stage timeout must be between"},
+		{cmd: config.API, env: map[string]string{"SESSION_IDLE_TIMEOUT": "a while"}, wantErr: `(SESSION_IDLE_TIMEOUT) "a while": use a duration from 5m to 8760h`},
+		{cmd: config.API, env: map[string]string{"SESSION_IDLE_TIMEOUT": "30s"}, wantErr: `(SESSION_IDLE_TIMEOUT) "30s": use a duration from 5m`},
+		{cmd: config.API, args: []string{"--session-max-lifetime", "9000h"}, wantErr: "--session-max-lifetime (SESSION_MAX_LIFETIME) \"9000h\": use a duration from 5m to 8760h"},
+		{cmd: config.API, env: map[string]string{"SESSION_IDLE_TIMEOUT": "48h"}, wantErr: "SESSION_IDLE_TIMEOUT (48h0m0s) is longer than SESSION_MAX_LIFETIME (24h0m0s)"},
 		{cmd: config.API, args: []string{"--no-such-flag"}, wantErr: "no-such-flag"},
 		{cmd: config.Worker, args: []string{"stray"}, wantErr: "unexpected argument"},
 	} {

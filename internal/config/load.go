@@ -149,9 +149,14 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"min-stage-timeout", "MIN_STAGE_TIMEOUT", "shortest timeout of an approval stage", approval.ShortDuration(approval.DefaultStageLimits.MinTimeout), false, stageLimit(&c.StageLimits.MinTimeout)},
 			setting{"max-stage-timeout", "MAX_STAGE_TIMEOUT", "longest timeout of an approval stage", approval.ShortDuration(approval.DefaultStageLimits.MaxTimeout), false, stageLimit(&c.StageLimits.MaxTimeout)},
 			setting{"min-reminder-interval", "MIN_REMINDER_INTERVAL", "shortest interval between reminders of an approval stage", approval.ShortDuration(approval.DefaultStageLimits.MinReminderInterval), false, stageLimit(&c.StageLimits.MinReminderInterval)},
+			setting{"session-idle-timeout", "SESSION_IDLE_TIMEOUT", "a portal session unused this long ends", "8h", false, sessionLimit(&c.SessionIdleTimeout)},
+			setting{"session-max-lifetime", "SESSION_MAX_LIFETIME", "a portal session ends this long after sign-in, however used", "24h", false, sessionLimit(&c.SessionMaxLifetime)},
 		), check: func() error {
 			if err := c.StageLimits.Validate(); err != nil {
 				return fmt.Errorf("MIN_STAGE_TIMEOUT, MAX_STAGE_TIMEOUT, MIN_REMINDER_INTERVAL: %w", err)
+			}
+			if c.SessionIdleTimeout > c.SessionMaxLifetime {
+				return fmt.Errorf("SESSION_IDLE_TIMEOUT (%s) is longer than SESSION_MAX_LIFETIME (%s): make it at most as long", c.SessionIdleTimeout, c.SessionMaxLifetime)
 			}
 			return nil
 		}}, nil
@@ -255,6 +260,25 @@ func duration(p *time.Duration, least time.Duration, hint string) func(string) e
 		d, err := time.ParseDuration(v)
 		if err != nil || d < least {
 			return errors.New(hint)
+		}
+		*p = d
+		return nil
+	}
+}
+
+// Session limits are at least minSession, because a session records its
+// use at most once a minute: a shorter idle timeout would end sessions in
+// use. At most a year, like the stage limits.
+const (
+	minSession = 5 * time.Minute
+	maxSession = 8760 * time.Hour
+)
+
+func sessionLimit(p *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < minSession || d > maxSession {
+			return errors.New("use a duration from 5m to 8760h, e.g. 8h")
 		}
 		*p = d
 		return nil
