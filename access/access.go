@@ -58,6 +58,7 @@ const (
 	User         Resource = "user"
 	Token        Resource = "token"
 	DecisionKey  Resource = "decision_key"
+	Session      Resource = "session"
 	Team         Resource = "team"
 	CatalogItem  Resource = "catalog_item"
 	Policy       Resource = "approval_policy"
@@ -152,7 +153,7 @@ func canView(p Principal, o Object) bool {
 			}
 		}
 		return false
-	case Token, DecisionKey:
+	case Token, DecisionKey, Session:
 		return o.Owner == p.UserID
 	}
 	return false
@@ -195,6 +196,10 @@ func allowed(p Principal, a Action, o Object) bool {
 		return a == Update && o.Owner == p.UserID
 	case Token, DecisionKey:
 		return (a == Create || a == Delete) && o.Owner == p.UserID
+	case Session:
+		// Sessions start by signing in, never through the API; their
+		// owner ends them (as superusers end anyone's).
+		return a == Delete && o.Owner == p.UserID
 	}
 	return false
 }

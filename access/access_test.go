@@ -122,6 +122,22 @@ func TestCheck_UsersAndTokens(t *testing.T) {
 		"approver": hidden, "approver of another team": hidden, "outsider": hidden})
 }
 
+// A session is its owner's and the superusers' to see and revoke, not even
+// an admin of the owner's organization's; nobody creates one through the
+// API.
+func TestCheck_Sessions(t *testing.T) {
+	session := access.Object{Resource: access.Session, Owner: requester.UserID}
+	for _, a := range []access.Action{access.View, access.Delete} {
+		check(t, a, session, want{"superuser": nil, "org admin": hidden, "admin of another org": hidden, "requester": nil,
+			"approver": hidden, "approver of another team": hidden, "outsider": hidden})
+	}
+	check(t, access.Update, session, want{"superuser": nil, "org admin": hidden, "admin of another org": hidden, "requester": forbidden,
+		"approver": hidden, "approver of another team": hidden, "outsider": hidden})
+	assert.Equal(t, access.DeleteCapabilities{Delete: true}, access.DeleteCapabilitiesOf(requester, session))
+	assert.Equal(t, access.DeleteCapabilities{Delete: true}, access.DeleteCapabilitiesOf(superuser, session))
+	assert.Equal(t, access.DeleteCapabilities{Delete: false}, access.DeleteCapabilitiesOf(orgAdmin, session))
+}
+
 func TestCanCreateIn(t *testing.T) {
 	assert.NoError(t, access.CanCreateIn(superuser, access.Organization, 0))
 	assert.Equal(t, forbidden, access.CanCreateIn(orgAdmin, access.Organization, 0))

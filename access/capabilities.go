@@ -20,6 +20,17 @@ type ItemCapabilities struct {
 	Submit bool `json:"submit"`
 }
 
+// DeleteCapabilities are those of an object that can only be deleted
+// (revoked), such as a session.
+type DeleteCapabilities struct {
+	Delete bool `json:"delete"`
+}
+
+// DeleteCapabilitiesOf is whether p may delete o.
+func DeleteCapabilitiesOf(p Principal, o Object) DeleteCapabilities {
+	return DeleteCapabilities{Delete: Can(p, Delete, o)}
+}
+
 // CapabilitiesOf is what p may do to o: edit (Update) and Delete.
 func CapabilitiesOf(p Principal, o Object) Capabilities {
 	return Capabilities{Edit: Can(p, Update, o), Delete: Can(p, Delete, o)}
