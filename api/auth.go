@@ -20,8 +20,9 @@ const devTokenPrefix = "dev-"
 // authenticate resolves the bearer token into a Principal, or answers 401
 // as AWX does. Tokens are looked up by hash; a token's last-used time is
 // written at most once a minute. Without an Authorization header, the
-// portal's session cookie stands in for the bearer token; a call that
-// changes something then needs the CSRF header too (403 otherwise).
+// portal's session cookie authenticates instead (its session must be live;
+// a token is never accepted as a cookie); a call that changes something
+// then needs the CSRF header too (403 otherwise).
 func (s *Server) authenticate(c *gin.Context) { s.authenticateCaller(c, true) }
 
 // authenticateForCodec authenticates codec calls without the CSRF check:
@@ -30,12 +31,22 @@ func (s *Server) authenticate(c *gin.Context) { s.authenticateCaller(c, true) }
 func (s *Server) authenticateForCodec(c *gin.Context) { s.authenticateCaller(c, false) }
 
 func (s *Server) authenticateCaller(c *gin.Context, checkCSRF bool) {
-	token, fromCookie, ok := credentials(c)
+	secret, fromCookie, ok := credentials(c)
 	if !ok {
 		s.unauthorized(c)
 		return
 	}
-	user, err := s.userForToken(c.Request.Context(), token)
+	var (
+		user store.User
+		err  error
+	)
+	if fromCookie {
+		var session store.Session
+		user, session, err = s.d.Store.AuthenticateSession(c.Request.Context(), secret, s.sessionLimits())
+		c.Set(string(keySession), session.ID)
+	} else {
+		user, err = s.userForToken(c.Request.Context(), secret)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		s.unauthorized(c)
 		return

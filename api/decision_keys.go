@@ -36,15 +36,27 @@ func (s *Server) keyOwner(c *gin.Context) (store.User, error) {
 	return s.userFor(c, access.View)
 }
 
+// credentialOwner is the user whose credentials of resource r (tokens,
+// decision keys, sessions) the path names (keyOwner), if the caller may
+// see them: their own, or anyone's for a superuser. A user the caller sees
+// but whose credentials they may not is ErrForbidden.
+func (s *Server) credentialOwner(c *gin.Context, r access.Resource) (store.User, error) {
+	u, err := s.keyOwner(c)
+	if err != nil {
+		return u, err
+	}
+	if !access.Can(caller(c), access.View, access.Object{Resource: r, Owner: u.ID}) {
+		return u, access.ErrForbidden // the user is visible; their credentials are not
+	}
+	return u, nil
+}
+
 // listDecisionKeys lists a user's decision keys: their own, or anyone's
 // for a superuser.
 func (s *Server) listDecisionKeys(c *gin.Context) error {
-	u, err := s.keyOwner(c)
+	u, err := s.credentialOwner(c, access.DecisionKey)
 	if err != nil {
 		return err
-	}
-	if !access.Can(caller(c), access.View, access.Object{Resource: access.DecisionKey, Owner: u.ID}) {
-		return access.ErrForbidden // the user is visible; their keys are not
 	}
 	return listOwned(c, u.ID, s.d.Store.ListDecisionKeys, decisionKeyView)
 }

@@ -58,7 +58,9 @@ const (
 	otherAdmin = "oscar"
 )
 
-func newEnv(t *testing.T) *env {
+// newEnv starts a test's Countersign; options change the API's Deps
+// before it is built (a clock, session limits).
+func newEnv(t *testing.T, options ...func(*api.Deps)) *env {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -78,8 +80,12 @@ func newEnv(t *testing.T) *env {
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	testkit.StartWorker(t, c, queue, s.Activities)
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: c, AWX: s.AWX, Logger: logger, TaskQueue: queue,
-		TemporalTimeout: 10 * time.Second, CodecTeam: "acme/security", CodecOrigins: []string{codecOrigin}})
+	deps := api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: c, AWX: s.AWX, Logger: logger, TaskQueue: queue,
+		TemporalTimeout: 10 * time.Second, CodecTeam: "acme/security", CodecOrigins: []string{codecOrigin}}
+	for _, o := range options {
+		o(&deps)
+	}
+	srv := api.New(deps)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 

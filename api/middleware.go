@@ -31,6 +31,7 @@ const (
 	keyPrincipal ctxKey = "principal"
 	keyRoles     ctxKey = "roles"
 	keyChannel   ctxKey = "channel"
+	keySession   ctxKey = "session"
 )
 
 // requestID tags each call with an id, the caller's if it sent a sane one,

@@ -14,9 +14,10 @@ import (
 
 // mountPortal serves the web portal beside the API: "/" and everything
 // under /ui/ and /static/. The portal signs users in with the API's own
-// token check; afterwards its pages call /api/v2/ with the session cookie.
+// token check and keeps their sessions here, server-side; afterwards its
+// pages call /api/v2/ with the session cookie.
 func (s *Server) mountPortal(r *gin.Engine) {
-	cfg := web.Config{CheckToken: s.portalUser, Logger: s.log}
+	cfg := web.Config{SignIn: s.portalSignIn, Session: s.portalSession, SignOut: s.portalSignOut, Logger: s.log}
 	if s.d.DevTokens {
 		cfg.DevUsers = s.portalDevUsers
 	}
@@ -28,16 +29,48 @@ func (s *Server) mountPortal(r *gin.Engine) {
 	}
 }
 
-// portalUser checks a token for the portal's sign-in.
-func (s *Server) portalUser(ctx context.Context, token string) (web.User, error) {
+// portalSignIn checks a token for the portal's sign-in and starts a
+// session for its user, now: the moment they proved who they are.
+func (s *Server) portalSignIn(ctx context.Context, token, userAgent string) (string, error) {
 	u, err := s.userForToken(ctx, token)
 	if errors.Is(err, store.ErrNotFound) {
-		return web.User{}, web.ErrBadToken
+		return "", web.ErrBadToken
+	}
+	if err != nil {
+		return "", err
+	}
+	id, _, err := s.d.Store.CreateSession(ctx, u.ID, userAgent, s.now(), s.d.SessionMaxLifetime)
+	return id, err
+}
+
+// portalSession is the user of a live session, for the portal's shell.
+func (s *Server) portalSession(ctx context.Context, id string) (web.User, error) {
+	u, _, err := s.d.Store.AuthenticateSession(ctx, id, s.sessionLimits())
+	if errors.Is(err, store.ErrNotFound) {
+		return web.User{}, web.ErrNoSession
 	}
 	if err != nil {
 		return web.User{}, err
 	}
 	return web.User{Username: u.Username, Name: fullName(u)}, nil
+}
+
+// portalSignOut revokes a session; one that is no longer live has nothing
+// left to revoke.
+func (s *Server) portalSignOut(ctx context.Context, id string) error {
+	_, session, err := s.d.Store.AuthenticateSession(ctx, id, s.sessionLimits())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.d.Store.RevokeSession(ctx, session.ID)
+}
+
+// sessionLimits are the limits of portal sessions at this moment.
+func (s *Server) sessionLimits() store.SessionLimits {
+	return store.SessionLimits{Now: s.now(), Idle: s.d.SessionIdleTimeout}
 }
 
 // portalDevUsers are the active users, for the dev-mode sign-in picker.
@@ -59,17 +92,17 @@ func fullName(u store.User) string {
 	return strings.TrimSpace(u.FirstName + " " + u.LastName)
 }
 
-// credentials are the token of a call: the bearer token of its
-// Authorization header or, without that header, the portal's session
-// cookie (fromCookie).
-func credentials(c *gin.Context) (token string, fromCookie, ok bool) {
+// credentials are the secret of a call: the bearer token of its
+// Authorization header or, without that header, the session id of the
+// portal's session cookie (fromCookie).
+func credentials(c *gin.Context) (secret string, fromCookie, ok bool) {
 	if authz := strings.TrimSpace(c.GetHeader("Authorization")); authz != "" {
 		scheme, token, ok := strings.Cut(authz, " ")
 		token = strings.TrimSpace(token)
 		return token, false, ok && strings.EqualFold(scheme, "Bearer") && token != ""
 	}
-	token, ok = web.SessionToken(c.Request)
-	return token, true, ok
+	secret, ok = web.SessionID(c.Request)
+	return secret, true, ok
 }
 
 // csrfSafe reports whether a cookie-authenticated call may go ahead:

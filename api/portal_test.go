@@ -129,7 +129,7 @@ func TestPortal_SessionCookie(t *testing.T) {
 		req, err := http.NewRequest("POST", e.url+submitPath, strings.NewReader(mustJSON(t, restartServiceAnswers())))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+e.tokens[requester])
-		req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: e.tokens[approver]})
+		req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: e.session(approver).token})
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		var out map[string]any

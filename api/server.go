@@ -46,6 +46,11 @@ type Deps struct {
 	// TemporalTimeout bounds each call to Temporal made while answering a
 	// request (queries, updates, starts). Default 5s.
 	TemporalTimeout time.Duration
+	// SessionIdleTimeout ends a portal session unused for that long
+	// (default 8h); SessionMaxLifetime ends it that long after sign-in,
+	// however used (default 24h). Both are measured on Now.
+	SessionIdleTimeout time.Duration
+	SessionMaxLifetime time.Duration
 	// DevTokens accepts the tokens "dev-<username>"; for `countersign dev`
 	// only. The portal's sign-in page then offers a picker of the users.
 	DevTokens bool
@@ -105,6 +110,12 @@ func New(d Deps) *Server {
 	if d.TemporalTimeout <= 0 {
 		d.TemporalTimeout = 5 * time.Second
 	}
+	if d.SessionIdleTimeout <= 0 {
+		d.SessionIdleTimeout = 8 * time.Hour
+	}
+	if d.SessionMaxLifetime <= 0 {
+		d.SessionMaxLifetime = 24 * time.Hour
+	}
 	d.StageLimits = d.StageLimits.WithDefaults()
 	// How often policy conditions are compiled (when saved, and on their
 	// first use by this process): growth without policy edits means the
@@ -156,6 +167,7 @@ func (s *Server) Handler() http.Handler {
 	s.organizationRoutes(a)
 	s.userRoutes(a)
 	s.decisionKeyRoutes(a)
+	s.sessionRoutes(a)
 	s.teamRoutes(a)
 	s.catalogRoutes(a)
 	s.policyRoutes(a)

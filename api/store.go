@@ -31,6 +31,14 @@ type Store interface {
 	RevokeDecisionKey(ctx context.Context, id int64) error
 	UserRoles(ctx context.Context, userID int64) (store.Roles, error)
 
+	// Portal sessions.
+	CreateSession(ctx context.Context, userID int64, userAgent string, now time.Time, lifetime time.Duration) (string, store.Session, error)
+	AuthenticateSession(ctx context.Context, plain string, lim store.SessionLimits) (store.User, store.Session, error)
+	GetSession(ctx context.Context, id int64) (store.Session, error)
+	ListSessions(ctx context.Context, userID int64, lim store.SessionLimits, opts store.ListOptions) ([]store.Session, int, error)
+	RevokeSession(ctx context.Context, id int64) error
+	RevokeUserSessions(ctx context.Context, userID int64) error
+
 	// Users.
 	CreateUser(ctx context.Context, u store.NewUser) (store.User, error)
 	GetUser(ctx context.Context, id int64) (store.User, error)

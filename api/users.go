@@ -190,10 +190,18 @@ func (s *Server) updateUser(c *gin.Context, acc account, ro readOnly) (account, 
 	case updated.IsActive != u.IsActive:
 		s.approversChanged(ctx, approversChange{Superuser: u.IsSuperuser, User: &u.ID, Reason: fmt.Sprintf("user %s was activated or deactivated", u.Username)})
 	}
+	if u.IsActive && !updated.IsActive {
+		// An inactive user is refused anyway; revoking their sessions
+		// keeps them ended should the user be activated again.
+		if err := s.d.Store.RevokeUserSessions(ctx, u.ID); err != nil {
+			return acc, err
+		}
+	}
 	return account{User: updated, orgs: acc.orgs}, nil
 }
 
-// deleteUser deletes an account; nobody deletes their own (access.ErrSelf).
+// deleteUser deletes an account, and with it their tokens, keys and
+// sessions; nobody deletes their own (access.ErrSelf).
 func (s *Server) deleteUser(ctx context.Context, acc account) error {
 	u := acc.User
 	ids, err := s.requests.Affected(ctx, approversChange{User: &u.ID})
@@ -211,12 +219,9 @@ func (s *Server) deleteUser(ctx context.Context, acc account) error {
 }
 
 func (s *Server) listTokens(c *gin.Context) error {
-	u, err := s.userFor(c, access.View)
+	u, err := s.credentialOwner(c, access.Token)
 	if err != nil {
 		return err
-	}
-	if !access.Can(caller(c), access.View, access.Object{Resource: access.Token, Owner: u.ID}) {
-		return access.ErrForbidden // the user is visible; their tokens are not
 	}
 	return listOwned(c, u.ID, s.d.Store.ListTokens, tokenView)
 }

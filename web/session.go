@@ -12,8 +12,9 @@ import (
 
 // Cookies and the header of the portal's session.
 const (
-	// SessionCookie holds the API token the user signed in with
-	// (HttpOnly, SameSite=Lax, Secure over TLS). Lax, so that a link from
+	// SessionCookie holds the id of the user's server-side session, never
+	// the API token they signed in with (HttpOnly, SameSite=Lax, Secure
+	// over TLS). Lax, so that a link from
 	// another site (chat, email) opens the page signed in; the API's CSRF
 	// check and the refusal of cross-site sign-ins do not rely on SameSite.
 	SessionCookie = "countersign_session"
@@ -25,11 +26,12 @@ const (
 	CSRFHeader = "X-CSRF-Token"
 )
 
-// maxTokenLength bounds what the sign-in form accepts as a token.
+// maxTokenLength bounds what the sign-in form accepts as a token, and
+// what a session cookie may hold.
 const maxTokenLength = 512
 
-// SessionToken is the API token of the request's session cookie, if any.
-func SessionToken(r *http.Request) (string, bool) {
+// SessionID is the session id of the request's session cookie, if any.
+func SessionID(r *http.Request) (string, bool) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" || len(c.Value) > maxTokenLength {
 		return "", false
@@ -130,8 +132,8 @@ func (p *Portal) showSignIn(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 // signIn checks the token of the sign-in form and, when it is valid,
-// starts a session: the token in an HttpOnly cookie and a fresh CSRF
-// cookie, then the portal, at the route the form's "next" names if it is
+// starts a server-side session: its id in an HttpOnly cookie and a fresh
+// CSRF cookie, then the portal, at the route the form's "next" names if it is
 // one (nextRoute). Cross-site posts are refused, so that no other site can
 // sign a browser in under an account of its choosing.
 func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
@@ -146,7 +148,8 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 		p.showSignIn(w, r, http.StatusBadRequest, signInPage{Error: "Enter an API token.", Next: next})
 		return
 	}
-	if _, err := p.cfg.CheckToken(r.Context(), token); err != nil {
+	id, err := p.cfg.SignIn(r.Context(), token, r.UserAgent())
+	if err != nil {
 		if errors.Is(err, ErrBadToken) {
 			p.showSignIn(w, r, http.StatusUnauthorized, signInPage{Error: "This token is not valid: it is unknown, revoked or belongs to an inactive user.", Next: next})
 			return
@@ -155,7 +158,7 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 		p.showSignIn(w, r, http.StatusServiceUnavailable, signInPage{Error: "Countersign cannot check tokens right now; try again shortly.", Next: next})
 		return
 	}
-	http.SetCookie(w, cookie(r, SessionCookie, token, true))
+	http.SetCookie(w, cookie(r, SessionCookie, id, true))
 	setCSRFCookie(w, r)
 	// Set directly rather than with http.Redirect, which would clean the
 	// route as if it were a path.
@@ -163,8 +166,10 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// signOut ends the session (the token itself stays valid for API use).
-// It needs the CSRF value, as a form field or header.
+// signOut revokes the session server-side, so that a copy of its cookie
+// is worth nothing, and clears the cookies (the API token the user signed
+// in with stays valid for API use). It needs the CSRF value, as a form
+// field or header.
 func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	given := r.Header.Get(CSRFHeader)
@@ -174,6 +179,13 @@ func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
 	if !csrfMatches(r, given) {
 		p.errorPage(w, http.StatusForbidden, "CSRF token missing or incorrect.")
 		return
+	}
+	if id, ok := SessionID(r); ok {
+		if err := p.cfg.SignOut(r.Context(), id); err != nil {
+			p.log.Warn("revoking a portal session failed", "error", err)
+			p.errorPage(w, http.StatusServiceUnavailable, "Countersign cannot sign you out right now; try again shortly.")
+			return
+		}
 	}
 	clearCookies(w, r)
 	http.Redirect(w, r, "/ui/signin", http.StatusSeeOther)

@@ -4,11 +4,11 @@
 // scripts read and change everything through /api/v2/ with the session
 // cookie this package sets, so the API's rules apply unchanged.
 //
-// The portal imports nothing of the API. Whoever mounts it gives it a way
-// to check tokens (Config.CheckToken) and, in dev mode, to list the demo
-// users (Config.DevUsers); the API's authentication middleware accepts the
-// session cookie and checks the CSRF header with SessionToken and
-// CSRFValid.
+// The portal imports nothing of the API. Whoever mounts it gives it its
+// sessions (Config.SignIn, Session, SignOut: kept server-side, the cookie
+// holds only a session id) and, in dev mode, a way to list the demo users
+// (Config.DevUsers); the API's authentication middleware accepts the
+// session cookie and checks the CSRF header with SessionID and CSRFValid.
 package web
 
 import (
@@ -43,16 +43,32 @@ type User struct {
 	Name string
 }
 
-// ErrBadToken is what Config.CheckToken returns for a token that is
-// unknown, revoked or belongs to an inactive user.
-var ErrBadToken = errors.New("the token is not valid")
+// Errors of the Config functions.
+var (
+	// ErrBadToken is what Config.SignIn returns for a token that is
+	// unknown, revoked or belongs to an inactive user.
+	ErrBadToken = errors.New("the token is not valid")
+	// ErrNoSession is what Config.Session returns for a session id that is
+	// unknown, revoked, idle too long, past its lifetime or whose user is
+	// inactive.
+	ErrNoSession = errors.New("no such session")
+)
 
-// Config is what the portal needs from the process that serves it.
+// Config is what the portal needs from the process that serves it. For
+// every function, an error other than the ones it names means the answer
+// could not be found out (the database is down, say).
 type Config struct {
-	// CheckToken resolves an API token into its user; ErrBadToken when it
-	// is not valid. Any other error means it could not be checked (the
-	// database is down, say).
-	CheckToken func(ctx context.Context, token string) (User, error)
+	// SignIn checks an API token and starts a session for its user,
+	// returning the session's id for the cookie; ErrBadToken when the
+	// token is not valid. userAgent is the browser's, to tell sessions
+	// apart.
+	SignIn func(ctx context.Context, token, userAgent string) (sessionID string, err error)
+	// Session resolves a session id into its user; ErrNoSession when the
+	// session is not live.
+	Session func(ctx context.Context, sessionID string) (User, error)
+	// SignOut revokes a session; an id that is not a live session is not
+	// an error.
+	SignOut func(ctx context.Context, sessionID string) error
 	// DevUsers, when set, lists the users the sign-in page offers to sign
 	// in as with their dev token ("dev-<username>"). Set it only when the
 	// API accepts dev tokens.
@@ -70,7 +86,7 @@ type Portal struct {
 	etags  sync.Map // static path → ETag
 }
 
-// New builds the portal. CheckToken is required.
+// New builds the portal. SignIn, Session and SignOut are required.
 func New(cfg Config) *Portal {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -121,13 +137,13 @@ type appPage struct {
 // app serves the single-page shell to a signed-in user and sends anyone
 // else to the sign-in page.
 func (p *Portal) app(w http.ResponseWriter, r *http.Request) {
-	token, ok := SessionToken(r)
+	id, ok := SessionID(r)
 	if !ok {
 		http.Redirect(w, r, "/ui/signin", http.StatusSeeOther)
 		return
 	}
-	user, err := p.cfg.CheckToken(r.Context(), token)
-	if errors.Is(err, ErrBadToken) {
+	user, err := p.cfg.Session(r.Context(), id)
+	if errors.Is(err, ErrNoSession) {
 		clearCookies(w, r)
 		http.Redirect(w, r, "/ui/signin?expired=1", http.StatusSeeOther)
 		return

@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,24 +22,59 @@ import (
 	"github.com/countersign/countersign/web"
 )
 
-const goodToken = "cs_good"
+const (
+	goodToken = "cs_good"
+	// goodSession is the session id signing in with goodToken starts; the
+	// cookie holds it, never the token.
+	goodSession = "s_good"
+)
+
+// sessions stands in for the server-side sessions the API keeps.
+type sessions struct {
+	mu      sync.Mutex
+	revoked []string
+}
+
+func (s *sessions) signIn(_ context.Context, token, _ string) (string, error) {
+	switch token {
+	case goodToken, "dev-alice":
+		return goodSession, nil
+	case "cs_db_down":
+		return "", errors.New("database unavailable")
+	}
+	return "", web.ErrBadToken
+}
+
+func (s *sessions) session(_ context.Context, id string) (web.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == goodSession && !slices.Contains(s.revoked, id) {
+		return web.User{Username: "alice", Name: "Alice Requester"}, nil
+	}
+	return web.User{}, web.ErrNoSession
+}
+
+func (s *sessions) signOut(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked = append(s.revoked, id)
+	return nil
+}
 
 func newPortal(dev bool) *web.Portal {
-	cfg := web.Config{CheckToken: func(_ context.Context, token string) (web.User, error) {
-		switch token {
-		case goodToken, "dev-alice":
-			return web.User{Username: "alice", Name: "Alice Requester"}, nil
-		case "cs_db_down":
-			return web.User{}, errors.New("database unavailable")
-		}
-		return web.User{}, web.ErrBadToken
-	}}
+	p, _ := newPortalWithSessions(dev)
+	return p
+}
+
+func newPortalWithSessions(dev bool) (*web.Portal, *sessions) {
+	s := &sessions{}
+	cfg := web.Config{SignIn: s.signIn, Session: s.session, SignOut: s.signOut}
 	if dev {
 		cfg.DevUsers = func(context.Context) ([]web.User, error) {
 			return []web.User{{Username: "alice", Name: "Alice Requester"}, {Username: "bob"}}, nil
 		}
 	}
-	return web.New(cfg)
+	return web.New(cfg), s
 }
 
 func do(t *testing.T, h http.Handler, r *http.Request) (*http.Response, string) {
@@ -103,7 +140,7 @@ func TestPortal_SignIn(t *testing.T) {
 		assert.Equal(t, "/", resp.Header.Get("Location"))
 		session := cookieNamed(resp, web.SessionCookie)
 		require.NotNil(t, session)
-		assert.Equal(t, goodToken, session.Value)
+		assert.Equal(t, goodSession, session.Value, "the session id, never the token")
 		assert.True(t, session.HttpOnly)
 		assert.Equal(t, http.SameSiteLaxMode, session.SameSite, "links from other sites arrive signed in")
 		assert.Equal(t, "/", session.Path)
@@ -173,7 +210,7 @@ func TestPortal_SignIn(t *testing.T) {
 
 	t.Run("the shell greets a signed-in user", func(t *testing.T) {
 		r := httptest.NewRequest("GET", "/", nil)
-		r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: goodToken})
+		r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: goodSession})
 		r.AddCookie(&http.Cookie{Name: web.CSRFCookie, Value: "abc"})
 		resp, body := do(t, p, r)
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
@@ -183,21 +220,24 @@ func TestPortal_SignIn(t *testing.T) {
 	})
 
 	t.Run("a stale session is cleared", func(t *testing.T) {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: "cs_revoked"})
-		resp, _ := do(t, p, r)
-		assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
-		assert.Equal(t, "/ui/signin?expired=1", resp.Header.Get("Location"))
-		c := cookieNamed(resp, web.SessionCookie)
-		require.NotNil(t, c)
-		assert.Negative(t, c.MaxAge)
+		for _, stale := range []string{"s_revoked", goodToken} {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: stale})
+			resp, _ := do(t, p, r)
+			assert.Equal(t, http.StatusSeeOther, resp.StatusCode, stale)
+			assert.Equal(t, "/ui/signin?expired=1", resp.Header.Get("Location"))
+			c := cookieNamed(resp, web.SessionCookie)
+			require.NotNil(t, c)
+			assert.Negative(t, c.MaxAge)
+		}
 	})
 
-	t.Run("sign-out needs the CSRF value", func(t *testing.T) {
+	t.Run("sign-out needs the CSRF value and revokes the session", func(t *testing.T) {
+		p, sessions := newPortalWithSessions(false)
 		signOut := func(csrf string) *http.Response {
 			r := httptest.NewRequest("POST", "/ui/signout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: goodToken})
+			r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: goodSession})
 			r.AddCookie(&http.Cookie{Name: web.CSRFCookie, Value: "abc"})
 			resp, _ := do(t, p, r)
 			return resp
@@ -205,6 +245,7 @@ func TestPortal_SignIn(t *testing.T) {
 		resp := signOut("wrong")
 		assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 		assert.Empty(t, resp.Cookies())
+		assert.Empty(t, sessions.revoked)
 		resp = signOut("abc")
 		assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
 		for _, name := range []string{web.SessionCookie, web.CSRFCookie} {
@@ -212,6 +253,7 @@ func TestPortal_SignIn(t *testing.T) {
 			require.NotNil(t, c, name)
 			assert.Negative(t, c.MaxAge, name)
 		}
+		assert.Equal(t, []string{goodSession}, sessions.revoked)
 	})
 }
 

@@ -58,11 +58,14 @@ type env struct {
 	logs     *syncBuffer
 	now      time.Time
 
-	tokens  map[string]string
-	users   map[string]store.User
-	acme    store.Organization
-	initech store.Organization
-	sre     store.Team
+	tokens map[string]string
+	// sessions are the personas' portal session ids, what their cookie
+	// holds.
+	sessions map[string]string
+	users    map[string]store.User
+	acme     store.Organization
+	initech  store.Organization
+	sre      store.Team
 	// item ("Restart service") needs one approval by sre.
 	item store.CatalogItem
 }
@@ -77,6 +80,7 @@ func newEnv(t *testing.T) *env {
 		logs:     &syncBuffer{},
 		now:      time.Now(),
 		tokens:   map[string]string{},
+		sessions: map[string]string{},
 		users:    map[string]store.User{},
 	}
 	e.seed()
@@ -106,6 +110,9 @@ func (e *env) seed() {
 		plain, _, err := e.store.CreateToken(ctx, u.ID, "test")
 		require.NoError(e.t, err)
 		e.tokens[name] = plain
+		id, _, err := e.store.CreateSession(ctx, u.ID, "test", time.Now(), time.Hour)
+		require.NoError(e.t, err)
+		e.sessions[name] = id
 	}
 	for _, name := range []string{orgAdmin, requester, approver} {
 		require.NoError(e.t, e.store.AddOrgMember(ctx, e.acme.ID, e.users[name].ID))

@@ -118,7 +118,7 @@ func TestErrorMapping_Authentication(t *testing.T) {
 // and the CSRF cookie with csrfHeader in the CSRF header ("" for none).
 func (e *env) session(user, method, path string, body any, csrfHeader string) answer {
 	req := e.request(method, path, body)
-	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: e.tokens[user]})
+	req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: e.sessions[user]})
 	req.AddCookie(&http.Cookie{Name: web.CSRFCookie, Value: "csrf-value"})
 	if csrfHeader != "" {
 		req.Header.Set(web.CSRFHeader, csrfHeader)

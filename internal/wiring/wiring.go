@@ -88,6 +88,7 @@ func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.D
 	deps.Store, deps.Temporal, deps.AWX, deps.Logger = st, c, awxClient, logger
 	deps.TaskQueue, deps.Registry, deps.StageLimits = cfg.TaskQueue, reg, cfg.StageLimits
 	deps.PayloadKeys, deps.CodecTeam = ring, cfg.CodecTeam
+	deps.SessionIdleTimeout, deps.SessionMaxLifetime = cfg.SessionIdleTimeout, cfg.SessionMaxLifetime
 	deps.CodecOrigins = append(deps.CodecOrigins, cfg.CodecOriginList()...)
 	deps.MetricsElsewhere = cfg.MetricsAddr != ""
 	srv := api.New(deps)
