@@ -5,7 +5,9 @@
 //   - The caller describes each route as an Operation: gin's method and path,
 //     an operation ID, whether it is public, its parameters, and the Go types
 //     of its request body and of each status's response body (the error
-//     bodies included: this package knows none of them).
+//     bodies included: this package knows none of them). A body whose shape
+//     depends on who asks, or an error status with several kinds of body, is
+//     an AnyOf of its types.
 //   - Document turns the operations into an OpenAPI 3.1.0 document with
 //     kin-openapi, deriving every schema from the Go types by reflection as
 //     encoding/json marshals them: json tags name properties, a field is
