@@ -34,6 +34,9 @@ func TestDocument_AnyOf(t *testing.T) {
 		require.NoError(t, v.ValidateResponse(ctx, "POST", "/api/v2/things/", 400, jsonHeader, []byte(body)), body)
 	}
 	require.Error(t, v.ValidateResponse(ctx, "POST", "/api/v2/things/", 400, jsonHeader, []byte(`{"name": "not a list"}`)))
+	require.True(t, v.Documented("POST", "/api/v2/things/?x=1"))
+	require.False(t, v.Documented("GET", "/api/v2/things/"), "another method")
+	require.False(t, v.Documented("POST", "/api/v2/other/"))
 
 	_, err = openapi.Document(ctx, openapi.Info{Title: "t", Version: "1"}, []openapi.Operation{{
 		Method: http.MethodGet, Path: "/x/", ID: "x", Public: true,

@@ -113,7 +113,11 @@ func (s *schemas) shape(t reflect.Type) (*openapi3.Schema, error) {
 	case t == timeType:
 		return openapi3.NewDateTimeSchema(), nil
 	case t == rawType || t.Kind() == reflect.Interface:
-		return &openapi3.Schema{}, nil
+		// Any JSON value, null included. The types are spelled out rather
+		// than left to {}: kin-openapi's validator falls back to OpenAPI 3.0
+		// rules for schemas with references, and there {} refuses null.
+		return &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray, openapi3.TypeBoolean, openapi3.TypeNull,
+			openapi3.TypeNumber, openapi3.TypeObject, openapi3.TypeString}}, nil
 	case t.Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(jsonMarshaler):
 		return nil, fmt.Errorf("openapi: %v writes its own JSON: give its schema with TypeSchema", t)
 	case t.Implements(textMarshaler) && t.Kind() != reflect.String:
