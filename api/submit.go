@@ -15,7 +15,7 @@ import (
 
 // LaunchData is what a request form needs (SPEC 5).
 type LaunchData struct {
-	CatalogItem          any            `json:"catalog_item"`
+	CatalogItem          Item           `json:"catalog_item"`
 	Template             LaunchTemplate `json:"template"`
 	AskVariablesOnLaunch bool           `json:"ask_variables_on_launch"`
 	SurveyEnabled        bool           `json:"survey_enabled"`
