@@ -235,6 +235,11 @@ func listOwned[T, V any](c *gin.Context, owner int64, list func(context.Context,
 	return writePage(c, opts, total, views(access.Principal{}, xs, func(_ access.Principal, x T) V { return view(x) }))
 }
 
+// tokenBody is a token as asked for.
+type tokenBody struct {
+	Description *string `json:"description"`
+}
+
 // createToken issues a token for the user; its text is in this answer only.
 func (s *Server) createToken(c *gin.Context) error {
 	u, err := s.userFor(c, access.View)
@@ -244,9 +249,7 @@ func (s *Server) createToken(c *gin.Context) error {
 	if err := access.Check(caller(c), access.Create, access.Object{Resource: access.Token, Owner: u.ID}); err != nil {
 		return access.ErrForbidden // the user is visible; their tokens are not theirs to issue
 	}
-	var b struct {
-		Description *string `json:"description"`
-	}
+	var b tokenBody
 	if err := bind(c, &b); err != nil {
 		return err
 	}
