@@ -26,8 +26,8 @@ func TestDocument_AnyOf(t *testing.T) {
 	}}
 	doc, err := openapi.Document(ctx, openapi.Info{Title: "t", Version: "1"}, ops)
 	require.NoError(t, err)
-	require.Contains(t, doc.Components.Schemas, "problem")
-	require.Contains(t, doc.Components.Schemas, "fieldProblems")
+	require.Contains(t, doc.Components.Schemas, "Problem", "named as clients read names")
+	require.Contains(t, doc.Components.Schemas, "FieldProblems")
 	v, err := openapi.NewValidator(doc)
 	require.NoError(t, err)
 	for _, body := range []string{`{"detail": "Invalid page."}`, `{"name": ["This field is required."]}`} {

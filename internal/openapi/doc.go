@@ -15,7 +15,8 @@
 //     among its types, or anyOf with a $ref), time.Time is a date-time
 //     string, json.RawMessage and interfaces are any value, maps are objects
 //     of their values, each named struct, map or Enumer type is one
-//     component schema under #/components/schemas referenced by $ref, and a
+//     component schema under #/components/schemas referenced by $ref (an
+//     unexported name capitalised: orgBody is OrgBody), and a
 //     generic instantiation gets a name of its own (Page[Team] is PageTeam).
 //     Struct schemas are closed (additionalProperties: false). A type that
 //     writes its own JSON (json.Marshaler) is an error unless TypeSchema

@@ -219,6 +219,9 @@ func componentName(t reflect.Type) (string, bool) {
 		return "", false
 	}
 	base, args, generic := strings.Cut(t.Name(), "[")
+	// An unexported type, such as a handler's request body, is named as
+	// clients read names: orgBody is OrgBody.
+	base = upperFirst(base)
 	if !generic {
 		return base, true
 	}
@@ -229,9 +232,7 @@ func componentName(t reflect.Type) (string, bool) {
 		if i := strings.LastIndexAny(word, "/."); i >= 0 {
 			word = word[i+1:]
 		}
-		r := []rune(word)
-		r[0] = unicode.ToUpper(r[0])
-		name.WriteString(string(r))
+		name.WriteString(upperFirst(word))
 	}
 	return name.String(), true
 }
@@ -239,3 +240,11 @@ func componentName(t reflect.Type) (string, bool) {
 // typeArgWords finds the qualified identifiers in a reflect type name's
 // argument list, such as github.com/x/api.Team in "[]*github.com/x/api.Team".
 var typeArgWords = regexp.MustCompile(`[\p{L}_][\p{L}\p{N}_./-]*[\p{L}\p{N}_]|[\p{L}_]`)
+
+func upperFirst(s string) string {
+	r := []rune(s)
+	if len(r) > 0 {
+		r[0] = unicode.ToUpper(r[0])
+	}
+	return string(r)
+}
