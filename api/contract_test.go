@@ -238,6 +238,11 @@ func TestAPI_ContractEveryOperation(t *testing.T) {
 			e.must(http.StatusOK, requester, "POST", p("/api/v2/service_requests/%d/cancel/", canceled), map[string]any{"reason": "no longer needed"})
 		}},
 		{"deleteRequest", func() {
+			// Once the projection knows it is rejected: a delete that finds
+			// it pending withdraws it through its workflow, which refuses.
+			e.eventually(10*time.Second, "the rejection in the projection", func() bool {
+				return slices.Contains(ids(e.must(http.StatusOK, requester, "GET", "/api/v2/service_requests/?status=rejected", nil)), rejected)
+			})
 			e.must(http.StatusNoContent, requester, "DELETE", p("/api/v2/service_requests/%d/", rejected), nil)
 		}},
 
