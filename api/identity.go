@@ -16,12 +16,15 @@ import (
 
 func (s *Server) organizationRoutes(r *gin.RouterGroup) {
 	s.organizations().mount(r, "/organizations/", access.Organization, calls[store.Organization]{list: s.listOrganizations,
-		filters: []string{"name"}, create: s.createOrganization, update: s.updateOrganization, remove: s.deleteOrganization})
+		filters: organizationFilters, create: s.createOrganization, update: s.updateOrganization, remove: s.deleteOrganization})
 	r.GET("/organizations/:id/admins/", s.listOrgUsers(s.d.Store.ListOrgAdminUsers))
 	r.POST("/organizations/:id/admins/", handle(s.changeOrgAdmins))
 	r.GET("/organizations/:id/users/", s.listOrgUsers(s.d.Store.ListOrgMemberUsers))
 	r.POST("/organizations/:id/users/", handle(s.changeOrgMembers))
 }
+
+// organizationFilters are the filters of the list of organizations.
+var organizationFilters = []string{"name"}
 
 func (s *Server) organizations() kind[store.Organization, Organization] {
 	return kind[store.Organization, Organization]{get: s.d.Store.GetOrganization,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -87,7 +88,7 @@ func operations() []openapi.Operation {
 			Responses: answers(http.StatusOK, Identity{})},
 	}
 	ops = append(ops, collection("/api/v2/organizations/", "organizations", "Organization", "Organizations", Organization{}, Page[Organization]{}, orgBody{},
-		filter("name", "", "Organizations of this name."))...)
+		described(organizationFilters, filter("name", "", "Organizations of this name."))...)...)
 	for _, m := range []struct{ path, name, what string }{
 		{"admins", "OrgAdmins", "admins"}, {"users", "OrgMembers", "members"},
 	} {
@@ -95,8 +96,8 @@ func operations() []openapi.Operation {
 	}
 
 	ops = append(ops, collection("/api/v2/users/", "users", "User", "Users", User{}, Page[User]{}, userBody{},
-		filter("username", "", "The user of this username."),
-		filter("search", "", "Users whose username, name or email contain this text."))...)
+		described(userFilters, filter("username", "", "The user of this username."),
+			filter("search", "", "Users whose username, name or email contain this text."))...)...)
 	ops = append(ops,
 		openapi.Operation{Method: http.MethodGet, Path: "/api/v2/users/:id/tokens/", ID: "listUserTokens", Tags: []string{"tokens"},
 			Summary: "A user's API tokens", PathParams: id, Query: listParams(), Responses: answers(http.StatusOK, Page[Token]{}, 400, 404)},
@@ -126,23 +127,22 @@ func operations() []openapi.Operation {
 		Tags: []string{"decision keys"}, Summary: "Revoke a decision key", PathParams: id, Responses: answers(http.StatusNoContent, nil, 404)})
 
 	ops = append(ops, collection("/api/v2/teams/", "teams", "Team", "Teams", Team{}, Page[Team]{}, nameBody{},
-		filter("organization", int64(0), "Teams of this organization."), filter("name", "", "Teams of this name."))...)
+		described(teamFilters, filter("organization", int64(0), "Teams of this organization."), filter("name", "", "Teams of this name."))...)...)
 	ops = append(ops, members("/api/v2/teams/:id/members/", "teams", "TeamMembers", "the team's members")...)
 
 	ops = append(ops, collection("/api/v2/service_catalog_items/", "catalog", "CatalogItem", "CatalogItems", Item{}, Page[Item]{}, itemBody{},
-		filter("category", "", "Items of this category."),
-		filter("enabled", false, "Enabled (true) or disabled (false) items; admins see disabled ones."),
-		filter("organization", int64(0), "Items of this organization."),
-		filter("search", "", "Items whose name or description contain this text."),
-		filter("tag", "", "Items with this tag."))...)
+		described(itemFilters, filter("category", "", "Items of this category."),
+			filter("enabled", false, "Enabled (true) or disabled (false) items; admins see disabled ones."),
+			filter("organization", int64(0), "Items of this organization."),
+			filter("search", "", "Items whose name or description contain this text."),
+			filter("tag", "", "Items with this tag."))...)...)
 	ops = append(ops,
 		openapi.Operation{Method: http.MethodGet, Path: "/api/v2/service_catalog_items/:id/launch_data/", ID: "getLaunchData", Tags: []string{"catalog"},
 			Summary: "What a request form needs: the surveys, and the approval plan a request would get", PathParams: id,
-			Query: []openapi.Param{
-				{Name: "extra_vars", Description: "The answers, as a JSON object (default: the survey's defaults)."},
-				{Name: "node_survey_data", Description: "The workflow nodes' answers, as a JSON object by node identifier."},
-				{Name: "justification", Description: "The justification, which policy conditions may test."},
-			},
+			Query: described(launchDataParams,
+				filter("extra_vars", "", "The answers, as a JSON object (default: the survey's defaults)."),
+				filter("node_survey_data", "", "The workflow nodes' answers, as a JSON object by node identifier."),
+				filter("justification", "", "The justification, which policy conditions may test.")),
 			Responses: answers(http.StatusOK, LaunchData{}, 400, 404, 409)},
 		openapi.Operation{Method: http.MethodGet, Path: "/api/v2/service_catalog_items/:id/requests/", ID: "listCatalogItemRequests", Tags: []string{"catalog"},
 			Summary: "An item's requests, for its organization's admins", PathParams: id, Query: requestListParams(),
@@ -153,7 +153,7 @@ func operations() []openapi.Operation {
 	)
 
 	ops = append(ops, collection("/api/v2/approval_policies/", "policies", "ApprovalPolicy", "ApprovalPolicies", Policy{}, Page[Policy]{}, policyBody{},
-		filter("organization", int64(0), "Policies of this organization."))...)
+		described(policyFilters, filter("organization", int64(0), "Policies of this organization."))...)...)
 
 	ops = append(ops,
 		openapi.Operation{Method: http.MethodGet, Path: "/api/v2/service_requests/", ID: "listRequests", Tags: []string{"requests"},
@@ -250,11 +250,30 @@ func filter(name string, typ any, description string) openapi.Param {
 
 // requestListParams are a request list's parameters (see readRequestFilter).
 func requestListParams() []openapi.Param {
-	return listParams(
+	return listParams(described(requestFilters,
 		filter("mine", false, "Only the caller's own requests."),
 		filter("status", "", "Requests in these statuses, comma-separated."),
 		filter("catalog_item", int64(0), "Requests for this catalog item."),
 		filter("requester", "", "Requests by this username."),
 		filter("organization", int64(0), "Requests in this organization."),
-	)
+	)...)
+}
+
+// described are the parameters a handler takes (names, the list it
+// checks calls against), as params describe them: the document lists
+// exactly what the handler takes, and a parameter added to one without a
+// description stops the document's build.
+func described(names []string, params ...openapi.Param) []openapi.Param {
+	out := make([]openapi.Param, len(names))
+	for i, name := range names {
+		j := slices.IndexFunc(params, func(p openapi.Param) bool { return p.Name == name })
+		if j < 0 {
+			panic("api: the query parameter " + name + " is not described for the document")
+		}
+		out[i] = params[j]
+	}
+	if len(params) != len(names) {
+		panic("api: a query parameter is described for the document that the handler does not take")
+	}
+	return out
 }

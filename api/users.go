@@ -16,13 +16,16 @@ import (
 )
 
 func (s *Server) userRoutes(r *gin.RouterGroup) {
-	s.users().mount(r, "/users/", access.User, calls[account]{list: s.listUsers, filters: []string{"username", "search"},
+	s.users().mount(r, "/users/", access.User, calls[account]{list: s.listUsers, filters: userFilters,
 		create: s.createUser, update: s.updateUser, remove: s.deleteUser})
 	r.GET("/users/:id/tokens/", handle(s.listTokens))
 	r.POST("/users/:id/tokens/", handle(s.createToken))
 	r.DELETE("/tokens/:id/", revoke(access.Token, s.d.Store.GetToken, s.d.Store.RevokeToken,
 		func(t store.Token) (int64, int64) { return t.ID, t.UserID }))
 }
+
+// userFilters are the filters of the list of users.
+var userFilters = []string{"username", "search"}
 
 // account is a user and the organizations they belong to, which decide
 // who sees them (nil in lists, which show only users their caller sees).
