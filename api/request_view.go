@@ -28,7 +28,7 @@ type RequestSummary struct {
 	CatalogItem      int64                `json:"catalog_item"`
 	Requester        string               `json:"requester"`
 	Justification    string               `json:"justification"`
-	Status           string               `json:"status"`
+	Status           approval.Status      `json:"status"`
 	CurrentStage     *int                 `json:"current_stage"`
 	PendingApprovers []string             `json:"pending_approvers"`
 	Job              *Job                 `json:"job"`
@@ -128,24 +128,24 @@ func planView(p approval.Plan) *Plan {
 // times its reminders were sent (one per reminder_interval after it
 // opened, reminders_sent of them), so that clients need not compute them.
 type RequestStage struct {
-	Name             string             `json:"name"`
-	Order            int                `json:"order"`
-	ApproverTeam     *int64             `json:"approver_team"`
-	SummaryFields    StageSummaryFields `json:"summary_fields"`
-	MinApprovers     int                `json:"min_approvers"`
-	DenialMessage    string             `json:"denial_message"`
-	Timeout          approval.Duration  `json:"timeout"`
-	ReminderInterval approval.Duration  `json:"reminder_interval"`
-	Status           string             `json:"status"`
-	OpenedAt         *time.Time         `json:"opened_at"`
-	Deadline         *time.Time         `json:"deadline"`
-	DecidedAt        *time.Time         `json:"decided_at"`
-	Approvals        int                `json:"approvals"`
-	Responses        []Response         `json:"responses"`
-	NextReminder     *time.Time         `json:"next_reminder"`
-	RemindersSent    int                `json:"reminders_sent"`
-	RemindedAt       []time.Time        `json:"reminded_at"`
-	Unreachable      *Unreachable       `json:"unreachable"`
+	Name             string               `json:"name"`
+	Order            int                  `json:"order"`
+	ApproverTeam     *int64               `json:"approver_team"`
+	SummaryFields    StageSummaryFields   `json:"summary_fields"`
+	MinApprovers     int                  `json:"min_approvers"`
+	DenialMessage    string               `json:"denial_message"`
+	Timeout          approval.Duration    `json:"timeout"`
+	ReminderInterval approval.Duration    `json:"reminder_interval"`
+	Status           approval.StageStatus `json:"status"`
+	OpenedAt         *time.Time           `json:"opened_at"`
+	Deadline         *time.Time           `json:"deadline"`
+	DecidedAt        *time.Time           `json:"decided_at"`
+	Approvals        int                  `json:"approvals"`
+	Responses        []Response           `json:"responses"`
+	NextReminder     *time.Time           `json:"next_reminder"`
+	RemindersSent    int                  `json:"reminders_sent"`
+	RemindedAt       []time.Time          `json:"reminded_at"`
+	Unreachable      *Unreachable         `json:"unreachable"`
 }
 
 // StageSummaryFields name the stage's approver team.
@@ -201,7 +201,7 @@ func requestSummary(r store.Request, caps requests.Capabilities) RequestSummary 
 			UserCapabilities: RequestCapabilities(caps),
 		},
 		Organization: r.OrganizationID, CatalogItem: r.CatalogItemID, Requester: r.RequesterUsername,
-		Justification: r.Justification, Status: r.Status, CurrentStage: r.CurrentStage,
+		Justification: r.Justification, Status: approval.Status(r.Status), CurrentStage: r.CurrentStage,
 		PendingApprovers: nonNilStrings(r.PendingApprovers), Job: job, FailureReason: r.FailureReason,
 		WorkflowID: r.WorkflowID, Created: r.Created, Modified: r.Modified, Finished: r.Finished,
 	}
@@ -220,7 +220,7 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		return out
 	}
 	out.Source = sourceWorkflow
-	out.Status = string(st.Status)
+	out.Status = st.Status
 	out.CurrentStage = currentStage(st)
 	out.PendingApprovers = nonNilStrings(st.EligibleApprovers)
 	out.FailureReason = st.FailureReason
@@ -292,7 +292,7 @@ func stageView(i int, name string, team *approval.Ref, minApprovers int, denial 
 		Name: name, Order: i + 1, ApproverTeam: teamID, SummaryFields: StageSummaryFields{ApproverTeam: team},
 		MinApprovers: minApprovers, DenialMessage: denial,
 		Timeout: approval.Duration(timeout), ReminderInterval: approval.Duration(reminder),
-		Status: status, OpenedAt: opened, Deadline: deadline, DecidedAt: decided,
+		Status: approval.StageStatus(status), OpenedAt: opened, Deadline: deadline, DecidedAt: decided,
 		Approvals: approvals, Responses: responses, RemindedAt: []time.Time{},
 	}
 }
