@@ -20,11 +20,14 @@ import (
 
 func (s *Server) catalogRoutes(r *gin.RouterGroup) {
 	s.items().mount(r, "/service_catalog_items/", access.CatalogItem, calls[store.CatalogItem]{list: s.listItems,
-		filters: []string{"category", "enabled", "organization", "search", "tag"}, create: s.createItem, update: s.updateItem, remove: s.deleteItem})
+		filters: itemFilters, create: s.createItem, update: s.updateItem, remove: s.deleteItem})
 	r.GET("/service_catalog_items/:id/launch_data/", s.launchData)
 	r.GET("/service_catalog_items/:id/requests/", s.itemRequests)
 	r.POST("/service_catalog_items/:id/submit/", s.submit)
 }
+
+// itemFilters are the filters of the catalog.
+var itemFilters = []string{"category", "enabled", "organization", "search", "tag"}
 
 func (s *Server) items() kind[store.CatalogItem, Item] {
 	return kind[store.CatalogItem, Item]{get: s.d.Store.GetCatalogItem, object: itemObject, view: itemViewFor}

@@ -61,6 +61,13 @@ func (s *Server) listDecisionKeys(c *gin.Context) error {
 	return listOwned(c, u.ID, s.d.Store.ListDecisionKeys, decisionKeyView)
 }
 
+// decisionKeyBody is a decision key as asked for; it expires after
+// defaultDecisionKeyLifetime unless Expires says sooner.
+type decisionKeyBody struct {
+	Description *string    `json:"description"`
+	Expires     *time.Time `json:"expires"`
+}
+
 // createDecisionKey issues the caller a decision key for the `temporal`
 // CLI. Its private half is in this answer only; the API keeps the public
 // half. Nobody gets a key for someone else.
@@ -72,10 +79,7 @@ func (s *Server) createDecisionKey(c *gin.Context) error {
 	if !access.Can(caller(c), access.Create, access.Object{Resource: access.DecisionKey, Owner: u.ID}) {
 		return access.ErrForbidden
 	}
-	var b struct {
-		Description *string    `json:"description"`
-		Expires     *time.Time `json:"expires"`
-	}
+	var b decisionKeyBody
 	if err := bind(c, &b); err != nil {
 		return err
 	}

@@ -57,8 +57,27 @@ func (e *refused) Error() string { return e.msg }
 
 func refuse(kind refusalKind, msg string) error { return &refused{kind: kind, msg: msg} }
 
-// detail is AWX's body for errors that are not about a field.
-func detail(msg string) gin.H { return gin.H{"detail": msg} }
+// Problem is AWX's body for errors that are not about a field; Code names
+// the rule that refused a decision, for clients to branch on.
+type Problem struct {
+	Code   string `json:"code,omitempty"`
+	Detail string `json:"detail"`
+}
+
+// FieldErrors is AWX's body for errors about fields: each field's
+// messages.
+type FieldErrors map[string][]string
+
+// InFlight is the 202 answered when a decision was sent but its workflow
+// did not answer in time: it may still apply, at URL, until AppliesUntil.
+type InFlight struct {
+	AppliesUntil time.Time `json:"applies_until"`
+	Code         string    `json:"code"`
+	Detail       string    `json:"detail"`
+	URL          string    `json:"url"`
+}
+
+func detail(msg string) Problem { return Problem{Detail: msg} }
 
 var errNotFound = refuse(missing, "Not found.")
 
@@ -147,9 +166,9 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 		}
 		return refusedStatus[ref.kind], detail(ref.msg)
 	case errors.As(err, &fields):
-		return http.StatusBadRequest, map[string][]string(fields)
+		return http.StatusBadRequest, FieldErrors(fields)
 	case errors.As(err, &invalidInput):
-		return http.StatusBadRequest, map[string][]string(invalidInput)
+		return http.StatusBadRequest, FieldErrors(invalidInput)
 	case errors.As(err, &down):
 		s.logFor(c).Error("request failed", "status", http.StatusServiceUnavailable, "error", err)
 		return http.StatusServiceUnavailable, detail(down.Message)
@@ -163,7 +182,7 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 	case errors.Is(err, access.ErrForbidden):
 		return http.StatusForbidden, detail("You do not have permission to perform this action.")
 	case refusal != nil:
-		return refusalStatus(refusal), gin.H{"detail": refusal.Message, "code": refusal.Code}
+		return refusalStatus(refusal), Problem{Detail: refusal.Message, Code: string(refusal.Code)}
 	case errors.Is(err, store.ErrUnavailable):
 		s.logFor(c).Warn("database unavailable", "error", err)
 		return http.StatusServiceUnavailable, detail("The database is unavailable; try again shortly.")
@@ -217,7 +236,7 @@ func (s *Server) inFlightResponse(c *gin.Context, e *requests.InFlight) (int, an
 		msg = fmt.Sprintf("The request's workflow did not answer in time, so the request was not deleted. Its withdrawal was sent: "+
 			"it may still be canceled, until %s and never after. Check the request, then delete it again.", until)
 	}
-	return http.StatusAccepted, gin.H{"detail": msg, "code": "decision_in_flight", "url": url, "applies_until": e.Until.UTC()}
+	return http.StatusAccepted, InFlight{Detail: msg, Code: "decision_in_flight", URL: url, AppliesUntil: e.Until.UTC()}
 }
 
 // inputError reports whether err is about what a call holds (400, or 413

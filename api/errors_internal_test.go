@@ -76,7 +76,7 @@ func TestErrorResponse_Refusals(t *testing.T) {
 		} {
 			got, body := s.errorResponse(c, err)
 			assert.Equal(t, wantStatus, got, "%s as %s", code, name)
-			assert.Equal(t, gin.H{"detail": msg, "code": code}, body, "%s as %s", code, name)
+			assert.Equal(t, Problem{Detail: msg, Code: string(code)}, body, "%s as %s", code, name)
 		}
 	}
 

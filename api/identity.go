@@ -15,7 +15,7 @@ import (
 
 func (s *Server) organizationRoutes(r *gin.RouterGroup) {
 	s.organizations().mount(r, "/organizations/", access.Organization, calls[store.Organization]{list: s.listOrganizations,
-		filters: []string{"name"}, create: s.createOrganization, update: s.updateOrganization, remove: s.deleteOrganization})
+		filters: organizationFilters, create: s.createOrganization, update: s.updateOrganization, remove: s.deleteOrganization})
 	mountMembers(s, r, "/organizations/:id/admins/", s.organizations(), s.orgAdmins)
 	mountMembers(s, r, "/organizations/:id/users/", s.organizations(), s.orgMembers)
 }
@@ -35,6 +35,9 @@ func (s *Server) orgMembers(o store.Organization) membership {
 	return membership{group: o.ID, org: o.ID, scope: anyOfCallers,
 		list: s.d.Store.ListOrgMemberUsers, add: s.d.Store.AddOrgMember, remove: s.d.Store.RemoveOrgMember}
 }
+
+// organizationFilters are the filters of the list of organizations.
+var organizationFilters = []string{"name"}
 
 func (s *Server) organizations() kind[store.Organization, Organization] {
 	return kind[store.Organization, Organization]{get: s.d.Store.GetOrganization,

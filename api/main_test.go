@@ -20,6 +20,7 @@ import (
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/codec"
+	"github.com/countersign/countersign/internal/openapi"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
 )
@@ -45,6 +46,9 @@ type env struct {
 	// bodies holds every response body the test received.
 	bodies  *syncBuffer
 	initech store.Organization
+	// srv is the API under test; contract checks its answers.
+	srv      *api.Server
+	contract *openapi.Validator
 }
 
 // Personas of the authorization matrix and their users.
@@ -89,7 +93,8 @@ func newEnv(t *testing.T, options ...func(*api.Deps)) *env {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
-	e := &env{t: t, stack: s, url: hs.URL, client: c, queue: queue, tokens: map[string]string{}, logs: logs, bodies: &syncBuffer{}, initech: initech}
+	e := &env{t: t, stack: s, url: hs.URL, client: c, queue: queue, tokens: map[string]string{}, logs: logs, bodies: &syncBuffer{}, initech: initech,
+		srv: srv, contract: contractOf(t, srv)}
 	for _, u := range []string{superuser, orgAdmin, requester, approver, approver2, otherTeam, otherAdmin} {
 		user, err := s.Store.GetUserByUsername(ctx, u)
 		require.NoError(t, err)
@@ -150,7 +155,8 @@ func (e *env) request(method, path string, body any) *http.Request {
 }
 
 // send sends req and returns the status and the body, which it keeps in
-// e.bodies.
+// e.bodies. Every answer is held to the API's OpenAPI document
+// (checkContract), so that every test is a contract test too.
 func (e *env) send(req *http.Request) (int, []byte) {
 	e.t.Helper()
 	resp, err := http.DefaultClient.Do(req)
@@ -159,6 +165,7 @@ func (e *env) send(req *http.Request) (int, []byte) {
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(e.t, err)
 	_, _ = e.bodies.Write(append(raw, '\n'))
+	e.checkContract(req, resp, raw)
 	return resp.StatusCode, raw
 }
 

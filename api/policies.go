@@ -16,9 +16,12 @@ import (
 
 func (s *Server) policyRoutes(r *gin.RouterGroup) {
 	policies := kind[store.Policy, Policy]{get: s.d.Store.GetPolicy, object: policyObject, view: policyView}
-	policies.mount(r, "/approval_policies/", access.Policy, calls[store.Policy]{list: s.listPolicies, filters: []string{"organization"},
+	policies.mount(r, "/approval_policies/", access.Policy, calls[store.Policy]{list: s.listPolicies, filters: policyFilters,
 		create: s.createPolicy, update: s.updatePolicy, remove: func(ctx context.Context, p store.Policy) error { return s.d.Store.DeletePolicy(ctx, p.ID) }})
 }
+
+// policyFilters are the filters of the list of policies.
+var policyFilters = []string{"organization"}
 
 func (s *Server) listPolicies(c *gin.Context, scope access.Scope, opts store.ListOptions) ([]store.Policy, int, error) {
 	return s.d.Store.ListPolicies(c.Request.Context(), store.PolicyFilter{OrganizationIDs: scope.Organizations}, opts)

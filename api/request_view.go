@@ -28,7 +28,7 @@ type RequestSummary struct {
 	CatalogItem      int64                `json:"catalog_item"`
 	Requester        string               `json:"requester"`
 	Justification    string               `json:"justification"`
-	Status           string               `json:"status"`
+	Status           approval.Status      `json:"status"`
 	CurrentStage     *int                 `json:"current_stage"`
 	PendingApprovers []string             `json:"pending_approvers"`
 	Job              *Job                 `json:"job"`
@@ -50,16 +50,19 @@ type RequestRelated struct {
 // RequestSummaryFields name what the request refers to, and what the
 // caller may do to it.
 type RequestSummaryFields struct {
-	CatalogItem      NamedRef              `json:"catalog_item"`
-	Requester        UserRef               `json:"requester"`
-	UserCapabilities requests.Capabilities `json:"user_capabilities"`
+	CatalogItem      NamedRef            `json:"catalog_item"`
+	Requester        UserRef             `json:"requester"`
+	UserCapabilities RequestCapabilities `json:"user_capabilities"`
 }
 
+// RequestCapabilities are what the caller may do to a request
+// (requests.Capabilities), a type of the API's own so that its schema is
+// not confused with that of other objects' capabilities
+// (access.Capabilities).
+type RequestCapabilities requests.Capabilities
+
 // NamedRef is an object's id and name.
-type NamedRef struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
+type NamedRef = Ref
 
 // UserRef is a user's id and username.
 type UserRef struct {
@@ -87,7 +90,7 @@ type RequestDetail struct {
 	ExtraVars      json.RawMessage          `json:"extra_vars"`
 	NodeSurveyData json.RawMessage          `json:"node_survey_data"`
 	Source         string                   `json:"source"`
-	Stages         []Stage                  `json:"stages"`
+	Stages         []RequestStage           `json:"stages"`
 	Comments       []Comment                `json:"comments"`
 	Denial         json.RawMessage          `json:"denial"`
 	Cancellation   *approval.Cancellation   `json:"cancellation"`
@@ -121,28 +124,28 @@ func planView(p approval.Plan) *Plan {
 	return out
 }
 
-// Stage is one stage of a request and its progress. RemindedAt are the
+// RequestStage is one stage of a request and its progress. RemindedAt are the
 // times its reminders were sent (one per reminder_interval after it
 // opened, reminders_sent of them), so that clients need not compute them.
-type Stage struct {
-	Name             string             `json:"name"`
-	Order            int                `json:"order"`
-	ApproverTeam     *int64             `json:"approver_team"`
-	SummaryFields    StageSummaryFields `json:"summary_fields"`
-	MinApprovers     int                `json:"min_approvers"`
-	DenialMessage    string             `json:"denial_message"`
-	Timeout          approval.Duration  `json:"timeout"`
-	ReminderInterval approval.Duration  `json:"reminder_interval"`
-	Status           string             `json:"status"`
-	OpenedAt         *time.Time         `json:"opened_at"`
-	Deadline         *time.Time         `json:"deadline"`
-	DecidedAt        *time.Time         `json:"decided_at"`
-	Approvals        int                `json:"approvals"`
-	Responses        []Response         `json:"responses"`
-	NextReminder     *time.Time         `json:"next_reminder"`
-	RemindersSent    int                `json:"reminders_sent"`
-	RemindedAt       []time.Time        `json:"reminded_at"`
-	Unreachable      *Unreachable       `json:"unreachable"`
+type RequestStage struct {
+	Name             string               `json:"name"`
+	Order            int                  `json:"order"`
+	ApproverTeam     *int64               `json:"approver_team"`
+	SummaryFields    StageSummaryFields   `json:"summary_fields"`
+	MinApprovers     int                  `json:"min_approvers"`
+	DenialMessage    string               `json:"denial_message"`
+	Timeout          approval.Duration    `json:"timeout"`
+	ReminderInterval approval.Duration    `json:"reminder_interval"`
+	Status           approval.StageStatus `json:"status"`
+	OpenedAt         *time.Time           `json:"opened_at"`
+	Deadline         *time.Time           `json:"deadline"`
+	DecidedAt        *time.Time           `json:"decided_at"`
+	Approvals        int                  `json:"approvals"`
+	Responses        []Response           `json:"responses"`
+	NextReminder     *time.Time           `json:"next_reminder"`
+	RemindersSent    int                  `json:"reminders_sent"`
+	RemindedAt       []time.Time          `json:"reminded_at"`
+	Unreachable      *Unreachable         `json:"unreachable"`
 }
 
 // StageSummaryFields name the stage's approver team.
@@ -195,10 +198,10 @@ func requestSummary(r store.Request, caps requests.Capabilities) RequestSummary 
 		SummaryFields: RequestSummaryFields{
 			CatalogItem:      NamedRef{ID: r.CatalogItemID, Name: r.CatalogItemName},
 			Requester:        UserRef{ID: r.RequesterID, Username: r.RequesterUsername},
-			UserCapabilities: caps,
+			UserCapabilities: RequestCapabilities(caps),
 		},
 		Organization: r.OrganizationID, CatalogItem: r.CatalogItemID, Requester: r.RequesterUsername,
-		Justification: r.Justification, Status: r.Status, CurrentStage: r.CurrentStage,
+		Justification: r.Justification, Status: approval.Status(r.Status), CurrentStage: r.CurrentStage,
 		PendingApprovers: nonNilStrings(r.PendingApprovers), Job: job, FailureReason: r.FailureReason,
 		WorkflowID: r.WorkflowID, Created: r.Created, Modified: r.Modified, Finished: r.Finished,
 	}
@@ -217,7 +220,7 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		return out
 	}
 	out.Source = sourceWorkflow
-	out.Status = string(st.Status)
+	out.Status = st.Status
 	out.CurrentStage = currentStage(st)
 	out.PendingApprovers = nonNilStrings(st.EligibleApprovers)
 	out.FailureReason = st.FailureReason
@@ -226,7 +229,7 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		explanation := st.Job.Explanation
 		out.Job = &Job{Type: st.Job.Type, ID: st.Job.ID, Status: st.Job.Status, URL: st.Job.URL, Explanation: &explanation}
 	}
-	out.Stages = make([]Stage, len(st.Stages))
+	out.Stages = make([]RequestStage, len(st.Stages))
 	planStages := make([]approval.Stage, len(st.Stages))
 	for i, s := range st.Stages {
 		planStages[i] = s.Stage
@@ -279,23 +282,23 @@ func currentStage(st *approval.Request) *int {
 }
 
 func stageView(i int, name string, team *approval.Ref, minApprovers int, denial string, timeout, reminder time.Duration,
-	status string, opened, deadline, decided *time.Time, approvals int, responses []Response) Stage {
+	status string, opened, deadline, decided *time.Time, approvals int, responses []Response) RequestStage {
 	var teamID *int64
 	if team != nil {
 		id := team.ID
 		teamID = &id
 	}
-	return Stage{
+	return RequestStage{
 		Name: name, Order: i + 1, ApproverTeam: teamID, SummaryFields: StageSummaryFields{ApproverTeam: team},
 		MinApprovers: minApprovers, DenialMessage: denial,
 		Timeout: approval.Duration(timeout), ReminderInterval: approval.Duration(reminder),
-		Status: status, OpenedAt: opened, Deadline: deadline, DecidedAt: decided,
+		Status: approval.StageStatus(status), OpenedAt: opened, Deadline: deadline, DecidedAt: decided,
 		Approvals: approvals, Responses: responses, RemindedAt: []time.Time{},
 	}
 }
 
 // projectionStages rebuilds stages and comments from the projection's rows.
-func projectionStages(r store.Request) ([]Stage, []Comment) {
+func projectionStages(r store.Request) ([]RequestStage, []Comment) {
 	byStage := map[int][]Response{}
 	approvals := map[int]int{}
 	comments := []Comment{}
@@ -315,7 +318,7 @@ func projectionStages(r store.Request) ([]Stage, []Comment) {
 			approvals[pos]++
 		}
 	}
-	stages := make([]Stage, len(r.Stages))
+	stages := make([]RequestStage, len(r.Stages))
 	for i, s := range r.Stages {
 		var team *approval.Ref
 		if s.ApproverTeamID != nil {

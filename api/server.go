@@ -2,8 +2,11 @@
 // a call, ask package access, call the store or the request service
 // (package requests, which owns every multi-step request operation) and
 // render typed views, with AWX-style pagination and error bodies. Errors
-// become answers in one place (errorResponse). Every call but /api/v2/ping/ is
-// authenticated; package access decides what the caller may see and do.
+// become answers in one place (errorResponse). Every call is
+// authenticated but /api/v2/ping/ and /api/v2/openapi.json, the API's
+// OpenAPI 3.1 document (see openapi.go): every route under /api/v2/ but the
+// codec's is in it, and the tests hold every answer to it. Package access
+// decides what the caller may see and do.
 package api
 
 import (
@@ -162,6 +165,7 @@ func (s *Server) Handler() http.Handler {
 
 	v2 := r.Group("/api/v2")
 	v2.GET("/ping/", s.ping)
+	v2.GET("/openapi.json", s.openAPIDocument)
 	a := v2.Group("", s.authenticate)
 	a.GET("/me/", handle(s.me))
 	s.organizationRoutes(a)

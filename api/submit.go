@@ -15,7 +15,7 @@ import (
 
 // LaunchData is what a request form needs (SPEC 5).
 type LaunchData struct {
-	CatalogItem          any            `json:"catalog_item"`
+	CatalogItem          Item           `json:"catalog_item"`
 	Template             LaunchTemplate `json:"template"`
 	AskVariablesOnLaunch bool           `json:"ask_variables_on_launch"`
 	SurveyEnabled        bool           `json:"survey_enabled"`
@@ -48,12 +48,15 @@ type LaunchNode struct {
 // none.
 func (s *Server) launchData(c *gin.Context) { handle(s.launchDataOf)(c) }
 
+// launchDataParams are the query parameters of launch_data.
+var launchDataParams = []string{"extra_vars", "node_survey_data", "justification"}
+
 func (s *Server) launchDataOf(c *gin.Context) error {
 	item, err := s.itemFor(c, access.View)
 	if err != nil {
 		return err
 	}
-	if _, err := listQuery(c, "extra_vars", "node_survey_data", "justification"); err != nil {
+	if _, err := listQuery(c, launchDataParams...); err != nil {
 		return err
 	}
 	sub := requests.Submission{Item: item, Justification: c.Query("justification")}

@@ -13,10 +13,13 @@ import (
 )
 
 func (s *Server) teamRoutes(r *gin.RouterGroup) {
-	s.teams().mount(r, "/teams/", access.Team, calls[store.Team]{list: s.listTeams, filters: []string{"organization", "name"},
+	s.teams().mount(r, "/teams/", access.Team, calls[store.Team]{list: s.listTeams, filters: teamFilters,
 		create: s.createTeam, update: s.updateTeam, remove: s.deleteTeam})
 	mountMembers(s, r, "/teams/:id/members/", s.teams(), s.teamMembers)
 }
+
+// teamFilters are the filters of the list of teams.
+var teamFilters = []string{"organization", "name"}
 
 func (s *Server) teams() kind[store.Team, Team] {
 	return kind[store.Team, Team]{get: s.d.Store.GetTeam, object: teamObject, view: teamView}

@@ -16,13 +16,16 @@ import (
 )
 
 func (s *Server) userRoutes(r *gin.RouterGroup) {
-	s.users().mount(r, "/users/", access.User, calls[account]{list: s.listUsers, filters: []string{"username", "search"},
+	s.users().mount(r, "/users/", access.User, calls[account]{list: s.listUsers, filters: userFilters,
 		create: s.createUser, update: s.updateUser, remove: s.deleteUser})
 	r.GET("/users/:id/tokens/", handle(s.listTokens))
 	r.POST("/users/:id/tokens/", handle(s.createToken))
 	r.DELETE("/tokens/:id/", revoke(access.Token, s.d.Store.GetToken, s.d.Store.RevokeToken,
 		func(t store.Token) (int64, int64) { return t.ID, t.UserID }))
 }
+
+// userFilters are the filters of the list of users.
+var userFilters = []string{"username", "search"}
 
 // account is a user and the organizations they belong to, which decide
 // who sees them (nil in lists, which show only users their caller sees).
@@ -240,6 +243,11 @@ func listOwned[T, V any](c *gin.Context, owner int64, list func(context.Context,
 	return writePage(c, opts, total, views(access.Principal{}, xs, func(_ access.Principal, x T) V { return view(x) }))
 }
 
+// tokenBody is a token as asked for.
+type tokenBody struct {
+	Description *string `json:"description"`
+}
+
 // createToken issues a token for the user; its text is in this answer only.
 func (s *Server) createToken(c *gin.Context) error {
 	u, err := s.userFor(c, access.View)
@@ -249,9 +257,7 @@ func (s *Server) createToken(c *gin.Context) error {
 	if err := access.Check(caller(c), access.Create, access.Object{Resource: access.Token, Owner: u.ID}); err != nil {
 		return access.ErrForbidden // the user is visible; their tokens are not theirs to issue
 	}
-	var b struct {
-		Description *string `json:"description"`
-	}
+	var b tokenBody
 	if err := bind(c, &b); err != nil {
 		return err
 	}

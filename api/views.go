@@ -26,11 +26,9 @@ func head(kind, collection string, id int64) Head {
 	return Head{ID: id, Type: kind, URL: fmt.Sprintf("/api/v2/%s/%d/", collection, id)}
 }
 
-// Ref names another object.
-type Ref struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
+// Ref names another object: the same {id, name} a request's plan
+// freezes (approval.Ref), so that it has one schema wherever it is shown.
+type Ref = approval.Ref
 
 func ref(id int64, name string) Ref { return Ref{ID: id, Name: name} }
 

@@ -88,6 +88,11 @@ const (
 	PlanNone       PlanSource = "none"
 )
 
+// Enum lists every plan source, for documents of the API.
+func (PlanSource) Enum() []any {
+	return []any{string(PlanFromPolicy), string(PlanFromItem), string(PlanNone)}
+}
+
 // Plan is the approval plan of one request, frozen at submission. Notes
 // explain decisions a reader would otherwise question, such as a policy
 // applied because its condition failed to evaluate.

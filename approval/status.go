@@ -28,6 +28,16 @@ var Statuses = []Status{
 	StatusFailed, StatusRejected, StatusExpired, StatusCanceled,
 }
 
+// Enum lists every status, so that documents of the API (its OpenAPI
+// schema) list them too.
+func (Status) Enum() []any {
+	out := make([]any, len(Statuses))
+	for i, s := range Statuses {
+		out[i] = string(s)
+	}
+	return out
+}
+
 // Terminal reports whether a request in this status can never change again.
 func (s Status) Terminal() bool {
 	switch s {
@@ -62,6 +72,12 @@ const (
 	StageCanceled StageStatus = "canceled"
 	StageSkipped  StageStatus = "skipped"
 )
+
+// Enum lists every stage status, for documents of the API.
+func (StageStatus) Enum() []any {
+	return []any{string(StageWaiting), string(StagePending), string(StageApproved), string(StageRejected),
+		string(StageExpired), string(StageCanceled), string(StageSkipped)}
+}
 
 // AWX job statuses that end a job (AWX_API §4).
 const (

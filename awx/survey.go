@@ -45,7 +45,8 @@ type Question struct {
 	// without its blank lines. Items keep their JSON type (string,
 	// json.Number or bool): AWX compares answers with them as Python's
 	// `in` does, so the choice 1 takes the answer 1 (or 1.0), never "1".
-	Choices []any `json:"choices"`
+	// Null when a question has none.
+	Choices []any `json:"choices" openapi:"nullable"`
 	// Default is the default answer as AWX stores it: a string (for
 	// multiselect possibly "a\nb"), a number (json.Number, with AWX's
 	// digits), a list, or nil. Password defaults read "$encrypted$".

@@ -81,17 +81,16 @@ func (s *Service) Delete(ctx context.Context, a Actor, r store.Request) error {
 	if r.Status == string(approval.StatusPendingApproval) {
 		_, err := s.act(ctx, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionCancel,
 			User: a.Username, Text: "the request was deleted", PendingOnly: true}, a.Channel)
-		switch ref := RefusalOf(err); {
-		case ref != nil && ref.Code == approval.CodeFinished:
-			// The workflow has finished: delete only what never launched.
+		if ref := RefusalOf(err); ref != nil && (ref.Code == approval.CodeFinished || ref.Code == approval.CodeNotPending) {
+			// Decided since the projection was read (rejected, expired,
+			// canceled or approved): what the workflow says it became
+			// decides whether it may go.
 			st, ok := s.liveState(ctx, r.ID)
 			if !ok {
 				err = unavailable("The request's workflow cannot be asked about its state; try again shortly.", nil)
-				break
+			} else {
+				err = checkDeletable(r.ID, st.Status, st.Job != nil)
 			}
-			err = checkDeletable(r.ID, st.Status, st.Job != nil)
-		case ref != nil && ref.Code == approval.CodeNotPending:
-			err = launched(r.ID, "was approved a moment ago")
 		}
 		if err != nil {
 			return err

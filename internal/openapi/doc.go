@@ -5,7 +5,9 @@
 //   - The caller describes each route as an Operation: gin's method and path,
 //     an operation ID, whether it is public, its parameters, and the Go types
 //     of its request body and of each status's response body (the error
-//     bodies included: this package knows none of them).
+//     bodies included: this package knows none of them). A body whose shape
+//     depends on who asks, or an error status with several kinds of body, is
+//     an AnyOf of its types.
 //   - Document turns the operations into an OpenAPI 3.1.0 document with
 //     kin-openapi, deriving every schema from the Go types by reflection as
 //     encoding/json marshals them: json tags name properties, a field is
@@ -13,7 +15,8 @@
 //     among its types, or anyOf with a $ref), time.Time is a date-time
 //     string, json.RawMessage and interfaces are any value, maps are objects
 //     of their values, each named struct, map or Enumer type is one
-//     component schema under #/components/schemas referenced by $ref, and a
+//     component schema under #/components/schemas referenced by $ref (an
+//     unexported name capitalised: orgBody is OrgBody), and a
 //     generic instantiation gets a name of its own (Page[Team] is PageTeam).
 //     Struct schemas are closed (additionalProperties: false). A type that
 //     writes its own JSON (json.Marshaler) is an error unless TypeSchema

@@ -207,7 +207,7 @@ func (b *builder) operation(op Operation) (*openapi3.Operation, error) {
 		}
 		response := openapi3.NewResponse().WithDescription(description)
 		if r.Body != nil {
-			schema, err := b.schemas.ref(bodyType(r.Body))
+			schema, err := b.body(r.Body)
 			if err != nil {
 				return nil, fmt.Errorf("response %d: %w", status, err)
 			}
@@ -216,6 +216,27 @@ func (b *builder) operation(op Operation) (*openapi3.Operation, error) {
 		operation.Responses.Set(strconv.Itoa(status), &openapi3.ResponseRef{Value: response})
 	}
 	return operation, nil
+}
+
+// body is the schema of a response body: its type's, or anyOf those of
+// an AnyOf's types.
+func (b *builder) body(v any) (*openapi3.SchemaRef, error) {
+	alternatives, ok := v.(AnyOf)
+	if !ok {
+		return b.schemas.ref(bodyType(v))
+	}
+	if len(alternatives) < 2 {
+		return nil, fmt.Errorf("openapi: AnyOf needs two types or more")
+	}
+	schema := &openapi3.Schema{}
+	for _, alt := range alternatives {
+		ref, err := b.schemas.ref(bodyType(alt))
+		if err != nil {
+			return nil, err
+		}
+		schema.AnyOf = append(schema.AnyOf, ref)
+	}
+	return openapi3.NewSchemaRef("", schema), nil
 }
 
 func (b *builder) parameters(op Operation) (openapi3.Parameters, error) {

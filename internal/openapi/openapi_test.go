@@ -176,7 +176,7 @@ func TestDocument_Schemas(t *testing.T) {
 		props := dig(t, team, "properties").(map[string]any)
 		require.NotContains(t, props, "internal")
 		require.Equal(t, "date-time", dig(t, props, "created", "format"))
-		require.Equal(t, map[string]any{}, props["extra"])
+		require.Equal(t, map[string]any{"type": []any{"array", "boolean", "null", "number", "object", "string"}}, props["extra"])
 		require.Equal(t, "string", dig(t, props, "labels", "additionalProperties", "type"))
 		require.Equal(t, []any{"human", "bot"}, dig(t, props, "kind", "enum"))
 		require.Equal(t, "#/components/schemas/Summary", dig(t, props, "summary_fields", "$ref"))

@@ -46,12 +46,19 @@ type Param struct {
 	Required bool
 }
 
+// AnyOf is a body that takes the shape of any one of several Go types,
+// given as values of them: an answer whose shape depends on who asks, or
+// an error status with more than one kind of body. Its schema is anyOf
+// the types' schemas.
+type AnyOf []any
+
 // Response describes what an operation answers with one status.
 type Response struct {
 	// Description defaults to the status's text, e.g. "Not Found".
 	Description string
 	// Body is the body's Go type, given as a value of it (or as a
-	// reflect.Type); nil for a response without a body, such as 204.
+	// reflect.Type), or an AnyOf of several; nil for a response without a
+	// body, such as 204.
 	Body any
 }
 

@@ -113,7 +113,11 @@ func (s *schemas) shape(t reflect.Type) (*openapi3.Schema, error) {
 	case t == timeType:
 		return openapi3.NewDateTimeSchema(), nil
 	case t == rawType || t.Kind() == reflect.Interface:
-		return &openapi3.Schema{}, nil
+		// Any JSON value, null included. The types are spelled out rather
+		// than left to {}: kin-openapi's validator falls back to OpenAPI 3.0
+		// rules for schemas with references, and there {} refuses null.
+		return &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray, openapi3.TypeBoolean, openapi3.TypeNull,
+			openapi3.TypeNumber, openapi3.TypeObject, openapi3.TypeString}}, nil
 	case t.Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(jsonMarshaler):
 		return nil, fmt.Errorf("openapi: %v writes its own JSON: give its schema with TypeSchema", t)
 	case t.Implements(textMarshaler) && t.Kind() != reflect.String:
@@ -215,6 +219,9 @@ func componentName(t reflect.Type) (string, bool) {
 		return "", false
 	}
 	base, args, generic := strings.Cut(t.Name(), "[")
+	// An unexported type, such as a handler's request body, is named as
+	// clients read names: orgBody is OrgBody.
+	base = upperFirst(base)
 	if !generic {
 		return base, true
 	}
@@ -225,9 +232,7 @@ func componentName(t reflect.Type) (string, bool) {
 		if i := strings.LastIndexAny(word, "/."); i >= 0 {
 			word = word[i+1:]
 		}
-		r := []rune(word)
-		r[0] = unicode.ToUpper(r[0])
-		name.WriteString(string(r))
+		name.WriteString(upperFirst(word))
 	}
 	return name.String(), true
 }
@@ -235,3 +240,11 @@ func componentName(t reflect.Type) (string, bool) {
 // typeArgWords finds the qualified identifiers in a reflect type name's
 // argument list, such as github.com/x/api.Team in "[]*github.com/x/api.Team".
 var typeArgWords = regexp.MustCompile(`[\p{L}_][\p{L}\p{N}_./-]*[\p{L}\p{N}_]|[\p{L}_]`)
+
+func upperFirst(s string) string {
+	r := []rune(s)
+	if len(r) > 0 {
+		r[0] = unicode.ToUpper(r[0])
+	}
+	return string(r)
+}

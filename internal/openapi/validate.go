@@ -78,6 +78,18 @@ func (v *Validator) ValidateResponse(ctx context.Context, method, target string,
 	return nil
 }
 
+// Documented reports whether the document has an operation for method and
+// target, so that a caller can tell an answer from a route the API does
+// not serve (a 404 or 405 of the router) from one of its operations.
+func (v *Validator) Documented(method, target string) bool {
+	req, err := http.NewRequest(method, target, nil)
+	if err != nil {
+		return false
+	}
+	_, _, err = v.router.FindRoute(req)
+	return err == nil
+}
+
 // pathDocumented tells whether req's path has an operation for another
 // method, to say which of the two is missing.
 func (v *Validator) pathDocumented(req *http.Request) bool {

@@ -37,6 +37,7 @@ func TestValidator_ValidateResponse(t *testing.T) {
 		"a static path beside a parameter": {"GET", "/api/v2/teams/mine/", 200, `[` + goodTeam + `]`},
 		"a preflight":                      {"OPTIONS", "/api/v2/codec/decode", 204, ``},
 		"no body where none is due":        {"DELETE", "/api/v2/teams/3/", 204, ``},
+		"any value, null included":         {"GET", "/api/v2/teams/3/", 200, `{"id": 3, "name": "sre", "status": "active", "created": "2026-12-03T13:00:00Z", "archived": null, "lead": null, "extra": null, "kind": "human", "summary_fields": {"user_capabilities": {}}}`},
 		"optional fields present":          {"GET", "/api/v2/teams/3/", 200, `{"id": 3, "name": "sre", "description": "on call", "status": "archived", "created": "2026-12-03T13:00:00Z", "archived": "2026-12-04T08:00:00+01:00", "lead": null, "extra": {"any": [1]}, "labels": {"a": "b"}, "kind": "bot", "summary_fields": {"user_capabilities": {}}}`},
 	}
 	for name, tc := range pass {
