@@ -109,7 +109,8 @@ func TestAPI_ContractEveryOperation(t *testing.T) {
 	p := fmt.Sprintf
 	org, sre := e.orgID(), e.teamID("sre")
 	alice, bob := e.userID(requester), e.userID(approver)
-	var newOrg, newUser, newTeam, newItem, newPolicy, token, key, approved, rejected, canceled int64
+	var newOrg, newUser, newTeam, newItem, newPolicy, token, key, session, approved, rejected, canceled int64
+	portal := e.session(approver)
 
 	cases := []struct {
 		op  string
@@ -164,6 +165,13 @@ func TestAPI_ContractEveryOperation(t *testing.T) {
 		}},
 		{"listMyDecisionKeys", func() { e.must(http.StatusOK, approver, "GET", "/api/v2/me/decision_keys/", nil) }},
 		{"revokeDecisionKey", func() { e.must(http.StatusNoContent, approver, "DELETE", p("/api/v2/decision_keys/%d/", key), nil) }},
+		{"listMySessions", func() {
+			status, body := e.cookieCall(portal, "GET", "/api/v2/me/sessions/", nil, "", true)
+			require.Equal(e.t, http.StatusOK, status, "%v", body)
+			session = idOf(body["results"].([]any)[0].(map[string]any))
+		}},
+		{"listUserSessions", func() { e.must(http.StatusOK, superuser, "GET", p("/api/v2/users/%d/sessions/", bob), nil) }},
+		{"revokeSession", func() { e.must(http.StatusNoContent, approver, "DELETE", p("/api/v2/sessions/%d/", session), nil) }},
 
 		{"listTeams", func() { e.must(http.StatusOK, requester, "GET", p("/api/v2/teams/?organization=%d", org), nil) }},
 		{"createTeam", func() {

@@ -125,6 +125,16 @@ func operations() []openapi.Operation {
 	}
 	ops = append(ops, openapi.Operation{Method: http.MethodDelete, Path: "/api/v2/decision_keys/:id/", ID: "revokeDecisionKey",
 		Tags: []string{"decision keys"}, Summary: "Revoke a decision key", PathParams: id, Responses: answers(http.StatusNoContent, nil, 404)})
+	ops = append(ops,
+		openapi.Operation{Method: http.MethodGet, Path: "/api/v2/me/sessions/", ID: "listMySessions", Tags: []string{"sessions"},
+			Summary: "The caller's live portal sessions; the one the call came with is current", Query: listParams(),
+			Responses: answers(http.StatusOK, Page[Session]{}, 400, 404)},
+		openapi.Operation{Method: http.MethodGet, Path: "/api/v2/users/:id/sessions/", ID: "listUserSessions", Tags: []string{"sessions"},
+			Summary: "A user's live portal sessions (their own, or anyone's for a superuser)", PathParams: id, Query: listParams(),
+			Responses: answers(http.StatusOK, Page[Session]{}, 400, 404)},
+		openapi.Operation{Method: http.MethodDelete, Path: "/api/v2/sessions/:id/", ID: "revokeSession", Tags: []string{"sessions"},
+			Summary: "Revoke a portal session: its cookie stops working", PathParams: id, Responses: answers(http.StatusNoContent, nil, 404)},
+	)
 
 	ops = append(ops, collection("/api/v2/teams/", "teams", "Team", "Teams", Team{}, Page[Team]{}, nameBody{},
 		described(teamFilters, filter("organization", int64(0), "Teams of this organization."), filter("name", "", "Teams of this name."))...)...)
