@@ -43,7 +43,9 @@ func (s *Server) authenticateCaller(c *gin.Context, checkCSRF bool) {
 	if fromCookie {
 		var session store.Session
 		user, session, err = s.d.Store.AuthenticateSession(c.Request.Context(), secret, s.sessionLimits())
-		c.Set(string(keySession), session.ID)
+		if err == nil {
+			c.Set(string(keySession), session.ID)
+		}
 	} else {
 		user, err = s.userForToken(c.Request.Context(), secret)
 	}
