@@ -92,6 +92,8 @@ func TruncateUserAgent(ua string) string {
 // is recorded as LastSeen unless one less than a minute old already is,
 // so a busy portal costs at most one write a minute per session.
 func (s *Store) AuthenticateSession(ctx context.Context, plain string, lim SessionLimits) (User, Session, error) {
+	// The session's columns come under "session." so that sqlx scans them
+	// into the nested Session, apart from the user's of the same names.
 	const q = `WITH found AS (
 			SELECT s.id AS session_id, s.user_id, s.created AS session_created, s.last_seen, s.expires,
 				s.auth_time, s.revoked_at, s.user_agent, ` + qualifiedUserColumns + `
@@ -104,20 +106,15 @@ func (s *Store) AuthenticateSession(ctx context.Context, plain string, lim Sessi
 				AND last_seen < CAST(:now AS timestamptz) - interval '1 minute'
 			RETURNING last_seen
 		)
-		SELECT f.session_id, f.user_id, f.session_created, f.expires, f.auth_time, f.revoked_at, f.user_agent,
-			COALESCE((SELECT last_seen FROM touched), f.last_seen) AS last_seen,
+		SELECT f.session_id AS "session.id", f.user_id AS "session.user_id", f.session_created AS "session.created",
+			COALESCE((SELECT last_seen FROM touched), f.last_seen) AS "session.last_seen",
+			f.expires AS "session.expires", f.auth_time AS "session.auth_time", f.revoked_at AS "session.revoked_at",
+			f.user_agent AS "session.user_agent",
 			f.id, f.username, f.email, f.first_name, f.last_name, f.is_superuser, f.is_active, f.created, f.modified
 		FROM found f`
 	var row struct {
 		User
-		SessionID      int64      `db:"session_id"`
-		UserID         int64      `db:"user_id"`
-		SessionCreated time.Time  `db:"session_created"`
-		LastSeen       time.Time  `db:"last_seen"`
-		Expires        time.Time  `db:"expires"`
-		AuthTime       time.Time  `db:"auth_time"`
-		RevokedAt      *time.Time `db:"revoked_at"`
-		UserAgent      string     `db:"user_agent"`
+		Session Session `db:"session"`
 	}
 	err := namedGet(ctx, s.db, &row, q, map[string]any{
 		"id_hash": hashToken(plain), "now": lim.Now, "idle_since": lim.Now.Add(-lim.Idle),
@@ -125,10 +122,7 @@ func (s *Store) AuthenticateSession(ctx context.Context, plain string, lim Sessi
 	if err != nil {
 		return User{}, Session{}, wrap("authenticate session", err)
 	}
-	return row.User, Session{
-		ID: row.SessionID, UserID: row.UserID, Created: row.SessionCreated, LastSeen: row.LastSeen,
-		Expires: row.Expires, AuthTime: row.AuthTime, RevokedAt: row.RevokedAt, UserAgent: row.UserAgent,
-	}, nil
+	return row.User, row.Session, nil
 }
 
 // GetSession returns the session with this id (the row's, not the
