@@ -14,9 +14,9 @@ import (
 const (
 	// SessionCookie holds the id of the user's server-side session, never
 	// the API token they signed in with (HttpOnly, SameSite=Lax, Secure
-	// over TLS). Lax, so that a link from
-	// another site (chat, email) opens the page signed in; the API's CSRF
-	// check and the refusal of cross-site sign-ins do not rely on SameSite.
+	// over TLS). Lax, so that a link from another site (chat, email) opens
+	// the page signed in; the API's CSRF check and the refusal of
+	// cross-site sign-ins do not rely on SameSite.
 	SessionCookie = "countersign_session"
 	// CSRFCookie holds a random value the portal's scripts read and send
 	// back as CSRFHeader with every call that changes something (the
@@ -157,6 +157,13 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 		p.log.Warn("checking a token at sign-in failed", "error", err)
 		p.showSignIn(w, r, http.StatusServiceUnavailable, signInPage{Error: "Countersign cannot check tokens right now; try again shortly.", Next: next})
 		return
+	}
+	// The session this browser held until now, if any, would otherwise
+	// stay live, unseen, until it times out.
+	if old, ok := SessionID(r); ok {
+		if err := p.cfg.SignOut(r.Context(), old); err != nil {
+			p.log.Warn("revoking the session replaced at sign-in failed", "error", err)
+		}
 	}
 	http.SetCookie(w, cookie(r, SessionCookie, id, true))
 	setCSRFCookie(w, r)

@@ -184,6 +184,15 @@ func TestPortal_SignIn(t *testing.T) {
 		assert.Contains(t, body, `name="next" value="#/requests/12"`)
 	})
 
+	t.Run("signing in again revokes the session it replaces", func(t *testing.T) {
+		p, sessions := newPortalWithSessions(false)
+		r := signInRequest(goodToken)
+		r.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: "s_before"})
+		resp, _ := do(t, p, r)
+		assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		assert.Equal(t, []string{"s_before"}, sessions.revoked)
+	})
+
 	t.Run("cookies are Secure behind a TLS proxy", func(t *testing.T) {
 		r := signInRequest(goodToken)
 		r.Header.Set("X-Forwarded-Proto", "https")
