@@ -38,6 +38,8 @@ type Store interface {
 	UpdateUser(ctx context.Context, id int64, u store.UserUpdate) (store.User, error)
 	DeleteUser(ctx context.Context, id int64) error
 	ListUsers(ctx context.Context, f store.UserFilter, opts store.ListOptions) ([]store.User, int, error)
+	UserBySubject(ctx context.Context, issuer, subject string) (store.User, error)
+	LinkUserSubject(ctx context.Context, userID int64, issuer, subject string) error
 
 	// Organizations and their admins and members.
 	CreateOrganization(ctx context.Context, name, description string) (store.Organization, error)

@@ -91,6 +91,27 @@ var identityScenarios = []scenario{
 		r.err("delete root again", s.DeleteUser(ctx, root.ID))
 		got[store.User](r, "create root again")(s.CreateUser(ctx, store.NewUser{Username: "root"}))
 	}},
+	{"provider identities", func(ctx context.Context, s Store, r *rec) {
+		const iss = "https://idp.example.com"
+		alice := got[store.User](r, "create alice")(s.CreateUser(ctx, store.NewUser{Username: "alice"}))
+		bob := got[store.User](r, "create bob")(s.CreateUser(ctx, store.NewUser{Username: "bob"}))
+		got[store.User](r, "unlinked")(s.UserBySubject(ctx, iss, "s-alice"))
+		r.err("link alice", s.LinkUserSubject(ctx, alice.ID, iss, "s-alice"))
+		r.err("link alice again", s.LinkUserSubject(ctx, alice.ID, iss, "s-alice"))
+		r.err("relink alice", s.LinkUserSubject(ctx, alice.ID, iss, "s-other"))
+		r.err("link bob to alice's", s.LinkUserSubject(ctx, bob.ID, iss, "s-alice"))
+		r.err("link bob to another issuer's", s.LinkUserSubject(ctx, bob.ID, "https://other.example.com", "s-alice"))
+		r.err("link empty subject", s.LinkUserSubject(ctx, alice.ID, iss, ""))
+		r.err("link empty issuer", s.LinkUserSubject(ctx, 999, "", "s"))
+		r.err("link missing", s.LinkUserSubject(ctx, 999, iss, "s"))
+		got[store.User](r, "alice by subject")(s.UserBySubject(ctx, iss, "s-alice"))
+		got[store.User](r, "subject of another issuer")(s.UserBySubject(ctx, "https://other.example.com", "s-alice"))
+		r.err("delete alice", s.DeleteUser(ctx, alice.ID))
+		got[store.User](r, "deleted")(s.UserBySubject(ctx, iss, "s-alice"))
+		carol := got[store.User](r, "create carol")(s.CreateUser(ctx, store.NewUser{Username: "carol"}))
+		r.err("link carol to the freed subject", s.LinkUserSubject(ctx, carol.ID, iss, "s-alice"))
+		r.err("link bob empty", s.LinkUserSubject(ctx, bob.ID, iss, ""))
+	}},
 	{"context", func(_ context.Context, s Store, r *rec) {
 		canceled, cancel := context.WithCancel(context.Background())
 		cancel()
