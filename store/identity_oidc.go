@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/lib/pq"
 )
 
 // UserBySubject returns the user linked to this OpenID provider identity
@@ -34,4 +36,19 @@ func (s *Store) LinkUserSubject(ctx context.Context, userID int64, issuer, subje
 		return fmt.Errorf("store: link user subject: %w: the user is linked to another identity", ErrConflict)
 	}
 	return wrap("link user subject", err)
+}
+
+// DirectOrgMemberships returns the organizations a user is a member of in
+// their own right (AddOrgMember), ascending, without those they belong to
+// through a team or as an admin only; ErrNotFound when there is no such
+// user.
+func (s *Store) DirectOrgMemberships(ctx context.Context, userID int64) ([]int64, error) {
+	const q = `SELECT ARRAY(SELECT m.organization_id FROM organization_members m
+			WHERE m.user_id = u.id ORDER BY 1)
+		FROM users u WHERE u.id = $1`
+	var ids pq.Int64Array
+	if err := s.db.GetContext(ctx, &ids, q, userID); err != nil {
+		return nil, wrap("direct organization memberships", err)
+	}
+	return nonNil(ids), nil
 }

@@ -42,6 +42,7 @@ type Store interface {
 	DeleteRequest(ctx context.Context, id int64) error
 	DeleteTeam(ctx context.Context, id int64) error
 	DeleteUser(ctx context.Context, id int64) error
+	DirectOrgMemberships(ctx context.Context, userID int64) ([]int64, error)
 	EnabledPolicies(ctx context.Context, orgID int64) ([]store.Policy, error)
 	GetCatalogItem(ctx context.Context, id int64) (store.CatalogItem, error)
 	GetDecisionKey(ctx context.Context, id int64) (store.DecisionKey, error)

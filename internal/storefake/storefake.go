@@ -66,7 +66,7 @@ var methods = []string{
 	"AddOrgAdmin", "AddOrgMember", "AddTeamMember", "AuthenticateToken", "ClaimJob",
 	"CreateCatalogItem", "CreateDecisionKey", "CreateOrganization", "CreatePolicy", "CreateRequest",
 	"CreateTeam", "CreateToken", "CreateUser", "DeleteCatalogItem", "DeleteOrganization",
-	"DeletePolicy", "DeleteRequest", "DeleteTeam", "DeleteUser", "EnabledPolicies", "GetCatalogItem",
+	"DeletePolicy", "DeleteRequest", "DeleteTeam", "DeleteUser", "DirectOrgMemberships", "EnabledPolicies", "GetCatalogItem",
 	"GetDecisionKey", "GetOrganization", "GetOrganizationByName", "GetPolicy", "GetRequest",
 	"GetTeam", "GetTeamByName", "GetToken", "GetUser", "GetUserByUsername", "LinkAWXOrganization",
 	"LinkUserSubject",

@@ -2,6 +2,7 @@ package storefake
 
 import (
 	"context"
+	"slices"
 
 	"github.com/countersign/countersign/store"
 )
@@ -52,4 +53,24 @@ func (s *Store) LinkUserSubject(ctx context.Context, userID int64, issuer, sub s
 	}
 	s.subjects[userID] = want
 	return nil
+}
+
+// DirectOrgMemberships is store.Store.DirectOrgMemberships.
+func (s *Store) DirectOrgMemberships(ctx context.Context, userID int64) ([]int64, error) {
+	const op = "direct organization memberships"
+	defer s.mu.Unlock()
+	if err := s.begin(ctx, "DirectOrgMemberships", op); err != nil {
+		return nil, err
+	}
+	if _, ok := s.users[userID]; !ok {
+		return nil, notFound(op)
+	}
+	ids := []int64{}
+	for p := range s.orgMembers {
+		if p.user == userID {
+			ids = append(ids, p.parent)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
