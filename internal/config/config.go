@@ -57,6 +57,8 @@ type Config struct {
 	// StageLimits bound the timeouts and reminder intervals of approval
 	// stages (the API enforces them).
 	StageLimits approval.StageLimits
+	// OIDC configures sign-in through an OpenID provider (api).
+	OIDC OIDCSettings
 	// DecisionKey is a user's private decision key (DecisionKeyEnv), for
 	// `countersign decision sign`; never logged.
 	DecisionKey string
@@ -308,6 +310,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("min_stage_timeout", c.StageLimits.MinTimeout),
 		slog.Duration("max_stage_timeout", c.StageLimits.MaxTimeout),
 		slog.Duration("min_reminder_interval", c.StageLimits.MinReminderInterval),
+		slog.Any("oidc", c.OIDC),
 	)
 }
 

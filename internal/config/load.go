@@ -141,7 +141,7 @@ func (c *Config) command(cmd Command) (command, error) {
 	)
 	switch cmd {
 	case API:
-		return command{settings: append(connections,
+		return command{settings: append(append(connections,
 			setting{"http-addr", "HTTP_ADDR", "address the HTTP server listens on", "127.0.0.1:8080", false, text(&c.HTTPAddr)},
 			setting{"metrics-addr", "METRICS_ADDR", "address /metrics listens on, apart from the API (empty: on HTTP_ADDR)", "", false, text(&c.MetricsAddr)},
 			setting{"codec-team", "CODEC_TEAM", "team (<organization>/<team>) whose members may decode payloads through the codec endpoint, besides superusers", "", false, c.setCodecTeam},
@@ -149,11 +149,11 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"min-stage-timeout", "MIN_STAGE_TIMEOUT", "shortest timeout of an approval stage", approval.ShortDuration(approval.DefaultStageLimits.MinTimeout), false, stageLimit(&c.StageLimits.MinTimeout)},
 			setting{"max-stage-timeout", "MAX_STAGE_TIMEOUT", "longest timeout of an approval stage", approval.ShortDuration(approval.DefaultStageLimits.MaxTimeout), false, stageLimit(&c.StageLimits.MaxTimeout)},
 			setting{"min-reminder-interval", "MIN_REMINDER_INTERVAL", "shortest interval between reminders of an approval stage", approval.ShortDuration(approval.DefaultStageLimits.MinReminderInterval), false, stageLimit(&c.StageLimits.MinReminderInterval)},
-		), check: func() error {
+		), oidcSettings(&c.OIDC)...), check: func() error {
 			if err := c.StageLimits.Validate(); err != nil {
 				return fmt.Errorf("MIN_STAGE_TIMEOUT, MAX_STAGE_TIMEOUT, MIN_REMINDER_INTERVAL: %w", err)
 			}
-			return nil
+			return c.OIDC.check()
 		}}, nil
 	case Worker:
 		return command{settings: append(connections, decisions,

@@ -66,16 +66,17 @@ var methods = []string{
 	"AddOrgAdmin", "AddOrgMember", "AddTeamMember", "AuthenticateToken", "ClaimJob",
 	"CreateCatalogItem", "CreateDecisionKey", "CreateOrganization", "CreatePolicy", "CreateRequest",
 	"CreateTeam", "CreateToken", "CreateUser", "DeleteCatalogItem", "DeleteOrganization",
-	"DeletePolicy", "DeleteRequest", "DeleteTeam", "DeleteUser", "EnabledPolicies", "GetCatalogItem",
+	"DeletePolicy", "DeleteRequest", "DeleteTeam", "DeleteUser", "DirectOrgMemberships", "EnabledPolicies", "GetCatalogItem",
 	"GetDecisionKey", "GetOrganization", "GetOrganizationByName", "GetPolicy", "GetRequest",
 	"GetTeam", "GetTeamByName", "GetToken", "GetUser", "GetUserByUsername", "LinkAWXOrganization",
+	"LinkUserSubject",
 	"ListCatalogItems", "ListDecisionKeys", "ListOrgAdminUsers", "ListOrgMemberUsers",
 	"ListOrganizations", "ListPendingForPage", "ListPolicies", "ListRequests", "ListTeamMemberUsers",
 	"ListTeams", "ListTokens", "ListUsers", "PendingRequests", "PendingRequestsForUser",
 	"PendingRequestsUsingOrgAdmins", "PendingRequestsUsingTeam", "RecordRequestState",
 	"RemoveOrgAdmin", "RemoveOrgMember", "RemoveTeamMember", "RequestPublished", "RevokeDecisionKey",
 	"RevokeToken", "Roster", "TouchToken", "UpdateCatalogItem", "UpdateOrganization", "UpdatePolicy",
-	"UpdateTeam", "UpdateUser", "UserRoles",
+	"UpdateTeam", "UpdateUser", "UserBySubject", "UserRoles",
 }
 
 // pair keys a membership: (team, user) or (organization, user).
@@ -92,6 +93,7 @@ type Store struct {
 
 	orgs        map[int64]*store.Organization
 	users       map[int64]*store.User
+	subjects    map[int64]subject
 	teams       map[int64]*store.Team
 	teamMembers map[pair]bool
 	orgAdmins   map[pair]bool
@@ -116,6 +118,7 @@ func New() *Store {
 		seq:         map[string]int64{},
 		orgs:        map[int64]*store.Organization{},
 		users:       map[int64]*store.User{},
+		subjects:    map[int64]subject{},
 		teams:       map[int64]*store.Team{},
 		teamMembers: map[pair]bool{},
 		orgAdmins:   map[pair]bool{},
