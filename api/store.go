@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/countersign/countersign/requests"
+	"github.com/countersign/countersign/sso"
 	"github.com/countersign/countersign/store"
 )
 
@@ -46,6 +47,9 @@ type Store interface {
 	UpdateUser(ctx context.Context, id int64, u store.UserUpdate) (store.User, error)
 	DeleteUser(ctx context.Context, id int64) error
 	ListUsers(ctx context.Context, f store.UserFilter, opts store.ListOptions) ([]store.User, int, error)
+	UserBySubject(ctx context.Context, issuer, subject string) (store.User, error)
+	LinkUserSubject(ctx context.Context, userID int64, issuer, subject string) error
+	DirectOrgMemberships(ctx context.Context, userID int64) ([]int64, error)
 
 	// Organizations and their admins and members.
 	CreateOrganization(ctx context.Context, name, description string) (store.Organization, error)
@@ -90,5 +94,9 @@ type Store interface {
 	ListPendingForPage(ctx context.Context, username string, opts store.ListOptions) ([]store.Request, int, error)
 }
 
-// PostgreSQL serves the API.
-var _ Store = (*store.Store)(nil)
+// PostgreSQL serves the API, and the API's store serves sign-in
+// provisioning.
+var (
+	_ Store     = (*store.Store)(nil)
+	_ sso.Store = Store(nil)
+)

@@ -61,6 +61,8 @@ type Config struct {
 	// SessionMaxLifetime ends it that long after sign-in, however used.
 	SessionIdleTimeout time.Duration
 	SessionMaxLifetime time.Duration
+	// OIDC configures sign-in through an OpenID provider (api).
+	OIDC OIDCSettings
 	// DecisionKey is a user's private decision key (DecisionKeyEnv), for
 	// `countersign decision sign`; never logged.
 	DecisionKey string
@@ -314,6 +316,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("min_reminder_interval", c.StageLimits.MinReminderInterval),
 		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
 		slog.Duration("session_max_lifetime", c.SessionMaxLifetime),
+		slog.Any("oidc", c.OIDC),
 	)
 }
 

@@ -141,7 +141,7 @@ func (c *Config) command(cmd Command) (command, error) {
 	)
 	switch cmd {
 	case API:
-		return command{settings: append(connections,
+		return command{settings: append(append(connections,
 			setting{"http-addr", "HTTP_ADDR", "address the HTTP server listens on", "127.0.0.1:8080", false, text(&c.HTTPAddr)},
 			setting{"metrics-addr", "METRICS_ADDR", "address /metrics listens on, apart from the API (empty: on HTTP_ADDR)", "", false, text(&c.MetricsAddr)},
 			setting{"codec-team", "CODEC_TEAM", "team (<organization>/<team>) whose members may decode payloads through the codec endpoint, besides superusers", "", false, c.setCodecTeam},
@@ -151,14 +151,14 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"min-reminder-interval", "MIN_REMINDER_INTERVAL", "shortest interval between reminders of an approval stage", approval.ShortDuration(approval.DefaultStageLimits.MinReminderInterval), false, stageLimit(&c.StageLimits.MinReminderInterval)},
 			setting{"session-idle-timeout", "SESSION_IDLE_TIMEOUT", "a portal session unused this long ends", "8h", false, sessionLimit(&c.SessionIdleTimeout)},
 			setting{"session-max-lifetime", "SESSION_MAX_LIFETIME", "a portal session ends this long after sign-in, however used", "24h", false, sessionLimit(&c.SessionMaxLifetime)},
-		), check: func() error {
+		), oidcSettings(&c.OIDC)...), check: func() error {
 			if err := c.StageLimits.Validate(); err != nil {
 				return fmt.Errorf("MIN_STAGE_TIMEOUT, MAX_STAGE_TIMEOUT, MIN_REMINDER_INTERVAL: %w", err)
 			}
 			if c.SessionIdleTimeout > c.SessionMaxLifetime {
 				return fmt.Errorf("SESSION_IDLE_TIMEOUT (%s) is longer than SESSION_MAX_LIFETIME (%s): make it at most as long", c.SessionIdleTimeout, c.SessionMaxLifetime)
 			}
-			return nil
+			return c.OIDC.check()
 		}}, nil
 	case Worker:
 		return command{settings: append(connections, decisions,

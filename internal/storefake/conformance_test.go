@@ -44,6 +44,7 @@ type Store interface {
 	DeleteRequest(ctx context.Context, id int64) error
 	DeleteTeam(ctx context.Context, id int64) error
 	DeleteUser(ctx context.Context, id int64) error
+	DirectOrgMemberships(ctx context.Context, userID int64) ([]int64, error)
 	EnabledPolicies(ctx context.Context, orgID int64) ([]store.Policy, error)
 	GetCatalogItem(ctx context.Context, id int64) (store.CatalogItem, error)
 	GetDecisionKey(ctx context.Context, id int64) (store.DecisionKey, error)
@@ -58,6 +59,7 @@ type Store interface {
 	GetUser(ctx context.Context, id int64) (store.User, error)
 	GetUserByUsername(ctx context.Context, username string) (store.User, error)
 	LinkAWXOrganization(ctx context.Context, id int64, awxOrg *int64) (store.Organization, error)
+	LinkUserSubject(ctx context.Context, userID int64, issuer, subject string) error
 	ListCatalogItems(ctx context.Context, f store.CatalogItemFilter, opts store.ListOptions) ([]store.CatalogItem, int, error)
 	ListDecisionKeys(ctx context.Context, userID int64, opts store.ListOptions) ([]store.DecisionKey, int, error)
 	ListOrgAdminUsers(ctx context.Context, orgID int64, opts store.ListOptions) ([]store.User, int, error)
@@ -90,6 +92,7 @@ type Store interface {
 	UpdatePolicy(ctx context.Context, id int64, u store.PolicyUpdate) (store.Policy, error)
 	UpdateTeam(ctx context.Context, id int64, name, description string) (store.Team, error)
 	UpdateUser(ctx context.Context, id int64, u store.UserUpdate) (store.User, error)
+	UserBySubject(ctx context.Context, issuer, subject string) (store.User, error)
 	UserRoles(ctx context.Context, userID int64) (store.Roles, error)
 
 	// The projection methods, which tests use to move requests on.

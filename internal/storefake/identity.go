@@ -328,6 +328,7 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 		}
 	}
 	delete(s.users, id)
+	delete(s.subjects, id)
 	return nil
 }
 

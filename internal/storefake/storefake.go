@@ -66,16 +66,16 @@ var methods = []string{
 	"AddOrgAdmin", "AddOrgMember", "AddTeamMember", "AuthenticateSession", "AuthenticateToken", "ClaimJob",
 	"CreateCatalogItem", "CreateDecisionKey", "CreateOrganization", "CreatePolicy", "CreateRequest",
 	"CreateSession", "CreateTeam", "CreateToken", "CreateUser", "DeleteCatalogItem", "DeleteOrganization",
-	"DeletePolicy", "DeleteRequest", "DeleteTeam", "DeleteUser", "EnabledPolicies", "GetCatalogItem",
-	"GetDecisionKey", "GetOrganization", "GetOrganizationByName", "GetPolicy", "GetRequest",
+	"DeletePolicy", "DeleteRequest", "DeleteTeam", "DeleteUser", "DirectOrgMemberships", "EnabledPolicies",
+	"GetCatalogItem", "GetDecisionKey", "GetOrganization", "GetOrganizationByName", "GetPolicy", "GetRequest",
 	"GetSession", "GetTeam", "GetTeamByName", "GetToken", "GetUser", "GetUserByUsername", "LinkAWXOrganization",
-	"ListCatalogItems", "ListDecisionKeys", "ListOrgAdminUsers", "ListOrgMemberUsers",
-	"ListOrganizations", "ListPendingForPage", "ListPolicies", "ListRequests", "ListSessions", "ListTeamMemberUsers",
-	"ListTeams", "ListTokens", "ListUsers", "PendingRequests", "PendingRequestsForUser",
-	"PendingRequestsUsingOrgAdmins", "PendingRequestsUsingTeam", "RecordRequestState",
-	"RemoveOrgAdmin", "RemoveOrgMember", "RemoveTeamMember", "RequestPublished", "RevokeDecisionKey",
-	"RevokeSession", "RevokeToken", "RevokeUserSessions", "Roster", "TouchToken", "UpdateCatalogItem", "UpdateOrganization", "UpdatePolicy",
-	"UpdateTeam", "UpdateUser", "UserRoles",
+	"LinkUserSubject", "ListCatalogItems", "ListDecisionKeys", "ListOrgAdminUsers", "ListOrgMemberUsers",
+	"ListOrganizations", "ListPendingForPage", "ListPolicies", "ListRequests", "ListSessions",
+	"ListTeamMemberUsers", "ListTeams", "ListTokens", "ListUsers", "PendingRequests", "PendingRequestsForUser",
+	"PendingRequestsUsingOrgAdmins", "PendingRequestsUsingTeam", "RecordRequestState", "RemoveOrgAdmin",
+	"RemoveOrgMember", "RemoveTeamMember", "RequestPublished", "RevokeDecisionKey", "RevokeSession",
+	"RevokeToken", "RevokeUserSessions", "Roster", "TouchToken", "UpdateCatalogItem", "UpdateOrganization",
+	"UpdatePolicy", "UpdateTeam", "UpdateUser", "UserBySubject", "UserRoles",
 }
 
 // pair keys a membership: (team, user) or (organization, user).
@@ -92,6 +92,7 @@ type Store struct {
 
 	orgs        map[int64]*store.Organization
 	users       map[int64]*store.User
+	subjects    map[int64]subject
 	teams       map[int64]*store.Team
 	teamMembers map[pair]bool
 	orgAdmins   map[pair]bool
@@ -117,6 +118,7 @@ func New() *Store {
 		seq:         map[string]int64{},
 		orgs:        map[int64]*store.Organization{},
 		users:       map[int64]*store.User{},
+		subjects:    map[int64]subject{},
 		teams:       map[int64]*store.Team{},
 		teamMembers: map[pair]bool{},
 		orgAdmins:   map[pair]bool{},

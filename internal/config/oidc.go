@@ -1,0 +1,141 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// OIDCSettings configure sign-in to the portal through an OpenID provider
+// (authorization code flow) and what its ID tokens make of a user. All or
+// nothing: with Issuer set, ClientID, ClientSecret and RedirectURL are
+// required; without it, none of them may be set.
+type OIDCSettings struct {
+	// Issuer is the provider's issuer URL, where discovery starts.
+	Issuer string
+	// ClientID and ClientSecret are Countersign's registration at the
+	// provider. ClientSecret is read from the environment only and never
+	// logged.
+	ClientID, ClientSecret string
+	// RedirectURL is the portal's callback as registered at the provider.
+	RedirectURL string
+	// Scopes are asked for at sign-in; they include openid.
+	Scopes []string
+	// UsernameClaim and GroupsClaim name the ID token's claims giving the
+	// username and the groups.
+	UsernameClaim, GroupsClaim string
+	// GroupMapFile is the JSON file mapping groups to organizations, teams
+	// and roles (package sso); empty maps no group.
+	GroupMapFile string
+}
+
+// Enabled reports whether sign-in through an OpenID provider is
+// configured.
+func (o OIDCSettings) Enabled() bool { return o.Issuer != "" }
+
+// oidcSettings are the API's OIDC_* settings, storing into o.
+func oidcSettings(o *OIDCSettings) []setting {
+	return []setting{
+		{"oidc-issuer", "OIDC_ISSUER", "OpenID provider's issuer URL (empty: no sign-in through a provider)", "", false, text(&o.Issuer)},
+		{"oidc-client-id", "OIDC_CLIENT_ID", "client id registered at the OpenID provider", "", false, text(&o.ClientID)},
+		// No flag: a secret stays out of process lists and shell history.
+		{"", "OIDC_CLIENT_SECRET", "", "", false, text(&o.ClientSecret)},
+		{"oidc-redirect-url", "OIDC_REDIRECT_URL", "the portal's callback URL as registered at the provider, e.g. https://countersign.example.com/oidc/callback", "", false, text(&o.RedirectURL)},
+		{"oidc-scopes", "OIDC_SCOPES", "scopes asked for at sign-in, separated by spaces or commas; openid is required", "openid profile email", false, o.setScopes},
+		{"oidc-username-claim", "OIDC_USERNAME_CLAIM", "ID token claim giving the username", "preferred_username", false, nonEmpty(&o.UsernameClaim)},
+		{"oidc-groups-claim", "OIDC_GROUPS_CLAIM", "ID token claim listing the user's groups", "groups", false, nonEmpty(&o.GroupsClaim)},
+		{"oidc-group-map", "OIDC_GROUP_MAP", "JSON file mapping provider groups to organizations, teams and roles", "", false, text(&o.GroupMapFile)},
+	}
+}
+
+func nonEmpty(p *string) func(string) error {
+	return func(v string) error {
+		if v = strings.TrimSpace(v); v == "" {
+			return errors.New("must not be empty")
+		}
+		*p = v
+		return nil
+	}
+}
+
+func (o *OIDCSettings) setScopes(v string) error {
+	o.Scopes = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	if !slices.Contains(o.Scopes, "openid") {
+		return errors.New("must include openid")
+	}
+	return nil
+}
+
+// check judges the OIDC settings together. Errors never repeat the client
+// secret.
+func (o OIDCSettings) check() error {
+	if !o.Enabled() {
+		for _, s := range []struct{ name, value string }{
+			{"OIDC_CLIENT_ID", o.ClientID}, {"OIDC_CLIENT_SECRET", o.ClientSecret},
+			{"OIDC_REDIRECT_URL", o.RedirectURL}, {"OIDC_GROUP_MAP", o.GroupMapFile},
+		} {
+			if s.value != "" {
+				return fmt.Errorf("%s is set but OIDC_ISSUER is not: set both, or neither", s.name)
+			}
+		}
+		return nil
+	}
+	if err := checkProviderURL("OIDC_ISSUER", o.Issuer); err != nil {
+		return err
+	}
+	var missing []string
+	for _, s := range []struct{ name, value string }{
+		{"OIDC_CLIENT_ID", o.ClientID}, {"OIDC_CLIENT_SECRET", o.ClientSecret}, {"OIDC_REDIRECT_URL", o.RedirectURL},
+	} {
+		if s.value == "" {
+			missing = append(missing, s.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("OIDC_ISSUER is set, so %s %s required too", strings.Join(missing, ", "), map[bool]string{true: "is", false: "are"}[len(missing) == 1])
+	}
+	return checkProviderURL("OIDC_REDIRECT_URL", o.RedirectURL)
+}
+
+// checkProviderURL requires an absolute https URL, or http on this host
+// (the local provider of `countersign dev`): codes and tokens must never
+// cross a network in clear.
+func checkProviderURL(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%s %q must be an absolute https URL", name, raw)
+	}
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		return fmt.Errorf("%s %q must use https (http only on localhost or a loopback address)", name, raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%s %q must have no user, query or fragment", name, raw)
+	}
+	return nil
+}
+
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// LogValue shows the OIDC settings without the client secret.
+func (o OIDCSettings) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("issuer", o.Issuer),
+		slog.String("client_id", o.ClientID),
+		slog.Bool("client_secret_set", o.ClientSecret != ""),
+		slog.String("redirect_url", o.RedirectURL),
+		slog.String("scopes", strings.Join(o.Scopes, " ")),
+		slog.String("username_claim", o.UsernameClaim),
+		slog.String("groups_claim", o.GroupsClaim),
+		slog.String("group_map", o.GroupMapFile),
+	)
+}

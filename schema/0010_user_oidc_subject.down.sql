@@ -1,0 +1,1 @@
+ALTER TABLE users DROP COLUMN oidc_subject, DROP COLUMN oidc_issuer;
