@@ -75,12 +75,6 @@ func (s *Service) Capabilities(ctx context.Context, a access.Principal, r store.
 
 // RequestObject is request r as package access judges it.
 func RequestObject(r store.Request) access.Object {
-	o := access.Object{Resource: access.Request, Organization: r.OrganizationID, Owner: r.RequesterID,
-		Approvers: r.PendingApprovers, Participants: r.Participants}
-	for _, resp := range r.Responses {
-		if resp.Kind != "comment" {
-			o.Deciders = append(o.Deciders, resp.Username)
-		}
-	}
-	return o
+	return access.Object{Resource: access.Request, Organization: r.OrganizationID, Owner: r.RequesterID,
+		Approvers: r.PendingApprovers, Participants: r.Participants, Deciders: r.Deciders}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -89,6 +90,13 @@ func assertMirrors(t *testing.T, st store.RequestState, got store.Request) {
 		have.OpenedAt, have.Deadline, have.DecidedAt = nil, nil, nil
 		assert.Equal(t, want, have)
 	}
+	deciders := []string{}
+	for _, resp := range st.Responses {
+		if resp.Kind != "comment" {
+			deciders = append(deciders, resp.Username)
+		}
+	}
+	assert.Equal(t, deciders, got.Deciders, "who approved or rejected, in order")
 	require.Len(t, got.Responses, len(st.Responses))
 	for i := range st.Responses {
 		want, have := st.Responses[i], got.Responses[i]
@@ -141,6 +149,12 @@ func TestStore_RecordRequestState(t *testing.T) {
 		require.NoError(t, err)
 		assertMirrors(t, snapshot(f, req.ID, 3), got)
 		assert.Len(t, got.Responses, 4, "seq 3's responses, untouched by seq 2")
+		listed, _, err := s.ListRequests(ctx, store.RequestFilter{}, store.ListOptions{Page: 1, PageSize: 200})
+		require.NoError(t, err)
+		idx := slices.IndexFunc(listed, func(r store.Request) bool { return r.ID == req.ID })
+		require.GreaterOrEqual(t, idx, 0)
+		assert.Nil(t, listed[idx].Responses, "lists leave out responses")
+		assert.Equal(t, []string{"bob", "carol", "erin"}, listed[idx].Deciders, "lists know who decided")
 		assert.Equal(t, "approved", got.Stages[1].Status)
 		// What the workflow does not own stays as submitted.
 		assert.Equal(t, req.ExtraVars, got.ExtraVars)

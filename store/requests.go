@@ -67,6 +67,9 @@ type Request struct {
 	// Participants were ever asked about the request: approvers of its
 	// opened stages and the people notified.
 	Participants []string
+	// Deciders approved or rejected it, in the order they did; lists have
+	// them too, so what a caller may still do is known without Responses.
+	Deciders []string
 	// Job is the AWX job the request launched, or nil.
 	Job           *JobRef
 	FailureReason string
@@ -142,6 +145,7 @@ type requestRow struct {
 	CurrentStage      *int           `db:"current_stage"`
 	PendingApprovers  pq.StringArray `db:"pending_approvers"`
 	Participants      pq.StringArray `db:"participants"`
+	Deciders          pq.StringArray `db:"deciders"`
 	JobType           *string        `db:"job_type"`
 	JobID             *int64         `db:"job_id"`
 	JobStatus         string         `db:"job_status"`
@@ -158,7 +162,9 @@ type requestRow struct {
 const requestColumns = `id, organization_id, catalog_item_id, catalog_item_name, requester_id,
 	requester_username, justification, extra_vars, node_survey_data, status, current_stage,
 	pending_approvers, participants, job_type, job_id, job_status, job_url, failure_reason, denial,
-	workflow_id, state_seq, created, modified, finished`
+	workflow_id, state_seq, created, modified, finished,
+	ARRAY(SELECT d.username FROM service_request_responses d
+		WHERE d.request_id = service_requests.id AND d.kind <> 'comment' ORDER BY d.created, d.id) AS deciders`
 
 func (r requestRow) request() Request {
 	req := Request{
@@ -175,6 +181,7 @@ func (r requestRow) request() Request {
 		CurrentStage:      r.CurrentStage,
 		PendingApprovers:  nonNil(r.PendingApprovers),
 		Participants:      nonNil(r.Participants),
+		Deciders:          nonNil(r.Deciders),
 		FailureReason:     r.FailureReason,
 		WorkflowID:        r.WorkflowID,
 		StateSeq:          r.StateSeq,

@@ -37,6 +37,12 @@ func request(r *store.Request, full bool) store.Request {
 	out.CurrentStage = clonePtr(r.CurrentStage)
 	out.PendingApprovers = nonNil(cloneSlice(r.PendingApprovers))
 	out.Participants = nonNil(cloneSlice(r.Participants))
+	out.Deciders = []string{}
+	for _, resp := range r.Responses { // kept in the order of their creation
+		if resp.Kind != "comment" {
+			out.Deciders = append(out.Deciders, resp.Username)
+		}
+	}
 	out.Denial = cloneSlice(r.Denial)
 	out.Finished = clonePtr(r.Finished)
 	if r.Job != nil {
