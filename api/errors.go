@@ -14,6 +14,7 @@ import (
 	"github.com/countersign/countersign/access"
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/requests"
+	"github.com/countersign/countersign/sso"
 	"github.com/countersign/countersign/store"
 )
 
@@ -181,6 +182,12 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 		return http.StatusConflict, detail("You cannot delete yourself.")
 	case errors.Is(err, access.ErrForbidden):
 		return http.StatusForbidden, detail("You do not have permission to perform this action.")
+	case errors.Is(err, sso.ErrDeactivated):
+		return http.StatusForbidden, detail("The user is deactivated.")
+	case errors.Is(err, sso.ErrIdentityTaken):
+		return http.StatusConflict, detail("The username belongs to a user linked to another identity.")
+	case errors.Is(err, sso.ErrInvalidClaims):
+		return http.StatusBadRequest, detail("The identity provider's claims are unusable.")
 	case refusal != nil:
 		return refusalStatus(refusal), Problem{Detail: refusal.Message, Code: string(refusal.Code)}
 	case errors.Is(err, store.ErrUnavailable):

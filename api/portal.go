@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/countersign/countersign/sso"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/web"
 )
@@ -21,7 +22,14 @@ func (s *Server) mountPortal(r *gin.Engine) {
 	if s.d.DevTokens {
 		cfg.DevUsers = s.portalDevUsers
 	}
+	cfg.NoTokenSignIn = s.d.NoTokenSignIn
+	if s.d.OIDC != nil {
+		cfg.Federation = federation{s: s, o: s.d.OIDC, p: sso.NewProvisioner(s.d.Store, s.requests, s.d.OIDC.mapping)}
+	}
 	h := gin.WrapH(web.New(cfg))
+	if s.d.OIDC != nil {
+		r.GET(s.d.OIDC.callback, h)
+	}
 	r.GET("/", h)
 	r.HEAD("/", h)
 	for _, prefix := range []string{"/ui/*path", "/static/*path"} {

@@ -57,6 +57,12 @@ type Deps struct {
 	// DevTokens accepts the tokens "dev-<username>"; for `countersign dev`
 	// only. The portal's sign-in page then offers a picker of the users.
 	DevTokens bool
+	// OIDC, when set, signs portal users in through an OpenID provider
+	// (DiscoverOIDC).
+	OIDC *OIDC
+	// NoTokenSignIn refuses the portal's sign-in with an API token
+	// (PORTAL_TOKEN_SIGNIN=false); API calls with a token are unaffected.
+	NoTokenSignIn bool
 	// Now is the API's clock (time.Now when nil): the time its decision
 	// proofs are signed at.
 	Now func() time.Time

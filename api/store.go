@@ -34,6 +34,7 @@ type Store interface {
 
 	// Portal sessions.
 	CreateSession(ctx context.Context, userID int64, userAgent string, now time.Time, lifetime time.Duration) (string, store.Session, error)
+	CreateSessionAuthenticated(ctx context.Context, userID int64, userAgent string, now, authTime time.Time, lifetime time.Duration) (string, store.Session, error)
 	AuthenticateSession(ctx context.Context, plain string, lim store.SessionLimits) (store.User, store.Session, error)
 	GetSession(ctx context.Context, id int64) (store.Session, error)
 	ListSessions(ctx context.Context, userID int64, lim store.SessionLimits, opts store.ListOptions) ([]store.Session, int, error)

@@ -53,9 +53,20 @@ var sessionSort = sortFields{
 // cut to MaxUserAgent bytes (on a character boundary; invalid UTF-8
 // replaced). ErrInvalidReference when there is no such user.
 func (s *Store) CreateSession(ctx context.Context, userID int64, userAgent string, now time.Time, lifetime time.Duration) (string, Session, error) {
+	return s.CreateSessionAuthenticated(ctx, userID, userAgent, now, now, lifetime)
+}
+
+// CreateSessionAuthenticated is CreateSession for a user who proved who
+// they are at authTime rather than now: at their identity provider, which
+// may have let them through on its own earlier login. An authTime after
+// now is taken as now.
+func (s *Store) CreateSessionAuthenticated(ctx context.Context, userID int64, userAgent string, now, authTime time.Time, lifetime time.Duration) (string, Session, error) {
 	const q = `INSERT INTO sessions (user_id, id_hash, created, last_seen, expires, auth_time, user_agent)
-		VALUES (:user_id, :id_hash, :now, :now, :expires, :now, :user_agent)
+		VALUES (:user_id, :id_hash, :now, :now, :expires, :auth_time, :user_agent)
 		RETURNING ` + sessionColumns
+	if authTime.After(now) {
+		authTime = now
+	}
 	secret := make([]byte, sessionIDBytes)
 	if _, err := rand.Read(secret); err != nil {
 		return "", Session{}, fmt.Errorf("store: create session: %w", err)
@@ -63,7 +74,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, userAgent strin
 	plain := base64.RawURLEncoding.EncodeToString(secret)
 	var out Session
 	err := namedGet(ctx, s.db, &out, q, map[string]any{
-		"user_id": userID, "id_hash": hashToken(plain), "now": now, "expires": now.Add(lifetime),
+		"user_id": userID, "id_hash": hashToken(plain), "now": now, "expires": now.Add(lifetime), "auth_time": authTime,
 		"user_agent": TruncateUserAgent(userAgent),
 	})
 	if err != nil {

@@ -94,16 +94,21 @@ type signInPage struct {
 	Expired  bool
 	DevUsers []User
 	Token    string
+	// Provider names the identity provider to sign in with; empty when
+	// there is none.
+	Provider string
+	// TokenSignIn offers the API token form.
+	TokenSignIn bool
 	// Next is the portal route to open after signing in ("#/requests/1"),
-	// when the user was heading there; see nextRoute.
+	// when the user was heading there; see NextRoute.
 	Next string
 }
 
-// nextRoute is the route a sign-in form asks to return to: a hash route of
+// NextRoute is the route a sign-in asks to return to: a hash route of
 // the portal ("#/…", printable ASCII without spaces, at most 200 bytes), or
 // "" for anything else. It only ever becomes the fragment of "/", so it
 // cannot send the browser to another page, let alone another site.
-func nextRoute(v string) string {
+func NextRoute(v string) string {
 	if len(v) > 200 || !strings.HasPrefix(v, "#/") {
 		return ""
 	}
@@ -120,6 +125,10 @@ func (p *Portal) signInPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) showSignIn(w http.ResponseWriter, r *http.Request, status int, page signInPage) {
+	page.TokenSignIn = !p.cfg.NoTokenSignIn
+	if p.cfg.Federation != nil {
+		page.Provider = p.cfg.Federation.Name()
+	}
 	if p.cfg.DevUsers != nil {
 		users, err := p.cfg.DevUsers(r.Context())
 		if err != nil {
@@ -134,16 +143,20 @@ func (p *Portal) showSignIn(w http.ResponseWriter, r *http.Request, status int, 
 // signIn checks the token of the sign-in form and, when it is valid,
 // starts a server-side session: its id in an HttpOnly cookie and a fresh
 // CSRF cookie, then the portal, at the route the form's "next" names if it is
-// one (nextRoute). Cross-site posts are refused, so that no other site can
+// one (NextRoute). Cross-site posts are refused, so that no other site can
 // sign a browser in under an account of its choosing.
 func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 	if crossSite(r) {
 		p.errorPage(w, http.StatusForbidden, "Sign in from Countersign's own sign-in page.")
 		return
 	}
+	if p.cfg.NoTokenSignIn {
+		p.errorPage(w, http.StatusForbidden, "Sign-in with an API token is turned off; sign in through the identity provider.")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	token := strings.TrimSpace(r.PostFormValue("token"))
-	next := nextRoute(r.PostFormValue("next"))
+	next := NextRoute(r.PostFormValue("next"))
 	if token == "" || len(token) > maxTokenLength {
 		p.showSignIn(w, r, http.StatusBadRequest, signInPage{Error: "Enter an API token.", Next: next})
 		return
@@ -158,6 +171,13 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 		p.showSignIn(w, r, http.StatusServiceUnavailable, signInPage{Error: "Countersign cannot check tokens right now; try again shortly.", Next: next})
 		return
 	}
+	p.startSession(w, r, id, next)
+}
+
+// startSession hands the browser a session just started: its id in an
+// HttpOnly cookie and a fresh CSRF cookie, then the portal at next (a
+// NextRoute).
+func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, id, next string) {
 	// The session this browser held until now, if any, would otherwise
 	// stay live, unseen, until it times out.
 	if old, ok := SessionID(r); ok {

@@ -73,7 +73,12 @@ type Config struct {
 	// in as with their dev token ("dev-<username>"). Set it only when the
 	// API accepts dev tokens.
 	DevUsers func(ctx context.Context) ([]User, error)
-	Logger   *slog.Logger
+	// Federation, when set, offers sign-in through an OpenID provider
+	// at /ui/signin/oidc and serves its callback.
+	Federation Federation
+	// NoTokenSignIn turns off sign-in with an API token.
+	NoTokenSignIn bool
+	Logger        *slog.Logger
 }
 
 // Portal serves the portal's pages, sign-in and static files.
@@ -109,6 +114,10 @@ func New(cfg Config) *Portal {
 	p.mux.HandleFunc("GET /ui/signin", p.signInPage)
 	p.mux.HandleFunc("POST /ui/session", p.signIn)
 	p.mux.HandleFunc("POST /ui/signout", p.signOut)
+	if cfg.Federation != nil {
+		p.mux.HandleFunc("GET /ui/signin/oidc", p.federatedSignIn)
+		p.mux.HandleFunc("GET "+cfg.Federation.CallbackPath(), p.federatedCallback)
+	}
 	p.mux.HandleFunc("GET /static/", p.serveStatic)
 	p.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, http.StatusNotFound, "There is no such page.")

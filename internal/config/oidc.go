@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -31,6 +32,32 @@ type OIDCSettings struct {
 	// GroupMapFile is the JSON file mapping groups to organizations, teams
 	// and roles (package sso); empty maps no group.
 	GroupMapFile string
+	// PortalTokenSignIn is PORTAL_TOKEN_SIGNIN as given: nil when unset.
+	// TokenSignIn says what it means.
+	PortalTokenSignIn *bool
+}
+
+// TokenSignIn reports whether the portal offers sign-in with an API
+// token: as PORTAL_TOKEN_SIGNIN says, else only without a provider, where
+// it is the only way in. `countersign dev` always offers it.
+func (o OIDCSettings) TokenSignIn() bool {
+	if o.PortalTokenSignIn != nil {
+		return *o.PortalTokenSignIn
+	}
+	return !o.Enabled()
+}
+
+func (o *OIDCSettings) setTokenSignIn(v string) error {
+	if v == "" {
+		o.PortalTokenSignIn = nil
+		return nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("use true or false")
+	}
+	o.PortalTokenSignIn = &b
+	return nil
 }
 
 // Enabled reports whether sign-in through an OpenID provider is
@@ -49,6 +76,7 @@ func oidcSettings(o *OIDCSettings) []setting {
 		{"oidc-username-claim", "OIDC_USERNAME_CLAIM", "ID token claim giving the username", "preferred_username", false, nonEmpty(&o.UsernameClaim)},
 		{"oidc-groups-claim", "OIDC_GROUPS_CLAIM", "ID token claim listing the user's groups", "groups", false, nonEmpty(&o.GroupsClaim)},
 		{"oidc-group-map", "OIDC_GROUP_MAP", "JSON file mapping provider groups to organizations, teams and roles", "", false, text(&o.GroupMapFile)},
+		{"portal-token-signin", "PORTAL_TOKEN_SIGNIN", "offer sign-in to the portal with an API token: true or false (default: true without OIDC_ISSUER, false with it)", "", false, o.setTokenSignIn},
 	}
 }
 
@@ -73,6 +101,9 @@ func (o *OIDCSettings) setScopes(v string) error {
 // check judges the OIDC settings together. Errors never repeat the client
 // secret.
 func (o OIDCSettings) check() error {
+	if !o.Enabled() && !o.TokenSignIn() {
+		return errors.New("PORTAL_TOKEN_SIGNIN=false needs OIDC_ISSUER: otherwise nobody can sign in to the portal")
+	}
 	if !o.Enabled() {
 		for _, s := range []struct{ name, value string }{
 			{"OIDC_CLIENT_ID", o.ClientID}, {"OIDC_CLIENT_SECRET", o.ClientSecret},
@@ -137,5 +168,6 @@ func (o OIDCSettings) LogValue() slog.Value {
 		slog.String("username_claim", o.UsernameClaim),
 		slog.String("groups_claim", o.GroupsClaim),
 		slog.String("group_map", o.GroupMapFile),
+		slog.Bool("portal_token_signin", o.TokenSignIn()),
 	)
 }

@@ -108,3 +108,30 @@ func TestLoad_OIDCSecretNeverShows(t *testing.T) {
 	assert.Contains(t, out.String(), `"client_secret_set":true`)
 	assert.Contains(t, out.String(), `"issuer":"https://idp.example.com/realms/acme"`)
 }
+
+func TestLoad_PortalTokenSignIn(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want bool
+	}{
+		{"on without a provider", nil, true},
+		{"off with a provider", oidcEnv(nil), false},
+		{"turned on with a provider", oidcEnv(map[string]string{"PORTAL_TOKEN_SIGNIN": "true"}), true},
+		{"turned off with a provider", oidcEnv(map[string]string{"PORTAL_TOKEN_SIGNIN": "false"}), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Load(config.API, nil, env(tc.env))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, c.OIDC.TokenSignIn())
+		})
+	}
+	t.Run("off without a provider leaves no way in", func(t *testing.T) {
+		_, err := config.Load(config.API, nil, env(map[string]string{"PORTAL_TOKEN_SIGNIN": "false"}))
+		require.ErrorContains(t, err, "PORTAL_TOKEN_SIGNIN=false needs OIDC_ISSUER")
+	})
+	t.Run("not a boolean", func(t *testing.T) {
+		_, err := config.Load(config.API, nil, env(map[string]string{"PORTAL_TOKEN_SIGNIN": "maybe"}))
+		require.ErrorContains(t, err, "PORTAL_TOKEN_SIGNIN")
+	})
+}

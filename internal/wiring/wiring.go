@@ -24,6 +24,7 @@ import (
 	"github.com/countersign/countersign/internal/metrics"
 	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/proof"
+	"github.com/countersign/countersign/sso"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/worker"
 )
@@ -91,6 +92,16 @@ func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.D
 	deps.SessionIdleTimeout, deps.SessionMaxLifetime = cfg.SessionIdleTimeout, cfg.SessionMaxLifetime
 	deps.CodecOrigins = append(deps.CodecOrigins, cfg.CodecOriginList()...)
 	deps.MetricsElsewhere = cfg.MetricsAddr != ""
+	// `countersign dev` signs its demo users in with their dev tokens.
+	deps.NoTokenSignIn = !deps.DevTokens && !cfg.OIDC.TokenSignIn()
+	if cfg.OIDC.Enabled() {
+		deps.OIDC, err = discoverOIDC(ctx, cfg.OIDC, st)
+		if err != nil {
+			c.Close()
+			st.Close()
+			return nil, nil, err
+		}
+	}
 	srv := api.New(deps)
 	return srv, func() { srv.Close(); c.Close(); st.Close() }, nil
 }
@@ -188,4 +199,16 @@ func dialTemporal(ctx context.Context, cfg config.Config, logger *slog.Logger, m
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
 	return c, nil
+}
+
+// discoverOIDC loads the group map and discovers the provider.
+func discoverOIDC(ctx context.Context, o config.OIDCSettings, st *store.Store) (*api.OIDC, error) {
+	gm, err := sso.LoadGroupMap(o.GroupMapFile)
+	if err != nil {
+		return nil, fmt.Errorf("OIDC_GROUP_MAP: %w", err)
+	}
+	return api.DiscoverOIDC(ctx, api.OIDCConfig{
+		Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL,
+		Scopes: o.Scopes, UsernameClaim: o.UsernameClaim, GroupsClaim: o.GroupsClaim, GroupMap: gm,
+	}, st)
 }

@@ -1,0 +1,157 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/countersign/countersign/sso"
+	"github.com/countersign/countersign/web"
+)
+
+// OIDCConfig is sign-in through an OpenID provider (config.OIDCSettings
+// with the group map loaded).
+type OIDCConfig struct {
+	Issuer, ClientID, ClientSecret, RedirectURL string
+	Scopes                                      []string
+	UsernameClaim, GroupsClaim                  string
+	GroupMap                                    sso.GroupMap
+}
+
+// OIDC is an OpenID provider discovered and a group map resolved, ready
+// for Deps.OIDC.
+type OIDC struct {
+	cfg      OIDCConfig
+	verifier *oidc.IDTokenVerifier
+	oauth    oauth2.Config
+	mapping  *sso.Mapping
+	callback string
+	secure   bool
+	client   *http.Client
+}
+
+// providerTimeout bounds each call to the provider: discovery, key
+// fetches, code exchanges.
+const providerTimeout = 10 * time.Second
+
+// reservedPaths are served by the API and the portal; the callback may
+// not be one of them.
+var reservedPaths = []string{"/api/", "/static/", "/metrics", "/codec", "/ui/"}
+
+// DiscoverOIDC reads the provider's discovery document and resolves the
+// group map against dir, once, at start: a mistyped issuer, a provider
+// out of reach or a group map naming an unknown team stops the start with
+// a clear error rather than failing every sign-in later. Signing keys are
+// fetched when first needed and again when the provider rotates them.
+func DiscoverOIDC(ctx context.Context, cfg OIDCConfig, dir sso.Directory) (*OIDC, error) {
+	redirect, err := url.Parse(cfg.RedirectURL)
+	if err != nil || redirect.Path == "" || redirect.Path == "/" {
+		return nil, fmt.Errorf("OIDC_REDIRECT_URL %q needs a path of its own, e.g. /oidc/callback", cfg.RedirectURL)
+	}
+	for _, p := range reservedPaths {
+		if strings.HasPrefix(redirect.Path+"/", p) {
+			return nil, fmt.Errorf("OIDC_REDIRECT_URL's path %q is taken by Countersign; use e.g. /oidc/callback", redirect.Path)
+		}
+	}
+	mapping, err := cfg.GroupMap.Resolve(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("OIDC_GROUP_MAP: %w", err)
+	}
+	client := &http.Client{Timeout: providerTimeout}
+	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, client), providerTimeout)
+	defer cancel()
+	provider, err := oidc.NewProvider(dctx, cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("OIDC_ISSUER %s: discovery failed: %w", cfg.Issuer, err)
+	}
+	return &OIDC{
+		cfg: cfg, mapping: mapping, callback: redirect.Path, secure: redirect.Scheme == "https", client: client,
+		verifier: provider.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
+		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
+			Endpoint: provider.Endpoint(), Scopes: cfg.Scopes},
+	}, nil
+}
+
+// federation is the API's side of sign-in through the provider
+// (web.Federation).
+type federation struct {
+	s *Server
+	o *OIDC
+	p *sso.Provisioner
+}
+
+func (f federation) Name() string {
+	u, err := url.Parse(f.o.cfg.Issuer)
+	if err != nil {
+		return "your identity provider"
+	}
+	return u.Hostname()
+}
+
+func (f federation) CallbackPath() string { return f.o.callback }
+func (f federation) Secure() bool         { return f.o.secure }
+
+func (f federation) AuthCodeURL(state, nonce, verifier string) string {
+	return f.o.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+}
+
+// Finish trades the code for tokens, verifies the ID token (signature,
+// issuer, audience, expiry, nonce), signs the user in through the group
+// map and starts a session dated from the provider's login (auth_time).
+func (f federation) Finish(ctx context.Context, code, verifier, nonce, userAgent string) (string, error) {
+	ctx = oidc.ClientContext(ctx, f.o.client)
+	tok, err := f.o.oauth.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return "", fmt.Errorf("%w: code exchange: %w", web.ErrFederationProvider, err)
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok || raw == "" {
+		return "", fmt.Errorf("%w: no ID token in the token response", web.ErrFederationProvider)
+	}
+	idt, err := f.o.verifier.Verify(ctx, raw)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", web.ErrFederationToken, err)
+	}
+	if idt.Nonce == "" || idt.Nonce != nonce {
+		return "", fmt.Errorf("%w: the nonce does not match", web.ErrFederationToken)
+	}
+	var claims map[string]any
+	if err := idt.Claims(&claims); err != nil {
+		return "", fmt.Errorf("%w: %w", web.ErrFederationToken, err)
+	}
+	c, err := sso.ClaimsFrom(claims, f.o.cfg.UsernameClaim, f.o.cfg.GroupsClaim)
+	if err != nil {
+		return "", federationError(err)
+	}
+	res, err := f.p.SignIn(ctx, c)
+	if err != nil {
+		return "", federationError(err)
+	}
+	now := f.s.now()
+	authTime := now
+	if at, ok := claims["auth_time"].(float64); ok && at > 0 {
+		authTime = time.Unix(int64(at), 0)
+	}
+	id, _, err := f.s.d.Store.CreateSessionAuthenticated(ctx, res.User.ID, userAgent, now, authTime, f.s.d.SessionMaxLifetime)
+	return id, err
+}
+
+// federationError turns the refusals of sso into the portal's.
+func federationError(err error) error {
+	switch {
+	case errors.Is(err, sso.ErrDeactivated):
+		return fmt.Errorf("%w: %w", web.ErrFederationDeactivated, err)
+	case errors.Is(err, sso.ErrIdentityTaken):
+		return fmt.Errorf("%w: %w", web.ErrFederationIdentityTaken, err)
+	case errors.Is(err, sso.ErrInvalidClaims):
+		return fmt.Errorf("%w: %w", web.ErrFederationClaims, err)
+	}
+	return err
+}
