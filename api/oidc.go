@@ -41,9 +41,13 @@ type OIDC struct {
 // fetches, code exchanges.
 const providerTimeout = 10 * time.Second
 
+// pathChars are those a callback path may hold: the routers would read
+// others (":", "*", "{") as patterns.
+const pathChars = "/-_.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
 // reservedPaths are served by the API and the portal; the callback may
 // not be one of them.
-var reservedPaths = []string{"/api/", "/static/", "/metrics", "/codec", "/ui/"}
+var reservedPaths = []string{"/api/", "/static/", "/metrics", "/ui/"}
 
 // DiscoverOIDC reads the provider's discovery document and resolves the
 // group map against dir, once, at start: a mistyped issuer, a provider
@@ -52,8 +56,8 @@ var reservedPaths = []string{"/api/", "/static/", "/metrics", "/codec", "/ui/"}
 // fetched when first needed and again when the provider rotates them.
 func DiscoverOIDC(ctx context.Context, cfg OIDCConfig, dir sso.Directory) (*OIDC, error) {
 	redirect, err := url.Parse(cfg.RedirectURL)
-	if err != nil || redirect.Path == "" || redirect.Path == "/" {
-		return nil, fmt.Errorf("OIDC_REDIRECT_URL %q needs a path of its own, e.g. /oidc/callback", cfg.RedirectURL)
+	if err != nil || redirect.Path == "" || redirect.Path == "/" || strings.Trim(redirect.Path, pathChars) != "" {
+		return nil, fmt.Errorf("OIDC_REDIRECT_URL %q needs a plain path of its own, e.g. /oidc/callback", cfg.RedirectURL)
 	}
 	for _, p := range reservedPaths {
 		if strings.HasPrefix(redirect.Path+"/", p) {
