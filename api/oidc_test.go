@@ -214,6 +214,28 @@ func TestOIDC_SignIn(t *testing.T) {
 		assert.Equal(t, []string{"sre"}, o.teams("frank"))
 	})
 
+	t.Run("a session's sign-in time is the provider's login, not the callback's", func(t *testing.T) {
+		b := o.browser()
+		o.signIn(b, "dave")
+		time.Sleep(1100 * time.Millisecond) // auth_time has whole seconds
+		o.signIn(b, "dave")                 // the provider lets the browser through on its earlier login
+		resp, body := b.read(b.http.Get(o.api + "/api/v2/me/sessions/"))
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		for _, r := range decodeObject(t, []byte(body))["results"].([]any) {
+			s := r.(map[string]any)
+			if s["current"] != true {
+				continue
+			}
+			created, err := time.Parse(time.RFC3339Nano, s["created"].(string))
+			require.NoError(t, err)
+			authTime, err := time.Parse(time.RFC3339Nano, s["auth_time"].(string))
+			require.NoError(t, err)
+			assert.Less(t, authTime, created.Add(-time.Second+time.Millisecond))
+			return
+		}
+		t.Fatal("no current session listed")
+	})
+
 	t.Run("sign-out revokes the session", func(t *testing.T) {
 		b := o.browser()
 		o.signIn(b, "bob")

@@ -144,3 +144,20 @@ func TestStore_Sessions(t *testing.T) {
 		assert.ErrorIs(t, err, store.ErrInvalidReference)
 	})
 }
+
+func TestStore_CreateSessionAuthenticated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	alice := f.users["alice"]
+	t0 := time.Now().Truncate(time.Second)
+
+	_, sess, err := f.s.CreateSessionAuthenticated(ctx, alice.ID, "", t0, t0.Add(-time.Hour), 24*time.Hour)
+	require.NoError(t, err)
+	assert.True(t, sess.AuthTime.Equal(t0.Add(-time.Hour)), "the provider's login time")
+	assert.True(t, sess.Created.Equal(t0) && sess.Expires.Equal(t0.Add(24*time.Hour)), "the lifetime runs from now")
+
+	_, sess, err = f.s.CreateSessionAuthenticated(ctx, alice.ID, "", t0, t0.Add(time.Hour), 24*time.Hour)
+	require.NoError(t, err)
+	assert.True(t, sess.AuthTime.Equal(t0), "a login in the future is taken as now")
+}

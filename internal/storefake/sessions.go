@@ -37,9 +37,18 @@ func live(x store.Session, lim store.SessionLimits) bool {
 
 // CreateSession is store.Store.CreateSession.
 func (s *Store) CreateSession(ctx context.Context, userID int64, userAgent string, now time.Time, lifetime time.Duration) (string, store.Session, error) {
+	return s.createSession(ctx, "CreateSession", userID, userAgent, now, now, lifetime)
+}
+
+// CreateSessionAuthenticated is store.Store.CreateSessionAuthenticated.
+func (s *Store) CreateSessionAuthenticated(ctx context.Context, userID int64, userAgent string, now, authTime time.Time, lifetime time.Duration) (string, store.Session, error) {
+	return s.createSession(ctx, "CreateSessionAuthenticated", userID, userAgent, now, authTime, lifetime)
+}
+
+func (s *Store) createSession(ctx context.Context, method string, userID int64, userAgent string, now, authTime time.Time, lifetime time.Duration) (string, store.Session, error) {
 	const op = "create session"
 	defer s.mu.Unlock()
-	if err := s.begin(ctx, "CreateSession", op); err != nil {
+	if err := s.begin(ctx, method, op); err != nil {
 		return "", store.Session{}, err
 	}
 	secret := make([]byte, 32)
@@ -52,9 +61,12 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, userAgent strin
 		return "", store.Session{}, fail(op, store.ErrInvalidReference, "sessions_user_id_fkey")
 	}
 	at := micro(now)
+	if authTime.After(now) {
+		authTime = now
+	}
 	x := &sessionRow{
 		Session: store.Session{ID: id, UserID: userID, Created: at, LastSeen: at, Expires: micro(now.Add(lifetime)),
-			AuthTime: at, UserAgent: store.TruncateUserAgent(userAgent)},
+			AuthTime: micro(authTime), UserAgent: store.TruncateUserAgent(userAgent)},
 		hash: sha256.Sum256([]byte(plain)),
 	}
 	s.sessions[id] = x
