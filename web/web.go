@@ -6,7 +6,9 @@
 //
 // The portal imports nothing of the API. Whoever mounts it gives it its
 // sessions (Config.SignIn, Session, SignOut: kept server-side, the cookie
-// holds only a session id) and, in dev mode, a way to list the demo users
+// holds only a session id), optionally sign-in through an OpenID provider
+// (Config.Federation: the portal keeps the browser's side of the flow, see
+// oidc.go) and, in dev mode, a way to list the demo users
 // (Config.DevUsers); the API's authentication middleware accepts the
 // session cookie and checks the CSRF header with SessionID and CSRFValid.
 package web
