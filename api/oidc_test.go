@@ -16,10 +16,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/net/html"
 
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/internal/devidp"
+	"github.com/countersign/countersign/internal/devidp/devidptest"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/sso"
 	"github.com/countersign/countersign/web"
@@ -298,31 +298,8 @@ func TestOIDC_SignIn(t *testing.T) {
 // loginForm reads the provider's login form: its action and its inputs.
 func loginForm(t *testing.T, page string) (*url.URL, url.Values) {
 	t.Helper()
-	doc, err := html.Parse(strings.NewReader(page))
+	action, fields, err := devidptest.LoginForm(page)
 	require.NoError(t, err)
-	var action *url.URL
-	fields := url.Values{}
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			attr := map[string]string{}
-			for _, a := range n.Attr {
-				attr[a.Key] = a.Val
-			}
-			switch {
-			case n.Data == "form" && action == nil:
-				action, err = url.Parse(attr["action"])
-				require.NoError(t, err)
-			case n.Data == "input" && attr["name"] != "":
-				fields.Set(attr["name"], attr["value"])
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	require.NotNil(t, action, "no form on the page")
 	return action, fields
 }
 

@@ -15,10 +15,10 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 
 	"github.com/countersign/countersign/internal/devidp"
+	"github.com/countersign/countersign/internal/devidp/devidptest"
 )
 
 // The relying party of these tests: its redirect URI never answers, the
@@ -193,31 +193,8 @@ func (rp *relyingParty) signInAs(username string, opts ...oauth2.AuthCodeOption)
 // names and values.
 func parseForm(t *testing.T, page string) (*url.URL, url.Values) {
 	t.Helper()
-	doc, err := html.Parse(strings.NewReader(page))
+	action, fields, err := devidptest.LoginForm(page)
 	require.NoError(t, err)
-	var action *url.URL
-	fields := url.Values{}
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			attr := map[string]string{}
-			for _, a := range n.Attr {
-				attr[a.Key] = a.Val
-			}
-			switch {
-			case n.Data == "form" && action == nil:
-				action, err = url.Parse(attr["action"])
-				require.NoError(t, err)
-			case n.Data == "input" && attr["name"] != "":
-				fields.Set(attr["name"], attr["value"])
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	require.NotNil(t, action, "no form on the page")
 	return action, fields
 }
 
