@@ -204,46 +204,40 @@ func (p *Provisioner) syncMemberships(ctx context.Context, u *store.User, groups
 		}
 	}()
 	m := p.mapping
-	for _, id := range plan.JoinTeams {
-		if err := p.store.AddTeamMember(ctx, id, u.ID); err != nil {
-			return done, err
-		}
-		done.JoinTeams = append(done.JoinTeams, id)
-		changes = append(changes, requests.Change{Team: &id, Reason: fmt.Sprintf("user %s joined team %s at sign-in", u.Username, m.teams[id])})
+	// Each step applies one kind of membership change; change, when set,
+	// is what waiting requests are told (organization members decide
+	// nothing, so their steps tell no request).
+	steps := []struct {
+		ids    []int64
+		apply  func(ctx context.Context, group, user int64) error
+		done   *[]int64
+		change func(id int64) requests.Change
+	}{
+		{plan.JoinTeams, p.store.AddTeamMember, &done.JoinTeams, func(id int64) requests.Change {
+			return requests.Change{Team: &id, Reason: fmt.Sprintf("user %s joined team %s at sign-in", u.Username, m.teams[id])}
+		}},
+		{plan.LeaveTeams, removal(p.store.RemoveTeamMember), &done.LeaveTeams, func(id int64) requests.Change {
+			return requests.Change{Team: &id, Reason: fmt.Sprintf("user %s left team %s at sign-in", u.Username, m.teams[id])}
+		}},
+		{plan.BecomeAdmin, p.store.AddOrgAdmin, &done.BecomeAdmin, func(id int64) requests.Change {
+			return requests.Change{OrgAdmins: &id, Reason: fmt.Sprintf("user %s became an admin of %s at sign-in", u.Username, m.adminOf[id])}
+		}},
+		{plan.StopAdmin, removal(p.store.RemoveOrgAdmin), &done.StopAdmin, func(id int64) requests.Change {
+			return requests.Change{OrgAdmins: &id, Reason: fmt.Sprintf("user %s stopped being an admin of %s at sign-in", u.Username, m.adminOf[id])}
+		}},
+		{plan.JoinOrgs, p.store.AddOrgMember, &done.JoinOrgs, nil},
+		{plan.LeaveOrgs, removal(p.store.RemoveOrgMember), &done.LeaveOrgs, nil},
 	}
-	for _, id := range plan.LeaveTeams {
-		if err := gone(p.store.RemoveTeamMember(ctx, id, u.ID)); err != nil {
-			return done, err
+	for _, st := range steps {
+		for _, id := range st.ids {
+			if err := st.apply(ctx, id, u.ID); err != nil {
+				return done, err
+			}
+			*st.done = append(*st.done, id)
+			if st.change != nil {
+				changes = append(changes, st.change(id))
+			}
 		}
-		done.LeaveTeams = append(done.LeaveTeams, id)
-		changes = append(changes, requests.Change{Team: &id, Reason: fmt.Sprintf("user %s left team %s at sign-in", u.Username, m.teams[id])})
-	}
-	for _, id := range plan.BecomeAdmin {
-		if err := p.store.AddOrgAdmin(ctx, id, u.ID); err != nil {
-			return done, err
-		}
-		done.BecomeAdmin = append(done.BecomeAdmin, id)
-		changes = append(changes, requests.Change{OrgAdmins: &id, Reason: fmt.Sprintf("user %s became an admin of %s at sign-in", u.Username, m.adminOf[id])})
-	}
-	for _, id := range plan.StopAdmin {
-		if err := gone(p.store.RemoveOrgAdmin(ctx, id, u.ID)); err != nil {
-			return done, err
-		}
-		done.StopAdmin = append(done.StopAdmin, id)
-		changes = append(changes, requests.Change{OrgAdmins: &id, Reason: fmt.Sprintf("user %s stopped being an admin of %s at sign-in", u.Username, m.adminOf[id])})
-	}
-	// Organization members decide nothing, so these tell no request.
-	for _, id := range plan.JoinOrgs {
-		if err := p.store.AddOrgMember(ctx, id, u.ID); err != nil {
-			return done, err
-		}
-		done.JoinOrgs = append(done.JoinOrgs, id)
-	}
-	for _, id := range plan.LeaveOrgs {
-		if err := gone(p.store.RemoveOrgMember(ctx, id, u.ID)); err != nil {
-			return done, err
-		}
-		done.LeaveOrgs = append(done.LeaveOrgs, id)
 	}
 	if plan.Superuser != nil {
 		nu, err := p.store.UpdateUser(ctx, u.ID, store.UserUpdate{IsSuperuser: plan.Superuser})
@@ -257,11 +251,13 @@ func (p *Provisioner) syncMemberships(ctx context.Context, u *store.User, groups
 	return done, nil
 }
 
-// gone treats a membership already removed (by an administrator at the
-// same moment) as removed.
-func gone(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
+// removal is remove treating a membership already removed (by an
+// administrator at the same moment) as removed.
+func removal(remove func(ctx context.Context, group, user int64) error) func(ctx context.Context, group, user int64) error {
+	return func(ctx context.Context, group, user int64) error {
+		if err := remove(ctx, group, user); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		return nil
 	}
-	return err
 }
