@@ -139,12 +139,22 @@ func (f federation) Finish(ctx context.Context, code, verifier, nonce, userAgent
 		return "", federationError(err)
 	}
 	now := f.s.now()
-	authTime := now
-	if at, ok := claims["auth_time"].(float64); ok && at > 0 {
-		authTime = time.Unix(int64(at), 0)
-	}
-	id, _, err := f.s.d.Store.CreateSessionAuthenticated(ctx, res.User.ID, userAgent, now, authTime, f.s.d.SessionMaxLifetime)
+	id, _, err := f.s.d.Store.CreateSessionAuthenticated(ctx, res.User.ID, userAgent, now, authTimeOf(claims, now), f.s.d.SessionMaxLifetime)
 	return id, err
+}
+
+// authTimeOf is when the provider last authenticated the user (the ID
+// token's auth_time), or now when the token does not say or says a time
+// still to come: a sign-in never counts as fresher than it is.
+func authTimeOf(claims map[string]any, now time.Time) time.Time {
+	at, ok := claims["auth_time"].(float64)
+	if !ok || at <= 0 {
+		return now
+	}
+	if t := time.Unix(int64(at), 0); t.Before(now) {
+		return t
+	}
+	return now
 }
 
 // federationError turns the refusals of sso into the portal's.
