@@ -33,6 +33,10 @@ type Stage struct {
 	DenialMessage    string   `json:"denial_message"`
 	Timeout          Duration `json:"timeout"`
 	ReminderInterval Duration `json:"reminder_interval"`
+	// RequireRecentLogin, when set, is how recent a decider's interactive
+	// sign-in must be for their approval or rejection of this stage to
+	// count (step-up for sensitive stages); 0: any.
+	RequireRecentLogin Duration `json:"require_recent_login,omitempty"`
 }
 
 // Policy says which requests need which approvals (SPEC 3.3). A lower

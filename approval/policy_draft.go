@@ -29,7 +29,17 @@ type StageDraft struct {
 	DenialMessage    *string `json:"denial_message"`
 	Timeout          *string `json:"timeout"`
 	ReminderInterval *string `json:"reminder_interval"`
+	// RequireRecentLogin: see Stage; "0s" or absent for none.
+	RequireRecentLogin *string `json:"require_recent_login"`
 }
+
+// Bounds on a stage's RequireRecentLogin when set: shorter than a minute
+// nobody could sign in and decide in time; longer than a day is no
+// step-up, sessions themselves last that long.
+const (
+	MinRecentLogin = time.Minute
+	MaxRecentLogin = 24 * time.Hour
+)
 
 // Problems says what is wrong with a draft, field by field ("name",
 // "stages.0.timeout"), in words for the person who wrote it.
@@ -110,6 +120,13 @@ func (sd StageDraft) check(i int, limits StageLimits, problems Problems) Stage {
 			durationsRead = false
 		}
 	}
+	if sd.RequireRecentLogin != nil {
+		d, err := time.ParseDuration(*sd.RequireRecentLogin)
+		if err != nil || (d != 0 && (d < MinRecentLogin || d > MaxRecentLogin)) {
+			problems.add(key("require_recent_login"), fmt.Sprintf("Use a duration from %s to %s such as \"15m\", or \"0s\" for none, not %q.",
+				MinRecentLogin, MaxRecentLogin, *sd.RequireRecentLogin))
+		}
+	}
 	if durationsRead {
 		timeoutProblem, intervalProblem := limits.Check(st.Timeout.Std(), st.ReminderInterval.Std())
 		if timeoutProblem != "" {
@@ -142,6 +159,10 @@ func (sd StageDraft) withDefaults(i int) Stage {
 		d, _ := time.ParseDuration(*sd.ReminderInterval)
 		st.ReminderInterval = Duration(d)
 	}
+	if sd.RequireRecentLogin != nil {
+		d, _ := time.ParseDuration(*sd.RequireRecentLogin)
+		st.RequireRecentLogin = Duration(d)
+	}
 	return st
 }
 
@@ -158,7 +179,8 @@ func SameStages(drafts []StageDraft, stages []Stage) bool {
 		}
 		got, want := sd.withDefaults(i), stages[i]
 		if got.Name != want.Name || teamID(got.ApproverTeam) != teamID(want.ApproverTeam) || got.MinApprovers != want.MinApprovers ||
-			got.DenialMessage != want.DenialMessage || got.Timeout != want.Timeout || got.ReminderInterval != want.ReminderInterval {
+			got.DenialMessage != want.DenialMessage || got.Timeout != want.Timeout || got.ReminderInterval != want.ReminderInterval ||
+			got.RequireRecentLogin != want.RequireRecentLogin {
 			return false
 		}
 	}
@@ -167,7 +189,7 @@ func SameStages(drafts []StageDraft, stages []Stage) bool {
 
 // sameDurations reports whether the durations a draft gives all parse.
 func sameDurations(sd StageDraft) bool {
-	for _, s := range []*string{sd.Timeout, sd.ReminderInterval} {
+	for _, s := range []*string{sd.Timeout, sd.ReminderInterval, sd.RequireRecentLogin} {
 		if s == nil {
 			continue
 		}

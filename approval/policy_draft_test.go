@@ -45,6 +45,14 @@ func TestPolicyDraft_Check(t *testing.T) {
 				"stages.1.timeout":           {`Use a duration such as "72h" or "30m", not "3 days".`},
 				"stages.1.reminder_interval": {`Use a duration such as "24h", or "0s" for no reminders, not "soon".`},
 			}},
+		{name: "a recent login required: at least a minute, at most a day, or none",
+			draft: approval.PolicyDraft{Stages: &[]approval.StageDraft{{Name: str("a"), RequireRecentLogin: str("15m")}, {Name: str("b"), RequireRecentLogin: str("0s")},
+				{Name: str("c"), RequireRecentLogin: str("30s")}, {Name: str("d"), RequireRecentLogin: str("25h")}, {Name: str("e"), RequireRecentLogin: str("soon")}}},
+			want: approval.Problems{
+				"stages.2.require_recent_login": {`Use a duration from 1m0s to 24h0m0s such as "15m", or "0s" for none, not "30s".`},
+				"stages.3.require_recent_login": {`Use a duration from 1m0s to 24h0m0s such as "15m", or "0s" for none, not "25h".`},
+				"stages.4.require_recent_login": {`Use a duration from 1m0s to 24h0m0s such as "15m", or "0s" for none, not "soon".`},
+			}},
 		{name: "durations beyond the limits", draft: approval.PolicyDraft{Stages: &[]approval.StageDraft{{Name: str("x"), Timeout: str("1s")}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,12 +72,13 @@ func TestPolicyDraft_Check(t *testing.T) {
 
 func TestPolicyDraft_CheckReadsStagesWithDefaults(t *testing.T) {
 	team := int64(7)
-	_, stages := approval.PolicyDraft{Stages: &[]approval.StageDraft{{Name: str(" Security "), ApproverTeam: &team}, {Name: str("Admins"), MinApprovers: num(2), Timeout: str("2h"), ReminderInterval: str("1h")}}}.
+	_, stages := approval.PolicyDraft{Stages: &[]approval.StageDraft{{Name: str(" Security "), ApproverTeam: &team}, {Name: str("Admins"), MinApprovers: num(2), Timeout: str("2h"), ReminderInterval: str("1h"), RequireRecentLogin: str("10m")}}}.
 		Check(false, approval.DefaultStageLimits.WithDefaults())
 	assert.Equal(t, []approval.Stage{
 		{Name: "Security", Order: 1, ApproverTeam: &approval.Ref{ID: 7}, MinApprovers: 1,
 			Timeout: approval.Duration(approval.DefaultStageTimeout), ReminderInterval: approval.Duration(approval.DefaultReminderInterval)},
-		{Name: "Admins", Order: 2, MinApprovers: 2, Timeout: approval.Duration(2 * time.Hour), ReminderInterval: approval.Duration(time.Hour)},
+		{Name: "Admins", Order: 2, MinApprovers: 2, Timeout: approval.Duration(2 * time.Hour), ReminderInterval: approval.Duration(time.Hour),
+			RequireRecentLogin: approval.Duration(10 * time.Minute)},
 	}, stages)
 }
 
@@ -84,5 +93,7 @@ func TestSameStages(t *testing.T) {
 	assert.False(t, approval.SameStages([]approval.StageDraft{{Name: str("Security"), ApproverTeam: &team, Timeout: str("1h")}}, stored), "another timeout")
 	assert.False(t, approval.SameStages([]approval.StageDraft{{Name: str("Security"), ApproverTeam: &team, Timeout: str("x")}}, stored), "unreadable")
 	assert.False(t, approval.SameStages([]approval.StageDraft{{Order: num(2), Name: str("Security"), ApproverTeam: &team}}, stored), "renumbered")
+	assert.False(t, approval.SameStages([]approval.StageDraft{{Name: str("Security"), ApproverTeam: &team, RequireRecentLogin: str("15m")}}, stored), "a recent login required")
+	assert.True(t, approval.SameStages([]approval.StageDraft{{Name: str("Security"), ApproverTeam: &team, RequireRecentLogin: str("0s")}}, stored), "none, as shown")
 	assert.False(t, approval.SameStages(nil, stored))
 }

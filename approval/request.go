@@ -28,10 +28,14 @@ const (
 
 // Via says how an action reached the request: its Channel ("api",
 // "portal", "cli") and, for an action sent through Temporal without a
-// proof of its user (TEMPORAL_DECISIONS=trusted), Unverified.
+// proof of its user (TEMPORAL_DECISIONS=trusted), Unverified. SignedInAt
+// is when its user last signed in interactively, as the API vouches for
+// it: a stage that requires a recent sign-in judges by it, and the
+// decision keeps it as evidence.
 type Via struct {
-	Channel    string `json:"channel,omitempty"`
-	Unverified bool   `json:"unverified,omitempty"`
+	Channel    string     `json:"channel,omitempty"`
+	Unverified bool       `json:"unverified,omitempty"`
+	SignedInAt *time.Time `json:"signed_in_at,omitempty"`
 }
 
 // Response is one approver's decision on a stage.

@@ -67,6 +67,10 @@ const (
 	CodeProofExpired         Code = "proof_expired"
 	CodeProofReused          Code = "proof_reused"
 	CodeTemporalDecisionsOff Code = "temporal_decisions_off"
+	// CodeRecentLoginRequired: the open stage requires a recent sign-in
+	// (Stage.RequireRecentLogin) and the decider's is older, or unknown
+	// (an API token, the temporal CLI).
+	CodeRecentLoginRequired Code = "recent_login_required"
 )
 
 // Bounds on what one request holds. Every update answers with the whole
@@ -117,7 +121,8 @@ func (r *Refusal) Error() string { return r.Message }
 func (r *Refusal) Forbidden() bool {
 	switch r.Code {
 	case CodeNotEligible, CodeNotAllowed, CodeSelfDecision,
-		CodeProofRequired, CodeProofInvalid, CodeProofExpired, CodeProofReused, CodeTemporalDecisionsOff:
+		CodeProofRequired, CodeProofInvalid, CodeProofExpired, CodeProofReused, CodeTemporalDecisionsOff,
+		CodeRecentLoginRequired:
 		return true
 	}
 	return false
@@ -226,6 +231,29 @@ func (r *Request) checkDecision(user string, now time.Time) error {
 	return nil
 }
 
+// CheckSignIn tells whether an approval or rejection whose user signed in
+// at signedInAt (nil: not interactively, as with an API token or the
+// temporal CLI) is recent enough for the open stage at now. Other actions,
+// and stages without RequireRecentLogin, pass. It is a rule of its own,
+// after Check, so that who may not decide at all is told so first, and
+// so that capabilities (judged without a sign-in) still offer the
+// decision the portal then asks to sign in again for.
+func (r *Request) CheckSignIn(action Action, signedInAt *time.Time, now time.Time) error {
+	st := r.Current()
+	if (action != ActionApprove && action != ActionReject) || st == nil || st.RequireRecentLogin <= 0 {
+		return nil
+	}
+	if signedInAt != nil && now.Sub(*signedInAt) <= st.RequireRecentLogin.Std() {
+		return nil
+	}
+	how := "this decision did not come from an interactive sign-in"
+	if signedInAt != nil {
+		how = "the last sign-in was at " + signedInAt.UTC().Format(time.RFC3339)
+	}
+	return refuse(CodeRecentLoginRequired, "stage %d (%s) of request %d needs a sign-in within the last %s and %s: sign in again in the portal and decide there",
+		r.CurrentStage+1, st.Name, r.ID, st.RequireRecentLogin, how)
+}
+
 func pastTense(d Decision) string {
 	if d == DecisionReject {
 		return "rejected"
@@ -263,10 +291,13 @@ type Act struct {
 	Via    Via
 }
 
-// Apply performs act at now if Check allows it; otherwise it returns the
-// *Refusal and changes nothing.
+// Apply performs act at now if Check and CheckSignIn allow it; otherwise
+// it returns the *Refusal and changes nothing.
 func (r *Request) Apply(act Act, now time.Time) (Effect, error) {
 	if err := r.Check(act.Action, act.User, act.Text, now); err != nil {
+		return Effect{}, err
+	}
+	if err := r.CheckSignIn(act.Action, act.Via.SignedInAt, now); err != nil {
 		return Effect{}, err
 	}
 	user, text := act.User, act.Text

@@ -125,20 +125,29 @@ var SearchAttributes = map[string]string{
 // trusted applies it recorded as unverified, off refuses every decision
 // that did not come through the API.
 
+//
+// An approval or rejection the API sends also carries signed_in_at, when
+// its user last signed in interactively (the portal session's sign-in),
+// under the API's proof: a stage that requires a recent sign-in judges by
+// it. Nothing else vouches for one, so from the CLI such a stage refuses
+// (recent_login_required).
+
 // ApproveInput is the payload of approve: {"user","comment"}.
 type ApproveInput struct {
-	User    string       `json:"user"`
-	Comment string       `json:"comment"`
-	Proof   *proof.Proof `json:"proof,omitempty"`
-	Roster  *StageRoster `json:"roster,omitempty"`
+	User       string       `json:"user"`
+	Comment    string       `json:"comment"`
+	Proof      *proof.Proof `json:"proof,omitempty"`
+	Roster     *StageRoster `json:"roster,omitempty"`
+	SignedInAt *time.Time   `json:"signed_in_at,omitempty"`
 }
 
 // RejectInput is the payload of reject: {"user","reason"}; reason is required.
 type RejectInput struct {
-	User   string       `json:"user"`
-	Reason string       `json:"reason"`
-	Proof  *proof.Proof `json:"proof,omitempty"`
-	Roster *StageRoster `json:"roster,omitempty"`
+	User       string       `json:"user"`
+	Reason     string       `json:"reason"`
+	Proof      *proof.Proof `json:"proof,omitempty"`
+	Roster     *StageRoster `json:"roster,omitempty"`
+	SignedInAt *time.Time   `json:"signed_in_at,omitempty"`
 }
 
 // CommentInput is the payload of comment: {"user","text"}.
@@ -182,14 +191,27 @@ func (r *StageRoster) digest() string {
 	return "roster:" + hex.EncodeToString(sum[:])
 }
 
+// context is what a proof of d vouches for beyond its words: the roster
+// and the sign-in time it carries. Without a sign-in time it is the
+// roster's digest alone, as proofs made before sign-in times were.
+func (d Decision) context() string {
+	c := d.Roster.digest()
+	if d.SignedInAt != nil {
+		c += " signed_in_at:" + d.SignedInAt.UTC().Format(time.RFC3339Nano)
+	}
+	return c
+}
+
 // Decision returns in as a Decision on request requestID.
 func (in ApproveInput) Decision(requestID int64) Decision {
-	return Decision{RequestID: requestID, Action: approval.ActionApprove, User: in.User, Text: in.Comment, Roster: in.Roster}
+	return Decision{RequestID: requestID, Action: approval.ActionApprove, User: in.User, Text: in.Comment, Roster: in.Roster,
+		SignedInAt: in.SignedInAt}
 }
 
 // Decision returns in as a Decision on request requestID.
 func (in RejectInput) Decision(requestID int64) Decision {
-	return Decision{RequestID: requestID, Action: approval.ActionReject, User: in.User, Text: in.Reason, Roster: in.Roster}
+	return Decision{RequestID: requestID, Action: approval.ActionReject, User: in.User, Text: in.Reason, Roster: in.Roster,
+		SignedInAt: in.SignedInAt}
 }
 
 // Decision returns in as a Decision on request requestID.
@@ -213,12 +235,15 @@ type Decision struct {
 	PendingOnly bool
 	// Roster, when the sender read it, is who may act now.
 	Roster *StageRoster
+	// SignedInAt is when User last signed in interactively, if they did
+	// (approvals and rejections only).
+	SignedInAt *time.Time
 }
 
 // Claims are what a proof of d vouches for.
 func (d Decision) Claims() proof.Claims {
 	return proof.Claims{RequestID: d.RequestID, Action: string(d.Action), User: d.User, Text: d.Text,
-		PendingOnly: d.PendingOnly, Context: d.Roster.digest()}
+		PendingOnly: d.PendingOnly, Context: d.context()}
 }
 
 // Signed is d's payload with the API's proof of it, made with keys at now
@@ -234,9 +259,9 @@ func (d Decision) Signed(keys *proof.ServiceKeys, channel string, now time.Time)
 func (d Decision) Payload(p *proof.Proof) any {
 	switch d.Action {
 	case approval.ActionApprove:
-		return ApproveInput{User: d.User, Comment: d.Text, Proof: p, Roster: d.Roster}
+		return ApproveInput{User: d.User, Comment: d.Text, Proof: p, Roster: d.Roster, SignedInAt: d.SignedInAt}
 	case approval.ActionReject:
-		return RejectInput{User: d.User, Reason: d.Text, Proof: p, Roster: d.Roster}
+		return RejectInput{User: d.User, Reason: d.Text, Proof: p, Roster: d.Roster, SignedInAt: d.SignedInAt}
 	case approval.ActionComment:
 		return CommentInput{User: d.User, Text: d.Text, Proof: p, Roster: d.Roster}
 	case approval.ActionCancel:

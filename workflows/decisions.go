@@ -40,11 +40,12 @@ type decision struct {
 	pendingOnly bool
 	proof       *proof.Proof
 	roster      *StageRoster
+	signedInAt  *time.Time
 }
 
 func (d Decision) arrived(p *proof.Proof) decision {
 	return decision{Act: approval.Act{Action: d.Action, User: d.User, Text: d.Text}, pendingOnly: d.PendingOnly,
-		proof: p, roster: d.Roster}
+		proof: p, roster: d.Roster, signedInAt: d.SignedInAt}
 }
 
 func (in ApproveInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
@@ -54,7 +55,7 @@ func (in CancelInput) decision() decision  { return in.Decision(0).arrived(in.Pr
 
 func (s *requestRun) claims(d decision) proof.Claims {
 	return Decision{RequestID: s.in.RequestID, Action: d.Action, User: d.User, Text: d.Text, PendingOnly: d.pendingOnly,
-		Roster: d.roster}.Claims()
+		Roster: d.roster, SignedInAt: d.signedInAt}.Claims()
 }
 
 // rosterFor is r's roster when r is about the open stage (its position and
@@ -77,6 +78,15 @@ func (s *requestRun) carried(d decision) (approval.Roster, bool) {
 		return approval.Roster{}, false
 	}
 	return s.rosterFor(d.roster)
+}
+
+// signedIn is when d's user last signed in, as only the API's proof
+// vouches for it (a person's decision key could sign any time).
+func (d decision) signedIn() *time.Time {
+	if !d.proof.Service() {
+		return nil
+	}
+	return d.signedInAt
 }
 
 // judged is the request as d is judged: with the roster d carries, so a
@@ -166,7 +176,7 @@ func (s *requestRun) admit(ctx workflow.Context, d decision, validated bool) (ap
 		}
 		s.useProof(d.proof, now)
 		s.adoptRoster(s.carried(d))
-		return approval.Via{Channel: d.proof.Channel}, nil
+		return approval.Via{Channel: d.proof.Channel, SignedInAt: d.signedIn()}, nil
 	}
 	if workflow.GetVersion(ctx, verifiedDecisions, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return approval.Via{}, nil

@@ -111,7 +111,11 @@ func (s *requestRun) validate(d decision) error {
 	if ref := s.screen(d, now); ref != nil {
 		return refusalError(ref)
 	}
-	return refusalError(s.judged(d).Check(d.Action, d.User, d.Text, now))
+	judged := s.judged(d)
+	if err := judged.Check(d.Action, d.User, d.Text, now); err != nil {
+		return refusalError(err)
+	}
+	return refusalError(judged.CheckSignIn(d.Action, d.signedIn(), now))
 }
 
 func (s *requestRun) handleUpdate(ctx workflow.Context, d decision) (approval.Request, error) {
@@ -178,7 +182,13 @@ func (s *requestRun) handleSignal(ctx workflow.Context, action approval.Action, 
 			s.logger.Warn("signal refused", "action", action, "user", last.User, "code", ref.Code, "reason", last.Message)
 		}
 	}
+	// A signal's sign-in time is nobody's word (see ApproveInput): a stage
+	// that requires a recent one refuses it before its proof costs a check.
 	if err := s.req.Check(d.Action, d.User, d.Text, workflow.Now(ctx)); err != nil {
+		refused(err)
+		return
+	}
+	if err := s.req.CheckSignIn(d.Action, nil, workflow.Now(ctx)); err != nil {
 		refused(err)
 		return
 	}
