@@ -187,16 +187,17 @@ func Projection(r approval.Request, seq int64) store.RequestState {
 	}
 	for i, s := range r.Stages {
 		row := store.StageState{
-			Position:         i,
-			Name:             s.Name,
-			MinApprovers:     s.MinApprovers,
-			DenialMessage:    s.DenialMessage,
-			Timeout:          s.Timeout.Std(),
-			ReminderInterval: s.ReminderInterval.Std(),
-			Status:           string(s.Status),
-			OpenedAt:         s.OpenedAt,
-			Deadline:         s.Deadline,
-			DecidedAt:        s.DecidedAt,
+			Position:           i,
+			Name:               s.Name,
+			MinApprovers:       s.MinApprovers,
+			DenialMessage:      s.DenialMessage,
+			Timeout:            s.Timeout.Std(),
+			ReminderInterval:   s.ReminderInterval.Std(),
+			RequireRecentLogin: s.RequireRecentLogin.Std(),
+			Status:             string(s.Status),
+			OpenedAt:           s.OpenedAt,
+			Deadline:           s.Deadline,
+			DecidedAt:          s.DecidedAt,
 		}
 		if s.ApproverTeam != nil {
 			id := s.ApproverTeam.ID
@@ -208,7 +209,7 @@ func Projection(r approval.Request, seq int64) store.RequestState {
 			pos := i
 			st.Responses = append(st.Responses, store.Response{
 				StagePosition: &pos, Username: resp.User, Kind: string(resp.Decision), Text: resp.Comment, Created: resp.At,
-				Channel: resp.Channel, Unverified: resp.Unverified,
+				Channel: resp.Channel, Unverified: resp.Unverified, SignedInAt: resp.SignedInAt,
 			})
 		}
 	}

@@ -45,6 +45,7 @@ func (s *Server) authenticateCaller(c *gin.Context, checkCSRF bool) {
 		user, session, err = s.d.Store.AuthenticateSession(c.Request.Context(), secret, s.sessionLimits())
 		if err == nil {
 			c.Set(string(keySession), session.ID)
+			c.Set(string(keySignedIn), session.AuthTime)
 		}
 	} else {
 		user, err = s.userForToken(c.Request.Context(), secret)
@@ -153,5 +154,11 @@ func nonNilIDs(ids []int64) []int64 {
 
 // actor is the caller as the request service knows them.
 func actor(c *gin.Context) requests.Actor {
-	return requests.Actor{Principal: caller(c), Teams: callerRoles(c).Teams, Channel: channelOf(c)}
+	a := requests.Actor{Principal: caller(c), Teams: callerRoles(c).Teams, Channel: channelOf(c)}
+	if t, ok := c.Get(string(keySignedIn)); ok {
+		if at, ok := t.(time.Time); ok {
+			a.SignedInAt = &at
+		}
+	}
+	return a
 }

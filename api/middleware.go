@@ -32,6 +32,7 @@ const (
 	keyRoles     ctxKey = "roles"
 	keyChannel   ctxKey = "channel"
 	keySession   ctxKey = "session"
+	keySignedIn  ctxKey = "signed_in_at"
 )
 
 // requestID tags each call with an id, the caller's if it sent a sane one,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,14 +103,20 @@ func (f federation) Name() string {
 func (f federation) CallbackPath() string { return f.o.callback }
 func (f federation) Secure() bool         { return f.o.secure }
 
-func (f federation) AuthCodeURL(state, nonce, verifier string) string {
-	return f.o.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+func (f federation) AuthCodeURL(state, nonce, verifier string, maxAge *time.Duration) string {
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}
+	if maxAge != nil {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(int64(*maxAge/time.Second), 10)))
+	}
+	return f.o.oauth.AuthCodeURL(state, opts...)
 }
 
 // Finish trades the code for tokens, verifies the ID token (signature,
 // issuer, audience, expiry, nonce), signs the user in through the group
 // map and starts a session dated from the provider's login (auth_time).
-func (f federation) Finish(ctx context.Context, code, verifier, nonce, userAgent string) (string, error) {
+// A step-up (maxAge) needs an auth_time at most that old: a provider
+// that ignored max_age must not pass an old login off as a new one.
+func (f federation) Finish(ctx context.Context, code, verifier, nonce, userAgent string, maxAge *time.Duration) (string, error) {
 	ctx = oidc.ClientContext(ctx, f.o.client)
 	tok, err := f.o.oauth.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
@@ -130,6 +137,10 @@ func (f federation) Finish(ctx context.Context, code, verifier, nonce, userAgent
 	if err := idt.Claims(&claims); err != nil {
 		return "", fmt.Errorf("%w: %w", web.ErrFederationToken, err)
 	}
+	now := f.s.now()
+	if maxAge != nil && !loggedInWithin(claims, *maxAge, now) {
+		return "", fmt.Errorf("%w: auth_time is missing or older than the %s asked for", web.ErrFederationStale, *maxAge)
+	}
 	c, err := sso.ClaimsFrom(claims, f.o.cfg.UsernameClaim, f.o.cfg.GroupsClaim)
 	if err != nil {
 		return "", federationError(err)
@@ -138,7 +149,6 @@ func (f federation) Finish(ctx context.Context, code, verifier, nonce, userAgent
 	if err != nil {
 		return "", federationError(err)
 	}
-	now := f.s.now()
 	id, _, err := f.s.d.Store.CreateSessionAuthenticated(ctx, res.User.ID, userAgent, now, authTimeOf(claims, now), f.s.d.SessionMaxLifetime)
 	return id, err
 }
@@ -155,6 +165,17 @@ func authTimeOf(claims map[string]any, now time.Time) time.Time {
 		return t
 	}
 	return now
+}
+
+// stepUpSkew is how far the provider's clock may be behind ours before a
+// login it just made looks older than a step-up allows.
+const stepUpSkew = time.Minute
+
+// loggedInWithin reports whether the ID token's auth_time is at most
+// maxAge old at now.
+func loggedInWithin(claims map[string]any, maxAge time.Duration, now time.Time) bool {
+	at, ok := claims["auth_time"].(float64)
+	return ok && at > 0 && now.Sub(time.Unix(int64(at), 0)) <= maxAge+stepUpSkew
 }
 
 // federationError turns the refusals of sso into the portal's.

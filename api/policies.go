@@ -64,7 +64,7 @@ func (b policyBody) validate(creating bool, limits approval.StageLimits) (fieldE
 	var out []store.PolicyStage
 	for _, st := range stages {
 		ps := store.PolicyStage{Name: st.Name, MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
-			Timeout: st.Timeout.Std(), ReminderInterval: st.ReminderInterval.Std()}
+			Timeout: st.Timeout.Std(), ReminderInterval: st.ReminderInterval.Std(), RequireRecentLogin: st.RequireRecentLogin.Std()}
 		if st.ApproverTeam != nil {
 			ps.ApproverTeamID = &st.ApproverTeam.ID
 		}
@@ -156,7 +156,8 @@ func approvalStages(stored []store.PolicyStage) []approval.Stage {
 	for i, st := range stored {
 		out[i] = approval.Stage{Name: st.Name, Order: i + 1, ApproverTeam: optionalApprovalRef(st.ApproverTeamID, st.ApproverTeamName),
 			MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
-			Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval)}
+			Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval),
+			RequireRecentLogin: approval.Duration(st.RequireRecentLogin)}
 	}
 	return out
 }

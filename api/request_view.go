@@ -128,24 +128,27 @@ func planView(p approval.Plan) *Plan {
 // times its reminders were sent (one per reminder_interval after it
 // opened, reminders_sent of them), so that clients need not compute them.
 type RequestStage struct {
-	Name             string               `json:"name"`
-	Order            int                  `json:"order"`
-	ApproverTeam     *int64               `json:"approver_team"`
-	SummaryFields    StageSummaryFields   `json:"summary_fields"`
-	MinApprovers     int                  `json:"min_approvers"`
-	DenialMessage    string               `json:"denial_message"`
-	Timeout          approval.Duration    `json:"timeout"`
-	ReminderInterval approval.Duration    `json:"reminder_interval"`
-	Status           approval.StageStatus `json:"status"`
-	OpenedAt         *time.Time           `json:"opened_at"`
-	Deadline         *time.Time           `json:"deadline"`
-	DecidedAt        *time.Time           `json:"decided_at"`
-	Approvals        int                  `json:"approvals"`
-	Responses        []Response           `json:"responses"`
-	NextReminder     *time.Time           `json:"next_reminder"`
-	RemindersSent    int                  `json:"reminders_sent"`
-	RemindedAt       []time.Time          `json:"reminded_at"`
-	Unreachable      *Unreachable         `json:"unreachable"`
+	Name             string             `json:"name"`
+	Order            int                `json:"order"`
+	ApproverTeam     *int64             `json:"approver_team"`
+	SummaryFields    StageSummaryFields `json:"summary_fields"`
+	MinApprovers     int                `json:"min_approvers"`
+	DenialMessage    string             `json:"denial_message"`
+	Timeout          approval.Duration  `json:"timeout"`
+	ReminderInterval approval.Duration  `json:"reminder_interval"`
+	// RequireRecentLogin: a decision on the stage needs a sign-in at
+	// most this old ("0s": any).
+	RequireRecentLogin approval.Duration    `json:"require_recent_login"`
+	Status             approval.StageStatus `json:"status"`
+	OpenedAt           *time.Time           `json:"opened_at"`
+	Deadline           *time.Time           `json:"deadline"`
+	DecidedAt          *time.Time           `json:"decided_at"`
+	Approvals          int                  `json:"approvals"`
+	Responses          []Response           `json:"responses"`
+	NextReminder       *time.Time           `json:"next_reminder"`
+	RemindersSent      int                  `json:"reminders_sent"`
+	RemindedAt         []time.Time          `json:"reminded_at"`
+	Unreachable        *Unreachable         `json:"unreachable"`
 }
 
 // StageSummaryFields name the stage's approver team.
@@ -156,12 +159,15 @@ type StageSummaryFields struct {
 // Response is one approver's decision on a stage. Its fields (and
 // Comment's) keep the alphabetical order they were always answered in.
 type Response struct {
-	At         time.Time `json:"at"`
-	Channel    string    `json:"channel"`
-	Comment    string    `json:"comment"`
-	Decision   string    `json:"decision"`
-	Unverified bool      `json:"unverified"`
-	User       string    `json:"user"`
+	At       time.Time `json:"at"`
+	Channel  string    `json:"channel"`
+	Comment  string    `json:"comment"`
+	Decision string    `json:"decision"`
+	// SignedInAt is the decider's sign-in the decision was judged by, when
+	// the API vouched for one (portal sessions).
+	SignedInAt *time.Time `json:"signed_in_at"`
+	Unverified bool       `json:"unverified"`
+	User       string     `json:"user"`
 }
 
 // Comment is a remark on a request; Stage is the 0-based position of the
@@ -236,11 +242,12 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		responses := make([]Response, len(s.Responses))
 		for j, resp := range s.Responses {
 			responses[j] = Response{User: resp.User, Decision: string(resp.Decision), Comment: resp.Comment, At: resp.At,
-				Channel: resp.Channel, Unverified: resp.Unverified}
+				Channel: resp.Channel, Unverified: resp.Unverified, SignedInAt: resp.SignedInAt}
 		}
 		v := stageView(i, s.Stage.Name, s.ApproverTeam, s.MinApprovers, s.DenialMessage, s.Timeout.Std(), s.ReminderInterval.Std(),
 			string(s.Status), s.OpenedAt, s.Deadline, s.DecidedAt, s.Approvals, responses)
 		v.NextReminder, v.RemindersSent = s.NextReminder, s.RemindersSent
+		v.RequireRecentLogin = s.RequireRecentLogin
 		v.RemindedAt = remindedAt(s.OpenedAt, s.ReminderInterval.Std(), s.RemindersSent)
 		if u := s.Unreachable; u != nil {
 			since := u.Since
@@ -313,7 +320,7 @@ func projectionStages(r store.Request) ([]RequestStage, []Comment) {
 		}
 		pos := *resp.StagePosition
 		byStage[pos] = append(byStage[pos], Response{User: resp.Username, Decision: resp.Kind, Comment: resp.Text, At: resp.Created,
-			Channel: resp.Channel, Unverified: resp.Unverified})
+			Channel: resp.Channel, Unverified: resp.Unverified, SignedInAt: resp.SignedInAt})
 		if resp.Kind == "approve" {
 			approvals[pos]++
 		}
@@ -330,6 +337,7 @@ func projectionStages(r store.Request) ([]RequestStage, []Comment) {
 		}
 		stages[i] = stageView(i, s.Name, team, s.MinApprovers, s.DenialMessage, s.Timeout, s.ReminderInterval,
 			s.Status, s.OpenedAt, s.Deadline, s.DecidedAt, approvals[s.Position], responses)
+		stages[i].RequireRecentLogin = approval.Duration(s.RequireRecentLogin)
 		stages[i].Unreachable = projectionUnreachable(r, s, approvals[s.Position])
 	}
 	return stages, comments

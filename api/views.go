@@ -296,6 +296,8 @@ type PolicyStage struct {
 	DenialMessage    string            `json:"denial_message"`
 	Timeout          approval.Duration `json:"timeout"`
 	ReminderInterval approval.Duration `json:"reminder_interval"`
+	// RequireRecentLogin: see approval.Stage; "0s" for none.
+	RequireRecentLogin approval.Duration `json:"require_recent_login"`
 }
 
 func policyObject(p store.Policy) access.Object {
@@ -309,7 +311,8 @@ func policyView(caller access.Principal, p store.Policy) Policy {
 	v.SummaryFields.UserCapabilities = access.CapabilitiesOf(caller, policyObject(p))
 	for i, st := range p.Stages {
 		s := PolicyStage{Name: st.Name, Order: i + 1, ApproverTeam: st.ApproverTeamID, MinApprovers: st.MinApprovers,
-			DenialMessage: st.DenialMessage, Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval)}
+			DenialMessage: st.DenialMessage, Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval),
+			RequireRecentLogin: approval.Duration(st.RequireRecentLogin)}
 		s.SummaryFields.ApproverTeam = optionalRef(st.ApproverTeamID, st.ApproverTeamName)
 		v.Stages[i] = s
 	}

@@ -22,6 +22,9 @@ import (
 // outcome is not known yet.
 func (s *Service) Decide(ctx context.Context, a Actor, r store.Request, action approval.Action, text string) (approval.Request, error) {
 	d := workflows.Decision{RequestID: r.ID, Action: action, User: a.Username, Text: text}
+	if action == approval.ActionApprove || action == approval.ActionReject {
+		d.SignedInAt = a.SignedInAt
+	}
 	st, err := s.act(ctx, r, d, a.Channel)
 	if ref := RefusalOf(err); ref != nil && InputRefusal(ref) {
 		err = s.WhoActsFirst(ctx, a, r.ID, action, err)

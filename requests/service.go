@@ -102,4 +102,8 @@ type Actor struct {
 	// Channel is how the actor reached Countersign (proof.ChannelAPI,
 	// proof.ChannelPortal, ...); decisions record it.
 	Channel string
+	// SignedInAt is when the actor last signed in interactively (a portal
+	// session's sign-in), nil for a bearer token: a stage that requires a
+	// recent sign-in judges approvals and rejections by it.
+	SignedInAt *time.Time
 }

@@ -57,7 +57,8 @@ func approvalPolicies(ps []store.Policy) []approval.Policy {
 		ap := approval.Policy{ID: p.ID, OrganizationID: p.OrganizationID, Name: p.Name, Priority: p.Priority, Condition: p.Condition, Enabled: p.Enabled}
 		for j, st := range p.Stages {
 			as := approval.Stage{Name: st.Name, Order: j + 1, MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
-				Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval)}
+				Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval),
+				RequireRecentLogin: approval.Duration(st.RequireRecentLogin)}
 			if st.ApproverTeamID != nil {
 				as.ApproverTeam = &approval.Ref{ID: *st.ApproverTeamID, Name: st.ApproverTeamName}
 			}
@@ -214,7 +215,7 @@ func (s *Service) createRequest(ctx context.Context, a Actor, item store.Catalog
 	}
 	for _, st := range plan.Stages {
 		ns := store.NewStage{Name: st.Name, MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
-			Timeout: st.Timeout.Std(), ReminderInterval: st.ReminderInterval.Std()}
+			Timeout: st.Timeout.Std(), ReminderInterval: st.ReminderInterval.Std(), RequireRecentLogin: st.RequireRecentLogin.Std()}
 		if st.ApproverTeam != nil {
 			ns.ApproverTeamID, ns.ApproverTeamName = &st.ApproverTeam.ID, st.ApproverTeam.Name
 		}

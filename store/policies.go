@@ -46,6 +46,8 @@ type PolicyStage struct {
 	// Both are stored to the second.
 	Timeout          time.Duration
 	ReminderInterval time.Duration
+	// RequireRecentLogin 0 means none; stored to the second.
+	RequireRecentLogin time.Duration
 }
 
 // NewPolicy is what CreatePolicy needs.
@@ -105,6 +107,7 @@ type policyStageRow struct {
 	DenialMessage           string `db:"denial_message"`
 	TimeoutSeconds          int64  `db:"timeout_seconds"`
 	ReminderIntervalSeconds int64  `db:"reminder_interval_seconds"`
+	RecentLoginSeconds      int64  `db:"require_recent_login_seconds"`
 }
 
 var policySort = sortFields{
@@ -264,15 +267,16 @@ func insertPolicyStages(ctx context.Context, tx *sqlx.Tx, policyID, orgID int64,
 			DenialMessage:           st.DenialMessage,
 			TimeoutSeconds:          int64(st.Timeout / time.Second),
 			ReminderIntervalSeconds: int64(st.ReminderInterval / time.Second),
+			RecentLoginSeconds:      int64(st.RequireRecentLogin / time.Second),
 		}
 	}
 	if err := checkTeams(ctx, tx, orgID, teams); err != nil {
 		return err
 	}
 	const q = `INSERT INTO approval_policy_stages (policy_id, position, name, approver_team_id,
-			min_approvers, denial_message, timeout_seconds, reminder_interval_seconds)
+			min_approvers, denial_message, timeout_seconds, reminder_interval_seconds, require_recent_login_seconds)
 		VALUES (:policy_id, :position, :name, :approver_team_id,
-			:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds)`
+			:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :require_recent_login_seconds)`
 	_, err := sqlx.NamedExecContext(ctx, tx, q, rows)
 	return err
 }
@@ -363,7 +367,7 @@ func withStages(ctx context.Context, e sqlx.QueryerContext, rows []policyRow) ([
 	}
 	const q = `SELECT s.policy_id, s.position, s.name, s.approver_team_id,
 			COALESCE(t.name, '') AS approver_team_name, s.min_approvers, s.denial_message,
-			s.timeout_seconds, s.reminder_interval_seconds
+			s.timeout_seconds, s.reminder_interval_seconds, s.require_recent_login_seconds
 		FROM approval_policy_stages s LEFT JOIN teams t ON t.id = s.approver_team_id
 		WHERE s.policy_id = ANY($1) ORDER BY s.policy_id, s.position`
 	var stages []policyStageRow
@@ -373,14 +377,15 @@ func withStages(ctx context.Context, e sqlx.QueryerContext, rows []policyRow) ([
 	for _, st := range stages {
 		p := &out[index[st.PolicyID]]
 		p.Stages = append(p.Stages, PolicyStage{
-			Position:         st.Position,
-			Name:             st.Name,
-			ApproverTeamID:   st.ApproverTeamID,
-			ApproverTeamName: st.ApproverTeamName,
-			MinApprovers:     st.MinApprovers,
-			DenialMessage:    st.DenialMessage,
-			Timeout:          time.Duration(st.TimeoutSeconds) * time.Second,
-			ReminderInterval: time.Duration(st.ReminderIntervalSeconds) * time.Second,
+			Position:           st.Position,
+			Name:               st.Name,
+			ApproverTeamID:     st.ApproverTeamID,
+			ApproverTeamName:   st.ApproverTeamName,
+			MinApprovers:       st.MinApprovers,
+			DenialMessage:      st.DenialMessage,
+			Timeout:            time.Duration(st.TimeoutSeconds) * time.Second,
+			ReminderInterval:   time.Duration(st.ReminderIntervalSeconds) * time.Second,
+			RequireRecentLogin: time.Duration(st.RecentLoginSeconds) * time.Second,
 		})
 	}
 	return out, nil

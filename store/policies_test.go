@@ -19,7 +19,7 @@ func (f *fixture) twoStages() []store.PolicyStage {
 	return []store.PolicyStage{
 		{
 			Name: "SRE", ApproverTeamID: &f.sre.ID, MinApprovers: 2, DenialMessage: "Ask SRE",
-			Timeout: 72 * time.Hour, ReminderInterval: 24 * time.Hour,
+			Timeout: 72 * time.Hour, ReminderInterval: 24 * time.Hour, RequireRecentLogin: 15 * time.Minute,
 		},
 		{Name: "Admins", MinApprovers: 1, Timeout: time.Hour},
 	}
@@ -59,7 +59,7 @@ func TestStore_CreatePolicy(t *testing.T) {
 		assert.Equal(t, []store.PolicyStage{
 			{
 				Position: 0, Name: "SRE", ApproverTeamID: &f.sre.ID, ApproverTeamName: "sre", MinApprovers: 2,
-				DenialMessage: "Ask SRE", Timeout: 72 * time.Hour, ReminderInterval: 24 * time.Hour,
+				DenialMessage: "Ask SRE", Timeout: 72 * time.Hour, ReminderInterval: 24 * time.Hour, RequireRecentLogin: 15 * time.Minute,
 			},
 			{Position: 1, Name: "Admins", MinApprovers: 1, Timeout: time.Hour},
 		}, got.Stages)

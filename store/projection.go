@@ -177,7 +177,7 @@ func replaceStagesAndResponses(ctx context.Context, tx *sqlx.Tx, st RequestState
 		const q = `INSERT INTO service_request_stages (` + stageColumns + `)
 			VALUES (:request_id, :position, :name,
 				(SELECT t.id FROM teams t WHERE t.id = :approver_team_id), :approver_team_name,
-				:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :status,
+				:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :require_recent_login_seconds, :status,
 				:opened_at, :deadline, :decided_at)`
 		if _, err := sqlx.NamedExecContext(ctx, tx, q, rows); err != nil {
 			return err
@@ -202,10 +202,11 @@ func replaceStagesAndResponses(ctx context.Context, tx *sqlx.Tx, st RequestState
 				Created:       r.Created,
 				Channel:       r.Channel,
 				Unverified:    r.Unverified,
+				SignedInAt:    r.SignedInAt,
 			}
 		}
 		const q = `INSERT INTO service_request_responses (` + responseColumns + `)
-			VALUES (:request_id, :stage_position, :username, :kind, :text, :created, :channel, :unverified)`
+			VALUES (:request_id, :stage_position, :username, :kind, :text, :created, :channel, :unverified, :signed_in_at)`
 		// Batches keep each statement under PostgreSQL's limit of 65535
 		// parameters however long the discussion gets.
 		for batch := range slices.Chunk(rows, responseBatch) {

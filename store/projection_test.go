@@ -31,7 +31,7 @@ func snapshot(f *fixture, id, seq int64) store.RequestState {
 			{
 				Position: 0, Name: "SRE", ApproverTeamID: &f.sre.ID, ApproverTeamName: "sre", MinApprovers: 2,
 				DenialMessage: "Talk to SRE first", Timeout: 72 * time.Hour, ReminderInterval: 24 * time.Hour,
-				Status: "pending", OpenedAt: &opened, Deadline: ptr(opened.Add(72 * time.Hour)),
+				RequireRecentLogin: 10 * time.Minute, Status: "pending", OpenedAt: &opened, Deadline: ptr(opened.Add(72 * time.Hour)),
 			},
 			{Position: 1, Name: "Admins", MinApprovers: 1, Timeout: time.Hour, Status: "waiting"},
 		},
@@ -44,7 +44,8 @@ func snapshot(f *fixture, id, seq int64) store.RequestState {
 		st.PendingApprovers = []string{"carol"}
 		st.Modified = at
 		st.Responses = append(st.Responses,
-			store.Response{StagePosition: ptr(0), Username: "bob", Kind: "approve", Text: "ok", Created: at})
+			store.Response{StagePosition: ptr(0), Username: "bob", Kind: "approve", Text: "ok", Created: at,
+				Channel: "portal", SignedInAt: ptr(opened.Add(-5 * time.Minute))})
 	}
 	if seq >= 3 {
 		at := opened.Add(2 * time.Minute)
@@ -101,7 +102,9 @@ func assertMirrors(t *testing.T, st store.RequestState, got store.Request) {
 	for i := range st.Responses {
 		want, have := st.Responses[i], got.Responses[i]
 		assert.True(t, want.Created.Equal(have.Created))
+		assertSameTime(t, want.SignedInAt, have.SignedInAt)
 		want.Created, have.Created = time.Time{}, time.Time{}
+		want.SignedInAt, have.SignedInAt = nil, nil
 		assert.Equal(t, want, have)
 	}
 }

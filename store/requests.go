@@ -42,9 +42,11 @@ type NewStage struct {
 	// MinApprovers must be at least 1 (ErrInvalid otherwise).
 	MinApprovers  int
 	DenialMessage string
-	// Timeout and ReminderInterval are stored to the second.
-	Timeout          time.Duration
-	ReminderInterval time.Duration
+	// Timeout, ReminderInterval and RequireRecentLogin (0: none) are
+	// stored to the second.
+	Timeout            time.Duration
+	ReminderInterval   time.Duration
+	RequireRecentLogin time.Duration
 }
 
 // Request is a service request as last recorded: its row and, from
@@ -108,10 +110,12 @@ type StageState struct {
 	DenialMessage    string
 	Timeout          time.Duration
 	ReminderInterval time.Duration
-	Status           string
-	OpenedAt         *time.Time
-	Deadline         *time.Time
-	DecidedAt        *time.Time
+	// RequireRecentLogin: see approval.Stage; 0 means none.
+	RequireRecentLogin time.Duration
+	Status             string
+	OpenedAt           *time.Time
+	Deadline           *time.Time
+	DecidedAt          *time.Time
 }
 
 // Response is an approval, a rejection or a comment on a request. Kind is
@@ -128,6 +132,9 @@ type Response struct {
 	// without a proof of its user.
 	Channel    string
 	Unverified bool
+	// SignedInAt is the decider's sign-in the decision was judged by, when
+	// the API vouched for one.
+	SignedInAt *time.Time
 }
 
 // requestRow is a service_requests row as scanned; requestColumns selects it.
@@ -209,6 +216,7 @@ type stageRow struct {
 	DenialMessage           string     `db:"denial_message"`
 	TimeoutSeconds          int64      `db:"timeout_seconds"`
 	ReminderIntervalSeconds int64      `db:"reminder_interval_seconds"`
+	RecentLoginSeconds      int64      `db:"require_recent_login_seconds"`
 	Status                  string     `db:"status"`
 	OpenedAt                *time.Time `db:"opened_at"`
 	Deadline                *time.Time `db:"deadline"`
@@ -226,6 +234,7 @@ func newStageRow(requestID int64, st StageState) stageRow {
 		DenialMessage:           st.DenialMessage,
 		TimeoutSeconds:          int64(st.Timeout / time.Second),
 		ReminderIntervalSeconds: int64(st.ReminderInterval / time.Second),
+		RecentLoginSeconds:      int64(st.RequireRecentLogin / time.Second),
 		Status:                  st.Status,
 		OpenedAt:                st.OpenedAt,
 		Deadline:                st.Deadline,
@@ -235,38 +244,40 @@ func newStageRow(requestID int64, st StageState) stageRow {
 
 func (r stageRow) stage() StageState {
 	return StageState{
-		Position:         r.Position,
-		Name:             r.Name,
-		ApproverTeamID:   r.ApproverTeamID,
-		ApproverTeamName: r.ApproverTeamName,
-		MinApprovers:     r.MinApprovers,
-		DenialMessage:    r.DenialMessage,
-		Timeout:          time.Duration(r.TimeoutSeconds) * time.Second,
-		ReminderInterval: time.Duration(r.ReminderIntervalSeconds) * time.Second,
-		Status:           r.Status,
-		OpenedAt:         r.OpenedAt,
-		Deadline:         r.Deadline,
-		DecidedAt:        r.DecidedAt,
+		Position:           r.Position,
+		Name:               r.Name,
+		ApproverTeamID:     r.ApproverTeamID,
+		ApproverTeamName:   r.ApproverTeamName,
+		MinApprovers:       r.MinApprovers,
+		DenialMessage:      r.DenialMessage,
+		Timeout:            time.Duration(r.TimeoutSeconds) * time.Second,
+		ReminderInterval:   time.Duration(r.ReminderIntervalSeconds) * time.Second,
+		RequireRecentLogin: time.Duration(r.RecentLoginSeconds) * time.Second,
+		Status:             r.Status,
+		OpenedAt:           r.OpenedAt,
+		Deadline:           r.Deadline,
+		DecidedAt:          r.DecidedAt,
 	}
 }
 
 const stageColumns = `request_id, position, name, approver_team_id, approver_team_name,
-	min_approvers, denial_message, timeout_seconds, reminder_interval_seconds, status,
+	min_approvers, denial_message, timeout_seconds, reminder_interval_seconds, require_recent_login_seconds, status,
 	opened_at, deadline, decided_at`
 
 // responseRow is a service_request_responses row, for scanning and inserts.
 type responseRow struct {
-	RequestID     int64     `db:"request_id"`
-	StagePosition *int      `db:"stage_position"`
-	Username      string    `db:"username"`
-	Kind          string    `db:"kind"`
-	Text          string    `db:"text"`
-	Created       time.Time `db:"created"`
-	Channel       string    `db:"channel"`
-	Unverified    bool      `db:"unverified"`
+	RequestID     int64      `db:"request_id"`
+	StagePosition *int       `db:"stage_position"`
+	Username      string     `db:"username"`
+	Kind          string     `db:"kind"`
+	Text          string     `db:"text"`
+	Created       time.Time  `db:"created"`
+	Channel       string     `db:"channel"`
+	Unverified    bool       `db:"unverified"`
+	SignedInAt    *time.Time `db:"signed_in_at"`
 }
 
-const responseColumns = `request_id, stage_position, username, kind, text, created, channel, unverified`
+const responseColumns = `request_id, stage_position, username, kind, text, created, channel, unverified, signed_in_at`
 
 // CreateRequest records a newly submitted request, in status
 // pending_approval with state sequence 0, and its stages in status waiting,
@@ -299,15 +310,16 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 		rows := make([]stageRow, len(nr.Stages))
 		for i, st := range nr.Stages {
 			rows[i] = newStageRow(id, StageState{
-				Position:         i,
-				Name:             st.Name,
-				ApproverTeamID:   st.ApproverTeamID,
-				ApproverTeamName: st.ApproverTeamName,
-				MinApprovers:     st.MinApprovers,
-				DenialMessage:    st.DenialMessage,
-				Timeout:          st.Timeout,
-				ReminderInterval: st.ReminderInterval,
-				Status:           "waiting",
+				Position:           i,
+				Name:               st.Name,
+				ApproverTeamID:     st.ApproverTeamID,
+				ApproverTeamName:   st.ApproverTeamName,
+				MinApprovers:       st.MinApprovers,
+				DenialMessage:      st.DenialMessage,
+				Timeout:            st.Timeout,
+				ReminderInterval:   st.ReminderInterval,
+				RequireRecentLogin: st.RequireRecentLogin,
+				Status:             "waiting",
 			})
 		}
 		if err := insertNewStages(ctx, tx, rows); err != nil {
@@ -327,7 +339,7 @@ func insertNewStages(ctx context.Context, e sqlx.ExtContext, rows []stageRow) er
 	}
 	const q = `INSERT INTO service_request_stages (` + stageColumns + `)
 		VALUES (:request_id, :position, :name, :approver_team_id, :approver_team_name,
-			:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :status,
+			:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :require_recent_login_seconds, :status,
 			:opened_at, :deadline, :decided_at)`
 	_, err := sqlx.NamedExecContext(ctx, e, q, rows)
 	return err
@@ -381,6 +393,7 @@ func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, 
 			Created:       r.Created,
 			Channel:       r.Channel,
 			Unverified:    r.Unverified,
+			SignedInAt:    r.SignedInAt,
 		}
 	}
 	return req, nil

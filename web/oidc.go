@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 )
 
 // Federation is sign-in through an OpenID provider, as the process that
@@ -25,13 +26,15 @@ type Federation interface {
 	Secure() bool
 	// AuthCodeURL is where the browser starts: the provider's
 	// authorization endpoint with state, nonce and the S256 challenge of
-	// verifier.
-	AuthCodeURL(state, nonce, verifier string) string
+	// verifier, and maxAge as OIDC's max_age when not nil (a login at
+	// most that old, 0: a new one).
+	AuthCodeURL(state, nonce, verifier string, maxAge *time.Duration) string
 	// Finish exchanges code with verifier, verifies the ID token and its
-	// nonce, signs the user in and starts a session, returning its id. Its
+	// nonce, signs the user in and starts a session, returning its id.
+	// With maxAge, the token's auth_time must be at most that old. Its
 	// errors wrap one of the ErrFederation* errors when the sign-in is
 	// refused; any other error means it could not be checked.
-	Finish(ctx context.Context, code, verifier, nonce, userAgent string) (sessionID string, err error)
+	Finish(ctx context.Context, code, verifier, nonce, userAgent string, maxAge *time.Duration) (sessionID string, err error)
 }
 
 // Refusals of Federation.Finish.
@@ -49,6 +52,9 @@ var (
 	ErrFederationIdentityTaken = errors.New("the username belongs to another identity")
 	// ErrFederationClaims: the ID token lacks what a sign-in needs.
 	ErrFederationClaims = errors.New("the ID token's claims are unusable")
+	// ErrFederationStale: a new login was asked for (max_age) and the
+	// provider's answer does not show one (auth_time missing or older).
+	ErrFederationStale = errors.New("the provider did not sign the user in again")
 )
 
 // flowCookie holds the browser's side of a sign-in at the provider. It is
@@ -70,6 +76,18 @@ type flow struct {
 	Nonce    string `json:"n"`
 	Verifier string `json:"v"`
 	Next     string `json:"r,omitempty"`
+	// MaxAge, in seconds, is the age of login a step-up asked for. The
+	// browser could change it, and gain nothing: what a decision is
+	// judged by is the session's sign-in time, from the ID token.
+	MaxAge *int64 `json:"m,omitempty"`
+}
+
+func (f flow) maxAge() *time.Duration {
+	if f.MaxAge == nil {
+		return nil
+	}
+	d := time.Duration(*f.MaxAge) * time.Second
+	return &d
 }
 
 func randomValue() string {
@@ -86,15 +104,42 @@ func (p *Portal) flowCookie(value string, maxAge int) *http.Cookie {
 // federatedSignIn starts the authorization code flow: a fresh state,
 // nonce and PKCE verifier in the flow cookie, then the provider.
 func (p *Portal) federatedSignIn(w http.ResponseWriter, r *http.Request) {
-	f := flow{State: randomValue(), Nonce: randomValue(), Verifier: randomValue(), Next: NextRoute(r.URL.Query().Get("next"))}
+	p.startFlow(w, r, flow{Next: NextRoute(r.URL.Query().Get("next"))})
+}
+
+func (p *Portal) startFlow(w http.ResponseWriter, r *http.Request, f flow) {
+	f.State, f.Nonce, f.Verifier = randomValue(), randomValue(), randomValue()
 	b, err := json.Marshal(f)
 	if err != nil {
-		panic(err) // strings always marshal
+		panic(err) // strings and numbers always marshal
 	}
 	http.SetCookie(w, p.flowCookie(base64.RawURLEncoding.EncodeToString(b), flowLifetime))
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, p.cfg.Federation.AuthCodeURL(f.State, f.Nonce, f.Verifier), http.StatusFound)
+	http.Redirect(w, r, p.cfg.Federation.AuthCodeURL(f.State, f.Nonce, f.Verifier, f.maxAge()), http.StatusFound)
 }
+
+// signInAgain is GET /ui/signin/again?within=15m&next=#/requests/7: the
+// step-up a stage that requires a recent sign-in asks for. Through the
+// provider with max_age (the provider asks for the password only when
+// its own login is older); with tokens, the sign-in page. A within that
+// does not read as a duration asks for a new login.
+func (p *Portal) signInAgain(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	next := NextRoute(q.Get("next"))
+	if p.cfg.Federation == nil {
+		p.showSignIn(w, r, http.StatusOK, signInPage{StepUp: true, Next: next})
+		return
+	}
+	var seconds int64
+	if d, err := time.ParseDuration(q.Get("within")); err == nil && d > 0 && d <= maxStepUp {
+		seconds = int64(d / time.Second)
+	}
+	p.startFlow(w, r, flow{Next: next, MaxAge: &seconds})
+}
+
+// maxStepUp bounds the age of login a step-up may ask for: longer is no
+// step-up (a stage may require at most a day).
+const maxStepUp = 24 * time.Hour
 
 // federatedCallback finishes the flow the provider sends the browser back
 // to: the state must be the flow cookie's, then Federation.Finish. Nothing
@@ -114,7 +159,7 @@ func (p *Portal) federatedCallback(w http.ResponseWriter, r *http.Request) {
 		p.showSignIn(w, r, http.StatusBadGateway, signInPage{Error: "The identity provider did not complete the sign-in. Try again.", Next: f.Next})
 		return
 	}
-	id, err := p.cfg.Federation.Finish(r.Context(), q.Get("code"), f.Verifier, f.Nonce, r.UserAgent())
+	id, err := p.cfg.Federation.Finish(r.Context(), q.Get("code"), f.Verifier, f.Nonce, r.UserAgent(), f.maxAge())
 	if err != nil {
 		status, msg := federationRefusal(err)
 		p.log.Warn("a sign-in through the identity provider failed", "error", err)
@@ -134,6 +179,8 @@ func federationRefusal(err error) (int, string) {
 		return http.StatusForbidden, "Your Countersign account is deactivated. Ask an administrator."
 	case errors.Is(err, ErrFederationIdentityTaken):
 		return http.StatusConflict, "Your username belongs to another Countersign account. Ask an administrator to resolve it."
+	case errors.Is(err, ErrFederationStale):
+		return http.StatusUnauthorized, "The identity provider did not sign you in again, which this decision needs. Sign in again."
 	case errors.Is(err, ErrFederationClaims):
 		return http.StatusBadRequest, "The identity provider did not send what Countersign needs to sign you in. Ask an administrator."
 	}

@@ -99,6 +99,9 @@ type signInPage struct {
 	Provider string
 	// TokenSignIn offers the API token form.
 	TokenSignIn bool
+	// StepUp: the user is asked to sign in again for a decision that
+	// needs a recent sign-in.
+	StepUp bool
 	// Next is the portal route to open after signing in ("#/requests/1"),
 	// when the user was heading there; see NextRoute.
 	Next string

@@ -114,6 +114,7 @@ func New(cfg Config) *Portal {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	p.mux.HandleFunc("GET /ui/signin", p.signInPage)
+	p.mux.HandleFunc("GET /ui/signin/again", p.signInAgain)
 	p.mux.HandleFunc("POST /ui/session", p.signIn)
 	p.mux.HandleFunc("POST /ui/signout", p.signOut)
 	if cfg.Federation != nil {

@@ -120,6 +120,13 @@ func TestPortal_SignIn(t *testing.T) {
 		assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'self'")
 	})
 
+	t.Run("signing in again for a decision, with tokens: the sign-in page says why and keeps the route", func(t *testing.T) {
+		resp, body := do(t, p, httptest.NewRequest("GET", "/ui/signin/again?within=15m&next=%23/requests/7", nil))
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Contains(t, body, "This decision needs a recent sign-in")
+		assert.Contains(t, body, `name="next" value="#/requests/7"`)
+	})
+
 	t.Run("a bad token is refused with a message and no cookie", func(t *testing.T) {
 		resp, body := do(t, p, signInRequest("cs_wrong"))
 		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)

@@ -39,13 +39,14 @@ func policyStages(in []store.PolicyStage) []store.PolicyStage {
 	out := make([]store.PolicyStage, len(in))
 	for i, st := range in {
 		out[i] = store.PolicyStage{
-			Position:         i,
-			Name:             st.Name,
-			ApproverTeamID:   clonePtr(st.ApproverTeamID),
-			MinApprovers:     st.MinApprovers,
-			DenialMessage:    st.DenialMessage,
-			Timeout:          st.Timeout / time.Second * time.Second,
-			ReminderInterval: st.ReminderInterval / time.Second * time.Second,
+			Position:           i,
+			Name:               st.Name,
+			ApproverTeamID:     clonePtr(st.ApproverTeamID),
+			MinApprovers:       st.MinApprovers,
+			DenialMessage:      st.DenialMessage,
+			Timeout:            st.Timeout / time.Second * time.Second,
+			ReminderInterval:   st.ReminderInterval / time.Second * time.Second,
+			RequireRecentLogin: st.RequireRecentLogin / time.Second * time.Second,
 		}
 	}
 	return out
@@ -85,6 +86,8 @@ func (s *Store) checkPolicy(op string, p *store.Policy) error {
 			return fail(op, store.ErrInvalid, "approval_policy_stages_timeout_check")
 		case st.ReminderInterval < 0:
 			return fail(op, store.ErrInvalid, "approval_policy_stages_reminder_interval_check")
+		case st.RequireRecentLogin < 0:
+			return fail(op, store.ErrInvalid, "approval_policy_stages_recent_login_check")
 		}
 	}
 	return nil

@@ -94,7 +94,7 @@ func (s *Store) recorded(op string, r *store.Request, st store.RequestState) (*s
 	next.Stages = make([]store.StageState, len(st.Stages))
 	for i, stage := range st.Stages {
 		switch {
-		case stage.Position < 0 || stage.MinApprovers < 1 || stage.Timeout < 0 || stage.ReminderInterval < 0 ||
+		case stage.Position < 0 || stage.MinApprovers < 1 || stage.Timeout < 0 || stage.ReminderInterval < 0 || stage.RequireRecentLogin < 0 ||
 			!slices.Contains(stageStatuses, stage.Status):
 			return nil, fail(op, store.ErrInvalid, "service_request_stages")
 		case slices.ContainsFunc(st.Stages[:i], func(o store.StageState) bool { return o.Position == stage.Position }):
@@ -108,6 +108,7 @@ func (s *Store) recorded(op string, r *store.Request, st store.RequestState) (*s
 		stage.ApproverTeamID = clonePtr(stage.ApproverTeamID)
 		stage.Timeout = stage.Timeout / time.Second * time.Second
 		stage.ReminderInterval = stage.ReminderInterval / time.Second * time.Second
+		stage.RequireRecentLogin = stage.RequireRecentLogin / time.Second * time.Second
 		stage.OpenedAt, stage.Deadline, stage.DecidedAt = rounded(stage.OpenedAt), rounded(stage.Deadline), rounded(stage.DecidedAt)
 		next.Stages[i] = stage
 	}
@@ -120,6 +121,7 @@ func (s *Store) recorded(op string, r *store.Request, st store.RequestState) (*s
 		}
 		resp.StagePosition = clonePtr(resp.StagePosition)
 		resp.Created = micro(resp.Created)
+		resp.SignedInAt = rounded(resp.SignedInAt)
 		next.Responses[i] = resp
 	}
 	// Read back by created, then in the order recorded.

@@ -117,15 +117,16 @@ func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.R
 	stages := make([]store.StageState, len(nr.Stages))
 	for i, st := range nr.Stages {
 		stages[i] = store.StageState{
-			Position:         i,
-			Name:             st.Name,
-			ApproverTeamID:   clonePtr(st.ApproverTeamID),
-			ApproverTeamName: st.ApproverTeamName,
-			MinApprovers:     st.MinApprovers,
-			DenialMessage:    st.DenialMessage,
-			Timeout:          st.Timeout / time.Second * time.Second,
-			ReminderInterval: st.ReminderInterval / time.Second * time.Second,
-			Status:           "waiting",
+			Position:           i,
+			Name:               st.Name,
+			ApproverTeamID:     clonePtr(st.ApproverTeamID),
+			ApproverTeamName:   st.ApproverTeamName,
+			MinApprovers:       st.MinApprovers,
+			DenialMessage:      st.DenialMessage,
+			Timeout:            st.Timeout / time.Second * time.Second,
+			ReminderInterval:   st.ReminderInterval / time.Second * time.Second,
+			RequireRecentLogin: st.RequireRecentLogin / time.Second * time.Second,
+			Status:             "waiting",
 		}
 		switch st := stages[i]; {
 		case st.MinApprovers < 1:
@@ -134,6 +135,8 @@ func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.R
 			return store.Request{}, fail(op, store.ErrInvalid, "service_request_stages_timeout_check")
 		case st.ReminderInterval < 0:
 			return store.Request{}, fail(op, store.ErrInvalid, "service_request_stages_reminder_interval_check")
+		case st.RequireRecentLogin < 0:
+			return store.Request{}, fail(op, store.ErrInvalid, "service_request_stages_recent_login_check")
 		}
 	}
 	for _, st := range stages {

@@ -55,6 +55,9 @@ test('stageSummary: the stage, who decides and how many approvals', () => {
   assert.equal(stageSummary({ name: 'Approval', approver_team: null, min_approvers: 1 }), 'Approval (organization admins, 1 approver)');
   assert.equal(stageSummary({ name: 'Approval', approver_team: 3 }), 'Approval (organization admins, 1 approver)',
     'a team id without its name, and no count, read as the defaults');
+  assert.equal(stageSummary({ name: 'Prod', approver_team: { id: 3, name: 'sre' }, min_approvers: 1, require_recent_login: '15m0s' }),
+    'Prod (sre, 1 approver, sign-in within 15m0s)');
+  assert.equal(stageSummary({ name: 'Prod', min_approvers: 1, require_recent_login: '0s' }), 'Prod (organization admins, 1 approver)');
 });
 
 test('answerText: answers as text', () => {

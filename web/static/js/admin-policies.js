@@ -14,6 +14,7 @@ function stageEditor(teams, st, onRemove, onMove) {
   const denial = h('input', { type: 'text', value: st.denial_message || '', maxlength: 2000 });
   const timeout = h('input', { type: 'text', value: st.timeout || '72h', autocomplete: 'off' });
   const reminder = h('input', { type: 'text', value: st.reminder_interval || '24h', autocomplete: 'off' });
+  const recentLogin = h('input', { type: 'text', value: st.require_recent_login || '0s', autocomplete: 'off' });
   const legend = h('legend', {});
   const el = h('fieldset', { class: 'stage-editor stack' }, legend,
     h('div', { class: 'form-grid two' },
@@ -22,7 +23,9 @@ function stageEditor(teams, st, onRemove, onMove) {
       field({ label: 'Approvals needed', control: min, key: 'min_approvers' }),
       field({ label: 'Denial message', control: denial, key: 'denial_message', hint: 'Shown to the requester on rejection.' }),
       field({ label: 'Timeout', control: timeout, key: 'timeout', hint: 'How long the stage may wait, e.g. 72h.' }),
-      field({ label: 'Reminder interval', control: reminder, key: 'reminder_interval', hint: 'e.g. 24h; 0s for none.' })),
+      field({ label: 'Reminder interval', control: reminder, key: 'reminder_interval', hint: 'e.g. 24h; 0s for none.' }),
+      field({ label: 'Recent sign-in required', control: recentLogin, key: 'require_recent_login',
+        hint: 'Deciders must have signed in this recently, e.g. 15m; 0s for any.' })),
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'btn btn-small', onclick: () => onMove(-1) }, icon('arrow-up'), 'Move up'),
       h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: onRemove }, icon('trash-2'), 'Remove stage')));
@@ -40,6 +43,7 @@ function stageEditor(teams, st, onRemove, onMove) {
       name: name.value.trim(), approver_team: team.value ? Number(team.value) : null,
       min_approvers: Number(min.value), denial_message: denial.value,
       timeout: timeout.value.trim(), reminder_interval: reminder.value.trim(),
+      require_recent_login: recentLogin.value.trim() || '0s',
     }),
   };
 }

@@ -14,6 +14,37 @@ import { staleGuard } from './stale.js';
 // moment longer, so they are left out until it catches up.
 const decided = new Set();
 
+// The decision a step-up sign-in interrupted, to offer again on the
+// request's page once the user is back.
+const resumeKey = 'countersign.resume-decision';
+
+/**
+ * Sends the user to sign in again for request r's open stage, which
+ * requires a recent sign-in, and back to the request to decide (action).
+ */
+function signInAgain(r, action) {
+  const route = `#/requests/${r.id}`;
+  const st = r.current_stage !== null && r.current_stage !== undefined ? r.stages?.[r.current_stage] : null;
+  sessionStorage.setItem('countersign.next', route);
+  sessionStorage.setItem(resumeKey, JSON.stringify({ id: r.id, action }));
+  location.assign(`/ui/signin/again?${new URLSearchParams({ within: st?.require_recent_login || '', next: route })}`);
+}
+
+/**
+ * The decision on request id that a step-up sign-in interrupted, if any:
+ * "approve", "reject" or null. Asked once: the answer is forgotten.
+ */
+export function resumedDecision(id) {
+  const saved = sessionStorage.getItem(resumeKey);
+  sessionStorage.removeItem(resumeKey);
+  try {
+    const v = JSON.parse(saved);
+    return v && v.id === id && (v.action === 'approve' || v.action === 'reject') ? v.action : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Asks to confirm an approval or a rejection of request r and sends it.
  * Resolves with the updated request, or null when the user backed out.
@@ -31,7 +62,14 @@ export async function decideDialog(r, action) {
       ? { label: 'Comment', required: false, hint: 'Optional; the requester and the other approvers see it.' }
       : { label: 'Reason', required: true, hint: 'Required; the requester sees it with the stage’s denial message.' },
     action: async (text) => {
-      updated = await post(`/service_requests/${r.id}/${action}/`, approve ? { comment: text } : { reason: text });
+      try {
+        updated = await post(`/service_requests/${r.id}/${action}/`, approve ? { comment: text } : { reason: text });
+      } catch (err) {
+        // The stage requires a recent sign-in: the server said so, and
+        // the provider (or the sign-in page) is where to get one.
+        if (err.code === 'recent_login_required') signInAgain(r, action);
+        throw err;
+      }
     },
   });
   if (!ok) return null;

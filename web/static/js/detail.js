@@ -9,7 +9,7 @@ import {
 } from './ui.js';
 import { relative, sentReminders, statusLabel } from './format.js';
 import { can } from './capabilities.js';
-import { decideDialog } from './approvals.js';
+import { decideDialog, resumedDecision } from './approvals.js';
 import { cancelDialog, deleteDialog } from './request-actions.js';
 import { answersView } from './answers.js';
 import { staleGuard } from './stale.js';
@@ -102,6 +102,8 @@ function statusCard(r) {
       r.pending_approvers.length ? [`May decide: ${r.pending_approvers.join(', ')}`, h('br')] : null,
       'Deadline ', time(st.deadline), st.deadline ? ` (${relative(st.deadline)})` : null,
       st.next_reminder ? [h('br'), 'Next reminder ', time(st.next_reminder)] : null,
+      st.require_recent_login && st.require_recent_login !== '0s'
+        ? [h('br'), h('span', { class: 'step-up' }, `Deciding needs a sign-in within the last ${st.require_recent_login}`)] : null,
       stuck ? h('p', { class: 'alert unreachable', role: 'status' }, stuck) : null) : null,
     r.job ? jobLine(r.job) : null,
     r.failure_reason ? h('p', { class: 'alert failure' }, r.failure_reason) : null,
@@ -238,6 +240,9 @@ export async function detailPage(page, idText) {
   });
 
   render();
+  // Back from signing in again for a decision: offer it at once.
+  const resumed = resumedDecision(id);
+  if (resumed && can(r, resumed)) decide(resumed);
   timer = setInterval(() => {
     // A finished request changes no more (the server sets finished
     // exactly then).

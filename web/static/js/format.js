@@ -47,7 +47,8 @@ export function stageSummary(st) {
   const team = st.approver_team && typeof st.approver_team === 'object' ? st.approver_team.name : null;
   const who = team || 'organization admins';
   const n = st.min_approvers || 1;
-  return `${st.name} (${who}, ${n} approver${n === 1 ? '' : 's'})`;
+  const stepUp = st.require_recent_login && st.require_recent_login !== '0s' ? `, sign-in within ${st.require_recent_login}` : '';
+  return `${st.name} (${who}, ${n} approver${n === 1 ? '' : 's'}${stepUp})`;
 }
 
 /**

@@ -1,0 +1,3 @@
+ALTER TABLE service_request_responses DROP COLUMN signed_in_at;
+ALTER TABLE service_request_stages DROP COLUMN require_recent_login_seconds;
+ALTER TABLE approval_policy_stages DROP COLUMN require_recent_login_seconds;
