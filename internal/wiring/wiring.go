@@ -220,5 +220,6 @@ func discoverOIDC(ctx context.Context, o config.OIDCSettings, st *store.Store) (
 	return api.DiscoverOIDC(ctx, api.OIDCConfig{
 		Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL,
 		Scopes: o.Scopes, UsernameClaim: o.UsernameClaim, GroupsClaim: o.GroupsClaim, GroupMap: gm,
+		ProviderName: o.ProviderName,
 	}, st)
 }
