@@ -69,10 +69,10 @@ func currentSession(c *gin.Context) int64 {
 }
 
 // RunSessionCleanup deletes the portal sessions that have ended (revoked,
-// expired, or idle past Deps.SessionIdleTimeout) right away, then
-// every Deps.SessionCleanupInterval, until ctx is canceled; it returns
-// when the sweep under way has stopped. Without it the sessions table only
-// grows. Every API replica may run it: each sweep deletes in batches of
+// expired, or idle past Deps.SessionIdleTimeout) right away, then every
+// Deps.SessionCleanupInterval, until ctx is canceled; it returns once the
+// sweep under way has stopped. Without it the sessions table only grows.
+// It needs Deps.Store. Every API replica may run it: each sweep deletes in batches of
 // Deps.SessionCleanupBatch rows, so none holds the table for long, and a
 // row another replica deletes first is simply no longer there. A sweep
 // that fails is logged and the next one tries again.
