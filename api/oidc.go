@@ -24,6 +24,9 @@ type OIDCConfig struct {
 	Scopes                                      []string
 	UsernameClaim, GroupsClaim                  string
 	GroupMap                                    sso.GroupMap
+	// ProviderName is the provider's name on the portal's sign-in
+	// button; empty: the issuer's host name.
+	ProviderName string
 }
 
 // OIDC is an OpenID provider discovered and a group map resolved, ready
@@ -92,7 +95,12 @@ type federation struct {
 	p *sso.Provisioner
 }
 
+// Name is OIDC_PROVIDER_NAME when set, else the issuer's host name,
+// which at least tells the user where they are sent.
 func (f federation) Name() string {
+	if f.o.cfg.ProviderName != "" {
+		return f.o.cfg.ProviderName
+	}
 	u, err := url.Parse(f.o.cfg.Issuer)
 	if err != nil {
 		return "your identity provider"

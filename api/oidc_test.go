@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -312,4 +313,40 @@ func TestDiscoverOIDC_FailsAtStart(t *testing.T) {
 	cfg.RedirectURL = "http://127.0.0.1:8080/api/v2/callback"
 	_, err = api.DiscoverOIDC(context.Background(), cfg, nil)
 	require.ErrorContains(t, err, "is taken by Countersign")
+}
+
+// OIDC_PROVIDER_NAME names the provider on the portal's sign-in button,
+// escaped like any text of the page; without it the button names the
+// issuer's host.
+func TestOIDC_ProviderName(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	issuer := "http://" + ln.Addr().String()
+	idp, err := devidp.New(devidp.Config{Issuer: issuer, Logger: quiet,
+		Clients: []devidp.Client{{ID: "countersign", Secret: "client-secret", RedirectURIs: []string{"http://127.0.0.1:8080" + oidcCallbackPath}}}})
+	require.NoError(t, err)
+	idpSrv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: idp}
+	go func() { _ = idpSrv.Serve(ln) }()
+	t.Cleanup(func() { _ = idpSrv.Close() })
+
+	signInPage := func(name string) string {
+		provider, err := api.DiscoverOIDC(context.Background(), api.OIDCConfig{
+			Issuer: issuer, ClientID: "countersign", ClientSecret: "client-secret", RedirectURL: "http://127.0.0.1:8080" + oidcCallbackPath,
+			Scopes: []string{"openid"}, UsernameClaim: "preferred_username", GroupsClaim: "groups", ProviderName: name,
+		}, nil)
+		require.NoError(t, err)
+		srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Logger: quiet, OIDC: provider, NoTokenSignIn: true})
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/ui/signin", nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		return rec.Body.String()
+	}
+
+	body := signInPage(`Acme <SSO> & "Co"`)
+	assert.Contains(t, body, `>Sign in with Acme &lt;SSO&gt; &amp; &#34;Co&#34;</a>`)
+	assert.NotContains(t, body, "<SSO>")
+	assert.NotContains(t, body, "Sign in with 127.0.0.1")
+
+	assert.Contains(t, signInPage(""), ">Sign in with 127.0.0.1</a>", "the issuer's host by default")
 }

@@ -54,6 +54,11 @@ type Deps struct {
 	// however used (default 24h). Both are measured on Now.
 	SessionIdleTimeout time.Duration
 	SessionMaxLifetime time.Duration
+	// SessionCleanupInterval is how often RunSessionCleanup deletes the
+	// sessions that have ended (default 10m); SessionCleanupBatch bounds
+	// the rows each of its statements deletes (default 1000).
+	SessionCleanupInterval time.Duration
+	SessionCleanupBatch    int
 	// DevTokens accepts the tokens "dev-<username>"; for `countersign dev`
 	// only. The portal's sign-in page then offers a picker of the users.
 	DevTokens bool
@@ -88,7 +93,9 @@ type Server struct {
 	d       Deps
 	log     *slog.Logger
 	metrics *httpMetrics
-	awx     templateCache
+	// sessionsDeleted counts the ended sessions RunSessionCleanup deleted.
+	sessionsDeleted prometheus.Counter
+	awx             templateCache
 	// requests is the request service every channel calls.
 	requests *requests.Service
 }
@@ -125,6 +132,12 @@ func New(d Deps) *Server {
 	if d.SessionMaxLifetime <= 0 {
 		d.SessionMaxLifetime = 24 * time.Hour
 	}
+	if d.SessionCleanupInterval <= 0 {
+		d.SessionCleanupInterval = 10 * time.Minute
+	}
+	if d.SessionCleanupBatch <= 0 {
+		d.SessionCleanupBatch = 1000
+	}
 	d.StageLimits = d.StageLimits.WithDefaults()
 	// How often policy conditions are compiled (when saved, and on their
 	// first use by this process): growth without policy edits means the
@@ -134,12 +147,19 @@ func New(d Deps) *Server {
 		Name:      "policy_condition_compiles_total",
 		Help:      "Policy conditions compiled: checked when saved, or compiled on first use.",
 	}, func() float64 { return float64(approval.ConditionCompiles()) }))
+	sessionsDeleted := prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "countersign",
+		Name:      "sessions_deleted_total",
+		Help:      "Ended portal sessions (revoked, expired or idle) deleted by the clean-up.",
+	})
+	d.Registry.MustRegister(sessionsDeleted)
 	templates := requests.NewTemplates(d.AWX, d.AWXCacheTTL)
 	return &Server{
-		d:       d,
-		log:     d.Logger,
-		metrics: newHTTPMetrics(d.Registry),
-		awx:     templateCache{templates},
+		d:               d,
+		log:             d.Logger,
+		metrics:         newHTTPMetrics(d.Registry),
+		sessionsDeleted: sessionsDeleted,
+		awx:             templateCache{templates},
 		requests: requests.New(requests.Config{
 			Store: d.Store, Temporal: d.Temporal, Templates: templates, Logger: d.Logger,
 			TaskQueue: d.TaskQueue, TemporalTimeout: d.TemporalTimeout, Signer: proof.ServiceKeysFrom(d.PayloadKeys),

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -65,4 +66,51 @@ func (s *Server) listSessions(c *gin.Context) error {
 // 0 for a bearer token.
 func currentSession(c *gin.Context) int64 {
 	return c.GetInt64(string(keySession))
+}
+
+// RunSessionCleanup deletes the portal sessions that have ended (revoked,
+// expired, or idle past Deps.SessionIdleTimeout) right away, then every
+// Deps.SessionCleanupInterval, until ctx is canceled; it returns once the
+// sweep under way has stopped. Without it the sessions table only grows.
+// It needs Deps.Store. Every API replica may run it: each sweep deletes in batches of
+// Deps.SessionCleanupBatch rows, so none holds the table for long, and a
+// row another replica deletes first is simply no longer there. A sweep
+// that fails is logged and the next one tries again.
+func (s *Server) RunSessionCleanup(ctx context.Context) {
+	t := time.NewTicker(s.d.SessionCleanupInterval)
+	defer t.Stop()
+	for {
+		s.cleanUpSessions(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// cleanUpSessions deletes every session ended by now, batch by batch.
+func (s *Server) cleanUpSessions(ctx context.Context) {
+	lim := s.sessionLimits()
+	deleted := 0
+	for ctx.Err() == nil {
+		n, err := s.d.Store.DeleteEndedSessions(ctx, lim, s.d.SessionCleanupBatch)
+		deleted += n
+		s.sessionsDeleted.Add(float64(n))
+		if err != nil {
+			// A sweep cut short by the stop is no failure.
+			if ctx.Err() == nil {
+				s.log.Warn("deleting ended portal sessions failed", "deleted", deleted, "error", err)
+			}
+			return
+		}
+		if n < s.d.SessionCleanupBatch {
+			break
+		}
+	}
+	level := slog.LevelDebug
+	if deleted > 0 {
+		level = slog.LevelInfo
+	}
+	s.log.Log(ctx, level, "deleted ended portal sessions", "deleted", deleted)
 }

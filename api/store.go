@@ -40,6 +40,7 @@ type Store interface {
 	ListSessions(ctx context.Context, userID int64, lim store.SessionLimits, opts store.ListOptions) ([]store.Session, int, error)
 	RevokeSession(ctx context.Context, id int64) error
 	RevokeUserSessions(ctx context.Context, userID int64) error
+	DeleteEndedSessions(ctx context.Context, lim store.SessionLimits, batch int) (int, error)
 
 	// Users.
 	CreateUser(ctx context.Context, u store.NewUser) (store.User, error)

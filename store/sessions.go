@@ -197,3 +197,25 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID int64) error {
 	_, err := s.db.ExecContext(ctx, q, userID)
 	return wrap("revoke user sessions", err)
 }
+
+// DeleteEndedSessions deletes up to batch sessions (batch <= 0: none) that
+// have ended under lim: revoked, past their expiry, or unused for lim.Idle.
+// It returns how many it deleted; fewer than batch means none is left but
+// rows locked meanwhile. An ended session is never listed and never
+// authenticates again, so a revoked one is kept no longer than an expired
+// one; once deleted, GetSession and RevokeSession answer ErrNotFound for
+// it. Each call is one short statement on the oldest rows first; rows that
+// another transaction holds are skipped rather than waited for, so several
+// API replicas may clean up at once without queueing behind each other.
+func (s *Store) DeleteEndedSessions(ctx context.Context, lim SessionLimits, batch int) (int, error) {
+	const q = `DELETE FROM sessions WHERE id IN (
+			SELECT id FROM sessions
+			WHERE revoked_at IS NOT NULL OR expires <= $1 OR last_seen <= $2
+			ORDER BY id LIMIT $3
+			FOR UPDATE SKIP LOCKED)`
+	if batch <= 0 {
+		return 0, nil
+	}
+	n, err := rowsAffected(s.db.ExecContext(ctx, q, lim.Now, lim.Now.Add(-lim.Idle), batch))
+	return int(n), wrap("delete ended sessions", err)
+}

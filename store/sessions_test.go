@@ -161,3 +161,79 @@ func TestStore_CreateSessionAuthenticated(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, sess.AuthTime.Equal(t0), "a login in the future is taken as now")
 }
+
+func TestStore_DeleteEndedSessions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	alice, bob := f.users["alice"], f.users["bob"]
+	t0 := time.Now().Truncate(time.Second)
+	lim := store.SessionLimits{Now: t0, Idle: 8 * time.Hour}
+
+	// Each session is created at t0+at with this lifetime, and revoked
+	// when asked; the id is kept to find it again.
+	type session struct {
+		user     int64
+		at       time.Duration
+		lifetime time.Duration
+		revoke   bool
+		ended    bool
+		plain    string
+		id       int64
+	}
+	sessions := map[string]*session{
+		"fresh":                      {user: alice.ID, at: -time.Minute, lifetime: 24 * time.Hour},
+		"idle one second short":      {user: alice.ID, at: -8*time.Hour + time.Second, lifetime: 24 * time.Hour},
+		"expiring in a second":       {user: bob.ID, at: -time.Hour, lifetime: time.Hour + time.Second},
+		"idle for the timeout":       {user: alice.ID, at: -8 * time.Hour, lifetime: 24 * time.Hour, ended: true},
+		"expired just now":           {user: alice.ID, at: -time.Hour, lifetime: time.Hour, ended: true},
+		"long expired":               {user: bob.ID, at: -48 * time.Hour, lifetime: 24 * time.Hour, ended: true},
+		"revoked":                    {user: alice.ID, at: 0, lifetime: 24 * time.Hour, revoke: true, ended: true},
+		"another user's, revoked":    {user: bob.ID, at: 0, lifetime: 24 * time.Hour, revoke: true, ended: true},
+		"revoked, expired, and idle": {user: bob.ID, at: -30 * time.Hour, lifetime: 24 * time.Hour, revoke: true, ended: true},
+	}
+	ended := 0
+	for name, x := range sessions {
+		plain, sess, err := s.CreateSession(ctx, x.user, name, t0.Add(x.at), x.lifetime)
+		require.NoError(t, err, name)
+		x.plain, x.id = plain, sess.ID
+		if x.revoke {
+			require.NoError(t, s.RevokeSession(ctx, sess.ID), name)
+		}
+		if x.ended {
+			ended++
+		}
+	}
+	count := func() int {
+		var n int
+		require.NoError(t, s.DB().Get(&n, `SELECT count(*) FROM sessions`))
+		return n
+	}
+
+	n, err := s.DeleteEndedSessions(ctx, lim, 0)
+	require.NoError(t, err)
+	assert.Zero(t, n, "an empty batch deletes nothing")
+	assert.Equal(t, len(sessions), count())
+
+	// Batches of 4 over 6 ended sessions: 4, then 2, then none.
+	require.Equal(t, 6, ended)
+	for _, want := range []int{4, 2, 0} {
+		before := count()
+		n, err := s.DeleteEndedSessions(ctx, lim, 4)
+		require.NoError(t, err)
+		assert.Equal(t, want, n)
+		assert.Equal(t, before-want, count(), "it deletes what it reports")
+	}
+
+	for name, x := range sessions {
+		_, err := s.GetSession(ctx, x.id)
+		if x.ended {
+			assert.ErrorIs(t, err, store.ErrNotFound, "%s is deleted", name)
+			continue
+		}
+		assert.NoError(t, err, "%s stays", name)
+		_, _, err = s.AuthenticateSession(ctx, x.plain, lim)
+		assert.NoError(t, err, "%s still signs in", name)
+	}
+}

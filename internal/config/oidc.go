@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // OIDCSettings configure sign-in to the portal through an OpenID provider
@@ -32,6 +34,10 @@ type OIDCSettings struct {
 	// GroupMapFile is the JSON file mapping groups to organizations, teams
 	// and roles (package sso); empty maps no group.
 	GroupMapFile string
+	// ProviderName is the provider's name on the portal's sign-in button
+	// ("Sign in with <name>"): at most MaxProviderName characters, no
+	// control characters. Empty: the issuer's host name.
+	ProviderName string
 	// PortalTokenSignIn is PORTAL_TOKEN_SIGNIN as given: nil when unset.
 	// TokenSignIn says what it means.
 	PortalTokenSignIn *bool
@@ -60,6 +66,22 @@ func (o *OIDCSettings) setTokenSignIn(v string) error {
 	return nil
 }
 
+// MaxProviderName is the longest OIDC_PROVIDER_NAME, in characters: it
+// has to fit on a button.
+const MaxProviderName = 64
+
+func (o *OIDCSettings) setProviderName(v string) error {
+	v = strings.TrimSpace(v)
+	if utf8.RuneCountInString(v) > MaxProviderName {
+		return fmt.Errorf("at most %d characters", MaxProviderName)
+	}
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 || !utf8.ValidString(v) {
+		return errors.New("must be printable text")
+	}
+	o.ProviderName = v
+	return nil
+}
+
 // Enabled reports whether sign-in through an OpenID provider is
 // configured.
 func (o OIDCSettings) Enabled() bool { return o.Issuer != "" }
@@ -76,6 +98,7 @@ func oidcSettings(o *OIDCSettings) []setting {
 		{"oidc-username-claim", "OIDC_USERNAME_CLAIM", "ID token claim giving the username", "preferred_username", false, nonEmpty(&o.UsernameClaim)},
 		{"oidc-groups-claim", "OIDC_GROUPS_CLAIM", "ID token claim listing the user's groups", "groups", false, nonEmpty(&o.GroupsClaim)},
 		{"oidc-group-map", "OIDC_GROUP_MAP", "JSON file mapping provider groups to organizations, teams and roles", "", false, text(&o.GroupMapFile)},
+		{"oidc-provider-name", "OIDC_PROVIDER_NAME", "the provider's name on the portal's sign-in button, \"Sign in with <name>\" (default: the issuer's host name)", "", false, o.setProviderName},
 		{"portal-token-signin", "PORTAL_TOKEN_SIGNIN", "offer sign-in to the portal with an API token: true or false (default: true without OIDC_ISSUER, false with it)", "", false, o.setTokenSignIn},
 	}
 }
@@ -108,6 +131,7 @@ func (o OIDCSettings) check() error {
 		for _, s := range []struct{ name, value string }{
 			{"OIDC_CLIENT_ID", o.ClientID}, {"OIDC_CLIENT_SECRET", o.ClientSecret},
 			{"OIDC_REDIRECT_URL", o.RedirectURL}, {"OIDC_GROUP_MAP", o.GroupMapFile},
+			{"OIDC_PROVIDER_NAME", o.ProviderName},
 		} {
 			if s.value != "" {
 				return fmt.Errorf("%s is set but OIDC_ISSUER is not: set both, or neither", s.name)
@@ -168,6 +192,7 @@ func (o OIDCSettings) LogValue() slog.Value {
 		slog.String("username_claim", o.UsernameClaim),
 		slog.String("groups_claim", o.GroupsClaim),
 		slog.String("group_map", o.GroupMapFile),
+		slog.String("provider_name", o.ProviderName),
 		slog.Bool("portal_token_signin", o.TokenSignIn()),
 	)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,6 +54,25 @@ func TestLoad_OIDC(t *testing.T) {
 		}, c.OIDC)
 	})
 
+	t.Run("provider name", func(t *testing.T) {
+		c, err := config.Load(config.API, nil, env(oidcEnv(nil)))
+		require.NoError(t, err)
+		assert.Empty(t, c.OIDC.ProviderName, "unset: the button names the issuer's host")
+		c, err = config.Load(config.API, nil, env(oidcEnv(map[string]string{"OIDC_PROVIDER_NAME": "  Acme SSO  "})))
+		require.NoError(t, err)
+		assert.Equal(t, "Acme SSO", c.OIDC.ProviderName, "trimmed")
+		c, err = config.Load(config.API, []string{"--oidc-provider-name", "Entra ID"}, env(oidcEnv(map[string]string{"OIDC_PROVIDER_NAME": "Acme SSO"})))
+		require.NoError(t, err)
+		assert.Equal(t, "Entra ID", c.OIDC.ProviderName, "the flag wins")
+		long := strings.Repeat("é", config.MaxProviderName)
+		c, err = config.Load(config.API, nil, env(oidcEnv(map[string]string{"OIDC_PROVIDER_NAME": long})))
+		require.NoError(t, err, "the limit counts characters, not bytes")
+		assert.Equal(t, long, c.OIDC.ProviderName)
+		var out bytes.Buffer
+		slog.New(slog.NewJSONHandler(&out, nil)).Info("config", "config", c)
+		assert.Contains(t, out.String(), `"provider_name":"`+long+`"`)
+	})
+
 	t.Run("http on this host only", func(t *testing.T) {
 		_, err := config.Load(config.API, nil, env(oidcEnv(map[string]string{
 			"OIDC_ISSUER": "http://127.0.0.1:5556", "OIDC_REDIRECT_URL": "http://localhost:8080/oidc/callback",
@@ -64,19 +84,23 @@ func TestLoad_OIDC(t *testing.T) {
 		env     map[string]string
 		wantErr string
 	}{
-		"client id without issuer": {map[string]string{"OIDC_CLIENT_ID": "countersign"}, "OIDC_CLIENT_ID is set but OIDC_ISSUER is not"},
-		"secret without issuer":    {map[string]string{"OIDC_CLIENT_SECRET": "s3cret-value"}, "OIDC_CLIENT_SECRET is set but OIDC_ISSUER is not"},
-		"group map without issuer": {map[string]string{"OIDC_GROUP_MAP": "groups.json"}, "OIDC_GROUP_MAP is set but OIDC_ISSUER is not"},
-		"issuer alone":             {map[string]string{"OIDC_ISSUER": "https://idp.example.com"}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URL are required too"},
-		"no secret":                {oidcEnv(map[string]string{"OIDC_CLIENT_SECRET": ""}), "OIDC_CLIENT_SECRET is required too"},
-		"no redirect URL":          {oidcEnv(map[string]string{"OIDC_REDIRECT_URL": ""}), "OIDC_REDIRECT_URL is required too"},
-		"issuer not a URL":         {oidcEnv(map[string]string{"OIDC_ISSUER": "idp.example.com"}), "OIDC_ISSUER \"idp.example.com\" must be an absolute https URL"},
-		"issuer in clear":          {oidcEnv(map[string]string{"OIDC_ISSUER": "http://idp.example.com"}), "must use https"},
-		"redirect in clear":        {oidcEnv(map[string]string{"OIDC_REDIRECT_URL": "http://countersign.example.com/cb"}), "OIDC_REDIRECT_URL"},
-		"redirect with a fragment": {oidcEnv(map[string]string{"OIDC_REDIRECT_URL": "https://countersign.example.com/cb#x"}), "no user, query or fragment"},
-		"scopes without openid":    {oidcEnv(map[string]string{"OIDC_SCOPES": "profile email"}), "OIDC_SCOPES"},
-		"empty groups claim":       {oidcEnv(map[string]string{"OIDC_GROUPS_CLAIM": " "}), "OIDC_GROUPS_CLAIM"},
-		"blank username claim":     {oidcEnv(map[string]string{"OIDC_USERNAME_CLAIM": "\t"}), "must not be empty"},
+		"client id without issuer":     {map[string]string{"OIDC_CLIENT_ID": "countersign"}, "OIDC_CLIENT_ID is set but OIDC_ISSUER is not"},
+		"secret without issuer":        {map[string]string{"OIDC_CLIENT_SECRET": "s3cret-value"}, "OIDC_CLIENT_SECRET is set but OIDC_ISSUER is not"},
+		"group map without issuer":     {map[string]string{"OIDC_GROUP_MAP": "groups.json"}, "OIDC_GROUP_MAP is set but OIDC_ISSUER is not"},
+		"issuer alone":                 {map[string]string{"OIDC_ISSUER": "https://idp.example.com"}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URL are required too"},
+		"no secret":                    {oidcEnv(map[string]string{"OIDC_CLIENT_SECRET": ""}), "OIDC_CLIENT_SECRET is required too"},
+		"no redirect URL":              {oidcEnv(map[string]string{"OIDC_REDIRECT_URL": ""}), "OIDC_REDIRECT_URL is required too"},
+		"issuer not a URL":             {oidcEnv(map[string]string{"OIDC_ISSUER": "idp.example.com"}), "OIDC_ISSUER \"idp.example.com\" must be an absolute https URL"},
+		"issuer in clear":              {oidcEnv(map[string]string{"OIDC_ISSUER": "http://idp.example.com"}), "must use https"},
+		"redirect in clear":            {oidcEnv(map[string]string{"OIDC_REDIRECT_URL": "http://countersign.example.com/cb"}), "OIDC_REDIRECT_URL"},
+		"redirect with a fragment":     {oidcEnv(map[string]string{"OIDC_REDIRECT_URL": "https://countersign.example.com/cb#x"}), "no user, query or fragment"},
+		"scopes without openid":        {oidcEnv(map[string]string{"OIDC_SCOPES": "profile email"}), "OIDC_SCOPES"},
+		"empty groups claim":           {oidcEnv(map[string]string{"OIDC_GROUPS_CLAIM": " "}), "OIDC_GROUPS_CLAIM"},
+		"blank username claim":         {oidcEnv(map[string]string{"OIDC_USERNAME_CLAIM": "\t"}), "must not be empty"},
+		"provider name without issuer": {map[string]string{"OIDC_PROVIDER_NAME": "Acme SSO"}, "OIDC_PROVIDER_NAME is set but OIDC_ISSUER is not"},
+		"provider name too long":       {oidcEnv(map[string]string{"OIDC_PROVIDER_NAME": strings.Repeat("x", config.MaxProviderName+1)}), "OIDC_PROVIDER_NAME"},
+		"provider name on two lines":   {oidcEnv(map[string]string{"OIDC_PROVIDER_NAME": "Acme\nSSO"}), "must be printable text"},
+		"provider name not UTF-8":      {oidcEnv(map[string]string{"OIDC_PROVIDER_NAME": "Acme \xff"}), "must be printable text"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := config.Load(config.API, nil, env(tc.env))

@@ -39,6 +39,7 @@ type Store interface {
 	CreateToken(ctx context.Context, userID int64, description string) (string, store.Token, error)
 	CreateUser(ctx context.Context, u store.NewUser) (store.User, error)
 	DeleteCatalogItem(ctx context.Context, id int64) error
+	DeleteEndedSessions(ctx context.Context, lim store.SessionLimits, batch int) (int, error)
 	DeleteOrganization(ctx context.Context, id int64) error
 	DeletePolicy(ctx context.Context, id int64) error
 	DeleteRequest(ctx context.Context, id int64) error

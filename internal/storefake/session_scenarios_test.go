@@ -2,6 +2,7 @@ package storefake_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -65,5 +66,36 @@ var sessionScenarios = []scenario{
 		r.err("delete bob", s.DeleteUser(ctx, bob.ID))
 		auth("authenticate deleted", bobs, at(0))
 		got[store.Session](r, "get deleted user's")(s.GetSession(ctx, x.ID))
+	}},
+	{"deleting ended sessions", func(ctx context.Context, s Store, r *rec) {
+		alice := got[store.User](r, "create alice")(s.CreateUser(ctx, store.NewUser{Username: "alice"}))
+		t0 := time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.UTC)
+		lim := store.SessionLimits{Now: t0, Idle: time.Hour}
+		var ids []int64
+		create := func(label string, at, lifetime time.Duration) int64 {
+			_, x, err := s.CreateSession(ctx, alice.ID, label, t0.Add(at), lifetime)
+			r.add(label, x, err)
+			ids = append(ids, x.ID)
+			return x.ID
+		}
+		create("create fresh", -time.Minute, 3*time.Hour)
+		create("create idle", -time.Hour, 3*time.Hour)
+		create("create almost idle", -time.Hour+time.Microsecond, 3*time.Hour)
+		create("create expired", -30*time.Minute, 30*time.Minute)
+		create("create about to expire", -30*time.Minute, 30*time.Minute+time.Microsecond)
+		r.err("revoke one", s.RevokeSession(ctx, create("create revoked", 0, 3*time.Hour)))
+
+		deleted := func(label string, batch int) {
+			n, err := s.DeleteEndedSessions(ctx, lim, batch)
+			r.add(label, n, err)
+		}
+		deleted("delete none", 0)
+		deleted("delete a negative batch", -1)
+		deleted("delete two", 2)
+		deleted("delete two more", 2)
+		deleted("delete what is left", 2)
+		for _, id := range ids {
+			got[store.Session](r, fmt.Sprintf("get %d", id))(s.GetSession(ctx, id))
+		}
 	}},
 }

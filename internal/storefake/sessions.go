@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/countersign/countersign/store"
@@ -162,4 +163,24 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID int64) error {
 		}
 	}
 	return nil
+}
+
+// DeleteEndedSessions is store.Store.DeleteEndedSessions.
+func (s *Store) DeleteEndedSessions(ctx context.Context, lim store.SessionLimits, batch int) (int, error) {
+	defer s.mu.Unlock()
+	if err := s.begin(ctx, "DeleteEndedSessions", "delete ended sessions"); err != nil {
+		return 0, err
+	}
+	var ended []int64
+	for id, x := range s.sessions {
+		if !live(x.Session, lim) {
+			ended = append(ended, id)
+		}
+	}
+	slices.Sort(ended)
+	ended = ended[:min(len(ended), max(batch, 0))]
+	for _, id := range ended {
+		delete(s.sessions, id)
+	}
+	return len(ended), nil
 }

@@ -57,8 +57,10 @@ func Worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 
 // API builds the API server of `countersign api` and `countersign dev`
 // after checking the configuration; deps carries settings the
-// configuration does not hold (DevTokens). Call the returned func to close
-// the server and its connections once it no longer serves.
+// configuration does not hold (DevTokens). The server's clean-up of ended
+// sessions runs from the start (api.Server.RunSessionCleanup). Call the
+// returned func to stop it and close the server and its connections once
+// the server no longer serves.
 func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.Deps) (*api.Server, func(), error) {
 	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireMetrics()); err != nil {
 		return nil, nil, err
@@ -103,7 +105,15 @@ func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.D
 		}
 	}
 	srv := api.New(deps)
-	return srv, func() { srv.Close(); c.Close(); st.Close() }, nil
+	// The API owns the portal's sessions, so it deletes those that ended;
+	// closing stops the clean-up before the store it uses.
+	cleanupCtx, stopCleanup := context.WithCancel(ctx)
+	cleanupDone := make(chan struct{})
+	go func() {
+		defer close(cleanupDone)
+		srv.RunSessionCleanup(cleanupCtx)
+	}()
+	return srv, func() { stopCleanup(); <-cleanupDone; srv.Close(); c.Close(); st.Close() }, nil
 }
 
 // newActivities builds the activities' dependencies. Close the returned
@@ -210,5 +220,6 @@ func discoverOIDC(ctx context.Context, o config.OIDCSettings, st *store.Store) (
 	return api.DiscoverOIDC(ctx, api.OIDCConfig{
 		Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL,
 		Scopes: o.Scopes, UsernameClaim: o.UsernameClaim, GroupsClaim: o.GroupsClaim, GroupMap: gm,
+		ProviderName: o.ProviderName,
 	}, st)
 }
