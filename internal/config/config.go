@@ -83,8 +83,8 @@ type DevSettings struct {
 	// AllowDatabaseURL accepts a DatabaseURL that dev did not prepare.
 	AllowDatabaseURL bool
 	// The ports dev listens on, on 127.0.0.1 (PGPort: unless DatabaseURL
-	// is set).
-	APIPort, TemporalPort, UIPort, AWXPort, PGPort int
+	// is set; IDPPort: the local OpenID provider's).
+	APIPort, TemporalPort, UIPort, AWXPort, PGPort, IDPPort int
 	// JobDuration is how long a simulated AWX job runs.
 	JobDuration time.Duration
 }

@@ -183,6 +183,7 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"ui-port", "DEV_UI_PORT", "`port` of the Temporal Web UI", "8233", false, port(&c.Dev.UIPort)},
 			setting{"awx-port", "DEV_AWX_PORT", "`port` of the AWX simulator", "8052", false, port(&c.Dev.AWXPort)},
 			setting{"pg-port", "DEV_PG_PORT", "`port` of the local PostgreSQL cluster", "15432", false, port(&c.Dev.PGPort)},
+			setting{"idp-port", "DEV_IDP_PORT", "`port` of the local OpenID provider the portal signs in through", "5556", false, port(&c.Dev.IDPPort)},
 			setting{"job-duration", "DEV_JOB_DURATION", "how long a simulated AWX job runs", "20s", false, duration(&c.Dev.JobDuration, time.Second, "use a duration of at least 1s, e.g. 20s")},
 		}}, nil
 	case AWXSim:
@@ -198,7 +199,8 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"issuer", "DEV_IDP_ISSUER", "issuer URL as clients reach it (default http://<addr>)", "", false, text(&c.IDP.Issuer)},
 			setting{"client-id", "DEV_IDP_CLIENT_ID", "the registered client's id", "countersign", false, text(&c.IDP.ClientID)},
 			setting{"client-secret", "DEV_IDP_CLIENT_SECRET", "the registered client's secret", "countersign-dev-secret", false, text(&c.IDP.ClientSecret)},
-			setting{"redirect-url", "DEV_IDP_REDIRECT_URL", "the client's redirect URLs, comma separated", "http://127.0.0.1:8080/oidc/callback,http://localhost:8080/oidc/callback", false, list(&c.IDP.RedirectURLs)},
+			setting{"redirect-url", "DEV_IDP_REDIRECT_URL", "the client's redirect URLs, comma separated",
+				"http://127.0.0.1:8080" + OIDCCallbackPath + ",http://localhost:8080" + OIDCCallbackPath, false, list(&c.IDP.RedirectURLs)},
 			setting{"users-file", "DEV_IDP_USERS_FILE", "JSON file of the users (default: the demo users)", "", false, text(&c.IDP.UsersFile)},
 			setting{"groups-claim", "DEV_IDP_GROUPS_CLAIM", "name of the claim listing a user's groups", "groups", false, text(&c.IDP.GroupsClaim)},
 			setting{"key-file", "DEV_IDP_KEY_FILE", "PEM file of the RSA key signing ID tokens (default: a new key at each start)", "", false, text(&c.IDP.KeyFile)},

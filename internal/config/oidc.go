@@ -82,6 +82,12 @@ func (o *OIDCSettings) setProviderName(v string) error {
 	return nil
 }
 
+// OIDCCallbackPath is the path of the portal's callback in the redirect
+// URL that Countersign's own tools register: `countersign dev` at its
+// local provider, and `countersign dev-idp` by default. The API serves
+// whatever path OIDC_REDIRECT_URL names; the README's examples use this one.
+const OIDCCallbackPath = "/oidc/callback"
+
 // Enabled reports whether sign-in through an OpenID provider is
 // configured.
 func (o OIDCSettings) Enabled() bool { return o.Issuer != "" }
