@@ -22,6 +22,7 @@ import (
 	"github.com/countersign/countersign/codec"
 	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/internal/demo"
+	"github.com/countersign/countersign/internal/devidp"
 	"github.com/countersign/countersign/internal/pgcluster"
 	"github.com/countersign/countersign/internal/temporaldev"
 	"github.com/countersign/countersign/internal/wiring"
@@ -39,7 +40,8 @@ const devDatabase = "countersign"
 
 // runDev runs the whole stack on 127.0.0.1 for development and demos —
 // PostgreSQL, the Temporal dev server with its Web UI, the AWX simulator,
-// the worker and the API — seeds the demo data and prints how to use it.
+// the local OpenID provider the portal signs in through, the worker and
+// the API — seeds the demo data and prints how to use it.
 // Everything stops on ctx's end, clients before the servers they use.
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	o, err := config.Load(config.Dev, args, os.LookupEnv)
@@ -90,6 +92,7 @@ type devStack struct {
 	temporal  *temporaldev.Server
 	sim       *http.Server
 	simulator *awxsim.Server
+	provider  *devidp.Server
 	api       *api.Server
 	apiClose  func()
 	catalog   demo.Catalog
@@ -160,12 +163,17 @@ func (d *devStack) start(ctx context.Context) error {
 	if err := d.startSimulator(lastJob + 1); err != nil {
 		return err
 	}
+	oidc, err := d.startProvider()
+	if err != nil {
+		return err
+	}
 	d.cfg = config.Config{
 		DatabaseURL: databaseURL, TemporalAddress: d.temporal.HostPort, TemporalNamespace: d.temporal.Namespace,
 		TaskQueue: workflows.DefaultTaskQueue, AWXURL: d.awxURL(), AWXToken: devAWXToken,
 		HTTPAddr: addr(d.o.Dev.APIPort), LogLevel: d.o.LogLevel, AWXPollInterval: 2 * time.Second,
 		PayloadKeysFile: keyFile, Decisions: string(d.o.DecisionMode(proof.ModeTrusted)),
 		CodecOrigins: fmt.Sprintf("http://127.0.0.1:%d,http://localhost:%d", d.o.Dev.UIPort, d.o.Dev.UIPort),
+		OIDC:         oidc,
 	}
 	d.api, d.apiClose, err = wiring.API(ctx, d.cfg, d.logger, api.Deps{DevTokens: true})
 	return err
@@ -274,6 +282,9 @@ func (d *devStack) stop() {
 	if d.apiClose != nil {
 		d.apiClose()
 	}
+	if d.provider != nil {
+		d.stopProvider()
+	}
 	if d.sim != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = d.sim.Shutdown(ctx)
@@ -313,6 +324,7 @@ func checkPortsFree(o config.Config) error {
 		{o.Dev.TemporalPort, "Temporal", "temporal-port", "DEV_TEMPORAL_PORT"},
 		{o.Dev.UIPort, "Temporal Web UI", "ui-port", "DEV_UI_PORT"},
 		{o.Dev.AWXPort, "AWX simulator", "awx-port", "DEV_AWX_PORT"},
+		{o.Dev.IDPPort, "OpenID provider", "idp-port", "DEV_IDP_PORT"},
 	}
 	if o.DatabaseURL == "" {
 		ports = append(ports, listener{o.Dev.PGPort, "PostgreSQL", "pg-port", "DEV_PG_PORT"})

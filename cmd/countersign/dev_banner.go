@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/countersign/countersign/internal/demo"
+	"github.com/countersign/countersign/internal/devidp"
 	"github.com/countersign/countersign/internal/temporaldev"
 	"github.com/countersign/countersign/workflows"
 )
@@ -27,8 +29,9 @@ var demoRoles = [][2]string{
 const submitExample = `{"justification":"demo for a customer","extra_vars":{"env_name":"demo","ttl_days":3},` +
 	`"node_survey_data":{"create-database":{"db_size":"small","db_password":"correct-horse-battery"},"deploy-app":{"replicas":2}}}`
 
-// printDevBanner prints every URL, the demo users and their tokens, and
-// three commands to paste into another terminal.
+// printDevBanner prints every URL, how the demo users sign in (password
+// at the local provider, or dev token), and three commands to paste into
+// another terminal.
 func printDevBanner(w io.Writer, d *devStack) {
 	api := "http://" + addr(d.o.Dev.APIPort)
 	temporal := devTemporalCLI()
@@ -44,11 +47,11 @@ func printDevBanner(w io.Writer, d *devStack) {
 	if d.pg != nil {
 		line("  PostgreSQL           %s", d.cfg.DatabaseURL)
 	}
+	line("  OpenID provider      %s   (local, demo users only)", d.provider.Issuer())
 	line("")
-	line("Demo users and their dev-only tokens (refused outside dev mode):")
-	for _, r := range demoRoles {
-		line("  %-6s %-26s dev-%s", r[0], r[1], r[0])
-	}
+	line("Sign in at %s/ with the local OpenID provider (user / password below),", api)
+	line("or with a dev-only token (refused outside dev mode):")
+	printDemoUsers(&b, d.provider)
 	line("")
 	line("Try it from another terminal (alice asks for an environment, bob and carol approve):")
 	line("  REQ=$(curl -s -o /dev/null -w '%%header{location}' -X POST %s/api/v2/service_catalog_items/%d/submit/ -H 'Authorization: Bearer dev-alice' -H 'Content-Type: application/json' -d '%s')",
@@ -59,6 +62,24 @@ func printDevBanner(w io.Writer, d *devStack) {
 	line("")
 	line("Ctrl-C stops everything; requests are kept for the next run.")
 	fmt.Fprint(w, b.String())
+}
+
+// printDemoUsers lists the demo users as the provider knows them, with
+// their groups, dev tokens and roles.
+func printDemoUsers(w io.Writer, provider *devidp.Server) {
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "  user / password\tgroups\ttoken\trole")
+	for _, r := range demoRoles {
+		password, groups := "-", "-"
+		if u, err := provider.User(r[0]); err == nil {
+			password = u.Password
+			if len(u.Groups) > 0 {
+				groups = strings.Join(u.Groups, ",")
+			}
+		}
+		fmt.Fprintf(tw, "  %s / %s\t%s\tdev-%s\t%s\n", r[0], password, groups, r[0], r[1])
+	}
+	tw.Flush()
 }
 
 // devTemporalCLI is the path of the temporal CLI as the user can type it:

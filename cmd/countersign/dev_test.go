@@ -48,7 +48,7 @@ func buildBinary(t *testing.T) string {
 func devPorts(t *testing.T) []string {
 	t.Helper()
 	var ports []string
-	for range 5 {
+	for range 6 {
 		p, err := pgcluster.FreePort()
 		require.NoError(t, err)
 		ports = append(ports, strconv.Itoa(p))
@@ -61,7 +61,7 @@ func devPorts(t *testing.T) []string {
 func startDev(t *testing.T, bin, dataDir string, ports []string) *devProcess {
 	t.Helper()
 	cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--api-port", ports[0], "--temporal-port", ports[1],
-		"--ui-port", ports[2], "--awx-port", ports[3], "--pg-port", ports[4], "--job-duration", "2s")
+		"--ui-port", ports[2], "--awx-port", ports[3], "--pg-port", ports[4], "--idp-port", ports[5], "--job-duration", "2s")
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(os.Environ(), "DATABASE_URL=", "CI=true")
 	stdout, err := cmd.StdoutPipe()
@@ -191,17 +191,34 @@ func TestDev_WholeStack(t *testing.T) {
 	require.NoError(t, os.Chmod(dataDir, 0o755))
 	t.Cleanup(func() { _ = os.RemoveAll(dataDir) })
 	ports := devPorts(t)
-	api := "http://127.0.0.1:" + ports[0]
+	api, issuer := "http://127.0.0.1:"+ports[0], "http://127.0.0.1:"+ports[5]
 
 	dev := startDev(t, bin, dataDir, ports)
 	for _, want := range []string{api + "/", "http://127.0.0.1:" + ports[2] + "/namespaces/default/workflows",
-		"127.0.0.1:" + ports[1], "http://127.0.0.1:" + ports[3] + "/api/v2/", devAWXToken, "dev-alice", "dev-bob", "dev-carol", "dev-dave", "dev-erin", "dev-admin"} {
+		"127.0.0.1:" + ports[1], "http://127.0.0.1:" + ports[3] + "/api/v2/", devAWXToken, "dev-alice", "dev-bob", "dev-carol", "dev-dave", "dev-erin", "dev-admin",
+		"OpenID provider      " + issuer, "Sign in at " + api + "/ with the local OpenID provider"} {
 		assert.Contains(t, dev.banner, want)
 	}
+	// Each demo user with the password, groups and token that work.
+	assert.Regexp(t, `alice / demo-alice\s+-\s+dev-alice\s+requester`, dev.banner)
+	assert.Regexp(t, `bob / demo-bob\s+sre\s+dev-bob\s+approver, team sre`, dev.banner)
+	assert.Regexp(t, `dave / demo-dave\s+security\s+dev-dave`, dev.banner)
+	assert.Regexp(t, `erin / demo-erin\s+acme-admins\s+dev-erin\s+org admin of acme`, dev.banner)
+
+	// The portal signs in through the local provider; the demo group map
+	// grants what the demo data gave.
+	checkProviderDiscovery(t, api, issuer)
+	bob := signInThroughProvider(t, api, issuer, "bob")
+	assert.Equal(t, "bob", whoAmI(t, bob, api).Username)
+	assert.Equal(t, []string{"sre"}, whoAmI(t, bob, api).teams())
+	erin := whoAmI(t, signInThroughProvider(t, api, issuer, "erin"), api)
+	assert.Equal(t, "erin", erin.Username)
+	require.Len(t, erin.Organizations, 1)
+	assert.Equal(t, "admin", erin.Organizations[0].Role)
 	// A second run on the same data directory leaves the first alone.
 	other := devPorts(t)
 	second := exec.Command(bin, "dev", "--data-dir", dataDir, "--api-port", other[0], "--temporal-port", other[1],
-		"--ui-port", other[2], "--awx-port", other[3], "--pg-port", other[4])
+		"--ui-port", other[2], "--awx-port", other[3], "--pg-port", other[4], "--idp-port", other[5])
 	second.Dir = repoRoot(t)
 	out, err := second.CombinedOutput()
 	require.Error(t, err)
@@ -275,6 +292,9 @@ func TestDev_WholeStack(t *testing.T) {
 
 	// The same ports again: requests were kept and nothing is seeded twice.
 	dev = startDev(t, bin, dataDir, ports)
+	// bob's first sign-in linked him to the provider's identity; the
+	// provider of the new run is the same issuer, so he signs in again.
+	assert.Equal(t, "bob", whoAmI(t, signInThroughProvider(t, api, issuer, "bob"), api).Username)
 	// The simulator still knows the jobs of the first run.
 	job := getJSON(t, api+path, "dev-alice")["job"].(map[string]any)
 	awxJob := getJSON(t, fmt.Sprintf("http://127.0.0.1:%s/api/v2/workflow_jobs/%d/", ports[3], int64(job["id"].(float64))), devAWXToken)
@@ -377,22 +397,34 @@ func (p *devProcess) runWalkthrough(bin string, ports []string) string {
 // A port already in use is one clear line naming it, and nothing starts.
 func TestDev_PortInUse(t *testing.T) {
 	bin := buildBinary(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	busy := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ports := devPorts(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "dev", "--data-dir", t.TempDir(), "--database-url", "postgres://unused/x", "--api-port", busy,
-		"--temporal-port", ports[1], "--ui-port", ports[2], "--awx-port", ports[3])
-	cmd.Dir = repoRoot(t)
-	out, err := cmd.CombinedOutput()
-	require.Error(t, err)
-	line := strings.TrimSuffix(string(out), "\n")
-	assert.NotContains(t, line, "\n", "one line")
-	assert.Contains(t, line, "port "+busy+" (API) is already in use")
-	assert.Contains(t, line, "--api-port")
+	for _, c := range []struct {
+		what, flag string
+	}{{"API", "--api-port"}, {"OpenID provider", "--idp-port"}} {
+		t.Run(c.what, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			busy := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+			ports := devPorts(t)
+			flags := map[string]string{"--api-port": ports[0], "--temporal-port": ports[1], "--ui-port": ports[2],
+				"--awx-port": ports[3], "--idp-port": ports[5]}
+			flags[c.flag] = busy
+			args := []string{"dev", "--data-dir", t.TempDir(), "--database-url", "postgres://unused/x"}
+			for flag, port := range flags {
+				args = append(args, flag, port)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, args...)
+			cmd.Dir = repoRoot(t)
+			out, err := cmd.CombinedOutput()
+			require.Error(t, err)
+			line := strings.TrimSuffix(string(out), "\n")
+			assert.NotContains(t, line, "\n", "one line")
+			assert.Contains(t, line, "port "+busy+" ("+c.what+") is already in use")
+			assert.Contains(t, line, c.flag)
+		})
+	}
 }
 
 // syncBuffer lets a test read stderr while the process writes it.

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/countersign/countersign/internal/config"
+	"github.com/countersign/countersign/internal/demo"
+	"github.com/countersign/countersign/internal/devidp"
+)
+
+// devClientID is the portal's registration at dev's local OpenID
+// provider.
+const devClientID = "countersign"
+
+// startProvider starts the local OpenID provider with the demo users,
+// its one client being the portal on the dev API's address, and returns
+// the API's OIDC settings for it: sign-in through the provider, with the
+// demo group map, and token sign-in kept for the dev tokens.
+func (d *devStack) startProvider() (config.OIDCSettings, error) {
+	// The provider and its only client live in this process: the secret
+	// need not outlive it, nor be known to anyone else.
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return config.OIDCSettings{}, err
+	}
+	secret := hex.EncodeToString(raw[:])
+	callback := "http://" + addr(d.o.Dev.APIPort) + config.OIDCCallbackPath
+	srv, err := devidp.Listen(addr(d.o.Dev.IDPPort), devidp.Config{
+		Users:   devidp.DemoUsers(),
+		Clients: []devidp.Client{{ID: devClientID, Secret: secret, RedirectURIs: []string{callback}}},
+		Logger:  d.logger,
+	})
+	var listenErr *net.OpError
+	if errors.As(err, &listenErr) {
+		return config.OIDCSettings{}, portInUse(d.o.Dev.IDPPort, "OpenID provider", "idp-port", "DEV_IDP_PORT")
+	}
+	if err != nil {
+		return config.OIDCSettings{}, err
+	}
+	d.provider = srv
+	groupMap := filepath.Join(d.o.Dev.DataDir, "oidc-group-map.json")
+	if err := os.WriteFile(groupMap, []byte(demo.GroupMap), 0o600); err != nil {
+		return config.OIDCSettings{}, err
+	}
+	tokenSignIn := true
+	return config.OIDCSettings{
+		Issuer: srv.Issuer(), ClientID: devClientID, ClientSecret: secret, RedirectURL: callback,
+		// The API's defaults (OIDC_SCOPES, OIDC_USERNAME_CLAIM), and the
+		// provider's groups claim.
+		Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
+		GroupsClaim: devidp.DefaultGroupsClaim, GroupMapFile: groupMap, PortalTokenSignIn: &tokenSignIn,
+	}, nil
+}
+
+// stopProvider stops the provider, letting sign-ins in flight end.
+func (d *devStack) stopProvider() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.provider.Shutdown(ctx); err != nil {
+		d.logger.Error("stopping the OpenID provider", "error", err)
+	}
+}
