@@ -344,6 +344,20 @@ func TestCountersignSettings(t *testing.T) {
 	}
 	assert.Equal(t, "0.0.0.0:8080", envs["api"]["HTTP_ADDR"], "the API listens on the port the compose file publishes")
 
+	// The file's defaults are a configuration the API accepts, and single
+	// sign-on is opt-in: without OIDC_ISSUER the portal signs in with
+	// tokens.
+	apiCfg, err := config.Load(config.API, nil, func(key string) (string, bool) {
+		v, ok := envs["api"][key]
+		return v, ok
+	})
+	require.NoError(t, err)
+	assert.False(t, apiCfg.OIDC.Enabled())
+	assert.True(t, apiCfg.OIDC.TokenSignIn())
+	for _, k := range []string{"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_REDIRECT_URL", "OIDC_GROUP_MAP"} {
+		assert.Contains(t, envs["api"], k, "the api service passes %s on", k)
+	}
+
 	// The api and the worker read the key file the payload-keys service
 	// writes, from its volume, read-only.
 	keys := f.Services["payload-keys"]
