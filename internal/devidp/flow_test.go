@@ -68,6 +68,11 @@ func startProvider(t *testing.T, mutate ...func(*devidp.Config)) *relyingParty {
 	idp, err := devidp.Listen("127.0.0.1:0", cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
+		// The browser and the code exchanges share the default transport,
+		// which may hold a connection it dialled for a request that then
+		// went over another one: the server would wait five seconds for
+		// that connection's first request before shutting down.
+		http.DefaultClient.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		assert.NoError(t, idp.Shutdown(ctx))
