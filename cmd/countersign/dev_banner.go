@@ -49,7 +49,7 @@ func printDevBanner(w io.Writer, d *devStack) {
 	}
 	line("  OpenID provider      %s   (local, demo users only)", d.provider.Issuer())
 	line("")
-	line("Sign in at %s/ with the local OpenID provider (user / password below),", api)
+	line("Sign in at %s/ with %s (user / password below),", api, devProviderName)
 	line("or with a dev-only token (refused outside dev mode):")
 	printDemoUsers(&b, d.provider)
 	line("")

@@ -34,7 +34,7 @@ func checkProviderDiscovery(t *testing.T, api, issuer string) {
 	resp, body = read(t, http.DefaultClient, http.MethodGet, api+"/ui/signin")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, body, `href="/ui/signin/oidc`, "the provider is offered")
-	assert.Contains(t, body, "Sign in with 127.0.0.1")
+	assert.Contains(t, body, "Sign in with the local OpenID provider")
 	assert.Contains(t, body, `name="token"`, "token sign-in stays in dev mode")
 	assert.Contains(t, body, `data-user="bob"`, "so do the demo users' buttons")
 }

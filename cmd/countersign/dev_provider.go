@@ -19,6 +19,10 @@ import (
 // provider.
 const devClientID = "countersign"
 
+// devProviderName names the provider on the portal's sign-in button, as
+// the banner does.
+const devProviderName = "the local OpenID provider"
+
 // startProvider starts the local OpenID provider with the demo users,
 // its one client being the portal on the dev API's address, and returns
 // the API's OIDC settings for it: sign-in through the provider, with the
@@ -51,7 +55,7 @@ func (d *devStack) startProvider() (config.OIDCSettings, error) {
 	}
 	tokenSignIn := true
 	return config.OIDCSettings{
-		Issuer: srv.Issuer(), ClientID: devClientID, ClientSecret: secret, RedirectURL: callback,
+		Issuer: srv.Issuer(), ProviderName: devProviderName, ClientID: devClientID, ClientSecret: secret, RedirectURL: callback,
 		// The API's defaults (OIDC_SCOPES, OIDC_USERNAME_CLAIM), and the
 		// provider's groups claim.
 		Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
