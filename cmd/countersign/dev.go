@@ -57,7 +57,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	run, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { errc <- wiring.Worker(run, d.cfg, d.logger) }()
-	go func() { errc <- serveHTTP(run, d.logger, apiEndpoints(d.cfg, d.api)...) }()
+	endpoints := apiEndpoints(d.cfg, d.api)
+	endpoints[0].handler = signInAtCallbackHost(endpoints[0].handler, d.cfg.HTTPAddr)
+	go func() { errc <- serveHTTP(run, d.logger, endpoints...) }()
 	failure := d.awaitReady(run, errc, stdout)
 	if failure != nil {
 		cancel()

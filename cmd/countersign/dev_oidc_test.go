@@ -40,10 +40,11 @@ func checkProviderDiscovery(t *testing.T, api, issuer string) {
 }
 
 // signInThroughProvider signs username in to the portal at api as a
-// browser does: the portal's link to the provider, the provider's login
-// form with the demo password, the provider's redirect to the portal's
-// callback, the portal. It returns the browser, signed in.
-func signInThroughProvider(t *testing.T, api, issuer, username string) *http.Client {
+// browser does: the portal's link to the provider (at start, the address
+// the browser uses for api), the provider's login form with the demo
+// password, the provider's redirect to the portal's callback, the portal.
+// It returns the browser, signed in.
+func signInThroughProvider(t *testing.T, start, api, issuer, username string) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
@@ -57,7 +58,7 @@ func signInThroughProvider(t *testing.T, api, issuer, username string) *http.Cli
 			return nil
 		}}
 
-	resp, body := read(t, browser, http.MethodGet, api+"/ui/signin/oidc?next=%23/requests")
+	resp, body := read(t, browser, http.MethodGet, start+"/ui/signin/oidc?next=%23/requests")
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
 	require.Equal(t, issuer+"/login", resp.Request.URL.Scheme+"://"+resp.Request.URL.Host+resp.Request.URL.Path,
 		"the portal sends the browser to the provider's login page")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -61,6 +62,21 @@ func (d *devStack) startProvider() (config.OIDCSettings, error) {
 		Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username",
 		GroupsClaim: devidp.DefaultGroupsClaim, GroupMapFile: groupMap, PortalTokenSignIn: &tokenSignIn,
 	}, nil
+}
+
+// signInAtCallbackHost sends a sign-in through the provider that starts
+// at another name of the API's address (localhost for 127.0.0.1) to the
+// callback's host first: the portal keeps the flow's cookie for the host
+// the sign-in starts at, and the provider sends the browser back to the
+// callback's.
+func signInAtCallbackHost(h http.Handler, callbackHost string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.Host != callbackHost && (r.URL.Path == "/ui/signin/oidc" || r.URL.Path == "/ui/signin/again") {
+			http.Redirect(w, r, "http://"+callbackHost+r.URL.RequestURI(), http.StatusFound)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // stopProvider stops the provider: a second for sign-ins in flight, then

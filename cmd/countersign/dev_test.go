@@ -208,10 +208,12 @@ func TestDev_WholeStack(t *testing.T) {
 	// The portal signs in through the local provider; the demo group map
 	// grants what the demo data gave.
 	checkProviderDiscovery(t, api, issuer)
-	bob := signInThroughProvider(t, api, issuer, "bob")
+	bob := signInThroughProvider(t, api, api, issuer, "bob")
 	assert.Equal(t, "bob", whoAmI(t, bob, api).Username)
 	assert.Equal(t, []string{"sre"}, whoAmI(t, bob, api).teams())
-	erin := whoAmI(t, signInThroughProvider(t, api, issuer, "erin"), api)
+	// A sign-in started at localhost moves to 127.0.0.1, where the
+	// provider sends the browser back.
+	erin := whoAmI(t, signInThroughProvider(t, "http://localhost:"+ports[0], api, issuer, "erin"), api)
 	assert.Equal(t, "erin", erin.Username)
 	require.Len(t, erin.Organizations, 1)
 	assert.Equal(t, "admin", erin.Organizations[0].Role)
@@ -294,7 +296,7 @@ func TestDev_WholeStack(t *testing.T) {
 	dev = startDev(t, bin, dataDir, ports)
 	// bob's first sign-in linked him to the provider's identity; the
 	// provider of the new run is the same issuer, so he signs in again.
-	assert.Equal(t, "bob", whoAmI(t, signInThroughProvider(t, api, issuer, "bob"), api).Username)
+	assert.Equal(t, "bob", whoAmI(t, signInThroughProvider(t, api, api, issuer, "bob"), api).Username)
 	// The simulator still knows the jobs of the first run.
 	job := getJSON(t, api+path, "dev-alice")["job"].(map[string]any)
 	awxJob := getJSON(t, fmt.Sprintf("http://127.0.0.1:%s/api/v2/workflow_jobs/%d/", ports[3], int64(job["id"].(float64))), devAWXToken)
