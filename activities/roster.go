@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"errors"
 
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/store"
@@ -13,14 +12,13 @@ import (
 // only). A team that no longer exists leaves the stage to superusers, since
 // nobody can be a member of it; the request then expires unless one acts.
 func (a *Activities) ResolveRoster(ctx context.Context, in RosterInput) (approval.Roster, error) {
-	r, err := a.Store.Roster(ctx, in.OrganizationID, in.TeamID)
-	if errors.Is(err, store.ErrNotFound) && in.TeamID != nil {
-		a.logger().WarnContext(ctx, "approver team no longer exists; only superusers can decide the stage",
-			"organization_id", in.OrganizationID, "team_id", *in.TeamID)
-		r, err = a.Store.Roster(ctx, in.OrganizationID, nil)
-	}
+	r, teamGone, err := store.StageRoster(ctx, a.Store, in.OrganizationID, in.TeamID)
 	if err != nil {
 		return approval.Roster{}, err
+	}
+	if teamGone {
+		a.logger().WarnContext(ctx, "approver team no longer exists; only superusers can decide the stage",
+			"organization_id", in.OrganizationID, "team_id", *in.TeamID)
 	}
 	return approval.Roster{
 		TeamMembers: nonNil(r.TeamMembers),

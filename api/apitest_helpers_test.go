@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -59,15 +58,26 @@ func restartServiceAnswers() map[string]any {
 	return map[string]any{"justification": "stuck workers", "extra_vars": map[string]any{"service_name": "worker"}}
 }
 
-// submitAndWait submits answers to item as user and waits until the
-// request's first stage is open and user waiter has it in their inbox.
+// submitAndWait submits answers to item as user, checks that user waiter
+// has it in their inbox, and waits until its workflow has recorded its
+// first state, so that nothing the workflow does at its start changes
+// the database under the caller.
 func (e *env) submitAndWait(user string, item int64, answers map[string]any, waiter string) int64 {
 	e.t.Helper()
 	id := idOf(e.must(http.StatusCreated, user, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", item), answers))
-	e.eventually(30*time.Second, fmt.Sprintf("request %d in %s's inbox", id, waiter), func() bool {
-		return slices.Contains(e.inbox(waiter), id)
-	})
+	require.Contains(e.t, e.inbox(waiter), id, "the 201 is read-your-writes: %s finds request %d at once", waiter, id)
+	e.awaitRecorded(id)
 	return id
+}
+
+// awaitRecorded waits until request id's workflow has recorded its first
+// state in the projection.
+func (e *env) awaitRecorded(id int64) {
+	e.t.Helper()
+	e.eventually(30*time.Second, fmt.Sprintf("request %d's workflow to record its state", id), func() bool {
+		r, err := e.stack.Store.GetRequest(context.Background(), id)
+		return err == nil && r.StateSeq > 0
+	})
 }
 
 // sortedIDList returns ids sorted, never nil.

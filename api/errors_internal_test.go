@@ -54,7 +54,7 @@ func TestErrorResponse_Refusals(t *testing.T) {
 		approval.CodeTooManyComments: 409, approval.CodeCancelRequested: 409, approval.CodeLaunched: 409,
 		approval.CodeSelfDecision: 403, approval.CodeNotEligible: 403, approval.CodeNotAllowed: 403,
 		approval.CodeProofRequired: 403, approval.CodeProofInvalid: 403, approval.CodeProofExpired: 403,
-		approval.CodeProofReused: 403, approval.CodeTemporalDecisionsOff: 403,
+		approval.CodeProofReused: 403, approval.CodeTemporalDecisionsOff: 403, approval.CodeRecentLoginRequired: 403,
 	}
 	var want []string
 	for code := range status {

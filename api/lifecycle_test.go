@@ -285,3 +285,19 @@ func TestAPI_CapabilitiesOnFinishedRequest(t *testing.T) {
 		t.Run(user, func(t *testing.T) { e.checkCapabilities(user, id, want, rejected) })
 	}
 }
+
+// The 201 of a submit is read-your-writes without waiting for the
+// workflow: the approver finds the request in their inbox at once, sees
+// it, and may decide it at once.
+func TestAPI_SubmitIsReadYourWrites(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	for range 3 {
+		id := idOf(e.must(http.StatusCreated, requester, "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", restart), restartServiceAnswers()))
+		assert.Contains(t, e.inbox(approver), id, "in bob's inbox at once")
+		r := e.must(http.StatusOK, approver, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
+		assert.EqualValues(t, 0, r["current_stage"])
+		assert.Contains(t, r["pending_approvers"], approver)
+		e.must(http.StatusOK, approver, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), map[string]any{"comment": "at once"})
+	}
+}

@@ -35,7 +35,6 @@ type Store interface {
 	GetRequest(ctx context.Context, id int64) (store.Request, error)
 	CreateRequest(ctx context.Context, nr store.NewRequest) (store.Request, error)
 	DeleteRequest(ctx context.Context, id int64) error
-	RequestPublished(ctx context.Context, id int64) (bool, error)
 	EnabledPolicies(ctx context.Context, orgID int64) ([]store.Policy, error)
 	Roster(ctx context.Context, orgID int64, teamID *int64) (store.Roster, error)
 	PendingRequests(ctx context.Context) ([]int64, error)

@@ -122,13 +122,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, sub Submission) (store.Re
 	if err != nil {
 		return store.Request{}, approval.Plan{}, err
 	}
-	row, err := s.createRequest(ctx, a, item, plan, justification,
-		survey.Mask(info.Survey, vars), survey.MaskNodes(nodeSurveys, nodes))
-	if err != nil {
-		return store.Request{}, approval.Plan{}, err
-	}
 	in := workflows.Input{
-		RequestID:       row.ID,
 		Submission:      randomToken(),
 		Organization:    approval.Ref{ID: item.OrganizationID, Name: item.OrganizationName},
 		CatalogItem:     approval.Ref{ID: item.ID, Name: item.Name},
@@ -140,14 +134,49 @@ func (s *Service) Submit(ctx context.Context, a Actor, sub Submission) (store.Re
 		SecretVariables: append(survey.Secrets(info.Survey), survey.NodeSecrets(nodeSurveys)...),
 		Plan:            plan,
 	}
+	if in.Roster, err = s.rosterAtStart(ctx, in); err != nil {
+		return store.Request{}, approval.Plan{}, err
+	}
+	row, err := s.createRequest(ctx, a, item, in.Starting(s.cfg.Now()), justification,
+		survey.Mask(info.Survey, vars), survey.MaskNodes(nodeSurveys, nodes))
+	if err != nil {
+		return store.Request{}, approval.Plan{}, err
+	}
+	in.RequestID = row.ID
 	if err := s.start(ctx, in); err != nil {
 		if derr := s.cfg.Store.DeleteRequest(context.WithoutCancel(ctx), row.ID); derr != nil {
 			s.log.Error("removing a request whose workflow did not start failed", "request_id", row.ID, "error", derr)
 		}
 		return store.Request{}, approval.Plan{}, err
 	}
-	s.awaitPublished(ctx, row.ID)
 	return row, plan, nil
+}
+
+// rosterAtStart is who may act on the request in as it starts, read now:
+// its first stage's roster, or the organization admins' without stages.
+// The workflow opens the stage with it (workflows.Input.Roster) and the
+// request is recorded with its approvers, so the 201 is read-your-writes
+// for everyone without waiting for the workflow: the approvers find the
+// request in their inbox and may act on it at once.
+func (s *Service) rosterAtStart(ctx context.Context, in workflows.Input) (*approval.Roster, error) {
+	var team *int64
+	r := in.Starting(time.Time{}) // without a roster yet: nothing open
+	if i, ok := r.NextStage(); ok && r.Stages[i].ApproverTeam != nil {
+		id := r.Stages[i].ApproverTeam.ID
+		team = &id
+	}
+	sr, _, err := store.StageRoster(ctx, s.cfg.Store, in.Organization.ID, team)
+	if err != nil {
+		return nil, err
+	}
+	return &approval.Roster{TeamMembers: nonNil(sr.TeamMembers), OrgAdmins: nonNil(sr.OrgAdmins), Superusers: nonNil(sr.Superusers)}, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // ItemTemplate is the AWX template a catalog item launches.
@@ -173,32 +202,9 @@ func randomToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// publishWait bounds how long submit waits for the new request's approvers
-// to be known.
-const publishWait = 5 * time.Second
-
-// awaitPublished waits, briefly, until the request's workflow has recorded
-// who may decide it, so that the 201 is read-your-writes for everyone: the
-// approvers find it in their inbox and may act on it at once. A slow worker
-// only delays the answer; the request is created either way.
-func (s *Service) awaitPublished(ctx context.Context, id int64) {
-	ctx, cancel := context.WithTimeout(ctx, publishWait)
-	defer cancel()
-	// The roster is usually known within a few hundred milliseconds; a
-	// primary-key read every few tens of them is cheap.
-	for delay := 15 * time.Millisecond; ; delay = min(delay+15*time.Millisecond, 100*time.Millisecond) {
-		if ok, err := s.cfg.Store.RequestPublished(ctx, id); ok || err != nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-	}
-}
-
-func (s *Service) createRequest(ctx context.Context, a Actor, item store.CatalogItem, plan approval.Plan,
+// createRequest records the request as it starts (workflows.Input.Starting):
+// its plan, and its first stage open with its approvers when known.
+func (s *Service) createRequest(ctx context.Context, a Actor, item store.CatalogItem, starting *approval.Request,
 	justification string, vars map[string]any, nodes map[string]map[string]any) (store.Request, error) {
 	rawVars, err := json.Marshal(vars)
 	if err != nil {
@@ -211,11 +217,16 @@ func (s *Service) createRequest(ctx context.Context, a Actor, item store.Catalog
 	nr := store.NewRequest{
 		OrganizationID: item.OrganizationID, CatalogItemID: item.ID, CatalogItemName: item.Name,
 		RequesterID: a.UserID, RequesterUsername: a.Username, Justification: justification,
-		ExtraVars: rawVars, NodeSurveyData: rawNodes,
+		ExtraVars: rawVars, NodeSurveyData: rawNodes, PendingApprovers: starting.EligibleApprovers,
 	}
-	for _, st := range plan.Stages {
+	if starting.Current() != nil {
+		i := starting.CurrentStage
+		nr.CurrentStage = &i
+	}
+	for _, st := range starting.Stages {
 		ns := store.NewStage{Name: st.Name, MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
-			Timeout: st.Timeout.Std(), ReminderInterval: st.ReminderInterval.Std(), RequireRecentLogin: st.RequireRecentLogin.Std()}
+			Timeout: st.Timeout.Std(), ReminderInterval: st.ReminderInterval.Std(), RequireRecentLogin: st.RequireRecentLogin.Std(),
+			OpenedAt: st.OpenedAt, Deadline: st.Deadline}
 		if st.ApproverTeam != nil {
 			ns.ApproverTeamID, ns.ApproverTeamName = &st.ApproverTeam.ID, st.ApproverTeam.Name
 		}

@@ -127,10 +127,7 @@ func (s *Service) rosterNow(ctx context.Context, r store.Request) (*workflows.St
 		return nil, nil
 	}
 	team := r.Stages[*r.CurrentStage].ApproverTeamID
-	roster, err := s.cfg.Store.Roster(ctx, r.OrganizationID, team)
-	if errors.Is(err, store.ErrNotFound) && team != nil {
-		roster, err = s.cfg.Store.Roster(ctx, r.OrganizationID, nil)
-	}
+	roster, _, err := store.StageRoster(ctx, s.cfg.Store, r.OrganizationID, team)
 	if err != nil {
 		return nil, err
 	}

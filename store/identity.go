@@ -382,3 +382,21 @@ func nonNil[S ~[]E, E any](s S) []E {
 	}
 	return []E(s)
 }
+
+// RosterReader reads rosters; *Store is one.
+type RosterReader interface {
+	Roster(ctx context.Context, orgID int64, teamID *int64) (Roster, error)
+}
+
+// StageRoster is who may act on a stage whose approver team is teamID, as
+// every reader of it must see it: a team deleted since the plan was
+// frozen leaves the stage to the organization's admins and superusers
+// (teamGone), since nobody can be a member of it any more.
+func StageRoster(ctx context.Context, rr RosterReader, orgID int64, teamID *int64) (r Roster, teamGone bool, err error) {
+	r, err = rr.Roster(ctx, orgID, teamID)
+	if errors.Is(err, ErrNotFound) && teamID != nil {
+		r, err = rr.Roster(ctx, orgID, nil)
+		teamGone = err == nil
+	}
+	return r, teamGone, err
+}

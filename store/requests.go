@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -31,6 +32,12 @@ type NewRequest struct {
 	NodeSurveyData json.RawMessage
 	// Stages is the plan, in order; their positions are their indexes.
 	Stages []NewStage
+	// CurrentStage and PendingApprovers, when the request starts with a
+	// stage open (its opening time set) and its approvers known, are that
+	// stage and who may decide it: the inbox and request visibility serve
+	// them from the start. The workflow's first state replaces them.
+	CurrentStage     *int
+	PendingApprovers []string
 }
 
 // NewStage is one stage of a request's frozen plan.
@@ -47,6 +54,10 @@ type NewStage struct {
 	Timeout            time.Duration
 	ReminderInterval   time.Duration
 	RequireRecentLogin time.Duration
+	// OpenedAt and Deadline are set on the stage the request starts with
+	// open (see NewRequest.CurrentStage), which is then pending.
+	OpenedAt *time.Time
+	Deadline *time.Time
 }
 
 // Request is a service request as last recorded: its row and, from
@@ -288,10 +299,12 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 	var req Request
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		const q = `INSERT INTO service_requests (organization_id, catalog_item_id, catalog_item_name,
-			requester_id, requester_username, justification, extra_vars, node_survey_data)
+			requester_id, requester_username, justification, extra_vars, node_survey_data,
+			current_stage, pending_approvers, participants)
 		VALUES (:organization_id, :catalog_item_id, :catalog_item_name,
 			:requester_id, :requester_username, :justification,
-			CAST(:extra_vars AS jsonb), CAST(:node_survey_data AS jsonb))
+			CAST(:extra_vars AS jsonb), CAST(:node_survey_data AS jsonb),
+			:current_stage, :pending_approvers, :participants)
 		RETURNING id`
 		var id int64
 		err := namedGet(ctx, tx, &id, q, map[string]any{
@@ -303,6 +316,9 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 			"justification":      nr.Justification,
 			"extra_vars":         jsonObject(nr.ExtraVars),
 			"node_survey_data":   jsonObject(nr.NodeSurveyData),
+			"current_stage":      nr.CurrentStage,
+			"pending_approvers":  pq.StringArray(nonNil(nr.PendingApprovers)),
+			"participants":       pq.StringArray(nonNil(slices.Compact(slices.Sorted(slices.Values(nr.PendingApprovers))))),
 		})
 		if err != nil {
 			return err
@@ -320,7 +336,12 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 				ReminderInterval:   st.ReminderInterval,
 				RequireRecentLogin: st.RequireRecentLogin,
 				Status:             "waiting",
+				OpenedAt:           st.OpenedAt,
+				Deadline:           st.Deadline,
 			})
+			if st.OpenedAt != nil {
+				rows[i].Status = "pending"
+			}
 		}
 		if err := insertNewStages(ctx, tx, rows); err != nil {
 			return err
@@ -487,17 +508,4 @@ func jsonOrNull(raw json.RawMessage) any {
 		return nil
 	}
 	return string(raw)
-}
-
-// RequestPublished reports whether the workflow of request id has recorded
-// a state in which its approvers are known: a stage open for decisions, or
-// no longer waiting for one.
-func (s *Store) RequestPublished(ctx context.Context, id int64) (bool, error) {
-	const q = `SELECT state_seq > 0 AND (status <> 'pending_approval' OR current_stage IS NOT NULL)
-		FROM service_requests WHERE id = $1`
-	var published bool
-	if err := s.db.GetContext(ctx, &published, q, id); err != nil {
-		return false, mapError(err)
-	}
-	return published, nil
 }

@@ -70,6 +70,31 @@ func TestStore_CreateRequest(t *testing.T) {
 		assert.JSONEq(t, `{"node-1": {"size": "s"}}`, string(req.NodeSurveyData))
 	})
 
+	t.Run("starting with its first stage open: approvers find it at once", func(t *testing.T) {
+		in := f.newRequestInput()
+		opened := ts("2030-01-02T03:04:05.123456Z")
+		deadline := opened.Add(in.Stages[0].Timeout)
+		in.Stages[0].OpenedAt, in.Stages[0].Deadline = &opened, &deadline
+		in.CurrentStage, in.PendingApprovers = ptr(0), []string{"carol", "bob", "carol"}
+		req, err := f.s.CreateRequest(ctx, in)
+		require.NoError(t, err)
+		assert.Equal(t, ptr(0), req.CurrentStage)
+		assert.Equal(t, []string{"carol", "bob", "carol"}, req.PendingApprovers)
+		assert.Equal(t, []string{"bob", "carol"}, req.Participants, "who may see it, once each")
+		assert.Equal(t, "pending", req.Stages[0].Status)
+		assertSameTime(t, &opened, req.Stages[0].OpenedAt)
+		assertSameTime(t, &deadline, req.Stages[0].Deadline)
+		assert.Equal(t, "waiting", req.Stages[1].Status)
+		assert.Zero(t, req.StateSeq, "the workflow's first state replaces it")
+		inbox, _, err := f.s.ListPendingFor(ctx, "bob", 100, 0)
+		require.NoError(t, err)
+		found := false
+		for _, r := range inbox {
+			found = found || r.ID == req.ID
+		}
+		assert.True(t, found, "in bob's inbox")
+	})
+
 	countRequests := func(t *testing.T) int {
 		var n int
 		require.NoError(t, f.s.DB().Get(&n, `SELECT count(*) FROM service_requests`))

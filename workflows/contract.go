@@ -78,6 +78,15 @@ func StartOptions(in Input, taskQueue string) client.StartWorkflowOptions {
 	if taskQueue == "" {
 		taskQueue = DefaultTaskQueue
 	}
+	attrs := []temporal.SearchAttributeUpdate{
+		RequestStatusKey.ValueSet(string(approval.StatusPendingApproval)),
+		RequesterKey.ValueSet(in.Requester),
+		CatalogItemKey.ValueSet(in.CatalogItem.Name),
+		OrganizationKey.ValueSet(in.Organization.Name),
+	}
+	if in.Roster != nil {
+		attrs = append(attrs, PendingApproversKey.ValueSet(in.startingApprovers()))
+	}
 	return client.StartWorkflowOptions{
 		ID:                                       WorkflowID(in.RequestID),
 		TaskQueue:                                taskQueue,
@@ -85,13 +94,35 @@ func StartOptions(in Input, taskQueue string) client.StartWorkflowOptions {
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		Memo:                                     map[string]any{SubmissionMemo: codec.Plain{Value: in.Submission}},
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			RequestStatusKey.ValueSet(string(approval.StatusPendingApproval)),
-			RequesterKey.ValueSet(in.Requester),
-			CatalogItemKey.ValueSet(in.CatalogItem.Name),
-			OrganizationKey.ValueSet(in.Organization.Name),
-		),
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
 	}
+}
+
+// Starting is the request as its workflow starts at now: with Roster, its
+// first stage open (or, without stages, its roster known). Its
+// EligibleApprovers are the request's first pending approvers, which the
+// API records with the request and in its search attributes.
+func (in Input) Starting(now time.Time) *approval.Request {
+	r := approval.NewRequest(in.RequestID, in.Organization, in.CatalogItem, in.Requester, in.Justification, in.Plan, now)
+	if in.Roster == nil {
+		return r
+	}
+	if r.Status == approval.StatusApproved {
+		r.SetRoster(*in.Roster, now)
+	} else if i, ok := r.NextStage(); ok {
+		r.OpenStage(i, *in.Roster, now)
+	}
+	return r
+}
+
+// startingApprovers are the pending approvers the request starts with
+// when the API resolved its roster: what StartOptions sets.
+func (in Input) startingApprovers() []string {
+	pending := in.Starting(time.Time{}).EligibleApprovers
+	if pending == nil {
+		pending = []string{}
+	}
+	return pending
 }
 
 // SubmissionMemo is the memo field holding Input.Submission.
@@ -300,7 +331,15 @@ type Input struct {
 	// NodeSurveyData; their values are removed from AWX's messages.
 	SecretVariables []string      `json:"secret_variables,omitempty"`
 	Plan            approval.Plan `json:"plan"`
-	Settings        Settings      `json:"settings"`
+	// Roster, when the API resolved it at submission, is who may act on
+	// the request as it starts: its first stage's, or the organization
+	// admins' for a request without stages. The workflow opens the stage
+	// with it at once, without an activity, so the request can be decided
+	// the moment the API answers; decisions carry the roster of their
+	// time and membership changes signal the request, so it is corrected
+	// like any other. Without it the workflow resolves it itself.
+	Roster   *approval.Roster `json:"roster,omitempty"`
+	Settings Settings         `json:"settings"`
 	// Submission is a random token of the submission that started the
 	// workflow, kept in its memo: a start whose answer was lost is
 	// recognised by it, and a workflow of another submission under the same

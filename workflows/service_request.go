@@ -82,8 +82,10 @@ type requestRun struct {
 }
 
 func newRequestRun(ctx workflow.Context, in Input, guard Guard) *requestRun {
-	req := approval.NewRequest(in.RequestID, in.Organization, in.CatalogItem, in.Requester, in.Justification,
-		in.Plan, workflow.Now(ctx))
+	// With the roster from submission the first stage is open before the
+	// handlers are registered: a decision sent the moment the start was
+	// answered arrives with the first workflow task and finds it open.
+	req := in.Starting(workflow.Now(ctx))
 	run := &requestRun{
 		ctx:        ctx,
 		in:         in,
@@ -98,6 +100,11 @@ func newRequestRun(ctx workflow.Context, in Input, guard Guard) *requestRun {
 		unreachableNoticed: map[int]bool{},
 	}
 	run.req.Seq = run.version
+	if in.Roster != nil {
+		// The start set every search attribute as the request starts
+		// (StartOptions): the first sync has nothing to upsert.
+		run.searchAttrs = searchAttrState{done: true, status: approval.StatusPendingApproval, pendingApprovers: in.startingApprovers()}
+	}
 	return run
 }
 
@@ -128,7 +135,15 @@ func (s Settings) withDefaults() Settings {
 }
 
 func (s *requestRun) run() (Result, error) {
-	if s.req.Status == approval.StatusApproved {
+	switch {
+	case s.in.Roster != nil:
+		// Opened with the roster from submission (newRequestRun).
+		s.changed()
+		if s.req.Current() != nil {
+			s.notify(notify.KindPending, s.req.EligibleApprovers, s.req.CurrentStage, 0)
+			s.waitStage()
+		}
+	case s.req.Status == approval.StatusApproved:
 		// No stages: the org admins may still cancel or comment.
 		if roster, ok := s.resolveRoster(nil, "organization admins"); ok {
 			s.req.SetRoster(roster, workflow.Now(s.ctx))

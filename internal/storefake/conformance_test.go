@@ -81,7 +81,6 @@ type Store interface {
 	RemoveOrgAdmin(ctx context.Context, orgID, userID int64) error
 	RemoveOrgMember(ctx context.Context, orgID, userID int64) error
 	RemoveTeamMember(ctx context.Context, teamID, userID int64) error
-	RequestPublished(ctx context.Context, id int64) (bool, error)
 	RevokeDecisionKey(ctx context.Context, id int64) error
 	RevokeSession(ctx context.Context, id int64) error
 	RevokeToken(ctx context.Context, id int64) error

@@ -58,8 +58,6 @@ var requestScenarios = []scenario{
 
 		got[store.Request](r, "get first")(s.GetRequest(ctx, first.ID))
 		got[store.Request](r, "get missing")(s.GetRequest(ctx, 999))
-		got[bool](r, "published")(s.RequestPublished(ctx, first.ID))
-		got[bool](r, "published missing")(s.RequestPublished(ctx, 999))
 
 		list := func(label string, f store.RequestFilter, opts store.ListOptions) {
 			page[store.Request](r, "list "+label)(s.ListRequests(ctx, f, opts))

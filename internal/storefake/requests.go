@@ -127,6 +127,11 @@ func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.R
 			ReminderInterval:   st.ReminderInterval / time.Second * time.Second,
 			RequireRecentLogin: st.RequireRecentLogin / time.Second * time.Second,
 			Status:             "waiting",
+			OpenedAt:           rounded(st.OpenedAt),
+			Deadline:           rounded(st.Deadline),
+		}
+		if st.OpenedAt != nil {
+			stages[i].Status = "pending"
 		}
 		switch st := stages[i]; {
 		case st.MinApprovers < 1:
@@ -138,6 +143,9 @@ func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.R
 		case st.RequireRecentLogin < 0:
 			return store.Request{}, fail(op, store.ErrInvalid, "service_request_stages_recent_login_check")
 		}
+	}
+	if nr.CurrentStage != nil && *nr.CurrentStage < 0 {
+		return store.Request{}, fail(op, store.ErrInvalid, "service_requests_current_stage_check")
 	}
 	for _, st := range stages {
 		if st.ApproverTeamID != nil && s.teams[*st.ApproverTeamID] == nil {
@@ -156,8 +164,9 @@ func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.R
 		ExtraVars:         extraVars,
 		NodeSurveyData:    surveyData,
 		Status:            "pending_approval",
-		PendingApprovers:  []string{},
-		Participants:      []string{},
+		CurrentStage:      clonePtr(nr.CurrentStage),
+		PendingApprovers:  append([]string{}, nr.PendingApprovers...),
+		Participants:      append([]string{}, slices.Compact(slices.Sorted(slices.Values(nr.PendingApprovers)))...),
 		WorkflowID:        fmt.Sprintf("service-request-%d", id),
 		Created:           now,
 		Modified:          now,
@@ -198,19 +207,6 @@ func (s *Store) DeleteRequest(ctx context.Context, id int64) error {
 	}
 	delete(s.requests, id)
 	return nil
-}
-
-// RequestPublished is store.Store.RequestPublished.
-func (s *Store) RequestPublished(ctx context.Context, id int64) (bool, error) {
-	defer s.mu.Unlock()
-	if err := s.begin(ctx, "RequestPublished", "request published"); err != nil {
-		return false, err
-	}
-	r, ok := s.requests[id]
-	if !ok {
-		return false, store.ErrNotFound
-	}
-	return r.StateSeq > 0 && (r.Status != "pending_approval" || r.CurrentStage != nil), nil
 }
 
 // ListRequests is store.Store.ListRequests.

@@ -46,8 +46,6 @@ var stateScenarios = []scenario{
 		got[bool](r, "record the open stage")(s.RecordRequestState(ctx, state))
 		got[bool](r, "record it again")(s.RecordRequestState(ctx, state))
 		got[store.Request](r, "get first")(s.GetRequest(ctx, first.ID))
-		got[bool](r, "published")(s.RequestPublished(ctx, first.ID))
-		got[bool](r, "second not published")(s.RequestPublished(ctx, second.ID))
 		page[store.Request](r, "bob's inbox")(s.ListPendingForPage(ctx, "bob", store.ListOptions{}))
 		page[store.Request](r, "erin's inbox")(s.ListPendingForPage(ctx, "erin", store.ListOptions{}))
 		got[[]int64](r, "pending for bob")(s.PendingRequestsForUser(ctx, u["bob"].ID))

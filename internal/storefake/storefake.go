@@ -73,7 +73,7 @@ var methods = []string{
 	"ListOrgAdminUsers", "ListOrgMemberUsers", "ListOrganizations", "ListPendingForPage", "ListPolicies",
 	"ListRequests", "ListSessions", "ListTeamMemberUsers", "ListTeams", "ListTokens", "ListUsers",
 	"PendingRequests", "PendingRequestsForUser", "PendingRequestsUsingOrgAdmins", "PendingRequestsUsingTeam",
-	"RecordRequestState", "RemoveOrgAdmin", "RemoveOrgMember", "RemoveTeamMember", "RequestPublished",
+	"RecordRequestState", "RemoveOrgAdmin", "RemoveOrgMember", "RemoveTeamMember",
 	"RevokeDecisionKey", "RevokeSession", "RevokeToken", "RevokeUserSessions", "Roster", "TouchToken",
 	"UpdateCatalogItem", "UpdateOrganization", "UpdatePolicy", "UpdateTeam", "UpdateUser", "UserBySubject",
 	"UserRoles",
