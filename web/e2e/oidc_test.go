@@ -234,6 +234,7 @@ func TestPortal_OIDCSignIn(t *testing.T) {
 		carol.loginAtProvider("carol", "")
 		carol.do("the provider's refusal", chromedp.WaitVisible(chromedp.CSS(`.error[role="alert"]`)))
 		assert.Equal(t, "This account is disabled.", carol.text(`.error[role="alert"]`))
+		assert.Equal(t, s.idp.Issuer(), eval[string](carol, `location.origin`), "the provider sent nothing back to the portal")
 		assert.Empty(t, carol.sessionCookie())
 		carol.screenshot("oidc-disabled-at-provider")
 	})
