@@ -349,14 +349,29 @@ func (b *browser) signIn(user string) {
 	b.waitSignedIn(user)
 }
 
-// waitSignedIn waits for the portal to show user signed in.
+// waitSignedIn waits for the portal to show user signed in, however many
+// pages the browser goes through on the way.
 func (b *browser) waitSignedIn(user string) {
 	b.t.Helper()
-	b.do("waiting for the portal", chromedp.WaitVisible(chromedp.CSS(`#whoami`)))
 	// The header is drawn again once the page knows the caller, so the
 	// element is read by a script rather than held on to.
-	b.until(30*time.Second, user+" signed in", nil, func() bool {
-		return eval[string](b, `(document.querySelector('#whoami') || {}).textContent || ''`) == user
+	b.until(60*time.Second, user+" signed in", nil, func() bool {
+		who, ok := evalMay[string](b, `(document.querySelector('#whoami') || {}).textContent || ''`)
+		return ok && who == user
+	})
+}
+
+// waitFor waits for an element that matches the CSS selector, across the
+// pages of a navigation under way: a query that meets a document going
+// away is tried again rather than failing.
+func (b *browser) waitFor(sel, what string) {
+	b.t.Helper()
+	raw, err := json.Marshal(sel)
+	require.NoError(b.t, err)
+	expr := fmt.Sprintf("document.querySelector(%s) !== null", raw)
+	b.until(60*time.Second, what, nil, func() bool {
+		found, ok := evalMay[bool](b, expr)
+		return ok && found
 	})
 }
 

@@ -100,16 +100,16 @@ func (s *oidcStack) me(sessionID string) int {
 // toProvider follows the sign-in page's link to the provider.
 func (b *browser) toProvider() {
 	b.t.Helper()
-	b.do("following the link to the provider",
-		chromedp.WaitVisible(chromedp.CSS(`#signin-oidc`)), chromedp.Click(chromedp.CSS(`#signin-oidc`)))
+	b.waitFor(`#signin-oidc`, "the link to the provider")
+	b.do("following the link to the provider", chromedp.Click(chromedp.CSS(`#signin-oidc`)))
 }
 
 // loginAtProvider fills in and submits the provider's login form, as
 // user, with a screenshot of it filled in when shot is set.
 func (b *browser) loginAtProvider(user, shot string) {
 	b.t.Helper()
-	b.do("the provider's login form",
-		chromedp.WaitVisible(chromedp.CSS(`#password`)),
+	b.waitFor(`#password`, "the provider's login form")
+	b.do("filling in the provider's login form",
 		chromedp.SendKeys(chromedp.CSS(`#username`), user),
 		chromedp.SendKeys(chromedp.CSS(`#password`), devidp.DemoPassword(user)))
 	if shot != "" {
@@ -138,9 +138,8 @@ func (b *browser) sessionCookie() string {
 // the sign-in page.
 func (b *browser) signOutToProviderLink() {
 	b.t.Helper()
-	b.do("signing out",
-		chromedp.Click(chromedp.CSS(`form.signout button`)),
-		chromedp.WaitVisible(chromedp.CSS(`#signin-oidc`)))
+	b.do("signing out", chromedp.Click(chromedp.CSS(`form.signout button`)))
+	b.waitFor(`#signin-oidc`, "the sign-in page")
 }
 
 // TestPortal_OIDCSignIn signs in through the provider's own login page:
@@ -155,14 +154,15 @@ func TestPortal_OIDCSignIn(t *testing.T) {
 	t.Run("first sign-in creates the user with the teams of their groups", func(t *testing.T) {
 		_, err := s.store.GetUserByUsername(context.Background(), "frank")
 		require.Error(t, err, "frank is new to Countersign")
-		b.do("opening the portal", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS(`#signin-oidc`)))
+		b.do("opening the portal", chromedp.Navigate(s.url+"/"))
+		b.waitFor(`#signin-oidc`, "the sign-in page")
 		assert.Equal(t, "Sign in with 127.0.0.1", b.text(`#signin-oidc`))
 		assert.False(t, b.present(`form[action="/ui/session"]`), "no sign-in with a token")
 		b.screenshot("oidc-signin")
 		b.toProvider()
 		b.loginAtProvider("frank", "oidc-provider-login")
 		b.waitSignedIn("frank")
-		b.do("the catalog", chromedp.WaitVisible(chromedp.CSS(`main .page-head h1`)))
+		b.waitFor(`main .page-head h1`, "the catalog")
 		b.screenshot("oidc-signed-in")
 
 		u, err := s.store.GetUserByUsername(context.Background(), "frank")
@@ -197,13 +197,14 @@ func TestPortal_OIDCSignIn(t *testing.T) {
 			map[string]any{"justification": "stuck workers", "extra_vars": map[string]any{"service_name": "worker"}})["id"].(float64))
 		route := fmt.Sprintf("#/requests/%d", id)
 		alice := newBrowser(t, s.url)
-		alice.do("opening a link to alice's request", chromedp.Navigate(s.url+"/"+route), chromedp.WaitVisible(chromedp.CSS(`#signin-oidc`)))
+		alice.do("opening a link to alice's request", chromedp.Navigate(s.url+"/"+route))
+		alice.waitFor(`#signin-oidc`, "the sign-in page")
 		assert.Equal(t, "/ui/signin/oidc?next="+url.QueryEscape(route),
 			eval[string](alice, `document.querySelector('#signin-oidc').getAttribute('href')`))
 		alice.toProvider()
 		alice.loginAtProvider("alice", "")
 		alice.waitSignedIn("alice")
-		alice.do("alice's request", chromedp.WaitVisible(chromedp.CSS(`.detail .badge[data-status="pending_approval"]`)))
+		alice.waitFor(`.detail .badge[data-status="pending_approval"]`, "alice's request")
 		assert.Equal(t, route, eval[string](alice, `location.hash`))
 		alice.screenshot("oidc-deep-link")
 		alice.checkNoExceptions()
@@ -217,7 +218,7 @@ func TestPortal_OIDCSignIn(t *testing.T) {
 		bob.do("opening the portal", chromedp.Navigate(s.url+"/"))
 		bob.toProvider()
 		bob.loginAtProvider("bob", "")
-		bob.do("the refusal", chromedp.WaitVisible(chromedp.CSS(`#signin-error`)))
+		bob.waitFor(`#signin-error`, "the refusal")
 		assert.Equal(t, "Your Countersign account is deactivated. Ask an administrator.", bob.text(`#signin-error`))
 		assert.True(t, bob.present(`#signin-oidc`), "the sign-in page, with its link to the provider")
 		assert.False(t, bob.present(`#whoami`))
@@ -232,7 +233,7 @@ func TestPortal_OIDCSignIn(t *testing.T) {
 		carol.do("opening the portal", chromedp.Navigate(s.url+"/"))
 		carol.toProvider()
 		carol.loginAtProvider("carol", "")
-		carol.do("the provider's refusal", chromedp.WaitVisible(chromedp.CSS(`.error[role="alert"]`)))
+		carol.waitFor(`.error[role="alert"]`, "the provider's refusal")
 		assert.Equal(t, "This account is disabled.", carol.text(`.error[role="alert"]`))
 		assert.Equal(t, s.idp.Issuer(), eval[string](carol, `location.origin`), "the provider sent nothing back to the portal")
 		assert.Empty(t, carol.sessionCookie())
@@ -255,11 +256,14 @@ func TestPortal_OIDCSessionExpires(t *testing.T) {
 	b.loginAtProvider("dave", "")
 	b.waitSignedIn("dave")
 	b.route("#/requests")
-	b.do("dave's requests", chromedp.WaitVisible(chromedp.CSS(`main .page-head h1`)))
+	// Nothing still under way that the clock moved forward would answer
+	// 401, with dave's page as the one to return to.
+	b.waitFor(`main li.empty`, "dave's requests, none yet")
+	b.waitFor(`#inbox-count[aria-label]`, "dave's inbox count")
 
 	offset.Store(int64(61 * time.Minute))
 	b.route("#/approvals")
-	b.do("the sign-in page", chromedp.WaitVisible(chromedp.CSS(`#signin-oidc`)))
+	b.waitFor(`#signin-oidc`, "the sign-in page")
 	assert.Equal(t, "Your session ended. Sign in again.", b.text(`.notice[role="status"]`))
 	b.screenshot("oidc-session-ended")
 
