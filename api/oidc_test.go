@@ -40,7 +40,9 @@ type oidcEnv struct {
 
 const oidcCallbackPath = "/oidc/callback"
 
-func newOIDCEnv(t *testing.T) *oidcEnv {
+// newOIDCEnv starts the provider and an API that signs in through it;
+// options change the API's Deps.
+func newOIDCEnv(t *testing.T, options ...func(*api.Deps)) *oidcEnv {
 	t.Helper()
 	o := &oidcEnv{env: newEnv(t)}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -83,8 +85,12 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 		Scopes: []string{"openid", "profile", "email"}, UsernameClaim: "preferred_username", GroupsClaim: "groups", GroupMap: gm,
 	}, o.stack.Store)
 	require.NoError(t, err)
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: o.stack.Store, Temporal: o.client, AWX: o.stack.AWX,
-		TaskQueue: o.queue, Logger: quiet, OIDC: provider, NoTokenSignIn: true})
+	deps := api.Deps{PayloadKeys: testkit.PayloadRing(), Store: o.stack.Store, Temporal: o.client, AWX: o.stack.AWX,
+		TaskQueue: o.queue, Logger: quiet, OIDC: provider, NoTokenSignIn: true}
+	for _, option := range options {
+		option(&deps)
+	}
+	srv := api.New(deps)
 	apiSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = apiSrv.Serve(apiLn) }()
 	t.Cleanup(func() { _ = apiSrv.Close() })
@@ -125,7 +131,26 @@ func (b *browser) read(resp *http.Response, err error) (*http.Response, string) 
 // the browser to.
 func (o *oidcEnv) toCallback(b *browser, username string) *url.URL {
 	o.t.Helper()
-	resp, body := b.read(b.http.Get(o.api + "/ui/signin/oidc?next=%23/requests"))
+	return o.toCallbackAltered(b, username, nil)
+}
+
+// toCallbackAltered is toCallback with the parameters of the portal's
+// authorization request changed by alter on their way to the provider,
+// as by someone between the browser and the provider.
+func (o *oidcEnv) toCallbackAltered(b *browser, username string, alter func(url.Values)) *url.URL {
+	o.t.Helper()
+	start, err := url.Parse(o.api + "/ui/signin/oidc?next=%23/requests")
+	require.NoError(o.t, err)
+	resp, body := b.visit(start)
+	require.Equal(o.t, http.StatusFound, resp.StatusCode, body)
+	authorize, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(o.t, err)
+	if alter != nil {
+		q := authorize.Query()
+		alter(q)
+		authorize.RawQuery = q.Encode()
+	}
+	resp, body = b.read(b.http.Get(authorize.String()))
 	if resp.StatusCode == http.StatusOK {
 		action, fields := loginForm(o.t, body)
 		fields.Set("username", username)
@@ -191,7 +216,8 @@ func (b *browser) cookie(u, name string) string {
 }
 
 func TestOIDC_SignIn(t *testing.T) {
-	o := newOIDCEnv(t)
+	clock := &testClock{}
+	o := newOIDCEnv(t, func(d *api.Deps) { d.Now, d.SessionIdleTimeout = clock.now, time.Hour })
 
 	t.Run("the sign-in page offers the provider, not tokens", func(t *testing.T) {
 		resp, body := o.browser().read(http.Get(o.api + "/ui/signin"))
@@ -284,6 +310,63 @@ func TestOIDC_SignIn(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 		assert.Contains(t, body, "could not be verified")
 		assert.Equal(t, "", o.me(b))
+	})
+
+	t.Run("an expired ID token is refused", func(t *testing.T) {
+		o.idp.SetIDTokenLifetime(-time.Minute)
+		defer o.idp.SetIDTokenLifetime(devidp.DefaultIDTokenLifetime)
+		b := o.browser()
+		resp, body := b.visit(o.toCallback(b, "alice"))
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		assert.Contains(t, body, "could not be verified")
+		assert.Equal(t, "", o.me(b))
+
+		o.idp.SetIDTokenLifetime(devidp.DefaultIDTokenLifetime)
+		o.signIn(b, "alice")
+		assert.Equal(t, "alice", o.me(b), "the token's expiry was all that was wrong")
+	})
+
+	t.Run("a wrong nonce is refused though the state is right", func(t *testing.T) {
+		b := o.browser()
+		cb := o.toCallbackAltered(b, "alice", func(q url.Values) {
+			require.NotEmpty(t, q.Get("nonce"))
+			q.Set("nonce", "not-the-nonce")
+		})
+		resp, body := b.visit(cb)
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "past the state check (400) and the exchange (502)")
+		assert.Contains(t, body, "could not be verified")
+		assert.Equal(t, "", o.me(b))
+	})
+
+	t.Run("a username linked to another identity is refused", func(t *testing.T) {
+		erin := o.userID(orgAdmin)
+		require.NoError(t, o.stack.Store.LinkUserSubject(context.Background(), erin, "https://login.other.example", "someone-else"))
+		b := o.browser()
+		resp, body := b.visit(o.toCallback(b, orgAdmin))
+		assert.Equal(t, http.StatusConflict, resp.StatusCode)
+		assert.Contains(t, body, "Your username belongs to another Countersign account")
+		assert.Equal(t, "", o.me(b))
+		u, err := o.stack.Store.GetUserByUsername(context.Background(), orgAdmin)
+		require.NoError(t, err)
+		assert.Equal(t, erin, u.ID, "the user is not taken over")
+	})
+
+	t.Run("a session unused for the idle timeout ends; signing in again starts another", func(t *testing.T) {
+		defer func(before int64) { clock.offset.Store(before) }(clock.offset.Load())
+		b := o.browser()
+		o.signIn(b, "dave")
+		clock.advance(59 * time.Minute)
+		require.Equal(t, "dave", o.me(b))
+		clock.advance(61 * time.Minute)
+		assert.Equal(t, "", o.me(b))
+		home, err := url.Parse(o.api + "/")
+		require.NoError(t, err)
+		resp, _ := b.visit(home)
+		assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		assert.Equal(t, "/ui/signin?expired=1", resp.Header.Get("Location"))
+
+		o.signIn(b, "dave") // the provider lets the browser through on its own login
+		assert.Equal(t, "dave", o.me(b))
 	})
 
 	t.Run("a deactivated user is refused", func(t *testing.T) {

@@ -41,13 +41,15 @@ func (c Client) validate() error {
 // sake); the groups claim is given either way.
 const groupsScope = "groups"
 
-// idTokenLifetime is short, as a relying party keeps its own session.
-const idTokenLifetime = 10 * time.Minute
+// DefaultIDTokenLifetime is short, as a relying party keeps its own
+// session.
+const DefaultIDTokenLifetime = 10 * time.Minute
 
 // opClient is a Client as op sees it.
 type opClient struct {
 	Client
-	loginURL func(authRequestID string) string
+	loginURL        func(authRequestID string) string
+	idTokenLifetime time.Duration
 }
 
 var _ op.Client = opClient{}
@@ -65,7 +67,7 @@ func (c opClient) ResponseTypes() []oidc.ResponseType {
 func (c opClient) GrantTypes() []oidc.GrantType        { return []oidc.GrantType{oidc.GrantTypeCode} }
 func (c opClient) LoginURL(id string) string           { return c.loginURL(id) }
 func (c opClient) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
-func (c opClient) IDTokenLifetime() time.Duration      { return idTokenLifetime }
+func (c opClient) IDTokenLifetime() time.Duration      { return c.idTokenLifetime }
 func (c opClient) DevMode() bool                       { return false }
 func (c opClient) IsScopeAllowed(scope string) bool    { return scope == groupsScope }
 

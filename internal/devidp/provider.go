@@ -12,6 +12,8 @@
 //
 // Tests change a user's groups or disable a user while the provider runs
 // (SetGroups, SetDisabled); what the next ID token says follows at once.
+// SetIDTokenLifetime shortens the ID tokens' validity, down to tokens that
+// have expired when issued, to test a relying party's expiry check.
 // Passwords are compared as configured: never run it for real people.
 package devidp
 
@@ -24,6 +26,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
@@ -166,6 +169,12 @@ func (p *Provider) SetGroups(username string, groups ...string) error {
 	_, err := p.users.update(username, func(u *User) { u.Groups = slices.Clone(groups) })
 	return err
 }
+
+// SetIDTokenLifetime sets the validity of the ID tokens issued from now
+// on (DefaultIDTokenLifetime until then). A lifetime of zero or less
+// issues ID tokens that have already expired, whose only fault is their
+// expiry: for testing that a relying party refuses them.
+func (p *Provider) SetIDTokenLifetime(d time.Duration) { p.store.idTokenLifetime.Store(int64(d)) }
 
 // SetDisabled disables a user (or enables one again). A disabled user
 // cannot sign in, is signed out of the provider in every browser, and gets

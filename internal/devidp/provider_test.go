@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -283,6 +284,29 @@ func TestProvider_GroupChangeShowsInTheNextIDToken(t *testing.T) {
 	assert.Equal(t, []string{}, c.Groups, "no groups is an empty claim, not a missing one")
 
 	assert.ErrorIs(t, rp.idp.SetGroups("nobody", "sre"), devidp.ErrUnknownUser)
+}
+
+func TestProvider_IDTokenLifetime(t *testing.T) {
+	rp := startProvider(t)
+	s := rp.authorize()
+	s.login("bob", devidp.DemoPassword("bob"))
+	idt, _ := s.idToken()
+	assert.Equal(t, devidp.DefaultIDTokenLifetime, idt.Expiry.Sub(idt.IssuedAt))
+
+	rp.idp.SetIDTokenLifetime(-time.Minute)
+	s = rp.authorize() // the browser's session at the provider lets it through
+	tok, err := s.exchange(s.code(), s.verifier)
+	require.NoError(t, err)
+	raw, ok := tok.Extra("id_token").(string)
+	require.True(t, ok, "no id_token in the token response")
+	_, err = rp.verifier.Verify(context.Background(), raw)
+	var expired *oidc.TokenExpiredError
+	require.ErrorAs(t, err, &expired, "the token has expired when issued")
+
+	lenient := rp.provider.Verifier(&oidc.Config{ClientID: clientID, SkipExpiryCheck: true})
+	idt, err = lenient.Verify(context.Background(), raw)
+	require.NoError(t, err, "expiry is the token's only fault")
+	assert.Equal(t, s.nonce, idt.Nonce)
 }
 
 func TestProvider_GroupsClaimIsConfigurable(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -36,6 +37,8 @@ type storage struct {
 	groupsClaim string
 	loginURL    func(string) string
 	now         func() time.Time
+	// idTokenLifetime is the validity of the ID tokens issued from now on.
+	idTokenLifetime atomic.Int64
 
 	mu           sync.Mutex
 	clients      map[string]Client
@@ -127,10 +130,12 @@ type accessToken struct {
 }
 
 func newStorage(u *users, key *signingKey, groupsClaim string) *storage {
-	return &storage{
+	s := &storage{
 		users: u, clients: map[string]Client{}, key: key, groupsClaim: groupsClaim, now: time.Now,
 		authRequests: map[string]*authRequest{}, codes: map[string]string{}, tokens: map[string]accessToken{},
 	}
+	s.idTokenLifetime.Store(int64(DefaultIDTokenLifetime))
+	return s
 }
 
 // CreateAuthRequest stores a validated authorization request. PKCE with
@@ -342,7 +347,7 @@ func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, 
 	if !ok {
 		return nil, fmt.Errorf("%w: client %q", errNotFound, id)
 	}
-	return opClient{Client: c, loginURL: s.loginURL}, nil
+	return opClient{Client: c, loginURL: s.loginURL, idTokenLifetime: time.Duration(s.idTokenLifetime.Load())}, nil
 }
 
 func (s *storage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {

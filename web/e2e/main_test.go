@@ -27,14 +27,14 @@ import (
 	"github.com/countersign/countersign/api"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/store"
 )
 
 var temporalAddr string
 
 func TestMain(m *testing.M) { os.Exit(testkit.Main(m, "portal e2e tests", &temporalAddr)) }
 
-// stack is the running Countersign the browser talks to, in dev mode (the
-// sign-in page offers the demo users).
+// stack is the running Countersign the browser talks to.
 type stack struct {
 	t   *testing.T
 	url string
@@ -43,28 +43,70 @@ type stack struct {
 	teams map[string]int64
 	// sim is the simulated AWX, for templates of a test's own.
 	sim *awxsim.Server
+	// store is the stack's database.
+	store *store.Store
+	// devTokens: the API accepts "dev-<username>"; otherwise call uses
+	// tokens issued in the store, kept in tokens by username.
+	devTokens bool
+	tokens    map[string]string
 }
 
+// newStack starts a stack in dev mode: the sign-in page offers the demo
+// users.
 func newStack(t *testing.T) *stack {
+	t.Helper()
+	return startStack(t, func(_ *stack, d *api.Deps) { d.DevTokens = true })
+}
+
+// startStack starts a stack; configure completes the API's Deps, with the
+// stack's URL (its listener is open, the API not yet served) and store at
+// hand.
+func startStack(t *testing.T, configure func(*stack, *api.Deps)) *stack {
 	t.Helper()
 	s := testkit.NewStack(t, awxsim.Config{JobDuration: 3 * time.Second, PendingFor: 300 * time.Millisecond})
 	queue := testkit.TaskQueue(t)
 	c := testkit.Dial(t, temporalAddr)
 	testkit.StartWorker(t, c, queue, s.Activities)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: c, AWX: s.AWX, Logger: logger, TaskQueue: queue,
-		TemporalTimeout: 15 * time.Second, DevTokens: true})
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); srv.Close() })
-	st := &stack{t: t, url: hs.URL, org: s.Identity.Org.ID, teams: map[string]int64{}, sim: s.Sim}
+	hs := httptest.NewUnstartedServer(nil)
+	st := &stack{t: t, url: "http://" + hs.Listener.Addr().String(), org: s.Identity.Org.ID, teams: map[string]int64{}, sim: s.Sim,
+		store: s.Store, tokens: map[string]string{}}
 	for name, team := range s.Identity.Teams {
 		st.teams[name] = team.ID
 	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	deps := api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: c, AWX: s.AWX, Logger: logger, TaskQueue: queue,
+		TemporalTimeout: 15 * time.Second}
+	configure(st, &deps)
+	st.devTokens = deps.DevTokens
+	srv := api.New(deps)
+	hs.Config.Handler = srv.Handler()
+	hs.Start()
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	require.Equal(t, st.url, hs.URL)
 	return st
 }
 
+// token is an API token of user: their dev token, or one issued in the
+// store the first time it is needed.
+func (s *stack) token(user string) string {
+	s.t.Helper()
+	if s.devTokens {
+		return "dev-" + user
+	}
+	if tok, ok := s.tokens[user]; ok {
+		return tok
+	}
+	ctx := context.Background()
+	u, err := s.store.GetUserByUsername(ctx, user)
+	require.NoError(s.t, err, user)
+	tok, _, err := s.store.CreateToken(ctx, u.ID, "browser tests")
+	require.NoError(s.t, err)
+	s.tokens[user] = tok
+	return tok
+}
+
 // call sends a JSON request (none when body is nil) to the API as user
-// (with their dev token) and requires the status.
+// (with their token) and requires the status.
 func (s *stack) call(want int, user, method, path string, body any) map[string]any {
 	s.t.Helper()
 	var rd io.Reader
@@ -78,7 +120,7 @@ func (s *stack) call(want int, user, method, path string, body any) map[string]a
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Authorization", "Bearer dev-"+user)
+	req.Header.Set("Authorization", "Bearer "+s.token(user))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()
@@ -303,12 +345,33 @@ func (b *browser) signIn(user string) {
 	b.do("opening the sign-in page as "+user,
 		chromedp.Navigate(b.base+"/ui/signin"),
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-user=%q]`, user))),
-		chromedp.WaitVisible(chromedp.CSS(`#whoami`)),
 	)
+	b.waitSignedIn(user)
+}
+
+// waitSignedIn waits for the portal to show user signed in, however many
+// pages the browser goes through on the way.
+func (b *browser) waitSignedIn(user string) {
+	b.t.Helper()
 	// The header is drawn again once the page knows the caller, so the
 	// element is read by a script rather than held on to.
-	b.until(30*time.Second, user+" signed in", nil, func() bool {
-		return eval[string](b, `(document.querySelector('#whoami') || {}).textContent || ''`) == user
+	b.until(60*time.Second, user+" signed in", nil, func() bool {
+		who, ok := evalMay[string](b, `(document.querySelector('#whoami') || {}).textContent || ''`)
+		return ok && who == user
+	})
+}
+
+// waitFor waits for an element that matches the CSS selector, across the
+// pages of a navigation under way: a query that meets a document going
+// away is tried again rather than failing.
+func (b *browser) waitFor(sel, what string) {
+	b.t.Helper()
+	raw, err := json.Marshal(sel)
+	require.NoError(b.t, err)
+	expr := fmt.Sprintf("document.querySelector(%s) !== null", raw)
+	b.until(60*time.Second, what, nil, func() bool {
+		found, ok := evalMay[bool](b, expr)
+		return ok && found
 	})
 }
 
