@@ -50,6 +50,10 @@ type Config struct {
 	// Logger receives one line for each sign-in and refusal; nil logs
 	// with slog's default logger.
 	Logger *slog.Logger
+	// Now is the provider's clock for logins (their auth_time, how old a
+	// browser's login is for max_age); nil is time.Now. Tests move it to
+	// make a login old.
+	Now func() time.Time
 }
 
 // Provider is the OpenID Provider: an http.Handler serving the issuer's
@@ -102,6 +106,9 @@ func New(cfg Config) (*Provider, error) {
 		users: u, sessions: &sessions{m: map[string]session{}}, logger: logger,
 	}
 	p.store = newStorage(u, key, claim)
+	if cfg.Now != nil {
+		p.store.now = cfg.Now
+	}
 	p.store.loginURL = p.loginURL
 	for _, c := range cfg.Clients {
 		if err := p.store.addClient(c); err != nil {

@@ -39,14 +39,19 @@ var frank = devidp.User{Username: "frank", Password: devidp.DemoPassword("frank"
 type oidcStack struct {
 	*stack
 	idp *devidp.Server
+	// idpAhead is how far the provider's clock runs ahead: moved forward,
+	// the logins made at the provider grow old.
+	idpAhead *atomic.Int64
 }
 
 // newOIDCStack starts the provider and a stack that signs in through it;
 // options change the API's Deps.
 func newOIDCStack(t *testing.T, options ...func(*api.Deps)) *oidcStack {
 	t.Helper()
+	ahead := &atomic.Int64{}
 	idp, err := devidp.Listen("127.0.0.1:0", devidp.Config{Users: append(devidp.DemoUsers(), frank),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:    func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = idp.Close() })
 	s := startStack(t, func(st *stack, d *api.Deps) {
@@ -66,7 +71,7 @@ func newOIDCStack(t *testing.T, options ...func(*api.Deps)) *oidcStack {
 			option(d)
 		}
 	})
-	return &oidcStack{stack: s, idp: idp}
+	return &oidcStack{stack: s, idp: idp, idpAhead: ahead}
 }
 
 // teams are the names of user's teams in Countersign.
@@ -272,5 +277,65 @@ func TestPortal_OIDCSessionExpires(t *testing.T) {
 	b.until(30*time.Second, "the page dave was heading to", nil, func() bool {
 		return eval[string](b, `location.hash`) == "#/approvals"
 	})
+	b.checkNoExceptions()
+}
+
+// TestPortal_OIDCStepUp: a stage that requires a recent sign-in refuses
+// bob's approval from a session signed in an hour ago; the portal sends
+// him through the provider, which asks for his password since its own
+// login is older than the stage allows (max_age), and back to the
+// request, where the approval he started is offered again and goes
+// through.
+func TestPortal_OIDCStepUp(t *testing.T) {
+	s := newOIDCStack(t)
+	_, restart := s.catalog()
+	s.call(http.StatusCreated, "admin", "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": s.org, "name": "restarts in production", "priority": 1,
+		"stages": []map[string]any{{"name": "SRE", "approver_team": s.stack.teams["sre"], "require_recent_login": "15m"}},
+	})
+	id := int64(s.call(http.StatusCreated, "alice", "POST", fmt.Sprintf("/api/v2/service_catalog_items/%d/submit/", restart),
+		map[string]any{"justification": "stuck workers", "extra_vars": map[string]any{"service_name": "worker"}})["id"].(float64))
+	route := fmt.Sprintf("#/requests/%d", id)
+	approve := `.detail [data-action="approve"]`
+
+	b := newBrowser(t, s.url)
+	b.do("opening bob's link to the request", chromedp.Navigate(s.url+"/"+route))
+	b.toProvider()
+	b.loginAtProvider("bob", "")
+	b.waitSignedIn("bob")
+	b.waitFor(approve, "the request, with Approve")
+	assert.Contains(t, b.text(`.detail .step-up`), "sign-in within the last 15m0s")
+
+	// bob's sign-in, here and at the provider, is an hour old by now.
+	u, err := s.store.GetUserByUsername(context.Background(), "bob")
+	require.NoError(t, err)
+	_, err = s.store.DB().ExecContext(context.Background(),
+		`UPDATE sessions SET auth_time = auth_time - interval '1 hour' WHERE user_id = $1`, u.ID)
+	require.NoError(t, err)
+	s.idpAhead.Store(int64(time.Hour))
+
+	b.do("approving", chromedp.Click(chromedp.CSS(approve)),
+		chromedp.WaitVisible(chromedp.CSS(dialog+` textarea`)),
+		chromedp.SendKeys(chromedp.CSS(dialog+` textarea`), "checked the runbook"),
+		chromedp.Click(chromedp.CSS(dialog+` button[type="submit"]`)))
+	b.loginAtProvider("bob", "oidc-step-up-login") // asked for the password again
+	b.waitSignedIn("bob")
+	b.waitFor(dialog+` button[type="submit"]`, "the approval offered again")
+	assert.Equal(t, route, eval[string](b, `location.hash`))
+	assert.Equal(t, "checked the runbook", eval[string](b, `document.querySelector('dialog[open] textarea').value`), "with the comment bob wrote")
+	b.screenshot("oidc-step-up-resumed")
+	b.do("confirming the approval", chromedp.Click(chromedp.CSS(dialog+` button[type="submit"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(dialog)))
+	b.until(60*time.Second, "bob's approval on the timeline", nil, func() bool {
+		return strings.Contains(b.text(`.timeline`), "bob approved")
+	})
+	r := s.call(http.StatusOK, "admin", "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
+	resp := r["stages"].([]any)[0].(map[string]any)["responses"].([]any)[0].(map[string]any)
+	assert.Equal(t, "portal", resp["channel"])
+	assert.Equal(t, "checked the runbook", resp["comment"])
+	require.NotNil(t, resp["signed_in_at"], "the approval keeps the sign-in it was judged by")
+	signedIn, err := time.Parse(time.RFC3339Nano, resp["signed_in_at"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), signedIn, 10*time.Minute, "the new login, not the old one")
 	b.checkNoExceptions()
 }

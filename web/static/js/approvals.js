@@ -20,36 +20,40 @@ const resumeKey = 'countersign.resume-decision';
 
 /**
  * Sends the user to sign in again for request r's open stage, which
- * requires a recent sign-in, and back to the request to decide (action).
+ * requires a recent sign-in, and back to the request to decide (action,
+ * with the comment or reason they wrote, text).
  */
-function signInAgain(r, action) {
+function signInAgain(r, action, text) {
   const route = `#/requests/${r.id}`;
   const st = r.current_stage !== null && r.current_stage !== undefined ? r.stages?.[r.current_stage] : null;
   sessionStorage.setItem('countersign.next', route);
-  sessionStorage.setItem(resumeKey, JSON.stringify({ id: r.id, action }));
+  sessionStorage.setItem(resumeKey, JSON.stringify({ id: r.id, action, text }));
   location.assign(`/ui/signin/again?${new URLSearchParams({ within: st?.require_recent_login || '', next: route })}`);
 }
 
 /**
  * The decision on request id that a step-up sign-in interrupted, if any:
- * "approve", "reject" or null. Asked once: the answer is forgotten.
+ * { action: "approve" or "reject", text }, or null. Asked once: the
+ * answer is forgotten.
  */
 export function resumedDecision(id) {
   const saved = sessionStorage.getItem(resumeKey);
   sessionStorage.removeItem(resumeKey);
   try {
     const v = JSON.parse(saved);
-    return v && v.id === id && (v.action === 'approve' || v.action === 'reject') ? v.action : null;
+    if (!v || v.id !== id || (v.action !== 'approve' && v.action !== 'reject')) return null;
+    return { action: v.action, text: typeof v.text === 'string' ? v.text : '' };
   } catch {
     return null;
   }
 }
 
 /**
- * Asks to confirm an approval or a rejection of request r and sends it.
- * Resolves with the updated request, or null when the user backed out.
+ * Asks to confirm an approval or a rejection of request r and sends it,
+ * its comment or reason prefilled with text. Resolves with the updated
+ * request, or null when the user backed out.
  */
-export async function decideDialog(r, action) {
+export async function decideDialog(r, action, text = '') {
   const item = r.summary_fields?.catalog_item?.name || 'the request';
   const approve = action === 'approve';
   let updated = null;
@@ -59,15 +63,15 @@ export async function decideDialog(r, action) {
     confirmLabel: approve ? 'Approve' : 'Reject',
     danger: !approve,
     input: approve
-      ? { label: 'Comment', required: false, hint: 'Optional; the requester and the other approvers see it.' }
-      : { label: 'Reason', required: true, hint: 'Required; the requester sees it with the stage’s denial message.' },
-    action: async (text) => {
+      ? { label: 'Comment', required: false, hint: 'Optional; the requester and the other approvers see it.', value: text }
+      : { label: 'Reason', required: true, hint: 'Required; the requester sees it with the stage’s denial message.', value: text },
+    action: async (written) => {
       try {
-        updated = await post(`/service_requests/${r.id}/${action}/`, approve ? { comment: text } : { reason: text });
+        updated = await post(`/service_requests/${r.id}/${action}/`, approve ? { comment: written } : { reason: written });
       } catch (err) {
         // The stage requires a recent sign-in: the server said so, and
         // the provider (or the sign-in page) is where to get one.
-        if (err.code === 'recent_login_required') signInAgain(r, action);
+        if (err.code === 'recent_login_required') signInAgain(r, action, written);
         throw err;
       }
     },

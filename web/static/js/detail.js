@@ -192,8 +192,8 @@ export async function detailPage(page, idText) {
     if (JSON.stringify(r) !== shown) render();
   }
 
-  async function decide(action) {
-    const updated = await decideDialog(r, action);
+  async function decide(action, written) {
+    const updated = await decideDialog(r, action, written);
     if (updated) {
       guard.supersede();
       // eslint-disable-next-line require-atomic-updates -- the decision's answer is the newest state
@@ -242,7 +242,7 @@ export async function detailPage(page, idText) {
   render();
   // Back from signing in again for a decision: offer it at once.
   const resumed = resumedDecision(id);
-  if (resumed && can(r, resumed)) decide(resumed);
+  if (resumed && can(r, resumed.action)) decide(resumed.action, resumed.text);
   timer = setInterval(() => {
     // A finished request changes no more (the server sets finished
     // exactly then).

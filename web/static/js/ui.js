@@ -180,6 +180,7 @@ export function showApiErrors(root, err, renames = {}) {
 export function confirmDialog({ title, message, confirmLabel, danger, input, action }) {
   return new Promise((resolve) => {
     const text = input ? h('textarea', { rows: 3, maxlength: 2000, required: input.required }) : null;
+    if (text && input.value) text.value = input.value;
     const form = h('form', { method: 'dialog', class: 'dialog-body', novalidate: true },
       h('header', {}, h('h2', {}, title)),
       message ? h('div', {}, message) : null,
