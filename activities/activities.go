@@ -140,10 +140,13 @@ type RecoverResult struct {
 }
 
 // PollInput names the job to follow. With UntilRunning, Poll also returns
-// as soon as the job is running, so the request can show it.
+// as soon as the job is running, so the request can show it; with
+// RunningWithin too, at the latest that long into the attempt, whatever
+// the job's status, so that a job AWX keeps queued is shown all the same.
 type PollInput struct {
-	Job          approval.Job `json:"job"`
-	UntilRunning bool         `json:"until_running"`
+	Job           approval.Job      `json:"job"`
+	UntilRunning  bool              `json:"until_running"`
+	RunningWithin approval.Duration `json:"running_within,omitempty"`
 }
 
 // PollResult is the job's AWX status when Poll returned.

@@ -23,12 +23,15 @@ func (a *Activities) Poll(ctx context.Context, in PollInput) (PollResult, error)
 	kind := awx.Kind(in.Job.Type)
 	beat := newHeartbeater(ctx)
 	var outageSince time.Time
+	started := a.now()
 	for {
 		job, err := a.AWX.Job(ctx, kind, in.Job.ID)
 		switch {
 		case err == nil:
 			outageSince = time.Time{}
-			if awx.IsTerminal(job.Status) || (in.UntilRunning && job.Status == awx.StatusRunning) {
+			shown := in.UntilRunning && (job.Status == awx.StatusRunning ||
+				(in.RunningWithin > 0 && a.now().Sub(started) >= in.RunningWithin.Std()))
+			if awx.IsTerminal(job.Status) || shown {
 				return PollResult{Status: job.Status, Explanation: job.JobExplanation}, nil
 			}
 			beat.record(job.Status)

@@ -29,13 +29,13 @@ import (
 // and logged, so a broken notifier never holds the projection back.
 func (a *Activities) Publish(ctx context.Context, in PublishInput) error {
 	if in.NotifyOnly {
-		if err := a.Store.AddRequestParticipants(ctx, in.Request.ID, participants(in)); err != nil {
+		if err := a.Store.AddRequestParticipants(ctx, in.Request.ID, participants(in.Request, in.Events)); err != nil {
 			return err
 		}
 		return a.deliver(ctx, in)
 	}
 	st := Projection(in.Request, in.Seq)
-	st.Participants = participants(in)
+	st.Participants = participants(in.Request, in.Events)
 	_, err := a.Store.RecordRequestState(ctx, st)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -52,21 +52,30 @@ func (a *Activities) Publish(ctx context.Context, in PublishInput) error {
 	return a.deliver(ctx, in)
 }
 
-// participants are who a publication shows was asked about the request:
-// the open stage's approvers, whoever decided, and the recipients of its
-// notifications. They keep seeing the request.
-func participants(in PublishInput) []string {
-	out := slices.Clone(in.Request.EligibleApprovers)
-	for _, st := range in.Request.Stages {
+// participants are who a publication of r with events shows was asked
+// about the request: the open stage's approvers, whoever decided, and the
+// recipients of its notifications. They keep seeing the request.
+func participants(r approval.Request, events []Event) []string {
+	out := slices.Clone(r.EligibleApprovers)
+	for _, st := range r.Stages {
 		for _, resp := range st.Responses {
 			out = append(out, resp.User)
 		}
 	}
-	for _, ev := range in.Events {
+	for _, ev := range events {
 		out = append(out, ev.Recipients...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// Recorded is r as the store records it, with who was asked about it: what
+// a publication without notifications writes. The API records the state
+// its decisions answer with this way.
+func Recorded(r approval.Request) store.RequestState {
+	st := Projection(r, r.Seq)
+	st.Participants = participants(r, nil)
+	return st
 }
 
 func (a *Activities) deliver(ctx context.Context, in PublishInput) error {

@@ -41,6 +41,7 @@ type Store interface {
 	PendingRequestsForUser(ctx context.Context, userID int64) ([]int64, error)
 	PendingRequestsUsingTeam(ctx context.Context, teamID int64) ([]int64, error)
 	PendingRequestsUsingOrgAdmins(ctx context.Context, orgID int64) ([]int64, error)
+	RecordRequestState(ctx context.Context, st store.RequestState) (bool, error)
 }
 
 // Config holds the service's dependencies and settings.

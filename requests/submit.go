@@ -133,6 +133,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, sub Submission) (store.Re
 		NodeSurveyData:  nodes,
 		SecretVariables: append(survey.Secrets(info.Survey), survey.NodeSecrets(nodeSurveys)...),
 		Plan:            plan,
+		Revision:        workflows.RevisionLean,
 	}
 	if in.Roster, err = s.rosterAtStart(ctx, in); err != nil {
 		return store.Request{}, approval.Plan{}, err

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
@@ -106,6 +107,7 @@ func (s *Service) act(ctx context.Context, r store.Request, d workflows.Decision
 	var app *temporal.ApplicationError
 	switch {
 	case err == nil:
+		s.record(ctx, st)
 		return st, nil
 	case isWorkflowGone(err):
 		// Temporal refuses updates to a closed workflow itself (and knows no
@@ -118,6 +120,22 @@ func (s *Service) act(ctx context.Context, r store.Request, d workflows.Decision
 	}
 	return st, &InFlight{RequestID: d.RequestID, Until: signed.Add(proof.ServiceMaxAge), Cause: err, Withdrawal: d.PendingOnly}
 }
+
+// record writes the state a decision answered with to PostgreSQL, so that
+// lists and inboxes show the decision as soon as it is answered; the
+// workflow leaves such a change to the API (workflows.RevisionLean). The
+// decision stands if the write fails: the request's next publication
+// records it.
+func (s *Service) record(ctx context.Context, st approval.Request) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if _, err := s.cfg.Store.RecordRequestState(ctx, activities.Recorded(st)); err != nil {
+		s.log.Warn("recording a decision's state failed; the workflow's next publication will", "request_id", st.ID, "seq", st.Seq, "error", err)
+	}
+}
+
+// recordTimeout bounds record: the decision is answered meanwhile.
+const recordTimeout = 5 * time.Second
 
 // rosterNow is who may act on the request's open stage, as PostgreSQL says
 // now; nil when no stage is open. A team deleted since leaves the stage to

@@ -1,17 +1,14 @@
 package worker_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
-	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/workflows"
 )
 
@@ -22,11 +19,8 @@ import (
 func TestWorker_FirstRosterFromSubmission(t *testing.T) {
 	c := newCluster(t, awxsim.Config{JobDuration: 300 * time.Millisecond})
 	c.startWorker(t)
-	in := c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0)))
-	team := c.Identity.Teams["sre"].ID
-	sr, _, err := store.StageRoster(context.Background(), c.Store, in.Organization.ID, &team)
-	require.NoError(t, err)
-	in.Roster = &approval.Roster{TeamMembers: sr.TeamMembers, OrgAdmins: sr.OrgAdmins, Superusers: sr.Superusers}
+	in := c.AsSubmitted(t, c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0))))
+	in.Revision = 0 // the roster alone
 	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
 
 	st := c.update(t, in.RequestID, workflows.Approve, workflows.ApproveInput{User: "bob", Comment: "at once"})

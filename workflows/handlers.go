@@ -131,6 +131,10 @@ func (s *requestRun) handleUpdate(ctx workflow.Context, d decision) (approval.Re
 	if err := s.apply(d.Act); err != nil {
 		return approval.Request{}, refusalError(err)
 	}
+	if d.proof.Service() {
+		// The API records the state this update answers with.
+		s.apiRecorded = s.version
+	}
 	return *s.req, nil
 }
 

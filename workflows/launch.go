@@ -18,7 +18,11 @@ import (
 // may have reached AWX, canceling the workflow must cancel the job, never
 // abandon it.
 func (s *requestRun) launchAndFollow() {
-	s.sync()
+	// Approved through the API, the request shows as approved already; its
+	// next publication waits for the job to run (RevisionLean).
+	if !s.recordedByAPI() {
+		s.sync()
+	}
 	ctx, _ := workflow.NewDisconnectedContext(s.ctx)
 	if job, ok := s.launch(ctx); ok {
 		s.req.MarkLaunched(job, workflow.Now(s.ctx))
@@ -116,6 +120,7 @@ func (s *requestRun) endWithoutLaunch(err error, budget time.Duration) bool {
 // follow polls the job until it ends, asking AWX to cancel it when the
 // request is canceled meanwhile. The first poll returns once the job runs,
 // so the request shows AWX's progress; the second waits for the end.
+// Lean (RevisionLean), the launch is published with that first progress.
 func (s *requestRun) follow(ctx workflow.Context) {
 	pctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		Summary: fmt.Sprintf("follow AWX %s %d", s.req.Job.Type, s.req.Job.ID),
@@ -132,10 +137,18 @@ func (s *requestRun) follow(ctx workflow.Context) {
 	var cancelJob workflow.Future
 	var stopCancel workflow.CancelFunc
 	untilRunning := s.req.Job.Status != "running"
+	// Lean, the launched job is published with its first progress, once
+	// it runs or has waited runningWithin to.
+	first := s.lean()
 	for !s.req.Status.Terminal() {
-		s.sync()
-		poll := workflow.ExecuteActivity(pctx, a.Poll, activities.PollInput{Job: *s.req.Job, UntilRunning: untilRunning})
-		untilRunning = false
+		in := activities.PollInput{Job: *s.req.Job, UntilRunning: untilRunning}
+		if first && untilRunning {
+			in.RunningWithin = runningWithin
+		} else {
+			s.sync()
+		}
+		poll := workflow.ExecuteActivity(pctx, a.Poll, in)
+		untilRunning, first = false, false
 		for !poll.IsReady() {
 			seen := s.version
 			s.await(func() bool {
@@ -152,7 +165,11 @@ func (s *requestRun) follow(ctx workflow.Context) {
 					RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 				}), a.CancelJob, activities.CancelJobInput{Job: *s.req.Job})
 			}
-			s.sync()
+			// Lean, the poll's answer is published with the job's new
+			// status, at the next turn of the loop.
+			if !s.lean() || !poll.IsReady() {
+				s.sync()
+			}
 		}
 		var res activities.PollResult
 		if err := poll.Get(ctx, &res); err != nil {
@@ -162,6 +179,10 @@ func (s *requestRun) follow(ctx workflow.Context) {
 		}
 		s.req.UpdateJob(res.Status, res.Explanation, workflow.Now(s.ctx))
 		s.changed()
+		if s.lean() {
+			// Still queued after runningWithin: shown so, then once it runs.
+			untilRunning = res.Status != "running"
+		}
 	}
 	if cancelJob != nil && !cancelJob.IsReady() {
 		stopCancel()

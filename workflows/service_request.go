@@ -62,6 +62,9 @@ type requestRun struct {
 	recorded      int64
 	publishing    bool
 	events        []activities.Event
+	// apiRecorded is the version of the last change made by a decision
+	// through the API, which the API records itself (RevisionLean).
+	apiRecorded int64
 
 	// rosterWanted counts refresh_approvers signals; rosterAsked is the
 	// count when the roster was last resolved, so a refresh that arrives
@@ -199,6 +202,14 @@ func (s *requestRun) changed() {
 	s.req.Seq = s.version
 	s.shown = s.version
 }
+
+// lean reports whether the request shares publishing with the API
+// (RevisionLean).
+func (s *requestRun) lean() bool { return s.in.Revision >= RevisionLean }
+
+// recordedByAPI reports whether the latest change is one the API records
+// itself: then, with nothing to notify, it needs no publication.
+func (s *requestRun) recordedByAPI() bool { return s.lean() && s.version == s.apiRecorded }
 
 // reminded marks a change the projection does not show (a reminder went
 // out): the next publication, if nothing else changed meanwhile, only

@@ -34,7 +34,7 @@ func (s *requestRun) sync() {
 	s.noticeUnreachable()
 	s.upsertSearchAttributes()
 	workflow.SetCurrentDetails(s.ctx, s.details())
-	if s.version > s.wantPublished {
+	if s.version > s.wantPublished && (len(s.events) > 0 || !s.recordedByAPI()) {
 		s.wantPublished = s.version
 	}
 }

@@ -264,3 +264,20 @@ func (n *Notifier) Sent() []notify.Notification {
 	defer n.mu.Unlock()
 	return append([]notify.Notification(nil), n.sent...)
 }
+
+// AsSubmitted is in as the API starts it today: with the roster of its
+// first stage read now (workflows.Input.Roster) and RevisionLean, so the
+// request's workflow shares publishing with the API. Without it, in is
+// started as the CLI, or an API before those, would.
+func (s *Stack) AsSubmitted(t testing.TB, in workflows.Input) workflows.Input {
+	t.Helper()
+	var team *int64
+	if r := in.Starting(time.Time{}); len(r.Stages) > 0 && r.Stages[0].ApproverTeam != nil {
+		team = &r.Stages[0].ApproverTeam.ID
+	}
+	sr, _, err := store.StageRoster(context.Background(), s.Store, in.Organization.ID, team)
+	require.NoError(t, err)
+	in.Roster = &approval.Roster{TeamMembers: sr.TeamMembers, OrgAdmins: sr.OrgAdmins, Superusers: sr.Superusers}
+	in.Revision = workflows.RevisionLean
+	return in
+}
