@@ -253,3 +253,24 @@ func forEach(ids []int64, concurrency int, fn func(int64)) {
 	}
 	wg.Wait()
 }
+
+// Lifecycle is a whole request as one call: submit Item as the next
+// requester, approve it as each approver in turn (Item's plan must need
+// exactly their approvals, one each), then await its end with await,
+// which fails unless the request succeeded. Each approval expects 200,
+// the decision having gone through the request's workflow.
+func (t *Target) Lifecycle(await func(ctx context.Context, id int64) error) load.Scenario {
+	return load.Scenario{Name: "lifecycle", Call: func(ctx context.Context, c *http.Client) error {
+		id, err := t.submit(ctx, c)
+		if err != nil {
+			return err
+		}
+		for _, a := range t.Approvers {
+			if _, err := load.Do(ctx, c, load.Request{Method: "POST", URL: t.url("/api/v2/service_requests/%d/approve/", id),
+				Token: a.Token, Body: approveBody}, http.StatusOK); err != nil {
+				return fmt.Errorf("approving request %d as %s: %w", id, a.Username, err)
+			}
+		}
+		return await(ctx, id)
+	}}
+}

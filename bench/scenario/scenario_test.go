@@ -154,3 +154,27 @@ func TestPrepareApprovals_GivesUpWhenTheApproverIsNotEligible(t *testing.T) {
 	assert.Contains(t, err.Error(), "did not wait for approvers dave")
 	assert.Contains(t, err.Error(), "eligible for item 5")
 }
+
+func TestLifecycle_SubmitsApprovesAndAwaitsEachRequest(t *testing.T) {
+	target, f, c := newTarget(t)
+	var mu sync.Mutex
+	awaited := map[int64]bool{}
+	lifecycle := target.Lifecycle(func(_ context.Context, id int64) error {
+		f.mu.Lock()
+		assert.Equal(t, 1, f.approvals[id], "request %d is approved before it is awaited", id)
+		f.mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		awaited[id] = true
+		if id == 3 {
+			return fmt.Errorf("request %d ended failed", id)
+		}
+		return nil
+	})
+	res, err := load.Run(context.Background(), load.Options{Concurrency: 2, Calls: 6, Client: c}, lifecycle)
+	require.NoError(t, err)
+	assert.Equal(t, 6, res.Calls)
+	assert.Equal(t, 1, res.Errors, "a request that did not succeed fails its lifecycle")
+	assert.Len(t, awaited, 6)
+	assert.Len(t, f.approvals, 6)
+}
