@@ -122,7 +122,7 @@ bench-api: temporal
 
 # Throughput on one Temporal dev server: trivial one-activity workflows per
 # second, then whole request lifecycles per second through the API (submit,
-# two approvals, launch, polls, success), each with BENCH_CONCURRENCY (16)
+# two approvals, launch, polls, success), each with BENCH_CONCURRENCY (32)
 # clients for BENCH_DURATION (20s); prints "lifecycle/trivial ratio: 0.NN".
 # BENCH_PPROF=dir writes a CPU profile of the lifecycle phase.
 bench-throughput: temporal
