@@ -10,7 +10,7 @@ TEMPORAL_STAMP := bin/.temporal-$(TEMPORAL_CLI_VERSION)
 
 GO ?= go
 
-.PHONY: all build run web web-test test test-fast bench bench-api load-tool vet fmt temporal clean
+.PHONY: all build run web web-test test test-fast bench bench-api bench-throughput bench-waiting load-tool vet fmt temporal clean
 
 all: build
 
@@ -119,6 +119,20 @@ bench: temporal
 # database; BENCH_DURATION (default 20s) per scenario, BENCH_CONCURRENCY (8).
 bench-api: temporal
 	$(GO) test ./bench -run '^$$' -bench APILatency -benchtime 1x -count=1 -timeout 30m
+
+# Throughput on one Temporal dev server: trivial one-activity workflows per
+# second, then whole request lifecycles per second through the API (submit,
+# two approvals, launch, polls, success), each with BENCH_CONCURRENCY (32)
+# clients for BENCH_DURATION (20s); prints "lifecycle/trivial ratio: 0.NN".
+# BENCH_PPROF=dir writes a CPU profile of the lifecycle phase.
+bench-throughput: temporal
+	$(GO) test ./bench -run '^$$' -bench Throughput -benchtime 1x -count=1 -timeout 30m
+
+# BENCH_WAITING (10000) requests waiting for approval: the RSS and CPU time
+# of a `countersign worker` process (WORKER_STICKY_CACHE_SIZE, default 2048)
+# once all wait, and over BENCH_IDLE (60s) in which nothing happens.
+bench-waiting: temporal
+	$(GO) test ./bench -run '^$$' -bench Waiting -benchtime 1x -count=1 -timeout 90m
 
 # The load tool, for an API that is already running.
 load-tool:

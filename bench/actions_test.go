@@ -16,18 +16,20 @@ import (
 	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/internal/temporaltest"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/workflows"
 )
 
-var temporalAddr string
+// temporalServer is the dev server every benchmark uses.
+var temporalServer *temporaltest.Server
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
 		os.Exit(m.Run())
 	}
-	os.Exit(testkit.Main(m, "bench", &temporalAddr))
+	os.Exit(testkit.MainServer(m, "bench", &temporalServer))
 }
 
 // jobDuration is how long the simulated AWX job runs (BENCH_JOB_DURATION,
@@ -56,7 +58,7 @@ func BenchmarkServiceRequestActions(b *testing.B) {
 		s.Activities.PollInterval = activities.DefaultPollInterval
 		s.AddUser(b, "eve", "security")
 		var heartbeats [2]testkit.HeartbeatCounter
-		c := testkit.Dial(b, temporalAddr)
+		c := testkit.Dial(b, temporalServer.HostPort)
 		variants := []struct {
 			name   string
 			metric string
@@ -65,7 +67,7 @@ func BenchmarkServiceRequestActions(b *testing.B) {
 		}{{name: "as submitted by the API", metric: "actions/request"}, {name: "without the roster and RevisionLean", metric: "actions/request-original"}}
 		for v := range variants {
 			variants[v].queue = testkit.TaskQueue(b)
-			testkit.StartWorker(b, testkit.Dial(b, temporalAddr, heartbeats[v].Interceptor()), variants[v].queue, s.Activities)
+			testkit.StartWorker(b, testkit.Dial(b, temporalServer.HostPort, heartbeats[v].Interceptor()), variants[v].queue, s.Activities)
 			in := s.Create(b, testkit.ProvisionEnvironment(
 				s.Stage("SRE review", "sre", 2, 72*time.Hour, 24*time.Hour),
 				s.Stage("Security review", "security", 2, 72*time.Hour, 24*time.Hour),

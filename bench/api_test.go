@@ -91,12 +91,12 @@ func BenchmarkAPILatency(b *testing.B) {
 		inDB, firstSeeded, lastSeeded, time.Since(start).Round(time.Millisecond), benchApprover, inbox)
 
 	queue := testkit.TaskQueue(b)
-	testkit.StartWorker(b, testkit.Dial(b, temporalAddr), queue, s.Activities)
+	testkit.StartWorker(b, testkit.Dial(b, temporalServer.HostPort), queue, s.Activities)
 	// The API has its own Temporal connection, as it would in its own
 	// process. Its per-call log lines are formatted, as in production, and
 	// dropped.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: testkit.Dial(b, temporalAddr), AWX: s.AWX, Logger: logger, TaskQueue: queue})
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: testkit.Dial(b, temporalServer.HostPort), AWX: s.AWX, Logger: logger, TaskQueue: queue})
 	baseURL := serve(b, srv.Handler())
 
 	client := load.NewClient(set.concurrency)

@@ -29,6 +29,9 @@ type fakeAPI struct {
 	looks     map[int64]int
 	approvals map[int64]int
 	inbox     int
+	// hidden answers 404 to the first approval of each request, as the
+	// API does until the workflow has published the approvers.
+	hidden map[int64]bool
 }
 
 var tokens = map[string]string{"tok-alice": "alice", "tok-bob": "bob"}
@@ -70,6 +73,11 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"id": id, "source": "workflow", "status": "pending_approval", "pending_approvers": []string{"bob", "carol"}})
 	case path == fmt.Sprintf("POST /api/v2/service_requests/%d/approve/", id):
 		assert.Equal(f.t, "bob", user)
+		if f.hidden != nil && !f.hidden[id] {
+			f.hidden[id] = true
+			writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Not found."})
+			return
+		}
 		f.approvals[id]++
 		if f.approvals[id] > 1 {
 			writeJSON(w, http.StatusConflict, map[string]any{"detail": "already decided"})
@@ -153,4 +161,30 @@ func TestPrepareApprovals_GivesUpWhenTheApproverIsNotEligible(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "did not wait for approvers dave")
 	assert.Contains(t, err.Error(), "eligible for item 5")
+}
+
+func TestLifecycle_SubmitsApprovesAndAwaitsEachRequest(t *testing.T) {
+	target, f, c := newTarget(t)
+	f.hidden = map[int64]bool{}
+	var mu sync.Mutex
+	awaited := map[int64]bool{}
+	lifecycle := target.Lifecycle(func(_ context.Context, id int64) error {
+		f.mu.Lock()
+		assert.Equal(t, 1, f.approvals[id], "request %d is approved before it is awaited", id)
+		f.mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		awaited[id] = true
+		if id == 3 {
+			return fmt.Errorf("request %d ended failed", id)
+		}
+		return nil
+	})
+	res, err := load.Run(context.Background(), load.Options{Concurrency: 2, Calls: 6, Client: c}, lifecycle)
+	require.NoError(t, err)
+	assert.Equal(t, 6, res.Calls)
+	assert.Equal(t, 1, res.Errors, "a request that did not succeed fails its lifecycle")
+	assert.Len(t, awaited, 6)
+	assert.Len(t, f.approvals, 6)
+	assert.Len(t, f.hidden, 6, "each approval was retried once the request became visible")
 }

@@ -41,6 +41,10 @@ type Config struct {
 	NotifyWebhookSecret string
 	// AWXPollInterval is how often a running AWX job is polled.
 	AWXPollInterval time.Duration
+	// WorkerStickyCacheSize is how many workflows the worker keeps in
+	// memory between their tasks (the Temporal SDK's sticky cache, shared
+	// by the process); zero leaves the SDK's default.
+	WorkerStickyCacheSize int
 	// PayloadKeys and PayloadKeysFile give the keys that encrypt Temporal
 	// payloads (one of them; see package codec).
 	PayloadKeys     string
@@ -306,6 +310,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("notify_webhook_set", c.NotifyWebhookURL != ""),
 		slog.Bool("notify_webhook_secret_set", c.NotifyWebhookSecret != ""),
 		slog.Duration("awx_poll_interval", c.AWXPollInterval),
+		slog.Int("worker_sticky_cache_size", c.WorkerStickyCacheSize),
 		slog.Bool("payload_keys_set", c.PayloadKeys != ""),
 		slog.String("payload_keys_file", c.PayloadKeysFile),
 		slog.String("temporal_decisions", c.Decisions),

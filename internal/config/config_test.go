@@ -30,6 +30,7 @@ func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 	assert.Equal(t, "countersign", c.TaskQueue)
 	assert.Equal(t, slog.LevelInfo, c.LogLevel)
 	assert.Equal(t, 5*time.Second, c.AWXPollInterval)
+	assert.Equal(t, config.DefaultWorkerStickyCacheSize, c.WorkerStickyCacheSize)
 	c, err = config.Load(config.API, nil, env(nil))
 	require.NoError(t, err)
 	assert.Equal(t, approval.DefaultStageLimits, c.StageLimits)
@@ -42,12 +43,14 @@ func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 
 	c, err = config.Load(config.Worker, []string{"--task-queue", "from-flag"}, env(map[string]string{
 		"TASK_QUEUE": "from-env", "AWX_URL": "https://awx.example", "LOG_LEVEL": "debug", "AWX_POLL_INTERVAL": "2s",
+		"WORKER_STICKY_CACHE_SIZE": "500",
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, "from-flag", c.TaskQueue, "flags win over the environment")
 	assert.Equal(t, "https://awx.example", c.AWXURL)
 	assert.Equal(t, slog.LevelDebug, c.LogLevel)
 	assert.Equal(t, 2*time.Second, c.AWXPollInterval)
+	assert.Equal(t, 500, c.WorkerStickyCacheSize)
 
 	// Tests and demos lower the stage limits through the same settings.
 	c, err = config.Load(config.API, []string{"--min-reminder-interval", "1s"}, env(map[string]string{
@@ -67,6 +70,8 @@ func TestLoad_RefusesBadValues(t *testing.T) {
 		{cmd: config.Worker, env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
 		{cmd: config.Worker, env: map[string]string{"AWX_POLL_INTERVAL": "soon"}, wantErr: "AWX_POLL_INTERVAL"},
 		{cmd: config.Worker, env: map[string]string{"AWX_POLL_INTERVAL": "1ms"}, wantErr: "at least 100ms"},
+		{cmd: config.Worker, env: map[string]string{"WORKER_STICKY_CACHE_SIZE": "0"}, wantErr: "(WORKER_STICKY_CACHE_SIZE) \"0\": use a number of workflows of at least 1"},
+		{cmd: config.Worker, args: []string{"--worker-sticky-cache-size", "lots"}, wantErr: "WORKER_STICKY_CACHE_SIZE"},
 		{cmd: config.API, env: map[string]string{"MIN_REMINDER_INTERVAL": "hourly"}, wantErr: "MIN_REMINDER_INTERVAL"},
 		{cmd: config.API, env: map[string]string{"MIN_REMINDER_INTERVAL": "0s"}, wantErr: "minimum reminder interval must be between 1s and 8760h"},
 		{cmd: config.API, env: map[string]string{"MIN_STAGE_TIMEOUT": "2h", "MAX_STAGE_TIMEOUT": "1h"}, wantErr: "above the maximum"},

@@ -163,6 +163,7 @@ func (c *Config) command(cmd Command) (command, error) {
 	case Worker:
 		return command{settings: append(connections, decisions,
 			setting{"awx-poll-interval", "AWX_POLL_INTERVAL", "how often a running AWX job is polled", "5s", false, c.setPollInterval},
+			setting{"worker-sticky-cache-size", "WORKER_STICKY_CACHE_SIZE", "workflows kept in memory between their tasks; more are replayed from their history when they next run", strconv.Itoa(DefaultWorkerStickyCacheSize), false, c.setStickyCacheSize},
 			setting{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", "", false, text(&c.NotifyWebhookURL)},
 			setting{"notify-webhook-secret", "NOTIFY_WEBHOOK_SECRET", "secret that signs webhook deliveries (X-Countersign-Signature); at least 32 characters", "", false, text(&c.NotifyWebhookSecret)},
 		)}, nil
@@ -309,6 +310,21 @@ func (c *Config) setLogLevel(v string) error {
 
 func (c *Config) setPollInterval(v string) error {
 	return duration(&c.AWXPollInterval, 100*time.Millisecond, "use a duration of at least 100ms, e.g. 5s")(v)
+}
+
+// DefaultWorkerStickyCacheSize bounds the worker's memory for cached
+// workflows (see the README's Throughput section for what one costs): a
+// waiting request needs no memory at all, and one evicted is replayed from
+// its history when its next decision or timer arrives.
+const DefaultWorkerStickyCacheSize = 2048
+
+func (c *Config) setStickyCacheSize(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return errors.New("use a number of workflows of at least 1, e.g. 2048")
+	}
+	c.WorkerStickyCacheSize = n
+	return nil
 }
 
 func (c *Config) setDecisions(v string) error {

@@ -209,6 +209,9 @@ func (s *Server) Stop() error {
 	return nil
 }
 
+// PID is the server process's id, for measuring what it uses.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Logs returns what the server printed so far.
 func (s *Server) Logs() string { return s.logs.String() }
 

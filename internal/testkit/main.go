@@ -19,6 +19,16 @@ import (
 // not start fails the package with one line naming it. Run as a
 // WorkerProcess, it is that worker instead.
 func Main(m *testing.M, name string, temporalAddr *string) int {
+	return run(m, name, func(srv *temporaltest.Server) { *temporalAddr = srv.HostPort })
+}
+
+// MainServer is Main for tests that need the server itself (its process,
+// to measure it), stored in *srv before any test runs.
+func MainServer(m *testing.M, name string, srv **temporaltest.Server) int {
+	return run(m, name, func(s *temporaltest.Server) { *srv = s })
+}
+
+func run(m *testing.M, name string, started func(*temporaltest.Server)) int {
 	if os.Getenv(envWorkerProcess) == "1" {
 		return runWorkerProcess()
 	}
@@ -30,7 +40,7 @@ func Main(m *testing.M, name string, temporalAddr *string) int {
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "%s: started the Temporal dev server on %s\n", name, srv.HostPort)
-	*temporalAddr = srv.HostPort
+	started(srv)
 	code := pgtest.Main(m)
 	_ = srv.Stop()
 	return code

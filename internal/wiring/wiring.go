@@ -52,6 +52,12 @@ func Worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	logger.Info("worker started", "config", cfg, "temporal_decisions", acts.Decisions)
 	rec := &worker.Reconciler{Store: st, Client: c, Logger: logger, TaskQueue: cfg.TaskQueue}
 	go rec.Run(ctx)
+	if cfg.WorkerStickyCacheSize > 0 {
+		// The SDK's cache is one per process and sized when its first
+		// worker starts; left alone it holds 10,000 workflows, whatever
+		// they weigh.
+		sdkworker.SetStickyWorkflowCacheSize(cfg.WorkerStickyCacheSize)
+	}
 	return worker.Run(ctx, c, cfg.TaskQueue, acts, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
 }
 

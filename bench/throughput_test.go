@@ -1,0 +1,244 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/countersign/countersign/api"
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/bench/load"
+	"github.com/countersign/countersign/bench/proc"
+	"github.com/countersign/countersign/bench/scenario"
+	"github.com/countersign/countersign/bench/throughput"
+	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/workflows"
+)
+
+// Throughput settings: the simulated job is short and the worker polls it
+// at the shortest interval AWX_POLL_INTERVAL accepts, so that a lifecycle
+// is limited by the server's work, not by waits.
+const (
+	throughputJobDuration  = 200 * time.Millisecond
+	throughputPollInterval = 100 * time.Millisecond
+	// throughputWarmUp runs before each phase, unmeasured: connections,
+	// caches and the server's task queues settle.
+	throughputWarmUp = 5 * time.Second
+	// defaultThroughputConcurrency saturates the dev server on 2 cores
+	// in both phases: from 16 to 32 the lifecycle rate stopped growing and
+	// the trivial one nearly did, each one's latency doubling, and at 64
+	// both fell (see the README's Throughput).
+	defaultThroughputConcurrency = 32
+)
+
+type throughputSettings struct {
+	duration    time.Duration
+	concurrency int
+	// pprofDir, when set, receives a CPU profile of this process during
+	// the lifecycle phase.
+	pprofDir string
+}
+
+func throughputSettingsFromEnv(b *testing.B) throughputSettings {
+	b.Helper()
+	set := throughputSettings{duration: 20 * time.Second, concurrency: defaultThroughputConcurrency, pprofDir: os.Getenv("BENCH_PPROF")}
+	if v := os.Getenv("BENCH_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			b.Fatalf("BENCH_DURATION=%q: want a positive duration such as 20s", v)
+		}
+		set.duration = d
+	}
+	if v := os.Getenv("BENCH_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("BENCH_CONCURRENCY=%q: want a positive integer", v)
+		}
+		set.concurrency = n
+	}
+	if set.pprofDir != "" {
+		require.NoError(b, os.MkdirAll(set.pprofDir, 0o755), "BENCH_PPROF")
+	}
+	return set
+}
+
+// trivialWorkflow is the least a workflow can do on a server: one
+// activity that does nothing.
+func trivialWorkflow(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	return workflow.ExecuteActivity(ctx, noopActivity).Get(ctx, nil)
+}
+
+func noopActivity(context.Context) error { return nil }
+
+// BenchmarkThroughput measures, on the package's one Temporal dev server,
+// how many workflows complete per second with BENCH_CONCURRENCY clients
+// each starting one and waiting for its end, BENCH_DURATION per phase:
+// first a trivial workflow (one no-op activity, on a task queue of its
+// own), then whole requests through the API over HTTP (submit, two
+// approvals by two SRE members, launch, polls, success against the AWX
+// simulator with 200 ms jobs), each awaited through the Temporal client.
+// One worker process (this one) runs both, with the worker's production
+// wiring. It prints both rates, the CPU time the dev server and this
+// process used in each phase, and "lifecycle/trivial ratio: 0.NN".
+// BENCH_PPROF=dir writes dir/lifecycle.cpu.pprof, this process's CPU
+// profile during the lifecycle phase.
+//
+//	go test ./bench -run '^$' -bench Throughput -benchtime 1x -count 1
+func BenchmarkThroughput(b *testing.B) {
+	set := throughputSettingsFromEnv(b)
+	serverPID := temporalServer.PID()
+
+	s := testkit.NewStack(b, awxsim.Config{JobDuration: throughputJobDuration})
+	s.Activities.PollInterval = throughputPollInterval
+	item := seedTwoApprovals(b, s)
+
+	workerClient := testkit.Dial(b, temporalServer.HostPort)
+	queue := testkit.TaskQueue(b)
+	testkit.StartWorker(b, workerClient, queue, s.Activities)
+	// The trivial workflow runs in the same worker process, on a task
+	// queue of its own, only during its phase.
+	trivialQueue := testkit.TaskQueue(b)
+	trivial := sdkworker.New(workerClient, trivialQueue, sdkworker.Options{})
+	trivial.RegisterWorkflow(trivialWorkflow)
+	trivial.RegisterActivity(noopActivity)
+	require.NoError(b, trivial.Start())
+	stopTrivial := sync.OnceFunc(trivial.Stop)
+	b.Cleanup(stopTrivial)
+
+	// Callers and the API have their own connections, as in their own
+	// processes.
+	callers := testkit.Dial(b, temporalServer.HostPort)
+	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	apiClient := testkit.Dial(b, temporalServer.HostPort)
+	// The API also has its own database pool: sharing the worker's would
+	// halve the connections each has in production.
+	apiStore, err := store.Open(context.Background(), s.DatabaseURL)
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = apiStore.Close() })
+	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: apiStore, Temporal: apiClient, AWX: s.AWX, Logger: logger, TaskQueue: queue})
+	baseURL := serve(b, srv.Handler())
+	httpClient := load.NewClient(set.concurrency)
+	target := &scenario.Target{BaseURL: baseURL, Item: item.ID}
+	target.Requesters = users(b, s, httpClient, baseURL, benchRequester)
+	target.Approvers = users(b, s, httpClient, baseURL, "bob", "carol")
+
+	var n atomic.Int64
+	startTrivial := load.Scenario{Name: "trivial", Call: func(ctx context.Context, _ *http.Client) error {
+		id := fmt.Sprintf("%s-%d", trivialQueue, n.Add(1))
+		run, err := callers.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: trivialQueue}, trivialWorkflow)
+		if err != nil {
+			return err
+		}
+		return run.Get(ctx, nil)
+	}}
+	lifecycle := target.Lifecycle(func(ctx context.Context, id int64) error {
+		var res workflows.Result
+		if err := callers.GetWorkflow(ctx, workflows.WorkflowID(id), "").Get(ctx, &res); err != nil {
+			return err
+		}
+		if res.Status != approval.StatusSuccessful {
+			return fmt.Errorf("request %d ended %s: %s", id, res.Status, res.FailureReason)
+		}
+		return nil
+	})
+
+	b.ResetTimer()
+	for range b.N {
+		report := throughput.Report{Concurrency: set.concurrency, Duration: set.duration}
+		report.Trivial = measurePhase(b, "trivial workflow", set, httpClient, serverPID, startTrivial, "")
+		stopTrivial()
+		report.Lifecycle = measurePhase(b, "request lifecycle", set, httpClient, serverPID, lifecycle, set.pprofDir)
+
+		b.StopTimer()
+		fmt.Println()
+		require.NoError(b, report.Write(os.Stdout))
+		for _, p := range []throughput.Phase{report.Trivial, report.Lifecycle} {
+			if p.Result.Errors > 0 {
+				b.Errorf("%s: %d of %d failed: %v", p.Name, p.Result.Errors, p.Result.Calls, p.Result.ErrorSamples)
+			}
+		}
+		b.ReportMetric(report.Trivial.Rate(), "trivial/s")
+		b.ReportMetric(report.Lifecycle.Rate(), "lifecycles/s")
+		b.ReportMetric(report.Ratio(), "ratio")
+		b.ReportMetric(float64(set.concurrency), "concurrency")
+		b.StartTimer()
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// measurePhase warms sc up, then runs it for the phase's duration and
+// measures the CPU time the dev server and this process use meanwhile;
+// with pprofDir set it profiles this process over the measured run.
+func measurePhase(b *testing.B, name string, set throughputSettings, c *http.Client, serverPID int, sc load.Scenario, pprofDir string) throughput.Phase {
+	b.Helper()
+	ctx := context.Background()
+	warm, err := load.Run(ctx, load.Options{Concurrency: set.concurrency, Duration: throughputWarmUp, Client: c}, sc)
+	require.NoError(b, err)
+	if warm.Errors > 0 {
+		b.Fatalf("%s warm-up: %d of %d failed: %v", name, warm.Errors, warm.Calls, warm.ErrorSamples)
+	}
+	if pprofDir != "" {
+		f, err := os.Create(filepath.Join(pprofDir, "lifecycle.cpu.pprof"))
+		require.NoError(b, err)
+		require.NoError(b, pprof.StartCPUProfile(f))
+		defer func() {
+			pprof.StopCPUProfile()
+			require.NoError(b, f.Close())
+			fmt.Fprintf(os.Stderr, "wrote %s\n", f.Name())
+		}()
+	}
+	serverBefore, selfBefore := readUsage(b, serverPID), readUsage(b, 0)
+	res, err := load.Run(ctx, load.Options{Concurrency: set.concurrency, Duration: set.duration, Client: c}, sc)
+	require.NoError(b, err)
+	serverAfter, selfAfter := readUsage(b, serverPID), readUsage(b, 0)
+	return throughput.Phase{Name: name, Result: res, ServerCPU: serverAfter.CPU - serverBefore.CPU, ProcessCPU: selfAfter.CPU - selfBefore.CPU}
+}
+
+func readUsage(b *testing.B, pid int) proc.Usage {
+	b.Helper()
+	u, err := proc.Read(pid)
+	if err != nil {
+		b.Fatalf("reading process %d's CPU time and memory from /proc (Linux only): %v", pid, err)
+	}
+	return u
+}
+
+// seedTwoApprovals creates the catalog item the lifecycle submits,
+// "Restart service" in its own category, and the policy that puts it
+// behind one stage needing two approvals by team sre (bob and carol).
+func seedTwoApprovals(b *testing.B, s *testkit.Stack) store.CatalogItem {
+	b.Helper()
+	ctx := context.Background()
+	org := s.Identity.Org.ID
+	sre := s.Identity.Teams["sre"].ID
+	job := int64(awxsim.DemoRestartServiceID)
+	item, err := s.Store.CreateCatalogItem(ctx, store.NewCatalogItem{OrganizationID: org, Name: "Restart service", Category: "throughput",
+		JobTemplateID: &job, RequiresApproval: true, ApproverTeamID: &sre})
+	require.NoError(b, err)
+	_, err = s.Store.CreatePolicy(ctx, store.NewPolicy{
+		OrganizationID: org, Name: "throughput: two SRE approvals", Priority: 10,
+		Condition: `item.category == "throughput"`,
+		Stages: []store.PolicyStage{{Name: "SRE review", ApproverTeamID: &sre, MinApprovers: 2,
+			DenialMessage: "SRE declined the change.", Timeout: 72 * time.Hour, ReminderInterval: 24 * time.Hour}},
+	})
+	require.NoError(b, err)
+	return item
+}
