@@ -189,15 +189,16 @@ func users(b *testing.B, s *testkit.Stack, c *http.Client, baseURL string, names
 }
 
 // awaitSettled waits until every request submitted during the benchmark
-// (ids after lastSeeded) is at rest: pending ones wait for known approvers
-// and approved ones have finished their AWX job.
+// (ids after lastSeeded) is at rest: pending ones wait with their
+// workflow's first state recorded and approved ones have finished their
+// AWX job.
 func awaitSettled(b *testing.B, s *testkit.Stack, lastSeeded int64) {
 	b.Helper()
 	testkit.Eventually(b, 5*time.Minute, "submitted requests to settle", func() bool {
 		var busy int
 		require.NoError(b, s.Store.DB().GetContext(context.Background(), &busy, `SELECT count(*) FROM service_requests
 			WHERE id > $1 AND (status IN ('approved', 'running')
-				OR (status = 'pending_approval' AND cardinality(pending_approvers) = 0))`, lastSeeded))
+				OR (status = 'pending_approval' AND (state_seq = 0 OR cardinality(pending_approvers) = 0)))`, lastSeeded))
 		return busy == 0
 	})
 }
