@@ -61,7 +61,7 @@ func TestStore_Migrate(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, all, applied)
 		want := catalogue(t, db)
-		assert.Contains(t, want, "index CREATE INDEX service_requests_inbox_idx ON public.service_requests USING gin (pending_approvers) WHERE (status = 'pending_approval'::text)")
+		assert.Contains(t, want, "index CREATE UNIQUE INDEX service_request_inbox_pkey ON public.service_request_inbox USING btree (username, request_id)")
 
 		reverted, err := store.MigrateDown(ctx, db, len(all))
 		require.NoError(t, err)

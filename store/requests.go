@@ -444,14 +444,16 @@ func (s *Store) DeleteRequest(ctx context.Context, id int64) error {
 
 // pendingForQuery and pendingForCountQuery are ListPendingFor's SQL. They
 // sit at package level only so that a test can EXPLAIN exactly this text.
-// The status literal (not a parameter) and @> (not = ANY, which GIN cannot
-// serve) let PostgreSQL use the partial GIN index service_requests_inbox_idx.
+// They read the inbox table (service_request_inbox, kept by a trigger from
+// status and pending_approvers): a page is a walk down the user's index
+// entries joined to the requests it shows, the size a count of the user's
+// entries, whatever the inbox's size.
 const (
-	pendingForQuery = `SELECT ` + requestColumns + ` FROM service_requests
-		WHERE status = 'pending_approval' AND pending_approvers @> ARRAY[$1::text]
-		ORDER BY id DESC LIMIT $2 OFFSET $3`
-	pendingForCountQuery = `SELECT count(*) FROM service_requests
-		WHERE status = 'pending_approval' AND pending_approvers @> ARRAY[$1::text]`
+	pendingForFrom = ` FROM service_request_inbox i JOIN service_requests ON service_requests.id = i.request_id
+		WHERE i.username = $1`
+	pendingForQuery = `SELECT ` + requestColumns + pendingForFrom + `
+		ORDER BY i.request_id DESC LIMIT $2 OFFSET $3`
+	pendingForCountQuery = `SELECT count(*) FROM service_request_inbox WHERE username = $1`
 )
 
 // ListPendingFor is username's approval inbox: requests pending approval

@@ -162,8 +162,7 @@ func pendingForPageSQL(opts ListOptions) (string, pageSpec, error) {
 	if err != nil {
 		return "", pageSpec{}, err
 	}
-	const q = `SELECT ` + requestColumns + ` FROM service_requests
-		WHERE status = 'pending_approval' AND pending_approvers @> ARRAY[$1::text]
+	const q = `SELECT ` + requestColumns + pendingForFrom + `
 		ORDER BY `
 	return q + p.orderBy + ` LIMIT $2 OFFSET $3`, p, nil
 }
