@@ -47,9 +47,15 @@ func TestServiceRequest_LeanPublishesLess(t *testing.T) {
 	}
 	original, lean := run(0), run(workflows.RevisionLean)
 
-	assert.Equal(t, []string{
-		"pending_approval+pending", "pending_approval", "pending_approval+pending", "pending_approval",
-		"approved+decided", "running", "running", "successful+finished",
+	// Activities run on their own goroutines, so a state published while
+	// the next change is made may take that change along: the original
+	// publishes seven or eight times (the job's two statuses may
+	// coalesce); lean, only where it notifies someone.
+	assert.Contains(t, [][]string{
+		{"pending_approval+pending", "pending_approval", "pending_approval+pending", "pending_approval",
+			"approved+decided", "running", "running", "successful+finished"},
+		{"pending_approval+pending", "pending_approval", "pending_approval+pending", "pending_approval",
+			"approved+decided", "running", "successful+finished"},
 	}, publishedStatuses(original))
 	assert.Equal(t, []string{
 		"pending_approval+pending", "pending_approval+pending", "running+decided", "successful+finished",

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	pathpkg "path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,14 +45,17 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// devPorts are free ports for every listener of the stack.
+// devPorts are free ports for every listener of the stack, each a
+// different one: a port found free and released may be found free again.
 func devPorts(t *testing.T) []string {
 	t.Helper()
 	var ports []string
-	for range 6 {
+	for len(ports) < 6 {
 		p, err := pgcluster.FreePort()
 		require.NoError(t, err)
-		ports = append(ports, strconv.Itoa(p))
+		if port := strconv.Itoa(p); !slices.Contains(ports, port) {
+			ports = append(ports, port)
+		}
 	}
 	return ports
 }
@@ -69,12 +73,15 @@ func startDev(t *testing.T, bin, dataDir string, ports []string) *devProcess {
 	p := &devProcess{t: t, cmd: cmd, stdout: bufio.NewReader(stdout), done: make(chan error, 1), stderr: &syncBuffer{}}
 	cmd.Stderr = p.stderr
 	require.NoError(t, cmd.Start())
-	go func() { p.done <- cmd.Wait() }()
+	exited := make(chan struct{})
+	go func() {
+		p.done <- cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
+		// Killing a process that has exited does nothing.
+		_ = cmd.Process.Kill()
+		<-exited
 	})
 	banner := make(chan string, 1)
 	go func() {
