@@ -448,42 +448,53 @@ func (s *Store) DeleteRequest(ctx context.Context, id int64) error {
 // status and pending_approvers): a page is a walk down the user's index
 // entries joined to the requests it shows, the size a count of the user's
 // entries, whatever the inbox's size.
+// A page carries its inbox's size in each row (pendingForTotal), read in
+// the same statement, so a page and its size agree and cost one round
+// trip; only an empty page past the end asks for the size again.
 const (
-	pendingForFrom = ` FROM service_request_inbox i JOIN service_requests ON service_requests.id = i.request_id
-		WHERE i.username = $1`
-	pendingForQuery = `SELECT ` + requestColumns + pendingForFrom + `
-		ORDER BY i.request_id DESC LIMIT $2 OFFSET $3`
 	pendingForCountQuery = `SELECT count(*) FROM service_request_inbox WHERE username = $1`
+	pendingForTotal      = `(` + pendingForCountQuery + `) AS total, `
+	pendingForFrom       = ` FROM service_request_inbox i JOIN service_requests ON service_requests.id = i.request_id
+		WHERE i.username = $1`
+	pendingForQuery = `SELECT ` + pendingForTotal + requestColumns + pendingForFrom + `
+		ORDER BY i.request_id DESC LIMIT $2 OFFSET $3`
 )
 
-// ListPendingFor is username's approval inbox: requests pending approval
-// whose open stage username may decide and has not, newest (highest id)
-// first, with the total number of such requests. limit <= 0 means no limit;
-// a negative offset counts as 0. Stages and Responses are left nil.
-func (s *Store) ListPendingFor(ctx context.Context, username string, limit, offset int) ([]Request, int, error) {
-	const (
-		q      = pendingForQuery
-		qCount = pendingForCountQuery
-	)
-	var (
-		rows  []requestRow
-		total int
-	)
-	// One snapshot, so the page and the total agree.
-	err := withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
-		if err := tx.SelectContext(ctx, &rows, q, username, limitArg(limit), max(offset, 0)); err != nil {
-			return err
-		}
-		return tx.GetContext(ctx, &total, qCount, username)
-	})
-	if err != nil {
+// pendingRow is a row of an inbox page, with the inbox's size.
+type pendingRow struct {
+	Total int `db:"total"`
+	requestRow
+}
+
+// pendingPage runs q, an inbox page query for username ($1) with limit
+// and offset ($2, $3), and answers the page and the inbox's size.
+func (s *Store) pendingPage(ctx context.Context, q, username string, limit any, offset int) ([]Request, int, error) {
+	var rows []pendingRow
+	if err := s.db.SelectContext(ctx, &rows, q, username, limit, offset); err != nil {
 		return nil, 0, wrap("list pending approvals", err)
 	}
 	out := make([]Request, len(rows))
 	for i, r := range rows {
 		out[i] = r.request()
 	}
+	if len(rows) > 0 {
+		return out, rows[0].Total, nil
+	}
+	var total int
+	if offset > 0 {
+		if err := s.db.GetContext(ctx, &total, pendingForCountQuery, username); err != nil {
+			return nil, 0, wrap("list pending approvals", err)
+		}
+	}
 	return out, total, nil
+}
+
+// ListPendingFor is username's approval inbox: requests pending approval
+// whose open stage username may decide and has not, newest (highest id)
+// first, with the total number of such requests. limit <= 0 means no limit;
+// a negative offset counts as 0. Stages and Responses are left nil.
+func (s *Store) ListPendingFor(ctx context.Context, username string, limit, offset int) ([]Request, int, error) {
+	return s.pendingPage(ctx, pendingForQuery, username, limitArg(limit), max(offset, 0))
 }
 
 // limitArg is a LIMIT parameter: NULL means no limit.

@@ -162,7 +162,7 @@ func pendingForPageSQL(opts ListOptions) (string, pageSpec, error) {
 	if err != nil {
 		return "", pageSpec{}, err
 	}
-	const q = `SELECT ` + requestColumns + pendingForFrom + `
+	const q = `SELECT ` + pendingForTotal + requestColumns + pendingForFrom + `
 		ORDER BY `
 	return q + p.orderBy + ` LIMIT $2 OFFSET $3`, p, nil
 }
@@ -175,21 +175,7 @@ func (s *Store) ListPendingForPage(ctx context.Context, username string, opts Li
 	if err != nil {
 		return nil, 0, wrap("list pending approvals", err)
 	}
-	const qCount = pendingForCountQuery
-	var (
-		rows  []requestRow
-		total int
-	)
-	err = withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
-		if err := tx.SelectContext(ctx, &rows, q, username, p.limit, p.offset); err != nil {
-			return err
-		}
-		return tx.GetContext(ctx, &total, qCount, username)
-	})
-	if err != nil {
-		return nil, 0, wrap("list pending approvals", err)
-	}
-	return requests(rows), total, nil
+	return s.pendingPage(ctx, q, username, p.limit, p.offset)
 }
 
 // requests converts list rows; never nil.
