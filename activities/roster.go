@@ -12,7 +12,7 @@ import (
 // only). A team that no longer exists leaves the stage to superusers, since
 // nobody can be a member of it; the request then expires unless one acts.
 func (a *Activities) ResolveRoster(ctx context.Context, in RosterInput) (approval.Roster, error) {
-	r, teamGone, err := store.StageRoster(ctx, a.Store, in.OrganizationID, in.TeamID)
+	r, teamGone, err := StageRoster(ctx, a.Store, in.OrganizationID, in.TeamID)
 	if err != nil {
 		return approval.Roster{}, err
 	}
@@ -20,11 +20,18 @@ func (a *Activities) ResolveRoster(ctx context.Context, in RosterInput) (approva
 		a.logger().WarnContext(ctx, "approver team no longer exists; only superusers can decide the stage",
 			"organization_id", in.OrganizationID, "team_id", *in.TeamID)
 	}
-	return approval.Roster{
-		TeamMembers: nonNil(r.TeamMembers),
-		OrgAdmins:   nonNil(r.OrgAdmins),
-		Superusers:  nonNil(r.Superusers),
-	}, nil
+	return r, nil
+}
+
+// StageRoster is store.StageRoster as the approval rules read it: every
+// reader of a stage's roster (this activity, the API's decisions and
+// submissions) gets the same one, lists never nil.
+func StageRoster(ctx context.Context, rr store.RosterReader, orgID int64, teamID *int64) (r approval.Roster, teamGone bool, err error) {
+	sr, teamGone, err := store.StageRoster(ctx, rr, orgID, teamID)
+	if err != nil {
+		return approval.Roster{}, false, err
+	}
+	return approval.Roster{TeamMembers: nonNil(sr.TeamMembers), OrgAdmins: nonNil(sr.OrgAdmins), Superusers: nonNil(sr.Superusers)}, teamGone, nil
 }
 
 func nonNil(s []string) []string {

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/store"
@@ -135,7 +136,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, sub Submission) (store.Re
 		Plan:            plan,
 		Revision:        workflows.RevisionLean,
 	}
-	if in.Roster, err = s.rosterAtStart(ctx, in); err != nil {
+	if in.Roster, err = RosterAtStart(ctx, s.cfg.Store, in); err != nil {
 		return store.Request{}, approval.Plan{}, err
 	}
 	row, err := s.createRequest(ctx, a, item, in.Starting(s.cfg.Now()), justification,
@@ -153,31 +154,24 @@ func (s *Service) Submit(ctx context.Context, a Actor, sub Submission) (store.Re
 	return row, plan, nil
 }
 
-// rosterAtStart is who may act on the request in as it starts, read now:
-// its first stage's roster, or the organization admins' without stages.
-// The workflow opens the stage with it (workflows.Input.Roster) and the
-// request is recorded with its approvers, so the 201 is read-your-writes
-// for everyone without waiting for the workflow: the approvers find the
-// request in their inbox and may act on it at once.
-func (s *Service) rosterAtStart(ctx context.Context, in workflows.Input) (*approval.Roster, error) {
+// RosterAtStart is who may act on the request in as it starts, read now
+// from rr: its first stage's roster, or the organization admins' without
+// stages. The workflow opens the stage with it (workflows.Input.Roster)
+// and the request is recorded with its approvers, so the 201 is
+// read-your-writes for everyone without waiting for the workflow: the
+// approvers find the request in their inbox and may act on it at once.
+func RosterAtStart(ctx context.Context, rr store.RosterReader, in workflows.Input) (*approval.Roster, error) {
 	var team *int64
 	r := in.Starting(time.Time{}) // without a roster yet: nothing open
 	if i, ok := r.NextStage(); ok && r.Stages[i].ApproverTeam != nil {
 		id := r.Stages[i].ApproverTeam.ID
 		team = &id
 	}
-	sr, _, err := store.StageRoster(ctx, s.cfg.Store, in.Organization.ID, team)
+	roster, _, err := activities.StageRoster(ctx, rr, in.Organization.ID, team)
 	if err != nil {
 		return nil, err
 	}
-	return &approval.Roster{TeamMembers: nonNil(sr.TeamMembers), OrgAdmins: nonNil(sr.OrgAdmins), Superusers: nonNil(sr.Superusers)}, nil
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
+	return &roster, nil
 }
 
 // ItemTemplate is the AWX template a catalog item launches.

@@ -145,12 +145,11 @@ func (s *Service) rosterNow(ctx context.Context, r store.Request) (*workflows.St
 		return nil, nil
 	}
 	team := r.Stages[*r.CurrentStage].ApproverTeamID
-	roster, _, err := store.StageRoster(ctx, s.cfg.Store, r.OrganizationID, team)
+	roster, _, err := activities.StageRoster(ctx, s.cfg.Store, r.OrganizationID, team)
 	if err != nil {
 		return nil, err
 	}
-	return &workflows.StageRoster{Stage: *r.CurrentStage, Team: team,
-		Roster: approval.Roster{TeamMembers: roster.TeamMembers, OrgAdmins: roster.OrgAdmins, Superusers: roster.Superusers}}, nil
+	return &workflows.StageRoster{Stage: *r.CurrentStage, Team: team, Roster: roster}, nil
 }
 
 // liveState queries the request's live state; ok is false when the workflow

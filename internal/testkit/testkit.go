@@ -26,6 +26,7 @@ import (
 	"github.com/countersign/countersign/internal/pgtest"
 	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/proof"
+	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/workflows"
 )
@@ -271,13 +272,8 @@ func (n *Notifier) Sent() []notify.Notification {
 // started as the CLI, or an API before those, would.
 func (s *Stack) AsSubmitted(t testing.TB, in workflows.Input) workflows.Input {
 	t.Helper()
-	var team *int64
-	if r := in.Starting(time.Time{}); len(r.Stages) > 0 && r.Stages[0].ApproverTeam != nil {
-		team = &r.Stages[0].ApproverTeam.ID
-	}
-	sr, _, err := store.StageRoster(context.Background(), s.Store, in.Organization.ID, team)
+	roster, err := requests.RosterAtStart(context.Background(), s.Store, in)
 	require.NoError(t, err)
-	in.Roster = &approval.Roster{TeamMembers: sr.TeamMembers, OrgAdmins: sr.OrgAdmins, Superusers: sr.Superusers}
-	in.Revision = workflows.RevisionLean
+	in.Roster, in.Revision = roster, workflows.RevisionLean
 	return in
 }
