@@ -165,16 +165,22 @@ func (o OIDCSettings) check() error {
 // checkProviderURL requires an absolute https URL, or http on this host
 // (the local provider of `countersign dev`): codes and tokens must never
 // cross a network in clear.
+// Its errors show the URL without its user, query and fragment, where a
+// password or token may hide, and nothing of a URL that does not parse.
 func checkProviderURL(name, raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("%s %q must be an absolute https URL", name, raw)
+	if err != nil {
+		return fmt.Errorf("%s must be an absolute https URL", name)
 	}
-	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
-		return fmt.Errorf("%s %q must use https (http only on localhost or a loopback address)", name, raw)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%s %q must have no user, query or fragment", name, raw)
+	shown := *u
+	shown.User, shown.RawQuery, shown.ForceQuery, shown.Fragment, shown.RawFragment = nil, "", false, "", ""
+	switch {
+	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return fmt.Errorf("%s %q must be an absolute https URL", name, shown.String())
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		return fmt.Errorf("%s %q must use https (http only on localhost or a loopback address)", name, shown.String())
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("%s %q must have no user, query or fragment", name, shown.String())
 	}
 	return nil
 }
