@@ -34,8 +34,9 @@ func TestServiceRequest_FirstRosterFromSubmission(t *testing.T) {
 	assert.Equal(t, approval.StatusSuccessful, res.Status)
 	assert.Equal(t, 0, first.CurrentStage, "the first stage is open from the first moment")
 	assert.Equal(t, []string{"bob", "frank"}, first.EligibleApprovers, "as the API read the team, less the requester")
-	assert.Equal(t, in.Starting(time.Time{}).EligibleApprovers, first.EligibleApprovers,
-		"the approvers the API records with the request and in the search attributes")
+	started, ok := workflows.StartOptions(in, "").TypedSearchAttributes.GetKeywordList(workflows.PendingApproversKey)
+	require.True(t, ok, "the start sets PendingApprovers")
+	assert.Equal(t, first.EligibleApprovers, started, "the start's search attribute is the state's")
 	require.NoError(t, bob.err)
 	require.Len(t, h.world.rosterCalls, 1, "only the second stage resolved its roster")
 	assert.Equal(t, securityTeam.ID, *h.world.rosterCalls[0].TeamID)

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -106,7 +107,11 @@ func newRequestRun(ctx workflow.Context, in Input, guard Guard) *requestRun {
 	if in.Roster != nil {
 		// The start set every search attribute as the request starts
 		// (StartOptions): the first sync has nothing to upsert.
-		run.searchAttrs = searchAttrState{done: true, status: approval.StatusPendingApproval, pendingApprovers: in.startingApprovers()}
+		pending := slices.Clone(req.EligibleApprovers)
+		if pending == nil {
+			pending = []string{}
+		}
+		run.searchAttrs = searchAttrState{done: true, status: approval.StatusPendingApproval, pendingApprovers: pending}
 	}
 	return run
 }
