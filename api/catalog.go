@@ -262,10 +262,6 @@ func templateOf(jt, wfjt *int64) (awx.TemplateKind, int64) {
 	return awx.JobTemplate, *jt
 }
 
-func itemTemplate(i store.CatalogItem) (awx.TemplateKind, int64) {
-	return templateOf(i.JobTemplateID, i.WorkflowJobTemplateID)
-}
-
 // checkTemplate refuses a template Countersign could not launch (SPEC 6):
 // AWX must know it, be able to start it without passwords or an inventory
 // Countersign cannot give, and, for workflow templates, have every node

@@ -227,11 +227,8 @@ func (s *Service) createRequest(ctx context.Context, a Actor, item store.Catalog
 		}
 		nr.Stages = append(nr.Stages, ns)
 	}
-	row, err := s.cfg.Store.CreateRequest(ctx, nr)
-	if err != nil {
-		return row, err
-	}
-	return s.cfg.Store.GetRequest(ctx, row.ID)
+	// CreateRequest answers the request as its transaction read it back.
+	return s.cfg.Store.CreateRequest(ctx, nr)
 }
 
 // start starts the request's workflow. A start whose answer is lost (a
