@@ -39,6 +39,8 @@ type OIDC struct {
 	callback string
 	secure   bool
 	client   *http.Client
+	// name is the provider's name on the sign-in button (federation.Name).
+	name string
 }
 
 // providerTimeout bounds each call to the provider: discovery, key
@@ -80,7 +82,7 @@ func DiscoverOIDC(ctx context.Context, cfg OIDCConfig, dir sso.Directory) (*OIDC
 		return nil, fmt.Errorf("OIDC_ISSUER %s: discovery failed: %w", cfg.Issuer, err)
 	}
 	return &OIDC{
-		cfg: cfg, mapping: mapping, callback: redirect.Path, secure: redirect.Scheme == "https", client: client,
+		cfg: cfg, mapping: mapping, callback: redirect.Path, secure: redirect.Scheme == "https", client: client, name: providerName(cfg),
 		verifier: provider.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
 		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
 			Endpoint: provider.Endpoint(), Scopes: cfg.Scopes},
@@ -95,13 +97,15 @@ type federation struct {
 	p *sso.Provisioner
 }
 
-// Name is OIDC_PROVIDER_NAME when set, else the issuer's host name,
-// which at least tells the user where they are sent.
-func (f federation) Name() string {
-	if f.o.cfg.ProviderName != "" {
-		return f.o.cfg.ProviderName
+func (f federation) Name() string { return f.o.name }
+
+// providerName is OIDC_PROVIDER_NAME when set, else the issuer's host
+// name, which at least tells the user where they are sent.
+func providerName(cfg OIDCConfig) string {
+	if cfg.ProviderName != "" {
+		return cfg.ProviderName
 	}
-	u, err := url.Parse(f.o.cfg.Issuer)
+	u, err := url.Parse(cfg.Issuer)
 	if err != nil {
 		return "your identity provider"
 	}
@@ -165,14 +169,19 @@ func (f federation) Finish(ctx context.Context, code, verifier, nonce, userAgent
 // token's auth_time), or now when the token does not say or says a time
 // still to come: a sign-in never counts as fresher than it is.
 func authTimeOf(claims map[string]any, now time.Time) time.Time {
-	at, ok := claims["auth_time"].(float64)
-	if !ok || at <= 0 {
-		return now
-	}
-	if t := time.Unix(int64(at), 0); t.Before(now) {
+	if t, ok := claimedAuthTime(claims); ok && t.Before(now) {
 		return t
 	}
 	return now
+}
+
+// claimedAuthTime is the ID token's auth_time, if it has a usable one.
+func claimedAuthTime(claims map[string]any) (time.Time, bool) {
+	at, ok := claims["auth_time"].(float64)
+	if !ok || at <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(at), 0), true
 }
 
 // stepUpSkew is how far the provider's clock may be behind ours before a
@@ -182,8 +191,8 @@ const stepUpSkew = time.Minute
 // loggedInWithin reports whether the ID token's auth_time is at most
 // maxAge old at now.
 func loggedInWithin(claims map[string]any, maxAge time.Duration, now time.Time) bool {
-	at, ok := claims["auth_time"].(float64)
-	return ok && at > 0 && now.Sub(time.Unix(int64(at), 0)) <= maxAge+stepUpSkew
+	t, ok := claimedAuthTime(claims)
+	return ok && now.Sub(t) <= maxAge+stepUpSkew
 }
 
 // federationError turns the refusals of sso into the portal's.

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerText, relative, sentReminders, shorten, stageSummary, statusLabel, statusLabels } from '../static/js/format.js';
+import { answerText, relative, sentReminders, shorten, stageSummary, statusLabel, statusLabels, stepUpWithin } from '../static/js/format.js';
 
 test('statusLabel: the known statuses, and words for any other', () => {
   assert.equal(statusLabel('pending_approval'), 'Pending approval');
@@ -58,6 +58,12 @@ test('stageSummary: the stage, who decides and how many approvals', () => {
   assert.equal(stageSummary({ name: 'Prod', approver_team: { id: 3, name: 'sre' }, min_approvers: 1, require_recent_login: '15m0s' }),
     'Prod (sre, 1 approver, sign-in within 15m0s)');
   assert.equal(stageSummary({ name: 'Prod', min_approvers: 1, require_recent_login: '0s' }), 'Prod (organization admins, 1 approver)');
+});
+
+test('stepUpWithin: the sign-in age a stage needs, or nothing', () => {
+  assert.equal(stepUpWithin({ require_recent_login: '15m0s' }), '15m0s');
+  assert.equal(stepUpWithin({ require_recent_login: '0s' }), '');
+  assert.equal(stepUpWithin({}), '');
 });
 
 test('answerText: answers as text', () => {

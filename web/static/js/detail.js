@@ -7,7 +7,7 @@ import {
   badge, clearErrors, field, fill, h, icon, pageHead,
   showApiErrors, showErrors, time,
 } from './ui.js';
-import { relative, sentReminders, statusLabel } from './format.js';
+import { relative, sentReminders, statusLabel, stepUpWithin } from './format.js';
 import { can } from './capabilities.js';
 import { decideDialog, resumedDecision } from './approvals.js';
 import { cancelDialog, deleteDialog } from './request-actions.js';
@@ -102,8 +102,8 @@ function statusCard(r) {
       r.pending_approvers.length ? [`May decide: ${r.pending_approvers.join(', ')}`, h('br')] : null,
       'Deadline ', time(st.deadline), st.deadline ? ` (${relative(st.deadline)})` : null,
       st.next_reminder ? [h('br'), 'Next reminder ', time(st.next_reminder)] : null,
-      st.require_recent_login && st.require_recent_login !== '0s'
-        ? [h('br'), h('span', { class: 'step-up' }, `Deciding needs a sign-in within the last ${st.require_recent_login}`)] : null,
+      stepUpWithin(st)
+        ? [h('br'), h('span', { class: 'step-up' }, `Deciding needs a sign-in within the last ${stepUpWithin(st)}`)] : null,
       stuck ? h('p', { class: 'alert unreachable', role: 'status' }, stuck) : null) : null,
     r.job ? jobLine(r.job) : null,
     r.failure_reason ? h('p', { class: 'alert failure' }, r.failure_reason) : null,

@@ -42,12 +42,20 @@ export function shorten(text, max) {
   return text.length > max ? `${text.slice(0, max - 3)}…` : text;
 }
 
+/**
+ * How recent a sign-in deciding stage st needs ("15m0s"), or '' when any
+ * will do.
+ */
+export function stepUpWithin(st) {
+  return st.require_recent_login && st.require_recent_login !== '0s' ? st.require_recent_login : '';
+}
+
 /** Describes an approval plan's stage: "SRE review (sre, 2 approvers)". */
 export function stageSummary(st) {
   const team = st.approver_team && typeof st.approver_team === 'object' ? st.approver_team.name : null;
   const who = team || 'organization admins';
   const n = st.min_approvers || 1;
-  const stepUp = st.require_recent_login && st.require_recent_login !== '0s' ? `, sign-in within ${st.require_recent_login}` : '';
+  const stepUp = stepUpWithin(st) ? `, sign-in within ${stepUpWithin(st)}` : '';
   return `${st.name} (${who}, ${n} approver${n === 1 ? '' : 's'}${stepUp})`;
 }
 
