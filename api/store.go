@@ -39,6 +39,7 @@ type Store interface {
 	GetSession(ctx context.Context, id int64) (store.Session, error)
 	ListSessions(ctx context.Context, userID int64, lim store.SessionLimits, opts store.ListOptions) ([]store.Session, int, error)
 	RevokeSession(ctx context.Context, id int64) error
+	RevokeSessionSecret(ctx context.Context, plain string) error
 	RevokeUserSessions(ctx context.Context, userID int64) error
 	DeleteEndedSessions(ctx context.Context, lim store.SessionLimits, batch int) (int, error)
 

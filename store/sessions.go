@@ -189,6 +189,15 @@ func (s *Store) RevokeSession(ctx context.Context, id int64) error {
 	return wrap("revoke session", err)
 }
 
+// RevokeSessionSecret ends, at once, the session whose id is plain (the
+// cookie's value), in one statement: how a browser signs out. A session
+// unknown or already ended is not an error: nothing is left to end.
+func (s *Store) RevokeSessionSecret(ctx context.Context, plain string) error {
+	const q = `UPDATE sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL`
+	_, err := s.db.ExecContext(ctx, q, hashToken(plain))
+	return wrap("revoke session", err)
+}
+
 // RevokeUserSessions ends every session of a user now, such as when the
 // user is deactivated. A user without sessions, or no such user, is not an
 // error.

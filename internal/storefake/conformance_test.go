@@ -83,6 +83,7 @@ type Store interface {
 	RemoveTeamMember(ctx context.Context, teamID, userID int64) error
 	RevokeDecisionKey(ctx context.Context, id int64) error
 	RevokeSession(ctx context.Context, id int64) error
+	RevokeSessionSecret(ctx context.Context, plain string) error
 	RevokeToken(ctx context.Context, id int64) error
 	RevokeUserSessions(ctx context.Context, userID int64) error
 	Roster(ctx context.Context, orgID int64, teamID *int64) (store.Roster, error)

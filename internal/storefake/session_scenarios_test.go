@@ -50,6 +50,8 @@ var sessionScenarios = []scenario{
 		r.err("revoke bob's", s.RevokeSession(ctx, x.ID))
 		r.err("revoke bob's again", s.RevokeSession(ctx, x.ID))
 		r.err("revoke missing", s.RevokeSession(ctx, 999))
+		r.err("revoke by secret, unknown", s.RevokeSessionSecret(ctx, bobs+"x"))
+		r.err("revoke by secret, already revoked", s.RevokeSessionSecret(ctx, bobs))
 		got[store.Session](r, "get bob's")(s.GetSession(ctx, x.ID))
 		got[store.Session](r, "get missing")(s.GetSession(ctx, 999))
 		auth("authenticate revoked", bobs, at(0))

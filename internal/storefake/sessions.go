@@ -150,6 +150,22 @@ func (s *Store) RevokeSession(ctx context.Context, id int64) error {
 	return nil
 }
 
+// RevokeSessionSecret is store.Store.RevokeSessionSecret.
+func (s *Store) RevokeSessionSecret(ctx context.Context, plain string) error {
+	defer s.mu.Unlock()
+	if err := s.begin(ctx, "RevokeSessionSecret", "revoke session"); err != nil {
+		return err
+	}
+	hash := sha256.Sum256([]byte(plain))
+	for _, x := range s.sessions {
+		if x.hash == hash && x.RevokedAt == nil {
+			now := s.now()
+			x.RevokedAt = &now
+		}
+	}
+	return nil
+}
+
 // RevokeUserSessions is store.Store.RevokeUserSessions.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID int64) error {
 	defer s.mu.Unlock()

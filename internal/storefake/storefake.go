@@ -74,7 +74,7 @@ var methods = []string{
 	"ListRequests", "ListSessions", "ListTeamMemberUsers", "ListTeams", "ListTokens", "ListUsers",
 	"PendingRequests", "PendingRequestsForUser", "PendingRequestsUsingOrgAdmins", "PendingRequestsUsingTeam",
 	"RecordRequestState", "RemoveOrgAdmin", "RemoveOrgMember", "RemoveTeamMember",
-	"RevokeDecisionKey", "RevokeSession", "RevokeToken", "RevokeUserSessions", "Roster", "TouchToken",
+	"RevokeDecisionKey", "RevokeSession", "RevokeSessionSecret", "RevokeToken", "RevokeUserSessions", "Roster", "TouchToken",
 	"UpdateCatalogItem", "UpdateOrganization", "UpdatePolicy", "UpdateTeam", "UpdateUser", "UserBySubject",
 	"UserRoles",
 }
