@@ -11,6 +11,7 @@ import (
 
 	"github.com/countersign/countersign/access"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
 )
 
@@ -144,29 +145,10 @@ func (b *policyBody) dropUnchanged(p store.Policy) bool {
 	dropSame(&b.Condition, p.Condition)
 	dropSame(&b.Enabled, p.Enabled)
 	dropSame(&b.Organization, p.OrganizationID)
-	if b.Stages != nil && approval.SameStages(*b.draft().Stages, approvalStages(p.Stages)) {
+	if b.Stages != nil && approval.SameStages(*b.draft().Stages, requests.ApprovalStages(p.Stages)) {
 		b.Stages = nil
 	}
 	return b.Name != nil || b.Priority != nil || b.Condition != nil || b.Enabled != nil || b.Organization != nil || b.Stages != nil
-}
-
-// approvalStages are stored stages as the approval rules read them.
-func approvalStages(stored []store.PolicyStage) []approval.Stage {
-	out := make([]approval.Stage, len(stored))
-	for i, st := range stored {
-		out[i] = approval.Stage{Name: st.Name, Order: i + 1, ApproverTeam: optionalApprovalRef(st.ApproverTeamID, st.ApproverTeamName),
-			MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
-			Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval),
-			RequireRecentLogin: approval.Duration(st.RequireRecentLogin)}
-	}
-	return out
-}
-
-func optionalApprovalRef(id *int64, name string) *approval.Ref {
-	if id == nil {
-		return nil
-	}
-	return &approval.Ref{ID: *id, Name: name}
 }
 
 func policyWriteError(err error) error {

@@ -52,18 +52,28 @@ func (s *Service) plan(ctx context.Context, a Actor, item store.CatalogItem, var
 	return s.cfg.StageLimits.Apply(approval.ResolvePlan(approvalPolicies(policies), subject)), nil
 }
 
+// ApprovalStages are a policy's stored stages as the approval rules read
+// them: every reader of a policy's stages (plans, and the API's check that
+// stages sent back unchanged are no change) takes them from here.
+func ApprovalStages(stored []store.PolicyStage) []approval.Stage {
+	out := make([]approval.Stage, len(stored))
+	for i, st := range stored {
+		out[i] = approval.Stage{Name: st.Name, Order: i + 1, MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
+			Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval),
+			RequireRecentLogin: approval.Duration(st.RequireRecentLogin)}
+		if st.ApproverTeamID != nil {
+			out[i].ApproverTeam = &approval.Ref{ID: *st.ApproverTeamID, Name: st.ApproverTeamName}
+		}
+	}
+	return out
+}
+
 func approvalPolicies(ps []store.Policy) []approval.Policy {
 	out := make([]approval.Policy, len(ps))
 	for i, p := range ps {
 		ap := approval.Policy{ID: p.ID, OrganizationID: p.OrganizationID, Name: p.Name, Priority: p.Priority, Condition: p.Condition, Enabled: p.Enabled}
-		for j, st := range p.Stages {
-			as := approval.Stage{Name: st.Name, Order: j + 1, MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
-				Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval),
-				RequireRecentLogin: approval.Duration(st.RequireRecentLogin)}
-			if st.ApproverTeamID != nil {
-				as.ApproverTeam = &approval.Ref{ID: *st.ApproverTeamID, Name: st.ApproverTeamName}
-			}
-			ap.Stages = append(ap.Stages, as)
+		if len(p.Stages) > 0 {
+			ap.Stages = ApprovalStages(p.Stages)
 		}
 		out[i] = ap
 	}
