@@ -177,12 +177,18 @@ type requestRow struct {
 	Finished          *time.Time     `db:"finished"`
 }
 
-const requestColumns = `id, organization_id, catalog_item_id, catalog_item_name, requester_id,
+// requestColumns select a row with its deciders, as lists show them;
+// rowColumns select it without, for getRequest, which reads the
+// responses the deciders come from anyway.
+const (
+	rowColumns = `id, organization_id, catalog_item_id, catalog_item_name, requester_id,
 	requester_username, justification, extra_vars, node_survey_data, status, current_stage,
 	pending_approvers, participants, job_type, job_id, job_status, job_url, failure_reason, denial,
-	workflow_id, state_seq, created, modified, finished,
+	workflow_id, state_seq, created, modified, finished`
+	requestColumns = rowColumns + `,
 	ARRAY(SELECT d.username FROM service_request_responses d
 		WHERE d.request_id = service_requests.id AND d.kind <> 'comment' ORDER BY d.created, d.id) AS deciders`
+)
 
 func (r requestRow) request() Request {
 	req := Request{
@@ -380,7 +386,7 @@ func (s *Store) GetRequest(ctx context.Context, id int64) (Request, error) {
 }
 
 func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, error) {
-	const q = `SELECT ` + requestColumns + ` FROM service_requests WHERE id = $1`
+	const q = `SELECT ` + rowColumns + ` FROM service_requests WHERE id = $1`
 	var row requestRow
 	if err := sqlx.GetContext(ctx, e, &row, q, id); err != nil {
 		return Request{}, err
@@ -415,6 +421,9 @@ func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, 
 			Channel:       r.Channel,
 			Unverified:    r.Unverified,
 			SignedInAt:    r.SignedInAt,
+		}
+		if r.Kind != "comment" {
+			req.Deciders = append(req.Deciders, r.Username)
 		}
 	}
 	return req, nil
