@@ -232,6 +232,28 @@ func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// click clicks the element that matches the CSS selector. A page that has
+// just loaded may still swap the document under a node found a moment
+// before; the click then never reached the page, so it is tried again.
+func (b *browser) click(what, sel string) {
+	b.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "Could not find node with given id") || time.Now().After(deadline) {
+			b.screenshot("failed-" + strings.ReplaceAll(what, " ", "-"))
+			b.logConsole()
+			b.t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // logConsole logs what the page wrote to its console.
 func (b *browser) logConsole() {
 	b.mu.Lock()
@@ -356,7 +378,7 @@ func (b *browser) waitSignedIn(user string) {
 	// The header is drawn again once the page knows the caller, so the
 	// element is read by a script rather than held on to.
 	b.until(60*time.Second, user+" signed in", nil, func() bool {
-		who, ok := evalMay[string](b, `(document.querySelector('#whoami') || {}).textContent || ''`)
+		who, ok := evalMay[string](b, `document.readyState === 'complete' && (document.querySelector('#whoami') || {}).textContent || ''`)
 		return ok && who == user
 	})
 }
@@ -378,10 +400,8 @@ func (b *browser) waitFor(sel, what string) {
 // signOut ends the session with the sign-out button.
 func (b *browser) signOut() {
 	b.t.Helper()
-	b.do("signing out",
-		chromedp.Click(chromedp.CSS(`form.signout button`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[action="/ui/session"]`)),
-	)
+	b.click("signing out", `form.signout button`)
+	b.do("waiting for the sign-in page", chromedp.WaitVisible(chromedp.CSS(`form[action="/ui/session"]`)))
 }
 
 // checkNoExceptions fails the test if a page script threw.

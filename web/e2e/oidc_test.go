@@ -106,7 +106,7 @@ func (s *oidcStack) me(sessionID string) int {
 func (b *browser) toProvider() {
 	b.t.Helper()
 	b.waitFor(`#signin-oidc`, "the link to the provider")
-	b.do("following the link to the provider", chromedp.Click(chromedp.CSS(`#signin-oidc`)))
+	b.click("following the link to the provider", `#signin-oidc`)
 }
 
 // loginAtProvider fills in and submits the provider's login form, as
@@ -120,7 +120,7 @@ func (b *browser) loginAtProvider(user, shot string) {
 	if shot != "" {
 		b.screenshot(shot)
 	}
-	b.do("signing in at the provider", chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	b.click("signing in at the provider", `button[type="submit"]`)
 }
 
 // sessionCookie is the portal's session cookie as the browser holds it
@@ -143,7 +143,7 @@ func (b *browser) sessionCookie() string {
 // the sign-in page.
 func (b *browser) signOutToProviderLink() {
 	b.t.Helper()
-	b.do("signing out", chromedp.Click(chromedp.CSS(`form.signout button`)))
+	b.click("signing out", `form.signout button`)
 	b.waitFor(`#signin-oidc`, "the sign-in page")
 }
 
