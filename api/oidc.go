@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -28,6 +29,25 @@ type OIDCConfig struct {
 	// button; empty: the issuer's host name.
 	ProviderName string
 }
+
+// redacted is a client secret as logs and messages show it.
+const redacted = "[redacted]"
+
+// String shows the configuration without its client secret, however it is
+// printed.
+func (c OIDCConfig) String() string {
+	if c.ClientSecret != "" {
+		c.ClientSecret = redacted
+	}
+	type plain OIDCConfig // without this method
+	return fmt.Sprintf("%+v", plain(c))
+}
+
+// GoString is String, for %#v.
+func (c OIDCConfig) GoString() string { return c.String() }
+
+// LogValue shows the configuration without its client secret.
+func (c OIDCConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // OIDC is an OpenID provider discovered and a group map resolved, ready
 // for Deps.OIDC.

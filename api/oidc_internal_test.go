@@ -1,6 +1,9 @@
 package api
 
 import (
+	"bytes"
+	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -48,4 +51,18 @@ func TestLoggedInWithin(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, loggedInWithin(tc.claims, tc.maxAge, now), name)
 	}
+}
+
+// The provider configuration reaches logs and messages whole, except for
+// its client secret.
+func TestOIDCConfigHidesItsSecret(t *testing.T) {
+	cfg := OIDCConfig{Issuer: "https://idp.example", ClientID: "countersign", ClientSecret: "s3cret-value", RedirectURL: "https://cs.example/oidc/callback"}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("oidc", "config", cfg)
+	for _, out := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), logged.String()} {
+		assert.NotContains(t, out, "s3cret-value")
+		assert.Contains(t, out, "https://idp.example")
+		assert.Contains(t, out, redacted)
+	}
+	assert.Equal(t, "s3cret-value", cfg.ClientSecret, "the value itself is untouched")
 }
