@@ -49,14 +49,19 @@ func TestServiceRequest_LeanPublishesLess(t *testing.T) {
 
 	// Activities run on their own goroutines, so a state published while
 	// the next change is made may take that change along: the original
-	// publishes seven or eight times (the job's two statuses may
-	// coalesce); lean, only where it notifies someone.
-	assert.Contains(t, [][]string{
-		{"pending_approval+pending", "pending_approval", "pending_approval+pending", "pending_approval",
-			"approved+decided", "running", "running", "successful+finished"},
-		{"pending_approval+pending", "pending_approval", "pending_approval+pending", "pending_approval",
-			"approved+decided", "running", "successful+finished"},
-	}, publishedStatuses(original))
+	// publishes every decision, then the job's statuses as far as they did
+	// not coalesce with the end (zero to two times running); lean, only
+	// where it notifies someone.
+	got := publishedStatuses(original)
+	decisions := []string{"pending_approval+pending", "pending_approval", "pending_approval+pending", "pending_approval", "approved+decided"}
+	require.GreaterOrEqual(t, len(got), len(decisions)+1, "%v", got)
+	assert.Equal(t, decisions, got[:len(decisions)])
+	assert.Equal(t, "successful+finished", got[len(got)-1])
+	job := got[len(decisions) : len(got)-1]
+	assert.LessOrEqual(t, len(job), 2, "%v", got)
+	for _, status := range job {
+		assert.Equal(t, "running", status, "%v", got)
+	}
 	assert.Equal(t, []string{
 		"pending_approval+pending", "pending_approval+pending", "running+decided", "successful+finished",
 	}, publishedStatuses(lean))
