@@ -31,7 +31,9 @@ func delegated(t *testing.T, ds ...approval.Delegation) *approval.Request {
 	return r
 }
 
-func deleg(from, to string) approval.Delegation { return approval.Delegation{Delegator: from, Delegate: to} }
+func deleg(from, to string) approval.Delegation {
+	return approval.Delegation{Delegator: from, Delegate: to}
+}
 
 func TestDelegation_Decide(t *testing.T) {
 	at := t0.Add(time.Hour)

@@ -49,11 +49,11 @@ type Via struct {
 // delegator whose right User decided with, when User decided as a delegate
 // rather than in their own right; that delegator's seat is then used.
 type Response struct {
-	User       string   `json:"user"`
-	OnBehalfOf string   `json:"on_behalf_of,omitempty"`
-	Decision   Decision `json:"decision"`
-	Comment  string    `json:"comment,omitempty"`
-	At       time.Time `json:"at"`
+	User       string    `json:"user"`
+	OnBehalfOf string    `json:"on_behalf_of,omitempty"`
+	Decision   Decision  `json:"decision"`
+	Comment    string    `json:"comment,omitempty"`
+	At         time.Time `json:"at"`
 	Via
 }
 

@@ -20,3 +20,8 @@ CREATE TABLE delegations (
 CREATE INDEX delegations_delegator_idx ON delegations (delegator, ends);
 -- Delegations given to a user (the user going away deletes them).
 CREATE INDEX delegations_delegate_idx ON delegations (delegate);
+
+-- A decision made with a delegation keeps on whose behalf ('' for one made
+-- in the decider's own right, and for those recorded before).
+ALTER TABLE service_request_responses
+    ADD COLUMN on_behalf_of text NOT NULL DEFAULT '';
