@@ -86,23 +86,6 @@ func (r *Request) usedDelegations(st *StageState, user string, now time.Time) []
 	return out
 }
 
-// Delegators are the users on whose behalf user may decide the open stage
-// at now, sorted: empty when they may not, or only in their own right.
-func (r *Request) Delegators(user string, now time.Time) []string {
-	st := r.Current()
-	if st == nil || user == r.Requester {
-		return []string{}
-	}
-	out := []string{}
-	for _, d := range r.activeDelegations(st, now) {
-		if d.Delegate == user {
-			out = append(out, d.Delegator)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
 // NextDelegationChange is when the roster's delegations next start or end,
 // as the roster was resolved: the workflow resolves it again then.
 func (r *Request) NextDelegationChange() (time.Time, bool) {

@@ -146,15 +146,6 @@ func TestDelegation_EligibleApprovers(t *testing.T) {
 	}
 }
 
-func TestDelegation_Delegators(t *testing.T) {
-	r := delegated(t, deleg("frank", "zoe"), deleg("bob", "zoe"), deleg("alice", "zoe"),
-		approval.Delegation{Delegator: "carol", Delegate: "zoe", Starts: t0.Add(time.Hour)})
-	assert.Equal(t, []string{"bob", "frank"}, r.Delegators("zoe", t0))
-	assert.Equal(t, []string{"bob", "carol", "frank"}, r.Delegators("zoe", t0.Add(time.Hour)))
-	assert.Empty(t, r.Delegators("bob", t0))
-	assert.Empty(t, r.Delegators("alice", t0))
-}
-
 func TestDelegation_ActiveAt(t *testing.T) {
 	d := approval.Delegation{Starts: t0, Ends: t0.Add(time.Hour)}
 	for _, tc := range []struct {
