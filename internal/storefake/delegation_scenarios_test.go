@@ -33,6 +33,7 @@ var delegationScenarios = []scenario{
 		got[store.Delegation](r, "to nobody")(s.CreateDelegation(ctx, store.NewDelegation{DelegatorID: users["bob"].ID,
 			DelegateID: 999, Starts: now, Ends: now.Add(time.Hour), CreatedBy: users["bob"].ID, Now: now}))
 
+		got[[]int64](r, "pending for carol, a delegate")(s.PendingRequestsForUser(ctx, users["carol"].ID))
 		got[store.Roster](r, "team roster")(s.Roster(ctx, org.ID, &team.ID))
 		got[store.Roster](r, "org-admin roster")(s.Roster(ctx, org.ID, nil))
 		page[store.Delegation](r, "list bob's")(s.ListDelegations(ctx, users["bob"].ID, store.ListOptions{OrderBy: []string{"-starts"}}))
