@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -108,4 +109,19 @@ func TestAPI_DelegateDecidesOnBehalf(t *testing.T) {
 	require.Len(t, responses, 1)
 	assert.Equal(t, "dave", responses[0].(map[string]any)["user"])
 	assert.Equal(t, "bob", responses[0].(map[string]any)["on_behalf_of"])
+}
+
+// A delegation taken back holds for decisions at once, before the
+// waiting request has heard of it: the API's decision carries who may
+// decide as PostgreSQL says.
+func TestAPI_DelegationTakenBackHoldsAtOnce(t *testing.T) {
+	e, id := newEnvWithRequest(t)
+	d := e.must(http.StatusCreated, approver, "POST", fmt.Sprintf("/api/v2/users/%d/delegations/", e.userID(approver)),
+		map[string]any{"delegate": e.userID(otherTeam), "ends": rfc3339(time.Now().Add(time.Hour))})
+	e.eventually(20*time.Second, "the request in dave's inbox", func() bool { return slices.Contains(e.inbox(otherTeam), id) })
+
+	// Behind the workflow's back: no refresh is sent.
+	require.NoError(t, e.stack.Store.DeleteDelegation(context.Background(), idOf(d)))
+	out := e.must(http.StatusForbidden, otherTeam, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), nil)
+	assert.Equal(t, "not_eligible", out["code"])
 }
