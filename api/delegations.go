@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -113,11 +114,14 @@ func (s *Server) createDelegation(c *gin.Context) error {
 		errs.add("ends", "Give a time in the future.")
 	case !b.Ends.After(starts):
 		errs.add("ends", "Give a time after starts.")
-	case b.Ends.Sub(starts) > requests.MaxDelegationSpan:
-		errs.add("ends", "A delegation lasts at most 366 days.")
+	case b.Ends.Sub(starts) > requests.MaxDelegationSpan || b.Ends.Sub(now) > requests.MaxDelegationSpan:
+		errs.add("ends", "A delegation lasts at most 366 days and ends within 366 days from now.")
 	}
-	if len(deref(b.Reason)) > requests.MaxDelegationReason {
+	switch reason := deref(b.Reason); {
+	case len(reason) > requests.MaxDelegationReason:
 		errs.add("reason", "Use at most 500 bytes.")
+	case strings.ContainsRune(reason, 0):
+		errs.add("reason", "A reason cannot hold a NUL character.")
 	}
 	if err := errs.err(); err != nil {
 		return err

@@ -70,6 +70,9 @@ func TestAPI_DelegationsValidation(t *testing.T) {
 		{"ends before starts", map[string]any{"delegate": dave, "starts": rfc3339(now.Add(2 * time.Hour)), "ends": rfc3339(now.Add(time.Hour))}, "ends"},
 		{"at most 366 days", map[string]any{"delegate": dave, "ends": rfc3339(now.Add(367 * 24 * time.Hour))}, "ends"},
 		{"a bounded reason", map[string]any{"delegate": dave, "ends": rfc3339(now.Add(time.Hour)), "reason": string(long)}, "reason"},
+		{"a reason PostgreSQL can keep", map[string]any{"delegate": dave, "ends": rfc3339(now.Add(time.Hour)), "reason": "a\x00b"}, "reason"},
+		{"not starting beyond a year", map[string]any{"delegate": dave, "starts": rfc3339(now.Add(400 * 24 * time.Hour)),
+			"ends": rfc3339(now.Add(401 * 24 * time.Hour))}, "ends"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
