@@ -59,10 +59,13 @@ const (
 	Token        Resource = "token"
 	DecisionKey  Resource = "decision_key"
 	Session      Resource = "session"
-	Team         Resource = "team"
-	CatalogItem  Resource = "catalog_item"
-	Policy       Resource = "approval_policy"
-	Request      Resource = "service_request"
+	// Delegation is a user's delegation (out of office): Owner is the
+	// delegator and SharedOrgs their organizations.
+	Delegation  Resource = "delegation"
+	Team        Resource = "team"
+	CatalogItem Resource = "catalog_item"
+	Policy      Resource = "approval_policy"
+	Request     Resource = "service_request"
 )
 
 // Action is what the caller wants to do.
@@ -143,7 +146,7 @@ func canView(p Principal, o Object) bool {
 		return o.Owner == p.UserID || p.Admin(o.Organization) ||
 			slices.Contains(o.Approvers, p.Username) || slices.Contains(o.Deciders, p.Username) ||
 			slices.Contains(o.Participants, p.Username)
-	case User:
+	case User, Delegation:
 		if o.Owner == p.UserID {
 			return true
 		}
@@ -196,6 +199,22 @@ func allowed(p Principal, a Action, o Object) bool {
 		return a == Update && o.Owner == p.UserID
 	case Token, DecisionKey:
 		return (a == Create || a == Delete) && o.Owner == p.UserID
+	case Delegation:
+		// A user's delegations are set up and taken back by the user, by
+		// the admins of their organizations (someone is away and did not)
+		// and by superusers.
+		if a != Create && a != Delete {
+			return false
+		}
+		if o.Owner == p.UserID {
+			return true
+		}
+		for _, org := range o.SharedOrgs {
+			if p.Admin(org) {
+				return true
+			}
+		}
+		return false
 	case Session:
 		// Sessions start by signing in, never through the API; their
 		// owner ends them (as superusers end anyone's).

@@ -162,3 +162,15 @@ func TestCanCreateSomewhere(t *testing.T) {
 	assert.Equal(t, forbidden, access.CanCreateSomewhere(orgAdmin, access.Organization))
 	assert.Equal(t, forbidden, access.CanCreateSomewhere(orgAdmin, access.User))
 }
+
+// A user's delegations are theirs, their organizations' admins' and the
+// superusers' to see, set up and take back.
+func TestCheck_Delegations(t *testing.T) {
+	alices := access.Object{Resource: access.Delegation, Owner: requester.UserID, SharedOrgs: []int64{acme}}
+	for _, a := range []access.Action{access.View, access.Create, access.Delete} {
+		check(t, a, alices, want{"superuser": nil, "org admin": nil, "admin of another org": hidden, "requester": nil,
+			"approver": hidden, "approver of another team": hidden, "outsider": hidden})
+	}
+	check(t, access.Update, alices, want{"superuser": nil, "org admin": forbidden, "admin of another org": hidden, "requester": forbidden,
+		"approver": hidden, "approver of another team": hidden, "outsider": hidden})
+}

@@ -218,7 +218,7 @@ func Projection(r approval.Request, seq int64) store.RequestState {
 			pos := i
 			st.Responses = append(st.Responses, store.Response{
 				StagePosition: &pos, Username: resp.User, Kind: string(resp.Decision), Text: resp.Comment, Created: resp.At,
-				Channel: resp.Channel, Unverified: resp.Unverified, SignedInAt: resp.SignedInAt,
+				Channel: resp.Channel, Unverified: resp.Unverified, SignedInAt: resp.SignedInAt, OnBehalfOf: resp.OnBehalfOf,
 			})
 		}
 	}

@@ -25,13 +25,19 @@ func (a *Activities) ResolveRoster(ctx context.Context, in RosterInput) (approva
 
 // StageRoster is store.StageRoster as the approval rules read it: every
 // reader of a stage's roster (this activity, the API's decisions and
-// submissions) gets the same one, lists never nil.
+// submissions) gets the same one, lists never nil (but Delegations, nil
+// when there are none, so rosters without them stay as they were).
 func StageRoster(ctx context.Context, rr store.RosterReader, orgID int64, teamID *int64) (r approval.Roster, teamGone bool, err error) {
 	sr, teamGone, err := store.StageRoster(ctx, rr, orgID, teamID)
 	if err != nil {
 		return approval.Roster{}, false, err
 	}
-	return approval.Roster{TeamMembers: nonNil(sr.TeamMembers), OrgAdmins: nonNil(sr.OrgAdmins), Superusers: nonNil(sr.Superusers)}, teamGone, nil
+	r = approval.Roster{TeamMembers: nonNil(sr.TeamMembers), OrgAdmins: nonNil(sr.OrgAdmins), Superusers: nonNil(sr.Superusers),
+		NextDelegationChange: sr.NextDelegationChange}
+	for _, d := range sr.Delegations {
+		r.Delegations = append(r.Delegations, approval.Delegation{Delegator: d.Delegator, Delegate: d.Delegate, Starts: d.Starts, Ends: d.Ends})
+	}
+	return r, teamGone, nil
 }
 
 func nonNil(s []string) []string {

@@ -109,7 +109,7 @@ func TestAPI_ContractEveryOperation(t *testing.T) {
 	p := fmt.Sprintf
 	org, sre := e.orgID(), e.teamID("sre")
 	alice, bob := e.userID(requester), e.userID(approver)
-	var newOrg, newUser, newTeam, newItem, newPolicy, token, key, session, approved, rejected, canceled int64
+	var newOrg, newUser, newTeam, newItem, newPolicy, token, key, session, delegation, approved, rejected, canceled int64
 	portal := e.session(approver)
 
 	cases := []struct {
@@ -155,6 +155,15 @@ func TestAPI_ContractEveryOperation(t *testing.T) {
 		}},
 		{"listUserTokens", func() { e.must(http.StatusOK, requester, "GET", p("/api/v2/users/%d/tokens/", alice), nil) }},
 		{"revokeToken", func() { e.must(http.StatusNoContent, requester, "DELETE", p("/api/v2/tokens/%d/", token), nil) }},
+		{"createUserDelegation", func() {
+			delegation = idOf(e.must(http.StatusCreated, approver, "POST", p("/api/v2/users/%d/delegations/", bob),
+				map[string]any{"delegate": alice, "ends": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339), "reason": "away"}))
+		}},
+		{"listUserDelegations", func() { e.must(http.StatusOK, orgAdmin, "GET", p("/api/v2/users/%d/delegations/", bob), nil) }},
+		{"getDelegation", func() { e.must(http.StatusOK, approver, "GET", p("/api/v2/delegations/%d/", delegation), nil) }},
+		{"deleteDelegation", func() {
+			e.must(http.StatusNoContent, approver, "DELETE", p("/api/v2/delegations/%d/", delegation), nil)
+		}},
 		{"createUserDecisionKey", func() {
 			e.must(http.StatusCreated, approver, "POST", p("/api/v2/users/%d/decision_keys/", bob), map[string]any{"description": "laptop"})
 		}},

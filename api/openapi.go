@@ -126,6 +126,18 @@ func operations() []openapi.Operation {
 	ops = append(ops, openapi.Operation{Method: http.MethodDelete, Path: "/api/v2/decision_keys/:id/", ID: "revokeDecisionKey",
 		Tags: []string{"decision keys"}, Summary: "Revoke a decision key", PathParams: id, Responses: answers(http.StatusNoContent, nil, 404)})
 	ops = append(ops,
+		openapi.Operation{Method: http.MethodGet, Path: "/api/v2/users/:id/delegations/", ID: "listUserDelegations", Tags: []string{"delegations"},
+			Summary: "The delegations a user gave (theirs, their organizations' admins' and superusers' to see)", PathParams: id,
+			Query: listParams(), Responses: answers(http.StatusOK, Page[Delegation]{}, 400, 404)},
+		openapi.Operation{Method: http.MethodPost, Path: "/api/v2/users/:id/delegations/", ID: "createUserDelegation", Tags: []string{"delegations"},
+			Summary: "Let another user decide wherever this user may, from starts (default now) until ends", PathParams: id,
+			Body: delegationBody{}, Responses: answers(http.StatusCreated, Delegation{}, 400, 404, 409, 413)},
+		openapi.Operation{Method: http.MethodGet, Path: "/api/v2/delegations/:id/", ID: "getDelegation", Tags: []string{"delegations"},
+			Summary: "A delegation", PathParams: id, Responses: answers(http.StatusOK, Delegation{}, 404)},
+		openapi.Operation{Method: http.MethodDelete, Path: "/api/v2/delegations/:id/", ID: "deleteDelegation", Tags: []string{"delegations"},
+			Summary: "Take a delegation back", PathParams: id, Responses: answers(http.StatusNoContent, nil, 404)},
+	)
+	ops = append(ops,
 		openapi.Operation{Method: http.MethodGet, Path: "/api/v2/me/sessions/", ID: "listMySessions", Tags: []string{"sessions"},
 			Summary: "The caller's live portal sessions; the one the call came with is current", Query: listParams(),
 			Responses: answers(http.StatusOK, Page[Session]{}, 400, 404)},

@@ -163,6 +163,9 @@ type Response struct {
 	Channel  string    `json:"channel"`
 	Comment  string    `json:"comment"`
 	Decision string    `json:"decision"`
+	// OnBehalfOf is the delegator whose right User decided with (see
+	// delegations); empty when User decided in their own right.
+	OnBehalfOf string `json:"on_behalf_of"`
 	// SignedInAt is the decider's sign-in the decision was judged by, when
 	// the API vouched for one (portal sessions).
 	SignedInAt *time.Time `json:"signed_in_at"`
@@ -242,7 +245,7 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		responses := make([]Response, len(s.Responses))
 		for j, resp := range s.Responses {
 			responses[j] = Response{User: resp.User, Decision: string(resp.Decision), Comment: resp.Comment, At: resp.At,
-				Channel: resp.Channel, Unverified: resp.Unverified, SignedInAt: resp.SignedInAt}
+				Channel: resp.Channel, Unverified: resp.Unverified, SignedInAt: resp.SignedInAt, OnBehalfOf: resp.OnBehalfOf}
 		}
 		v := stageView(i, s.Stage.Name, s.ApproverTeam, s.MinApprovers, s.DenialMessage, s.Timeout.Std(), s.ReminderInterval.Std(),
 			string(s.Status), s.OpenedAt, s.Deadline, s.DecidedAt, s.Approvals, responses)
@@ -320,7 +323,7 @@ func projectionStages(r store.Request) ([]RequestStage, []Comment) {
 		}
 		pos := *resp.StagePosition
 		byStage[pos] = append(byStage[pos], Response{User: resp.Username, Decision: resp.Kind, Comment: resp.Text, At: resp.Created,
-			Channel: resp.Channel, Unverified: resp.Unverified, SignedInAt: resp.SignedInAt})
+			Channel: resp.Channel, Unverified: resp.Unverified, SignedInAt: resp.SignedInAt, OnBehalfOf: resp.OnBehalfOf})
 		if resp.Kind == "approve" {
 			approvals[pos]++
 		}

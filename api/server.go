@@ -197,6 +197,7 @@ func (s *Server) Handler() http.Handler {
 	s.organizationRoutes(a)
 	s.userRoutes(a)
 	s.decisionKeyRoutes(a)
+	s.delegationRoutes(a)
 	s.sessionRoutes(a)
 	s.teamRoutes(a)
 	s.catalogRoutes(a)

@@ -30,6 +30,8 @@ type Store interface {
 	GetDecisionKey(ctx context.Context, id int64) (store.DecisionKey, error)
 	ListDecisionKeys(ctx context.Context, userID int64, opts store.ListOptions) ([]store.DecisionKey, int, error)
 	RevokeDecisionKey(ctx context.Context, id int64) error
+	GetDelegation(ctx context.Context, id int64) (store.Delegation, error)
+	ListDelegations(ctx context.Context, userID int64, opts store.ListOptions) ([]store.Delegation, int, error)
 	UserRoles(ctx context.Context, userID int64) (store.Roles, error)
 
 	// Portal sessions.

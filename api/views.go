@@ -333,3 +333,42 @@ type Page[T any] struct {
 	Previous *string `json:"previous"`
 	Results  []T     `json:"results"`
 }
+
+// Delegation is a delegation (out of office): from starts until ends,
+// delegate may decide wherever delegator may. Active says whether it is
+// in force now.
+type Delegation struct {
+	Head
+	SummaryFields struct {
+		Delegator        NamedUser                 `json:"delegator"`
+		Delegate         NamedUser                 `json:"delegate"`
+		UserCapabilities access.DeleteCapabilities `json:"user_capabilities"`
+	} `json:"summary_fields"`
+	Delegator int64     `json:"delegator"`
+	Delegate  int64     `json:"delegate"`
+	Starts    time.Time `json:"starts"`
+	Ends      time.Time `json:"ends"`
+	Reason    string    `json:"reason"`
+	Active    bool      `json:"active"`
+	// CreatedBy is who set it up (null once that account is deleted).
+	CreatedBy *int64    `json:"created_by"`
+	Created   time.Time `json:"created"`
+}
+
+// NamedUser is a user by id and username.
+type NamedUser struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+}
+
+// delegationView shows d to p at now; orgs are its delegator's
+// organizations.
+func delegationView(p access.Principal, d store.Delegation, orgs []int64, now time.Time) Delegation {
+	v := Delegation{Head: head("delegation", "delegations", d.ID), Delegator: d.DelegatorID, Delegate: d.DelegateID,
+		Starts: d.Starts, Ends: d.Ends, Reason: d.Reason, Active: !now.Before(d.Starts) && now.Before(d.Ends),
+		CreatedBy: d.CreatedBy, Created: d.Created}
+	v.SummaryFields.Delegator = NamedUser{ID: d.DelegatorID, Username: d.DelegatorUsername}
+	v.SummaryFields.Delegate = NamedUser{ID: d.DelegateID, Username: d.DelegateUsername}
+	v.SummaryFields.UserCapabilities = access.DeleteCapabilitiesOf(p, delegationObject(d.DelegatorID, orgs))
+	return v
+}

@@ -11,10 +11,17 @@ import (
 // of the whole installation. Rosters are resolved when a stage opens and
 // again whenever membership changes, so eligibility follows the teams while
 // a request waits.
+//
+// Delegations are the active delegations of the people who decide the
+// stage (see Delegation); NextDelegationChange is when one of theirs next
+// starts or ends, when the roster must be resolved again. Both are absent
+// from rosters resolved before delegations existed.
 type Roster struct {
-	TeamMembers []string `json:"team_members"`
-	OrgAdmins   []string `json:"org_admins"`
-	Superusers  []string `json:"superusers"`
+	TeamMembers          []string     `json:"team_members"`
+	OrgAdmins            []string     `json:"org_admins"`
+	Superusers           []string     `json:"superusers"`
+	Delegations          []Delegation `json:"delegations,omitempty"`
+	NextDelegationChange *time.Time   `json:"next_delegation_change,omitempty"`
 }
 
 // Decision is an approver's verdict on a stage.
@@ -38,12 +45,15 @@ type Via struct {
 	SignedInAt *time.Time `json:"signed_in_at,omitempty"`
 }
 
-// Response is one approver's decision on a stage.
+// Response is one approver's decision on a stage. OnBehalfOf is the
+// delegator whose right User decided with, when User decided as a delegate
+// rather than in their own right; that delegator's seat is then used.
 type Response struct {
-	User     string    `json:"user"`
-	Decision Decision  `json:"decision"`
-	Comment  string    `json:"comment,omitempty"`
-	At       time.Time `json:"at"`
+	User       string    `json:"user"`
+	OnBehalfOf string    `json:"on_behalf_of,omitempty"`
+	Decision   Decision  `json:"decision"`
+	Comment    string    `json:"comment,omitempty"`
+	At         time.Time `json:"at"`
 	Via
 }
 
@@ -137,8 +147,10 @@ type Request struct {
 	RosterResolved bool `json:"roster_resolved"`
 	// EligibleApprovers lists who may decide the open stage now and has not:
 	// its approvers (team members, or org admins when it has no team), minus
-	// the requester and anyone who already decided. Superusers may decide
-	// too but are not listed, so that they are not nagged about everything.
+	// the requester and anyone who already decided, plus the delegates of
+	// those approvers while a delegation is active (see Delegation).
+	// Superusers may decide too but are not listed, so that they are not
+	// nagged about everything.
 	EligibleApprovers []string        `json:"eligible_approvers"`
 	Comments          []Comment       `json:"comments"`
 	Refused           []RefusedAction `json:"refused"`
@@ -357,6 +369,11 @@ func (r *Request) refresh(now time.Time) {
 		}
 		r.EligibleApprovers = append(r.EligibleApprovers, u)
 	}
+	for _, d := range r.activeDelegations(st, now) {
+		if !r.hasDecided(d.Delegate) {
+			r.EligibleApprovers = append(r.EligibleApprovers, d.Delegate)
+		}
+	}
 	slices.Sort(r.EligibleApprovers)
 	r.EligibleApprovers = slices.Compact(r.EligibleApprovers)
 	st.Unreachable = r.reach(st, st.Unreachable, now)
@@ -383,11 +400,13 @@ func (r *Request) hasDecided(user string) bool {
 	return ok
 }
 
-// decisionOf finds a user's decision on any stage of the request.
+// decisionOf finds a user's decision on any stage of the request: one
+// they made, or one a delegate made on their behalf (their seat is used
+// either way).
 func (r *Request) decisionOf(user string) (stage int, resp Response, ok bool) {
 	for i, s := range r.Stages {
 		for _, resp := range s.Responses {
-			if resp.User == user {
+			if resp.User == user || resp.OnBehalfOf == user {
 				return i, resp, true
 			}
 		}

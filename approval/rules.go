@@ -182,7 +182,7 @@ func (r *Request) Check(action Action, user, text string, now time.Time) error {
 		if strings.TrimSpace(text) == "" {
 			return refuse(CodeTextRequired, "a comment needs text")
 		}
-		if !r.mayComment(user) {
+		if !r.mayComment(user, now) {
 			return refuse(CodeNotAllowed, "%s may not comment on request %d: only its requester, its approvers and the organization's admins may", user, r.ID)
 		}
 		if len(r.Comments) >= MaxComments {
@@ -217,10 +217,18 @@ func (r *Request) checkDecision(user string, now time.Time) error {
 		return refuse(CodeSelfDecision, "%s requested %d and cannot decide on their own request", user, r.ID)
 	}
 	if i, resp, ok := r.decisionOf(user); ok {
+		if resp.User != user {
+			return refuse(CodeAlreadyDecided, "%s already %s stage %d (%s) of request %d on behalf of %s; a user decides at most once per request",
+				resp.User, pastTense(resp.Decision), i+1, r.Stages[i].Name, r.ID, user)
+		}
 		return refuse(CodeAlreadyDecided, "%s already %s stage %d (%s) of request %d; a user decides at most once per request",
 			user, pastTense(resp.Decision), i+1, r.Stages[i].Name, r.ID)
 	}
-	if !r.mayDecide(st, user) {
+	if _, ok := r.onBehalfOf(st, user, now); !ok {
+		if used := r.usedDelegations(st, user, now); len(used) > 0 {
+			return refuse(CodeAlreadyDecided, "%s may decide request %d only on behalf of %s, who already decided it (or someone did on their behalf)",
+				user, r.ID, strings.Join(used, ", "))
+		}
 		if st.ApproverTeam != nil {
 			return refuse(CodeNotEligible, "%s may not decide stage %d (%s) of request %d: only members of team %s and superusers may",
 				user, r.CurrentStage+1, st.Name, r.ID, st.ApproverTeam.Name)
@@ -261,7 +269,8 @@ func pastTense(d Decision) string {
 	return "approved"
 }
 
-func (r *Request) mayDecide(st *StageState, user string) bool {
+// mayDecideOwn reports whether user may decide st in their own right.
+func (r *Request) mayDecideOwn(st *StageState, user string) bool {
 	return slices.Contains(r.stageApprovers(st), user) || slices.Contains(r.Roster.Superusers, user)
 }
 
@@ -269,12 +278,16 @@ func (r *Request) isAdmin(user string) bool {
 	return slices.Contains(r.Roster.OrgAdmins, user) || slices.Contains(r.Roster.Superusers, user)
 }
 
-func (r *Request) mayComment(user string) bool {
+func (r *Request) mayComment(user string, now time.Time) bool {
 	if user == r.Requester || r.isAdmin(user) || r.hasDecided(user) {
 		return true
 	}
 	st := r.Current()
-	return st != nil && r.mayDecide(st, user)
+	if st == nil {
+		return false
+	}
+	_, ok := r.onBehalfOf(st, user, now)
+	return ok
 }
 
 func (r *Request) mayCancel(user string) bool {
@@ -323,7 +336,8 @@ func (r *Request) Apply(act Act, now time.Time) (Effect, error) {
 
 func (r *Request) approve(user, comment string, via Via, now time.Time) Effect {
 	st := r.Current()
-	st.Responses = append(st.Responses, Response{User: user, Decision: DecisionApprove, Comment: comment, At: now, Via: via})
+	behalf, _ := r.onBehalfOf(st, user, now)
+	st.Responses = append(st.Responses, Response{User: user, OnBehalfOf: behalf, Decision: DecisionApprove, Comment: comment, At: now, Via: via})
 	st.Approvals++
 	if st.Approvals < st.MinApprovers {
 		r.touch(now)
@@ -345,7 +359,8 @@ func (r *Request) approve(user, comment string, via Via, now time.Time) Effect {
 
 func (r *Request) reject(user, reason string, via Via, now time.Time) {
 	st := r.Current()
-	st.Responses = append(st.Responses, Response{User: user, Decision: DecisionReject, Comment: reason, At: now, Via: via})
+	behalf, _ := r.onBehalfOf(st, user, now)
+	st.Responses = append(st.Responses, Response{User: user, OnBehalfOf: behalf, Decision: DecisionReject, Comment: reason, At: now, Via: via})
 	st.Status = StageRejected
 	st.DecidedAt = timePtr(now)
 	st.NextReminder = nil

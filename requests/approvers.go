@@ -17,7 +17,7 @@ type Change struct {
 	// OrgAdmins is an organization whose admins changed.
 	OrgAdmins *int64
 	// User is a user whose standing changed: the requests they may decide
-	// by membership are concerned.
+	// by membership, or as a delegate, are concerned.
 	User *int64
 	// Superuser: the change concerns a superuser, before or after it (made
 	// or unmade one, created, activated, deactivated or deleted as one).

@@ -42,6 +42,8 @@ type Store interface {
 	PendingRequestsUsingTeam(ctx context.Context, teamID int64) ([]int64, error)
 	PendingRequestsUsingOrgAdmins(ctx context.Context, orgID int64) ([]int64, error)
 	RecordRequestState(ctx context.Context, st store.RequestState) (bool, error)
+	CreateDelegation(ctx context.Context, n store.NewDelegation) (store.Delegation, error)
+	DeleteDelegation(ctx context.Context, id int64) error
 }
 
 // Config holds the service's dependencies and settings.

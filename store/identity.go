@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -61,10 +62,27 @@ type Team struct {
 // of the stage's team, the active admins of the request's organization and
 // the active superusers. Each list is sorted by username (byte order) and
 // never nil.
+//
+// Delegations are the delegations active now of the users who decide the
+// stage (the team's members, or the org admins when it has no team), both
+// users active, sorted by delegator then delegate (nil when there are
+// none); NextDelegationChange is
+// when one of those users' delegations next starts or ends (nil: none
+// will), when the roster must be read again.
 type Roster struct {
-	TeamMembers []string
-	OrgAdmins   []string
-	Superusers  []string
+	TeamMembers          []string
+	OrgAdmins            []string
+	Superusers           []string
+	Delegations          []RosterDelegation
+	NextDelegationChange *time.Time
+}
+
+// RosterDelegation is a delegation as a roster carries it.
+type RosterDelegation struct {
+	Delegator string    `json:"delegator"`
+	Delegate  string    `json:"delegate"`
+	Starts    time.Time `json:"starts"`
+	Ends      time.Time `json:"ends"`
 }
 
 // Contact is where to reach a user.
@@ -323,13 +341,22 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (Roster,
 		ARRAY(SELECT u.username FROM organization_admins a JOIN users u ON u.id = a.user_id
 			WHERE a.organization_id = $1 AND u.is_active ORDER BY u.username COLLATE "C") AS org_admins,
 		ARRAY(SELECT username FROM users
-			WHERE is_superuser AND is_active ORDER BY username COLLATE "C") AS superusers`
+			WHERE is_superuser AND is_active ORDER BY username COLLATE "C") AS superusers,
+		COALESCE((SELECT json_agg(json_build_object('delegator', dr.username, 'delegate', de.username,
+				'starts', d.starts, 'ends', d.ends) ORDER BY dr.username COLLATE "C", de.username COLLATE "C", d.id)
+			FROM delegations d JOIN users dr ON dr.id = d.delegator JOIN users de ON de.id = d.delegate
+			WHERE d.delegator IN (` + stageDeciderIDs + `) AND dr.is_active AND de.is_active
+				AND d.starts <= now() AND d.ends > now()), '[]') AS delegations,
+		(SELECT min(CASE WHEN d.starts > now() THEN d.starts ELSE d.ends END) FROM delegations d
+			WHERE d.delegator IN (` + stageDeciderIDs + `) AND d.ends > now()) AS next_delegation_change`
 	var row struct {
 		OrgFound    bool           `db:"org_found"`
 		TeamFound   bool           `db:"team_found"`
 		TeamMembers pq.StringArray `db:"team_members"`
 		OrgAdmins   pq.StringArray `db:"org_admins"`
 		Superusers  pq.StringArray `db:"superusers"`
+		Delegations []byte         `db:"delegations"`
+		NextChange  *time.Time     `db:"next_delegation_change"`
 	}
 	if err := s.db.GetContext(ctx, &row, q, orgID, teamID); err != nil {
 		return Roster{}, wrap("roster", err)
@@ -340,12 +367,34 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (Roster,
 	if !row.TeamFound {
 		return Roster{}, wrap("roster", fmt.Errorf("%w: team %d in organization %d", ErrNotFound, *teamID, orgID))
 	}
+	var delegations []RosterDelegation
+	if err := json.Unmarshal(row.Delegations, &delegations); err != nil {
+		return Roster{}, fmt.Errorf("store: roster: delegations: %w", err)
+	}
+	if len(delegations) == 0 {
+		delegations = nil
+	}
+	for i := range delegations {
+		delegations[i].Starts, delegations[i].Ends = delegations[i].Starts.UTC(), delegations[i].Ends.UTC()
+	}
+	if row.NextChange != nil {
+		t := row.NextChange.UTC()
+		row.NextChange = &t
+	}
 	return Roster{
-		TeamMembers: nonNil(row.TeamMembers),
-		OrgAdmins:   nonNil(row.OrgAdmins),
-		Superusers:  nonNil(row.Superusers),
+		TeamMembers:          nonNil(row.TeamMembers),
+		OrgAdmins:            nonNil(row.OrgAdmins),
+		Superusers:           nonNil(row.Superusers),
+		Delegations:          delegations,
+		NextDelegationChange: row.NextChange,
 	}, nil
 }
+
+// stageDeciderIDs selects the ids of the users who decide a stage of
+// organization $1 whose approver team is $2: the team's members, or the
+// organization's admins when $2 is NULL. Their delegations are the roster's.
+const stageDeciderIDs = `SELECT user_id FROM team_members WHERE $2::bigint IS NOT NULL AND team_id = $2
+	UNION ALL SELECT user_id FROM organization_admins WHERE $2::bigint IS NULL AND organization_id = $1`
 
 // UserContacts returns the contact of each active user among usernames,
 // sorted by username; unknown and inactive users are left out, and so are

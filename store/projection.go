@@ -203,10 +203,11 @@ func replaceStagesAndResponses(ctx context.Context, tx *sqlx.Tx, st RequestState
 				Channel:       r.Channel,
 				Unverified:    r.Unverified,
 				SignedInAt:    r.SignedInAt,
+				OnBehalfOf:    r.OnBehalfOf,
 			}
 		}
 		const q = `INSERT INTO service_request_responses (` + responseColumns + `)
-			VALUES (:request_id, :stage_position, :username, :kind, :text, :created, :channel, :unverified, :signed_in_at)`
+			VALUES (:request_id, :stage_position, :username, :kind, :text, :created, :channel, :unverified, :signed_in_at, :on_behalf_of)`
 		// Batches keep each statement under PostgreSQL's limit of 65535
 		// parameters however long the discussion gets.
 		for batch := range slices.Chunk(rows, responseBatch) {

@@ -146,6 +146,9 @@ type Response struct {
 	// SignedInAt is the decider's sign-in the decision was judged by, when
 	// the API vouched for one.
 	SignedInAt *time.Time
+	// OnBehalfOf is the delegator whose right the decider used (empty: their
+	// own right).
+	OnBehalfOf string
 }
 
 // requestRow is a service_requests row as scanned; requestColumns selects it.
@@ -292,9 +295,10 @@ type responseRow struct {
 	Channel       string     `db:"channel"`
 	Unverified    bool       `db:"unverified"`
 	SignedInAt    *time.Time `db:"signed_in_at"`
+	OnBehalfOf    string     `db:"on_behalf_of"`
 }
 
-const responseColumns = `request_id, stage_position, username, kind, text, created, channel, unverified, signed_in_at`
+const responseColumns = `request_id, stage_position, username, kind, text, created, channel, unverified, signed_in_at, on_behalf_of`
 
 // CreateRequest records a newly submitted request, in status
 // pending_approval with state sequence 0, and its stages in status waiting,
@@ -421,6 +425,7 @@ func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, 
 			Channel:       r.Channel,
 			Unverified:    r.Unverified,
 			SignedInAt:    r.SignedInAt,
+			OnBehalfOf:    r.OnBehalfOf,
 		}
 		if r.Kind != "comment" {
 			req.Deciders = append(req.Deciders, r.Username)

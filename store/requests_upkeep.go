@@ -38,15 +38,18 @@ func (s *Store) PendingRequestsUsingOrgAdmins(ctx context.Context, orgID int64) 
 
 // PendingRequestsForUser returns the ids of requests in pending_approval
 // whose current stage the user could decide by membership: their team's
-// stages, and the stages of their organizations' admins. Changes to one
-// user (deactivated, say) only concern these.
+// stages, and the stages of their organizations' admins; or as a delegate,
+// by the membership of someone whose delegation to them has not ended.
+// Changes to one user (deactivated, say) only concern these.
 func (s *Store) PendingRequestsForUser(ctx context.Context, userID int64) ([]int64, error) {
-	const q = `SELECT r.id FROM service_requests r
+	const q = `WITH deciders AS (SELECT $1::bigint AS user_id
+			UNION SELECT delegator FROM delegations WHERE delegate = $1 AND ends > now())
+		SELECT r.id FROM service_requests r
 		JOIN service_request_stages st ON st.request_id = r.id AND st.position = r.current_stage
 		WHERE r.status = 'pending_approval' AND (
-			st.approver_team_id IN (SELECT team_id FROM team_members WHERE user_id = $1)
+			st.approver_team_id IN (SELECT team_id FROM team_members WHERE user_id IN (SELECT user_id FROM deciders))
 			OR (st.approver_team_id IS NULL AND r.organization_id IN
-				(SELECT organization_id FROM organization_admins WHERE user_id = $1)))
+				(SELECT organization_id FROM organization_admins WHERE user_id IN (SELECT user_id FROM deciders))))
 		ORDER BY r.id`
 	return s.selectIDs(ctx, "pending requests for user", q, userID)
 }

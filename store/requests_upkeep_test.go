@@ -72,6 +72,19 @@ func TestStore_RefreshTargets(t *testing.T) {
 		assert.Equal(t, []int64{}, ids)
 	})
 
+	t.Run("one user: and those of whoever delegated to them", func(t *testing.T) {
+		now := time.Now()
+		_, err := s.CreateDelegation(ctx, store.NewDelegation{DelegatorID: f.users["erin"].ID, DelegateID: f.users["alice"].ID,
+			Starts: now.Add(time.Hour), Ends: now.Add(2 * time.Hour), CreatedBy: f.users["erin"].ID, Now: now})
+		require.NoError(t, err)
+		_, err = s.CreateDelegation(ctx, store.NewDelegation{DelegatorID: f.users["bob"].ID, DelegateID: f.users["alice"].ID,
+			Starts: now.Add(-2 * time.Hour), Ends: now.Add(-time.Hour), CreatedBy: f.users["bob"].ID, Now: now})
+		require.NoError(t, err)
+		ids, err := s.PendingRequestsForUser(ctx, f.users["alice"].ID)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{atAdmins.ID}, ids, "erin's, whose delegation has not ended; not bob's, whose has")
+	})
+
 	t.Run("superusers: every pending request", func(t *testing.T) {
 		ids, err := s.PendingRequests(ctx)
 		require.NoError(t, err)

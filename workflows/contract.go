@@ -41,8 +41,9 @@ const (
 	Comment = string(approval.ActionComment)
 	Cancel  = string(approval.ActionCancel)
 	// RefreshApprovers is a signal telling a waiting request that the
-	// membership of a team or of the organization's admins changed, so it
-	// resolves who may decide its open stage again.
+	// membership of a team or of the organization's admins changed, or a
+	// delegation of one of its approvers, so it resolves who may decide
+	// its open stage again.
 	RefreshApprovers = "refresh_approvers"
 	// StateQuery returns the request as an approval.Request.
 	StateQuery = "state"

@@ -111,7 +111,12 @@ func (s *requestRun) adoptRoster(roster approval.Roster, ok bool) {
 }
 
 func equalRosters(a, b approval.Roster) bool {
-	return slices.Equal(a.TeamMembers, b.TeamMembers) && slices.Equal(a.OrgAdmins, b.OrgAdmins) && slices.Equal(a.Superusers, b.Superusers)
+	return slices.Equal(a.TeamMembers, b.TeamMembers) && slices.Equal(a.OrgAdmins, b.OrgAdmins) && slices.Equal(a.Superusers, b.Superusers) &&
+		slices.EqualFunc(a.Delegations, b.Delegations, func(x, y approval.Delegation) bool {
+			return x.Delegator == y.Delegator && x.Delegate == y.Delegate && x.Starts.Equal(y.Starts) && x.Ends.Equal(y.Ends)
+		}) &&
+		(a.NextDelegationChange == nil) == (b.NextDelegationChange == nil) &&
+		(a.NextDelegationChange == nil || a.NextDelegationChange.Equal(*b.NextDelegationChange))
 }
 
 // screen is the update validator's check of who sent d. The API's proofs

@@ -41,6 +41,11 @@ type fakeWorld struct {
 	teams      map[int64][]string
 	orgAdmins  []string
 	superusers []string
+	// delegations are all the delegations; rosters carry those active at
+	// now (the workflow's clock) and their next start or end, as the
+	// store's do.
+	delegations []approval.Delegation
+	now         func() time.Time
 
 	rosterCalls []activities.RosterInput
 	// rosterGates, when set, make the nth roster call wait for its channel.
@@ -119,7 +124,31 @@ func (f *fakeWorld) ResolveRoster(ctx context.Context, in activities.RosterInput
 	if in.TeamID != nil {
 		r.TeamMembers = slices.Clone(f.teams[*in.TeamID])
 	}
+	f.addDelegations(&r)
 	return r, nil
+}
+
+// addDelegations adds to r the delegations of its approvers as the store
+// does: those active now, and when the next one starts or ends.
+func (f *fakeWorld) addDelegations(r *approval.Roster) {
+	deciders := r.TeamMembers
+	if len(deciders) == 0 {
+		deciders = r.OrgAdmins
+	}
+	for _, d := range f.delegations {
+		if !slices.Contains(deciders, d.Delegator) || !d.Ends.After(f.now()) {
+			continue
+		}
+		change := d.Ends
+		if d.Starts.After(f.now()) {
+			change = d.Starts
+		} else {
+			r.Delegations = append(r.Delegations, d)
+		}
+		if r.NextDelegationChange == nil || change.Before(*r.NextDelegationChange) {
+			r.NextDelegationChange = &change
+		}
+	}
 }
 
 func (f *fakeWorld) Publish(_ context.Context, in activities.PublishInput) error {
@@ -244,6 +273,7 @@ func newHarnessTrusting(t *testing.T, mode proof.Mode, keys activities.DecisionK
 	guard := workflows.Guard{Decisions: mode, APIKeys: testkit.ServiceKeys()}
 	env.RegisterWorkflowWithOptions(guard.ServiceRequest, workflow.RegisterOptions{Name: workflows.WorkflowType})
 	world := newFakeWorld()
+	world.now = env.Now
 	world.register(env)
 	// The real check of proofs; who may act comes from the fake world.
 	checker := &activities.Activities{Decisions: mode, APIKeys: guard.APIKeys, Keys: keys, Now: env.Now}

@@ -15,34 +15,106 @@ import (
 // change the state), by expiry, or by cancellation. Its loop is the rules:
 // the stage's timer stands for the next wake time (a reminder or the
 // deadline), refresh_approvers signals re-resolve who may decide, and a
-// timer that fires applies the timed rules. Re-resolving happens
+// timer that fires applies the timed rules. When the roster carries the
+// next time a delegation starts or ends, a second timer wakes the stage
+// then and re-resolves the roster as a signal would (rosters without
+// delegations carry none, so requests recorded before delegations replay
+// unchanged). Re-resolving happens
 // alongside the wait, so the deadline holds even while PostgreSQL is slow;
 // whatever is still running when the stage closes is canceled.
 func (s *requestRun) waitStage() {
 	timer := &stageTimer{s: s}
+	delegations := &delegationTimer{s: s}
 	refresh := &rosterRefresh{s: s, stage: s.req.CurrentStage}
 	// The timer is canceled before the refresh, and set before a refresh
 	// starts, as the recorded histories have it: the order of commands is
 	// part of the workflow.
 	defer func() {
 		timer.stop()
+		delegations.stop()
 		refresh.stop()
 	}()
 	for s.req.Current() != nil {
 		s.sync()
 		wake, _ := s.req.NextWake()
 		timer.set(wake)
+		delegations.set()
 		refresh.startIfAsked()
 		seen := s.version
-		s.await(func() bool { return timer.ready() || s.version != seen || refresh.ready() })
+		s.await(func() bool { return timer.ready() || delegations.ready() || s.version != seen || refresh.ready() })
 		if s.req.Current() == nil {
 			return
 		}
 		refresh.adopt()
+		if delegations.fired() {
+			s.rosterWanted++ // resolved again when the loop comes round
+		}
 		if timer.fired() {
 			s.tick()
 		}
 	}
+}
+
+// minDelegationWake is the least a delegation timer waits: a roster read
+// a moment before a delegation ended (the database's clock and the
+// workflow's differ a little) names that end again, and must not make the
+// stage spin.
+const minDelegationWake = time.Second
+
+// delegationTimer wakes an open stage when the roster's delegations next
+// start or end (approval.Request.NextDelegationChange). It is set only
+// when the roster names such a time, once per time named.
+type delegationTimer struct {
+	s      *requestRun
+	fut    workflow.Future
+	cancel workflow.CancelFunc
+	at     time.Time
+	// done is the last time it woke for; the same time named again (the
+	// roster not yet resolved anew) sets no timer.
+	done time.Time
+}
+
+// set makes the timer fire at the roster's next delegation change,
+// replacing one set for another time; without one it stops the timer.
+func (t *delegationTimer) set() {
+	at, ok := t.s.req.NextDelegationChange()
+	if !ok || at.Equal(t.done) {
+		t.stop()
+		return
+	}
+	if t.fut != nil && at.Equal(t.at) {
+		return
+	}
+	t.stop()
+	ctx, cancel := workflow.WithCancel(t.s.ctx)
+	wait := max(at.Sub(workflow.Now(t.s.ctx)), minDelegationWake)
+	t.fut = workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{
+		Summary: fmt.Sprintf("stage %d: a delegation starts or ends", t.s.req.CurrentStage+1)})
+	t.cancel, t.at = cancel, at
+}
+
+// ready reports whether the timer has fired or was canceled.
+func (t *delegationTimer) ready() bool { return t.fut != nil && t.fut.IsReady() }
+
+// fired reports whether the timer went off, and spends a ready timer.
+func (t *delegationTimer) fired() bool {
+	if !t.ready() {
+		return false
+	}
+	fired := t.fut.Get(t.s.ctx, nil) == nil
+	if fired {
+		t.done = t.at
+	}
+	t.fut, t.cancel = nil, nil
+	return fired
+}
+
+// stop cancels the timer unless it is spent.
+func (t *delegationTimer) stop() {
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.fut, t.cancel = nil, nil
 }
 
 // stageTimer is the one timer of an open stage: it is kept across

@@ -185,7 +185,11 @@ func decisionsSummary(r *approval.Request) string {
 	var parts []string
 	for _, st := range r.Stages {
 		for _, resp := range st.Responses {
-			part := resp.User + " " + map[approval.Decision]string{approval.DecisionApprove: "approved", approval.DecisionReject: "rejected"}[resp.Decision]
+			part := resp.User
+			if resp.OnBehalfOf != "" {
+				part += " on behalf of " + resp.OnBehalfOf
+			}
+			part += " " + map[approval.Decision]string{approval.DecisionApprove: "approved", approval.DecisionReject: "rejected"}[resp.Decision]
 			if resp.Channel != "" {
 				part += " via " + resp.Channel
 			}

@@ -31,6 +31,7 @@ type Store interface {
 	AuthenticateToken(ctx context.Context, plain string) (store.User, store.Token, error)
 	CreateCatalogItem(ctx context.Context, n store.NewCatalogItem) (store.CatalogItem, error)
 	CreateDecisionKey(ctx context.Context, k store.DecisionKey) (store.DecisionKey, error)
+	CreateDelegation(ctx context.Context, n store.NewDelegation) (store.Delegation, error)
 	CreateOrganization(ctx context.Context, name, description string) (store.Organization, error)
 	CreatePolicy(ctx context.Context, n store.NewPolicy) (store.Policy, error)
 	CreateRequest(ctx context.Context, nr store.NewRequest) (store.Request, error)
@@ -39,6 +40,7 @@ type Store interface {
 	CreateToken(ctx context.Context, userID int64, description string) (string, store.Token, error)
 	CreateUser(ctx context.Context, u store.NewUser) (store.User, error)
 	DeleteCatalogItem(ctx context.Context, id int64) error
+	DeleteDelegation(ctx context.Context, id int64) error
 	DeleteEndedSessions(ctx context.Context, lim store.SessionLimits, batch int) (int, error)
 	DeleteOrganization(ctx context.Context, id int64) error
 	DeletePolicy(ctx context.Context, id int64) error
@@ -49,6 +51,7 @@ type Store interface {
 	EnabledPolicies(ctx context.Context, orgID int64) ([]store.Policy, error)
 	GetCatalogItem(ctx context.Context, id int64) (store.CatalogItem, error)
 	GetDecisionKey(ctx context.Context, id int64) (store.DecisionKey, error)
+	GetDelegation(ctx context.Context, id int64) (store.Delegation, error)
 	GetOrganization(ctx context.Context, id int64) (store.Organization, error)
 	GetOrganizationByName(ctx context.Context, name string) (store.Organization, error)
 	GetPolicy(ctx context.Context, id int64) (store.Policy, error)
@@ -63,6 +66,7 @@ type Store interface {
 	LinkUserSubject(ctx context.Context, userID int64, issuer, subject string) error
 	ListCatalogItems(ctx context.Context, f store.CatalogItemFilter, opts store.ListOptions) ([]store.CatalogItem, int, error)
 	ListDecisionKeys(ctx context.Context, userID int64, opts store.ListOptions) ([]store.DecisionKey, int, error)
+	ListDelegations(ctx context.Context, userID int64, opts store.ListOptions) ([]store.Delegation, int, error)
 	ListOrgAdminUsers(ctx context.Context, orgID int64, opts store.ListOptions) ([]store.User, int, error)
 	ListOrgMemberUsers(ctx context.Context, orgID int64, opts store.ListOptions) ([]store.User, int, error)
 	ListOrganizations(ctx context.Context, f store.OrganizationFilter, opts store.ListOptions) ([]store.Organization, int, error)
@@ -117,7 +121,7 @@ type scenario struct {
 // fresh fake, and compares their records step by step.
 func TestConformance(t *testing.T) {
 	var all []scenario
-	for _, group := range [][]scenario{identityScenarios, accessScenarios, catalogScenarios, requestScenarios, stateScenarios, sessionScenarios} {
+	for _, group := range [][]scenario{identityScenarios, accessScenarios, catalogScenarios, requestScenarios, stateScenarios, sessionScenarios, delegationScenarios} {
 		all = append(all, group...)
 	}
 	for _, sc := range all {

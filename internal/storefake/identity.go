@@ -322,6 +322,13 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 			delete(s.keys, kid)
 		}
 	}
+	for did, d := range s.delegations {
+		if d.DelegatorID == id || d.DelegateID == id {
+			delete(s.delegations, did)
+		} else if d.CreatedBy != nil && *d.CreatedBy == id {
+			d.CreatedBy = nil
+		}
+	}
 	for sid, x := range s.sessions {
 		if x.UserID == id {
 			delete(s.sessions, sid)

@@ -305,14 +305,24 @@ func (s *Store) PendingRequestsForUser(ctx context.Context, userID int64) ([]int
 	if err := s.begin(ctx, "PendingRequestsForUser", "pending requests for user"); err != nil {
 		return nil, err
 	}
+	deciders := []int64{userID}
+	now := s.now()
+	for _, d := range s.delegations {
+		if d.DelegateID == userID && d.Ends.After(now) {
+			deciders = append(deciders, d.DelegatorID)
+		}
+	}
 	return s.pendingIDs(func(r *store.Request, st *store.StageState) bool {
 		if st == nil {
 			return false
 		}
-		if st.ApproverTeamID != nil {
-			return s.teamMembers[pair{*st.ApproverTeamID, userID}]
+		for _, u := range deciders {
+			if st.ApproverTeamID != nil && s.teamMembers[pair{*st.ApproverTeamID, u}] ||
+				st.ApproverTeamID == nil && s.orgAdmins[pair{r.OrganizationID, u}] {
+				return true
+			}
 		}
-		return s.orgAdmins[pair{r.OrganizationID, userID}]
+		return false
 	}), nil
 }
 

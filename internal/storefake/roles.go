@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"time"
 
 	"github.com/countersign/countersign/store"
 )
@@ -42,7 +43,51 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (store.R
 	slices.Sort(r.TeamMembers)
 	slices.Sort(r.OrgAdmins)
 	slices.Sort(r.Superusers)
+	s.rosterDelegations(&r, orgID, teamID)
 	return r, nil
+}
+
+// rosterDelegations adds to r the delegations of the users who decide a
+// stage of organization orgID with approver team teamID (its members, or
+// the org admins when nil), as store.Store.Roster does.
+func (s *Store) rosterDelegations(r *store.Roster, orgID int64, teamID *int64) {
+	deciders := map[int64]bool{}
+	for p := range s.teamMembers {
+		if teamID != nil && p.parent == *teamID {
+			deciders[p.user] = true
+		}
+	}
+	for p := range s.orgAdmins {
+		if teamID == nil && p.parent == orgID {
+			deciders[p.user] = true
+		}
+	}
+	now := s.now()
+	var next *time.Time
+	for _, d := range s.delegations {
+		if !deciders[d.DelegatorID] || !d.Ends.After(now) {
+			continue
+		}
+		change := d.Ends
+		if d.Starts.After(now) {
+			change = d.Starts
+		}
+		if next == nil || change.Before(*next) {
+			next = &change
+		}
+		if d.Starts.After(now) || !s.users[d.DelegatorID].IsActive || !s.users[d.DelegateID].IsActive {
+			continue
+		}
+		r.Delegations = append(r.Delegations, store.RosterDelegation{Delegator: s.users[d.DelegatorID].Username,
+			Delegate: s.users[d.DelegateID].Username, Starts: d.Starts.UTC(), Ends: d.Ends.UTC()})
+	}
+	slices.SortFunc(r.Delegations, func(a, b store.RosterDelegation) int {
+		return cmp.Or(cmp.Compare(a.Delegator, b.Delegator), cmp.Compare(a.Delegate, b.Delegate))
+	})
+	if next != nil {
+		t := next.UTC()
+		r.NextDelegationChange = &t
+	}
 }
 
 // UserRoles is store.Store.UserRoles.

@@ -64,12 +64,12 @@ import (
 // accepts.
 var methods = []string{
 	"AddOrgAdmin", "AddOrgMember", "AddTeamMember", "AuthenticateSession", "AuthenticateToken", "ClaimJob",
-	"CreateCatalogItem", "CreateDecisionKey", "CreateOrganization", "CreatePolicy", "CreateRequest",
-	"CreateSession", "CreateTeam", "CreateToken", "CreateUser", "DeleteCatalogItem", "DeleteEndedSessions",
+	"CreateCatalogItem", "CreateDecisionKey", "CreateDelegation", "CreateOrganization", "CreatePolicy", "CreateRequest",
+	"CreateSession", "CreateTeam", "CreateToken", "CreateUser", "DeleteCatalogItem", "DeleteDelegation", "DeleteEndedSessions",
 	"DeleteOrganization", "DeletePolicy", "DeleteRequest", "DeleteTeam", "DeleteUser", "DirectOrgMemberships",
-	"EnabledPolicies", "GetCatalogItem", "GetDecisionKey", "GetOrganization", "GetOrganizationByName",
+	"EnabledPolicies", "GetCatalogItem", "GetDecisionKey", "GetDelegation", "GetOrganization", "GetOrganizationByName",
 	"GetPolicy", "GetRequest", "GetSession", "GetTeam", "GetTeamByName", "GetToken", "GetUser",
-	"GetUserByUsername", "LinkAWXOrganization", "LinkUserSubject", "ListCatalogItems", "ListDecisionKeys",
+	"GetUserByUsername", "LinkAWXOrganization", "LinkUserSubject", "ListCatalogItems", "ListDecisionKeys", "ListDelegations",
 	"ListOrgAdminUsers", "ListOrgMemberUsers", "ListOrganizations", "ListPendingForPage", "ListPolicies",
 	"ListRequests", "ListSessions", "ListTeamMemberUsers", "ListTeams", "ListTokens", "ListUsers",
 	"PendingRequests", "PendingRequestsForUser", "PendingRequestsUsingOrgAdmins", "PendingRequestsUsingTeam",
@@ -100,6 +100,7 @@ type Store struct {
 	orgMembers  map[pair]bool
 	tokens      map[int64]*tokenRow
 	keys        map[int64]*store.DecisionKey
+	delegations map[int64]*store.Delegation
 	sessions    map[int64]*sessionRow
 	items       map[int64]*store.CatalogItem
 	policies    map[int64]*store.Policy
@@ -126,6 +127,7 @@ func New() *Store {
 		orgMembers:  map[pair]bool{},
 		tokens:      map[int64]*tokenRow{},
 		keys:        map[int64]*store.DecisionKey{},
+		delegations: map[int64]*store.Delegation{},
 		sessions:    map[int64]*sessionRow{},
 		items:       map[int64]*store.CatalogItem{},
 		policies:    map[int64]*store.Policy{},

@@ -6,6 +6,7 @@ import { requestsPage } from './requests.js';
 import { detailPage } from './detail.js';
 import { approvalsPage } from './approvals.js';
 import { adminPage } from './admin.js';
+import { delegationsPage } from './delegations.js';
 import { pageSwitcher } from './stale.js';
 
 const routes = [
@@ -14,6 +15,7 @@ const routes = [
   [/^#\/requests\/(\d+)$/, 'requests', detailPage],
   [/^#\/approvals$/, 'approvals', approvalsPage],
   [/^#\/admin(?:\/(items|policies|teams))?$/, 'admin', adminPage],
+  [/^#\/delegations$/, 'delegations', delegationsPage],
 ];
 
 const main = document.getElementById('main');

@@ -47,7 +47,8 @@ function events(r) {
     }
     for (const resp of st.responses || []) {
       const approved = resp.decision === 'approve';
-      add(resp.at, approved ? 'ok' : 'bad', `${resp.user} ${approved ? 'approved' : 'rejected'} ${label}`,
+      const behalf = resp.on_behalf_of ? ` on behalf of ${resp.on_behalf_of}` : '';
+      add(resp.at, approved ? 'ok' : 'bad', `${resp.user}${behalf} ${approved ? 'approved' : 'rejected'} ${label}`,
         resp.comment ? h('blockquote', {}, resp.comment) : null, via(resp));
     }
     if (st.decided_at && st.status === 'approved') add(st.decided_at, 'ok', `${label} approved`);
