@@ -38,6 +38,11 @@ type NewRequest struct {
 	// them from the start. The workflow's first state replaces them.
 	CurrentStage     *int
 	PendingApprovers []string
+	// ParentID, when the request resubmits one that ended
+	// changes_requested, is that request: a request is resubmitted at most
+	// once (ErrConflict), and never by a request of another requester,
+	// catalog item or status (the caller checks; see requests.Service).
+	ParentID *int64
 }
 
 // NewStage is one stage of a request's frozen plan.
@@ -87,7 +92,15 @@ type Request struct {
 	Job           *JobRef
 	FailureReason string
 	// Denial is the rejection shown to the requester (JSON), or nil.
-	Denial     json.RawMessage
+	Denial json.RawMessage
+	// ChangesRequested is what the requester is told when an approver
+	// asked for changes (JSON), or nil.
+	ChangesRequested json.RawMessage
+	// ParentID is the request this one resubmits, or nil; Children (from
+	// GetRequest only, nil in lists) are the requests that resubmit this
+	// one, oldest first.
+	ParentID   *int64
+	Children   []int64
 	WorkflowID string
 	// StateSeq is the sequence number of the workflow state last recorded;
 	// 0 until the workflow records its first state.
@@ -170,6 +183,8 @@ type requestRow struct {
 	JobURL            string         `db:"job_url"`
 	FailureReason     string         `db:"failure_reason"`
 	Denial            []byte         `db:"denial"`
+	ChangesRequested  []byte         `db:"changes_requested"`
+	ParentID          *int64         `db:"parent_id"`
 	WorkflowID        string         `db:"workflow_id"`
 	StateSeq          int64          `db:"state_seq"`
 	Created           time.Time      `db:"created"`
@@ -184,7 +199,7 @@ const (
 	rowColumns = `id, organization_id, catalog_item_id, catalog_item_name, requester_id,
 	requester_username, justification, extra_vars, node_survey_data, status, current_stage,
 	pending_approvers, participants, job_type, job_id, job_status, job_url, failure_reason, denial,
-	workflow_id, state_seq, created, modified, finished`
+	changes_requested, parent_id, workflow_id, state_seq, created, modified, finished`
 	requestColumns = rowColumns + `,
 	ARRAY(SELECT d.username FROM service_request_responses d
 		WHERE d.request_id = service_requests.id AND d.kind <> 'comment' ORDER BY d.created, d.id) AS deciders`
@@ -207,6 +222,7 @@ func (r requestRow) request() Request {
 		Participants:      nonNil(r.Participants),
 		Deciders:          nonNil(r.Deciders),
 		FailureReason:     r.FailureReason,
+		ParentID:          r.ParentID,
 		WorkflowID:        r.WorkflowID,
 		StateSeq:          r.StateSeq,
 		Created:           r.Created,
@@ -215,6 +231,9 @@ func (r requestRow) request() Request {
 	}
 	if r.Denial != nil {
 		req.Denial = json.RawMessage(r.Denial)
+	}
+	if r.ChangesRequested != nil {
+		req.ChangesRequested = json.RawMessage(r.ChangesRequested)
 	}
 	if r.JobType != nil && r.JobID != nil {
 		req.Job = &JobRef{Type: *r.JobType, ID: *r.JobID, Status: r.JobStatus, URL: r.JobURL}
@@ -306,11 +325,11 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		const q = `INSERT INTO service_requests (organization_id, catalog_item_id, catalog_item_name,
 			requester_id, requester_username, justification, extra_vars, node_survey_data,
-			current_stage, pending_approvers, participants)
+			current_stage, pending_approvers, participants, parent_id)
 		VALUES (:organization_id, :catalog_item_id, :catalog_item_name,
 			:requester_id, :requester_username, :justification,
 			CAST(:extra_vars AS jsonb), CAST(:node_survey_data AS jsonb),
-			:current_stage, :pending_approvers, :participants)
+			:current_stage, :pending_approvers, :participants, :parent_id)
 		RETURNING id`
 		var id int64
 		err := namedGet(ctx, tx, &id, q, map[string]any{
@@ -325,6 +344,7 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 			"current_stage":      nr.CurrentStage,
 			"pending_approvers":  pq.StringArray(nonNil(nr.PendingApprovers)),
 			"participants":       pq.StringArray(nonNil(slices.Compact(slices.Sorted(slices.Values(nr.PendingApprovers))))),
+			"parent_id":          nr.ParentID,
 		})
 		if err != nil {
 			return err
@@ -425,6 +445,12 @@ func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, 
 		if r.Kind != "comment" {
 			req.Deciders = append(req.Deciders, r.Username)
 		}
+	}
+
+	const qChildren = `SELECT id FROM service_requests WHERE parent_id = $1 ORDER BY id`
+	req.Children = []int64{}
+	if err := sqlx.SelectContext(ctx, e, &req.Children, qChildren, id); err != nil {
+		return Request{}, err
 	}
 	return req, nil
 }
