@@ -162,5 +162,5 @@ func InputRefusal(ref *approval.Refusal) bool {
 		approval.CodeReasonRequired, approval.CodeTextRequired, approval.CodeMalformed:
 		return true
 	}
-	return false
+	return approval.ResubmitInput(ref.Code)
 }

@@ -96,9 +96,8 @@ type Request struct {
 	// ChangesRequested is what the requester is told when an approver
 	// asked for changes (JSON), or nil.
 	ChangesRequested json.RawMessage
-	// ParentID is the request this one resubmits, or nil; Children (from
-	// GetRequest only, nil in lists) are the requests that resubmit this
-	// one, oldest first.
+	// ParentID is the request this one resubmits, or nil; Children are
+	// the requests that resubmit it, oldest first (at most one today).
 	ParentID   *int64
 	Children   []int64
 	WorkflowID string
@@ -185,6 +184,7 @@ type requestRow struct {
 	Denial            []byte         `db:"denial"`
 	ChangesRequested  []byte         `db:"changes_requested"`
 	ParentID          *int64         `db:"parent_id"`
+	Children          pq.Int64Array  `db:"children"`
 	WorkflowID        string         `db:"workflow_id"`
 	StateSeq          int64          `db:"state_seq"`
 	Created           time.Time      `db:"created"`
@@ -199,7 +199,8 @@ const (
 	rowColumns = `id, organization_id, catalog_item_id, catalog_item_name, requester_id,
 	requester_username, justification, extra_vars, node_survey_data, status, current_stage,
 	pending_approvers, participants, job_type, job_id, job_status, job_url, failure_reason, denial,
-	changes_requested, parent_id, workflow_id, state_seq, created, modified, finished`
+	changes_requested, parent_id, workflow_id, state_seq, created, modified, finished,
+	ARRAY(SELECT c.id FROM service_requests c WHERE c.parent_id = service_requests.id ORDER BY c.id) AS children`
 	requestColumns = rowColumns + `,
 	ARRAY(SELECT d.username FROM service_request_responses d
 		WHERE d.request_id = service_requests.id AND d.kind <> 'comment' ORDER BY d.created, d.id) AS deciders`
@@ -223,6 +224,7 @@ func (r requestRow) request() Request {
 		Deciders:          nonNil(r.Deciders),
 		FailureReason:     r.FailureReason,
 		ParentID:          r.ParentID,
+		Children:          append([]int64{}, r.Children...),
 		WorkflowID:        r.WorkflowID,
 		StateSeq:          r.StateSeq,
 		Created:           r.Created,
@@ -447,11 +449,6 @@ func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, 
 		}
 	}
 
-	const qChildren = `SELECT id FROM service_requests WHERE parent_id = $1 ORDER BY id`
-	req.Children = []int64{}
-	if err := sqlx.SelectContext(ctx, e, &req.Children, qChildren, id); err != nil {
-		return Request{}, err
-	}
 	return req, nil
 }
 

@@ -51,7 +51,7 @@ func request(r *store.Request, full bool) store.Request {
 		job := *r.Job
 		out.Job = &job
 	}
-	out.Stages, out.Responses, out.Children = nil, nil, nil
+	out.Stages, out.Responses = nil, nil
 	if !full {
 		return out
 	}
@@ -184,10 +184,13 @@ func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.R
 	return s.full(r), nil
 }
 
-// full is a stored request as GetRequest answers it: with its stages,
-// responses and children.
-func (s *Store) full(r *store.Request) store.Request {
-	out := request(r, true)
+// full is a stored request as GetRequest answers it: with its stages and
+// responses.
+func (s *Store) full(r *store.Request) store.Request { return s.view(r, true) }
+
+// view is request(r, full) with its children, as the store reads them.
+func (s *Store) view(r *store.Request, full bool) store.Request {
+	out := request(r, full)
 	out.Children = s.children(r.ID)
 	return out
 }
@@ -261,7 +264,7 @@ func (s *Store) ListRequests(ctx context.Context, f store.RequestFilter, opts st
 	var rows []store.Request
 	for _, r := range s.requests {
 		if s.requestMatches(r, f) {
-			rows = append(rows, request(r, false))
+			rows = append(rows, s.view(r, false))
 		}
 	}
 	return page(op, rows, requestSort, opts)
@@ -303,7 +306,7 @@ func (s *Store) ListPendingForPage(ctx context.Context, username string, opts st
 	var rows []store.Request
 	for _, r := range s.requests {
 		if r.Status == "pending_approval" && slices.Contains(r.PendingApprovers, username) {
-			rows = append(rows, request(r, false))
+			rows = append(rows, s.view(r, false))
 		}
 	}
 	return page(op, rows, requestSort, opts)
