@@ -191,6 +191,9 @@ func Projection(r approval.Request, seq int64) store.RequestState {
 	if r.Denial != nil {
 		st.Denial, _ = json.Marshal(r.Denial)
 	}
+	if r.ChangesRequested != nil {
+		st.ChangesRequested, _ = json.Marshal(r.ChangesRequested)
+	}
 	if r.Job != nil {
 		st.Job = &store.JobRef{Type: r.Job.Type, ID: r.Job.ID, Status: r.Job.Status, URL: r.Job.URL}
 	}
@@ -270,6 +273,11 @@ func notification(r approval.Request, ev Event, contacts map[string]notify.Recip
 			n.Message = fmt.Sprintf("Stage %s rejected it. %s Reason from %s: %s", r.Denial.Stage, r.Denial.Message, r.Denial.User, r.Denial.Reason)
 		} else {
 			n.Message = "All approval stages approved it; it launches now."
+		}
+	case notify.KindChangesRequested:
+		n.Subject = fmt.Sprintf("%s: changes requested", what)
+		if c := r.ChangesRequested; c != nil {
+			n.Message = fmt.Sprintf("%s asked for changes at stage %s: %s. Resubmit the request with the changes.", c.User, c.Stage, c.Reason)
 		}
 	case notify.KindExpired:
 		n.Subject = fmt.Sprintf("%s expired", what)

@@ -427,5 +427,5 @@ func TestAPI_BadInput(t *testing.T) {
 
 // statusNames are SPEC 3.4's statuses, in lifecycle order.
 func statusNames() string {
-	return "pending_approval, approved, running, successful, failed, rejected, expired, canceled"
+	return "pending_approval, approved, running, successful, failed, rejected, expired, canceled, changes_requested"
 }

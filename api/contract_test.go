@@ -109,7 +109,7 @@ func TestAPI_ContractEveryOperation(t *testing.T) {
 	p := fmt.Sprintf
 	org, sre := e.orgID(), e.teamID("sre")
 	alice, bob := e.userID(requester), e.userID(approver)
-	var newOrg, newUser, newTeam, newItem, newPolicy, token, key, session, delegation, approved, rejected, canceled int64
+	var newOrg, newUser, newTeam, newItem, newPolicy, token, key, session, delegation, approved, rejected, canceled, changed int64
 	portal := e.session(approver)
 
 	cases := []struct {
@@ -233,6 +233,7 @@ func TestAPI_ContractEveryOperation(t *testing.T) {
 			approved = e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
 			rejected = e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
 			canceled = e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+			changed = e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
 		}},
 		{"listRequests", func() {
 			e.must(http.StatusOK, requester, "GET", "/api/v2/service_requests/?mine=true&status=pending_approval,approved&order_by=-id", nil)
@@ -250,6 +251,9 @@ func TestAPI_ContractEveryOperation(t *testing.T) {
 		}},
 		{"rejectRequest", func() {
 			e.must(http.StatusOK, approver, "POST", p("/api/v2/service_requests/%d/reject/", rejected), map[string]any{"reason": "not now"})
+		}},
+		{"requestChanges", func() {
+			e.must(http.StatusOK, approver, "POST", p("/api/v2/service_requests/%d/request_changes/", changed), map[string]any{"reason": "smaller"})
 		}},
 		{"cancelRequest", func() {
 			e.must(http.StatusOK, requester, "POST", p("/api/v2/service_requests/%d/cancel/", canceled), map[string]any{"reason": "no longer needed"})

@@ -166,6 +166,7 @@ var capabilityActions = []struct {
 }{
 	{"approve", "POST", "approve/", map[string]any{"comment": "fine"}},
 	{"reject", "POST", "reject/", map[string]any{"reason": "not now"}},
+	{"request_changes", "POST", "request_changes/", map[string]any{"reason": "smaller, please"}},
 	{"comment", "POST", "comment/", map[string]any{"text": "a remark"}},
 	{"cancel", "POST", "cancel/", map[string]any{"reason": "no longer needed"}},
 	{"delete", "DELETE", "", nil},
@@ -239,11 +240,15 @@ func TestAPI_CapabilitiesOnPendingRequest(t *testing.T) {
 	id := pending()
 	assert.Nil(t, e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)["finished"],
 		"finished is null while the status is not terminal")
-	all := map[string]bool{"approve": true, "reject": true, "comment": true, "cancel": true, "delete": true}
+	all := map[string]bool{"approve": true, "reject": true, "request_changes": true, "comment": true, "cancel": true, "delete": true,
+		"resubmit": false, "request_again": false}
 	for user, want := range map[string]map[string]bool{
-		requester: {"approve": false, "reject": false, "comment": true, "cancel": true, "delete": true},
-		approver:  {"approve": true, "reject": true, "comment": true, "cancel": false, "delete": false},
-		orgAdmin:  {"approve": false, "reject": false, "comment": true, "cancel": true, "delete": true},
+		requester: {"approve": false, "reject": false, "request_changes": false, "comment": true, "cancel": true, "delete": true,
+			"resubmit": false, "request_again": false},
+		approver: {"approve": true, "reject": true, "request_changes": true, "comment": true, "cancel": false, "delete": false,
+			"resubmit": false, "request_again": false},
+		orgAdmin: {"approve": false, "reject": false, "request_changes": false, "comment": true, "cancel": true, "delete": true,
+			"resubmit": false, "request_again": false},
 		superuser: all,
 		otherTeam: nil, // does not see it
 	} {
@@ -267,7 +272,8 @@ func TestAPI_CapabilitiesOnFinishedRequest(t *testing.T) {
 	id := rejected()
 	detail := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
 	assert.NotNil(t, detail["finished"], "finished is set with a terminal status")
-	none := map[string]bool{"approve": false, "reject": false, "comment": false, "cancel": false}
+	none := map[string]bool{"approve": false, "reject": false, "request_changes": false, "comment": false, "cancel": false,
+		"resubmit": false, "request_again": false}
 	with := func(del bool) map[string]bool {
 		out := map[string]bool{"delete": del}
 		for k, v := range none {
@@ -275,8 +281,10 @@ func TestAPI_CapabilitiesOnFinishedRequest(t *testing.T) {
 		}
 		return out
 	}
+	again := with(true)
+	again["request_again"] = true
 	for user, want := range map[string]map[string]bool{
-		requester: with(true),
+		requester: again,
 		approver:  with(false),
 		orgAdmin:  with(true),
 		superuser: with(true),

@@ -190,12 +190,13 @@ func operations() []openapi.Operation {
 			Summary: "Delete a request that never launched (withdrawing it first when it waits)", PathParams: id,
 			Responses: answers(http.StatusNoContent, nil, 202, 404, 409)},
 	)
-	for _, d := range []struct{ action, field, summary string }{
-		{"approve", "comment", "Approve the open stage"}, {"reject", "reason", "Reject the request"},
-		{"comment", "text", "Comment on the request"}, {"cancel", "reason", "Cancel the request (its requester)"},
+	for _, d := range []struct{ action, id, field, summary string }{
+		{"approve", "approveRequest", "comment", "Approve the open stage"}, {"reject", "rejectRequest", "reason", "Reject the request"},
+		{"request_changes", "requestChanges", "reason", "Ask the requester for changes, ending the request changes_requested"},
+		{"comment", "commentRequest", "text", "Comment on the request"}, {"cancel", "cancelRequest", "reason", "Cancel the request (its requester)"},
 	} {
 		ops = append(ops, openapi.Operation{Method: http.MethodPost, Path: "/api/v2/service_requests/:id/" + d.action + "/",
-			ID: d.action + "Request", Tags: []string{"requests"}, Summary: d.summary, PathParams: id, Body: decisionBody{},
+			ID: d.id, Tags: []string{"requests"}, Summary: d.summary, PathParams: id, Body: decisionBody{},
 			Description: "The body's one field is " + d.field + "; the others are refused. 202: the decision was sent " +
 				"but the workflow did not answer in time, so it may still apply.",
 			Responses: answers(http.StatusOK, RequestDetail{}, 202, 400, 404, 409, 413)})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/survey"
 )
 
 // Where a request's detail comes from.
@@ -41,10 +43,11 @@ type RequestSummary struct {
 
 // RequestRelated are the request's action endpoints.
 type RequestRelated struct {
-	Approve string `json:"approve"`
-	Reject  string `json:"reject"`
-	Comment string `json:"comment"`
-	Cancel  string `json:"cancel"`
+	Approve        string `json:"approve"`
+	Reject         string `json:"reject"`
+	RequestChanges string `json:"request_changes"`
+	Comment        string `json:"comment"`
+	Cancel         string `json:"cancel"`
 }
 
 // RequestSummaryFields name what the request refers to, and what the
@@ -87,15 +90,35 @@ type Job struct {
 // the projection.
 type RequestDetail struct {
 	RequestSummary
-	ExtraVars      json.RawMessage          `json:"extra_vars"`
-	NodeSurveyData json.RawMessage          `json:"node_survey_data"`
-	Source         string                   `json:"source"`
-	Stages         []RequestStage           `json:"stages"`
-	Comments       []Comment                `json:"comments"`
-	Denial         json.RawMessage          `json:"denial"`
-	Cancellation   *approval.Cancellation   `json:"cancellation"`
-	RefusedSignals []approval.RefusedAction `json:"refused_signals"`
-	Plan           *Plan                    `json:"plan"`
+	ExtraVars      json.RawMessage `json:"extra_vars"`
+	NodeSurveyData json.RawMessage `json:"node_survey_data"`
+	Source         string          `json:"source"`
+	Stages         []RequestStage  `json:"stages"`
+	Comments       []Comment       `json:"comments"`
+	Denial         json.RawMessage `json:"denial"`
+	// ChangesRequested is what the requester is told when an approver
+	// asked for changes (stage, reason, user, at, channel), or null.
+	ChangesRequested *approval.ChangeRequest  `json:"changes_requested"`
+	Cancellation     *approval.Cancellation   `json:"cancellation"`
+	RefusedSignals   []approval.RefusedAction `json:"refused_signals"`
+	Plan             *Plan                    `json:"plan"`
+	// Parent is the request this one resubmits, or null; Children are
+	// the requests that resubmit this one (at most one).
+	Parent   *int64  `json:"parent"`
+	Children []int64 `json:"children"`
+	// Prefill, for a requester who may submit again from this request
+	// (user_capabilities resubmit or request_again), is what a new
+	// request starts from: its justification and answers without the
+	// password answers, which are never given back. Null otherwise.
+	Prefill *Prefill `json:"prefill"`
+}
+
+// Prefill is what a submit form starts from when a request is submitted
+// again: never a password answer (those are left out, not masked).
+type Prefill struct {
+	Justification  string                    `json:"justification"`
+	ExtraVars      map[string]any            `json:"extra_vars"`
+	NodeSurveyData map[string]map[string]any `json:"node_survey_data"`
 }
 
 // Plan is an approval plan: in a launch form's approval_plan, the plan a
@@ -203,7 +226,8 @@ func requestSummary(r store.Request, caps requests.Capabilities) RequestSummary 
 	}
 	return RequestSummary{
 		ID: r.ID, Type: "service_request", URL: url,
-		Related: RequestRelated{Approve: url + "approve/", Reject: url + "reject/", Comment: url + "comment/", Cancel: url + "cancel/"},
+		Related: RequestRelated{Approve: url + "approve/", Reject: url + "reject/", RequestChanges: url + "request_changes/",
+			Comment: url + "comment/", Cancel: url + "cancel/"},
 		SummaryFields: RequestSummaryFields{
 			CatalogItem:      NamedRef{ID: r.CatalogItemID, Name: r.CatalogItemName},
 			Requester:        UserRef{ID: r.RequesterID, Username: r.RequesterUsername},
@@ -221,11 +245,23 @@ func requestSummary(r store.Request, caps requests.Capabilities) RequestSummary 
 func requestDetail(r store.Request, st *approval.Request, caps requests.Capabilities) RequestDetail {
 	out := RequestDetail{RequestSummary: requestSummary(r, caps),
 		ExtraVars: rawOrEmpty(r.ExtraVars), NodeSurveyData: rawOrEmpty(r.NodeSurveyData),
-		RefusedSignals: []approval.RefusedAction{}}
+		RefusedSignals: []approval.RefusedAction{}, Parent: r.ParentID, Children: r.Children}
+	if out.Children == nil {
+		out.Children = []int64{}
+	}
+	if caps.Resubmit || caps.RequestAgain {
+		out.Prefill = prefillOf(r)
+	}
 	if st == nil {
 		out.Source = sourceProjection
 		out.Stages, out.Comments = projectionStages(r)
 		out.Denial = rawOrNil(r.Denial)
+		if raw := rawOrNil(r.ChangesRequested); raw != nil {
+			var cr approval.ChangeRequest
+			if json.Unmarshal(raw, &cr) == nil {
+				out.ChangesRequested = &cr
+			}
+		}
 		return out
 	}
 	out.Source = sourceWorkflow
@@ -266,11 +302,52 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		out.Denial, _ = json.Marshal(st.Denial)
 	}
 	out.Cancellation = st.Cancellation
+	out.ChangesRequested = st.ChangesRequested
 	if st.Refused != nil {
 		out.RefusedSignals = st.Refused
 	}
 	out.Plan = planView(approval.Plan{Source: st.PlanSource, PolicyName: st.PlanPolicy, Notes: st.PlanNotes, Stages: planStages})
 	return out
+}
+
+// prefillOf is what submitting r again starts from: its justification and
+// answers, less the password answers, which are stored only as
+// survey.Encrypted and left out here.
+func prefillOf(r store.Request) *Prefill {
+	out := &Prefill{Justification: r.Justification, ExtraVars: map[string]any{}, NodeSurveyData: map[string]map[string]any{}}
+	if decodeAnswers(r.ExtraVars, &out.ExtraVars) == nil {
+		dropMasked(out.ExtraVars)
+	}
+	if decodeAnswers(r.NodeSurveyData, &out.NodeSurveyData) == nil {
+		for _, answers := range out.NodeSurveyData {
+			dropMasked(answers)
+		}
+	}
+	if out.ExtraVars == nil {
+		out.ExtraVars = map[string]any{}
+	}
+	if out.NodeSurveyData == nil {
+		out.NodeSurveyData = map[string]map[string]any{}
+	}
+	return out
+}
+
+// decodeAnswers reads stored answers keeping their numbers as written.
+func decodeAnswers(raw json.RawMessage, dst any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(dst)
+}
+
+func dropMasked(answers map[string]any) {
+	for k, v := range answers {
+		if v == survey.Encrypted {
+			delete(answers, k)
+		}
+	}
 }
 
 // remindedAt are the times of the reminders sent for a stage opened at

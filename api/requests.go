@@ -21,6 +21,7 @@ func (s *Server) requestRoutes(r *gin.RouterGroup) {
 	r.DELETE("/service_requests/:id/", handle(s.deleteRequest))
 	r.POST("/service_requests/:id/approve/", handle(s.decide(approval.ActionApprove)))
 	r.POST("/service_requests/:id/reject/", handle(s.decide(approval.ActionReject)))
+	r.POST("/service_requests/:id/request_changes/", handle(s.decide(approval.ActionRequestChanges)))
 	r.POST("/service_requests/:id/comment/", handle(s.decide(approval.ActionComment)))
 	r.POST("/service_requests/:id/cancel/", handle(s.decide(approval.ActionCancel)))
 }
@@ -197,13 +198,13 @@ type decisionBody struct {
 	Text    *string `json:"text"`
 }
 
-// decide sends approve, reject, comment or cancel to the request's workflow
-// as the caller, and answers with the new state. The workflow's rules
+// decide sends approve, reject, request_changes, comment or cancel to the
+// request's workflow as the caller, and answers with the new state. The workflow's rules
 // decide; a body the API cannot read is answered with the rules' refusal
 // of who sends it first, when there is one (requests.Service.WhoActsFirst).
 func (s *Server) decide(action approval.Action) func(*gin.Context) error {
 	field := map[approval.Action]string{
-		approval.ActionApprove: "comment", approval.ActionReject: "reason",
+		approval.ActionApprove: "comment", approval.ActionReject: "reason", approval.ActionRequestChanges: "reason",
 		approval.ActionComment: "text", approval.ActionCancel: "reason",
 	}[action]
 	return func(c *gin.Context) error {

@@ -112,6 +112,9 @@ type submitBody struct {
 	ExtraVars      map[string]any            `json:"extra_vars"`
 	NodeSurveyData map[string]map[string]any `json:"node_survey_data"`
 	Justification  *string                   `json:"justification"`
+	// Resubmits is the request this one resubmits (see
+	// requests.Submission.Resubmits).
+	Resubmits *int64 `json:"resubmits"`
 }
 
 // submit records a request for the item and starts its workflow (see
@@ -129,7 +132,7 @@ func (s *Server) submitRequest(c *gin.Context) error {
 	}
 	ctx := c.Request.Context()
 	row, plan, err := s.requests.Submit(ctx, actor(c), requests.Submission{Item: item, ExtraVars: b.ExtraVars,
-		NodeSurveyData: b.NodeSurveyData, Justification: deref(b.Justification)})
+		NodeSurveyData: b.NodeSurveyData, Justification: deref(b.Justification), Resubmits: b.Resubmits})
 	if err != nil {
 		return err
 	}

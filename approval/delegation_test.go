@@ -54,6 +54,8 @@ func TestDelegation_Decide(t *testing.T) {
 			[]step{{user: "bob"}}},
 		{"a delegate rejects on behalf of the delegator", []approval.Delegation{deleg("bob", "zoe")},
 			[]step{{user: "zoe", action: approval.ActionReject, onBehalfOf: "bob"}}},
+		{"a delegate requests changes on behalf of the delegator", []approval.Delegation{deleg("bob", "zoe")},
+			[]step{{user: "zoe", action: approval.ActionRequestChanges, onBehalfOf: "bob"}}},
 		{"no delegation: not eligible", nil,
 			[]step{{user: "zoe", refused: approval.CodeNotEligible}}},
 		{"a delegation not yet started gives nothing", []approval.Delegation{{Delegator: "bob", Delegate: "zoe", Starts: at.Add(time.Minute)}},
@@ -91,7 +93,7 @@ func TestDelegation_Decide(t *testing.T) {
 				if action == "" {
 					action = approval.ActionApprove
 				}
-				if action == approval.ActionReject {
+				if action == approval.ActionReject || action == approval.ActionRequestChanges {
 					text = "no"
 				}
 				_, err := r.Apply(approval.Act{Action: action, User: s.user, Text: text}, at)

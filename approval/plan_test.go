@@ -352,7 +352,7 @@ func TestJobOutcome(t *testing.T) {
 func TestStatus_Terminal(t *testing.T) {
 	terminal := map[approval.Status]bool{
 		approval.StatusRejected: true, approval.StatusExpired: true, approval.StatusSuccessful: true,
-		approval.StatusFailed: true, approval.StatusCanceled: true,
+		approval.StatusFailed: true, approval.StatusCanceled: true, approval.StatusChangesRequested: true,
 	}
 	for _, s := range approval.Statuses {
 		assert.Equal(t, terminal[s], s.Terminal(), s)

@@ -31,6 +31,9 @@ type Decision string
 const (
 	DecisionApprove Decision = "approve"
 	DecisionReject  Decision = "reject"
+	// DecisionRequestChanges: the approver asked the requester for changes,
+	// which ends the request (StatusChangesRequested).
+	DecisionRequestChanges Decision = "request_changes"
 )
 
 // Via says how an action reached the request: its Channel ("api",
@@ -96,6 +99,16 @@ type Denial struct {
 	Via
 }
 
+// ChangeRequest is what the requester is told when an approver asked for
+// changes: on which stage, by whom, why, when and how it arrived.
+type ChangeRequest struct {
+	Stage  string    `json:"stage"`
+	Reason string    `json:"reason"`
+	User   string    `json:"user"`
+	At     time.Time `json:"at"`
+	Via
+}
+
 // Cancellation records who asked to cancel a request and why.
 type Cancellation struct {
 	User   string    `json:"user"`
@@ -155,12 +168,14 @@ type Request struct {
 	Comments          []Comment       `json:"comments"`
 	Refused           []RefusedAction `json:"refused"`
 	Denial            *Denial         `json:"denial,omitempty"`
-	Cancellation      *Cancellation   `json:"cancellation,omitempty"`
-	Job               *Job            `json:"job"`
-	FailureReason     string          `json:"failure_reason"`
-	Created           time.Time       `json:"created"`
-	Modified          time.Time       `json:"modified"`
-	Finished          *time.Time      `json:"finished"`
+	// ChangesRequested is set when the request ended changes_requested.
+	ChangesRequested *ChangeRequest `json:"changes_requested,omitempty"`
+	Cancellation     *Cancellation  `json:"cancellation,omitempty"`
+	Job              *Job           `json:"job"`
+	FailureReason    string         `json:"failure_reason"`
+	Created          time.Time      `json:"created"`
+	Modified         time.Time      `json:"modified"`
+	Finished         *time.Time     `json:"finished"`
 	// Seq grows with every change; the workflow sets it, and the projection
 	// keeps a state only if its Seq is newer than the one it has.
 	Seq int64 `json:"seq"`

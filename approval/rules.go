@@ -17,12 +17,15 @@ const (
 	ActionReject  Action = "reject"
 	ActionComment Action = "comment"
 	ActionCancel  Action = "cancel"
+	// ActionRequestChanges ends the request asking its requester for
+	// changes: allowed to whoever may reject, with a reason.
+	ActionRequestChanges Action = "request_changes"
 )
 
 // Valid reports whether a is a known action.
 func (a Action) Valid() bool {
 	switch a {
-	case ActionApprove, ActionReject, ActionComment, ActionCancel:
+	case ActionApprove, ActionReject, ActionComment, ActionCancel, ActionRequestChanges:
 		return true
 	}
 	return false
@@ -140,6 +143,8 @@ type Effect struct {
 	Approved bool
 	// Rejected: the request was rejected (terminal).
 	Rejected bool
+	// ChangesRequested: an approver asked for changes (terminal).
+	ChangesRequested bool
 	// Canceled: the request was canceled before launch (terminal).
 	Canceled bool
 	// CancelRequested: the request was approved or running; its AWX job must
@@ -164,7 +169,7 @@ func (r *Request) Check(action Action, user, text string, now time.Time) error {
 	if r.Status.Terminal() {
 		return refuse(CodeFinished, "request %d is already %s; it accepts no more actions", r.ID, r.Status)
 	}
-	if action.Valid() && action != ActionApprove && action != ActionReject && user != r.Requester && !r.RosterResolved {
+	if action.Valid() && !action.decides() && user != r.Requester && !r.RosterResolved {
 		return refuse(CodeRosterPending, "who may act on request %d is being resolved; try again in a moment", r.ID)
 	}
 	switch action {
@@ -176,6 +181,14 @@ func (r *Request) Check(action Action, user, text string, now time.Time) error {
 		}
 		if strings.TrimSpace(text) == "" {
 			return refuse(CodeReasonRequired, "a rejection needs a reason")
+		}
+		return nil
+	case ActionRequestChanges:
+		if err := r.checkDecision(user, now); err != nil {
+			return err
+		}
+		if strings.TrimSpace(text) == "" {
+			return refuse(CodeReasonRequired, "a request for changes needs a reason: what should change")
 		}
 		return nil
 	case ActionComment:
@@ -199,6 +212,12 @@ func (r *Request) Check(action Action, user, text string, now time.Time) error {
 		return nil
 	}
 	return refuse(CodeUnknownAction, "unknown action %q", action)
+}
+
+// decides reports whether a is a decision on the open stage: approve,
+// reject or request_changes.
+func (a Action) decides() bool {
+	return a == ActionApprove || a == ActionReject || a == ActionRequestChanges
 }
 
 func (r *Request) checkDecision(user string, now time.Time) error {
@@ -248,7 +267,7 @@ func (r *Request) checkDecision(user string, now time.Time) error {
 // decision the portal then asks to sign in again for.
 func (r *Request) CheckSignIn(action Action, signedInAt *time.Time, now time.Time) error {
 	st := r.Current()
-	if (action != ActionApprove && action != ActionReject) || st == nil || st.RequireRecentLogin <= 0 {
+	if !action.decides() || st == nil || st.RequireRecentLogin <= 0 {
 		return nil
 	}
 	if signedInAt != nil && now.Sub(*signedInAt) <= st.RequireRecentLogin.Std() {
@@ -263,8 +282,11 @@ func (r *Request) CheckSignIn(action Action, signedInAt *time.Time, now time.Tim
 }
 
 func pastTense(d Decision) string {
-	if d == DecisionReject {
+	switch d {
+	case DecisionReject:
 		return "rejected"
+	case DecisionRequestChanges:
+		return "requested changes on"
 	}
 	return "approved"
 }
@@ -320,6 +342,9 @@ func (r *Request) Apply(act Act, now time.Time) (Effect, error) {
 	case ActionReject:
 		r.reject(user, text, act.Via, now)
 		return Effect{Rejected: true}, nil
+	case ActionRequestChanges:
+		r.requestChanges(user, text, act.Via, now)
+		return Effect{ChangesRequested: true}, nil
 	case ActionComment:
 		c := Comment{User: user, Text: text, At: now, Via: act.Via}
 		if r.Current() != nil {
@@ -367,6 +392,20 @@ func (r *Request) reject(user, reason string, via Via, now time.Time) {
 	r.Denial = &Denial{Stage: st.Name, Message: st.DenialMessage, Reason: reason, User: user, At: now, Via: via}
 	r.skipRemaining()
 	r.finish(StatusRejected, now)
+}
+
+// requestChanges ends the request as reject does, with the stage and the
+// request changes_requested and the reason kept for the requester.
+func (r *Request) requestChanges(user, reason string, via Via, now time.Time) {
+	st := r.Current()
+	behalf, _ := r.onBehalfOf(st, user, now)
+	st.Responses = append(st.Responses, Response{User: user, OnBehalfOf: behalf, Decision: DecisionRequestChanges, Comment: reason, At: now, Via: via})
+	st.Status = StageChangesRequested
+	st.DecidedAt = timePtr(now)
+	st.NextReminder = nil
+	r.ChangesRequested = &ChangeRequest{Stage: st.Name, Reason: reason, User: user, At: now, Via: via}
+	r.skipRemaining()
+	r.finish(StatusChangesRequested, now)
 }
 
 func (r *Request) cancel(user, reason string, via Via, now time.Time) Effect {

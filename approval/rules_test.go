@@ -121,6 +121,78 @@ func TestRequest_RejectAfterOneApproval(t *testing.T) {
 	assert.Empty(t, r.EligibleApprovers)
 }
 
+func TestRequest_RequestChanges(t *testing.T) {
+	t.Run("ends the request for its requester to change", func(t *testing.T) {
+		r := twoStage(t)
+		apply(t, r, approval.ActionApprove, "bob", "")
+		now := t0.Add(time.Minute)
+		eff, err := r.Apply(approval.Act{Action: approval.ActionRequestChanges, User: "carol", Text: "ask for 2 CPUs, not 16",
+			Via: approval.Via{Channel: "portal"}}, now)
+		require.NoError(t, err)
+		assert.Equal(t, approval.Effect{ChangesRequested: true}, eff)
+		assert.Equal(t, approval.StatusChangesRequested, r.Status)
+		assert.True(t, r.Status.Terminal())
+		assert.Equal(t, approval.StageChangesRequested, r.Stages[0].Status)
+		assert.Equal(t, 1, r.Stages[0].Approvals, "asking for changes is no approval")
+		assert.Equal(t, approval.StageSkipped, r.Stages[1].Status, "later stages never open")
+		assert.Equal(t, approval.Decision("request_changes"), r.Stages[0].Responses[1].Decision)
+		require.NotNil(t, r.ChangesRequested)
+		assert.Equal(t, approval.ChangeRequest{Stage: "SRE", Reason: "ask for 2 CPUs, not 16", User: "carol", At: now,
+			Via: approval.Via{Channel: "portal"}}, *r.ChangesRequested)
+		assert.Nil(t, r.Denial, "it is not a rejection")
+		assert.Equal(t, now, *r.Finished)
+		assert.Empty(t, r.EligibleApprovers)
+	})
+	// Whoever may reject may ask for changes, with the same refusals.
+	refusals := []struct {
+		name string
+		prep func(t *testing.T, r *approval.Request)
+		user string
+		text string
+		code approval.Code
+	}{
+		{"reason required", nil, "carol", " \n", approval.CodeReasonRequired},
+		{"reason bounded", nil, "carol", strings.Repeat("x", approval.MaxTextLength+1), approval.CodeTooLong},
+		{"requester", nil, "alice", "change it", approval.CodeSelfDecision},
+		{"not an approver", nil, "mallory", "change it", approval.CodeNotEligible},
+		{"org admin of a team stage", nil, "erin", "change it", approval.CodeNotEligible},
+		{"already decided", func(t *testing.T, r *approval.Request) { apply(t, r, approval.ActionApprove, "bob", "") },
+			"bob", "change it", approval.CodeAlreadyDecided},
+		{"no user", nil, "", "change it", approval.CodeUserRequired},
+		{"not pending", func(t *testing.T, r *approval.Request) { approveAll(t, r) }, "dave", "change it", approval.CodeNotPending},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			r := twoStage(t)
+			if tt.prep != nil {
+				tt.prep(t, r)
+			}
+			requireRefused(t, r, approval.ActionRequestChanges, tt.user, tt.text, tt.code)
+		})
+	}
+	t.Run("superuser may", func(t *testing.T) {
+		r := twoStage(t)
+		assert.Equal(t, approval.Effect{ChangesRequested: true}, apply(t, r, approval.ActionRequestChanges, "admin", "split it"))
+	})
+	t.Run("after the deadline", func(t *testing.T) {
+		r := twoStage(t)
+		err := r.Check(approval.ActionRequestChanges, "bob", "late", t0.Add(72*time.Hour))
+		var ref *approval.Refusal
+		require.ErrorAs(t, err, &ref)
+		assert.Equal(t, approval.CodeDeadlinePassed, ref.Code)
+	})
+	t.Run("a stage that requires a recent sign-in", func(t *testing.T) {
+		r := twoStage(t)
+		r.Stages[0].RequireRecentLogin = approval.Duration(time.Hour)
+		err := r.CheckSignIn(approval.ActionRequestChanges, nil, t0.Add(time.Minute))
+		var ref *approval.Refusal
+		require.ErrorAs(t, err, &ref)
+		assert.Equal(t, approval.CodeRecentLoginRequired, ref.Code)
+		signedIn := t0
+		assert.NoError(t, r.CheckSignIn(approval.ActionRequestChanges, &signedIn, t0.Add(time.Minute)))
+	})
+}
+
 func TestRequest_SeparationOfDuties(t *testing.T) {
 	t.Run("requester cannot approve even as a team member", func(t *testing.T) {
 		r := twoStage(t)
@@ -211,6 +283,9 @@ func TestRequest_Eligibility(t *testing.T) {
 func TestRequest_TerminalStatusesRefuseEverything(t *testing.T) {
 	finishers := map[approval.Status]func(r *approval.Request){
 		approval.StatusRejected: func(r *approval.Request) { apply(t, r, approval.ActionReject, "bob", "no") },
+		approval.StatusChangesRequested: func(r *approval.Request) {
+			apply(t, r, approval.ActionRequestChanges, "bob", "smaller, please")
+		},
 		approval.StatusExpired: func(r *approval.Request) {
 			_, expired := r.Tick(t0.Add(72 * time.Hour))
 			require.True(t, expired)
@@ -232,7 +307,7 @@ func TestRequest_TerminalStatusesRefuseEverything(t *testing.T) {
 			finish(r)
 			require.Equal(t, status, r.Status)
 			require.NotNil(t, r.Finished)
-			for _, a := range []approval.Action{approval.ActionApprove, approval.ActionReject, approval.ActionComment, approval.ActionCancel} {
+			for _, a := range []approval.Action{approval.ActionApprove, approval.ActionReject, approval.ActionComment, approval.ActionCancel, approval.ActionRequestChanges} {
 				for _, user := range []string{"alice", "carol", "dave", "erin", "admin"} {
 					requireRefused(t, r, a, user, "text", approval.CodeFinished)
 				}

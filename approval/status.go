@@ -9,8 +9,10 @@ package approval
 // Status is the lifecycle status of a service request (SPEC 3.4).
 type Status string
 
-// Request statuses. Terminal ones are rejected, expired, successful, failed
-// and canceled.
+// Request statuses. Terminal ones are rejected, changes_requested, expired,
+// successful, failed and canceled. A request ends changes_requested when an
+// approver asked its requester to change it: the requester may resubmit it
+// once, as a new request.
 const (
 	StatusPendingApproval Status = "pending_approval"
 	StatusApproved        Status = "approved"
@@ -20,12 +22,15 @@ const (
 	StatusRejected        Status = "rejected"
 	StatusExpired         Status = "expired"
 	StatusCanceled        Status = "canceled"
+	// StatusChangesRequested: an approver asked for changes; like
+	// rejected, the request accepts no more actions.
+	StatusChangesRequested Status = "changes_requested"
 )
 
 // Statuses lists every request status in lifecycle order.
 var Statuses = []Status{
 	StatusPendingApproval, StatusApproved, StatusRunning, StatusSuccessful,
-	StatusFailed, StatusRejected, StatusExpired, StatusCanceled,
+	StatusFailed, StatusRejected, StatusExpired, StatusCanceled, StatusChangesRequested,
 }
 
 // Enum lists every status, so that documents of the API (its OpenAPI
@@ -41,7 +46,7 @@ func (Status) Enum() []any {
 // Terminal reports whether a request in this status can never change again.
 func (s Status) Terminal() bool {
 	switch s {
-	case StatusRejected, StatusExpired, StatusSuccessful, StatusFailed, StatusCanceled:
+	case StatusRejected, StatusChangesRequested, StatusExpired, StatusSuccessful, StatusFailed, StatusCanceled:
 		return true
 	}
 	return false
@@ -61,8 +66,9 @@ func (s Status) Valid() bool {
 type StageStatus string
 
 // Stage statuses: a stage waits until the previous one is approved, is
-// pending while it accepts decisions, and ends approved, rejected, expired or
-// canceled. Stages after a rejected, expired or canceled one are skipped.
+// pending while it accepts decisions, and ends approved, rejected,
+// changes_requested, expired or canceled. Stages after a rejected,
+// changes_requested, expired or canceled one are skipped.
 const (
 	StageWaiting  StageStatus = "waiting"
 	StagePending  StageStatus = "pending"
@@ -71,12 +77,14 @@ const (
 	StageExpired  StageStatus = "expired"
 	StageCanceled StageStatus = "canceled"
 	StageSkipped  StageStatus = "skipped"
+	// StageChangesRequested: an approver of the stage asked for changes.
+	StageChangesRequested StageStatus = "changes_requested"
 )
 
 // Enum lists every stage status, for documents of the API.
 func (StageStatus) Enum() []any {
 	return []any{string(StageWaiting), string(StagePending), string(StageApproved), string(StageRejected),
-		string(StageExpired), string(StageCanceled), string(StageSkipped)}
+		string(StageExpired), string(StageCanceled), string(StageSkipped), string(StageChangesRequested)}
 }
 
 // AWX job statuses that end a job (AWX_API §4).

@@ -1,5 +1,5 @@
 // Package notify delivers Countersign's notifications (a request waits for an
-// approver, a reminder, a decision, an expiry, a finished request, a stage
+// approver, a reminder, a decision, a request for changes, an expiry, a finished request, a stage
 // nobody can complete) to people
 // through a Notifier: a generic JSON webhook or the process log.
 package notify
@@ -22,6 +22,9 @@ const (
 	KindReminder Kind = "reminder"
 	// KindDecided: the request was approved or rejected.
 	KindDecided Kind = "decided"
+	// KindChangesRequested: an approver asked the requester for changes;
+	// the request ended changes_requested and may be resubmitted.
+	KindChangesRequested Kind = "changes_requested"
 	// KindExpired: a stage's deadline passed; the request expired.
 	KindExpired Kind = "expired"
 	// KindFinished: the request ended (its job finished, it failed to

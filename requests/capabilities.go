@@ -16,9 +16,36 @@ import (
 type Capabilities struct {
 	Approve bool `json:"approve"`
 	Reject  bool `json:"reject"`
-	Comment bool `json:"comment"`
-	Cancel  bool `json:"cancel"`
-	Delete  bool `json:"delete"`
+	// RequestChanges: ask the requester for changes, ending the request
+	// changes_requested (whoever may reject may).
+	RequestChanges bool `json:"request_changes"`
+	Comment        bool `json:"comment"`
+	Cancel         bool `json:"cancel"`
+	Delete         bool `json:"delete"`
+	// Resubmit: the caller is the requester of a request that ended
+	// changes_requested and was not resubmitted yet, so a submit of its
+	// catalog item may name it in "resubmits".
+	Resubmit bool `json:"resubmit"`
+	// RequestAgain: the caller is the requester of a finished request, so
+	// the portal offers a submit form prefilled from it. Both still need
+	// the right to submit the catalog item, which the submit checks.
+	RequestAgain bool `json:"request_again"`
+}
+
+// again is what the requester of a request in status may submit from it
+// (Resubmit, RequestAgain).
+func again(p access.Principal, r store.Request, status approval.Status) (resubmit, requestAgain bool) {
+	if p.UserID != r.RequesterID || !status.Terminal() {
+		return false, false
+	}
+	return Resubmittable(status, r.Children), true
+}
+
+// Resubmittable reports whether a request in status with these children
+// (the requests that resubmit it) may be resubmitted: only one that ended
+// changes_requested, and only once.
+func Resubmittable(status approval.Status, children []int64) bool {
+	return status == approval.StatusChangesRequested && len(children) == 0
 }
 
 // CapabilitiesOf is what p may do to request r at now. With live, the
@@ -37,14 +64,18 @@ func CapabilitiesOf(p access.Principal, r store.Request, live *approval.Request,
 	if live != nil {
 		ok := func(a approval.Action) bool { return live.Check(a, p.Username, "-", now) == nil }
 		c := Capabilities{Approve: ok(approval.ActionApprove), Reject: ok(approval.ActionReject),
-			Comment: ok(approval.ActionComment), Cancel: ok(approval.ActionCancel)}
+			RequestChanges: ok(approval.ActionRequestChanges),
+			Comment:        ok(approval.ActionComment), Cancel: ok(approval.ActionCancel)}
+		c.Resubmit, c.RequestAgain = again(p, r, live.Status)
 		c.Delete = mayDelete && deletable(live.Status, live.Job != nil) &&
 			(live.Status != approval.StatusPendingApproval || c.Cancel)
 		return c
 	}
 	status := approval.Status(r.Status)
 	if status.Terminal() {
-		return Capabilities{Delete: mayDelete && deletable(status, r.Job != nil)}
+		c := Capabilities{Delete: mayDelete && deletable(status, r.Job != nil)}
+		c.Resubmit, c.RequestAgain = again(p, r, status)
+		return c
 	}
 	decided := slices.Contains(obj.Deciders, p.Username)
 	decide := status == approval.StatusPendingApproval && p.Username != r.RequesterUsername && !decided &&
@@ -52,7 +83,7 @@ func CapabilitiesOf(p access.Principal, r store.Request, live *approval.Request,
 	admin := p.Admin(r.OrganizationID)
 	cancel := p.UserID == r.RequesterID || admin
 	return Capabilities{
-		Approve: decide, Reject: decide,
+		Approve: decide, Reject: decide, RequestChanges: decide,
 		Comment: p.UserID == r.RequesterID || admin || decided || decide,
 		Cancel:  cancel,
 		Delete:  mayDelete && deletable(status, r.Job != nil) && cancel,

@@ -22,6 +22,10 @@ func TestCapabilitiesOf_Projection(t *testing.T) {
 	rejected.Participants = []string{"bob"}
 	launched := pending
 	launched.Status, launched.Job = "successful", &store.JobRef{Type: "job", ID: 3}
+	changes := rejected
+	changes.Status = "changes_requested"
+	resubmitted := changes
+	resubmitted.Children = []int64{8}
 
 	alice := access.Principal{UserID: 10, Username: "alice", MemberOf: []int64{1}}
 	bob := access.Principal{UserID: 11, Username: "bob", MemberOf: []int64{1}, Teams: []int64{5}}
@@ -36,13 +40,19 @@ func TestCapabilitiesOf_Projection(t *testing.T) {
 		want requests.Capabilities
 	}{
 		{"requester, pending", alice, pending, requests.Capabilities{Comment: true, Cancel: true, Delete: true}},
-		{"approver, pending", bob, pending, requests.Capabilities{Approve: true, Reject: true, Comment: true}},
+		{"approver, pending", bob, pending, requests.Capabilities{Approve: true, Reject: true, RequestChanges: true, Comment: true}},
 		{"org admin, pending", erin, pending, requests.Capabilities{Comment: true, Cancel: true, Delete: true}},
-		{"superuser, pending", admin, pending, requests.Capabilities{Approve: true, Reject: true, Comment: true, Cancel: true, Delete: true}},
+		{"superuser, pending", admin, pending, requests.Capabilities{Approve: true, Reject: true, RequestChanges: true, Comment: true,
+			Cancel: true, Delete: true}},
 		{"unrelated member, pending", dave, pending, requests.Capabilities{}},
-		{"requester, rejected", alice, rejected, requests.Capabilities{Delete: true}},
+		{"requester, rejected", alice, rejected, requests.Capabilities{Delete: true, RequestAgain: true}},
 		{"asked approver, rejected", bob, rejected, requests.Capabilities{}},
 		{"superuser, launched", admin, launched, requests.Capabilities{}},
+		{"requester, launched", alice, launched, requests.Capabilities{RequestAgain: true}},
+		{"requester, changes requested", alice, changes, requests.Capabilities{Delete: true, Resubmit: true, RequestAgain: true}},
+		{"requester, changes requested and resubmitted", alice, resubmitted, requests.Capabilities{Delete: true, RequestAgain: true}},
+		{"asked approver, changes requested", bob, changes, requests.Capabilities{}},
+		{"superuser, changes requested", admin, changes, requests.Capabilities{Delete: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, requests.CapabilitiesOf(tc.p, tc.r, nil, time.Now()))

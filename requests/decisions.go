@@ -12,7 +12,7 @@ import (
 	"github.com/countersign/countersign/workflows"
 )
 
-// Decide sends approve, reject, comment or cancel to request r's workflow
+// Decide sends approve, reject, request_changes, comment or cancel to request r's workflow
 // as a, with text (the comment, reason or text of the action), and answers
 // the request's new state. The workflow's rules decide: a refusal is an
 // *approval.Refusal (or the application error carrying one, see
@@ -22,7 +22,7 @@ import (
 // outcome is not known yet.
 func (s *Service) Decide(ctx context.Context, a Actor, r store.Request, action approval.Action, text string) (approval.Request, error) {
 	d := workflows.Decision{RequestID: r.ID, Action: action, User: a.Username, Text: text}
-	if action == approval.ActionApprove || action == approval.ActionReject {
+	if action == approval.ActionApprove || action == approval.ActionReject || action == approval.ActionRequestChanges {
 		d.SignedInAt = a.SignedInAt
 	}
 	st, err := s.act(ctx, r, d, a.Channel)
@@ -69,8 +69,9 @@ func (s *Service) State(ctx context.Context, r store.Request) *approval.Request 
 }
 
 // Delete removes request r, which a withdraws, if it never launched: only
-// pending, rejected, expired and canceled requests without a job can go,
-// so that the record of executed automation stays (SPEC 5). The
+// pending, rejected, changes_requested, expired and canceled requests
+// without a job can go, so that the record of executed automation stays
+// (SPEC 5). The
 // projection may lag behind the workflow (an approval a moment ago), so a
 // request that looks pending is withdrawn by its workflow first, which
 // refuses in the same step if it is no longer pending: a request on its
@@ -119,7 +120,8 @@ func checkDeletable(id int64, status approval.Status, hasJob bool) error {
 
 func deletable(status approval.Status, hasJob bool) bool {
 	switch status {
-	case approval.StatusPendingApproval, approval.StatusRejected, approval.StatusExpired, approval.StatusCanceled:
+	case approval.StatusPendingApproval, approval.StatusRejected, approval.StatusChangesRequested, approval.StatusExpired,
+		approval.StatusCanceled:
 		return !hasJob
 	}
 	return false
@@ -160,5 +162,5 @@ func InputRefusal(ref *approval.Refusal) bool {
 		approval.CodeReasonRequired, approval.CodeTextRequired, approval.CodeMalformed:
 		return true
 	}
-	return false
+	return approval.ResubmitInput(ref.Code)
 }

@@ -87,6 +87,10 @@ type Submission struct {
 	NodeSurveyData map[string]map[string]any
 	// Justification is required; it is trimmed.
 	Justification string
+	// Resubmits, when set, is the request this one resubmits: the
+	// caller's own, for the same item, ended changes_requested and not
+	// resubmitted before (approval.CheckResubmit).
+	Resubmits *int64
 }
 
 // MaxJustification bounds a justification, in bytes.
@@ -99,9 +103,16 @@ const MaxJustification = 2000
 // only the workflow holds them, for AWX. It answers the request as
 // recorded and its plan; Invalid for answers AWX would refuse,
 // *TemplateRefused or *Unavailable when AWX cannot describe the template,
-// *Unavailable when the workflow could not be started.
+// *Unavailable when the workflow could not be started. A resubmission
+// (sub.Resubmits) is judged before the answers: an *approval.Refusal
+// when approval.CheckResubmit refuses it.
 func (s *Service) Submit(ctx context.Context, a Actor, sub Submission) (store.Request, approval.Plan, error) {
 	item := sub.Item
+	if sub.Resubmits != nil {
+		if err := s.checkResubmit(ctx, a, item.ID, *sub.Resubmits); err != nil {
+			return store.Request{}, approval.Plan{}, err
+		}
+	}
 	errs := Invalid{}
 	justification := strings.TrimSpace(sub.Justification)
 	switch {
@@ -150,7 +161,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, sub Submission) (store.Re
 		return store.Request{}, approval.Plan{}, err
 	}
 	row, err := s.createRequest(ctx, a, item, in.Starting(s.cfg.Now()), justification,
-		survey.Mask(info.Survey, vars), survey.MaskNodes(nodeSurveys, nodes))
+		survey.Mask(info.Survey, vars), survey.MaskNodes(nodeSurveys, nodes), sub.Resubmits)
 	if err != nil {
 		return store.Request{}, approval.Plan{}, err
 	}
@@ -162,6 +173,18 @@ func (s *Service) Submit(ctx context.Context, a Actor, sub Submission) (store.Re
 		return store.Request{}, approval.Plan{}, err
 	}
 	return row, plan, nil
+}
+
+// checkResubmit judges a's resubmission of request id by a request for
+// item (approval.CheckResubmit).
+func (s *Service) checkResubmit(ctx context.Context, a Actor, item, id int64) error {
+	r, err := s.cfg.Store.GetRequest(ctx, id)
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return approval.CheckResubmit(a.UserID, item, approval.Resubmitted{ID: id, RequesterID: r.RequesterID,
+		CatalogItem: r.CatalogItemID, Status: approval.Status(r.Status), Children: len(r.Children)}, found)
 }
 
 // RosterAtStart is who may act on the request in as it starts, read now
@@ -209,8 +232,10 @@ func randomToken() string {
 
 // createRequest records the request as it starts (workflows.Input.Starting):
 // its plan, and its first stage open with its approvers when known.
+// parent, when set, is the request it resubmits: one resubmitted
+// meanwhile is refused (approval.CodeAlreadyResubmitted).
 func (s *Service) createRequest(ctx context.Context, a Actor, item store.CatalogItem, starting *approval.Request,
-	justification string, vars map[string]any, nodes map[string]map[string]any) (store.Request, error) {
+	justification string, vars map[string]any, nodes map[string]map[string]any, parent *int64) (store.Request, error) {
 	rawVars, err := json.Marshal(vars)
 	if err != nil {
 		return store.Request{}, err
@@ -222,7 +247,7 @@ func (s *Service) createRequest(ctx context.Context, a Actor, item store.Catalog
 	nr := store.NewRequest{
 		OrganizationID: item.OrganizationID, CatalogItemID: item.ID, CatalogItemName: item.Name,
 		RequesterID: a.UserID, RequesterUsername: a.Username, Justification: justification,
-		ExtraVars: rawVars, NodeSurveyData: rawNodes, PendingApprovers: starting.EligibleApprovers,
+		ExtraVars: rawVars, NodeSurveyData: rawNodes, PendingApprovers: starting.EligibleApprovers, ParentID: parent,
 	}
 	if starting.Current() != nil {
 		i := starting.CurrentStage
@@ -238,7 +263,12 @@ func (s *Service) createRequest(ctx context.Context, a Actor, item store.Catalog
 		nr.Stages = append(nr.Stages, ns)
 	}
 	// CreateRequest answers the request as its transaction read it back.
-	return s.cfg.Store.CreateRequest(ctx, nr)
+	row, err := s.cfg.Store.CreateRequest(ctx, nr)
+	if parent != nil && errors.Is(err, store.ErrConflict) {
+		return store.Request{}, approval.CheckResubmit(a.UserID, item.ID,
+			approval.Resubmitted{ID: *parent, RequesterID: a.UserID, CatalogItem: item.ID, Status: approval.StatusChangesRequested, Children: 1}, true)
+	}
+	return row, err
 }
 
 // start starts the request's workflow. A start whose answer is lost (a

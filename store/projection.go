@@ -26,6 +26,9 @@ type RequestState struct {
 	FailureReason    string
 	// Denial is JSON, or nil/empty when the request was not rejected.
 	Denial json.RawMessage
+	// ChangesRequested is JSON, or nil/empty when no approver asked for
+	// changes.
+	ChangesRequested json.RawMessage
 	// Job is the launched AWX job with its latest status, or nil. A nil Job
 	// never removes a job already recorded (see RecordRequestState).
 	Job *JobRef
@@ -70,6 +73,7 @@ func (s *Store) RecordRequestState(ctx context.Context, st RequestState) (applie
 			"pending_approvers": pq.StringArray(nonNil(st.PendingApprovers)),
 			"failure_reason":    st.FailureReason,
 			"denial":            jsonOrNull(st.Denial),
+			"changes_requested": jsonOrNull(st.ChangesRequested),
 			"modified":          timeOrNull(st.Modified),
 			"finished":          st.Finished,
 			"job_type":          nil,
@@ -89,6 +93,7 @@ func (s *Store) RecordRequestState(ctx context.Context, st RequestState) (applie
 			pending_approvers = :pending_approvers,
 			failure_reason = :failure_reason,
 			denial = CAST(:denial AS jsonb),
+			changes_requested = CAST(:changes_requested AS jsonb),
 			job_type = COALESCE(CAST(:job_type AS text), job_type),
 			job_id = COALESCE(CAST(:job_id AS bigint), job_id),
 			job_status = COALESCE(CAST(:job_status AS text), job_status),

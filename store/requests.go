@@ -38,6 +38,11 @@ type NewRequest struct {
 	// them from the start. The workflow's first state replaces them.
 	CurrentStage     *int
 	PendingApprovers []string
+	// ParentID, when the request resubmits one that ended
+	// changes_requested, is that request: a request is resubmitted at most
+	// once (ErrConflict), and never by a request of another requester,
+	// catalog item or status (the caller checks; see requests.Service).
+	ParentID *int64
 }
 
 // NewStage is one stage of a request's frozen plan.
@@ -87,7 +92,14 @@ type Request struct {
 	Job           *JobRef
 	FailureReason string
 	// Denial is the rejection shown to the requester (JSON), or nil.
-	Denial     json.RawMessage
+	Denial json.RawMessage
+	// ChangesRequested is what the requester is told when an approver
+	// asked for changes (JSON), or nil.
+	ChangesRequested json.RawMessage
+	// ParentID is the request this one resubmits, or nil; Children are
+	// the requests that resubmit it, oldest first (at most one today).
+	ParentID   *int64
+	Children   []int64
 	WorkflowID string
 	// StateSeq is the sequence number of the workflow state last recorded;
 	// 0 until the workflow records its first state.
@@ -173,6 +185,9 @@ type requestRow struct {
 	JobURL            string         `db:"job_url"`
 	FailureReason     string         `db:"failure_reason"`
 	Denial            []byte         `db:"denial"`
+	ChangesRequested  []byte         `db:"changes_requested"`
+	ParentID          *int64         `db:"parent_id"`
+	Children          pq.Int64Array  `db:"children"`
 	WorkflowID        string         `db:"workflow_id"`
 	StateSeq          int64          `db:"state_seq"`
 	Created           time.Time      `db:"created"`
@@ -187,7 +202,8 @@ const (
 	rowColumns = `id, organization_id, catalog_item_id, catalog_item_name, requester_id,
 	requester_username, justification, extra_vars, node_survey_data, status, current_stage,
 	pending_approvers, participants, job_type, job_id, job_status, job_url, failure_reason, denial,
-	workflow_id, state_seq, created, modified, finished`
+	changes_requested, parent_id, workflow_id, state_seq, created, modified, finished,
+	ARRAY(SELECT c.id FROM service_requests c WHERE c.parent_id = service_requests.id ORDER BY c.id) AS children`
 	requestColumns = rowColumns + `,
 	ARRAY(SELECT d.username FROM service_request_responses d
 		WHERE d.request_id = service_requests.id AND d.kind <> 'comment' ORDER BY d.created, d.id) AS deciders`
@@ -210,6 +226,8 @@ func (r requestRow) request() Request {
 		Participants:      nonNil(r.Participants),
 		Deciders:          nonNil(r.Deciders),
 		FailureReason:     r.FailureReason,
+		ParentID:          r.ParentID,
+		Children:          append([]int64{}, r.Children...),
 		WorkflowID:        r.WorkflowID,
 		StateSeq:          r.StateSeq,
 		Created:           r.Created,
@@ -218,6 +236,9 @@ func (r requestRow) request() Request {
 	}
 	if r.Denial != nil {
 		req.Denial = json.RawMessage(r.Denial)
+	}
+	if r.ChangesRequested != nil {
+		req.ChangesRequested = json.RawMessage(r.ChangesRequested)
 	}
 	if r.JobType != nil && r.JobID != nil {
 		req.Job = &JobRef{Type: *r.JobType, ID: *r.JobID, Status: r.JobStatus, URL: r.JobURL}
@@ -310,11 +331,11 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		const q = `INSERT INTO service_requests (organization_id, catalog_item_id, catalog_item_name,
 			requester_id, requester_username, justification, extra_vars, node_survey_data,
-			current_stage, pending_approvers, participants)
+			current_stage, pending_approvers, participants, parent_id)
 		VALUES (:organization_id, :catalog_item_id, :catalog_item_name,
 			:requester_id, :requester_username, :justification,
 			CAST(:extra_vars AS jsonb), CAST(:node_survey_data AS jsonb),
-			:current_stage, :pending_approvers, :participants)
+			:current_stage, :pending_approvers, :participants, :parent_id)
 		RETURNING id`
 		var id int64
 		err := namedGet(ctx, tx, &id, q, map[string]any{
@@ -329,6 +350,7 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 			"current_stage":      nr.CurrentStage,
 			"pending_approvers":  pq.StringArray(nonNil(nr.PendingApprovers)),
 			"participants":       pq.StringArray(nonNil(slices.Compact(slices.Sorted(slices.Values(nr.PendingApprovers))))),
+			"parent_id":          nr.ParentID,
 		})
 		if err != nil {
 			return err
@@ -431,6 +453,7 @@ func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, 
 			req.Deciders = append(req.Deciders, r.Username)
 		}
 	}
+
 	return req, nil
 }
 

@@ -13,7 +13,7 @@ import (
 // requestStatuses are the statuses the schema allows, in lifecycle order.
 var requestStatuses = []string{
 	"pending_approval", "approved", "running", "successful",
-	"failed", "rejected", "expired", "canceled",
+	"failed", "rejected", "expired", "canceled", "changes_requested",
 }
 
 // RequestFilter narrows ListRequests; the zero value lists every request.

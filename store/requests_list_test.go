@@ -400,8 +400,10 @@ func TestStore_ListRequestsUsesIndexes(t *testing.T) {
 		page, _, err := f.s.ExplainListRequests(ctx, store.RequestFilter{}, store.ListOptions{OrderBy: []string{"-id"}})
 		require.NoError(t, err)
 		assert.Contains(t, page, "Index Scan Backward using service_requests_pkey", "plan:\n%s", page)
-		// The one subplan left reads each listed row's deciders, by index.
-		assert.Equal(t, 1, strings.Count(page, "SubPlan"), "the visibility subquery is gone:\n%s", page)
+		// The two subplans left read each listed row's deciders and its
+		// children (resubmissions), both by index.
+		assert.Equal(t, 2, strings.Count(page, "SubPlan"), "the visibility subquery is gone:\n%s", page)
+		assert.Contains(t, page, "service_requests_parent_id_key on service_requests c", "plan:\n%s", page)
 		assert.NotContains(t, page, "InitPlan", "plan:\n%s", page)
 		assert.Contains(t, page, "service_request_responses_request_idx on service_request_responses d", "plan:\n%s", page)
 		assert.NotContains(t, page, "Seq Scan", "plan:\n%s", page)

@@ -40,6 +40,9 @@ const (
 	Reject  = string(approval.ActionReject)
 	Comment = string(approval.ActionComment)
 	Cancel  = string(approval.ActionCancel)
+	// RequestChanges ends the request changes_requested, asking its
+	// requester for changes; like reject it needs a reason.
+	RequestChanges = string(approval.ActionRequestChanges)
 	// RefreshApprovers is a signal telling a waiting request that the
 	// membership of a team or of the organization's admins changed, or a
 	// delegation of one of its approvers, so it resolves who may decide
@@ -197,6 +200,16 @@ type RejectInput struct {
 	SignedInAt *time.Time   `json:"signed_in_at,omitempty"`
 }
 
+// RequestChangesInput is the payload of request_changes: {"user","reason"};
+// reason is required. Whoever may reject may ask for changes.
+type RequestChangesInput struct {
+	User       string       `json:"user"`
+	Reason     string       `json:"reason"`
+	Proof      *proof.Proof `json:"proof,omitempty"`
+	Roster     *StageRoster `json:"roster,omitempty"`
+	SignedInAt *time.Time   `json:"signed_in_at,omitempty"`
+}
+
 // CommentInput is the payload of comment: {"user","text"}.
 type CommentInput struct {
 	User   string       `json:"user"`
@@ -262,6 +275,12 @@ func (in RejectInput) Decision(requestID int64) Decision {
 }
 
 // Decision returns in as a Decision on request requestID.
+func (in RequestChangesInput) Decision(requestID int64) Decision {
+	return Decision{RequestID: requestID, Action: approval.ActionRequestChanges, User: in.User, Text: in.Reason, Roster: in.Roster,
+		SignedInAt: in.SignedInAt}
+}
+
+// Decision returns in as a Decision on request requestID.
 func (in CommentInput) Decision(requestID int64) Decision {
 	return Decision{RequestID: requestID, Action: approval.ActionComment, User: in.User, Text: in.Text, Roster: in.Roster}
 }
@@ -283,7 +302,7 @@ type Decision struct {
 	// Roster, when the sender read it, is who may act now.
 	Roster *StageRoster
 	// SignedInAt is when User last signed in interactively, if they did
-	// (approvals and rejections only).
+	// (approvals, rejections and requests for changes only).
 	SignedInAt *time.Time
 }
 
@@ -309,6 +328,8 @@ func (d Decision) Payload(p *proof.Proof) any {
 		return ApproveInput{User: d.User, Comment: d.Text, Proof: p, Roster: d.Roster, SignedInAt: d.SignedInAt}
 	case approval.ActionReject:
 		return RejectInput{User: d.User, Reason: d.Text, Proof: p, Roster: d.Roster, SignedInAt: d.SignedInAt}
+	case approval.ActionRequestChanges:
+		return RequestChangesInput{User: d.User, Reason: d.Text, Proof: p, Roster: d.Roster, SignedInAt: d.SignedInAt}
 	case approval.ActionComment:
 		return CommentInput{User: d.User, Text: d.Text, Proof: p, Roster: d.Roster}
 	case approval.ActionCancel:

@@ -51,7 +51,10 @@ func (d Decision) arrived(p *proof.Proof) decision {
 func (in ApproveInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
 func (in RejectInput) decision() decision  { return in.Decision(0).arrived(in.Proof) }
 func (in CommentInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
-func (in CancelInput) decision() decision  { return in.Decision(0).arrived(in.Proof) }
+func (in RequestChangesInput) decision() decision {
+	return in.Decision(0).arrived(in.Proof)
+}
+func (in CancelInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
 
 func (s *requestRun) claims(d decision) proof.Claims {
 	return Decision{RequestID: s.in.RequestID, Action: d.Action, User: d.User, Text: d.Text, PendingOnly: d.pendingOnly,

@@ -22,12 +22,14 @@ func (s *requestRun) setup() error {
 		s.registerStateQuery(),
 		registerDecision[ApproveInput](s, Approve, `Approve the open stage: {"user","comment"}.`),
 		registerDecision[RejectInput](s, Reject, `Reject the request: {"user","reason"}; the reason is required.`),
+		registerDecision[RequestChangesInput](s, RequestChanges, `Ask the requester for changes, ending the request changes_requested: {"user","reason"}; the reason is required.`),
 		registerDecision[CommentInput](s, Comment, `Comment on the request: {"user","text"}.`),
 		registerDecision[CancelInput](s, Cancel, `Cancel the request (requester or org admin): {"user","reason"}; with "pending_only": true only while it waits for approval.`),
 	); err != nil {
 		return err
 	}
-	for _, action := range []approval.Action{approval.ActionApprove, approval.ActionReject, approval.ActionComment, approval.ActionCancel} {
+	for _, action := range []approval.Action{approval.ActionApprove, approval.ActionReject, approval.ActionComment, approval.ActionCancel,
+		approval.ActionRequestChanges} {
 		s.receiveDecisions(action)
 	}
 	s.receiveRefreshApprovers()
@@ -225,6 +227,8 @@ func (s *requestRun) afterAction(eff approval.Effect, eligible []string) {
 	switch {
 	case eff.Approved, eff.Rejected:
 		s.notify(notify.KindDecided, []string{s.req.Requester}, s.lastStage(), 0)
+	case eff.ChangesRequested:
+		s.notify(notify.KindChangesRequested, []string{s.req.Requester}, s.lastStage(), 0)
 	case eff.Canceled:
 		// Tell the approvers too, so nobody acts on a stale reminder.
 		s.notify(notify.KindFinished, append([]string{s.req.Requester}, eligible...), -1, 0)

@@ -92,7 +92,7 @@ func notificationView(r *approval.Request, events []activities.Event) approval.R
 	v := approval.Request{
 		ID: r.ID, Organization: r.Organization, CatalogItem: r.CatalogItem, Requester: r.Requester,
 		Justification: r.Justification, Status: r.Status, CurrentStage: r.CurrentStage,
-		Stages: make([]approval.StageState, len(r.Stages)), Denial: r.Denial, Cancellation: r.Cancellation,
+		Stages: make([]approval.StageState, len(r.Stages)), Denial: r.Denial, ChangesRequested: r.ChangesRequested, Cancellation: r.Cancellation,
 		Job: r.Job, FailureReason: r.FailureReason, Created: r.Created, Modified: r.Modified, Finished: r.Finished, Seq: r.Seq,
 	}
 	for _, ev := range events {
@@ -173,6 +173,9 @@ func (s *requestRun) details() string {
 	if r.Denial != nil {
 		fmt.Fprintf(&b, "\n\nRejected by %s: %s", r.Denial.User, r.Denial.Reason)
 	}
+	if r.ChangesRequested != nil {
+		fmt.Fprintf(&b, "\n\nChanges requested by %s: %s", r.ChangesRequested.User, r.ChangesRequested.Reason)
+	}
 	if r.FailureReason != "" {
 		fmt.Fprintf(&b, "\n\nFailure: %s", r.FailureReason)
 	}
@@ -189,7 +192,8 @@ func decisionsSummary(r *approval.Request) string {
 			if resp.OnBehalfOf != "" {
 				part += " on behalf of " + resp.OnBehalfOf
 			}
-			part += " " + map[approval.Decision]string{approval.DecisionApprove: "approved", approval.DecisionReject: "rejected"}[resp.Decision]
+			part += " " + map[approval.Decision]string{approval.DecisionApprove: "approved", approval.DecisionReject: "rejected",
+				approval.DecisionRequestChanges: "requested changes"}[resp.Decision]
 			if resp.Channel != "" {
 				part += " via " + resp.Channel
 			}

@@ -45,6 +45,17 @@ func TestDecisionSign(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out.Bytes(), &c))
 	require.NoError(t, proof.VerifyUser(key.Public, c.Decision(7).Claims(), *c.Proof))
 
+	out.Reset()
+	require.NoError(t, runDecision([]string{"sign", "--request", "43", "--action", "request_changes", "--user", "bob", "--reason", "2 CPUs, not 16"},
+		&out, now, env))
+	var rc workflows.RequestChangesInput
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rc), out.String())
+	assert.Equal(t, "2 CPUs, not 16", rc.Reason)
+	require.NotNil(t, rc.Proof)
+	require.NoError(t, proof.VerifyUser(key.Public, rc.Decision(43).Claims(), *rc.Proof), "the printed input verifies")
+	assert.ErrorContains(t, runDecision([]string{"sign", "--request", "43", "--action", "request_changes", "--user", "bob", "--text", "x"}, &out, now, env),
+		"--text does not go with request_changes; it takes --reason")
+
 	for args, want := range map[string][]string{
 		"usage":        {},
 		"no request":   {"sign", "--action", "approve", "--user", "bob"},

@@ -15,8 +15,8 @@ import (
 // status can be tested on the fake.
 
 var (
-	stageStatuses = []string{"waiting", "pending", "approved", "rejected", "expired", "canceled", "skipped"}
-	responseKinds = []string{"approve", "reject", "comment"}
+	stageStatuses = []string{"waiting", "pending", "approved", "rejected", "expired", "canceled", "skipped", "changes_requested"}
+	responseKinds = []string{"approve", "reject", "comment", "request_changes"}
 	jobTypes      = []string{store.JobTypeJob, store.JobTypeWorkflowJob}
 )
 
@@ -63,6 +63,13 @@ func (s *Store) recorded(op string, r *store.Request, st store.RequestState) (*s
 			return nil, fail(op, store.ErrInvalid, "%v", err)
 		}
 	}
+	var changes json.RawMessage
+	if len(st.ChangesRequested) > 0 && string(st.ChangesRequested) != "null" {
+		var err error
+		if changes, err = jsonb(st.ChangesRequested); err != nil {
+			return nil, fail(op, store.ErrInvalid, "%v", err)
+		}
+	}
 	switch {
 	case !slices.Contains(requestStatuses, st.Status):
 		return nil, fail(op, store.ErrInvalid, "service_requests_status_check")
@@ -80,6 +87,7 @@ func (s *Store) recorded(op string, r *store.Request, st store.RequestState) (*s
 	next.PendingApprovers = nonNil(cloneSlice(st.PendingApprovers))
 	next.FailureReason = st.FailureReason
 	next.Denial = denial
+	next.ChangesRequested = changes
 	if st.Job != nil {
 		job := *st.Job
 		next.Job = &job

@@ -14,7 +14,7 @@ import (
 // requestStatuses are the statuses the schema allows.
 var requestStatuses = []string{
 	"pending_approval", "approved", "running", "successful",
-	"failed", "rejected", "expired", "canceled",
+	"failed", "rejected", "expired", "canceled", "changes_requested",
 }
 
 var requestSort = func() sortFields[store.Request] {
@@ -44,6 +44,8 @@ func request(r *store.Request, full bool) store.Request {
 		}
 	}
 	out.Denial = cloneSlice(r.Denial)
+	out.ChangesRequested = cloneSlice(r.ChangesRequested)
+	out.ParentID = clonePtr(r.ParentID)
 	out.Finished = clonePtr(r.Finished)
 	if r.Job != nil {
 		job := *r.Job
@@ -113,6 +115,10 @@ func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.R
 		return store.Request{}, fail(op, store.ErrInvalidReference, "service_requests_requester_id_fkey")
 	case s.items[nr.CatalogItemID] == nil:
 		return store.Request{}, fail(op, store.ErrInvalidReference, "service_requests_catalog_item_id_fkey")
+	case nr.ParentID != nil && s.requests[*nr.ParentID] == nil:
+		return store.Request{}, fail(op, store.ErrInvalidReference, "service_requests_parent_id_fkey")
+	case nr.ParentID != nil && len(s.children(*nr.ParentID)) > 0:
+		return store.Request{}, fail(op, store.ErrConflict, "service_requests_parent_id_key")
 	}
 	stages := make([]store.StageState, len(nr.Stages))
 	for i, st := range nr.Stages {
@@ -172,9 +178,33 @@ func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.R
 		Modified:          now,
 		Stages:            stages,
 		Responses:         []store.Response{},
+		ParentID:          clonePtr(nr.ParentID),
 	}
 	s.requests[id] = r
-	return request(r, true), nil
+	return s.full(r), nil
+}
+
+// full is a stored request as GetRequest answers it: with its stages and
+// responses.
+func (s *Store) full(r *store.Request) store.Request { return s.view(r, true) }
+
+// view is request(r, full) with its children, as the store reads them.
+func (s *Store) view(r *store.Request, full bool) store.Request {
+	out := request(r, full)
+	out.Children = s.children(r.ID)
+	return out
+}
+
+// children are the requests that resubmit request id, oldest first.
+func (s *Store) children(id int64) []int64 {
+	out := []int64{}
+	for _, r := range s.requests {
+		if r.ParentID != nil && *r.ParentID == id {
+			out = append(out, r.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // GetRequest is store.Store.GetRequest.
@@ -188,7 +218,7 @@ func (s *Store) GetRequest(ctx context.Context, id int64) (store.Request, error)
 	if !ok {
 		return store.Request{}, notFound(op)
 	}
-	return request(r, true), nil
+	return s.full(r), nil
 }
 
 // DeleteRequest is store.Store.DeleteRequest.
@@ -206,6 +236,11 @@ func (s *Store) DeleteRequest(ctx context.Context, id int64) error {
 		return fail(op, store.ErrConflict, "request %d launched AWX job %d; its record is kept", id, r.Job.ID)
 	}
 	delete(s.requests, id)
+	for _, c := range s.requests {
+		if c.ParentID != nil && *c.ParentID == id {
+			c.ParentID = nil
+		}
+	}
 	return nil
 }
 
@@ -229,7 +264,7 @@ func (s *Store) ListRequests(ctx context.Context, f store.RequestFilter, opts st
 	var rows []store.Request
 	for _, r := range s.requests {
 		if s.requestMatches(r, f) {
-			rows = append(rows, request(r, false))
+			rows = append(rows, s.view(r, false))
 		}
 	}
 	return page(op, rows, requestSort, opts)
@@ -271,7 +306,7 @@ func (s *Store) ListPendingForPage(ctx context.Context, username string, opts st
 	var rows []store.Request
 	for _, r := range s.requests {
 		if r.Status == "pending_approval" && slices.Contains(r.PendingApprovers, username) {
-			rows = append(rows, request(r, false))
+			rows = append(rows, s.view(r, false))
 		}
 	}
 	return page(op, rows, requestSort, opts)

@@ -5,11 +5,12 @@ import { answerText, relative, sentReminders, shorten, stageSummary, statusLabel
 test('statusLabel: the known statuses, and words for any other', () => {
   assert.equal(statusLabel('pending_approval'), 'Pending approval');
   assert.equal(statusLabel('canceled'), 'Canceled');
+  assert.equal(statusLabel('changes_requested'), 'Changes requested');
   assert.equal(statusLabel('waiting_for_awx'), 'Waiting for awx');
   assert.equal(statusLabel(''), 'Unknown');
   assert.equal(statusLabel(undefined), 'Unknown');
   assert.deepEqual(Object.keys(statusLabels),
-    ['pending_approval', 'approved', 'running', 'successful', 'failed', 'rejected', 'expired', 'canceled'], 'the filter lists every status once, in order');
+    ['pending_approval', 'approved', 'running', 'successful', 'failed', 'rejected', 'expired', 'canceled', 'changes_requested'], 'the filter lists every status once, in order');
 });
 
 test('sentReminders: the reminders the server says were sent', () => {

@@ -33,7 +33,7 @@ function signInAgain(r, action, text) {
 
 /**
  * The decision on request id that a step-up sign-in interrupted, if any:
- * { action: "approve" or "reject", text }, or null. Asked once: the
+ * { action: "approve", "reject" or "request_changes", text }, or null. Asked once: the
  * answer is forgotten.
  */
 export function resumedDecision(id) {
@@ -41,30 +41,43 @@ export function resumedDecision(id) {
   sessionStorage.removeItem(resumeKey);
   try {
     const v = JSON.parse(saved);
-    if (!v || v.id !== id || (v.action !== 'approve' && v.action !== 'reject')) return null;
+    if (!v || v.id !== id || !['approve', 'reject', 'request_changes'].includes(v.action)) return null;
     return { action: v.action, text: typeof v.text === 'string' ? v.text : '' };
   } catch {
     return null;
   }
 }
 
+/** The words of each decision's dialog. */
+const decisionWords = {
+  approve: { verb: 'Approve', done: 'approved', note: '' },
+  reject: { verb: 'Reject', done: 'rejected', note: ' One rejection ends the request.' },
+  request_changes: {
+    verb: 'Request changes', done: 'sent back for changes',
+    note: ' This ends the request; its requester may resubmit it with the changes.',
+  },
+};
+
 /**
- * Asks to confirm an approval or a rejection of request r and sends it,
- * its comment or reason prefilled with text. Resolves with the updated
- * request, or null when the user backed out.
+ * Asks to confirm an approval, a rejection or a request for changes of
+ * request r and sends it, its comment or reason prefilled with text.
+ * Resolves with the updated request, or null when the user backed out.
  */
 export async function decideDialog(r, action, text = '') {
   const item = r.summary_fields?.catalog_item?.name || 'the request';
   const approve = action === 'approve';
+  const words = decisionWords[action] || decisionWords.reject;
   let updated = null;
   const ok = await confirmDialog({
-    title: `${approve ? 'Approve' : 'Reject'} request #${r.id}?`,
-    message: h('p', {}, `${item}, requested by ${r.requester}.`, approve ? '' : ' One rejection ends the request.'),
-    confirmLabel: approve ? 'Approve' : 'Reject',
+    title: `${words.verb} ${action === 'request_changes' ? 'on ' : ''}request #${r.id}?`,
+    message: h('p', {}, `${item}, requested by ${r.requester}.`, words.note),
+    confirmLabel: words.verb,
     danger: !approve,
     input: approve
       ? { label: 'Comment', required: false, hint: 'Optional; the requester and the other approvers see it.', value: text }
-      : { label: 'Reason', required: true, hint: 'Required; the requester sees it with the stage’s denial message.', value: text },
+      : action === 'request_changes'
+        ? { label: 'What should change', required: true, hint: 'Required; the requester sees it and resubmits with the changes.', value: text }
+        : { label: 'Reason', required: true, hint: 'Required; the requester sees it with the stage’s denial message.', value: text },
     action: async (written) => {
       try {
         updated = await post(`/service_requests/${r.id}/${action}/`, approve ? { comment: written } : { reason: written });
@@ -78,7 +91,7 @@ export async function decideDialog(r, action, text = '') {
   });
   if (!ok) return null;
   decided.add(r.id);
-  toast(`Request #${r.id} ${approve ? 'approved' : 'rejected'}.`);
+  toast(`Request #${r.id} ${words.done}.`);
   window.dispatchEvent(new Event('countersign:inbox'));
   return updated;
 }
@@ -105,6 +118,8 @@ function card(r, onDone) {
       h('a', { class: 'btn btn-quiet', href: `#/requests/${r.id}` }, 'Details'),
       can(r, 'reject') ? h('button', { type: 'button', class: 'btn btn-danger', onclick: async () => { if (await decideDialog(r, 'reject')) onDone(); } },
         icon('x'), 'Reject', h('span', { class: 'sr-only' }, ` request ${r.id}`)) : null,
+      can(r, 'request_changes') ? h('button', { type: 'button', class: 'btn', onclick: async () => { if (await decideDialog(r, 'request_changes')) onDone(); } },
+        icon('file-pen'), 'Request changes', h('span', { class: 'sr-only' }, ` on request ${r.id}`)) : null,
       can(r, 'approve') ? h('button', { type: 'button', class: 'btn btn-ok', onclick: async () => { if (await decideDialog(r, 'approve')) onDone(); } },
         icon('check'), 'Approve', h('span', { class: 'sr-only' }, ` request ${r.id}`)) : null));
 }

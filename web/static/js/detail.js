@@ -1,7 +1,8 @@
 // Request detail: status, answers, a timeline of everything that happened,
 // the AWX job with its link; refreshes itself while the request is not
-// finished. Its actions (approve, reject, cancel, delete, comment) are
-// those the server offers the user (summary_fields.user_capabilities).
+// finished. Its actions (approve, reject, request changes, cancel, delete,
+// comment, resubmit, request again) are those the server offers the user
+// (summary_fields.user_capabilities).
 import { get, post } from './api.js';
 import {
   badge, clearErrors, field, fill, h, icon, pageHead,
@@ -13,6 +14,7 @@ import { decideDialog, resumedDecision } from './approvals.js';
 import { cancelDialog, deleteDialog } from './request-actions.js';
 import { answersView } from './answers.js';
 import { staleGuard } from './stale.js';
+import { openRequestDialog } from './submit.js';
 
 const refreshEvery = 3000;
 
@@ -48,7 +50,8 @@ function events(r) {
     for (const resp of st.responses || []) {
       const approved = resp.decision === 'approve';
       const behalf = resp.on_behalf_of ? ` on behalf of ${resp.on_behalf_of}` : '';
-      add(resp.at, approved ? 'ok' : 'bad', `${resp.user}${behalf} ${approved ? 'approved' : 'rejected'} ${label}`,
+      const did = { approve: 'approved', reject: 'rejected', request_changes: 'asked for changes at' }[resp.decision] || resp.decision;
+      add(resp.at, approved ? 'ok' : resp.decision === 'request_changes' ? 'warn' : 'bad', `${resp.user}${behalf} ${did} ${label}`,
         resp.comment ? h('blockquote', {}, resp.comment) : null, via(resp));
     }
     if (st.decided_at && st.status === 'approved') add(st.decided_at, 'ok', `${label} approved`);
@@ -67,7 +70,10 @@ function events(r) {
     ev.push({ at: decided + 1, iso: null, kind: 'info', what: `Launched AWX ${r.job.type === 'workflow_job' ? 'workflow job' : 'job'} #${r.job.id}`, more: [jobLine(r.job)] });
   }
   if (r.finished) {
-    const text = { successful: 'The job succeeded', failed: 'The request failed', canceled: 'The request was canceled', expired: 'The request expired', rejected: 'The request was rejected' }[r.status]
+    const text = {
+      successful: 'The job succeeded', failed: 'The request failed', canceled: 'The request was canceled', expired: 'The request expired',
+      rejected: 'The request was rejected', changes_requested: 'Changes were requested: the requester may resubmit it',
+    }[r.status]
       || `The request ended: ${statusLabel(r.status)}`;
     add(r.finished, r.status === 'successful' ? 'ok' : 'bad', text, r.failure_reason ? h('p', { class: 'failure' }, r.failure_reason) : null);
   }
@@ -106,9 +112,23 @@ function statusCard(r) {
       stepUpWithin(st)
         ? [h('br'), h('span', { class: 'step-up' }, `Deciding needs a sign-in within the last ${stepUpWithin(st)}`)] : null,
       stuck ? h('p', { class: 'alert unreachable', role: 'status' }, stuck) : null) : null,
+    r.changes_requested ? h('div', { class: 'alert changes-requested', role: 'status' },
+      h('strong', {}, `${r.changes_requested.user} asked for changes${r.changes_requested.stage ? ` at “${r.changes_requested.stage}”` : ''}:`),
+      h('blockquote', { class: 'changes-reason' }, r.changes_requested.reason)) : null,
+    links(r),
     r.job ? jobLine(r.job) : null,
     r.failure_reason ? h('p', { class: 'alert failure' }, r.failure_reason) : null,
     r.source === 'projection' ? h('p', { class: 'hint' }, 'Shown from the index: the workflow cannot be asked right now.') : null);
+}
+
+/** The request this one resubmits, and those that resubmit it. */
+function links(r) {
+  const to = (id) => h('a', { href: `#/requests/${id}`, dataset: { request: id } }, `#${id}`);
+  const children = r.children || [];
+  if (!r.parent && !children.length) return null;
+  return h('dl', { class: 'kv links', 'aria-label': 'Linked requests' },
+    r.parent ? [h('dt', {}, 'Resubmits'), h('dd', { dataset: { link: 'parent' } }, to(r.parent))] : null,
+    children.length ? [h('dt', {}, 'Resubmitted as'), h('dd', { dataset: { link: 'children' } }, children.map((c, i) => [i ? ', ' : null, to(c)]))] : null);
 }
 
 function answersCard(r) {
@@ -148,6 +168,9 @@ export async function detailPage(page, idText) {
     fill(actions,
       can(r, 'approve') ? h('button', { type: 'button', class: 'btn btn-ok', dataset: { action: 'approve' }, onclick: () => decide('approve') }, icon('check'), 'Approve') : null,
       can(r, 'reject') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'reject' }, onclick: () => decide('reject') }, icon('x'), 'Reject') : null,
+      can(r, 'request_changes') ? h('button', { type: 'button', class: 'btn', dataset: { action: 'request_changes' }, onclick: () => decide('request_changes') }, icon('file-pen'), 'Request changes') : null,
+      can(r, 'resubmit') && r.prefill ? h('button', { type: 'button', class: 'btn btn-primary', dataset: { action: 'resubmit' }, onclick: () => again(true) }, icon('send'), 'Resubmit') : null,
+      can(r, 'request_again') && r.prefill ? h('button', { type: 'button', class: 'btn', dataset: { action: 'request_again' }, onclick: () => again(false) }, icon('copy'), 'Request again') : null,
       can(r, 'cancel') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'cancel' }, onclick: cancel }, icon('ban'), 'Cancel request') : null,
       can(r, 'delete') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'delete' }, onclick: remove }, icon('trash-2'), 'Delete request') : null);
     commentForm.hidden = !can(r, 'comment');
@@ -204,6 +227,18 @@ export async function detailPage(page, idText) {
     refocus(action);
   }
 
+  /**
+   * Opens the request dialog for the item, prefilled from this request
+   * (the server leaves the password answers out); a resubmission names
+   * this request, so the new one is linked to it.
+   */
+  function again(resubmit) {
+    const item = r.summary_fields?.catalog_item;
+    openRequestDialog({ id: item?.id ?? r.catalog_item, name: item?.name || '' },
+      // The request shows its new link (children) once resubmitted.
+      { prefill: r.prefill, resubmits: resubmit ? r.id : null, onSubmitted: resubmit ? () => refresh() : null });
+  }
+
   async function cancel() {
     const updated = await cancelDialog(r);
     if (updated) {
@@ -246,8 +281,8 @@ export async function detailPage(page, idText) {
   if (resumed && can(r, resumed.action)) decide(resumed.action, resumed.text);
   timer = setInterval(() => {
     // A finished request changes no more (the server sets finished
-    // exactly then).
-    if (r.finished) stop();
+    // exactly then), but for its links: a resubmission refreshes it.
+    if (r.finished) { clearInterval(timer); timer = null; }
     else if (!document.hidden && !document.querySelector('dialog[open]')) refresh();
   }, refreshEvery);
   return stop;

@@ -6,6 +6,7 @@
 export const statusLabels = {
   pending_approval: 'Pending approval', approved: 'Approved', running: 'Running', successful: 'Successful',
   failed: 'Failed', rejected: 'Rejected', expired: 'Expired', canceled: 'Canceled',
+  changes_requested: 'Changes requested',
 };
 
 /** The words for a status, known or not ("some_state" → "Some state"). */

@@ -15,7 +15,7 @@ const groups = {
 };
 const groupStatuses = {
   open: 'pending_approval,approved,running',
-  done: 'successful,failed,rejected,expired,canceled',
+  done: 'successful,failed,rejected,expired,canceled,changes_requested',
 };
 
 /** A request of the list, with the actions the server offers; changed() after one. */

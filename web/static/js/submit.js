@@ -11,8 +11,14 @@ import { launchData } from './launch-data.js';
 import { surveyForm } from './survey.js';
 import { labelsOf, masked, withoutSecrets } from './survey-values.js';
 
-/** Opens the request dialog for a catalog item. */
-export async function openRequestDialog(item) {
+/**
+ * Opens the request dialog for a catalog item. With options.prefill
+ * ({justification, extra_vars, node_survey_data}, as the server gives a
+ * request's prefill: never a password answer) the fields start from
+ * those answers; with options.resubmits the request resubmits that one.
+ * options.onSubmitted(request) is called once the request was submitted.
+ */
+export async function openRequestDialog(item, { prefill = null, resubmits = null, onSubmitted = null } = {}) {
   const body = h('div', { class: 'dialog-body' }, h('p', { class: 'muted' }, 'Loading the form…'));
   const dlg = h('dialog', { 'aria-labelledby': 'request-title', class: 'request-dialog' }, body);
   dlg.addEventListener('close', () => dlg.remove());
@@ -31,12 +37,16 @@ export async function openRequestDialog(item) {
   const forms = new Map();
   let index = 0;
 
-  const justification = h('textarea', { rows: 4, maxlength: 2000 });
+  const justification = h('textarea', { rows: 4, maxlength: 2000, value: prefill?.justification || '' });
   panels.set('justification', h('div', { class: 'stack' },
+    resubmits ? h('p', { class: 'alert', role: 'status', dataset: { resubmits } },
+      `This resubmits request #${resubmits}: make the changes asked for, then submit.`) : null,
     h('p', {}, 'Say why you need this; your approvers read it.'),
     field({ label: 'Justification', control: justification, required: true, key: 'justification' })));
   for (const s of steps.filter((x) => x.spec)) {
-    const form = surveyForm(s.spec, s.prefix);
+    // Password answers are never prefilled, whatever the prefill holds.
+    const earlier = prefill ? (s.node ? prefill.node_survey_data?.[s.node] : prefill.extra_vars) : null;
+    const form = surveyForm(s.spec, s.prefix, withoutSecrets(s.spec, earlier || {}));
     forms.set(s.id, form);
     panels.set(s.id, h('div', { class: 'stack' }, s.node ? h('p', { class: 'muted' }, `Workflow node “${s.node}”.`) : null, form.el));
   }
@@ -129,7 +139,7 @@ export async function openRequestDialog(item) {
     for (const s of steps) clearErrors(panels.get(s.id));
     next.disabled = true;
     try {
-      const req = await post(`/service_catalog_items/${item.id}/submit/`, answers());
+      const req = await post(`/service_catalog_items/${item.id}/submit/`, resubmits ? { ...answers(), resubmits } : answers());
       fill(done,
         h('p', { class: 'success', role: 'status' }, icon('circle-check'), ` Request #${req.id} was submitted.`),
         h('p', {}, 'Status: ', badge(req.status)),
@@ -138,6 +148,7 @@ export async function openRequestDialog(item) {
           : 'It needs no approval and launches now.'),
         h('p', {}, h('a', { href: `#/requests/${req.id}`, onclick: () => dlg.close() }, `Follow request #${req.id}`)));
       go(steps.length - 1);
+      if (onSubmitted) onSubmitted(req);
     } catch (err) {
       if (!(err instanceof ApiError) || !Object.keys(err.fields).length) {
         formAlert(confirm, err.message);
