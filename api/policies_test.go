@@ -256,3 +256,36 @@ func TestAPI_LaunchDataPreviewsWithTheJustification(t *testing.T) {
 	status, body = e.call(requester, "GET", path+"launch_data/?justifcation=urgent", nil)
 	assert.Equal(t, http.StatusBadRequest, status, "unknown query keys are still refused: %v", body)
 }
+
+// A stage's deadline rules (max_extension, warn_before, escalations) are
+// saved with the policy, shown with team names, checked like the other
+// fields, and frozen into the plan of a request.
+func TestAPI_PolicyDeadlineRules(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	sre := e.teamID("sre")
+	created := e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": e.orgID(), "name": "restarts", "priority": 1,
+		"stages": []map[string]any{{"name": "SRE", "approver_team": sre, "timeout": "24h", "max_extension": "48h", "warn_before": "4h",
+			"escalations": []map[string]any{{"after": "8h", "approver_team": sre}}}},
+	})
+	st := created["stages"].([]any)[0].(map[string]any)
+	assert.Equal(t, "48h0m0s", st["max_extension"])
+	assert.Equal(t, "4h0m0s", st["warn_before"])
+	step := st["escalations"].([]any)[0].(map[string]any)
+	assert.Equal(t, "8h0m0s", step["after"])
+	assert.Equal(t, "sre", step["summary_fields"].(map[string]any)["approver_team"].(map[string]any)["name"])
+
+	bad := e.must(http.StatusBadRequest, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": e.orgID(), "name": "bad", "stages": []map[string]any{{"name": "SRE", "timeout": "24h", "warn_before": "30h",
+			"escalations": []map[string]any{{"after": "8h"}}}},
+	})
+	assert.Contains(t, bad, "stages.0.warn_before")
+	assert.Contains(t, bad, "stages.0.escalations.0.approver_team")
+
+	form := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_catalog_items/%d/launch_data/", restart), nil)
+	planned := form["approval_plan"].(map[string]any)["stages"].([]any)[0].(map[string]any)
+	assert.Equal(t, "48h0m0s", planned["max_extension"])
+	assert.Equal(t, "4h0m0s", planned["warn_before"])
+	assert.Equal(t, []any{map[string]any{"after": "8h0m0s", "approver_team": map[string]any{"id": float64(sre), "name": "sre"}}}, planned["escalations"])
+}

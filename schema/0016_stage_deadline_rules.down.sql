@@ -1,0 +1,3 @@
+DROP TABLE approval_policy_stage_escalations;
+ALTER TABLE approval_policy_stages DROP COLUMN warn_before_seconds;
+ALTER TABLE approval_policy_stages DROP COLUMN max_extension_seconds;
