@@ -73,6 +73,12 @@ type StageState struct {
 	// was rejected or was canceled, as it stood then; an approved stage has
 	// none.
 	Unreachable *Unreachable `json:"unreachable"`
+	// Extended is how much the deadline was extended in all, by
+	// Extensions; WarnedFor is the deadline the last deadline warning was
+	// sent for.
+	Extended   Duration    `json:"extended,omitempty"`
+	Extensions []Extension `json:"extensions,omitempty"`
+	WarnedFor  *time.Time  `json:"warned_for,omitempty"`
 }
 
 // Denial is what the requester is told when a stage rejects the request:
@@ -233,16 +239,21 @@ func (r *Request) Current() *StageState {
 }
 
 // NextWake is when the open stage next needs attention without any human
-// action: its next reminder or its deadline, whichever comes first.
+// action: its next reminder, its deadline warning or its deadline,
+// whichever comes first.
 func (r *Request) NextWake() (time.Time, bool) {
 	st := r.Current()
 	if st == nil || st.Deadline == nil {
 		return time.Time{}, false
 	}
-	if st.NextReminder != nil && st.NextReminder.Before(*st.Deadline) {
-		return *st.NextReminder, true
+	wake := *st.Deadline
+	if st.NextReminder != nil && st.NextReminder.Before(wake) {
+		wake = *st.NextReminder
 	}
-	return *st.Deadline, true
+	if at, ok := st.warnAt(); ok && at.Before(wake) {
+		wake = at
+	}
+	return wake, true
 }
 
 // Tick advances timed rules to now: at or after the open stage's deadline

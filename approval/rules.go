@@ -17,12 +17,14 @@ const (
 	ActionReject  Action = "reject"
 	ActionComment Action = "comment"
 	ActionCancel  Action = "cancel"
+	// ActionExtend extends the open stage's deadline (Act.By).
+	ActionExtend Action = "extend"
 )
 
 // Valid reports whether a is a known action.
 func (a Action) Valid() bool {
 	switch a {
-	case ActionApprove, ActionReject, ActionComment, ActionCancel:
+	case ActionApprove, ActionReject, ActionComment, ActionCancel, ActionExtend:
 		return true
 	}
 	return false
@@ -145,6 +147,8 @@ type Effect struct {
 	// CancelRequested: the request was approved or running; its AWX job must
 	// be canceled and the request ends with the job's outcome.
 	CancelRequested bool
+	// Extended: the open stage's deadline moved.
+	Extended bool
 }
 
 // Check tells whether user may perform action with text (the approval
@@ -197,6 +201,8 @@ func (r *Request) Check(action Action, user, text string, now time.Time) error {
 			return refuse(CodeCancelRequested, "cancellation of request %d was already requested by %s", r.ID, r.Cancellation.User)
 		}
 		return nil
+	case ActionExtend:
+		return r.checkExtend(user, now)
 	}
 	return refuse(CodeUnknownAction, "unknown action %q", action)
 }
@@ -289,12 +295,26 @@ type Act struct {
 	User   string
 	Text   string
 	Via    Via
+	// By is how much an extension moves the deadline.
+	By Duration
 }
 
-// Apply performs act at now if Check and CheckSignIn allow it; otherwise
+// CheckAct is Check of act, with what only some actions carry (an
+// extension's By).
+func (r *Request) CheckAct(act Act, now time.Time) error {
+	if err := r.Check(act.Action, act.User, act.Text, now); err != nil {
+		return err
+	}
+	if act.Action == ActionExtend {
+		return r.checkExtendBy(act.By)
+	}
+	return nil
+}
+
+// Apply performs act at now if CheckAct and CheckSignIn allow it; otherwise
 // it returns the *Refusal and changes nothing.
 func (r *Request) Apply(act Act, now time.Time) (Effect, error) {
-	if err := r.Check(act.Action, act.User, act.Text, now); err != nil {
+	if err := r.CheckAct(act, now); err != nil {
 		return Effect{}, err
 	}
 	if err := r.CheckSignIn(act.Action, act.Via.SignedInAt, now); err != nil {
@@ -316,6 +336,9 @@ func (r *Request) Apply(act Act, now time.Time) (Effect, error) {
 		r.Comments = append(r.Comments, c)
 		r.touch(now)
 		return Effect{}, nil
+	case ActionExtend:
+		r.extend(user, act.By, text, act.Via, now)
+		return Effect{Extended: true}, nil
 	default: // ActionCancel; Check refused anything else.
 		return r.cancel(user, text, act.Via, now), nil
 	}
