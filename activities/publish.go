@@ -284,6 +284,21 @@ func notification(r approval.Request, ev Event, contacts map[string]notify.Recip
 			n.Message += " " + unreachableRemedy(stage)
 			n.Message += fmt.Sprintf(" Otherwise it expires at %s.", stage.Deadline.UTC().Format(time.RFC3339))
 		}
+	case notify.KindExtended:
+		n.Subject = fmt.Sprintf("%s: deadline extended", what)
+		if stage != nil && len(stage.Extensions) > 0 {
+			e := stage.Extensions[len(stage.Extensions)-1]
+			n.Message = fmt.Sprintf("Stage %d of %d (%s): %s.", ev.Stage+1, len(r.Stages), stage.Name, e)
+			if e.Reason != "" {
+				n.Message += " Reason: " + e.Reason
+			}
+		}
+	case notify.KindDeadlineWarning:
+		n.Subject = fmt.Sprintf("%s: approval deadline nears", what)
+		if stage != nil {
+			n.Message = fmt.Sprintf("Stage %d of %d (%s) needs %d approval(s), %d so far; it expires at %s unless decided.",
+				ev.Stage+1, len(r.Stages), stage.Name, stage.MinApprovers, stage.Approvals, stage.Deadline.UTC().Format(time.RFC3339))
+		}
 	case notify.KindFinished:
 		n.Subject = fmt.Sprintf("%s finished: %s", what, r.Status)
 		switch {

@@ -40,6 +40,8 @@ const (
 	Reject  = string(approval.ActionReject)
 	Comment = string(approval.ActionComment)
 	Cancel  = string(approval.ActionCancel)
+	// Extend extends the open stage's deadline, up to its max_extension.
+	Extend = string(approval.ActionExtend)
 	// RefreshApprovers is a signal telling a waiting request that the
 	// membership of a team or of the organization's admins changed, so it
 	// resolves who may decide its open stage again.
@@ -216,6 +218,17 @@ type CancelInput struct {
 	Roster      *StageRoster `json:"roster,omitempty"`
 }
 
+// ExtendInput is the payload of extend: {"user","by","reason"}; by is a
+// duration such as "24h". The open stage's deadline moves by it, up to the
+// stage's max_extension in all.
+type ExtendInput struct {
+	User   string            `json:"user"`
+	By     approval.Duration `json:"by"`
+	Reason string            `json:"reason"`
+	Proof  *proof.Proof      `json:"proof,omitempty"`
+	Roster *StageRoster      `json:"roster,omitempty"`
+}
+
 // StageRoster is who may act on a request while a stage is open (Stage,
 // its approver team Team, nil for the organization's admins), as the API
 // read it from PostgreSQL when it sent a decision. The decision is judged
@@ -245,6 +258,9 @@ func (d Decision) context() string {
 	if d.SignedInAt != nil {
 		c += " signed_in_at:" + d.SignedInAt.UTC().Format(time.RFC3339Nano)
 	}
+	if d.By != 0 {
+		c += " by:" + d.By.String()
+	}
 	return c
 }
 
@@ -266,6 +282,11 @@ func (in CommentInput) Decision(requestID int64) Decision {
 }
 
 // Decision returns in as a Decision on request requestID.
+func (in ExtendInput) Decision(requestID int64) Decision {
+	return Decision{RequestID: requestID, Action: approval.ActionExtend, User: in.User, Text: in.Reason, By: in.By, Roster: in.Roster}
+}
+
+// Decision returns in as a Decision on request requestID.
 func (in CancelInput) Decision(requestID int64) Decision {
 	return Decision{RequestID: requestID, Action: approval.ActionCancel, User: in.User, Text: in.Reason,
 		PendingOnly: in.PendingOnly, Roster: in.Roster}
@@ -284,6 +305,8 @@ type Decision struct {
 	// SignedInAt is when User last signed in interactively, if they did
 	// (approvals and rejections only).
 	SignedInAt *time.Time
+	// By is how much an extension moves the deadline (extend only).
+	By approval.Duration
 }
 
 // Claims are what a proof of d vouches for.
@@ -312,6 +335,8 @@ func (d Decision) Payload(p *proof.Proof) any {
 		return CommentInput{User: d.User, Text: d.Text, Proof: p, Roster: d.Roster}
 	case approval.ActionCancel:
 		return CancelInput{User: d.User, Reason: d.Text, PendingOnly: d.PendingOnly, Proof: p, Roster: d.Roster}
+	case approval.ActionExtend:
+		return ExtendInput{User: d.User, By: d.By, Reason: d.Text, Proof: p, Roster: d.Roster}
 	}
 	return nil
 }

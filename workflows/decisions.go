@@ -44,7 +44,7 @@ type decision struct {
 }
 
 func (d Decision) arrived(p *proof.Proof) decision {
-	return decision{Act: approval.Act{Action: d.Action, User: d.User, Text: d.Text}, pendingOnly: d.PendingOnly,
+	return decision{Act: approval.Act{Action: d.Action, User: d.User, Text: d.Text, By: d.By}, pendingOnly: d.PendingOnly,
 		proof: p, roster: d.Roster, signedInAt: d.SignedInAt}
 }
 
@@ -52,10 +52,11 @@ func (in ApproveInput) decision() decision { return in.Decision(0).arrived(in.Pr
 func (in RejectInput) decision() decision  { return in.Decision(0).arrived(in.Proof) }
 func (in CommentInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
 func (in CancelInput) decision() decision  { return in.Decision(0).arrived(in.Proof) }
+func (in ExtendInput) decision() decision  { return in.Decision(0).arrived(in.Proof) }
 
 func (s *requestRun) claims(d decision) proof.Claims {
 	return Decision{RequestID: s.in.RequestID, Action: d.Action, User: d.User, Text: d.Text, PendingOnly: d.pendingOnly,
-		Roster: d.roster, SignedInAt: d.signedInAt}.Claims()
+		Roster: d.roster, SignedInAt: d.signedInAt, By: d.By}.Claims()
 }
 
 // rosterFor is r's roster when r is about the open stage (its position and

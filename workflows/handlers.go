@@ -24,10 +24,11 @@ func (s *requestRun) setup() error {
 		registerDecision[RejectInput](s, Reject, `Reject the request: {"user","reason"}; the reason is required.`),
 		registerDecision[CommentInput](s, Comment, `Comment on the request: {"user","text"}.`),
 		registerDecision[CancelInput](s, Cancel, `Cancel the request (requester or org admin): {"user","reason"}; with "pending_only": true only while it waits for approval.`),
+		registerDecision[ExtendInput](s, Extend, `Extend the open stage's deadline (org admin or eligible approver): {"user","by","reason"}, by a duration such as "24h", up to the stage's max_extension.`),
 	); err != nil {
 		return err
 	}
-	for _, action := range []approval.Action{approval.ActionApprove, approval.ActionReject, approval.ActionComment, approval.ActionCancel} {
+	for _, action := range []approval.Action{approval.ActionApprove, approval.ActionReject, approval.ActionComment, approval.ActionCancel, approval.ActionExtend} {
 		s.receiveDecisions(action)
 	}
 	s.receiveRefreshApprovers()
@@ -112,7 +113,7 @@ func (s *requestRun) validate(d decision) error {
 		return refusalError(ref)
 	}
 	judged := s.judged(d)
-	if err := judged.Check(d.Action, d.User, d.Text, now); err != nil {
+	if err := judged.CheckAct(d.Act, now); err != nil {
 		return refusalError(err)
 	}
 	return refusalError(judged.CheckSignIn(d.Action, d.signedIn(), now))
@@ -148,15 +149,16 @@ func (s *requestRun) readyForSignals() bool {
 // actionPayload reads any action's signal payload; which field carries the
 // text depends on the action (SPEC 4).
 type actionPayload struct {
-	User    string       `json:"user"`
-	Comment string       `json:"comment"`
-	Reason  string       `json:"reason"`
-	Text    string       `json:"text"`
-	Proof   *proof.Proof `json:"proof"`
+	User    string            `json:"user"`
+	Comment string            `json:"comment"`
+	Reason  string            `json:"reason"`
+	Text    string            `json:"text"`
+	By      approval.Duration `json:"by"`
+	Proof   *proof.Proof      `json:"proof"`
 }
 
 func (p actionPayload) decision(action approval.Action) decision {
-	d := decision{Act: approval.Act{Action: action, User: p.User, Text: p.Reason}, proof: p.Proof}
+	d := decision{Act: approval.Act{Action: action, User: p.User, Text: p.Reason, By: p.By}, proof: p.Proof}
 	switch action {
 	case approval.ActionApprove:
 		d.Text = p.Comment
@@ -188,7 +190,7 @@ func (s *requestRun) handleSignal(ctx workflow.Context, action approval.Action, 
 	}
 	// A signal's sign-in time is nobody's word (see ApproveInput): a stage
 	// that requires a recent one refuses it before its proof costs a check.
-	if err := s.req.Check(d.Action, d.User, d.Text, workflow.Now(ctx)); err != nil {
+	if err := s.req.CheckAct(d.Act, workflow.Now(ctx)); err != nil {
 		refused(err)
 		return
 	}
@@ -228,6 +230,9 @@ func (s *requestRun) afterAction(eff approval.Effect, eligible []string) {
 	case eff.Canceled:
 		// Tell the approvers too, so nobody acts on a stale reminder.
 		s.notify(notify.KindFinished, append([]string{s.req.Requester}, eligible...), -1, 0)
+	case eff.Extended:
+		stage := s.req.CurrentStage
+		s.notify(notify.KindExtended, append([]string{s.req.Requester}, s.req.EligibleApprovers...), stage, len(s.req.Stages[stage].Extensions))
 	}
 }
 

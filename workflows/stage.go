@@ -149,14 +149,21 @@ func (s *requestRun) timerSummary(wake time.Time) string {
 	what := "deadline"
 	if st.NextReminder != nil && wake.Equal(*st.NextReminder) {
 		what = "next reminder"
+	} else if st.WarnBefore > 0 && wake.Before(*st.Deadline) {
+		what = "deadline warning"
 	}
 	return fmt.Sprintf("stage %d (%s): %s", s.req.CurrentStage+1, st.Name, what)
 }
 
-// tick applies the timed rules: a reminder to the approvers who have not
-// decided, or expiry at the deadline.
+// tick applies the timed rules: the deadline warning to the requester and
+// the approvers who have not decided (stages with warn_before only), a
+// reminder to those approvers, or expiry at the deadline.
 func (s *requestRun) tick() {
 	stage := s.req.CurrentStage
+	if warn, ok := s.req.Warn(workflow.Now(s.ctx)); ok {
+		s.reminded()
+		s.notify(notify.KindDeadlineWarning, warn, stage, len(s.req.Stages[stage].Extensions))
+	}
 	sent := s.req.Stages[stage].RemindersSent
 	remind, expired := s.req.Tick(workflow.Now(s.ctx))
 	switch {
