@@ -242,6 +242,10 @@ func TestAPI_ContractEveryOperation(t *testing.T) {
 		{"rejectRequest", func() {
 			e.must(http.StatusOK, approver, "POST", p("/api/v2/service_requests/%d/reject/", rejected), map[string]any{"reason": "not now"})
 		}},
+		{"extendRequest", func() {
+			out := e.must(http.StatusConflict, approver, "POST", p("/api/v2/service_requests/%d/extend/", canceled), map[string]any{"by": "1h", "reason": "away"})
+			assert.Equal(e.t, "extension_not_allowed", out["code"], "the fallback stage allows no extension")
+		}},
 		{"cancelRequest", func() {
 			e.must(http.StatusOK, requester, "POST", p("/api/v2/service_requests/%d/cancel/", canceled), map[string]any{"reason": "no longer needed"})
 		}},

@@ -168,6 +168,7 @@ var capabilityActions = []struct {
 	{"reject", "POST", "reject/", map[string]any{"reason": "not now"}},
 	{"comment", "POST", "comment/", map[string]any{"text": "a remark"}},
 	{"cancel", "POST", "cancel/", map[string]any{"reason": "no longer needed"}},
+	{"extend", "POST", "extend/", map[string]any{"by": "1h"}},
 	{"delete", "DELETE", "", nil},
 }
 
@@ -239,11 +240,12 @@ func TestAPI_CapabilitiesOnPendingRequest(t *testing.T) {
 	id := pending()
 	assert.Nil(t, e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)["finished"],
 		"finished is null while the status is not terminal")
-	all := map[string]bool{"approve": true, "reject": true, "comment": true, "cancel": true, "delete": true}
+	// The item's stage allows no extension: nobody may extend it.
+	all := map[string]bool{"approve": true, "reject": true, "comment": true, "cancel": true, "delete": true, "extend": false}
 	for user, want := range map[string]map[string]bool{
-		requester: {"approve": false, "reject": false, "comment": true, "cancel": true, "delete": true},
-		approver:  {"approve": true, "reject": true, "comment": true, "cancel": false, "delete": false},
-		orgAdmin:  {"approve": false, "reject": false, "comment": true, "cancel": true, "delete": true},
+		requester: {"approve": false, "reject": false, "comment": true, "cancel": true, "delete": true, "extend": false},
+		approver:  {"approve": true, "reject": true, "comment": true, "cancel": false, "delete": false, "extend": false},
+		orgAdmin:  {"approve": false, "reject": false, "comment": true, "cancel": true, "delete": true, "extend": false},
 		superuser: all,
 		otherTeam: nil, // does not see it
 	} {
@@ -267,7 +269,7 @@ func TestAPI_CapabilitiesOnFinishedRequest(t *testing.T) {
 	id := rejected()
 	detail := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
 	assert.NotNil(t, detail["finished"], "finished is set with a terminal status")
-	none := map[string]bool{"approve": false, "reject": false, "comment": false, "cancel": false}
+	none := map[string]bool{"approve": false, "reject": false, "comment": false, "cancel": false, "extend": false}
 	with := func(del bool) map[string]bool {
 		out := map[string]bool{"delete": del}
 		for k, v := range none {

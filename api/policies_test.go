@@ -289,3 +289,50 @@ func TestAPI_PolicyDeadlineRules(t *testing.T) {
 	assert.Equal(t, "4h0m0s", planned["warn_before"])
 	assert.Equal(t, []any{map[string]any{"after": "8h0m0s", "approver_team": map[string]any{"id": float64(sre), "name": "sre"}}}, planned["escalations"])
 }
+
+// Extending a stage's deadline through the API: who may is told by
+// user_capabilities.extend and refused otherwise (before anything about
+// the body), the deadline moves, and extensions add up to max_extension.
+func TestAPI_Extend(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": e.orgID(), "name": "restarts", "priority": 1,
+		"stages": []map[string]any{{"name": "SRE", "approver_team": e.teamID("sre"), "timeout": "24h", "max_extension": "36h"}},
+	})
+	id := e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
+	detail := e.must(http.StatusOK, approver, "GET", path, nil)
+	assert.True(t, capabilitiesOf(t, detail)["extend"], "an eligible approver may extend")
+	assert.True(t, capabilitiesOf(t, e.must(http.StatusOK, orgAdmin, "GET", path, nil))["extend"], "so may an org admin")
+	assert.False(t, capabilitiesOf(t, e.must(http.StatusOK, requester, "GET", path, nil))["extend"], "the requester may not")
+	deadline, err := time.Parse(time.RFC3339Nano, stageOf(detail, 0)["deadline"].(string))
+	require.NoError(t, err)
+
+	out := e.must(http.StatusForbidden, requester, "POST", path+"extend/", map[string]any{"by": "soon"})
+	assert.Equal(t, "not_allowed", out["code"], "who may not extend is told so before the body is judged")
+	out = e.must(http.StatusBadRequest, approver, "POST", path+"extend/", map[string]any{"by": "soon"})
+	assert.Contains(t, out, "by")
+	e.must(http.StatusBadRequest, approver, "POST", path+"extend/", map[string]any{"reason": "no duration"})
+	out = e.must(http.StatusBadRequest, approver, "POST", path+"extend/", map[string]any{"by": "-1h"})
+	assert.Equal(t, "invalid_duration", out["code"])
+
+	out = e.must(http.StatusOK, approver, "POST", path+"extend/", map[string]any{"by": "24h", "reason": "waiting for the change window"})
+	st := stageOf(out, 0)
+	moved, err := time.Parse(time.RFC3339Nano, st["deadline"].(string))
+	require.NoError(t, err)
+	assert.Equal(t, deadline.Add(24*time.Hour), moved)
+	assert.Equal(t, "24h0m0s", st["extended"])
+	assert.Equal(t, "36h0m0s", st["max_extension"])
+	ext := st["extensions"].([]any)[0].(map[string]any)
+	assert.Equal(t, approver, ext["user"])
+	assert.Equal(t, "waiting for the change window", ext["reason"])
+	assert.Equal(t, "api", ext["channel"])
+
+	out = e.must(http.StatusConflict, orgAdmin, "POST", path+"extend/", map[string]any{"by": "13h"})
+	assert.Equal(t, "extension_exceeded", out["code"])
+	e.must(http.StatusOK, orgAdmin, "POST", path+"extend/", map[string]any{"by": "12h"})
+	out = e.must(http.StatusConflict, orgAdmin, "POST", path+"extend/", map[string]any{"by": "1m"})
+	assert.Equal(t, "extension_exceeded", out["code"])
+	assert.False(t, capabilitiesOf(t, e.must(http.StatusOK, orgAdmin, "GET", path, nil))["extend"], "nothing left to extend by")
+}

@@ -45,6 +45,7 @@ type RequestRelated struct {
 	Reject  string `json:"reject"`
 	Comment string `json:"comment"`
 	Cancel  string `json:"cancel"`
+	Extend  string `json:"extend"`
 }
 
 // RequestSummaryFields name what the request refers to, and what the
@@ -149,6 +150,14 @@ type RequestStage struct {
 	RemindersSent      int                  `json:"reminders_sent"`
 	RemindedAt         []time.Time          `json:"reminded_at"`
 	Unreachable        *Unreachable         `json:"unreachable"`
+	// MaxExtension is how much the deadline may be extended in all,
+	// Extended how much it was, by Extensions ("0s" and empty from the
+	// projection, which does not know them). WarnBefore: the deadline
+	// warning's lead ("0s": none).
+	MaxExtension approval.Duration    `json:"max_extension"`
+	Extended     approval.Duration    `json:"extended"`
+	Extensions   []approval.Extension `json:"extensions"`
+	WarnBefore   approval.Duration    `json:"warn_before"`
 }
 
 // StageSummaryFields name the stage's approver team.
@@ -200,7 +209,8 @@ func requestSummary(r store.Request, caps requests.Capabilities) RequestSummary 
 	}
 	return RequestSummary{
 		ID: r.ID, Type: "service_request", URL: url,
-		Related: RequestRelated{Approve: url + "approve/", Reject: url + "reject/", Comment: url + "comment/", Cancel: url + "cancel/"},
+		Related: RequestRelated{Approve: url + "approve/", Reject: url + "reject/", Comment: url + "comment/", Cancel: url + "cancel/",
+			Extend: url + "extend/"},
 		SummaryFields: RequestSummaryFields{
 			CatalogItem:      NamedRef{ID: r.CatalogItemID, Name: r.CatalogItemName},
 			Requester:        UserRef{ID: r.RequesterID, Username: r.RequesterUsername},
@@ -249,6 +259,10 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		v.NextReminder, v.RemindersSent = s.NextReminder, s.RemindersSent
 		v.RequireRecentLogin = s.RequireRecentLogin
 		v.RemindedAt = remindedAt(s.OpenedAt, s.ReminderInterval.Std(), s.RemindersSent)
+		v.MaxExtension, v.Extended, v.WarnBefore = s.MaxExtension, s.Extended, s.WarnBefore
+		if s.Extensions != nil {
+			v.Extensions = s.Extensions
+		}
 		if u := s.Unreachable; u != nil {
 			since := u.Since
 			v.Unreachable = &Unreachable{Reason: u.Reason, Needed: u.Needed, Remaining: nonNilStrings(u.Remaining), Since: &since}
@@ -300,7 +314,7 @@ func stageView(i int, name string, team *approval.Ref, minApprovers int, denial 
 		MinApprovers: minApprovers, DenialMessage: denial,
 		Timeout: approval.Duration(timeout), ReminderInterval: approval.Duration(reminder),
 		Status: approval.StageStatus(status), OpenedAt: opened, Deadline: deadline, DecidedAt: decided,
-		Approvals: approvals, Responses: responses, RemindedAt: []time.Time{},
+		Approvals: approvals, Responses: responses, RemindedAt: []time.Time{}, Extensions: []approval.Extension{},
 	}
 }
 

@@ -23,6 +23,7 @@ func (s *Server) requestRoutes(r *gin.RouterGroup) {
 	r.POST("/service_requests/:id/reject/", handle(s.decide(approval.ActionReject)))
 	r.POST("/service_requests/:id/comment/", handle(s.decide(approval.ActionComment)))
 	r.POST("/service_requests/:id/cancel/", handle(s.decide(approval.ActionCancel)))
+	r.POST("/service_requests/:id/extend/", handle(s.extend))
 }
 
 // requestFor loads the request of the path (with its stages and responses)
@@ -249,4 +250,56 @@ func (b decisionBody) text(field string) (string, fieldErrors) {
 		return *v, errs
 	}
 	return "", errs
+}
+
+// extendBody is the body of extend: {"by": "24h", "reason": "..."}.
+type extendBody struct {
+	By     *string `json:"by"`
+	Reason *string `json:"reason"`
+}
+
+// read reads the body's duration; by is required.
+func (b extendBody) read() (approval.Duration, fieldErrors) {
+	errs := fieldErrors{}
+	if b.By == nil {
+		errs.add("by", `This field is required: a duration such as "24h".`)
+		return 0, errs
+	}
+	d, err := time.ParseDuration(*b.By)
+	if err != nil {
+		errs.add("by", fmt.Sprintf(`Use a duration such as "24h", not %q.`, approval.Cut(*b.By, 40)))
+	}
+	return approval.Duration(d), errs
+}
+
+// extend moves the open stage's deadline as the caller (see
+// requests.Service.Extend), and answers with the new state. Who may not
+// extend is told so before anything about the body.
+func (s *Server) extend(c *gin.Context) error {
+	r, err := s.requestFor(c, access.Act)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	a := actor(c)
+	var b extendBody
+	err = bind(c, &b)
+	var by approval.Duration
+	if err == nil {
+		var errs fieldErrors
+		by, errs = b.read()
+		err = errs.err()
+	}
+	if err != nil {
+		if inputError(err) {
+			err = s.requests.WhoActsFirst(ctx, a, r.ID, approval.ActionExtend, err)
+		}
+		return err
+	}
+	st, err := s.requests.Extend(ctx, a, r, by, deref(b.Reason))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, requestDetail(r, &st, s.requests.Capabilities(ctx, a.Principal, r, &st)))
+	return nil
 }

@@ -19,6 +19,10 @@ type Capabilities struct {
 	Comment bool `json:"comment"`
 	Cancel  bool `json:"cancel"`
 	Delete  bool `json:"delete"`
+	// Extend: the caller may extend the open stage's deadline (by up to
+	// what its max_extension leaves). Only the workflow's state knows a
+	// stage's max_extension, so it is false when judged without it.
+	Extend bool `json:"extend"`
 }
 
 // CapabilitiesOf is what p may do to request r at now. With live, the
@@ -37,7 +41,7 @@ func CapabilitiesOf(p access.Principal, r store.Request, live *approval.Request,
 	if live != nil {
 		ok := func(a approval.Action) bool { return live.Check(a, p.Username, "-", now) == nil }
 		c := Capabilities{Approve: ok(approval.ActionApprove), Reject: ok(approval.ActionReject),
-			Comment: ok(approval.ActionComment), Cancel: ok(approval.ActionCancel)}
+			Comment: ok(approval.ActionComment), Cancel: ok(approval.ActionCancel), Extend: ok(approval.ActionExtend)}
 		c.Delete = mayDelete && deletable(live.Status, live.Job != nil) &&
 			(live.Status != approval.StatusPendingApproval || c.Cancel)
 		return c

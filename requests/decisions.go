@@ -32,6 +32,17 @@ func (s *Service) Decide(ctx context.Context, a Actor, r store.Request, action a
 	return st, err
 }
 
+// Extend sends extend to request r's workflow as a: the open stage's
+// deadline moves by by, with reason, up to the stage's max_extension in
+// all. Refusals and errors as Decide's.
+func (s *Service) Extend(ctx context.Context, a Actor, r store.Request, by approval.Duration, reason string) (approval.Request, error) {
+	st, err := s.act(ctx, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionExtend, User: a.Username, Text: reason, By: by}, a.Channel)
+	if ref := RefusalOf(err); ref != nil && InputRefusal(ref) {
+		err = s.WhoActsFirst(ctx, a, r.ID, approval.ActionExtend, err)
+	}
+	return st, err
+}
+
 // WhoActsFirst answers err, a decision refused for what it holds (a body
 // that cannot be read, a text the rules refuse), with the rules' refusal
 // of who sends it, when there is one, so that who may not act on the
@@ -157,7 +168,7 @@ func RefusalOf(err error) *approval.Refusal {
 func InputRefusal(ref *approval.Refusal) bool {
 	switch ref.Code {
 	case approval.CodeUserRequired, approval.CodeUnknownAction, approval.CodeTooLong,
-		approval.CodeReasonRequired, approval.CodeTextRequired, approval.CodeMalformed:
+		approval.CodeReasonRequired, approval.CodeTextRequired, approval.CodeMalformed, approval.CodeInvalidDuration:
 		return true
 	}
 	return false
