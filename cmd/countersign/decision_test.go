@@ -45,15 +45,26 @@ func TestDecisionSign(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out.Bytes(), &c))
 	require.NoError(t, proof.VerifyUser(key.Public, c.Decision(7).Claims(), *c.Proof))
 
+	out.Reset()
+	require.NoError(t, runDecision([]string{"sign", "--request", "9", "--action", "extend", "--user", "bob", "--by", "24h", "--reason", "away"}, &out, now, env))
+	var x workflows.ExtendInput
+	require.NoError(t, json.Unmarshal(out.Bytes(), &x), out.String())
+	assert.Equal(t, 24*time.Hour, x.By.Std())
+	require.NoError(t, proof.VerifyUser(key.Public, x.Decision(9).Claims(), *x.Proof), "the duration is part of what the proof vouches for")
+	x.By *= 2
+	require.Error(t, proof.VerifyUser(key.Public, x.Decision(9).Claims(), *x.Proof), "another duration does not verify")
+
 	for args, want := range map[string][]string{
-		"usage":        {},
-		"no request":   {"sign", "--action", "approve", "--user", "bob"},
-		"bad action":   {"sign", "--request", "1", "--action", "veto", "--user", "bob"},
-		"no user":      {"sign", "--request", "1", "--action", "approve"},
-		"wrong text":   {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--reason", "x"},
-		"no key":       {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--key-file", filepath.Join(t.TempDir(), "none")},
-		"stray":        {"sign", "--request", "1", "--action", "approve", "--user", "bob", "extra"},
-		"key required": {"sign", "--request", "1", "--action", "approve", "--user", "bob"},
+		"usage":         {},
+		"no request":    {"sign", "--action", "approve", "--user", "bob"},
+		"bad action":    {"sign", "--request", "1", "--action", "veto", "--user", "bob"},
+		"no user":       {"sign", "--request", "1", "--action", "approve"},
+		"wrong text":    {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--reason", "x"},
+		"by not extend": {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--by", "1h"},
+		"extend no by":  {"sign", "--request", "1", "--action", "extend", "--user", "bob"},
+		"no key":        {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--key-file", filepath.Join(t.TempDir(), "none")},
+		"stray":         {"sign", "--request", "1", "--action", "approve", "--user", "bob", "extra"},
+		"key required":  {"sign", "--request", "1", "--action", "approve", "--user", "bob"},
 	} {
 		lookup := env
 		if args == "key required" {
