@@ -15,6 +15,9 @@ type Roster struct {
 	TeamMembers []string `json:"team_members"`
 	OrgAdmins   []string `json:"org_admins"`
 	Superusers  []string `json:"superusers"`
+	// Escalated are the members of the teams the open stage was escalated
+	// to (StageState.EscalationTeams): they may decide it too.
+	Escalated []string `json:"escalated,omitempty"`
 }
 
 // Decision is an approver's verdict on a stage.
@@ -79,6 +82,9 @@ type StageState struct {
 	Extended   Duration    `json:"extended,omitempty"`
 	Extensions []Extension `json:"extensions,omitempty"`
 	WarnedFor  *time.Time  `json:"warned_for,omitempty"`
+	// Escalated are the teams the stage was escalated to, in order: by
+	// its escalation steps or on demand.
+	Escalated []StageEscalation `json:"escalated,omitempty"`
 }
 
 // Denial is what the requester is told when a stage rejects the request:
@@ -253,6 +259,9 @@ func (r *Request) NextWake() (time.Time, bool) {
 	if at, ok := st.warnAt(); ok && at.Before(wake) {
 		wake = at
 	}
+	if _, at, ok := st.nextStep(); ok && at.Before(wake) {
+		wake = at
+	}
 	return wake, true
 }
 
@@ -373,9 +382,14 @@ func (r *Request) refresh(now time.Time) {
 	st.Unreachable = r.reach(st, st.Unreachable, now)
 }
 
-// stageApprovers are the users a stage names: its team, or the org admins.
+// stageApprovers are the users a stage names: its team, or the org admins,
+// and the members of the teams it was escalated to.
 func (r *Request) stageApprovers(st *StageState) []string {
-	return r.Roster.Approvers(st.ApproverTeam)
+	approvers := r.Roster.Approvers(st.ApproverTeam)
+	if len(st.Escalated) == 0 || len(r.Roster.Escalated) == 0 {
+		return approvers
+	}
+	return append(slices.Clone(approvers), r.Roster.Escalated...)
 }
 
 // Approvers are the users a stage with approver team team names: the

@@ -24,7 +24,7 @@ const (
 // Valid reports whether a is a known action.
 func (a Action) Valid() bool {
 	switch a {
-	case ActionApprove, ActionReject, ActionComment, ActionCancel, ActionExtend:
+	case ActionApprove, ActionReject, ActionComment, ActionCancel, ActionExtend, ActionEscalate:
 		return true
 	}
 	return false
@@ -149,6 +149,9 @@ type Effect struct {
 	CancelRequested bool
 	// Extended: the open stage's deadline moved.
 	Extended bool
+	// Escalated lists who may decide the open stage since it was
+	// escalated and could not before.
+	Escalated []string
 }
 
 // Check tells whether user may perform action with text (the approval
@@ -203,6 +206,8 @@ func (r *Request) Check(action Action, user, text string, now time.Time) error {
 		return nil
 	case ActionExtend:
 		return r.checkExtend(user, now)
+	case ActionEscalate:
+		return r.checkEscalate(user, now)
 	}
 	return refuse(CodeUnknownAction, "unknown action %q", action)
 }
@@ -297,6 +302,11 @@ type Act struct {
 	Via    Via
 	// By is how much an extension moves the deadline.
 	By Duration
+	// Team is the team an escalation adds, and Roster who may act once it
+	// is added (its members in Escalated); Apply refuses an escalation
+	// without a Roster.
+	Team   *Ref
+	Roster *Roster
 }
 
 // CheckAct is Check of act, with what only some actions carry (an
@@ -305,8 +315,11 @@ func (r *Request) CheckAct(act Act, now time.Time) error {
 	if err := r.Check(act.Action, act.User, act.Text, now); err != nil {
 		return err
 	}
-	if act.Action == ActionExtend {
+	switch act.Action {
+	case ActionExtend:
 		return r.checkExtendBy(act.By)
+	case ActionEscalate:
+		return r.checkEscalateTo(act.Team)
 	}
 	return nil
 }
@@ -339,6 +352,12 @@ func (r *Request) Apply(act Act, now time.Time) (Effect, error) {
 	case ActionExtend:
 		r.extend(user, act.By, text, act.Via, now)
 		return Effect{Extended: true}, nil
+	case ActionEscalate:
+		if act.Roster == nil {
+			return Effect{}, refuse(CodeRosterPending, "who may act once request %d is escalated is being resolved; try again in a moment", r.ID)
+		}
+		newly := r.Escalate(StageEscalation{ApproverTeam: *act.Team, User: user, Reason: text, At: now, Via: act.Via}, *act.Roster, now)
+		return Effect{Escalated: newly}, nil
 	default: // ActionCancel; Check refused anything else.
 		return r.cancel(user, text, act.Via, now), nil
 	}
