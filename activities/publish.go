@@ -203,6 +203,7 @@ func Projection(r approval.Request, seq int64) store.RequestState {
 			Timeout:            s.Timeout.Std(),
 			ReminderInterval:   s.ReminderInterval.Std(),
 			RequireRecentLogin: s.RequireRecentLogin.Std(),
+			EscalationTeamIDs:  s.EscalationTeams(),
 			Status:             string(s.Status),
 			OpenedAt:           s.OpenedAt,
 			Deadline:           s.Deadline,

@@ -20,3 +20,9 @@ CREATE TABLE approval_policy_stage_escalations (
 );
 
 CREATE INDEX approval_policy_stage_escalations_team_idx ON approval_policy_stage_escalations (approver_team_id);
+
+-- The teams a request's stage was escalated to, in order: their members may
+-- decide it too, and a change of their membership concerns the request.
+ALTER TABLE service_request_stages
+    ADD COLUMN escalation_team_ids bigint[] NOT NULL DEFAULT '{}';
+CREATE INDEX service_request_stages_escalation_team_ids_idx ON service_request_stages USING gin (escalation_team_ids);

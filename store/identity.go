@@ -62,6 +62,8 @@ type Team struct {
 // the active superusers. Each list is sorted by username (byte order) and
 // never nil.
 type Roster struct {
+	// TeamName is the team's name; empty without a team.
+	TeamName    string
 	TeamMembers []string
 	OrgAdmins   []string
 	Superusers  []string
@@ -318,6 +320,7 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (Roster,
 	const q = `SELECT
 		EXISTS (SELECT 1 FROM organizations WHERE id = $1) AS org_found,
 		($2::bigint IS NULL OR EXISTS (SELECT 1 FROM teams WHERE id = $2 AND organization_id = $1)) AS team_found,
+		COALESCE((SELECT name FROM teams WHERE id = $2 AND organization_id = $1), '') AS team_name,
 		ARRAY(SELECT u.username FROM team_members m JOIN users u ON u.id = m.user_id
 			WHERE m.team_id = $2 AND u.is_active ORDER BY u.username COLLATE "C") AS team_members,
 		ARRAY(SELECT u.username FROM organization_admins a JOIN users u ON u.id = a.user_id
@@ -327,6 +330,7 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (Roster,
 	var row struct {
 		OrgFound    bool           `db:"org_found"`
 		TeamFound   bool           `db:"team_found"`
+		TeamName    string         `db:"team_name"`
 		TeamMembers pq.StringArray `db:"team_members"`
 		OrgAdmins   pq.StringArray `db:"org_admins"`
 		Superusers  pq.StringArray `db:"superusers"`
@@ -341,6 +345,7 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (Roster,
 		return Roster{}, wrap("roster", fmt.Errorf("%w: team %d in organization %d", ErrNotFound, *teamID, orgID))
 	}
 	return Roster{
+		TeamName:    row.TeamName,
 		TeamMembers: nonNil(row.TeamMembers),
 		OrgAdmins:   nonNil(row.OrgAdmins),
 		Superusers:  nonNil(row.Superusers),

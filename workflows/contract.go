@@ -42,6 +42,9 @@ const (
 	Cancel  = string(approval.ActionCancel)
 	// Extend extends the open stage's deadline, up to its max_extension.
 	Extend = string(approval.ActionExtend)
+	// Escalate makes another team's members eligible on the open stage
+	// (org admins only).
+	Escalate = string(approval.ActionEscalate)
 	// RefreshApprovers is a signal telling a waiting request that the
 	// membership of a team or of the organization's admins changed, so it
 	// resolves who may decide its open stage again.
@@ -229,6 +232,17 @@ type ExtendInput struct {
 	Roster *StageRoster      `json:"roster,omitempty"`
 }
 
+// EscalateInput is the payload of escalate: {"user","approver_team","reason"};
+// approver_team is the id of a team of the request's organization, whose
+// active members may then decide the open stage too.
+type EscalateInput struct {
+	User         string       `json:"user"`
+	ApproverTeam int64        `json:"approver_team"`
+	Reason       string       `json:"reason"`
+	Proof        *proof.Proof `json:"proof,omitempty"`
+	Roster       *StageRoster `json:"roster,omitempty"`
+}
+
 // StageRoster is who may act on a request while a stage is open (Stage,
 // its approver team Team, nil for the organization's admins), as the API
 // read it from PostgreSQL when it sent a decision. The decision is judged
@@ -237,6 +251,10 @@ type ExtendInput struct {
 type StageRoster struct {
 	Stage int    `json:"stage"`
 	Team  *int64 `json:"team"`
+	// Escalations are the teams the stage was escalated to, as the sender
+	// knew them; a roster that knows other ones than the stage's is
+	// ignored too.
+	Escalations []int64 `json:"escalations,omitempty"`
 	approval.Roster
 }
 
@@ -260,6 +278,9 @@ func (d Decision) context() string {
 	}
 	if d.By != 0 {
 		c += " by:" + d.By.String()
+	}
+	if d.Team != 0 {
+		c += " team:" + strconv.FormatInt(d.Team, 10)
 	}
 	return c
 }
@@ -287,6 +308,11 @@ func (in ExtendInput) Decision(requestID int64) Decision {
 }
 
 // Decision returns in as a Decision on request requestID.
+func (in EscalateInput) Decision(requestID int64) Decision {
+	return Decision{RequestID: requestID, Action: approval.ActionEscalate, User: in.User, Text: in.Reason, Team: in.ApproverTeam, Roster: in.Roster}
+}
+
+// Decision returns in as a Decision on request requestID.
 func (in CancelInput) Decision(requestID int64) Decision {
 	return Decision{RequestID: requestID, Action: approval.ActionCancel, User: in.User, Text: in.Reason,
 		PendingOnly: in.PendingOnly, Roster: in.Roster}
@@ -307,6 +333,8 @@ type Decision struct {
 	SignedInAt *time.Time
 	// By is how much an extension moves the deadline (extend only).
 	By approval.Duration
+	// Team is the id of the team an escalation adds (escalate only).
+	Team int64
 }
 
 // Claims are what a proof of d vouches for.
@@ -337,6 +365,8 @@ func (d Decision) Payload(p *proof.Proof) any {
 		return CancelInput{User: d.User, Reason: d.Text, PendingOnly: d.PendingOnly, Proof: p, Roster: d.Roster}
 	case approval.ActionExtend:
 		return ExtendInput{User: d.User, By: d.By, Reason: d.Text, Proof: p, Roster: d.Roster}
+	case approval.ActionEscalate:
+		return EscalateInput{User: d.User, ApproverTeam: d.Team, Reason: d.Text, Proof: p, Roster: d.Roster}
 	}
 	return nil
 }

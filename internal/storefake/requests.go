@@ -284,7 +284,7 @@ func (s *Store) PendingRequestsUsingTeam(ctx context.Context, teamID int64) ([]i
 		return nil, err
 	}
 	return s.pendingIDs(func(r *store.Request, st *store.StageState) bool {
-		return st != nil && st.ApproverTeamID != nil && *st.ApproverTeamID == teamID
+		return st != nil && ((st.ApproverTeamID != nil && *st.ApproverTeamID == teamID) || slices.Contains(st.EscalationTeamIDs, teamID))
 	}), nil
 }
 
@@ -308,6 +308,11 @@ func (s *Store) PendingRequestsForUser(ctx context.Context, userID int64) ([]int
 	return s.pendingIDs(func(r *store.Request, st *store.StageState) bool {
 		if st == nil {
 			return false
+		}
+		for _, team := range st.EscalationTeamIDs {
+			if s.teamMembers[pair{team, userID}] {
+				return true
+			}
 		}
 		if st.ApproverTeamID != nil {
 			return s.teamMembers[pair{*st.ApproverTeamID, userID}]
