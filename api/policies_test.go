@@ -336,3 +336,40 @@ func TestAPI_Extend(t *testing.T) {
 	assert.Equal(t, "extension_exceeded", out["code"])
 	assert.False(t, capabilitiesOf(t, e.must(http.StatusOK, orgAdmin, "GET", path, nil))["extend"], "nothing left to extend by")
 }
+
+// An org admin escalates a request's open stage to another team through
+// the API: who may not is told so first, a team of no organization is a
+// field error, and the team's members may then decide through the API
+// (their roster read with the stage's escalation teams).
+func TestAPI_Escalate(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	id := e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
+	security := e.teamID("security")
+	assert.True(t, capabilitiesOf(t, e.must(http.StatusOK, orgAdmin, "GET", path, nil))["escalate"])
+	assert.False(t, capabilitiesOf(t, e.must(http.StatusOK, approver, "GET", path, nil))["escalate"])
+
+	out := e.must(http.StatusForbidden, approver, "POST", path+"escalate/", map[string]any{"approver_team": 999999})
+	assert.Equal(t, "not_allowed", out["code"], "who may not escalate is told so before the body is judged")
+	out = e.must(http.StatusBadRequest, orgAdmin, "POST", path+"escalate/", map[string]any{"approver_team": 999999})
+	assert.Contains(t, out, "approver_team")
+	e.must(http.StatusBadRequest, orgAdmin, "POST", path+"escalate/", map[string]any{"reason": "no team"})
+	e.must(http.StatusNotFound, "dave", "POST", path+"approve/", map[string]any{}) // not his to see before the escalation
+
+	out = e.must(http.StatusOK, orgAdmin, "POST", path+"escalate/", map[string]any{"approver_team": security, "reason": "sre is away"})
+	esc := stageOf(out, 0)["escalated"].([]any)[0].(map[string]any)
+	assert.Equal(t, "security", esc["approver_team"].(map[string]any)["name"])
+	assert.Equal(t, orgAdmin, esc["user"])
+	assert.Equal(t, "sre is away", esc["reason"])
+	assert.Contains(t, out["pending_approvers"], "dave")
+	out = e.must(http.StatusConflict, orgAdmin, "POST", path+"escalate/", map[string]any{"approver_team": security})
+	assert.Equal(t, "already_escalated", out["code"])
+
+	e.eventually(30*time.Second, "the escalation in PostgreSQL", func() bool {
+		st, err := e.stack.Store.GetRequest(context.Background(), id)
+		return err == nil && len(st.Stages[0].EscalationTeamIDs) == 1
+	})
+	out = e.must(http.StatusOK, "dave", "POST", path+"approve/", map[string]any{"comment": "fine"})
+	assert.Equal(t, "dave", stageOf(out, 0)["responses"].([]any)[0].(map[string]any)["user"])
+}

@@ -41,11 +41,12 @@ type RequestSummary struct {
 
 // RequestRelated are the request's action endpoints.
 type RequestRelated struct {
-	Approve string `json:"approve"`
-	Reject  string `json:"reject"`
-	Comment string `json:"comment"`
-	Cancel  string `json:"cancel"`
-	Extend  string `json:"extend"`
+	Approve  string `json:"approve"`
+	Reject   string `json:"reject"`
+	Comment  string `json:"comment"`
+	Cancel   string `json:"cancel"`
+	Extend   string `json:"extend"`
+	Escalate string `json:"escalate"`
 }
 
 // RequestSummaryFields name what the request refers to, and what the
@@ -158,6 +159,11 @@ type RequestStage struct {
 	Extended     approval.Duration    `json:"extended"`
 	Extensions   []approval.Extension `json:"extensions"`
 	WarnBefore   approval.Duration    `json:"warn_before"`
+	// Escalations are the stage's escalation steps; Escalated the teams
+	// it was escalated to, by a step or on demand (empty from the
+	// projection).
+	Escalations []approval.Escalation      `json:"escalations"`
+	Escalated   []approval.StageEscalation `json:"escalated"`
 }
 
 // StageSummaryFields name the stage's approver team.
@@ -210,7 +216,7 @@ func requestSummary(r store.Request, caps requests.Capabilities) RequestSummary 
 	return RequestSummary{
 		ID: r.ID, Type: "service_request", URL: url,
 		Related: RequestRelated{Approve: url + "approve/", Reject: url + "reject/", Comment: url + "comment/", Cancel: url + "cancel/",
-			Extend: url + "extend/"},
+			Extend: url + "extend/", Escalate: url + "escalate/"},
 		SummaryFields: RequestSummaryFields{
 			CatalogItem:      NamedRef{ID: r.CatalogItemID, Name: r.CatalogItemName},
 			Requester:        UserRef{ID: r.RequesterID, Username: r.RequesterUsername},
@@ -262,6 +268,12 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		v.MaxExtension, v.Extended, v.WarnBefore = s.MaxExtension, s.Extended, s.WarnBefore
 		if s.Extensions != nil {
 			v.Extensions = s.Extensions
+		}
+		if s.Escalations != nil {
+			v.Escalations = s.Escalations
+		}
+		if s.Escalated != nil {
+			v.Escalated = s.Escalated
 		}
 		if u := s.Unreachable; u != nil {
 			since := u.Since
@@ -315,6 +327,7 @@ func stageView(i int, name string, team *approval.Ref, minApprovers int, denial 
 		Timeout: approval.Duration(timeout), ReminderInterval: approval.Duration(reminder),
 		Status: approval.StageStatus(status), OpenedAt: opened, Deadline: deadline, DecidedAt: decided,
 		Approvals: approvals, Responses: responses, RemindedAt: []time.Time{}, Extensions: []approval.Extension{},
+		Escalations: []approval.Escalation{}, Escalated: []approval.StageEscalation{},
 	}
 }
 

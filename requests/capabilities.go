@@ -23,6 +23,9 @@ type Capabilities struct {
 	// what its max_extension leaves). Only the workflow's state knows a
 	// stage's max_extension, so it is false when judged without it.
 	Extend bool `json:"extend"`
+	// Escalate: the caller may escalate the open stage to another team
+	// (org admins and superusers, while a stage is open).
+	Escalate bool `json:"escalate"`
 }
 
 // CapabilitiesOf is what p may do to request r at now. With live, the
@@ -41,7 +44,8 @@ func CapabilitiesOf(p access.Principal, r store.Request, live *approval.Request,
 	if live != nil {
 		ok := func(a approval.Action) bool { return live.Check(a, p.Username, "-", now) == nil }
 		c := Capabilities{Approve: ok(approval.ActionApprove), Reject: ok(approval.ActionReject),
-			Comment: ok(approval.ActionComment), Cancel: ok(approval.ActionCancel), Extend: ok(approval.ActionExtend)}
+			Comment: ok(approval.ActionComment), Cancel: ok(approval.ActionCancel), Extend: ok(approval.ActionExtend),
+			Escalate: ok(approval.ActionEscalate)}
 		c.Delete = mayDelete && deletable(live.Status, live.Job != nil) &&
 			(live.Status != approval.StatusPendingApproval || c.Cancel)
 		return c
@@ -57,9 +61,10 @@ func CapabilitiesOf(p access.Principal, r store.Request, live *approval.Request,
 	cancel := p.UserID == r.RequesterID || admin
 	return Capabilities{
 		Approve: decide, Reject: decide,
-		Comment: p.UserID == r.RequesterID || admin || decided || decide,
-		Cancel:  cancel,
-		Delete:  mayDelete && deletable(status, r.Job != nil) && cancel,
+		Comment:  p.UserID == r.RequesterID || admin || decided || decide,
+		Cancel:   cancel,
+		Delete:   mayDelete && deletable(status, r.Job != nil) && cancel,
+		Escalate: status == approval.StatusPendingApproval && r.CurrentStage != nil && (admin || p.IsSuperuser),
 	}
 }
 

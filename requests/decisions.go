@@ -43,6 +43,17 @@ func (s *Service) Extend(ctx context.Context, a Actor, r store.Request, by appro
 	return st, err
 }
 
+// Escalate sends escalate to request r's workflow as a: the members of
+// team (of r's organization) may then decide the open stage too.
+// Refusals and errors as Decide's.
+func (s *Service) Escalate(ctx context.Context, a Actor, r store.Request, team int64, reason string) (approval.Request, error) {
+	st, err := s.act(ctx, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionEscalate, User: a.Username, Text: reason, Team: team}, a.Channel)
+	if ref := RefusalOf(err); ref != nil && InputRefusal(ref) {
+		err = s.WhoActsFirst(ctx, a, r.ID, approval.ActionEscalate, err)
+	}
+	return st, err
+}
+
 // WhoActsFirst answers err, a decision refused for what it holds (a body
 // that cannot be read, a text the rules refuse), with the rules' refusal
 // of who sends it, when there is one, so that who may not act on the
@@ -168,7 +179,8 @@ func RefusalOf(err error) *approval.Refusal {
 func InputRefusal(ref *approval.Refusal) bool {
 	switch ref.Code {
 	case approval.CodeUserRequired, approval.CodeUnknownAction, approval.CodeTooLong,
-		approval.CodeReasonRequired, approval.CodeTextRequired, approval.CodeMalformed, approval.CodeInvalidDuration:
+		approval.CodeReasonRequired, approval.CodeTextRequired, approval.CodeMalformed, approval.CodeInvalidDuration,
+		approval.CodeTeamRequired, approval.CodeUnknownTeam:
 		return true
 	}
 	return false
