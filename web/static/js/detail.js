@@ -1,23 +1,26 @@
 // Request detail: status, answers, a timeline of everything that happened,
 // the AWX job with its link; refreshes itself while the request is not
-// finished. Its actions (approve, reject, cancel, delete, comment) are
+// finished. Its actions (approve, reject, extend, escalate, cancel,
+// delete, comment) are
 // those the server offers the user (summary_fields.user_capabilities).
 import { get, post } from './api.js';
 import {
   badge, clearErrors, field, fill, h, icon, pageHead,
-  showApiErrors, showErrors, time,
+  showApiErrors, showErrors, time, toast,
 } from './ui.js';
 import { relative, sentReminders, statusLabel, stepUpWithin } from './format.js';
 import { can } from './capabilities.js';
 import { decideDialog, resumedDecision } from './approvals.js';
-import { cancelDialog, deleteDialog } from './request-actions.js';
+import { cancelDialog, deleteDialog, escalateDialog, extendDialog } from './request-actions.js';
 import { answersView } from './answers.js';
 import { staleGuard } from './stale.js';
 
 const refreshEvery = 3000;
 
 function teamOf(st) {
-  return st.summary_fields?.approver_team?.name || 'organization admins';
+  const escalated = (st.escalated || []).map((e) => e.approver_team.name);
+  const team = st.summary_fields?.approver_team?.name || 'organization admins';
+  return escalated.length ? `${team}; escalated to ${escalated.join(', ')}` : team;
 }
 
 /** How an action reached the request, as the server recorded it. */
@@ -49,6 +52,15 @@ function events(r) {
       const approved = resp.decision === 'approve';
       add(resp.at, approved ? 'ok' : 'bad', `${resp.user} ${approved ? 'approved' : 'rejected'} ${label}`,
         resp.comment ? h('blockquote', {}, resp.comment) : null, via(resp));
+    }
+    for (const x of st.extensions || []) {
+      add(x.at, 'info', `${x.user} extended the deadline of ${label} by ${x.by}`,
+        h('p', { class: 'hint' }, 'New deadline ', time(x.deadline), '.'), x.reason ? h('blockquote', {}, x.reason) : null, via(x));
+    }
+    for (const e of st.escalated || []) {
+      const who = e.user ? `${e.user} escalated ${label}` : `${label} escalated`;
+      add(e.at, 'warn', `${who} to team ${e.approver_team.name}`,
+        h('p', { class: 'hint' }, 'Its members may decide the stage too.'), e.reason ? h('blockquote', {}, e.reason) : null, e.user ? via(e) : null);
     }
     if (st.decided_at && st.status === 'approved') add(st.decided_at, 'ok', `${label} approved`);
     if (st.decided_at && st.status === 'expired') add(st.decided_at, 'bad', `${label} expired: nobody decided before its deadline`);
@@ -147,6 +159,8 @@ export async function detailPage(page, idText) {
     fill(actions,
       can(r, 'approve') ? h('button', { type: 'button', class: 'btn btn-ok', dataset: { action: 'approve' }, onclick: () => decide('approve') }, icon('check'), 'Approve') : null,
       can(r, 'reject') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'reject' }, onclick: () => decide('reject') }, icon('x'), 'Reject') : null,
+      can(r, 'extend') ? h('button', { type: 'button', class: 'btn', dataset: { action: 'extend' }, onclick: () => change('extend', extendDialog) }, icon('clock'), 'Extend deadline') : null,
+      can(r, 'escalate') ? h('button', { type: 'button', class: 'btn', dataset: { action: 'escalate' }, onclick: () => change('escalate', escalateDialog) }, icon('users'), 'Escalate') : null,
       can(r, 'cancel') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'cancel' }, onclick: cancel }, icon('ban'), 'Cancel request') : null,
       can(r, 'delete') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'delete' }, onclick: remove }, icon('trash-2'), 'Delete request') : null);
     commentForm.hidden = !can(r, 'comment');
@@ -197,6 +211,23 @@ export async function detailPage(page, idText) {
     if (updated) {
       guard.supersede();
       // eslint-disable-next-line require-atomic-updates -- the decision's answer is the newest state
+      r = updated;
+      render();
+    }
+    refocus(action);
+  }
+
+  /** Runs the dialog of `action` on the request and shows its answer. */
+  async function change(action, dialog) {
+    let updated = null;
+    try {
+      updated = await dialog(r);
+    } catch (err) {
+      toast(err.message, 'bad');
+    }
+    if (updated) {
+      guard.supersede();
+      // eslint-disable-next-line require-atomic-updates -- the action's answer is the newest state
       r = updated;
       render();
     }
