@@ -55,6 +55,8 @@ func TestErrorResponse_Refusals(t *testing.T) {
 		approval.CodeSelfDecision: 403, approval.CodeNotEligible: 403, approval.CodeNotAllowed: 403,
 		approval.CodeProofRequired: 403, approval.CodeProofInvalid: 403, approval.CodeProofExpired: 403,
 		approval.CodeProofReused: 403, approval.CodeTemporalDecisionsOff: 403, approval.CodeRecentLoginRequired: 403,
+		approval.CodeExtensionNotAllowed: 409, approval.CodeExtensionExceeded: 409, approval.CodeInvalidDuration: 400,
+		approval.CodeTeamRequired: 400, approval.CodeUnknownTeam: 400, approval.CodeAlreadyEscalated: 409,
 	}
 	var want []string
 	for code := range status {
