@@ -79,6 +79,16 @@ func TestStore_CreatePolicy(t *testing.T) {
 			{After: 12 * time.Hour, ApproverTeamID: f.sre.ID, ApproverTeamName: "sre"}}, got.Stages[0].Escalations)
 		assert.Nil(t, got.Stages[1].Escalations)
 
+		_, err = s.CreateTeam(ctx, f.org.ID, "oncall", "")
+		require.NoError(t, err)
+		oncall, err := s.GetTeamByName(ctx, f.org.ID, "oncall")
+		require.NoError(t, err)
+		stages[1].Escalations = []store.PolicyEscalation{{After: time.Minute, ApproverTeamID: oncall.ID}}
+		_, err = s.UpdatePolicy(ctx, created.ID, store.PolicyUpdate{Name: "escalating", Enabled: true, Stages: stages})
+		require.NoError(t, err)
+		assert.ErrorIs(t, s.DeleteTeam(ctx, oncall.ID), store.ErrReferenced, "a team an escalation step names stays")
+		stages[1].Escalations = nil
+
 		stages[0].Escalations = stages[0].Escalations[:1]
 		updated, err := s.UpdatePolicy(ctx, created.ID, store.PolicyUpdate{Name: "escalating", Enabled: true, Stages: stages})
 		require.NoError(t, err)
