@@ -14,8 +14,15 @@ const (
 	// CodeExtensionExceeded: the extension would take the stage's
 	// extensions past its max_extension.
 	CodeExtensionExceeded Code = "extension_exceeded"
-	// CodeInvalidDuration: a duration that must be positive is not.
+	// CodeInvalidDuration: an extension's duration is under MinExtension.
 	CodeInvalidDuration Code = "invalid_duration"
+)
+
+// Bounds on extensions: each adds to the state every update answers with,
+// so a stage takes at most MaxExtensions of at least MinExtension each.
+const (
+	MaxExtensions = 20
+	MinExtension  = time.Second
 )
 
 // Extension is one extension of a stage's deadline: who moved it, by how
@@ -60,6 +67,10 @@ func (r *Request) checkExtend(user string, now time.Time) error {
 		return refuse(CodeExtensionExceeded, "stage %d (%s) of request %d was already extended by %s, the most its policy allows",
 			r.CurrentStage+1, st.Name, r.ID, ShortDuration(st.Extended.Std()))
 	}
+	if len(st.Extensions) >= MaxExtensions {
+		return refuse(CodeExtensionExceeded, "stage %d (%s) of request %d was already extended %d times, the most a stage may be",
+			r.CurrentStage+1, st.Name, r.ID, MaxExtensions)
+	}
 	return nil
 }
 
@@ -67,8 +78,8 @@ func (r *Request) checkExtend(user string, now time.Time) error {
 // extending, may be extended by by.
 func (r *Request) checkExtendBy(by Duration) error {
 	st := r.Current()
-	if by <= 0 {
-		return refuse(CodeInvalidDuration, "extend the deadline by a positive duration such as \"24h\"")
+	if by < Duration(MinExtension) {
+		return refuse(CodeInvalidDuration, "extend the deadline by at least %s, with a duration such as \"24h\"", ShortDuration(MinExtension))
 	}
 	if left := st.MaxExtension - st.Extended; by > left {
 		return refuse(CodeExtensionExceeded, "stage %d (%s) of request %d may be extended by %s more at most, not by %s",

@@ -60,6 +60,7 @@ func TestRequest_Extend(t *testing.T) {
 			req: func(t *testing.T) *approval.Request { return extendable(t, 0, 0) }},
 		{name: "beyond max_extension", user: "bob", by: 49 * time.Hour, want: approval.CodeExtensionExceeded},
 		{name: "a zero duration", user: "bob", by: 0, want: approval.CodeInvalidDuration},
+		{name: "under a second", user: "bob", by: time.Millisecond, want: approval.CodeInvalidDuration},
 		{name: "a negative duration", user: "bob", by: -time.Hour, want: approval.CodeInvalidDuration},
 		{name: "all of it used", user: "bob", by: time.Hour, want: approval.CodeExtensionExceeded,
 			setup: func(r *approval.Request) { _ = extend(r, "erin", 48*time.Hour, t0) }},
@@ -109,6 +110,14 @@ func TestRequest_ExtensionsAddUpToMaxExtension(t *testing.T) {
 	assert.False(t, expired, "the old deadline no longer expires the stage")
 	_, expired = r.Tick(t0.Add(72 * time.Hour))
 	assert.True(t, expired)
+}
+
+func TestRequest_ExtensionsAreBoundedInNumber(t *testing.T) {
+	r := extendable(t, 48*time.Hour, 0)
+	for range approval.MaxExtensions {
+		require.NoError(t, extend(r, "bob", time.Second, t0))
+	}
+	assert.Equal(t, approval.CodeExtensionExceeded, refusalCode(t, extend(r, "bob", time.Second, t0)))
 }
 
 func TestRequest_DeadlineWarning(t *testing.T) {

@@ -21,6 +21,13 @@ const (
 	CodeAlreadyEscalated Code = "already_escalated"
 )
 
+// MaxEscalated bounds the teams one stage is escalated to, by its steps
+// (at most MaxEscalations) and on demand together.
+const MaxEscalated = 10
+
+// CodeTooManyEscalations: the open stage was escalated MaxEscalated times.
+const CodeTooManyEscalations Code = "too_many_escalations"
+
 // StageEscalation is one widening of who may decide a stage: the members
 // of ApproverTeam became eligible At, by the stage's escalation step Step
 // (its position) or, when Step is nil, on demand by User with Reason.
@@ -114,6 +121,10 @@ func (r *Request) checkEscalateTo(team *Ref) error {
 	st := r.Current()
 	if st.escalatedTo(team.ID) {
 		return refuse(CodeAlreadyEscalated, "team %d already decides stage %d (%s) of request %d", team.ID, r.CurrentStage+1, st.Name, r.ID)
+	}
+	if len(st.Escalated) >= MaxEscalated {
+		return refuse(CodeTooManyEscalations, "stage %d (%s) of request %d was already escalated to %d teams, the most a stage may be",
+			r.CurrentStage+1, st.Name, r.ID, MaxEscalated)
 	}
 	return nil
 }

@@ -95,6 +95,17 @@ func TestRequest_EscalateOnDemand(t *testing.T) {
 	}
 }
 
+func TestRequest_EscalationsAreBoundedInNumber(t *testing.T) {
+	r := escalating(t)
+	roster := r.Roster
+	for i := range approval.MaxEscalated {
+		_, err := r.Apply(approval.Act{Action: approval.ActionEscalate, User: "erin", Team: &approval.Ref{ID: int64(100 + i)}, Roster: &roster}, t0)
+		require.NoError(t, err)
+	}
+	_, err := r.Apply(approval.Act{Action: approval.ActionEscalate, User: "erin", Team: &approval.Ref{ID: 999}, Roster: &roster}, t0)
+	assert.Equal(t, approval.CodeTooManyEscalations, refusalCode(t, err))
+}
+
 func TestRequest_RosterWithoutEscalationsIsUnchanged(t *testing.T) {
 	r := twoStage(t)
 	r.SetRoster(approval.Roster{TeamMembers: sreRoster.TeamMembers, OrgAdmins: sreRoster.OrgAdmins, Escalated: []string{"zed"}}, t0)
