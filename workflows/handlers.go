@@ -241,15 +241,18 @@ func (s *requestRun) prepareEscalation(ctx workflow.Context, act *approval.Act) 
 	case team == nil:
 		return &approval.Refusal{Code: approval.CodeUnknownTeam, Message: fmt.Sprintf("team %d is not a team of organization %s", act.Team.ID, s.in.Organization.Name)}
 	}
-	stage := s.req.CurrentStage
-	fut := s.startRoster(ctx, st.ApproverTeam, append(st.EscalationTeams(), team.ID),
+	stage, teams := s.req.CurrentStage, st.EscalationTeams()
+	fut := s.startRoster(ctx, st.ApproverTeam, append(slices.Clone(teams), team.ID),
 		fmt.Sprintf("approvers of stage %d (%s) escalated to team %s", stage+1, st.Name, team.Name))
 	var roster approval.Roster
 	if err := fut.Get(ctx, &roster); err != nil {
 		return &approval.Refusal{Code: approval.CodeRosterPending, Message: "who may act could not be resolved: " + failureMessage(err)}
 	}
-	if s.req.CurrentStage != stage {
-		return &approval.Refusal{Code: approval.CodeStageNotOpen, Message: fmt.Sprintf("stage %d of request %d closed meanwhile", stage+1, s.req.ID)}
+	if st := s.req.Current(); st == nil || s.req.CurrentStage != stage || !slices.Equal(st.EscalationTeams(), teams) {
+		// The stage closed, or was escalated to another team meanwhile:
+		// the roster read misses its members.
+		return &approval.Refusal{Code: approval.CodeRosterPending, Message: fmt.Sprintf(
+			"stage %d of request %d changed while who may act was being resolved; try again in a moment", stage+1, s.req.ID)}
 	}
 	act.Team, act.Roster = team, &roster
 	return nil

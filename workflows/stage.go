@@ -199,11 +199,15 @@ func (s *requestRun) tick() {
 func (s *requestRun) escalateStep(step int, team approval.Ref) {
 	stage := s.req.CurrentStage
 	st := s.req.Current()
-	fut := s.startRoster(s.ctx, st.ApproverTeam, append(st.EscalationTeams(), team.ID),
+	teams := st.EscalationTeams()
+	fut := s.startRoster(s.ctx, st.ApproverTeam, append(slices.Clone(teams), team.ID),
 		fmt.Sprintf("approvers of stage %d (%s) escalated to team %s", stage+1, st.Name, team.Name))
 	s.await(fut.IsReady)
 	var roster approval.Roster
-	if s.canceled || fut.Get(s.ctx, &roster) != nil || s.req.Current() == nil || s.req.CurrentStage != stage {
+	// A stage escalated on demand meanwhile takes the step at the next
+	// wake, which is due at once, with a roster that knows both teams.
+	if s.canceled || fut.Get(s.ctx, &roster) != nil || s.req.Current() == nil || s.req.CurrentStage != stage ||
+		!slices.Equal(s.req.Current().EscalationTeams(), teams) {
 		return
 	}
 	now := workflow.Now(s.ctx)
