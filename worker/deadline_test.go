@@ -95,3 +95,23 @@ func TestWorker_DeadlineExtensionAndWarning(t *testing.T) {
 	assert.Equal(t, []string{"alice", "bob", "carol"}, recipients(warned[0]))
 	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "deadline_extended_and_warned")
 }
+
+// A stage with warn_before and nobody deciding: one warning to the
+// requester and the approvers, then expiry at the deadline.
+func TestWorker_DeadlineWarningThenExpiry(t *testing.T) {
+	c := newCluster(t, awxsim.Config{})
+	c.startWorker(t)
+	stage := c.Stage("SRE", "sre", 1, 3*time.Second, 0)
+	stage.WarnBefore = approval.Duration(time.Second)
+	in := c.Create(t, testkit.RestartService(stage))
+	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
+	res := testkit.Result(t, run, 30*time.Second)
+	assert.Equal(t, approval.StatusExpired, res.Status)
+	warned := c.sentOf(in.RequestID, notify.KindDeadlineWarning)
+	require.Len(t, warned, 1)
+	assert.Equal(t, []string{"alice", "bob", "carol"}, recipients(warned[0]))
+	st := testkit.State(t, c.client, in.RequestID)
+	require.NotNil(t, st.Stages[0].WarnedFor)
+	assert.True(t, st.Stages[0].WarnedFor.Equal(*st.Stages[0].Deadline), "warned for the deadline that held")
+	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "deadline_warning_then_expired")
+}
