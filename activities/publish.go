@@ -326,7 +326,9 @@ func unreachableReason(st *approval.StageState) string {
 // stage that cannot be completed.
 func unreachableRemedy(st *approval.StageState) string {
 	if st.ApproverTeam != nil {
-		return fmt.Sprintf("Add members to team %s (the request then asks them) or cancel the request; a superuser may also approve it.", st.ApproverTeam.Name)
+		return fmt.Sprintf("Add members to team %s or escalate the stage to another team (the request then asks them), or cancel the request; "+
+			"a superuser may also approve it.", st.ApproverTeam.Name)
 	}
-	return "Make more people admins of the organization (the request then asks them) or cancel the request; a superuser may also approve it."
+	return "Make more people admins of the organization or escalate the stage to a team (the request then asks them), or cancel the request; " +
+		"a superuser may also approve it."
 }

@@ -207,8 +207,8 @@ func TestActivities_Publish_Unreachable(t *testing.T) {
 	assert.Equal(t, []notify.Recipient{{Username: "erin", Email: "erin@acme.example"}}, n.Recipients)
 	assert.Equal(t, fmt.Sprintf("Request %d (Restart service) cannot be approved as things stand", in.RequestID), n.Subject)
 	assert.Equal(t, "Stage 1 of 1 (SRE), requested by bob, cannot be completed: it needs 2 more approvals but only 1 eligible approver "+
-		"remains (carol): bob is the requester and cannot approve their own request. Add members to team sre (the request then asks them) "+
-		"or cancel the request; a superuser may also approve it. Otherwise it expires at 2026-04-04T12:00:00Z.", n.Message)
+		"remains (carol): bob is the requester and cannot approve their own request. Add members to team sre or escalate the stage to "+
+		"another team (the request then asks them), or cancel the request; a superuser may also approve it. Otherwise it expires at 2026-04-04T12:00:00Z.", n.Message)
 }
 
 // An extension and a deadline warning say who moved the deadline, by how
