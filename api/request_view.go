@@ -164,6 +164,15 @@ type RequestStage struct {
 	// projection).
 	Escalations []approval.Escalation      `json:"escalations"`
 	Escalated   []approval.StageEscalation `json:"escalated"`
+	// NextEscalation is the open stage's next escalation step and when it
+	// is due; null when none is left (and from the projection).
+	NextEscalation *NextEscalation `json:"next_escalation"`
+}
+
+// NextEscalation is when an open stage next escalates, and to which team.
+type NextEscalation struct {
+	At           time.Time    `json:"at"`
+	ApproverTeam approval.Ref `json:"approver_team"`
 }
 
 // StageSummaryFields name the stage's approver team.
@@ -274,6 +283,9 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		}
 		if s.Escalated != nil {
 			v.Escalated = s.Escalated
+		}
+		if team, at, ok := s.NextEscalation(); ok {
+			v.NextEscalation = &NextEscalation{At: at, ApproverTeam: team}
 		}
 		if u := s.Unreachable; u != nil {
 			since := u.Since

@@ -76,6 +76,19 @@ func (st *StageState) nextStep() (step int, at time.Time, ok bool) {
 	return taken + 1, st.OpenedAt.Add(st.Escalations[taken+1].After.Std()), true
 }
 
+// NextEscalation is the stage's next escalation step, while it is open:
+// the team it adds and when. ok is false when no step is left.
+func (st *StageState) NextEscalation() (team Ref, at time.Time, ok bool) {
+	if st.Status != StagePending {
+		return Ref{}, time.Time{}, false
+	}
+	step, at, ok := st.nextStep()
+	if !ok {
+		return Ref{}, time.Time{}, false
+	}
+	return st.Escalations[step].ApproverTeam, at, true
+}
+
 // DueEscalation is the open stage's escalation step that is due at now
 // (its After since the stage opened has passed), if any. Steps are taken
 // in order, one at a time.

@@ -32,7 +32,11 @@ func TestRequest_EscalationByTime(t *testing.T) {
 
 	wake, _ := r.NextWake()
 	assert.Equal(t, t0.Add(8*time.Hour), wake, "the first step is the next wake")
-	_, _, ok := r.DueEscalation(t0.Add(7 * time.Hour))
+	next, at, ok := r.Stages[0].NextEscalation()
+	require.True(t, ok)
+	assert.Equal(t, *sre, next)
+	assert.Equal(t, t0.Add(8*time.Hour), at)
+	_, _, ok = r.DueEscalation(t0.Add(7 * time.Hour))
 	assert.False(t, ok)
 	step, team, ok := r.DueEscalation(t0.Add(8 * time.Hour))
 	require.True(t, ok)
@@ -51,12 +55,16 @@ func TestRequest_EscalationByTime(t *testing.T) {
 	assert.Equal(t, t0.Add(12*time.Hour), wake, "then the second step")
 	_, _, ok = r.DueEscalation(t0.Add(10 * time.Hour))
 	assert.False(t, ok, "steps come one at a time, each at its time")
+	next, _, _ = r.Stages[0].NextEscalation()
+	assert.Equal(t, "ops", next.Name)
 
 	eff, err := r.Apply(approval.Act{Action: approval.ActionApprove, User: "bob"}, t0.Add(9*time.Hour))
 	require.NoError(t, err)
 	assert.True(t, eff.Approved, "an escalated member's approval counts")
 	_, _, ok = r.DueEscalation(t0.Add(13 * time.Hour))
 	assert.False(t, ok, "nothing escalates once the stage closed")
+	_, _, ok = r.Stages[0].NextEscalation()
+	assert.False(t, ok)
 }
 
 func TestRequest_EscalateOnDemand(t *testing.T) {

@@ -114,6 +114,7 @@ function statusCard(r) {
       r.pending_approvers.length ? [`May decide: ${r.pending_approvers.join(', ')}`, h('br')] : null,
       'Deadline ', time(st.deadline), st.deadline ? ` (${relative(st.deadline)})` : null,
       st.next_reminder ? [h('br'), 'Next reminder ', time(st.next_reminder)] : null,
+      st.next_escalation ? [h('br'), `Escalates to team ${st.next_escalation.approver_team.name} `, time(st.next_escalation.at)] : null,
       stepUpWithin(st)
         ? [h('br'), h('span', { class: 'step-up' }, `Deciding needs a sign-in within the last ${stepUpWithin(st)}`)] : null,
       stuck ? h('p', { class: 'alert unreachable', role: 'status' }, stuck) : null) : null,
