@@ -75,6 +75,9 @@ type Activities struct {
 type RosterInput struct {
 	OrganizationID int64  `json:"organization_id"`
 	TeamID         *int64 `json:"team_id"`
+	// EscalationTeams are the teams the stage was escalated to; their
+	// active members are the roster's Escalated.
+	EscalationTeams []int64 `json:"escalation_teams,omitempty"`
 }
 
 // Event is a notification the workflow asks for; Publish turns it into a

@@ -206,6 +206,7 @@ func Projection(r approval.Request, seq int64) store.RequestState {
 			Timeout:            s.Timeout.Std(),
 			ReminderInterval:   s.ReminderInterval.Std(),
 			RequireRecentLogin: s.RequireRecentLogin.Std(),
+			EscalationTeamIDs:  s.EscalationTeams(),
 			Status:             string(s.Status),
 			OpenedAt:           s.OpenedAt,
 			Deadline:           s.Deadline,
@@ -292,6 +293,21 @@ func notification(r approval.Request, ev Event, contacts map[string]notify.Recip
 			n.Message += " " + unreachableRemedy(stage)
 			n.Message += fmt.Sprintf(" Otherwise it expires at %s.", stage.Deadline.UTC().Format(time.RFC3339))
 		}
+	case notify.KindExtended:
+		n.Subject = fmt.Sprintf("%s: deadline extended", what)
+		if stage != nil && len(stage.Extensions) > 0 {
+			e := stage.Extensions[len(stage.Extensions)-1]
+			n.Message = fmt.Sprintf("Stage %d of %d (%s): %s.", ev.Stage+1, len(r.Stages), stage.Name, e)
+			if e.Reason != "" {
+				n.Message += " Reason: " + e.Reason
+			}
+		}
+	case notify.KindDeadlineWarning:
+		n.Subject = fmt.Sprintf("%s: approval deadline nears", what)
+		if stage != nil {
+			n.Message = fmt.Sprintf("Stage %d of %d (%s) needs %d approval(s), %d so far; it expires at %s unless decided.",
+				ev.Stage+1, len(r.Stages), stage.Name, stage.MinApprovers, stage.Approvals, stage.Deadline.UTC().Format(time.RFC3339))
+		}
 	case notify.KindFinished:
 		n.Subject = fmt.Sprintf("%s finished: %s", what, r.Status)
 		switch {
@@ -318,7 +334,9 @@ func unreachableReason(st *approval.StageState) string {
 // stage that cannot be completed.
 func unreachableRemedy(st *approval.StageState) string {
 	if st.ApproverTeam != nil {
-		return fmt.Sprintf("Add members to team %s (the request then asks them) or cancel the request; a superuser may also approve it.", st.ApproverTeam.Name)
+		return fmt.Sprintf("Add members to team %s or escalate the stage to another team (the request then asks them), or cancel the request; "+
+			"a superuser may also approve it.", st.ApproverTeam.Name)
 	}
-	return "Make more people admins of the organization (the request then asks them) or cancel the request; a superuser may also approve it."
+	return "Make more people admins of the organization or escalate the stage to a team (the request then asks them), or cancel the request; " +
+		"a superuser may also approve it."
 }

@@ -207,8 +207,36 @@ func TestActivities_Publish_Unreachable(t *testing.T) {
 	assert.Equal(t, []notify.Recipient{{Username: "erin", Email: "erin@acme.example"}}, n.Recipients)
 	assert.Equal(t, fmt.Sprintf("Request %d (Restart service) cannot be approved as things stand", in.RequestID), n.Subject)
 	assert.Equal(t, "Stage 1 of 1 (SRE), requested by bob, cannot be completed: it needs 2 more approvals but only 1 eligible approver "+
-		"remains (carol): bob is the requester and cannot approve their own request. Add members to team sre (the request then asks them) "+
-		"or cancel the request; a superuser may also approve it. Otherwise it expires at 2026-04-04T12:00:00Z.", n.Message)
+		"remains (carol): bob is the requester and cannot approve their own request. Add members to team sre or escalate the stage to "+
+		"another team (the request then asks them), or cancel the request; a superuser may also approve it. Otherwise it expires at 2026-04-04T12:00:00Z.", n.Message)
+}
+
+// An extension and a deadline warning say who moved the deadline, by how
+// much, to when and why, and how close the deadline is.
+func TestActivities_Publish_ExtendedAndDeadlineWarning(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	stage := s.Stage("SRE", "sre", 2, 72*time.Hour, 0)
+	stage.MaxExtension, stage.WarnBefore = approval.Duration(48*time.Hour), approval.Duration(4*time.Hour)
+	in := s.Create(t, testkit.RestartService(stage))
+	r := pendingRequest(t, s, in.RequestID, in.Plan)
+	_, err := r.Apply(approval.Act{Action: approval.ActionExtend, User: "erin", By: approval.Duration(24 * time.Hour), Text: "change freeze",
+		Via: approval.Via{Channel: "portal"}}, t0.Add(time.Hour))
+	require.NoError(t, err)
+
+	_, err = activityEnv(s.Activities).ExecuteActivity(s.Activities.Publish, activities.PublishInput{Seq: 3, Request: *r,
+		Events: []activities.Event{
+			{Kind: notify.KindExtended, Recipients: []string{"alice", "carol"}, Stage: 0, Seq: 1},
+			{Kind: notify.KindDeadlineWarning, Recipients: []string{"alice", "carol"}, Stage: 0, Seq: 1},
+		}})
+	require.NoError(t, err)
+	sent := s.Notifier.Sent()
+	require.Len(t, sent, 2)
+	assert.Equal(t, fmt.Sprintf("service-request-%d/extended/0/1", in.RequestID), sent[0].ID)
+	assert.Equal(t, fmt.Sprintf("Request %d (Restart service): deadline extended", in.RequestID), sent[0].Subject)
+	assert.Equal(t, "Stage 1 of 1 (SRE): erin extended the deadline by 24h to 2026-04-05T12:00:00Z. Reason: change freeze", sent[0].Message)
+	assert.Equal(t, fmt.Sprintf("service-request-%d/deadline_warning/0/1", in.RequestID), sent[1].ID)
+	assert.Equal(t, fmt.Sprintf("Request %d (Restart service): approval deadline nears", in.RequestID), sent[1].Subject)
+	assert.Equal(t, "Stage 1 of 1 (SRE) needs 2 approval(s), 1 so far; it expires at 2026-04-05T12:00:00Z unless decided.", sent[1].Message)
 }
 
 // A publication that only notifies (a reminder) delivers its notifications

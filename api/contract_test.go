@@ -255,6 +255,14 @@ func TestAPI_ContractEveryOperation(t *testing.T) {
 		{"requestChanges", func() {
 			e.must(http.StatusOK, approver, "POST", p("/api/v2/service_requests/%d/request_changes/", changed), map[string]any{"reason": "smaller"})
 		}},
+		{"extendRequest", func() {
+			out := e.must(http.StatusConflict, approver, "POST", p("/api/v2/service_requests/%d/extend/", canceled), map[string]any{"by": "1h", "reason": "away"})
+			assert.Equal(e.t, "extension_not_allowed", out["code"], "the fallback stage allows no extension")
+		}},
+		{"escalateRequest", func() {
+			out := e.must(http.StatusOK, orgAdmin, "POST", p("/api/v2/service_requests/%d/escalate/", canceled), map[string]any{"approver_team": newTeam, "reason": "more eyes"})
+			assert.Equal(e.t, "contract", stageOf(out, 0)["escalated"].([]any)[0].(map[string]any)["approver_team"].(map[string]any)["name"])
+		}},
 		{"cancelRequest", func() {
 			e.must(http.StatusOK, requester, "POST", p("/api/v2/service_requests/%d/cancel/", canceled), map[string]any{"reason": "no longer needed"})
 		}},

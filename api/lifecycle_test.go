@@ -163,13 +163,17 @@ func TestAPI_Lifecycle(t *testing.T) {
 var capabilityActions = []struct {
 	name, method, path string
 	body               map[string]any
+	// team, when set, is the body's approver_team: a team of the env's.
+	team string
 }{
-	{"approve", "POST", "approve/", map[string]any{"comment": "fine"}},
-	{"reject", "POST", "reject/", map[string]any{"reason": "not now"}},
-	{"request_changes", "POST", "request_changes/", map[string]any{"reason": "smaller, please"}},
-	{"comment", "POST", "comment/", map[string]any{"text": "a remark"}},
-	{"cancel", "POST", "cancel/", map[string]any{"reason": "no longer needed"}},
-	{"delete", "DELETE", "", nil},
+	{"approve", "POST", "approve/", map[string]any{"comment": "fine"}, ""},
+	{"reject", "POST", "reject/", map[string]any{"reason": "not now"}, ""},
+	{"request_changes", "POST", "request_changes/", map[string]any{"reason": "smaller, please"}, ""},
+	{"comment", "POST", "comment/", map[string]any{"text": "a remark"}, ""},
+	{"cancel", "POST", "cancel/", map[string]any{"reason": "no longer needed"}, ""},
+	{"extend", "POST", "extend/", map[string]any{"by": "1h"}, ""},
+	{"escalate", "POST", "escalate/", nil, "security"},
+	{"delete", "DELETE", "", nil, ""},
 }
 
 // capabilitiesOf reads summary_fields.user_capabilities.
@@ -223,7 +227,11 @@ func (e *env) checkCapabilities(user string, id int64, want map[string]bool, fre
 		if want[a.name] {
 			target = fresh()
 		}
-		got, body := e.call(user, a.method, fmt.Sprintf("/api/v2/service_requests/%d/%s", target, a.path), a.body)
+		reqBody := a.body
+		if a.team != "" {
+			reqBody = map[string]any{"approver_team": e.teamID(a.team)}
+		}
+		got, body := e.call(user, a.method, fmt.Sprintf("/api/v2/service_requests/%d/%s", target, a.path), reqBody)
 		if want[a.name] {
 			assert.Contains(e.t, []int{http.StatusOK, http.StatusNoContent}, got, "%s may %s: %v", user, a.name, body)
 		} else {
@@ -240,15 +248,16 @@ func TestAPI_CapabilitiesOnPendingRequest(t *testing.T) {
 	id := pending()
 	assert.Nil(t, e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)["finished"],
 		"finished is null while the status is not terminal")
+	// The item's stage allows no extension: nobody may extend it.
 	all := map[string]bool{"approve": true, "reject": true, "request_changes": true, "comment": true, "cancel": true, "delete": true,
-		"resubmit": false, "request_again": false}
+		"extend": false, "escalate": true, "resubmit": false, "request_again": false}
 	for user, want := range map[string]map[string]bool{
 		requester: {"approve": false, "reject": false, "request_changes": false, "comment": true, "cancel": true, "delete": true,
-			"resubmit": false, "request_again": false},
+			"extend": false, "escalate": false, "resubmit": false, "request_again": false},
 		approver: {"approve": true, "reject": true, "request_changes": true, "comment": true, "cancel": false, "delete": false,
-			"resubmit": false, "request_again": false},
+			"extend": false, "escalate": false, "resubmit": false, "request_again": false},
 		orgAdmin: {"approve": false, "reject": false, "request_changes": false, "comment": true, "cancel": true, "delete": true,
-			"resubmit": false, "request_again": false},
+			"extend": false, "escalate": true, "resubmit": false, "request_again": false},
 		superuser: all,
 		otherTeam: nil, // does not see it
 	} {
@@ -273,7 +282,7 @@ func TestAPI_CapabilitiesOnFinishedRequest(t *testing.T) {
 	detail := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
 	assert.NotNil(t, detail["finished"], "finished is set with a terminal status")
 	none := map[string]bool{"approve": false, "reject": false, "request_changes": false, "comment": false, "cancel": false,
-		"resubmit": false, "request_again": false}
+		"extend": false, "escalate": false, "resubmit": false, "request_again": false}
 	with := func(del bool) map[string]bool {
 		out := map[string]bool{"delete": del}
 		for k, v := range none {

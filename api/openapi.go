@@ -201,6 +201,18 @@ func operations() []openapi.Operation {
 				"but the workflow did not answer in time, so it may still apply.",
 			Responses: answers(http.StatusOK, RequestDetail{}, 202, 400, 404, 409, 413)})
 	}
+	ops = append(ops, openapi.Operation{Method: http.MethodPost, Path: "/api/v2/service_requests/:id/extend/",
+		ID: "extendRequest", Tags: []string{"requests"}, Summary: "Extend the open stage's deadline (an org admin or an eligible approver)",
+		PathParams: id, Body: extendBody{},
+		Description: "by is a duration such as \"24h\"; a stage's extensions add up to its max_extension at most " +
+			"(extension_not_allowed, extension_exceeded). 202: sent, but the workflow did not answer in time.",
+		Responses: answers(http.StatusOK, RequestDetail{}, 202, 400, 403, 404, 409, 413)})
+	ops = append(ops, openapi.Operation{Method: http.MethodPost, Path: "/api/v2/service_requests/:id/escalate/",
+		ID: "escalateRequest", Tags: []string{"requests"}, Summary: "Escalate the open stage to a team of the organization (an org admin)",
+		PathParams: id, Body: escalateBody{},
+		Description: "The team's active members may then decide the open stage too; approvals given stay. " +
+			"already_escalated when the team decides it already. 202: sent, but the workflow did not answer in time.",
+		Responses: answers(http.StatusOK, RequestDetail{}, 202, 400, 403, 404, 409, 413)})
 	return ops
 }
 

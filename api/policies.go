@@ -65,9 +65,13 @@ func (b policyBody) validate(creating bool, limits approval.StageLimits) (fieldE
 	var out []store.PolicyStage
 	for _, st := range stages {
 		ps := store.PolicyStage{Name: st.Name, MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
-			Timeout: st.Timeout.Std(), ReminderInterval: st.ReminderInterval.Std(), RequireRecentLogin: st.RequireRecentLogin.Std()}
+			Timeout: st.Timeout.Std(), ReminderInterval: st.ReminderInterval.Std(), RequireRecentLogin: st.RequireRecentLogin.Std(),
+			MaxExtension: st.MaxExtension.Std(), WarnBefore: st.WarnBefore.Std()}
 		if st.ApproverTeam != nil {
 			ps.ApproverTeamID = &st.ApproverTeam.ID
+		}
+		for _, e := range st.Escalations {
+			ps.Escalations = append(ps.Escalations, store.PolicyEscalation{After: e.After.Std(), ApproverTeamID: e.ApproverTeam.ID})
 		}
 		out = append(out, ps)
 	}

@@ -256,3 +256,120 @@ func TestAPI_LaunchDataPreviewsWithTheJustification(t *testing.T) {
 	status, body = e.call(requester, "GET", path+"launch_data/?justifcation=urgent", nil)
 	assert.Equal(t, http.StatusBadRequest, status, "unknown query keys are still refused: %v", body)
 }
+
+// A stage's deadline rules (max_extension, warn_before, escalations) are
+// saved with the policy, shown with team names, checked like the other
+// fields, and frozen into the plan of a request.
+func TestAPI_PolicyDeadlineRules(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	sre := e.teamID("sre")
+	created := e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": e.orgID(), "name": "restarts", "priority": 1,
+		"stages": []map[string]any{{"name": "SRE", "approver_team": sre, "timeout": "24h", "max_extension": "48h", "warn_before": "4h",
+			"escalations": []map[string]any{{"after": "8h", "approver_team": sre}}}},
+	})
+	st := created["stages"].([]any)[0].(map[string]any)
+	assert.Equal(t, "48h0m0s", st["max_extension"])
+	assert.Equal(t, "4h0m0s", st["warn_before"])
+	step := st["escalations"].([]any)[0].(map[string]any)
+	assert.Equal(t, "8h0m0s", step["after"])
+	assert.Equal(t, "sre", step["summary_fields"].(map[string]any)["approver_team"].(map[string]any)["name"])
+
+	bad := e.must(http.StatusBadRequest, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": e.orgID(), "name": "bad", "stages": []map[string]any{{"name": "SRE", "timeout": "24h", "warn_before": "30h",
+			"escalations": []map[string]any{{"after": "8h"}}}},
+	})
+	assert.Contains(t, bad, "stages.0.warn_before")
+	assert.Contains(t, bad, "stages.0.escalations.0.approver_team")
+
+	form := e.must(http.StatusOK, requester, "GET", fmt.Sprintf("/api/v2/service_catalog_items/%d/launch_data/", restart), nil)
+	planned := form["approval_plan"].(map[string]any)["stages"].([]any)[0].(map[string]any)
+	assert.Equal(t, "48h0m0s", planned["max_extension"])
+	assert.Equal(t, "4h0m0s", planned["warn_before"])
+	assert.Equal(t, []any{map[string]any{"after": "8h0m0s", "approver_team": map[string]any{"id": float64(sre), "name": "sre"}}}, planned["escalations"])
+}
+
+// Extending a stage's deadline through the API: who may is told by
+// user_capabilities.extend and refused otherwise (before anything about
+// the body), the deadline moves, and extensions add up to max_extension.
+func TestAPI_Extend(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": e.orgID(), "name": "restarts", "priority": 1,
+		"stages": []map[string]any{{"name": "SRE", "approver_team": e.teamID("sre"), "timeout": "24h", "max_extension": "36h"}},
+	})
+	id := e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
+	detail := e.must(http.StatusOK, approver, "GET", path, nil)
+	assert.True(t, capabilitiesOf(t, detail)["extend"], "an eligible approver may extend")
+	assert.True(t, capabilitiesOf(t, e.must(http.StatusOK, orgAdmin, "GET", path, nil))["extend"], "so may an org admin")
+	assert.False(t, capabilitiesOf(t, e.must(http.StatusOK, requester, "GET", path, nil))["extend"], "the requester may not")
+	deadline, err := time.Parse(time.RFC3339Nano, stageOf(detail, 0)["deadline"].(string))
+	require.NoError(t, err)
+
+	out := e.must(http.StatusForbidden, requester, "POST", path+"extend/", map[string]any{"by": "soon"})
+	assert.Equal(t, "not_allowed", out["code"], "who may not extend is told so before the body is judged")
+	out = e.must(http.StatusBadRequest, approver, "POST", path+"extend/", map[string]any{"by": "soon"})
+	assert.Contains(t, out, "by")
+	e.must(http.StatusBadRequest, approver, "POST", path+"extend/", map[string]any{"reason": "no duration"})
+	out = e.must(http.StatusBadRequest, approver, "POST", path+"extend/", map[string]any{"by": "-1h"})
+	assert.Equal(t, "invalid_duration", out["code"])
+
+	out = e.must(http.StatusOK, approver, "POST", path+"extend/", map[string]any{"by": "24h", "reason": "waiting for the change window"})
+	st := stageOf(out, 0)
+	moved, err := time.Parse(time.RFC3339Nano, st["deadline"].(string))
+	require.NoError(t, err)
+	assert.Equal(t, deadline.Add(24*time.Hour), moved)
+	assert.Equal(t, "24h0m0s", st["extended"])
+	assert.Equal(t, "36h0m0s", st["max_extension"])
+	ext := st["extensions"].([]any)[0].(map[string]any)
+	assert.Equal(t, approver, ext["user"])
+	assert.Equal(t, "waiting for the change window", ext["reason"])
+	assert.Equal(t, "api", ext["channel"])
+
+	out = e.must(http.StatusConflict, orgAdmin, "POST", path+"extend/", map[string]any{"by": "13h"})
+	assert.Equal(t, "extension_exceeded", out["code"])
+	e.must(http.StatusOK, orgAdmin, "POST", path+"extend/", map[string]any{"by": "12h"})
+	out = e.must(http.StatusConflict, orgAdmin, "POST", path+"extend/", map[string]any{"by": "1m"})
+	assert.Equal(t, "extension_exceeded", out["code"])
+	assert.False(t, capabilitiesOf(t, e.must(http.StatusOK, orgAdmin, "GET", path, nil))["extend"], "nothing left to extend by")
+}
+
+// An org admin escalates a request's open stage to another team through
+// the API: who may not is told so first, a team of no organization is a
+// field error, and the team's members may then decide through the API
+// (their roster read with the stage's escalation teams).
+func TestAPI_Escalate(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	id := e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
+	security := e.teamID("security")
+	assert.True(t, capabilitiesOf(t, e.must(http.StatusOK, orgAdmin, "GET", path, nil))["escalate"])
+	assert.False(t, capabilitiesOf(t, e.must(http.StatusOK, approver, "GET", path, nil))["escalate"])
+
+	out := e.must(http.StatusForbidden, approver, "POST", path+"escalate/", map[string]any{"approver_team": 999999})
+	assert.Equal(t, "not_allowed", out["code"], "who may not escalate is told so before the body is judged")
+	out = e.must(http.StatusBadRequest, orgAdmin, "POST", path+"escalate/", map[string]any{"approver_team": 999999})
+	assert.Contains(t, out, "approver_team")
+	e.must(http.StatusBadRequest, orgAdmin, "POST", path+"escalate/", map[string]any{"reason": "no team"})
+	e.must(http.StatusNotFound, "dave", "POST", path+"approve/", map[string]any{}) // not his to see before the escalation
+
+	out = e.must(http.StatusOK, orgAdmin, "POST", path+"escalate/", map[string]any{"approver_team": security, "reason": "sre is away"})
+	esc := stageOf(out, 0)["escalated"].([]any)[0].(map[string]any)
+	assert.Equal(t, "security", esc["approver_team"].(map[string]any)["name"])
+	assert.Equal(t, orgAdmin, esc["user"])
+	assert.Equal(t, "sre is away", esc["reason"])
+	assert.Contains(t, out["pending_approvers"], "dave")
+	out = e.must(http.StatusConflict, orgAdmin, "POST", path+"escalate/", map[string]any{"approver_team": security})
+	assert.Equal(t, "already_escalated", out["code"])
+
+	e.eventually(30*time.Second, "the escalation in PostgreSQL", func() bool {
+		st, err := e.stack.Store.GetRequest(context.Background(), id)
+		return err == nil && len(st.Stages[0].EscalationTeamIDs) == 1
+	})
+	out = e.must(http.StatusOK, "dave", "POST", path+"approve/", map[string]any{"comment": "fine"})
+	assert.Equal(t, "dave", stageOf(out, 0)["responses"].([]any)[0].(map[string]any)["user"])
+}

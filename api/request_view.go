@@ -48,6 +48,8 @@ type RequestRelated struct {
 	RequestChanges string `json:"request_changes"`
 	Comment        string `json:"comment"`
 	Cancel         string `json:"cancel"`
+	Extend         string `json:"extend"`
+	Escalate       string `json:"escalate"`
 }
 
 // RequestSummaryFields name what the request refers to, and what the
@@ -172,6 +174,28 @@ type RequestStage struct {
 	RemindersSent      int                  `json:"reminders_sent"`
 	RemindedAt         []time.Time          `json:"reminded_at"`
 	Unreachable        *Unreachable         `json:"unreachable"`
+	// MaxExtension is how much the deadline may be extended in all,
+	// Extended how much it was, by Extensions ("0s" and empty from the
+	// projection, which does not know them). WarnBefore: the deadline
+	// warning's lead ("0s": none).
+	MaxExtension approval.Duration    `json:"max_extension"`
+	Extended     approval.Duration    `json:"extended"`
+	Extensions   []approval.Extension `json:"extensions"`
+	WarnBefore   approval.Duration    `json:"warn_before"`
+	// Escalations are the stage's escalation steps; Escalated the teams
+	// it was escalated to, by a step or on demand (empty from the
+	// projection).
+	Escalations []approval.Escalation      `json:"escalations"`
+	Escalated   []approval.StageEscalation `json:"escalated"`
+	// NextEscalation is the open stage's next escalation step and when it
+	// is due; null when none is left (and from the projection).
+	NextEscalation *NextEscalation `json:"next_escalation"`
+}
+
+// NextEscalation is when an open stage next escalates, and to which team.
+type NextEscalation struct {
+	At           time.Time    `json:"at"`
+	ApproverTeam approval.Ref `json:"approver_team"`
 }
 
 // StageSummaryFields name the stage's approver team.
@@ -227,7 +251,7 @@ func requestSummary(r store.Request, caps requests.Capabilities) RequestSummary 
 	return RequestSummary{
 		ID: r.ID, Type: "service_request", URL: url,
 		Related: RequestRelated{Approve: url + "approve/", Reject: url + "reject/", RequestChanges: url + "request_changes/",
-			Comment: url + "comment/", Cancel: url + "cancel/"},
+			Comment: url + "comment/", Cancel: url + "cancel/", Extend: url + "extend/", Escalate: url + "escalate/"},
 		SummaryFields: RequestSummaryFields{
 			CatalogItem:      NamedRef{ID: r.CatalogItemID, Name: r.CatalogItemName},
 			Requester:        UserRef{ID: r.RequesterID, Username: r.RequesterUsername},
@@ -288,6 +312,19 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		v.NextReminder, v.RemindersSent = s.NextReminder, s.RemindersSent
 		v.RequireRecentLogin = s.RequireRecentLogin
 		v.RemindedAt = remindedAt(s.OpenedAt, s.ReminderInterval.Std(), s.RemindersSent)
+		v.MaxExtension, v.Extended, v.WarnBefore = s.MaxExtension, s.Extended, s.WarnBefore
+		if s.Extensions != nil {
+			v.Extensions = s.Extensions
+		}
+		if s.Escalations != nil {
+			v.Escalations = s.Escalations
+		}
+		if s.Escalated != nil {
+			v.Escalated = s.Escalated
+		}
+		if team, at, ok := s.NextEscalation(); ok {
+			v.NextEscalation = &NextEscalation{At: at, ApproverTeam: team}
+		}
 		if u := s.Unreachable; u != nil {
 			since := u.Since
 			v.Unreachable = &Unreachable{Reason: u.Reason, Needed: u.Needed, Remaining: nonNilStrings(u.Remaining), Since: &since}
@@ -380,7 +417,8 @@ func stageView(i int, name string, team *approval.Ref, minApprovers int, denial 
 		MinApprovers: minApprovers, DenialMessage: denial,
 		Timeout: approval.Duration(timeout), ReminderInterval: approval.Duration(reminder),
 		Status: approval.StageStatus(status), OpenedAt: opened, Deadline: deadline, DecidedAt: decided,
-		Approvals: approvals, Responses: responses, RemindedAt: []time.Time{},
+		Approvals: approvals, Responses: responses, RemindedAt: []time.Time{}, Extensions: []approval.Extension{},
+		Escalations: []approval.Escalation{}, Escalated: []approval.StageEscalation{},
 	}
 }
 

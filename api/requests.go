@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,6 +25,8 @@ func (s *Server) requestRoutes(r *gin.RouterGroup) {
 	r.POST("/service_requests/:id/request_changes/", handle(s.decide(approval.ActionRequestChanges)))
 	r.POST("/service_requests/:id/comment/", handle(s.decide(approval.ActionComment)))
 	r.POST("/service_requests/:id/cancel/", handle(s.decide(approval.ActionCancel)))
+	r.POST("/service_requests/:id/extend/", handle(s.extend))
+	r.POST("/service_requests/:id/escalate/", handle(s.escalate))
 }
 
 // requestFor loads the request of the path (with its stages and responses)
@@ -250,4 +253,105 @@ func (b decisionBody) text(field string) (string, fieldErrors) {
 		return *v, errs
 	}
 	return "", errs
+}
+
+// extendBody is the body of extend: {"by": "24h", "reason": "..."}.
+type extendBody struct {
+	By     *string `json:"by"`
+	Reason *string `json:"reason"`
+}
+
+// read reads the body's duration; by is required.
+func (b extendBody) read() (approval.Duration, fieldErrors) {
+	errs := fieldErrors{}
+	if b.By == nil {
+		errs.add("by", `This field is required: a duration such as "24h".`)
+		return 0, errs
+	}
+	d, err := time.ParseDuration(*b.By)
+	if err != nil {
+		errs.add("by", fmt.Sprintf(`Use a duration such as "24h", not %q.`, approval.Cut(*b.By, 40)))
+	}
+	return approval.Duration(d), errs
+}
+
+// extend moves the open stage's deadline as the caller (see
+// requests.Service.Extend), and answers with the new state. Who may not
+// extend is told so before anything about the body.
+func (s *Server) extend(c *gin.Context) error {
+	r, err := s.requestFor(c, access.Act)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	a := actor(c)
+	var b extendBody
+	err = bind(c, &b)
+	var by approval.Duration
+	if err == nil {
+		var errs fieldErrors
+		by, errs = b.read()
+		err = errs.err()
+	}
+	if err != nil {
+		if inputError(err) {
+			err = s.requests.WhoActsFirst(ctx, a, r.ID, approval.ActionExtend, err)
+		}
+		return err
+	}
+	st, err := s.requests.Extend(ctx, a, r, by, deref(b.Reason))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, requestDetail(r, &st, s.requests.Capabilities(ctx, a.Principal, r, &st)))
+	return nil
+}
+
+// escalateBody is the body of escalate: {"approver_team": 3, "reason": "..."}.
+type escalateBody struct {
+	ApproverTeam *int64  `json:"approver_team"`
+	Reason       *string `json:"reason"`
+}
+
+// escalate makes the members of a team of the request's organization
+// eligible on its open stage, as the caller (an org admin; see
+// requests.Service.Escalate), and answers with the new state. Who may not
+// escalate is told so before anything about the body.
+func (s *Server) escalate(c *gin.Context) error {
+	r, err := s.requestFor(c, access.Act)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	a := actor(c)
+	var b escalateBody
+	err = bind(c, &b)
+	if err == nil {
+		err = s.checkEscalationTeam(c, r, b.ApproverTeam)
+	}
+	if err != nil {
+		if inputError(err) {
+			err = s.requests.WhoActsFirst(ctx, a, r.ID, approval.ActionEscalate, err)
+		}
+		return err
+	}
+	st, err := s.requests.Escalate(ctx, a, r, *b.ApproverTeam, deref(b.Reason))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, requestDetail(r, &st, s.requests.Capabilities(ctx, a.Principal, r, &st)))
+	return nil
+}
+
+// checkEscalationTeam refuses a team that is not given or is not of the
+// request's organization, as a field error.
+func (s *Server) checkEscalationTeam(c *gin.Context, r store.Request, team *int64) error {
+	if team == nil {
+		return fieldErrors{"approver_team": {"This field is required: the id of a team of the request's organization."}}.err()
+	}
+	t, err := s.d.Store.GetTeam(c.Request.Context(), *team)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.OrganizationID != r.OrganizationID) {
+		return fieldErrors{"approver_team": {"Give a team of the request's organization."}}.err()
+	}
+	return err
 }

@@ -298,6 +298,20 @@ type PolicyStage struct {
 	ReminderInterval approval.Duration `json:"reminder_interval"`
 	// RequireRecentLogin: see approval.Stage; "0s" for none.
 	RequireRecentLogin approval.Duration `json:"require_recent_login"`
+	// MaxExtension, WarnBefore: see approval.Stage; "0s" for none.
+	MaxExtension approval.Duration `json:"max_extension"`
+	WarnBefore   approval.Duration `json:"warn_before"`
+	// Escalations: see approval.Stage; never null.
+	Escalations []PolicyEscalation `json:"escalations"`
+}
+
+// PolicyEscalation is an escalation step of a policy's stage.
+type PolicyEscalation struct {
+	After         approval.Duration `json:"after"`
+	ApproverTeam  int64             `json:"approver_team"`
+	SummaryFields struct {
+		ApproverTeam Ref `json:"approver_team"`
+	} `json:"summary_fields"`
 }
 
 func policyObject(p store.Policy) access.Object {
@@ -312,8 +326,13 @@ func policyView(caller access.Principal, p store.Policy) Policy {
 	for i, st := range p.Stages {
 		s := PolicyStage{Name: st.Name, Order: i + 1, ApproverTeam: st.ApproverTeamID, MinApprovers: st.MinApprovers,
 			DenialMessage: st.DenialMessage, Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval),
-			RequireRecentLogin: approval.Duration(st.RequireRecentLogin)}
+			RequireRecentLogin: approval.Duration(st.RequireRecentLogin), MaxExtension: approval.Duration(st.MaxExtension),
+			WarnBefore: approval.Duration(st.WarnBefore), Escalations: make([]PolicyEscalation, len(st.Escalations))}
 		s.SummaryFields.ApproverTeam = optionalRef(st.ApproverTeamID, st.ApproverTeamName)
+		for j, e := range st.Escalations {
+			s.Escalations[j] = PolicyEscalation{After: approval.Duration(e.After), ApproverTeam: e.ApproverTeamID}
+			s.Escalations[j].SummaryFields.ApproverTeam = Ref{ID: e.ApproverTeamID, Name: e.ApproverTeamName}
+		}
 		v.Stages[i] = s
 	}
 	return v

@@ -53,7 +53,8 @@ func TestViews_FieldNames(t *testing.T) {
 		"policy": {policyView(admin, store.Policy{ID: 7}),
 			[]string{"condition", "created", "enabled", "id", "modified", "name", "organization", "priority", "stages", "summary_fields", "type", "url"}},
 		"policy stage": {policyView(admin, store.Policy{Stages: []store.PolicyStage{{ApproverTeamID: &team}}}).Stages[0],
-			[]string{"approver_team", "denial_message", "min_approvers", "name", "order", "reminder_interval", "require_recent_login", "summary_fields", "timeout"}},
+			[]string{"approver_team", "denial_message", "escalations", "max_extension", "min_approvers", "name", "order", "reminder_interval",
+				"require_recent_login", "summary_fields", "timeout", "warn_before"}},
 		"page": {Page[Team]{}, []string{"count", "next", "previous", "results"}},
 	} {
 		assert.Equal(t, tc.want, keysOf(t, tc.view), name)

@@ -149,6 +149,10 @@ func (l StageLimits) Apply(p Plan) Plan {
 			st.Timeout = Duration(l.MaxTimeout)
 			out.Notes = append(out.Notes, fmt.Sprintf("%s: timeout %s lowered to the maximum stage timeout, %s", what, ShortDuration(t), ShortDuration(l.MaxTimeout)))
 		}
+		if st.WarnBefore > 0 && st.WarnBefore >= st.Timeout {
+			out.Notes = append(out.Notes, fmt.Sprintf("%s: no deadline warning, since warning %s before the deadline comes before the stage opens", what, ShortDuration(st.WarnBefore.Std())))
+			st.WarnBefore = 0
+		}
 		iv := st.ReminderInterval.Std()
 		if iv <= 0 || (iv >= l.MinReminderInterval && Reminders(st.Timeout.Std(), iv) <= MaxRemindersPerStage) {
 			continue

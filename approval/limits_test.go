@@ -112,6 +112,19 @@ func TestStageLimits_Apply(t *testing.T) {
 	assert.Equal(t, within, l.Apply(within), "a plan within the limits is left as it is")
 }
 
+// A warning that a lowered timeout would put before the stage opens is
+// dropped, and the plan says so; one that still fits stays.
+func TestStageLimits_ApplyKeepsWarningsBeforeTheDeadline(t *testing.T) {
+	l := approval.StageLimits{MinTimeout: time.Minute, MaxTimeout: 48 * time.Hour, MinReminderInterval: time.Hour}
+	got := l.Apply(approval.Plan{Stages: []approval.Stage{
+		{Name: "Long", Order: 1, Timeout: approval.Duration(96 * time.Hour), WarnBefore: approval.Duration(60 * time.Hour)},
+		{Name: "Fits", Order: 2, Timeout: approval.Duration(96 * time.Hour), WarnBefore: approval.Duration(4 * time.Hour)},
+	}})
+	assert.Zero(t, got.Stages[0].WarnBefore)
+	assert.Equal(t, approval.Duration(4*time.Hour), got.Stages[1].WarnBefore)
+	assert.Contains(t, got.Notes, "stage 1 (Long): no deadline warning, since warning 60h before the deadline comes before the stage opens")
+}
+
 // The fallback stage of an item that requires approval (72h, reminders
 // every 24h) is brought within limits that exclude it too.
 func TestStageLimits_ApplyToTheFallbackStage(t *testing.T) {

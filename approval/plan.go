@@ -37,6 +37,24 @@ type Stage struct {
 	// sign-in must be for their approval or rejection of this stage to
 	// count (step-up for sensitive stages); 0: any.
 	RequireRecentLogin Duration `json:"require_recent_login,omitempty"`
+	// MaxExtension is how much the stage's deadline may be extended in
+	// all (see Request.Extend); 0: no extension.
+	MaxExtension Duration `json:"max_extension,omitempty"`
+	// WarnBefore, when set, is how long before the deadline the requester
+	// and the approvers who have not decided are warned that it nears;
+	// 0: no warning. Below Timeout.
+	WarnBefore Duration `json:"warn_before,omitempty"`
+	// Escalations are the steps that widen who may decide the stage when
+	// it waits long, in increasing order of After.
+	Escalations []Escalation `json:"escalations,omitempty"`
+}
+
+// Escalation is a step of a stage: After that long since the stage
+// opened without enough approvals, the members of ApproverTeam may decide
+// it too.
+type Escalation struct {
+	After        Duration `json:"after"`
+	ApproverTeam Ref      `json:"approver_team"`
 }
 
 // Policy says which requests need which approvals (SPEC 3.3). A lower

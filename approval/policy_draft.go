@@ -2,6 +2,7 @@ package approval
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -31,7 +32,23 @@ type StageDraft struct {
 	ReminderInterval *string `json:"reminder_interval"`
 	// RequireRecentLogin: see Stage; "0s" or absent for none.
 	RequireRecentLogin *string `json:"require_recent_login"`
+	// MaxExtension: see Stage; "0s" or absent for no extension.
+	MaxExtension *string `json:"max_extension"`
+	// WarnBefore: see Stage; "0s" or absent for no warning.
+	WarnBefore *string `json:"warn_before"`
+	// Escalations: see Stage; absent for none.
+	Escalations *[]EscalationDraft `json:"escalations"`
 }
+
+// EscalationDraft is an escalation step as a client writes it:
+// {"after": "8h", "approver_team": 3}.
+type EscalationDraft struct {
+	After        *string `json:"after"`
+	ApproverTeam *int64  `json:"approver_team"`
+}
+
+// MaxEscalations bounds a stage's escalation steps.
+const MaxEscalations = 5
 
 // Bounds on a stage's RequireRecentLogin when set: shorter than a minute
 // nobody could sign in and decide in time; longer than a day is no
@@ -136,7 +153,59 @@ func (sd StageDraft) check(i int, limits StageLimits, problems Problems) Stage {
 			problems.add(key("reminder_interval"), intervalProblem)
 		}
 	}
+	sd.checkDeadlineRules(st, durationsRead, limits, key, problems)
 	return st
+}
+
+// checkDeadlineRules checks what moves or widens a stage as its deadline
+// nears: max_extension, warn_before and escalations. Durations that
+// must stay below the timeout are judged only when the timeout was read.
+func (sd StageDraft) checkDeadlineRules(st Stage, timeoutRead bool, limits StageLimits, key func(string) string, problems Problems) {
+	if sd.MaxExtension != nil {
+		d, err := time.ParseDuration(*sd.MaxExtension)
+		if err != nil || d < 0 || d > limits.MaxTimeout {
+			problems.add(key("max_extension"), fmt.Sprintf("Use a duration up to %s (the maximum stage timeout) such as \"24h\", or \"0s\" for no extension, not %q.",
+				ShortDuration(limits.MaxTimeout), *sd.MaxExtension))
+		}
+	}
+	if sd.WarnBefore != nil {
+		d, err := time.ParseDuration(*sd.WarnBefore)
+		switch {
+		case err != nil || d < 0:
+			problems.add(key("warn_before"), fmt.Sprintf("Use a duration such as \"4h\", or \"0s\" for no warning, not %q.", *sd.WarnBefore))
+		case timeoutRead && d > 0 && d >= st.Timeout.Std():
+			problems.add(key("warn_before"), fmt.Sprintf("Warn before the deadline: use less than the stage's timeout (%s).", ShortDuration(st.Timeout.Std())))
+		}
+	}
+	if sd.Escalations == nil {
+		return
+	}
+	if len(*sd.Escalations) > MaxEscalations {
+		problems.add(key("escalations"), fmt.Sprintf("Give at most %d escalation steps.", MaxEscalations))
+		return
+	}
+	var prev time.Duration
+	for j, ed := range *sd.Escalations {
+		ekey := func(f string) string { return key(fmt.Sprintf("escalations.%d.%s", j, f)) }
+		if ed.ApproverTeam == nil {
+			problems.add(ekey("approver_team"), "Name the team that may decide once the stage escalates.")
+		}
+		if ed.After == nil {
+			problems.add(ekey("after"), "Say after how long the stage escalates, such as \"8h\".")
+			continue
+		}
+		d, err := time.ParseDuration(*ed.After)
+		switch {
+		case err != nil || d < time.Minute:
+			problems.add(ekey("after"), fmt.Sprintf("Use a duration of at least 1m such as \"8h\", not %q.", *ed.After))
+			continue
+		case timeoutRead && d >= st.Timeout.Std():
+			problems.add(ekey("after"), fmt.Sprintf("Escalate before the deadline: use less than the stage's timeout (%s).", ShortDuration(st.Timeout.Std())))
+		case j > 0 && d <= prev:
+			problems.add(ekey("after"), fmt.Sprintf("Each step escalates later than the one before (%s).", ShortDuration(prev)))
+		}
+		prev = d
+	}
 }
 
 // withDefaults is the stage at place i that the draft describes, with
@@ -163,6 +232,27 @@ func (sd StageDraft) withDefaults(i int) Stage {
 		d, _ := time.ParseDuration(*sd.RequireRecentLogin)
 		st.RequireRecentLogin = Duration(d)
 	}
+	if sd.MaxExtension != nil {
+		d, _ := time.ParseDuration(*sd.MaxExtension)
+		st.MaxExtension = Duration(d)
+	}
+	if sd.WarnBefore != nil {
+		d, _ := time.ParseDuration(*sd.WarnBefore)
+		st.WarnBefore = Duration(d)
+	}
+	if sd.Escalations != nil {
+		for _, ed := range *sd.Escalations {
+			var e Escalation
+			if ed.After != nil {
+				d, _ := time.ParseDuration(*ed.After)
+				e.After = Duration(d)
+			}
+			if ed.ApproverTeam != nil {
+				e.ApproverTeam.ID = *ed.ApproverTeam
+			}
+			st.Escalations = append(st.Escalations, e)
+		}
+	}
 	return st
 }
 
@@ -180,7 +270,8 @@ func SameStages(drafts []StageDraft, stages []Stage) bool {
 		got, want := sd.withDefaults(i), stages[i]
 		if got.Name != want.Name || teamID(got.ApproverTeam) != teamID(want.ApproverTeam) || got.MinApprovers != want.MinApprovers ||
 			got.DenialMessage != want.DenialMessage || got.Timeout != want.Timeout || got.ReminderInterval != want.ReminderInterval ||
-			got.RequireRecentLogin != want.RequireRecentLogin {
+			got.RequireRecentLogin != want.RequireRecentLogin || got.MaxExtension != want.MaxExtension || got.WarnBefore != want.WarnBefore ||
+			!sameEscalations(got.Escalations, want.Escalations) {
 			return false
 		}
 	}
@@ -189,7 +280,16 @@ func SameStages(drafts []StageDraft, stages []Stage) bool {
 
 // sameDurations reports whether the durations a draft gives all parse.
 func sameDurations(sd StageDraft) bool {
-	for _, s := range []*string{sd.Timeout, sd.ReminderInterval, sd.RequireRecentLogin} {
+	strs := []*string{sd.Timeout, sd.ReminderInterval, sd.RequireRecentLogin, sd.MaxExtension, sd.WarnBefore}
+	if sd.Escalations != nil {
+		for _, ed := range *sd.Escalations {
+			if ed.After == nil || ed.ApproverTeam == nil {
+				return false
+			}
+			strs = append(strs, ed.After)
+		}
+	}
+	for _, s := range strs {
 		if s == nil {
 			continue
 		}
@@ -198,6 +298,11 @@ func sameDurations(sd StageDraft) bool {
 		}
 	}
 	return true
+}
+
+// sameEscalations compares escalation steps by their time and team's id.
+func sameEscalations(a, b []Escalation) bool {
+	return slices.EqualFunc(a, b, func(x, y Escalation) bool { return x.After == y.After && x.ApproverTeam.ID == y.ApproverTeam.ID })
 }
 
 func teamID(r *Ref) int64 {

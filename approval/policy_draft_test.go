@@ -53,6 +53,28 @@ func TestPolicyDraft_Check(t *testing.T) {
 				"stages.3.require_recent_login": {`Use a duration from 1m0s to 24h0m0s such as "15m", or "0s" for none, not "25h".`},
 				"stages.4.require_recent_login": {`Use a duration from 1m0s to 24h0m0s such as "15m", or "0s" for none, not "soon".`},
 			}},
+		{name: "deadline rules: extension, warning and escalation steps",
+			draft: approval.PolicyDraft{Stages: &[]approval.StageDraft{
+				{Name: str("a"), Timeout: str("24h"), MaxExtension: str("48h"), WarnBefore: str("4h"),
+					Escalations: &[]approval.EscalationDraft{{After: str("8h"), ApproverTeam: &team}, {After: str("12h"), ApproverTeam: &team}}},
+				{Name: str("b"), Timeout: str("24h"), MaxExtension: str("-1h"), WarnBefore: str("24h"),
+					Escalations: &[]approval.EscalationDraft{{After: str("8h"), ApproverTeam: &team}, {After: str("8h")}, {After: str("30h"), ApproverTeam: &team}, {ApproverTeam: &team}}},
+				{Name: str("c"), MaxExtension: str("999h"), WarnBefore: str("later"),
+					Escalations: &[]approval.EscalationDraft{{After: str("30s"), ApproverTeam: &team}}},
+				{Name: str("d"), Escalations: &[]approval.EscalationDraft{{}, {}, {}, {}, {}, {}}},
+			}},
+			want: approval.Problems{
+				"stages.1.max_extension":               {`Use a duration up to 720h (the maximum stage timeout) such as "24h", or "0s" for no extension, not "-1h".`},
+				"stages.1.warn_before":                 {"Warn before the deadline: use less than the stage's timeout (24h)."},
+				"stages.1.escalations.1.after":         {"Each step escalates later than the one before (8h)."},
+				"stages.1.escalations.1.approver_team": {"Name the team that may decide once the stage escalates."},
+				"stages.1.escalations.2.after":         {"Escalate before the deadline: use less than the stage's timeout (24h)."},
+				"stages.1.escalations.3.after":         {`Say after how long the stage escalates, such as "8h".`},
+				"stages.2.max_extension":               {`Use a duration up to 720h (the maximum stage timeout) such as "24h", or "0s" for no extension, not "999h".`},
+				"stages.2.warn_before":                 {`Use a duration such as "4h", or "0s" for no warning, not "later".`},
+				"stages.2.escalations.0.after":         {`Use a duration of at least 1m such as "8h", not "30s".`},
+				"stages.3.escalations":                 {"Give at most 5 escalation steps."},
+			}},
 		{name: "durations beyond the limits", draft: approval.PolicyDraft{Stages: &[]approval.StageDraft{{Name: str("x"), Timeout: str("1s")}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,6 +102,22 @@ func TestPolicyDraft_CheckReadsStagesWithDefaults(t *testing.T) {
 		{Name: "Admins", Order: 2, MinApprovers: 2, Timeout: approval.Duration(2 * time.Hour), ReminderInterval: approval.Duration(time.Hour),
 			RequireRecentLogin: approval.Duration(10 * time.Minute)},
 	}, stages)
+}
+
+func TestPolicyDraft_CheckReadsDeadlineRules(t *testing.T) {
+	team := int64(7)
+	_, stages := approval.PolicyDraft{Stages: &[]approval.StageDraft{{Name: str("a"), Timeout: str("24h"), MaxExtension: str("48h"), WarnBefore: str("4h"),
+		Escalations: &[]approval.EscalationDraft{{After: str("8h"), ApproverTeam: &team}}}}}.Check(false, approval.DefaultStageLimits.WithDefaults())
+	assert.Equal(t, approval.Duration(48*time.Hour), stages[0].MaxExtension)
+	assert.Equal(t, approval.Duration(4*time.Hour), stages[0].WarnBefore)
+	assert.Equal(t, []approval.Escalation{{After: approval.Duration(8 * time.Hour), ApproverTeam: approval.Ref{ID: 7}}}, stages[0].Escalations)
+	assert.True(t, approval.SameStages([]approval.StageDraft{{Name: str("a"), Timeout: str("24h"), MaxExtension: str("48h"), WarnBefore: str("4h"),
+		Escalations: &[]approval.EscalationDraft{{After: str("8h"), ApproverTeam: &team}}}}, stages))
+	other := int64(8)
+	assert.False(t, approval.SameStages([]approval.StageDraft{{Name: str("a"), Timeout: str("24h"), MaxExtension: str("48h"), WarnBefore: str("4h"),
+		Escalations: &[]approval.EscalationDraft{{After: str("8h"), ApproverTeam: &other}}}}, stages), "another escalation team")
+	assert.False(t, approval.SameStages([]approval.StageDraft{{Name: str("a"), Timeout: str("24h"), MaxExtension: str("24h"), WarnBefore: str("4h"),
+		Escalations: &[]approval.EscalationDraft{{After: str("8h"), ApproverTeam: &team}}}}, stages), "another max_extension")
 }
 
 func TestSameStages(t *testing.T) {

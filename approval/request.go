@@ -22,6 +22,9 @@ type Roster struct {
 	Superusers           []string     `json:"superusers"`
 	Delegations          []Delegation `json:"delegations,omitempty"`
 	NextDelegationChange *time.Time   `json:"next_delegation_change,omitempty"`
+	// Escalated are the members of the teams the open stage was escalated
+	// to (StageState.EscalationTeams): they may decide it too.
+	Escalated []string `json:"escalated,omitempty"`
 }
 
 // Decision is an approver's verdict on a stage.
@@ -86,6 +89,15 @@ type StageState struct {
 	// was rejected or was canceled, as it stood then; an approved stage has
 	// none.
 	Unreachable *Unreachable `json:"unreachable"`
+	// Extended is how much the deadline was extended in all, by
+	// Extensions; WarnedFor is the deadline the last deadline warning was
+	// sent for.
+	Extended   Duration    `json:"extended,omitempty"`
+	Extensions []Extension `json:"extensions,omitempty"`
+	WarnedFor  *time.Time  `json:"warned_for,omitempty"`
+	// Escalated are the teams the stage was escalated to, in order: by
+	// its escalation steps or on demand.
+	Escalated []StageEscalation `json:"escalated,omitempty"`
 }
 
 // Denial is what the requester is told when a stage rejects the request:
@@ -260,16 +272,24 @@ func (r *Request) Current() *StageState {
 }
 
 // NextWake is when the open stage next needs attention without any human
-// action: its next reminder or its deadline, whichever comes first.
+// action: its next reminder, its deadline warning or its deadline,
+// whichever comes first.
 func (r *Request) NextWake() (time.Time, bool) {
 	st := r.Current()
 	if st == nil || st.Deadline == nil {
 		return time.Time{}, false
 	}
-	if st.NextReminder != nil && st.NextReminder.Before(*st.Deadline) {
-		return *st.NextReminder, true
+	wake := *st.Deadline
+	if st.NextReminder != nil && st.NextReminder.Before(wake) {
+		wake = *st.NextReminder
 	}
-	return *st.Deadline, true
+	if at, ok := st.warnAt(); ok && at.Before(wake) {
+		wake = at
+	}
+	if _, at, ok := st.nextStep(); ok && at.Before(wake) {
+		wake = at
+	}
+	return wake, true
 }
 
 // Tick advances timed rules to now: at or after the open stage's deadline
@@ -394,9 +414,14 @@ func (r *Request) refresh(now time.Time) {
 	st.Unreachable = r.reach(st, st.Unreachable, now)
 }
 
-// stageApprovers are the users a stage names: its team, or the org admins.
+// stageApprovers are the users a stage names: its team, or the org admins,
+// and the members of the teams it was escalated to.
 func (r *Request) stageApprovers(st *StageState) []string {
-	return r.Roster.Approvers(st.ApproverTeam)
+	approvers := r.Roster.Approvers(st.ApproverTeam)
+	if len(st.Escalated) == 0 || len(r.Roster.Escalated) == 0 {
+		return approvers
+	}
+	return append(slices.Clone(approvers), r.Roster.Escalated...)
 }
 
 // Approvers are the users a stage with approver team team names: the

@@ -20,12 +20,14 @@ const (
 	// ActionRequestChanges ends the request asking its requester for
 	// changes: allowed to whoever may reject, with a reason.
 	ActionRequestChanges Action = "request_changes"
+	// ActionExtend extends the open stage's deadline (Act.By).
+	ActionExtend Action = "extend"
 )
 
 // Valid reports whether a is a known action.
 func (a Action) Valid() bool {
 	switch a {
-	case ActionApprove, ActionReject, ActionComment, ActionCancel, ActionRequestChanges:
+	case ActionApprove, ActionReject, ActionComment, ActionCancel, ActionRequestChanges, ActionExtend, ActionEscalate:
 		return true
 	}
 	return false
@@ -150,6 +152,11 @@ type Effect struct {
 	// CancelRequested: the request was approved or running; its AWX job must
 	// be canceled and the request ends with the job's outcome.
 	CancelRequested bool
+	// Extended: the open stage's deadline moved.
+	Extended bool
+	// Escalated lists who may decide the open stage since it was
+	// escalated and could not before.
+	Escalated []string
 }
 
 // Check tells whether user may perform action with text (the approval
@@ -210,6 +217,10 @@ func (r *Request) Check(action Action, user, text string, now time.Time) error {
 			return refuse(CodeCancelRequested, "cancellation of request %d was already requested by %s", r.ID, r.Cancellation.User)
 		}
 		return nil
+	case ActionExtend:
+		return r.checkExtend(user, now)
+	case ActionEscalate:
+		return r.checkEscalate(user, now)
 	}
 	return refuse(CodeUnknownAction, "unknown action %q", action)
 }
@@ -324,12 +335,34 @@ type Act struct {
 	User   string
 	Text   string
 	Via    Via
+	// By is how much an extension moves the deadline.
+	By Duration
+	// Team is the team an escalation adds, and Roster who may act once it
+	// is added (its members in Escalated); Apply refuses an escalation
+	// without a Roster.
+	Team   *Ref
+	Roster *Roster
 }
 
-// Apply performs act at now if Check and CheckSignIn allow it; otherwise
+// CheckAct is Check of act, with what only some actions carry (an
+// extension's By).
+func (r *Request) CheckAct(act Act, now time.Time) error {
+	if err := r.Check(act.Action, act.User, act.Text, now); err != nil {
+		return err
+	}
+	switch act.Action {
+	case ActionExtend:
+		return r.checkExtendBy(act.By)
+	case ActionEscalate:
+		return r.checkEscalateTo(act.Team)
+	}
+	return nil
+}
+
+// Apply performs act at now if CheckAct and CheckSignIn allow it; otherwise
 // it returns the *Refusal and changes nothing.
 func (r *Request) Apply(act Act, now time.Time) (Effect, error) {
-	if err := r.Check(act.Action, act.User, act.Text, now); err != nil {
+	if err := r.CheckAct(act, now); err != nil {
 		return Effect{}, err
 	}
 	if err := r.CheckSignIn(act.Action, act.Via.SignedInAt, now); err != nil {
@@ -354,6 +387,15 @@ func (r *Request) Apply(act Act, now time.Time) (Effect, error) {
 		r.Comments = append(r.Comments, c)
 		r.touch(now)
 		return Effect{}, nil
+	case ActionExtend:
+		r.extend(user, act.By, text, act.Via, now)
+		return Effect{Extended: true}, nil
+	case ActionEscalate:
+		if act.Roster == nil {
+			return Effect{}, refuse(CodeRosterPending, "who may act once request %d is escalated is being resolved; try again in a moment", r.ID)
+		}
+		newly := r.Escalate(StageEscalation{ApproverTeam: *act.Team, User: user, Reason: text, At: now, Via: act.Via}, *act.Roster, now)
+		return Effect{Escalated: newly}, nil
 	default: // ActionCancel; Check refused anything else.
 		return r.cancel(user, text, act.Via, now), nil
 	}

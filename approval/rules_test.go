@@ -275,8 +275,8 @@ func TestRequest_Eligibility(t *testing.T) {
 	})
 	t.Run("unknown action", func(t *testing.T) {
 		r := twoStage(t)
-		requireRefused(t, r, approval.Action("escalate"), "bob", "", approval.CodeUnknownAction)
-		assert.False(t, approval.Action("escalate").Valid())
+		requireRefused(t, r, approval.Action("veto"), "bob", "", approval.CodeUnknownAction)
+		assert.False(t, approval.Action("veto").Valid())
 	})
 }
 

@@ -35,6 +35,13 @@ const (
 	// organization's admins, who can add members to its team or cancel
 	// the request.
 	KindUnreachable Kind = "unreachable"
+	// KindExtended: the open stage's deadline was extended; sent to the
+	// requester and the approvers who have not decided.
+	KindExtended Kind = "extended"
+	// KindDeadlineWarning: the open stage's deadline nears (its
+	// warn_before); sent to the requester and the approvers who have not
+	// decided, once per deadline.
+	KindDeadlineWarning Kind = "deadline_warning"
 )
 
 // Recipient is a person to notify. Email is empty when unknown.

@@ -22,6 +22,13 @@ type Capabilities struct {
 	Comment        bool `json:"comment"`
 	Cancel         bool `json:"cancel"`
 	Delete         bool `json:"delete"`
+	// Extend: the caller may extend the open stage's deadline (by up to
+	// what its max_extension leaves). Only the workflow's state knows a
+	// stage's max_extension, so it is false when judged without it.
+	Extend bool `json:"extend"`
+	// Escalate: the caller may escalate the open stage to another team
+	// (org admins and superusers, while a stage is open).
+	Escalate bool `json:"escalate"`
 	// Resubmit: the caller is the requester of a request that ended
 	// changes_requested and was not resubmitted yet, so a submit of its
 	// catalog item may name it in "resubmits".
@@ -65,7 +72,8 @@ func CapabilitiesOf(p access.Principal, r store.Request, live *approval.Request,
 		ok := func(a approval.Action) bool { return live.Check(a, p.Username, "-", now) == nil }
 		c := Capabilities{Approve: ok(approval.ActionApprove), Reject: ok(approval.ActionReject),
 			RequestChanges: ok(approval.ActionRequestChanges),
-			Comment:        ok(approval.ActionComment), Cancel: ok(approval.ActionCancel)}
+			Comment:        ok(approval.ActionComment), Cancel: ok(approval.ActionCancel), Extend: ok(approval.ActionExtend),
+			Escalate: ok(approval.ActionEscalate)}
 		c.Resubmit, c.RequestAgain = again(p, r, live.Status)
 		c.Delete = mayDelete && deletable(live.Status, live.Job != nil) &&
 			(live.Status != approval.StatusPendingApproval || c.Cancel)
@@ -84,9 +92,10 @@ func CapabilitiesOf(p access.Principal, r store.Request, live *approval.Request,
 	cancel := p.UserID == r.RequesterID || admin
 	return Capabilities{
 		Approve: decide, Reject: decide, RequestChanges: decide,
-		Comment: p.UserID == r.RequesterID || admin || decided || decide,
-		Cancel:  cancel,
-		Delete:  mayDelete && deletable(status, r.Job != nil) && cancel,
+		Comment:  p.UserID == r.RequesterID || admin || decided || decide,
+		Cancel:   cancel,
+		Delete:   mayDelete && deletable(status, r.Job != nil) && cancel,
+		Escalate: status == approval.StatusPendingApproval && r.CurrentStage != nil && (admin || p.IsSuperuser),
 	}
 }
 

@@ -41,9 +41,9 @@ func TestCapabilitiesOf_Projection(t *testing.T) {
 	}{
 		{"requester, pending", alice, pending, requests.Capabilities{Comment: true, Cancel: true, Delete: true}},
 		{"approver, pending", bob, pending, requests.Capabilities{Approve: true, Reject: true, RequestChanges: true, Comment: true}},
-		{"org admin, pending", erin, pending, requests.Capabilities{Comment: true, Cancel: true, Delete: true}},
+		{"org admin, pending", erin, pending, requests.Capabilities{Comment: true, Cancel: true, Delete: true, Escalate: true}},
 		{"superuser, pending", admin, pending, requests.Capabilities{Approve: true, Reject: true, RequestChanges: true, Comment: true,
-			Cancel: true, Delete: true}},
+			Cancel: true, Delete: true, Escalate: true}},
 		{"unrelated member, pending", dave, pending, requests.Capabilities{}},
 		{"requester, rejected", alice, rejected, requests.Capabilities{Delete: true, RequestAgain: true}},
 		{"asked approver, rejected", bob, rejected, requests.Capabilities{}},

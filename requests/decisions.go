@@ -32,6 +32,28 @@ func (s *Service) Decide(ctx context.Context, a Actor, r store.Request, action a
 	return st, err
 }
 
+// Extend sends extend to request r's workflow as a: the open stage's
+// deadline moves by by, with reason, up to the stage's max_extension in
+// all. Refusals and errors as Decide's.
+func (s *Service) Extend(ctx context.Context, a Actor, r store.Request, by approval.Duration, reason string) (approval.Request, error) {
+	st, err := s.act(ctx, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionExtend, User: a.Username, Text: reason, By: by}, a.Channel)
+	if ref := RefusalOf(err); ref != nil && InputRefusal(ref) {
+		err = s.WhoActsFirst(ctx, a, r.ID, approval.ActionExtend, err)
+	}
+	return st, err
+}
+
+// Escalate sends escalate to request r's workflow as a: the members of
+// team (of r's organization) may then decide the open stage too.
+// Refusals and errors as Decide's.
+func (s *Service) Escalate(ctx context.Context, a Actor, r store.Request, team int64, reason string) (approval.Request, error) {
+	st, err := s.act(ctx, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionEscalate, User: a.Username, Text: reason, Team: team}, a.Channel)
+	if ref := RefusalOf(err); ref != nil && InputRefusal(ref) {
+		err = s.WhoActsFirst(ctx, a, r.ID, approval.ActionEscalate, err)
+	}
+	return st, err
+}
+
 // WhoActsFirst answers err, a decision refused for what it holds (a body
 // that cannot be read, a text the rules refuse), with the rules' refusal
 // of who sends it, when there is one, so that who may not act on the
@@ -159,7 +181,8 @@ func RefusalOf(err error) *approval.Refusal {
 func InputRefusal(ref *approval.Refusal) bool {
 	switch ref.Code {
 	case approval.CodeUserRequired, approval.CodeUnknownAction, approval.CodeTooLong,
-		approval.CodeReasonRequired, approval.CodeTextRequired, approval.CodeMalformed:
+		approval.CodeReasonRequired, approval.CodeTextRequired, approval.CodeMalformed, approval.CodeInvalidDuration,
+		approval.CodeTeamRequired, approval.CodeUnknownTeam:
 		return true
 	}
 	return approval.ResubmitInput(ref.Code)

@@ -60,9 +60,14 @@ func ApprovalStages(stored []store.PolicyStage) []approval.Stage {
 	for i, st := range stored {
 		out[i] = approval.Stage{Name: st.Name, Order: i + 1, MinApprovers: st.MinApprovers, DenialMessage: st.DenialMessage,
 			Timeout: approval.Duration(st.Timeout), ReminderInterval: approval.Duration(st.ReminderInterval),
-			RequireRecentLogin: approval.Duration(st.RequireRecentLogin)}
+			RequireRecentLogin: approval.Duration(st.RequireRecentLogin), MaxExtension: approval.Duration(st.MaxExtension),
+			WarnBefore: approval.Duration(st.WarnBefore)}
 		if st.ApproverTeamID != nil {
 			out[i].ApproverTeam = &approval.Ref{ID: *st.ApproverTeamID, Name: st.ApproverTeamName}
+		}
+		for _, e := range st.Escalations {
+			out[i].Escalations = append(out[i].Escalations, approval.Escalation{After: approval.Duration(e.After),
+				ApproverTeam: approval.Ref{ID: e.ApproverTeamID, Name: e.ApproverTeamName}})
 		}
 	}
 	return out
@@ -200,7 +205,7 @@ func RosterAtStart(ctx context.Context, rr store.RosterReader, in workflows.Inpu
 		id := r.Stages[i].ApproverTeam.ID
 		team = &id
 	}
-	roster, _, err := activities.StageRoster(ctx, rr, in.Organization.ID, team)
+	roster, _, err := activities.StageRoster(ctx, rr, in.Organization.ID, team, nil)
 	if err != nil {
 		return nil, err
 	}

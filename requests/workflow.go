@@ -144,12 +144,12 @@ func (s *Service) rosterNow(ctx context.Context, r store.Request) (*workflows.St
 	if r.CurrentStage == nil || *r.CurrentStage < 0 || *r.CurrentStage >= len(r.Stages) {
 		return nil, nil
 	}
-	team := r.Stages[*r.CurrentStage].ApproverTeamID
-	roster, _, err := activities.StageRoster(ctx, s.cfg.Store, r.OrganizationID, team)
+	st := r.Stages[*r.CurrentStage]
+	roster, _, err := activities.StageRoster(ctx, s.cfg.Store, r.OrganizationID, st.ApproverTeamID, st.EscalationTeamIDs)
 	if err != nil {
 		return nil, err
 	}
-	return &workflows.StageRoster{Stage: *r.CurrentStage, Team: team, Roster: roster}, nil
+	return &workflows.StageRoster{Stage: *r.CurrentStage, Team: st.ApproverTeamID, Escalations: st.EscalationTeamIDs, Roster: roster}, nil
 }
 
 // liveState queries the request's live state; ok is false when the workflow

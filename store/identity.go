@@ -70,6 +70,8 @@ type Team struct {
 // when one of those users' delegations next starts or ends (nil: none
 // will), when the roster must be read again.
 type Roster struct {
+	// TeamName is the team's name; empty without a team.
+	TeamName             string
 	TeamMembers          []string
 	OrgAdmins            []string
 	Superusers           []string
@@ -336,6 +338,7 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (Roster,
 	const q = `SELECT
 		EXISTS (SELECT 1 FROM organizations WHERE id = $1) AS org_found,
 		($2::bigint IS NULL OR EXISTS (SELECT 1 FROM teams WHERE id = $2 AND organization_id = $1)) AS team_found,
+		COALESCE((SELECT name FROM teams WHERE id = $2 AND organization_id = $1), '') AS team_name,
 		ARRAY(SELECT u.username FROM team_members m JOIN users u ON u.id = m.user_id
 			WHERE m.team_id = $2 AND u.is_active ORDER BY u.username COLLATE "C") AS team_members,
 		ARRAY(SELECT u.username FROM organization_admins a JOIN users u ON u.id = a.user_id
@@ -352,6 +355,7 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (Roster,
 	var row struct {
 		OrgFound    bool           `db:"org_found"`
 		TeamFound   bool           `db:"team_found"`
+		TeamName    string         `db:"team_name"`
 		TeamMembers pq.StringArray `db:"team_members"`
 		OrgAdmins   pq.StringArray `db:"org_admins"`
 		Superusers  pq.StringArray `db:"superusers"`
@@ -382,6 +386,7 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (Roster,
 		row.NextChange = &t
 	}
 	return Roster{
+		TeamName:             row.TeamName,
 		TeamMembers:          nonNil(row.TeamMembers),
 		OrgAdmins:            nonNil(row.OrgAdmins),
 		Superusers:           nonNil(row.Superusers),

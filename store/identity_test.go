@@ -245,6 +245,7 @@ func TestStore_Roster(t *testing.T) {
 		r, err := s.Roster(ctx, f.org.ID, &f.sre.ID)
 		require.NoError(t, err)
 		assert.Equal(t, store.Roster{
+			TeamName:    "sre",
 			TeamMembers: []string{"Zed", "bob", "carol"},
 			OrgAdmins:   []string{"erin"},
 			Superusers:  []string{"admin"},

@@ -48,6 +48,21 @@ type PolicyStage struct {
 	ReminderInterval time.Duration
 	// RequireRecentLogin 0 means none; stored to the second.
 	RequireRecentLogin time.Duration
+	// MaxExtension and WarnBefore 0 mean none; stored to the second.
+	MaxExtension time.Duration
+	WarnBefore   time.Duration
+	// Escalations in order; nil when none.
+	Escalations []PolicyEscalation
+}
+
+// PolicyEscalation is an escalation step of a policy's stage. When
+// writing, ApproverTeamName is ignored.
+type PolicyEscalation struct {
+	// After is at least a second; stored to the second.
+	After time.Duration
+	// ApproverTeamID must be a team of the policy's organization.
+	ApproverTeamID   int64
+	ApproverTeamName string
 }
 
 // NewPolicy is what CreatePolicy needs.
@@ -108,6 +123,19 @@ type policyStageRow struct {
 	TimeoutSeconds          int64  `db:"timeout_seconds"`
 	ReminderIntervalSeconds int64  `db:"reminder_interval_seconds"`
 	RecentLoginSeconds      int64  `db:"require_recent_login_seconds"`
+	MaxExtensionSeconds     int64  `db:"max_extension_seconds"`
+	WarnBeforeSeconds       int64  `db:"warn_before_seconds"`
+}
+
+// policyEscalationRow is an approval_policy_stage_escalations row with its
+// team's name.
+type policyEscalationRow struct {
+	PolicyID         int64  `db:"policy_id"`
+	Position         int    `db:"position"`
+	Step             int    `db:"step"`
+	AfterSeconds     int64  `db:"after_seconds"`
+	ApproverTeamID   int64  `db:"approver_team_id"`
+	ApproverTeamName string `db:"approver_team_name"`
 }
 
 var policySort = sortFields{
@@ -254,9 +282,15 @@ func insertPolicyStages(ctx context.Context, tx *sqlx.Tx, policyID, orgID int64,
 	}
 	var teams []int64
 	rows := make([]policyStageRow, len(stages))
+	var steps []policyEscalationRow
 	for i, st := range stages {
 		if st.ApproverTeamID != nil {
 			teams = append(teams, *st.ApproverTeamID)
+		}
+		for j, e := range st.Escalations {
+			teams = append(teams, e.ApproverTeamID)
+			steps = append(steps, policyEscalationRow{PolicyID: policyID, Position: i, Step: j,
+				AfterSeconds: int64(e.After / time.Second), ApproverTeamID: e.ApproverTeamID})
 		}
 		rows[i] = policyStageRow{
 			PolicyID:                policyID,
@@ -268,16 +302,25 @@ func insertPolicyStages(ctx context.Context, tx *sqlx.Tx, policyID, orgID int64,
 			TimeoutSeconds:          int64(st.Timeout / time.Second),
 			ReminderIntervalSeconds: int64(st.ReminderInterval / time.Second),
 			RecentLoginSeconds:      int64(st.RequireRecentLogin / time.Second),
+			MaxExtensionSeconds:     int64(st.MaxExtension / time.Second),
+			WarnBeforeSeconds:       int64(st.WarnBefore / time.Second),
 		}
 	}
 	if err := checkTeams(ctx, tx, orgID, teams); err != nil {
 		return err
 	}
 	const q = `INSERT INTO approval_policy_stages (policy_id, position, name, approver_team_id,
-			min_approvers, denial_message, timeout_seconds, reminder_interval_seconds, require_recent_login_seconds)
+			min_approvers, denial_message, timeout_seconds, reminder_interval_seconds, require_recent_login_seconds,
+			max_extension_seconds, warn_before_seconds)
 		VALUES (:policy_id, :position, :name, :approver_team_id,
-			:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :require_recent_login_seconds)`
-	_, err := sqlx.NamedExecContext(ctx, tx, q, rows)
+			:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :require_recent_login_seconds,
+			:max_extension_seconds, :warn_before_seconds)`
+	if _, err := sqlx.NamedExecContext(ctx, tx, q, rows); err != nil || len(steps) == 0 {
+		return err
+	}
+	const qe = `INSERT INTO approval_policy_stage_escalations (policy_id, position, step, after_seconds, approver_team_id)
+		VALUES (:policy_id, :position, :step, :after_seconds, :approver_team_id)`
+	_, err := sqlx.NamedExecContext(ctx, tx, qe, steps)
 	return err
 }
 
@@ -367,7 +410,8 @@ func withStages(ctx context.Context, e sqlx.QueryerContext, rows []policyRow) ([
 	}
 	const q = `SELECT s.policy_id, s.position, s.name, s.approver_team_id,
 			COALESCE(t.name, '') AS approver_team_name, s.min_approvers, s.denial_message,
-			s.timeout_seconds, s.reminder_interval_seconds, s.require_recent_login_seconds
+			s.timeout_seconds, s.reminder_interval_seconds, s.require_recent_login_seconds,
+			s.max_extension_seconds, s.warn_before_seconds
 		FROM approval_policy_stages s LEFT JOIN teams t ON t.id = s.approver_team_id
 		WHERE s.policy_id = ANY($1) ORDER BY s.policy_id, s.position`
 	var stages []policyStageRow
@@ -386,7 +430,25 @@ func withStages(ctx context.Context, e sqlx.QueryerContext, rows []policyRow) ([
 			Timeout:            time.Duration(st.TimeoutSeconds) * time.Second,
 			ReminderInterval:   time.Duration(st.ReminderIntervalSeconds) * time.Second,
 			RequireRecentLogin: time.Duration(st.RecentLoginSeconds) * time.Second,
+			MaxExtension:       time.Duration(st.MaxExtensionSeconds) * time.Second,
+			WarnBefore:         time.Duration(st.WarnBeforeSeconds) * time.Second,
 		})
+	}
+	const qe = `SELECT e.policy_id, e.position, e.step, e.after_seconds, e.approver_team_id, t.name AS approver_team_name
+		FROM approval_policy_stage_escalations e JOIN teams t ON t.id = e.approver_team_id
+		WHERE e.policy_id = ANY($1) ORDER BY e.policy_id, e.position, e.step`
+	var steps []policyEscalationRow
+	if err := sqlx.SelectContext(ctx, e, &steps, qe, pq.Int64Array(ids)); err != nil {
+		return nil, err
+	}
+	for _, e := range steps {
+		p := &out[index[e.PolicyID]]
+		if e.Position >= len(p.Stages) {
+			continue
+		}
+		st := &p.Stages[e.Position]
+		st.Escalations = append(st.Escalations, PolicyEscalation{After: time.Duration(e.AfterSeconds) * time.Second,
+			ApproverTeamID: e.ApproverTeamID, ApproverTeamName: e.ApproverTeamName})
 	}
 	return out, nil
 }

@@ -65,6 +65,37 @@ func TestStore_CreatePolicy(t *testing.T) {
 		}, got.Stages)
 	})
 
+	t.Run("deadline rules and escalation steps round trip", func(t *testing.T) {
+		stages := f.twoStages()
+		stages[0].MaxExtension, stages[0].WarnBefore = 48*time.Hour, 4*time.Hour
+		stages[0].Escalations = []store.PolicyEscalation{{After: 8 * time.Hour, ApproverTeamID: f.sre.ID, ApproverTeamName: "ignored"}, {After: 12 * time.Hour, ApproverTeamID: f.sre.ID}}
+		created, err := s.CreatePolicy(ctx, store.NewPolicy{OrganizationID: f.org.ID, Name: "escalating", Stages: stages})
+		require.NoError(t, err)
+		got, err := s.GetPolicy(ctx, created.ID)
+		require.NoError(t, err)
+		assert.Equal(t, 48*time.Hour, got.Stages[0].MaxExtension)
+		assert.Equal(t, 4*time.Hour, got.Stages[0].WarnBefore)
+		assert.Equal(t, []store.PolicyEscalation{{After: 8 * time.Hour, ApproverTeamID: f.sre.ID, ApproverTeamName: "sre"},
+			{After: 12 * time.Hour, ApproverTeamID: f.sre.ID, ApproverTeamName: "sre"}}, got.Stages[0].Escalations)
+		assert.Nil(t, got.Stages[1].Escalations)
+
+		_, err = s.CreateTeam(ctx, f.org.ID, "oncall", "")
+		require.NoError(t, err)
+		oncall, err := s.GetTeamByName(ctx, f.org.ID, "oncall")
+		require.NoError(t, err)
+		stages[1].Escalations = []store.PolicyEscalation{{After: time.Minute, ApproverTeamID: oncall.ID}}
+		_, err = s.UpdatePolicy(ctx, created.ID, store.PolicyUpdate{Name: "escalating", Enabled: true, Stages: stages})
+		require.NoError(t, err)
+		assert.ErrorIs(t, s.DeleteTeam(ctx, oncall.ID), store.ErrReferenced, "a team an escalation step names stays")
+		stages[1].Escalations = nil
+
+		stages[0].Escalations = stages[0].Escalations[:1]
+		updated, err := s.UpdatePolicy(ctx, created.ID, store.PolicyUpdate{Name: "escalating", Enabled: true, Stages: stages})
+		require.NoError(t, err)
+		assert.Len(t, updated.Stages[0].Escalations, 1, "an update replaces the steps with the stages")
+		require.NoError(t, s.DeletePolicy(ctx, created.ID))
+	})
+
 	t.Run("without stages, disabled", func(t *testing.T) {
 		got, err := s.CreatePolicy(ctx, store.NewPolicy{OrganizationID: f.org.ID, Name: "waiver", Enabled: ptr(false)})
 		require.NoError(t, err)
@@ -103,11 +134,14 @@ func TestStore_CreatePolicy(t *testing.T) {
 		"unknown organization": {func(p *store.NewPolicy) { p.OrganizationID = 999999 }, store.ErrInvalidReference},
 		"another org's team":   {func(p *store.NewPolicy) { p.Stages[1].ApproverTeamID = &theirs.ID }, store.ErrInvalidReference},
 		"unknown team":         {func(p *store.NewPolicy) { p.Stages[0].ApproverTeamID = ptr(int64(999999)) }, store.ErrInvalidReference},
-		"empty stage name":     {func(p *store.NewPolicy) { p.Stages[1].Name = "" }, store.ErrInvalid},
-		"no approvers":         {func(p *store.NewPolicy) { p.Stages[0].MinApprovers = 0 }, store.ErrInvalid},
-		"no timeout":           {func(p *store.NewPolicy) { p.Stages[1].Timeout = 0 }, store.ErrInvalid},
-		"sub-second timeout":   {func(p *store.NewPolicy) { p.Stages[1].Timeout = time.Millisecond }, store.ErrInvalid},
-		"negative reminder":    {func(p *store.NewPolicy) { p.Stages[1].ReminderInterval = -time.Hour }, store.ErrInvalid},
+		"another org's escalation team": {func(p *store.NewPolicy) {
+			p.Stages[0].Escalations = []store.PolicyEscalation{{After: time.Hour, ApproverTeamID: theirs.ID}}
+		}, store.ErrInvalidReference},
+		"empty stage name":   {func(p *store.NewPolicy) { p.Stages[1].Name = "" }, store.ErrInvalid},
+		"no approvers":       {func(p *store.NewPolicy) { p.Stages[0].MinApprovers = 0 }, store.ErrInvalid},
+		"no timeout":         {func(p *store.NewPolicy) { p.Stages[1].Timeout = 0 }, store.ErrInvalid},
+		"sub-second timeout": {func(p *store.NewPolicy) { p.Stages[1].Timeout = time.Millisecond }, store.ErrInvalid},
+		"negative reminder":  {func(p *store.NewPolicy) { p.Stages[1].ReminderInterval = -time.Hour }, store.ErrInvalid},
 	} {
 		t.Run("refuses "+name+" and keeps nothing", func(t *testing.T) {
 			before := countPolicies(t)

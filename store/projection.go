@@ -183,7 +183,7 @@ func replaceStagesAndResponses(ctx context.Context, tx *sqlx.Tx, st RequestState
 			VALUES (:request_id, :position, :name,
 				(SELECT t.id FROM teams t WHERE t.id = :approver_team_id), :approver_team_name,
 				:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :require_recent_login_seconds, :status,
-				:opened_at, :deadline, :decided_at)`
+				:opened_at, :deadline, :decided_at, :escalation_team_ids)`
 		if _, err := sqlx.NamedExecContext(ctx, tx, q, rows); err != nil {
 			return err
 		}

@@ -135,10 +135,13 @@ type StageState struct {
 	ReminderInterval time.Duration
 	// RequireRecentLogin: see approval.Stage; 0 means none.
 	RequireRecentLogin time.Duration
-	Status             string
-	OpenedAt           *time.Time
-	Deadline           *time.Time
-	DecidedAt          *time.Time
+	// EscalationTeamIDs are the teams the stage was escalated to, in
+	// order (approval.StageState.EscalationTeams); nil when none.
+	EscalationTeamIDs []int64
+	Status            string
+	OpenedAt          *time.Time
+	Deadline          *time.Time
+	DecidedAt         *time.Time
 }
 
 // Response is an approval, a rejection or a comment on a request. Kind is
@@ -248,20 +251,21 @@ func (r requestRow) request() Request {
 
 // stageRow is a service_request_stages row, for scanning and for inserts.
 type stageRow struct {
-	RequestID               int64      `db:"request_id"`
-	Position                int        `db:"position"`
-	Name                    string     `db:"name"`
-	ApproverTeamID          *int64     `db:"approver_team_id"`
-	ApproverTeamName        string     `db:"approver_team_name"`
-	MinApprovers            int        `db:"min_approvers"`
-	DenialMessage           string     `db:"denial_message"`
-	TimeoutSeconds          int64      `db:"timeout_seconds"`
-	ReminderIntervalSeconds int64      `db:"reminder_interval_seconds"`
-	RecentLoginSeconds      int64      `db:"require_recent_login_seconds"`
-	Status                  string     `db:"status"`
-	OpenedAt                *time.Time `db:"opened_at"`
-	Deadline                *time.Time `db:"deadline"`
-	DecidedAt               *time.Time `db:"decided_at"`
+	RequestID               int64         `db:"request_id"`
+	Position                int           `db:"position"`
+	Name                    string        `db:"name"`
+	ApproverTeamID          *int64        `db:"approver_team_id"`
+	ApproverTeamName        string        `db:"approver_team_name"`
+	MinApprovers            int           `db:"min_approvers"`
+	DenialMessage           string        `db:"denial_message"`
+	TimeoutSeconds          int64         `db:"timeout_seconds"`
+	ReminderIntervalSeconds int64         `db:"reminder_interval_seconds"`
+	RecentLoginSeconds      int64         `db:"require_recent_login_seconds"`
+	EscalationTeamIDs       pq.Int64Array `db:"escalation_team_ids"`
+	Status                  string        `db:"status"`
+	OpenedAt                *time.Time    `db:"opened_at"`
+	Deadline                *time.Time    `db:"deadline"`
+	DecidedAt               *time.Time    `db:"decided_at"`
 }
 
 func newStageRow(requestID int64, st StageState) stageRow {
@@ -276,6 +280,7 @@ func newStageRow(requestID int64, st StageState) stageRow {
 		TimeoutSeconds:          int64(st.Timeout / time.Second),
 		ReminderIntervalSeconds: int64(st.ReminderInterval / time.Second),
 		RecentLoginSeconds:      int64(st.RequireRecentLogin / time.Second),
+		EscalationTeamIDs:       pq.Int64Array(append([]int64{}, st.EscalationTeamIDs...)),
 		Status:                  st.Status,
 		OpenedAt:                st.OpenedAt,
 		Deadline:                st.Deadline,
@@ -284,7 +289,12 @@ func newStageRow(requestID int64, st StageState) stageRow {
 }
 
 func (r stageRow) stage() StageState {
+	var escalated []int64
+	if len(r.EscalationTeamIDs) > 0 {
+		escalated = []int64(r.EscalationTeamIDs)
+	}
 	return StageState{
+		EscalationTeamIDs:  escalated,
 		Position:           r.Position,
 		Name:               r.Name,
 		ApproverTeamID:     r.ApproverTeamID,
@@ -303,7 +313,7 @@ func (r stageRow) stage() StageState {
 
 const stageColumns = `request_id, position, name, approver_team_id, approver_team_name,
 	min_approvers, denial_message, timeout_seconds, reminder_interval_seconds, require_recent_login_seconds, status,
-	opened_at, deadline, decided_at`
+	opened_at, deadline, decided_at, escalation_team_ids`
 
 // responseRow is a service_request_responses row, for scanning and inserts.
 type responseRow struct {
@@ -393,7 +403,7 @@ func insertNewStages(ctx context.Context, e sqlx.ExtContext, rows []stageRow) er
 	const q = `INSERT INTO service_request_stages (` + stageColumns + `)
 		VALUES (:request_id, :position, :name, :approver_team_id, :approver_team_name,
 			:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :require_recent_login_seconds, :status,
-			:opened_at, :deadline, :decided_at)`
+			:opened_at, :deadline, :decided_at, :escalation_team_ids)`
 	_, err := sqlx.NamedExecContext(ctx, e, q, rows)
 	return err
 }

@@ -16,11 +16,12 @@ import (
 // stage matters; later stages resolve their approvers when they open.
 
 // PendingRequestsUsingTeam returns the ids, ascending, of the requests
-// pending approval whose current stage is decided by team teamID.
+// pending approval whose current stage is decided by team teamID, as its
+// approver team or a team it was escalated to.
 func (s *Store) PendingRequestsUsingTeam(ctx context.Context, teamID int64) ([]int64, error) {
 	const q = `SELECT r.id FROM service_requests r
 		JOIN service_request_stages st ON st.request_id = r.id AND st.position = r.current_stage
-		WHERE r.status = 'pending_approval' AND st.approver_team_id = $1
+		WHERE r.status = 'pending_approval' AND (st.approver_team_id = $1 OR st.escalation_team_ids @> ARRAY[$1::bigint])
 		ORDER BY r.id`
 	return s.selectIDs(ctx, "pending requests using team", q, teamID)
 }
@@ -48,6 +49,7 @@ func (s *Store) PendingRequestsForUser(ctx context.Context, userID int64) ([]int
 		JOIN service_request_stages st ON st.request_id = r.id AND st.position = r.current_stage
 		WHERE r.status = 'pending_approval' AND (
 			st.approver_team_id IN (SELECT team_id FROM team_members WHERE user_id IN (SELECT user_id FROM deciders))
+			OR st.escalation_team_ids && ARRAY(SELECT team_id FROM team_members WHERE user_id IN (SELECT user_id FROM deciders))
 			OR (st.approver_team_id IS NULL AND r.organization_id IN
 				(SELECT organization_id FROM organization_admins WHERE user_id IN (SELECT user_id FROM deciders))))
 		ORDER BY r.id`

@@ -85,6 +85,34 @@ func TestStore_RefreshTargets(t *testing.T) {
 		assert.Equal(t, []int64{atAdmins.ID}, ids, "erin's, whose delegation has not ended; not bob's, whose has")
 	})
 
+	t.Run("a stage escalated to a team concerns the team and its members", func(t *testing.T) {
+		ops, err := s.CreateTeam(ctx, f.org.ID, "ops", "")
+		require.NoError(t, err)
+		require.NoError(t, s.AddTeamMember(ctx, ops.ID, f.users["alice"].ID))
+		stages := append([]store.StageState(nil), atAdmins.Stages...)
+		stages[1].EscalationTeamIDs = []int64{ops.ID}
+		_, err = s.RecordRequestState(ctx, store.RequestState{
+			ID: atAdmins.ID, Seq: 5, Status: "pending_approval", CurrentStage: ptr(1), PendingApprovers: []string{"erin"}, Stages: stages,
+		})
+		require.NoError(t, err)
+		got, err := s.GetRequest(ctx, atAdmins.ID)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{ops.ID}, got.Stages[1].EscalationTeamIDs, "the projection keeps the stage's escalation teams")
+		assert.Nil(t, got.Stages[0].EscalationTeamIDs)
+		ids, err := s.PendingRequestsUsingTeam(ctx, ops.ID)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{atAdmins.ID}, ids)
+		ids, err = s.PendingRequestsForUser(ctx, f.users["alice"].ID)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{atAdmins.ID}, ids)
+
+		stages[1].EscalationTeamIDs = nil
+		_, err = s.RecordRequestState(ctx, store.RequestState{
+			ID: atAdmins.ID, Seq: 6, Status: "pending_approval", CurrentStage: ptr(1), PendingApprovers: []string{"erin"}, Stages: stages,
+		})
+		require.NoError(t, err)
+	})
+
 	t.Run("superusers: every pending request", func(t *testing.T) {
 		ids, err := s.PendingRequests(ctx)
 		require.NoError(t, err)

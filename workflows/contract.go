@@ -43,6 +43,11 @@ const (
 	// RequestChanges ends the request changes_requested, asking its
 	// requester for changes; like reject it needs a reason.
 	RequestChanges = string(approval.ActionRequestChanges)
+	// Extend extends the open stage's deadline, up to its max_extension.
+	Extend = string(approval.ActionExtend)
+	// Escalate makes another team's members eligible on the open stage
+	// (org admins only).
+	Escalate = string(approval.ActionEscalate)
 	// RefreshApprovers is a signal telling a waiting request that the
 	// membership of a team or of the organization's admins changed, or a
 	// delegation of one of its approvers, so it resolves who may decide
@@ -230,6 +235,28 @@ type CancelInput struct {
 	Roster      *StageRoster `json:"roster,omitempty"`
 }
 
+// ExtendInput is the payload of extend: {"user","by","reason"}; by is a
+// duration such as "24h". The open stage's deadline moves by it, up to the
+// stage's max_extension in all.
+type ExtendInput struct {
+	User   string            `json:"user"`
+	By     approval.Duration `json:"by"`
+	Reason string            `json:"reason"`
+	Proof  *proof.Proof      `json:"proof,omitempty"`
+	Roster *StageRoster      `json:"roster,omitempty"`
+}
+
+// EscalateInput is the payload of escalate: {"user","approver_team","reason"};
+// approver_team is the id of a team of the request's organization, whose
+// active members may then decide the open stage too.
+type EscalateInput struct {
+	User         string       `json:"user"`
+	ApproverTeam int64        `json:"approver_team"`
+	Reason       string       `json:"reason"`
+	Proof        *proof.Proof `json:"proof,omitempty"`
+	Roster       *StageRoster `json:"roster,omitempty"`
+}
+
 // StageRoster is who may act on a request while a stage is open (Stage,
 // its approver team Team, nil for the organization's admins), as the API
 // read it from PostgreSQL when it sent a decision. The decision is judged
@@ -238,6 +265,10 @@ type CancelInput struct {
 type StageRoster struct {
 	Stage int    `json:"stage"`
 	Team  *int64 `json:"team"`
+	// Escalations are the teams the stage was escalated to, as the sender
+	// knew them; a roster that knows other ones than the stage's is
+	// ignored too.
+	Escalations []int64 `json:"escalations,omitempty"`
 	approval.Roster
 }
 
@@ -258,6 +289,12 @@ func (d Decision) context() string {
 	c := d.Roster.digest()
 	if d.SignedInAt != nil {
 		c += " signed_in_at:" + d.SignedInAt.UTC().Format(time.RFC3339Nano)
+	}
+	if d.By != 0 {
+		c += " by:" + d.By.String()
+	}
+	if d.Team != 0 {
+		c += " team:" + strconv.FormatInt(d.Team, 10)
 	}
 	return c
 }
@@ -286,6 +323,16 @@ func (in CommentInput) Decision(requestID int64) Decision {
 }
 
 // Decision returns in as a Decision on request requestID.
+func (in ExtendInput) Decision(requestID int64) Decision {
+	return Decision{RequestID: requestID, Action: approval.ActionExtend, User: in.User, Text: in.Reason, By: in.By, Roster: in.Roster}
+}
+
+// Decision returns in as a Decision on request requestID.
+func (in EscalateInput) Decision(requestID int64) Decision {
+	return Decision{RequestID: requestID, Action: approval.ActionEscalate, User: in.User, Text: in.Reason, Team: in.ApproverTeam, Roster: in.Roster}
+}
+
+// Decision returns in as a Decision on request requestID.
 func (in CancelInput) Decision(requestID int64) Decision {
 	return Decision{RequestID: requestID, Action: approval.ActionCancel, User: in.User, Text: in.Reason,
 		PendingOnly: in.PendingOnly, Roster: in.Roster}
@@ -304,6 +351,10 @@ type Decision struct {
 	// SignedInAt is when User last signed in interactively, if they did
 	// (approvals, rejections and requests for changes only).
 	SignedInAt *time.Time
+	// By is how much an extension moves the deadline (extend only).
+	By approval.Duration
+	// Team is the id of the team an escalation adds (escalate only).
+	Team int64
 }
 
 // Claims are what a proof of d vouches for.
@@ -334,6 +385,10 @@ func (d Decision) Payload(p *proof.Proof) any {
 		return CommentInput{User: d.User, Text: d.Text, Proof: p, Roster: d.Roster}
 	case approval.ActionCancel:
 		return CancelInput{User: d.User, Reason: d.Text, PendingOnly: d.PendingOnly, Proof: p, Roster: d.Roster}
+	case approval.ActionExtend:
+		return ExtendInput{User: d.User, By: d.By, Reason: d.Text, Proof: p, Roster: d.Roster}
+	case approval.ActionEscalate:
+		return EscalateInput{User: d.User, ApproverTeam: d.Team, Reason: d.Text, Proof: p, Roster: d.Roster}
 	}
 	return nil
 }

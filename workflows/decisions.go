@@ -44,21 +44,33 @@ type decision struct {
 }
 
 func (d Decision) arrived(p *proof.Proof) decision {
-	return decision{Act: approval.Act{Action: d.Action, User: d.User, Text: d.Text}, pendingOnly: d.PendingOnly,
+	out := decision{Act: approval.Act{Action: d.Action, User: d.User, Text: d.Text, By: d.By}, pendingOnly: d.PendingOnly,
 		proof: p, roster: d.Roster, signedInAt: d.SignedInAt}
+	if d.Team > 0 {
+		out.Team = &approval.Ref{ID: d.Team}
+	}
+	return out
 }
 
-func (in ApproveInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
-func (in RejectInput) decision() decision  { return in.Decision(0).arrived(in.Proof) }
-func (in CommentInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
-func (in RequestChangesInput) decision() decision {
-	return in.Decision(0).arrived(in.Proof)
-}
-func (in CancelInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
+func (in ApproveInput) decision() decision        { return in.Decision(0).arrived(in.Proof) }
+func (in RejectInput) decision() decision         { return in.Decision(0).arrived(in.Proof) }
+func (in RequestChangesInput) decision() decision { return in.Decision(0).arrived(in.Proof) }
+func (in CommentInput) decision() decision        { return in.Decision(0).arrived(in.Proof) }
+func (in CancelInput) decision() decision         { return in.Decision(0).arrived(in.Proof) }
+func (in ExtendInput) decision() decision         { return in.Decision(0).arrived(in.Proof) }
+func (in EscalateInput) decision() decision       { return in.Decision(0).arrived(in.Proof) }
 
 func (s *requestRun) claims(d decision) proof.Claims {
 	return Decision{RequestID: s.in.RequestID, Action: d.Action, User: d.User, Text: d.Text, PendingOnly: d.pendingOnly,
-		Roster: d.roster, SignedInAt: d.signedInAt}.Claims()
+		Roster: d.roster, SignedInAt: d.signedInAt, By: d.By, Team: d.teamID()}.Claims()
+}
+
+// teamID is the id of the team d names (escalate), 0 when none.
+func (d decision) teamID() int64 {
+	if d.Team == nil {
+		return 0
+	}
+	return d.Team.ID
 }
 
 // rosterFor is r's roster when r is about the open stage (its position and
@@ -68,7 +80,8 @@ func (s *requestRun) rosterFor(r *StageRoster) (approval.Roster, bool) {
 	if r == nil || st == nil || r.Stage != s.req.CurrentStage {
 		return approval.Roster{}, false
 	}
-	if (st.ApproverTeam == nil) != (r.Team == nil) || (st.ApproverTeam != nil && st.ApproverTeam.ID != *r.Team) {
+	if (st.ApproverTeam == nil) != (r.Team == nil) || (st.ApproverTeam != nil && st.ApproverTeam.ID != *r.Team) ||
+		!slices.Equal(st.EscalationTeams(), r.Escalations) {
 		return approval.Roster{}, false
 	}
 	return r.Roster, true
@@ -119,7 +132,8 @@ func equalRosters(a, b approval.Roster) bool {
 			return x.Delegator == y.Delegator && x.Delegate == y.Delegate && x.Starts.Equal(y.Starts) && x.Ends.Equal(y.Ends)
 		}) &&
 		(a.NextDelegationChange == nil) == (b.NextDelegationChange == nil) &&
-		(a.NextDelegationChange == nil || a.NextDelegationChange.Equal(*b.NextDelegationChange))
+		(a.NextDelegationChange == nil || a.NextDelegationChange.Equal(*b.NextDelegationChange)) &&
+		slices.Equal(a.Escalated, b.Escalated)
 }
 
 // screen is the update validator's check of who sent d. The API's proofs
@@ -193,7 +207,7 @@ func (s *requestRun) admit(ctx workflow.Context, d decision, validated bool) (ap
 	opts.Summary = fmt.Sprintf("verify %s's %s", approval.Cut(d.User, approval.MaxUserLength), d.Action)
 	in := activities.VerifyDecisionInput{Claims: s.claims(d), Proof: d.proof}
 	if st := s.req.Current(); st != nil {
-		in.Roster = &activities.RosterInput{OrganizationID: s.in.Organization.ID}
+		in.Roster = &activities.RosterInput{OrganizationID: s.in.Organization.ID, EscalationTeams: st.EscalationTeams()}
 		if st.ApproverTeam != nil {
 			id := st.ApproverTeam.ID
 			in.Roster.TeamID = &id

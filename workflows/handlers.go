@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/countersign/countersign/activities"
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/proof"
@@ -25,11 +26,13 @@ func (s *requestRun) setup() error {
 		registerDecision[RequestChangesInput](s, RequestChanges, `Ask the requester for changes, ending the request changes_requested: {"user","reason"}; the reason is required.`),
 		registerDecision[CommentInput](s, Comment, `Comment on the request: {"user","text"}.`),
 		registerDecision[CancelInput](s, Cancel, `Cancel the request (requester or org admin): {"user","reason"}; with "pending_only": true only while it waits for approval.`),
+		registerDecision[EscalateInput](s, Escalate, `Escalate the open stage (org admin): {"user","approver_team","reason"}; the team's members may decide it too.`),
+		registerDecision[ExtendInput](s, Extend, `Extend the open stage's deadline (org admin or eligible approver): {"user","by","reason"}, by a duration such as "24h", up to the stage's max_extension.`),
 	); err != nil {
 		return err
 	}
 	for _, action := range []approval.Action{approval.ActionApprove, approval.ActionReject, approval.ActionComment, approval.ActionCancel,
-		approval.ActionRequestChanges} {
+		approval.ActionRequestChanges, approval.ActionExtend, approval.ActionEscalate} {
 		s.receiveDecisions(action)
 	}
 	s.receiveRefreshApprovers()
@@ -114,7 +117,7 @@ func (s *requestRun) validate(d decision) error {
 		return refusalError(ref)
 	}
 	judged := s.judged(d)
-	if err := judged.Check(d.Action, d.User, d.Text, now); err != nil {
+	if err := judged.CheckAct(d.Act, now); err != nil {
 		return refusalError(err)
 	}
 	return refusalError(judged.CheckSignIn(d.Action, d.signedIn(), now))
@@ -130,6 +133,9 @@ func (s *requestRun) handleUpdate(ctx workflow.Context, d decision) (approval.Re
 		return approval.Request{}, err
 	}
 	d.Via = via
+	if ref := s.prepareEscalation(ctx, &d.Act); ref != nil {
+		return approval.Request{}, refusalError(ref)
+	}
 	if err := s.apply(d.Act); err != nil {
 		return approval.Request{}, refusalError(err)
 	}
@@ -150,15 +156,20 @@ func (s *requestRun) readyForSignals() bool {
 // actionPayload reads any action's signal payload; which field carries the
 // text depends on the action (SPEC 4).
 type actionPayload struct {
-	User    string       `json:"user"`
-	Comment string       `json:"comment"`
-	Reason  string       `json:"reason"`
-	Text    string       `json:"text"`
-	Proof   *proof.Proof `json:"proof"`
+	User    string            `json:"user"`
+	Comment string            `json:"comment"`
+	Reason  string            `json:"reason"`
+	Text    string            `json:"text"`
+	By      approval.Duration `json:"by"`
+	Team    int64             `json:"approver_team"`
+	Proof   *proof.Proof      `json:"proof"`
 }
 
 func (p actionPayload) decision(action approval.Action) decision {
-	d := decision{Act: approval.Act{Action: action, User: p.User, Text: p.Reason}, proof: p.Proof}
+	d := decision{Act: approval.Act{Action: action, User: p.User, Text: p.Reason, By: p.By}, proof: p.Proof}
+	if p.Team > 0 {
+		d.Team = &approval.Ref{ID: p.Team}
+	}
 	switch action {
 	case approval.ActionApprove:
 		d.Text = p.Comment
@@ -190,7 +201,7 @@ func (s *requestRun) handleSignal(ctx workflow.Context, action approval.Action, 
 	}
 	// A signal's sign-in time is nobody's word (see ApproveInput): a stage
 	// that requires a recent one refuses it before its proof costs a check.
-	if err := s.req.Check(d.Action, d.User, d.Text, workflow.Now(ctx)); err != nil {
+	if err := s.req.CheckAct(d.Act, workflow.Now(ctx)); err != nil {
 		refused(err)
 		return
 	}
@@ -204,9 +215,49 @@ func (s *requestRun) handleSignal(ctx workflow.Context, action approval.Action, 
 		return
 	}
 	d.Via = via
+	if ref := s.prepareEscalation(ctx, &d.Act); ref != nil {
+		refused(ref)
+		return
+	}
 	if err := s.apply(d.Act); err != nil {
 		refused(err)
 	}
+}
+
+// prepareEscalation reads what an escalation needs once it was admitted:
+// its team, by name, which must be of the request's organization, and who
+// may act on the open stage once it is added. Other actions need nothing.
+func (s *requestRun) prepareEscalation(ctx workflow.Context, act *approval.Act) *approval.Refusal {
+	st := s.req.Current()
+	if act.Action != approval.ActionEscalate || act.Team == nil || st == nil {
+		return nil
+	}
+	opts := storeActivityOptions
+	opts.Summary = fmt.Sprintf("team %d, to escalate to", act.Team.ID)
+	var team *approval.Ref
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.EscalationTeam,
+		activities.EscalationTeamInput{OrganizationID: s.in.Organization.ID, TeamID: act.Team.ID}).Get(ctx, &team)
+	switch {
+	case err != nil:
+		return &approval.Refusal{Code: approval.CodeRosterPending, Message: "the team could not be read: " + failureMessage(err)}
+	case team == nil:
+		return &approval.Refusal{Code: approval.CodeUnknownTeam, Message: fmt.Sprintf("team %d is not a team of organization %s", act.Team.ID, s.in.Organization.Name)}
+	}
+	stage, teams := s.req.CurrentStage, st.EscalationTeams()
+	fut := s.startRoster(ctx, st.ApproverTeam, append(slices.Clone(teams), team.ID),
+		fmt.Sprintf("approvers of stage %d (%s) escalated to team %s", stage+1, st.Name, team.Name))
+	var roster approval.Roster
+	if err := fut.Get(ctx, &roster); err != nil {
+		return &approval.Refusal{Code: approval.CodeRosterPending, Message: "who may act could not be resolved: " + failureMessage(err)}
+	}
+	if st := s.req.Current(); st == nil || s.req.CurrentStage != stage || !slices.Equal(st.EscalationTeams(), teams) {
+		// The stage closed, or was escalated to another team meanwhile:
+		// the roster read misses its members.
+		return &approval.Refusal{Code: approval.CodeRosterPending, Message: fmt.Sprintf(
+			"stage %d of request %d changed while who may act was being resolved; try again in a moment", stage+1, s.req.ID)}
+	}
+	act.Team, act.Roster = team, &roster
+	return nil
 }
 
 // apply performs an action through the rules and queues what it causes.
@@ -232,6 +283,12 @@ func (s *requestRun) afterAction(eff approval.Effect, eligible []string) {
 	case eff.Canceled:
 		// Tell the approvers too, so nobody acts on a stale reminder.
 		s.notify(notify.KindFinished, append([]string{s.req.Requester}, eligible...), -1, 0)
+	case len(eff.Escalated) > 0:
+		stage := s.req.CurrentStage
+		s.notify(notify.KindPending, eff.Escalated, stage, len(s.req.Stages[stage].Escalated))
+	case eff.Extended:
+		stage := s.req.CurrentStage
+		s.notify(notify.KindExtended, append([]string{s.req.Requester}, s.req.EligibleApprovers...), stage, len(s.req.Stages[stage].Extensions))
 	}
 }
 

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -169,6 +170,8 @@ type rosterRefresh struct {
 	stage  int
 	fut    workflow.Future
 	cancel workflow.CancelFunc
+	// teams are the escalation teams the running resolution reads.
+	teams []int64
 }
 
 // asked reports whether signals arrived since the last resolution started.
@@ -182,7 +185,8 @@ func (r *rosterRefresh) startIfAsked() {
 	st := r.s.req.Stages[r.stage]
 	var ctx workflow.Context
 	ctx, r.cancel = workflow.WithCancel(r.s.ctx)
-	r.fut = r.s.startRoster(ctx, st.ApproverTeam, fmt.Sprintf("approvers of stage %d (%s), again", r.stage+1, st.Name))
+	r.teams = st.EscalationTeams()
+	r.fut = r.s.startRoster(ctx, st.ApproverTeam, r.teams, fmt.Sprintf("approvers of stage %d (%s), again", r.stage+1, st.Name))
 }
 
 // ready reports whether the refresh needs the loop: a resolution answered,
@@ -195,13 +199,17 @@ func (r *rosterRefresh) ready() bool {
 }
 
 // adopt applies the roster of a resolution that answered; one that failed
-// (canceled with the workflow) changes nothing.
+// (canceled with the workflow) changes nothing, and one that read other
+// escalation teams than the stage has now (it escalated meanwhile) is
+// asked again.
 func (r *rosterRefresh) adopt() {
 	if r.fut == nil || !r.fut.IsReady() {
 		return
 	}
 	var roster approval.Roster
-	if err := r.fut.Get(r.s.ctx, &roster); err == nil {
+	if !slices.Equal(r.teams, r.s.req.Stages[r.stage].EscalationTeams()) {
+		r.s.rosterWanted++
+	} else if err := r.fut.Get(r.s.ctx, &roster); err == nil {
 		r.s.req.SetRoster(roster, workflow.Now(r.s.ctx))
 		r.s.changed()
 	}
@@ -219,16 +227,32 @@ func (r *rosterRefresh) stop() {
 func (s *requestRun) timerSummary(wake time.Time) string {
 	st := s.req.Current()
 	what := "deadline"
-	if st.NextReminder != nil && wake.Equal(*st.NextReminder) {
+	if _, team, ok := s.req.DueEscalation(wake); ok {
+		what = "escalation to team " + team.Name
+	} else if st.NextReminder != nil && wake.Equal(*st.NextReminder) {
 		what = "next reminder"
+	} else if st.WarnBefore > 0 && wake.Before(*st.Deadline) {
+		what = "deadline warning"
 	}
 	return fmt.Sprintf("stage %d (%s): %s", s.req.CurrentStage+1, st.Name, what)
 }
 
-// tick applies the timed rules: a reminder to the approvers who have not
-// decided, or expiry at the deadline.
+// tick applies the timed rules: the stage's escalation step that is due
+// (stages with escalations only), the deadline warning to the requester and
+// the approvers who have not decided (stages with warn_before only), a
+// reminder to those approvers, or expiry at the deadline.
 func (s *requestRun) tick() {
 	stage := s.req.CurrentStage
+	if step, team, ok := s.req.DueEscalation(workflow.Now(s.ctx)); ok {
+		s.escalateStep(step, team)
+		if s.req.Current() == nil || s.req.CurrentStage != stage {
+			return
+		}
+	}
+	if warn, ok := s.req.Warn(workflow.Now(s.ctx)); ok {
+		s.reminded()
+		s.notify(notify.KindDeadlineWarning, warn, stage, len(s.req.Stages[stage].Extensions))
+	}
 	sent := s.req.Stages[stage].RemindersSent
 	remind, expired := s.req.Tick(workflow.Now(s.ctx))
 	switch {
@@ -241,9 +265,32 @@ func (s *requestRun) tick() {
 	}
 }
 
-// startRoster starts resolving who may act: the members of team (nil: none),
-// the org admins and the superusers.
-func (s *requestRun) startRoster(ctx workflow.Context, team *approval.Ref, summary string) workflow.Future {
+// escalateStep takes the open stage's escalation step step, to team: who
+// may act is resolved with the team's members, who are then asked for
+// their decision. A stage that closed meanwhile is left alone.
+func (s *requestRun) escalateStep(step int, team approval.Ref) {
+	stage := s.req.CurrentStage
+	st := s.req.Current()
+	teams := st.EscalationTeams()
+	fut := s.startRoster(s.ctx, st.ApproverTeam, append(slices.Clone(teams), team.ID),
+		fmt.Sprintf("approvers of stage %d (%s) escalated to team %s", stage+1, st.Name, team.Name))
+	s.await(fut.IsReady)
+	var roster approval.Roster
+	// A stage escalated on demand meanwhile takes the step at the next
+	// wake, which is due at once, with a roster that knows both teams.
+	if s.canceled || fut.Get(s.ctx, &roster) != nil || s.req.Current() == nil || s.req.CurrentStage != stage ||
+		!slices.Equal(s.req.Current().EscalationTeams(), teams) {
+		return
+	}
+	now := workflow.Now(s.ctx)
+	newly := s.req.Escalate(approval.StageEscalation{ApproverTeam: team, Step: &step, At: now}, roster, now)
+	s.changed()
+	s.notify(notify.KindPending, newly, stage, len(s.req.Stages[stage].Escalated))
+}
+
+// startRoster starts resolving who may act: the members of team (nil: none)
+// and of the escalation teams, the org admins and the superusers.
+func (s *requestRun) startRoster(ctx workflow.Context, team *approval.Ref, escalations []int64, summary string) workflow.Future {
 	s.rosterAsked = s.rosterWanted
 	var teamID *int64
 	if team != nil {
@@ -253,14 +300,14 @@ func (s *requestRun) startRoster(ctx workflow.Context, team *approval.Ref, summa
 	opts := storeActivityOptions
 	opts.Summary = summary
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.ResolveRoster,
-		activities.RosterInput{OrganizationID: s.in.Organization.ID, TeamID: teamID})
+		activities.RosterInput{OrganizationID: s.in.Organization.ID, TeamID: teamID, EscalationTeams: escalations})
 }
 
 // resolveRoster resolves who may act and waits for the answer. It is false
 // when the request was canceled meanwhile; the activity retries until
 // PostgreSQL answers, so any other failure fails the request.
 func (s *requestRun) resolveRoster(team *approval.Ref, summary string) (approval.Roster, bool) {
-	fut := s.startRoster(s.ctx, team, summary)
+	fut := s.startRoster(s.ctx, team, nil, summary)
 	s.await(fut.IsReady)
 	var roster approval.Roster
 	if s.canceled {

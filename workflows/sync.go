@@ -160,6 +160,16 @@ func (s *requestRun) details() string {
 		if len(r.EligibleApprovers) > 0 {
 			fmt.Fprintf(&b, " Waiting for: %s.", strings.Join(r.EligibleApprovers, ", "))
 		}
+		if st.Extended > 0 {
+			fmt.Fprintf(&b, " Deadline extended by %s.", approval.ShortDuration(st.Extended.Std()))
+		}
+		if len(st.Escalated) > 0 {
+			teams := make([]string, len(st.Escalated))
+			for i, e := range st.Escalated {
+				teams[i] = e.ApproverTeam.Name
+			}
+			fmt.Fprintf(&b, " Escalated to team %s.", strings.Join(teams, ", "))
+		}
 		if st.Unreachable != nil {
 			fmt.Fprintf(&b, " **This stage cannot be completed**: %s.", st.Unreachable.Reason)
 		}

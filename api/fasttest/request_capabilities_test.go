@@ -15,10 +15,11 @@ import (
 )
 
 // caps are a request's user_capabilities.
-type caps struct{ approve, reject, comment, cancel, delete bool }
+type caps struct{ approve, reject, comment, cancel, delete, extend, escalate bool }
 
 func (c caps) json() map[string]any {
-	return map[string]any{"approve": c.approve, "reject": c.reject, "comment": c.comment, "cancel": c.cancel, "delete": c.delete}
+	return map[string]any{"approve": c.approve, "reject": c.reject, "comment": c.comment, "cancel": c.cancel, "delete": c.delete,
+		"extend": c.extend, "escalate": c.escalate}
 }
 
 // capabilitiesOf reads summary_fields.user_capabilities.
@@ -65,8 +66,9 @@ func TestRequestCapabilities(t *testing.T) {
 		name: "waiting for sre",
 		file: func(e *env) (store.Request, *approval.Request) { return e.pendingRequest() },
 		want: map[string]caps{
-			superuser: {approve: true, reject: true, comment: true, cancel: true, delete: true},
-			orgAdmin:  {comment: true, cancel: true, delete: true},
+			// The item's stage allows no extension.
+			superuser: {approve: true, reject: true, comment: true, cancel: true, delete: true, escalate: true},
+			orgAdmin:  {comment: true, cancel: true, delete: true, escalate: true},
 			requester: {comment: true, cancel: true, delete: true},
 			approver:  {approve: true, reject: true, comment: true},
 		},

@@ -56,15 +56,37 @@ func TestDecisionSign(t *testing.T) {
 	assert.ErrorContains(t, runDecision([]string{"sign", "--request", "43", "--action", "request_changes", "--user", "bob", "--text", "x"}, &out, now, env),
 		"--text does not go with request_changes; it takes --reason")
 
+	out.Reset()
+	require.NoError(t, runDecision([]string{"sign", "--request", "9", "--action", "extend", "--user", "bob", "--by", "24h", "--reason", "away"}, &out, now, env))
+	var x workflows.ExtendInput
+	require.NoError(t, json.Unmarshal(out.Bytes(), &x), out.String())
+	assert.Equal(t, 24*time.Hour, x.By.Std())
+	require.NoError(t, proof.VerifyUser(key.Public, x.Decision(9).Claims(), *x.Proof), "the duration is part of what the proof vouches for")
+	x.By *= 2
+	require.Error(t, proof.VerifyUser(key.Public, x.Decision(9).Claims(), *x.Proof), "another duration does not verify")
+
+	out.Reset()
+	require.NoError(t, runDecision([]string{"sign", "--request", "9", "--action", "escalate", "--user", "erin", "--team", "3", "--reason", "sre away"}, &out, now, env))
+	var esc workflows.EscalateInput
+	require.NoError(t, json.Unmarshal(out.Bytes(), &esc), out.String())
+	assert.Equal(t, int64(3), esc.ApproverTeam)
+	require.NoError(t, proof.VerifyUser(key.Public, esc.Decision(9).Claims(), *esc.Proof))
+	esc.ApproverTeam = 4
+	require.Error(t, proof.VerifyUser(key.Public, esc.Decision(9).Claims(), *esc.Proof), "another team does not verify")
+
 	for args, want := range map[string][]string{
-		"usage":        {},
-		"no request":   {"sign", "--action", "approve", "--user", "bob"},
-		"bad action":   {"sign", "--request", "1", "--action", "veto", "--user", "bob"},
-		"no user":      {"sign", "--request", "1", "--action", "approve"},
-		"wrong text":   {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--reason", "x"},
-		"no key":       {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--key-file", filepath.Join(t.TempDir(), "none")},
-		"stray":        {"sign", "--request", "1", "--action", "approve", "--user", "bob", "extra"},
-		"key required": {"sign", "--request", "1", "--action", "approve", "--user", "bob"},
+		"usage":             {},
+		"no request":        {"sign", "--action", "approve", "--user", "bob"},
+		"bad action":        {"sign", "--request", "1", "--action", "veto", "--user", "bob"},
+		"no user":           {"sign", "--request", "1", "--action", "approve"},
+		"wrong text":        {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--reason", "x"},
+		"by not extend":     {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--by", "1h"},
+		"extend no by":      {"sign", "--request", "1", "--action", "extend", "--user", "bob"},
+		"team not escalate": {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--team", "3"},
+		"escalate no team":  {"sign", "--request", "1", "--action", "escalate", "--user", "erin"},
+		"no key":            {"sign", "--request", "1", "--action", "approve", "--user", "bob", "--key-file", filepath.Join(t.TempDir(), "none")},
+		"stray":             {"sign", "--request", "1", "--action", "approve", "--user", "bob", "extra"},
+		"key required":      {"sign", "--request", "1", "--action", "approve", "--user", "bob"},
 	} {
 		lookup := env
 		if args == "key required" {

@@ -28,6 +28,10 @@ func (s *Store) policy(p *store.Policy) store.Policy {
 		if st.ApproverTeamID != nil {
 			st.ApproverTeamName = s.teams[*st.ApproverTeamID].Name
 		}
+		st.Escalations = slices.Clone(st.Escalations)
+		for j := range st.Escalations {
+			st.Escalations[j].ApproverTeamName = s.teams[st.Escalations[j].ApproverTeamID].Name
+		}
 		out.Stages[i] = st
 	}
 	return out
@@ -47,6 +51,11 @@ func policyStages(in []store.PolicyStage) []store.PolicyStage {
 			Timeout:            st.Timeout / time.Second * time.Second,
 			ReminderInterval:   st.ReminderInterval / time.Second * time.Second,
 			RequireRecentLogin: st.RequireRecentLogin / time.Second * time.Second,
+			MaxExtension:       st.MaxExtension / time.Second * time.Second,
+			WarnBefore:         st.WarnBefore / time.Second * time.Second,
+		}
+		for _, e := range st.Escalations {
+			out[i].Escalations = append(out[i].Escalations, store.PolicyEscalation{After: e.After / time.Second * time.Second, ApproverTeamID: e.ApproverTeamID})
 		}
 	}
 	return out
@@ -72,6 +81,9 @@ func (s *Store) checkPolicy(op string, p *store.Policy) error {
 		if st.ApproverTeamID != nil {
 			teams = append(teams, *st.ApproverTeamID)
 		}
+		for _, e := range st.Escalations {
+			teams = append(teams, e.ApproverTeamID)
+		}
 	}
 	if err := s.checkTeams(op, p.OrganizationID, teams); err != nil {
 		return err
@@ -88,6 +100,15 @@ func (s *Store) checkPolicy(op string, p *store.Policy) error {
 			return fail(op, store.ErrInvalid, "approval_policy_stages_reminder_interval_check")
 		case st.RequireRecentLogin < 0:
 			return fail(op, store.ErrInvalid, "approval_policy_stages_recent_login_check")
+		case st.MaxExtension < 0:
+			return fail(op, store.ErrInvalid, "approval_policy_stages_max_extension_check")
+		case st.WarnBefore < 0:
+			return fail(op, store.ErrInvalid, "approval_policy_stages_warn_before_check")
+		}
+		for _, e := range st.Escalations {
+			if e.After < time.Second {
+				return fail(op, store.ErrInvalid, "approval_policy_stage_escalations_after_check")
+			}
 		}
 	}
 	return nil

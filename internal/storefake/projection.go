@@ -114,6 +114,7 @@ func (s *Store) recorded(op string, r *store.Request, st store.RequestState) (*s
 			stage.ApproverTeamID = nil
 		}
 		stage.ApproverTeamID = clonePtr(stage.ApproverTeamID)
+		stage.EscalationTeamIDs = slices.Clone(stage.EscalationTeamIDs)
 		stage.Timeout = stage.Timeout / time.Second * time.Second
 		stage.ReminderInterval = stage.ReminderInterval / time.Second * time.Second
 		stage.RequireRecentLogin = stage.RequireRecentLogin / time.Second * time.Second

@@ -319,7 +319,7 @@ func (s *Store) PendingRequestsUsingTeam(ctx context.Context, teamID int64) ([]i
 		return nil, err
 	}
 	return s.pendingIDs(func(r *store.Request, st *store.StageState) bool {
-		return st != nil && st.ApproverTeamID != nil && *st.ApproverTeamID == teamID
+		return st != nil && ((st.ApproverTeamID != nil && *st.ApproverTeamID == teamID) || slices.Contains(st.EscalationTeamIDs, teamID))
 	}), nil
 }
 
@@ -352,6 +352,11 @@ func (s *Store) PendingRequestsForUser(ctx context.Context, userID int64) ([]int
 			return false
 		}
 		for _, u := range deciders {
+			for _, team := range st.EscalationTeamIDs {
+				if s.teamMembers[pair{team, u}] {
+					return true
+				}
+			}
 			if st.ApproverTeamID != nil && s.teamMembers[pair{*st.ApproverTeamID, u}] ||
 				st.ApproverTeamID == nil && s.orgAdmins[pair{r.OrganizationID, u}] {
 				return true

@@ -25,6 +25,9 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (store.R
 		}
 	}
 	r := store.Roster{TeamMembers: []string{}, OrgAdmins: []string{}, Superusers: []string{}}
+	if teamID != nil {
+		r.TeamName = s.teams[*teamID].Name
+	}
 	for p := range s.teamMembers {
 		if teamID != nil && p.parent == *teamID && s.users[p.user].IsActive {
 			r.TeamMembers = append(r.TeamMembers, s.users[p.user].Username)

@@ -107,6 +107,11 @@ func (s *Store) DeleteTeam(ctx context.Context, id int64) error {
 			if st.ApproverTeamID != nil && *st.ApproverTeamID == id {
 				return fail(op, store.ErrReferenced, "approval_policy_stages_approver_team_id_fkey")
 			}
+			for _, e := range st.Escalations {
+				if e.ApproverTeamID == id {
+					return fail(op, store.ErrReferenced, "approval_policy_stage_escalations_approver_team_id_fkey")
+				}
+			}
 		}
 	}
 	s.dropTeam(id)

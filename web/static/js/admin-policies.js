@@ -15,6 +15,9 @@ function stageEditor(teams, st, onRemove, onMove) {
   const timeout = h('input', { type: 'text', value: st.timeout || '72h', autocomplete: 'off' });
   const reminder = h('input', { type: 'text', value: st.reminder_interval || '24h', autocomplete: 'off' });
   const recentLogin = h('input', { type: 'text', value: st.require_recent_login || '0s', autocomplete: 'off' });
+  const maxExtension = h('input', { type: 'text', value: st.max_extension || '0s', autocomplete: 'off' });
+  const warnBefore = h('input', { type: 'text', value: st.warn_before || '0s', autocomplete: 'off' });
+  const steps = escalationEditor(teams, st.escalations || []);
   const legend = h('legend', {});
   const el = h('fieldset', { class: 'stage-editor stack' }, legend,
     h('div', { class: 'form-grid two' },
@@ -25,7 +28,12 @@ function stageEditor(teams, st, onRemove, onMove) {
       field({ label: 'Timeout', control: timeout, key: 'timeout', hint: 'How long the stage may wait, e.g. 72h.' }),
       field({ label: 'Reminder interval', control: reminder, key: 'reminder_interval', hint: 'e.g. 24h; 0s for none.' }),
       field({ label: 'Recent sign-in required', control: recentLogin, key: 'require_recent_login',
-        hint: 'Deciders must have signed in this recently, e.g. 15m; 0s for any.' })),
+        hint: 'Deciders must have signed in this recently, e.g. 15m; 0s for any.' }),
+      field({ label: 'Extension allowed', control: maxExtension, key: 'max_extension',
+        hint: 'How much admins and approvers may extend the deadline in all, e.g. 48h; 0s for none.' }),
+      field({ label: 'Warn before the deadline', control: warnBefore, key: 'warn_before',
+        hint: 'Warn the requester and the approvers this long before it, e.g. 4h; 0s for no warning.' })),
+    steps.el,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'btn btn-small', onclick: () => onMove(-1) }, icon('arrow-up'), 'Move up'),
       h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: onRemove }, icon('trash-2'), 'Remove stage')));
@@ -44,8 +52,35 @@ function stageEditor(teams, st, onRemove, onMove) {
       min_approvers: Number(min.value), denial_message: denial.value,
       timeout: timeout.value.trim(), reminder_interval: reminder.value.trim(),
       require_recent_login: recentLogin.value.trim() || '0s',
+      max_extension: maxExtension.value.trim() || '0s', warn_before: warnBefore.value.trim() || '0s',
+      escalations: steps.value(),
     }),
   };
+}
+
+/** The escalation steps of a stage: after how long which team may decide too. */
+function escalationEditor(teams, initial) {
+  const rows = h('div', { class: 'stack' });
+  let items = [];
+  const draw = () => fill(rows, items.map((it) => it.el));
+  const add = (e) => {
+    const after = h('input', { type: 'text', value: e.after || '8h', autocomplete: 'off', 'aria-label': 'Escalate after' });
+    const team = h('select', { 'aria-label': 'Escalate to team' }, teams.map((t) => h('option', { value: String(t.id), selected: t.id === e.approver_team }, t.name)));
+    const it = {
+      el: h('div', { class: 'actions start escalation' }, 'After ', after, ' to team ', team,
+        h('button', { type: 'button', class: 'btn btn-small btn-danger', onclick: () => { items = items.filter((x) => x !== it); draw(); } }, icon('trash-2'), 'Remove')),
+      value: () => ({ after: after.value.trim(), approver_team: Number(team.value) }),
+    };
+    items.push(it);
+    draw();
+  };
+  initial.forEach(add);
+  const el = h('div', { class: 'stack', dataset: { key: 'escalations' } },
+    h('h4', {}, 'Escalation'), h('p', { class: 'hint' }, 'While the stage waits without enough approvals, these teams’ members may decide it too.'),
+    rows, h('ul', { class: 'errors' }),
+    teams.length ? h('div', { class: 'actions start' },
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => add({}) }, icon('plus'), 'Add escalation step')) : null);
+  return { el, value: () => items.map((it) => it.value()) };
 }
 
 function policyForm(org, teams, policy, onSaved, onCancel) {

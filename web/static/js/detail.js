@@ -1,17 +1,17 @@
 // Request detail: status, answers, a timeline of everything that happened,
 // the AWX job with its link; refreshes itself while the request is not
-// finished. Its actions (approve, reject, request changes, cancel, delete,
-// comment, resubmit, request again) are those the server offers the user
-// (summary_fields.user_capabilities).
+// finished. Its actions (approve, reject, request changes, extend,
+// escalate, cancel, delete, comment, resubmit, request again) are those
+// the server offers the user (summary_fields.user_capabilities).
 import { get, post } from './api.js';
 import {
   badge, clearErrors, field, fill, h, icon, pageHead,
-  showApiErrors, showErrors, time,
+  showApiErrors, showErrors, time, toast,
 } from './ui.js';
 import { relative, sentReminders, statusLabel, stepUpWithin } from './format.js';
 import { can } from './capabilities.js';
 import { decideDialog, resumedDecision } from './approvals.js';
-import { cancelDialog, deleteDialog } from './request-actions.js';
+import { cancelDialog, deleteDialog, escalateDialog, extendDialog } from './request-actions.js';
 import { answersView } from './answers.js';
 import { staleGuard } from './stale.js';
 import { openRequestDialog } from './submit.js';
@@ -19,7 +19,9 @@ import { openRequestDialog } from './submit.js';
 const refreshEvery = 3000;
 
 function teamOf(st) {
-  return st.summary_fields?.approver_team?.name || 'organization admins';
+  const escalated = (st.escalated || []).map((e) => e.approver_team.name);
+  const team = st.summary_fields?.approver_team?.name || 'organization admins';
+  return escalated.length ? `${team}; escalated to ${escalated.join(', ')}` : team;
 }
 
 /** How an action reached the request, as the server recorded it. */
@@ -53,6 +55,15 @@ function events(r) {
       const did = { approve: 'approved', reject: 'rejected', request_changes: 'asked for changes at' }[resp.decision] || resp.decision;
       add(resp.at, approved ? 'ok' : resp.decision === 'request_changes' ? 'warn' : 'bad', `${resp.user}${behalf} ${did} ${label}`,
         resp.comment ? h('blockquote', {}, resp.comment) : null, via(resp));
+    }
+    for (const x of st.extensions || []) {
+      add(x.at, 'info', `${x.user} extended the deadline of ${label} by ${x.by}`,
+        h('p', { class: 'hint' }, 'New deadline ', time(x.deadline), '.'), x.reason ? h('blockquote', {}, x.reason) : null, via(x));
+    }
+    for (const e of st.escalated || []) {
+      const who = e.user ? `${e.user} escalated ${label}` : `${label} escalated`;
+      add(e.at, 'warn', `${who} to team ${e.approver_team.name}`,
+        h('p', { class: 'hint' }, 'Its members may decide the stage too.'), e.reason ? h('blockquote', {}, e.reason) : null, e.user ? via(e) : null);
     }
     if (st.decided_at && st.status === 'approved') add(st.decided_at, 'ok', `${label} approved`);
     if (st.decided_at && st.status === 'expired') add(st.decided_at, 'bad', `${label} expired: nobody decided before its deadline`);
@@ -109,6 +120,7 @@ function statusCard(r) {
       r.pending_approvers.length ? [`May decide: ${r.pending_approvers.join(', ')}`, h('br')] : null,
       'Deadline ', time(st.deadline), st.deadline ? ` (${relative(st.deadline)})` : null,
       st.next_reminder ? [h('br'), 'Next reminder ', time(st.next_reminder)] : null,
+      st.next_escalation ? [h('br'), `Escalates to team ${st.next_escalation.approver_team.name} `, time(st.next_escalation.at)] : null,
       stepUpWithin(st)
         ? [h('br'), h('span', { class: 'step-up' }, `Deciding needs a sign-in within the last ${stepUpWithin(st)}`)] : null,
       stuck ? h('p', { class: 'alert unreachable', role: 'status' }, stuck) : null) : null,
@@ -171,6 +183,8 @@ export async function detailPage(page, idText) {
       can(r, 'request_changes') ? h('button', { type: 'button', class: 'btn', dataset: { action: 'request_changes' }, onclick: () => decide('request_changes') }, icon('file-pen'), 'Request changes') : null,
       can(r, 'resubmit') && r.prefill ? h('button', { type: 'button', class: 'btn btn-primary', dataset: { action: 'resubmit' }, onclick: () => again(true) }, icon('send'), 'Resubmit') : null,
       can(r, 'request_again') && r.prefill ? h('button', { type: 'button', class: 'btn', dataset: { action: 'request_again' }, onclick: () => again(false) }, icon('copy'), 'Request again') : null,
+      can(r, 'extend') ? h('button', { type: 'button', class: 'btn', dataset: { action: 'extend' }, onclick: () => change('extend', extendDialog) }, icon('clock'), 'Extend deadline') : null,
+      can(r, 'escalate') ? h('button', { type: 'button', class: 'btn', dataset: { action: 'escalate' }, onclick: () => change('escalate', escalateDialog) }, icon('users'), 'Escalate') : null,
       can(r, 'cancel') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'cancel' }, onclick: cancel }, icon('ban'), 'Cancel request') : null,
       can(r, 'delete') ? h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'delete' }, onclick: remove }, icon('trash-2'), 'Delete request') : null);
     commentForm.hidden = !can(r, 'comment');
@@ -237,6 +251,23 @@ export async function detailPage(page, idText) {
     openRequestDialog({ id: item?.id ?? r.catalog_item, name: item?.name || '' },
       // The request shows its new link (children) once resubmitted.
       { prefill: r.prefill, resubmits: resubmit ? r.id : null, onSubmitted: resubmit ? () => refresh() : null });
+  }
+
+  /** Runs the dialog of `action` on the request and shows its answer. */
+  async function change(action, dialog) {
+    let updated = null;
+    try {
+      updated = await dialog(r);
+    } catch (err) {
+      toast(err.message, 'bad');
+    }
+    if (updated) {
+      guard.supersede();
+      // eslint-disable-next-line require-atomic-updates -- the action's answer is the newest state
+      r = updated;
+      render();
+    }
+    refocus(action);
   }
 
   async function cancel() {

@@ -1,8 +1,72 @@
 // The actions on a request that the detail page and the list of requests
-// share: cancel and delete, each after a confirmation. Whether to offer
-// them is the server's word (capabilities.js), never worked out here.
-import { del, post } from './api.js';
-import { confirmDialog, toast } from './ui.js';
+// share: cancel and delete, each after a confirmation; extend and escalate
+// its open stage. Whether to offer them is the server's word
+// (capabilities.js), never worked out here.
+import { del, get, post } from './api.js';
+import { confirmDialog, field, h, toast } from './ui.js';
+
+/** The error of a refused call, with its first field error when it has one. */
+function withFieldError(err, key) {
+  const first = err?.fields?.[key]?.[0];
+  return first ? new Error(first) : err;
+}
+
+/**
+ * Asks by how much to extend the open stage's deadline (and why) and
+ * sends it. Resolves with the updated request, or null when the user
+ * backed out.
+ */
+export async function extendDialog(r) {
+  const st = r.stages[r.current_stage];
+  const by = h('input', { type: 'text', name: 'by', value: '24h', required: true, autocomplete: 'off' });
+  let updated = null;
+  const ok = await confirmDialog({
+    title: `Extend the deadline of request #${r.id}?`,
+    message: `Stage “${st.name}” may be extended by ${st.max_extension} in all; extended so far by ${st.extended}.`,
+    confirmLabel: 'Extend deadline',
+    fields: field({ label: 'Extend by', control: by, required: true, key: 'by', hint: 'A duration such as 24h or 90m.' }),
+    input: { label: 'Reason', required: false },
+    action: async (reason) => {
+      try {
+        updated = await post(`/service_requests/${r.id}/extend/`, { by: by.value.trim(), reason });
+      } catch (err) {
+        throw withFieldError(err, 'by');
+      }
+    },
+  });
+  if (!ok) return null;
+  toast(`The deadline of request #${r.id} was extended.`);
+  return updated;
+}
+
+/**
+ * Asks which team of the request's organization may decide its open stage
+ * too (and why) and sends it. Resolves with the updated request, or null
+ * when the user backed out.
+ */
+export async function escalateDialog(r) {
+  const page = await get(`/teams/?organization=${r.organization}&page_size=200&order_by=name`);
+  const team = h('select', { name: 'approver_team', required: true },
+    page.results.map((t) => h('option', { value: String(t.id) }, t.name)));
+  let updated = null;
+  const ok = await confirmDialog({
+    title: `Escalate request #${r.id}?`,
+    message: 'The team’s members may then decide the open stage too; approvals already given stay.',
+    confirmLabel: 'Escalate',
+    fields: field({ label: 'Team', control: team, required: true, key: 'approver_team' }),
+    input: { label: 'Reason', required: false },
+    action: async (reason) => {
+      try {
+        updated = await post(`/service_requests/${r.id}/escalate/`, { approver_team: Number(team.value), reason });
+      } catch (err) {
+        throw withFieldError(err, 'approver_team');
+      }
+    },
+  });
+  if (!ok) return null;
+  toast(`Request #${r.id} was escalated.`);
+  return updated;
+}
 
 /**
  * Asks to confirm cancelling request r (a reason is optional) and sends

@@ -171,19 +171,21 @@ export function showApiErrors(root, err, renames = {}) {
 }
 
 /**
- * Asks for confirmation in a modal dialog. With `input`, asks for a text
- * too ({label, required, hint}). Resolves with {text} or null. `action`
+ * Asks for confirmation in a modal dialog. With `fields`, shows those
+ * (built by the caller, who reads their controls); with `input`, asks for
+ * a text too ({label, required, hint}). Resolves with {text} or null. `action`
  * runs before the dialog closes; an error it throws is shown in the dialog.
  * While it runs, Escape does not close the dialog; should the browser close
  * it anyway, the promise still waits for the action and tells its outcome.
  */
-export function confirmDialog({ title, message, confirmLabel, danger, input, action }) {
+export function confirmDialog({ title, message, confirmLabel, danger, fields, input, action }) {
   return new Promise((resolve) => {
     const text = input ? h('textarea', { rows: 3, maxlength: 2000, required: input.required }) : null;
     if (text && input.value) text.value = input.value;
     const form = h('form', { method: 'dialog', class: 'dialog-body', novalidate: true },
       h('header', {}, h('h2', {}, title)),
       message ? h('div', {}, message) : null,
+      fields || null,
       text ? field({ label: input.label, control: text, required: input.required, hint: input.hint, key: 'text' }) : null,
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'btn', value: 'cancel', onclick: () => dlg.close('cancel') }, 'Cancel'),
@@ -225,7 +227,7 @@ export function confirmDialog({ title, message, confirmLabel, danger, input, act
     });
     document.body.append(dlg);
     dlg.showModal();
-    (text || form.querySelector('button[type="submit"]')).focus();
+    (form.querySelector('input, select') || text || form.querySelector('button[type="submit"]')).focus();
   });
 }
 

@@ -1,0 +1,4 @@
+ALTER TABLE service_request_stages DROP COLUMN escalation_team_ids;
+DROP TABLE approval_policy_stage_escalations;
+ALTER TABLE approval_policy_stages DROP COLUMN warn_before_seconds;
+ALTER TABLE approval_policy_stages DROP COLUMN max_extension_seconds;
