@@ -56,7 +56,7 @@ func TestErrorResponse_Refusals(t *testing.T) {
 		approval.CodeProofRequired: 403, approval.CodeProofInvalid: 403, approval.CodeProofExpired: 403,
 		approval.CodeProofReused: 403, approval.CodeTemporalDecisionsOff: 403, approval.CodeRecentLoginRequired: 403,
 		approval.CodeResubmitUnknown: 400, approval.CodeResubmitOtherItem: 400, approval.CodeNotResubmittable: 409,
-		approval.CodeAlreadyResubmitted: 409,
+		approval.CodeAlreadyResubmitted:  409,
 		approval.CodeExtensionNotAllowed: 409, approval.CodeExtensionExceeded: 409, approval.CodeInvalidDuration: 400,
 		approval.CodeTeamRequired: 400, approval.CodeUnknownTeam: 400, approval.CodeAlreadyEscalated: 409,
 		approval.CodeTooManyEscalations: 409,
