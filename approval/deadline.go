@@ -98,14 +98,25 @@ func (r *Request) ExtensionLeft() Duration {
 	return st.MaxExtension - st.Extended
 }
 
-// extend moves the open stage's deadline by by (checked). Reminders keep
-// their schedule: none is added past the deadline the stage opened with.
-// A warning already due at the new deadline is taken as given by the
-// extension's own notice.
+// extend moves the open stage's deadline by by (checked). Reminders go on
+// at the stage's interval, on the schedule it opened with, until the new
+// deadline. A warning already due at the new deadline is taken as given
+// by the extension's own notice.
 func (r *Request) extend(user string, by Duration, reason string, via Via, now time.Time) {
 	st := r.Current()
 	deadline := st.Deadline.Add(by.Std())
 	st.Deadline = &deadline
+	if iv := st.ReminderInterval.Std(); iv > 0 && st.NextReminder == nil && st.OpenedAt != nil {
+		// The old deadline cut the reminders off: the next one is the
+		// first of the schedule still to come.
+		next := st.OpenedAt.Add(iv * time.Duration(st.RemindersSent+1))
+		for !next.After(now) {
+			next = next.Add(iv)
+		}
+		if next.Before(deadline) {
+			st.NextReminder = timePtr(next)
+		}
+	}
 	st.Extended += by
 	st.Extensions = append(st.Extensions, Extension{User: user, By: by, Reason: reason, Deadline: deadline, At: now, Via: via})
 	if st.WarnBefore > 0 && !now.Before(deadline.Add(-st.WarnBefore.Std())) {

@@ -141,13 +141,18 @@ func TestRequest_DeadlineWarning(t *testing.T) {
 
 	require.NoError(t, extend(r, "bob", 24*time.Hour, t0.Add(21*time.Hour)))
 	wake, _ = r.NextWake()
+	assert.Equal(t, t0.Add(24*time.Hour), wake, "the reminders resume")
+	for _, at := range []time.Duration{24 * time.Hour, 32 * time.Hour, 40 * time.Hour} {
+		r.Tick(t0.Add(at))
+	}
+	wake, _ = r.NextWake()
 	assert.Equal(t, t0.Add(44*time.Hour), wake, "warned again before the new deadline")
 	_, ok = r.Warn(t0.Add(44 * time.Hour))
 	assert.True(t, ok)
 
 	require.NoError(t, extend(r, "bob", time.Hour, t0.Add(46*time.Hour)))
 	wake, _ = r.NextWake()
-	assert.Equal(t, t0.Add(49*time.Hour), wake, "an extension inside the warning period is its own notice")
+	assert.Equal(t, t0.Add(48*time.Hour), wake, "an extension inside the warning period is its own notice: the next reminder comes first, then the deadline")
 	_, ok = r.Warn(t0.Add(46 * time.Hour))
 	assert.False(t, ok)
 }
@@ -164,4 +169,36 @@ func TestRequest_NoWarningWithoutWarnBefore(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(plain), "warned_for", "a stage without the rules shows none of their fields")
 	assert.NotContains(t, string(plain), "extensions")
+}
+
+// An extended stage goes on reminding at its interval until its new
+// deadline: the reminders the old deadline cut off resume on their
+// schedule.
+func TestRequest_RemindersGoOnUntilTheExtendedDeadline(t *testing.T) {
+	r := extendable(t, 48*time.Hour, 0)
+	for _, at := range []time.Duration{8 * time.Hour, 16 * time.Hour} {
+		remind, expired := r.Tick(t0.Add(at))
+		require.False(t, expired)
+		require.NotEmpty(t, remind, "the reminder at %s", at)
+	}
+	require.Nil(t, r.Stages[0].NextReminder, "the next would come at the deadline: none")
+
+	require.NoError(t, extend(r, "erin", 24*time.Hour, t0.Add(20*time.Hour)))
+	require.NotNil(t, r.Stages[0].NextReminder)
+	assert.Equal(t, t0.Add(24*time.Hour), *r.Stages[0].NextReminder, "on the schedule the stage opened with")
+	var sent []time.Time
+	for at := t0.Add(24 * time.Hour); at.Before(t0.Add(48 * time.Hour)); at = at.Add(8 * time.Hour) {
+		remind, expired := r.Tick(at)
+		require.False(t, expired)
+		if len(remind) > 0 {
+			sent = append(sent, at)
+		}
+	}
+	assert.Equal(t, []time.Time{t0.Add(24 * time.Hour), t0.Add(32 * time.Hour), t0.Add(40 * time.Hour)}, sent)
+	assert.Nil(t, r.Stages[0].NextReminder, "none at the new deadline")
+	assert.Equal(t, 5, r.Stages[0].RemindersSent)
+
+	early := extendable(t, 48*time.Hour, 0)
+	require.NoError(t, extend(early, "erin", 24*time.Hour, t0.Add(time.Hour)))
+	assert.Equal(t, t0.Add(8*time.Hour), *early.Stages[0].NextReminder, "a reminder still to come keeps its time")
 }
