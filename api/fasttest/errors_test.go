@@ -256,7 +256,7 @@ func TestErrorMapping_BadInput(t *testing.T) {
 		name:   "a filter's value",
 		call:   func(e *env) answer { return e.call(requester, "GET", "/api/v2/service_requests/?status=lost", nil) },
 		status: http.StatusBadRequest,
-		body:   detail(`Unknown status "lost"; statuses are pending_approval, approved, running, successful, failed, rejected, expired, canceled.`),
+		body:   detail(`Unknown status "lost"; statuses are pending_approval, approved, running, successful, failed, rejected, expired, canceled, changes_requested.`),
 	}, {
 		name: "an order the list does not offer",
 		call: func(e *env) answer {

@@ -15,11 +15,14 @@ import (
 )
 
 // caps are a request's user_capabilities.
-type caps struct{ approve, reject, comment, cancel, delete, extend, escalate bool }
+type caps struct {
+	approve, reject, requestChanges, comment, cancel, delete, extend, escalate, resubmit, requestAgain bool
+}
 
 func (c caps) json() map[string]any {
-	return map[string]any{"approve": c.approve, "reject": c.reject, "comment": c.comment, "cancel": c.cancel, "delete": c.delete,
-		"extend": c.extend, "escalate": c.escalate}
+	return map[string]any{"approve": c.approve, "reject": c.reject, "request_changes": c.requestChanges, "comment": c.comment,
+		"cancel": c.cancel, "delete": c.delete, "extend": c.extend, "escalate": c.escalate, "resubmit": c.resubmit,
+		"request_again": c.requestAgain}
 }
 
 // capabilitiesOf reads summary_fields.user_capabilities.
@@ -67,10 +70,10 @@ func TestRequestCapabilities(t *testing.T) {
 		file: func(e *env) (store.Request, *approval.Request) { return e.pendingRequest() },
 		want: map[string]caps{
 			// The item's stage allows no extension.
-			superuser: {approve: true, reject: true, comment: true, cancel: true, delete: true, escalate: true},
+			superuser: {approve: true, reject: true, requestChanges: true, comment: true, cancel: true, delete: true, escalate: true},
 			orgAdmin:  {comment: true, cancel: true, delete: true, escalate: true},
 			requester: {comment: true, cancel: true, delete: true},
-			approver:  {approve: true, reject: true, comment: true},
+			approver:  {approve: true, reject: true, requestChanges: true, comment: true},
 		},
 	}, {
 		name: "approved, before launch",
@@ -93,7 +96,7 @@ func TestRequestCapabilities(t *testing.T) {
 		want: map[string]caps{
 			superuser: {delete: true},
 			orgAdmin:  {delete: true},
-			requester: {delete: true},
+			requester: {delete: true, requestAgain: true},
 			approver:  {},
 		},
 	}, {
@@ -105,7 +108,7 @@ func TestRequestCapabilities(t *testing.T) {
 		want: map[string]caps{
 			superuser: {delete: true},
 			orgAdmin:  {delete: true},
-			requester: {delete: true},
+			requester: {delete: true, requestAgain: true},
 			// bob was asked, so he still sees it, but may do nothing.
 			approver: {},
 		},
@@ -186,7 +189,7 @@ func TestRequestCapabilities_LiveStateKnowsTheDeadline(t *testing.T) {
 	assert.Equal(t, caps{comment: true}.json(), capabilitiesOf(t, got))
 	listed := e.listed(approver, "/api/v2/service_requests/", r.ID)
 	require.NotNil(t, listed)
-	assert.Equal(t, caps{approve: true, reject: true, comment: true}.json(), capabilitiesOf(t, listed),
+	assert.Equal(t, caps{approve: true, reject: true, requestChanges: true, comment: true}.json(), capabilitiesOf(t, listed),
 		"the projection does not know the deadline passed")
 }
 
