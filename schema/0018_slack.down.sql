@@ -1,0 +1,3 @@
+DROP TABLE slack_messages;
+DROP TABLE slack_link_tokens;
+DROP TABLE slack_users;
