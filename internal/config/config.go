@@ -70,6 +70,9 @@ type Config struct {
 	// DecisionKey is a user's private decision key (DecisionKeyEnv), for
 	// `countersign decision sign`; never logged.
 	DecisionKey string
+	// Slack configures the Slack app (api: Socket Mode and its
+	// interactions; worker: direct messages).
+	Slack SlackSettings
 	// Dev holds the settings only `countersign dev` reads.
 	Dev DevSettings
 	// Sim holds the settings of `countersign awx-sim`.
@@ -322,7 +325,59 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
 		slog.Duration("session_max_lifetime", c.SessionMaxLifetime),
 		slog.Any("oidc", c.OIDC),
+		slog.Attr{Key: "slack", Value: c.Slack.LogValue()},
 	)
+}
+
+// SlackSettings configure the Slack app. It is enabled by its bot token
+// (both processes) and, in the API, its app-level token; neither is ever
+// logged.
+type SlackSettings struct {
+	// AppToken (xapp-…) opens Socket Mode connections (api).
+	AppToken string
+	// BotToken (xoxb-…) calls the Web API.
+	BotToken string
+	// APIURL is Slack's Web API base URL (tests point it elsewhere).
+	APIURL string
+	// PortalURL is the portal's base URL as Slack users reach it, for the
+	// Open button and one-time link URLs.
+	PortalURL string
+}
+
+// Enabled reports whether the Slack app is configured.
+func (s SlackSettings) Enabled() bool { return s.BotToken != "" }
+
+// LogValue masks the tokens.
+func (s SlackSettings) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("app_token_set", s.AppToken != ""),
+		slog.Bool("bot_token_set", s.BotToken != ""),
+		slog.String("api_url", maskURL(s.APIURL)),
+		slog.String("portal_url", s.PortalURL),
+	)
+}
+
+// check judges the Slack settings together; api says whether the app
+// token is read.
+func (s SlackSettings) check(api bool) error {
+	if s.BotToken == "" {
+		if s.AppToken != "" {
+			return errors.New("SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not")
+		}
+		return nil
+	}
+	if !strings.HasPrefix(s.BotToken, "xoxb-") {
+		return errors.New("SLACK_BOT_TOKEN must be a bot token (xoxb-…)")
+	}
+	if api && !strings.HasPrefix(s.AppToken, "xapp-") {
+		return errors.New("SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write when SLACK_BOT_TOKEN is set")
+	}
+	for name, v := range map[string]string{"SLACK_API_URL": s.APIURL, "SLACK_PORTAL_URL": s.PortalURL} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%s must be an absolute http or https URL", name)
+		}
+	}
+	return nil
 }
 
 // maskURL hides a URL's password and query (which may hold tokens).
