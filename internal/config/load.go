@@ -136,9 +136,9 @@ func (c *Config) command(cmd Command) (command, error) {
 		payloadKeys       = setting{"payload-keys", "PAYLOAD_KEYS", "keys encrypting Temporal payloads, <id>:<base64 32 bytes>, newest first, comma separated (or PAYLOAD_KEYS_FILE)", "", false, text(&c.PayloadKeys)}
 		payloadKeysFile   = setting{"payload-keys-file", "PAYLOAD_KEYS_FILE", "file of payload keys, one <id>:<base64> a line, newest first, mode 0600", "", false, text(&c.PayloadKeysFile)}
 		decisions         = setting{"temporal-decisions", "TEMPORAL_DECISIONS", "decisions sent through Temporal rather than the API: verified (a decision key's proof), trusted or off (default verified)", "", false, c.setDecisions}
-		slackBot    = setting{"", "SLACK_BOT_TOKEN", "", "", false, text(&c.Slack.BotToken)}
-		slackAPI    = setting{"slack-api-url", "SLACK_API_URL", "Slack's Web API base URL", "https://slack.com/api/", false, text(&c.Slack.APIURL)}
-		slackPortal = setting{"slack-portal-url", "SLACK_PORTAL_URL", "the portal's base URL as Slack users reach it", "http://127.0.0.1:8080", false, text(&c.Slack.PortalURL)}
+		slackBot          = setting{"", "SLACK_BOT_TOKEN", "", "", false, text(&c.Slack.BotToken)}
+		slackAPI          = setting{"slack-api-url", "SLACK_API_URL", "Slack's Web API base URL", "https://slack.com/api/", false, text(&c.Slack.APIURL)}
+		slackPortal       = setting{"slack-portal-url", "SLACK_PORTAL_URL", "the portal's base URL as Slack users reach it", "http://127.0.0.1:8080", false, text(&c.Slack.PortalURL)}
 		// The settings every process that talks to Temporal and AWX reads.
 		connections = []setting{database, temporalAddress, temporalNamespace, taskQueue, awxURL, awxToken, payloadKeys, payloadKeysFile, logLevel}
 	)
