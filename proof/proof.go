@@ -34,6 +34,8 @@ const (
 	ChannelAPI    = "api"
 	ChannelPortal = "portal"
 	ChannelCLI    = "cli"
+	// ChannelSlack: the Slack app's buttons and modals, sent by the API.
+	ChannelSlack = "slack"
 )
 
 // ServiceKeyPrefix begins the key name of the API's proofs
@@ -128,7 +130,7 @@ func (k *ServiceKeys) Verify(c Claims, p Proof) error {
 	if err != nil || !hmac.Equal(sig, k.mac(key, c.message(p))) {
 		return ErrInvalid
 	}
-	if p.Channel != ChannelAPI && p.Channel != ChannelPortal {
+	if p.Channel != ChannelAPI && p.Channel != ChannelPortal && p.Channel != ChannelSlack {
 		return fmt.Errorf("%w (channel %q)", ErrInvalid, truncate(p.Channel))
 	}
 	return nil

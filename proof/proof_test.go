@@ -53,6 +53,16 @@ func TestServiceKeys_SignVerify(t *testing.T) {
 	}
 }
 
+func TestServiceKeys_Channels(t *testing.T) {
+	k := serviceKeys(t)
+	for _, ch := range []string{proof.ChannelAPI, proof.ChannelPortal, proof.ChannelSlack} {
+		assert.NoError(t, k.Verify(claims, k.Sign(claims, ch, now)), ch)
+	}
+	for _, ch := range []string{proof.ChannelCLI, "", "fax"} {
+		assert.ErrorIs(t, k.Verify(claims, k.Sign(claims, ch, now)), proof.ErrInvalid, ch)
+	}
+}
+
 func TestServiceKeys_RotationAndStrangers(t *testing.T) {
 	older, err := proof.NewServiceKeys("old", map[string][]byte{"old": bytes.Repeat([]byte{2}, 32)})
 	require.NoError(t, err)
