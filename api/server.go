@@ -103,6 +103,10 @@ type Server struct {
 // Close waits for the work started after answering to finish.
 func (s *Server) Close() { s.requests.Close() }
 
+// Requests is the request service the API's handlers call, for the other
+// channels served by the same process (the Slack app).
+func (s *Server) Requests() *requests.Service { return s.requests }
+
 // New builds the API. d.Store, d.Temporal and d.PayloadKeys are required.
 func New(d Deps) *Server {
 	if d.PayloadKeys == nil {

@@ -187,3 +187,21 @@ func InputRefusal(ref *approval.Refusal) bool {
 	}
 	return approval.ResubmitInput(ref.Code)
 }
+
+// CheckDecision is the rules' refusal of a's action on request r judged
+// on the workflow's live state before the action's text is asked for (a
+// chat's reason dialog): who may not decide is told so, and so is who
+// would be refused for how they signed in (a.SignedInAt). Nil when the
+// rules do not refuse, or when the workflow cannot be asked: Decide then
+// judges.
+func (s *Service) CheckDecision(ctx context.Context, a Actor, r store.Request, action approval.Action) error {
+	st := s.State(ctx, r)
+	if st == nil {
+		return nil
+	}
+	now := s.cfg.Now()
+	if err := st.Check(action, a.Username, "-", now); err != nil {
+		return err
+	}
+	return st.CheckSignIn(action, a.SignedInAt, now)
+}

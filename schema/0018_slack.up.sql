@@ -20,12 +20,14 @@ CREATE TABLE slack_link_tokens (
 CREATE INDEX slack_link_tokens_expires_idx ON slack_link_tokens (expires);
 
 -- The direct message each approver got about a request, so that it is
--- updated in place when the request moves on.
+-- updated in place when the request moves on; notification_id is the
+-- notification it was posted for (a redelivery posts nothing new).
 CREATE TABLE slack_messages (
     request_id bigint NOT NULL REFERENCES service_requests (id) ON DELETE CASCADE,
     user_id    bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     channel    text NOT NULL CONSTRAINT slack_messages_channel_check CHECK (channel <> ''),
     ts         text NOT NULL CONSTRAINT slack_messages_ts_check CHECK (ts <> ''),
+    notification_id text NOT NULL DEFAULT '',
     PRIMARY KEY (request_id, user_id)
 );
 CREATE INDEX slack_messages_user_idx ON slack_messages (user_id);

@@ -22,6 +22,8 @@ type SlackMessage struct {
 	Username  string `db:"username"`
 	Channel   string `db:"channel"`
 	TS        string `db:"ts"`
+	// NotificationID is the notification the message was posted for.
+	NotificationID string `db:"notification_id"`
 }
 
 // SlackRecipient is a Countersign user linked to a Slack user.
@@ -138,8 +140,10 @@ func (s *Store) UseSlackLinkToken(ctx context.Context, hash []byte, userID int64
 // SaveSlackMessage records the direct message user userID got about
 // request requestID, replacing the one recorded before.
 func (s *Store) SaveSlackMessage(ctx context.Context, m SlackMessage) error {
-	const q = `INSERT INTO slack_messages (request_id, user_id, channel, ts) VALUES (:request_id, :user_id, :channel, :ts)
-		ON CONFLICT (request_id, user_id) DO UPDATE SET channel = EXCLUDED.channel, ts = EXCLUDED.ts`
+	const q = `INSERT INTO slack_messages (request_id, user_id, channel, ts, notification_id)
+		VALUES (:request_id, :user_id, :channel, :ts, :notification_id)
+		ON CONFLICT (request_id, user_id) DO UPDATE
+		SET channel = EXCLUDED.channel, ts = EXCLUDED.ts, notification_id = EXCLUDED.notification_id`
 	_, err := s.db.NamedExecContext(ctx, q, m)
 	return wrap("save slack message", err)
 }
@@ -147,7 +151,7 @@ func (s *Store) SaveSlackMessage(ctx context.Context, m SlackMessage) error {
 // SlackMessages are the direct messages sent about request requestID,
 // by username.
 func (s *Store) SlackMessages(ctx context.Context, requestID int64) ([]SlackMessage, error) {
-	const q = `SELECT m.request_id, m.user_id, u.username, m.channel, m.ts
+	const q = `SELECT m.request_id, m.user_id, u.username, m.channel, m.ts, m.notification_id
 		FROM slack_messages m JOIN users u ON u.id = m.user_id
 		WHERE m.request_id = $1 ORDER BY u.username COLLATE "C"`
 	var out []SlackMessage

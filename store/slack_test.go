@@ -75,9 +75,9 @@ func TestStore_SlackLinks(t *testing.T) {
 	t.Run("messages", func(t *testing.T) {
 		r := f.newRequest(t)
 		require.NoError(t, f.s.SaveSlackMessage(ctx, store.SlackMessage{RequestID: r.ID, UserID: bob.ID, Channel: "D1", TS: "1.1"}))
-		require.NoError(t, f.s.SaveSlackMessage(ctx, store.SlackMessage{RequestID: r.ID, UserID: bob.ID, Channel: "D1", TS: "2.2"}))
+		require.NoError(t, f.s.SaveSlackMessage(ctx, store.SlackMessage{RequestID: r.ID, UserID: bob.ID, Channel: "D1", TS: "2.2", NotificationID: "n2"}))
 		ms, err := f.s.SlackMessages(ctx, r.ID)
 		require.NoError(t, err)
-		assert.Equal(t, []store.SlackMessage{{RequestID: r.ID, UserID: bob.ID, Username: "bob", Channel: "D1", TS: "2.2"}}, ms)
+		assert.Equal(t, []store.SlackMessage{{RequestID: r.ID, UserID: bob.ID, Username: "bob", Channel: "D1", TS: "2.2", NotificationID: "n2"}}, ms)
 	})
 }
