@@ -160,3 +160,11 @@ func (s *Store) SlackMessages(ctx context.Context, requestID int64) ([]SlackMess
 	}
 	return nonNil(out), nil
 }
+
+// DeleteSlackMessage forgets the message user userID got about request
+// requestID (it was closed); no error when there is none.
+func (s *Store) DeleteSlackMessage(ctx context.Context, requestID, userID int64) error {
+	const q = `DELETE FROM slack_messages WHERE request_id = $1 AND user_id = $2`
+	_, err := s.db.ExecContext(ctx, q, requestID, userID)
+	return wrap("delete slack message", err)
+}

@@ -1,0 +1,191 @@
+package slackapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/slack-go/slack"
+
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/notify"
+	"github.com/countersign/countersign/store"
+)
+
+// NotifierStore is what the Notifier needs of PostgreSQL.
+type NotifierStore interface {
+	GetRequest(ctx context.Context, id int64) (store.Request, error)
+	SlackRecipients(ctx context.Context, usernames []string) ([]store.SlackRecipient, error)
+	SlackMessages(ctx context.Context, requestID int64) ([]store.SlackMessage, error)
+	SaveSlackMessage(ctx context.Context, m store.SlackMessage) error
+	DeleteSlackMessage(ctx context.Context, requestID, userID int64) error
+}
+
+// Notifier is the Slack app's notify.Notifier. For a pending or reminder
+// notification each recipient linked to a Slack user gets a direct
+// message with the request and Approve / Reject / Open buttons (the
+// message it had about the request before is closed); when the request
+// moves on (decided, changes requested, expired, finished) the messages
+// about it are updated in place so that their buttons disappear. Other
+// kinds send nothing. Recipients who are not linked get nothing here.
+//
+// Delivery is at least once: a redelivered notification posts no second
+// message to who already got one.
+type Notifier struct {
+	Client *slack.Client
+	Store  NotifierStore
+	// PortalURL is the portal's base URL (Open buttons).
+	PortalURL string
+	Logger    *slog.Logger
+}
+
+// Notify delivers n. An error wraps notify.ErrPermanent when Slack refused
+// a call for a reason retrying cannot fix.
+func (n *Notifier) Notify(ctx context.Context, no notify.Notification) error {
+	r, err := n.Store.GetRequest(ctx, no.RequestID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted: there is nothing left to show
+	}
+	if err != nil {
+		return err
+	}
+	msgs, err := n.Store.SlackMessages(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	switch no.Kind {
+	case notify.KindPending, notify.KindReminder:
+		return n.ask(ctx, no, r, msgs)
+	case notify.KindDecided, notify.KindChangesRequested, notify.KindExpired, notify.KindFinished:
+		var errs []error
+		for _, m := range msgs {
+			errs = append(errs, n.close(ctx, r, m, statusLine(r)))
+		}
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// ask posts the open stage's card to each linked recipient of no, and
+// closes the messages of who is no longer asked.
+func (n *Notifier) ask(ctx context.Context, no notify.Notification, r store.Request, msgs []store.SlackMessage) error {
+	usernames := make([]string, len(no.Recipients))
+	for i, rc := range no.Recipients {
+		usernames[i] = rc.Username
+	}
+	recipients, err := n.Store.SlackRecipients(ctx, usernames)
+	if err != nil {
+		return err
+	}
+	c := cardOf(r, n.PortalURL)
+	var errs []error
+	for _, rc := range recipients {
+		i := slices.IndexFunc(msgs, func(m store.SlackMessage) bool { return m.UserID == rc.UserID })
+		if i >= 0 && msgs[i].NotificationID == no.ID {
+			continue // a redelivery: this message was posted
+		}
+		ch, _, _, err := n.Client.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{rc.SlackUserID}})
+		if err != nil {
+			errs = append(errs, classify("conversations.open", err))
+			continue
+		}
+		_, ts, err := n.Client.PostMessageContext(ctx, ch.ID, slack.MsgOptionText(c.Text(), false), slack.MsgOptionBlocks(c.Blocks()...))
+		if err != nil {
+			errs = append(errs, classify("chat.postMessage", err))
+			continue
+		}
+		if err := n.Store.SaveSlackMessage(ctx, store.SlackMessage{RequestID: r.ID, UserID: rc.UserID, Channel: ch.ID, TS: ts, NotificationID: no.ID}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if i >= 0 {
+			n.update(ctx, r, msgs[i], "A newer message about this request follows.")
+		}
+	}
+	for _, m := range msgs {
+		if !slices.Contains(usernames, m.Username) {
+			errs = append(errs, n.close(ctx, r, m, "The request no longer waits for you. "+statusLine(r)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// close updates message m to say why it takes no more decisions, and
+// forgets it.
+func (n *Notifier) close(ctx context.Context, r store.Request, m store.SlackMessage, why string) error {
+	if err := n.update(ctx, r, m, why); err != nil {
+		return err
+	}
+	return n.Store.DeleteSlackMessage(ctx, m.RequestID, m.UserID)
+}
+
+// update replaces message m's buttons by why. A message Slack no longer
+// has is not an error.
+func (n *Notifier) update(ctx context.Context, r store.Request, m store.SlackMessage, why string) error {
+	c := cardOf(r, n.PortalURL)
+	c.Closed = why
+	_, _, _, err := n.Client.UpdateMessageContext(ctx, m.Channel, m.TS, slack.MsgOptionText(c.Text(), false), slack.MsgOptionBlocks(c.Blocks()...))
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && (se.Err == "message_not_found" || se.Err == "channel_not_found" || se.Err == "cant_update_message") {
+		n.logger().WarnContext(ctx, "a Slack message about a request could not be updated", "request_id", r.ID, "error", se.Err)
+		return nil
+	}
+	return classify("chat.update", err)
+}
+
+func (n *Notifier) logger() *slog.Logger {
+	if n.Logger == nil {
+		return slog.Default()
+	}
+	return n.Logger
+}
+
+// cardOf is request r's card at its current stage, per the projection.
+func cardOf(r store.Request, portal string) card {
+	var name string
+	var deadline = (*store.StageState)(nil)
+	if r.CurrentStage != nil {
+		for i := range r.Stages {
+			if r.Stages[i].Position == *r.CurrentStage {
+				deadline = &r.Stages[i]
+				name = r.Stages[i].Name
+			}
+		}
+	}
+	c := newCard(r, name, nil, portal)
+	if deadline != nil {
+		c.Deadline = deadline.Deadline
+	}
+	return c
+}
+
+// statusLine says where request r stands.
+func statusLine(r store.Request) string {
+	switch approval.Status(r.Status) {
+	case approval.StatusPendingApproval:
+		return "It waits for other approvers."
+	case approval.StatusChangesRequested:
+		return "Changes were requested."
+	}
+	return "The request is " + r.Status + "."
+}
+
+// classify wraps a Web API error: Slack refusing the call (ok:false) is
+// permanent unless Slack says it is passing; rate limits and transport
+// errors may pass.
+func classify(method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout":
+			return fmt.Errorf("slack %s: %w", method, err)
+		}
+		return fmt.Errorf("slack %s: %w: %w", method, notify.ErrPermanent, err)
+	}
+	return fmt.Errorf("slack %s: %w", method, err)
+}
