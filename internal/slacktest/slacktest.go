@@ -560,4 +560,3 @@ func (s *Server) WaitUpdated(m Message) Message {
 	}, "an update of message "+m.TS)
 	return out
 }
-
