@@ -194,6 +194,13 @@ func (a *App) who(ctx context.Context, slackID string) (requests.Actor, error) {
 
 func (a *App) linkByEmail(ctx context.Context, slackID string) (store.User, error) {
 	su, err := a.Client.GetUserInfoContext(ctx, slackID)
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		// Slack does not show this user (user_not_found, a missing
+		// users:read.email scope, …): nothing links them.
+		a.logger().Warn("Slack users.info refused; the user is not linked by e-mail", "slack_user", slackID, "error", se.Err)
+		return store.User{}, store.ErrNotFound
+	}
 	if err != nil {
 		return store.User{}, fmt.Errorf("slack users.info: %w", err)
 	}

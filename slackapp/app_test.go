@@ -1,0 +1,253 @@
+package slackapp_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/awx/awxsim"
+	"github.com/countersign/countersign/internal/slacktest"
+	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/requests"
+	"github.com/countersign/countersign/slackapp"
+	"github.com/countersign/countersign/store"
+)
+
+var temporalAddr string
+
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m, "slackapp tests", &temporalAddr)) }
+
+const portal = "https://countersign.example"
+
+// env is a worker delivering notifications to Slack and the Slack app
+// deciding through the request service, both against slacktest.
+type env struct {
+	t     *testing.T
+	stack *testkit.Stack
+	slack *slacktest.Server
+	c     client.Client
+	queue string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, stack: testkit.NewStack(t, awxsim.Config{JobDuration: 300 * time.Millisecond}), slack: slacktest.New(t)}
+	e.c = testkit.Dial(t, temporalAddr)
+	e.queue = testkit.TaskQueue(t)
+	api := slack.New(slacktest.BotToken, slack.OptionAppLevelToken(slacktest.AppToken), slack.OptionAPIURL(e.slack.APIURL()))
+	e.stack.Activities.Notifier = &slackapp.Notifier{Client: api, Store: e.stack.Store, PortalURL: portal}
+	testkit.StartWorker(t, e.c, e.queue, e.stack.Activities)
+	svc := requests.New(requests.Config{Store: e.stack.Store, Temporal: e.c, TaskQueue: e.queue,
+		TemporalTimeout: 10 * time.Second, Signer: testkit.ServiceKeys()})
+	t.Cleanup(svc.Close)
+	app := &slackapp.App{Client: api, Requests: svc, Store: e.stack.Store, PortalURL: portal, Retry: 100 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return e
+}
+
+// link links Slack user slackID to username.
+func (e *env) link(slackID, username string) {
+	e.t.Helper()
+	require.NoError(e.t, e.stack.Store.LinkSlackUser(context.Background(), slackID, e.stack.Identity.Users[username].ID, store.SlackLinkedByLink))
+}
+
+// start submits r and answers its id.
+func (e *env) start(r testkit.Request) int64 {
+	e.t.Helper()
+	in := e.stack.Create(e.t, r)
+	testkit.StartRequest(e.t, e.c, e.queue, in)
+	return in.RequestID
+}
+
+// dm waits for the direct message about request id in slackID's channel
+// that still offers decisions.
+func (e *env) dm(slackID string, id int64) slacktest.Message {
+	e.t.Helper()
+	want := `"value":"` + strconv.FormatInt(id, 10) + `:`
+	return e.slack.WaitMessage("D"+slackID, func(m slacktest.Message) bool {
+		return strings.Contains(string(m.Blocks), want) && strings.Contains(string(m.Blocks), "countersign_approve")
+	})
+}
+
+func value(id int64, stage int) string { return strconv.FormatInt(id, 10) + ":" + strconv.Itoa(stage) }
+
+// ackNull asserts envelope id was acked without a payload.
+func (e *env) ackNull(id string) {
+	e.t.Helper()
+	assert.JSONEq(e.t, "null", string(e.slack.Ack(id)))
+}
+
+func (e *env) sreStage(name string) approval.Stage {
+	return e.stack.Stage(name, "sre", 1, time.Hour, 0)
+}
+
+func TestApp_ApproveFromSlack(t *testing.T) {
+	e := newEnv(t)
+	e.link("U0BOB", "bob")
+	e.link("U0CAROL", "carol")
+	e.link("U0ALICE", "alice")
+	id := e.start(testkit.ProvisionEnvironment(e.sreStage("SRE review")))
+
+	bobs := e.dm("U0BOB", id)
+	carols := e.dm("U0CAROL", id)
+	assert.Contains(t, string(bobs.Blocks), "SRE review")
+	assert.Contains(t, string(bobs.Blocks), "env_name: demo-env")
+	assert.Contains(t, string(bobs.Blocks), portal+"/ui/requests/"+strconv.FormatInt(id, 10))
+	assert.Empty(t, e.slack.Messages()[0:0])
+
+	t.Run("the requester's click is refused with the rule's code", func(t *testing.T) {
+		e.ackNull(e.slack.Click("U0ALICE", bobs, "countersign_approve", value(id, 0)))
+		e.slack.WaitEphemeral("U0ALICE", "(code: self_decision)")
+	})
+	t.Run("an unlinked user is told how to link", func(t *testing.T) {
+		e.ackNull(e.slack.Click("U0NOBODY", bobs, "countersign_approve", value(id, 0)))
+		eph := e.slack.WaitEphemeral("U0NOBODY", "/countersign link")
+		assert.NotContains(t, eph.Text, "Provision", "nothing about the request")
+	})
+	t.Run("a click on another stage's button decides nothing", func(t *testing.T) {
+		e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_approve", value(id, 3)))
+		e.slack.WaitEphemeral("U0BOB", "(code: not_pending)")
+	})
+
+	e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_approve", value(id, 0)))
+	updated := e.slack.WaitUpdated(bobs)
+	assert.NotContains(t, string(updated.Blocks), "countersign_approve", "the buttons are gone")
+	assert.Contains(t, string(updated.Blocks), "You approved this request")
+
+	st := testkit.State(t, e.c, id)
+	require.Len(t, st.Stages[0].Responses, 1)
+	assert.Equal(t, "bob", st.Stages[0].Responses[0].User)
+	assert.Equal(t, approval.DecisionApprove, st.Stages[0].Responses[0].Decision)
+	assert.Equal(t, "slack", st.Stages[0].Responses[0].Channel, "the decision records its channel")
+
+	// The request moved on: carol's message loses its buttons in place.
+	closed := e.slack.WaitUpdated(carols)
+	assert.NotContains(t, string(closed.Blocks), "countersign_approve")
+	assert.Contains(t, string(closed.Blocks), "The request is")
+	for _, m := range e.slack.Messages() {
+		assert.NotEqual(t, "DU0ALICE", m.Channel, "the requester is not asked")
+	}
+}
+
+func TestApp_RejectThroughTheDialog(t *testing.T) {
+	e := newEnv(t)
+	// carol is linked on her first click, by the address Slack confirmed.
+	e.slack.AddUser(slacktest.User{ID: "U0CAROL", Email: "carol@acme.example", EmailConfirmed: true})
+	// A look-alike address that Slack has not confirmed links nobody.
+	e.slack.AddUser(slacktest.User{ID: "U0FAKE", Email: "bob@acme.example", EmailConfirmed: false})
+	e.link("U0BOB", "bob")
+	id := e.start(testkit.RestartService(e.sreStage("SRE review")))
+	bobs := e.dm("U0BOB", id)
+
+	e.ackNull(e.slack.Click("U0FAKE", bobs, "countersign_reject", value(id, 0)))
+	e.slack.WaitEphemeral("U0FAKE", "not linked")
+
+	e.ackNull(e.slack.Click("U0CAROL", bobs, "countersign_reject", value(id, 0)))
+	dialog := e.slack.WaitView(1)
+	assert.Equal(t, "countersign_reject", dialog.View["callback_id"])
+
+	// The reason is required: the dialog stays open with the error.
+	var resp struct {
+		ResponseAction string            `json:"response_action"`
+		Errors         map[string]string `json:"errors"`
+	}
+	require.NoError(t, json.Unmarshal(e.slack.Ack(e.slack.Submit("U0CAROL", dialog, map[string]map[string]string{"reason": {"reason": "  "}})), &resp))
+	assert.Equal(t, "errors", resp.ResponseAction)
+	assert.Contains(t, resp.Errors["reason"], "required")
+
+	e.ackNull(e.slack.Submit("U0CAROL", dialog, map[string]map[string]string{"reason": {"reason": "not during the freeze"}}))
+	testkit.Eventually(t, 20*time.Second, "the request to be rejected", func() bool {
+		return testkit.State(t, e.c, id).Status == approval.StatusRejected
+	})
+	st := testkit.State(t, e.c, id)
+	require.NotNil(t, st.Denial)
+	assert.Equal(t, "carol", st.Denial.User)
+	assert.Equal(t, "not during the freeze", st.Denial.Reason)
+	assert.Equal(t, "slack", st.Denial.Channel)
+	u, err := e.stack.Store.SlackUser(context.Background(), "U0CAROL")
+	require.NoError(t, err)
+	assert.Equal(t, "carol", u.Username)
+
+	// bob's message about the rejected request loses its buttons.
+	closed := e.slack.WaitUpdated(bobs)
+	assert.NotContains(t, string(closed.Blocks), "countersign_approve")
+	assert.Contains(t, string(closed.Blocks), "rejected")
+}
+
+func TestApp_RecentLoginIsRefusedFromSlack(t *testing.T) {
+	e := newEnv(t)
+	e.link("U0BOB", "bob")
+	stage := e.sreStage("Production change")
+	stage.RequireRecentLogin = approval.Duration(10 * time.Minute)
+	id := e.start(testkit.RestartService(stage))
+	bobs := e.dm("U0BOB", id)
+
+	e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_approve", value(id, 0)))
+	eph := e.slack.WaitEphemeral("U0BOB", "(code: recent_login_required)")
+	assert.Contains(t, eph.Text, portal+"/ui/")
+	// Reject is refused before its dialog opens.
+	e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_reject", value(id, 0)))
+	testkit.Eventually(t, 10*time.Second, "the second refusal", func() bool {
+		n := 0
+		for _, x := range e.slack.Ephemerals() {
+			if strings.Contains(x.Text, "recent_login_required") {
+				n++
+			}
+		}
+		return n == 2
+	})
+	assert.Equal(t, approval.StatusPendingApproval, testkit.State(t, e.c, id).Status)
+}
+
+func TestApp_LinkCommand(t *testing.T) {
+	e := newEnv(t)
+	e.slack.AddUser(slacktest.User{ID: "U0DAVE", Email: "dave@acme.example", EmailConfirmed: true})
+	e.slack.AddUser(slacktest.User{ID: "U0NEW", Email: "someone@elsewhere.example", EmailConfirmed: true})
+
+	text := func(env string) string {
+		var p struct {
+			Text string `json:"text"`
+		}
+		require.NoError(t, json.Unmarshal(e.slack.Ack(env), &p))
+		return p.Text
+	}
+	assert.Contains(t, text(e.slack.Command("U0DAVE", "D0DAVE", "/countersign", "link")), "linked to the Countersign user dave")
+
+	got := text(e.slack.Command("U0NEW", "D0NEW", "/countersign", "link"))
+	require.Contains(t, got, portal+"/ui/slack/link?t=")
+	tok := got[strings.Index(got, "?t=")+3:]
+	tok = strings.Fields(tok)[0]
+	slackID, err := e.stack.Store.SlackLinkToken(context.Background(), slackapp.HashLinkToken(tok), time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, "U0NEW", slackID)
+
+	assert.Contains(t, text(e.slack.Command("U0NEW", "D0NEW", "/countersign", "help")), "Usage")
+}
+
+func TestApp_Reconnects(t *testing.T) {
+	e := newEnv(t)
+	e.link("U0BOB", "bob")
+	testkit.Eventually(t, 10*time.Second, "the first connection", func() bool { return e.slack.Connections() == 1 })
+	e.slack.Disconnect()
+	testkit.Eventually(t, 20*time.Second, "a new connection", func() bool { return e.slack.Connections() >= 2 })
+	id := e.start(testkit.RestartService(e.sreStage("SRE review")))
+	bobs := e.dm("U0BOB", id)
+	e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_approve", value(id, 0)))
+	e.slack.WaitUpdated(bobs)
+}
