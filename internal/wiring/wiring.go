@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -24,6 +25,7 @@ import (
 	"github.com/countersign/countersign/internal/metrics"
 	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/proof"
+	"github.com/countersign/countersign/slackapp"
 	"github.com/countersign/countersign/sso"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/worker"
@@ -119,7 +121,27 @@ func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.D
 		defer close(cleanupDone)
 		srv.RunSessionCleanup(cleanupCtx)
 	}()
-	return srv, func() { stopCleanup(); <-cleanupDone; srv.Close(); c.Close(); st.Close() }, nil
+	// The Slack app decides through the API's request service, so it runs
+	// here; it connects out to Slack (Socket Mode) and needs no route.
+	slackDone := make(chan struct{})
+	if cfg.Slack.Enabled() {
+		app := &slackapp.App{Client: slackClient(cfg.Slack), Requests: srv.Requests(), Store: st,
+			PortalURL: cfg.Slack.PortalURL, Logger: logger}
+		go func() {
+			defer close(slackDone)
+			_ = app.Run(cleanupCtx)
+		}()
+	} else {
+		close(slackDone)
+	}
+	return srv, func() {
+		stopCleanup()
+		<-cleanupDone
+		<-slackDone
+		srv.Close()
+		c.Close()
+		st.Close()
+	}, nil
 }
 
 // newActivities builds the activities' dependencies. Close the returned
@@ -140,6 +162,9 @@ func newActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) 
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
+	}
+	if cfg.Slack.Enabled() {
+		notifier = fanOut{notifier, &slackapp.Notifier{Client: slackClient(cfg.Slack), Store: st, PortalURL: cfg.Slack.PortalURL, Logger: logger}}
 	}
 	acts := &activities.Activities{
 		Store:        st,
@@ -190,6 +215,37 @@ func newNotifier(cfg config.Config, logger *slog.Logger) (notify.Notifier, error
 		logger.Warn("notification webhook deliveries are not signed: set NOTIFY_WEBHOOK_SECRET so the receiver can verify them")
 	}
 	return n, nil
+}
+
+// slackClient is the Slack Web API client of the bot and app tokens.
+func slackClient(s config.SlackSettings) *slack.Client {
+	return slack.New(s.BotToken, slack.OptionAppLevelToken(s.AppToken), slack.OptionAPIURL(s.APIURL))
+}
+
+// fanOut delivers each notification through every notifier, in order,
+// and fails if one of them does (permanently only if all that failed did
+// so permanently); a retry delivers again through all, which each
+// notifier tolerates (delivery is at least once).
+type fanOut []notify.Notifier
+
+func (f fanOut) Notify(ctx context.Context, n notify.Notification) error {
+	var errs []error
+	permanent := true
+	for _, x := range f {
+		if err := x.Notify(ctx, n); err != nil {
+			errs = append(errs, err)
+			permanent = permanent && errors.Is(err, notify.ErrPermanent)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	err := errors.Join(errs...)
+	if !permanent && errors.Is(err, notify.ErrPermanent) {
+		// One channel may pass on a retry: the whole is not permanent.
+		return fmt.Errorf("notification delivery: %s", err.Error())
+	}
+	return err
 }
 
 func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
