@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/countersign/countersign/slackapp"
 	"github.com/countersign/countersign/sso"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/web"
@@ -23,6 +25,9 @@ func (s *Server) mountPortal(r *gin.Engine) {
 		cfg.DevUsers = s.portalDevUsers
 	}
 	cfg.NoTokenSignIn = s.d.NoTokenSignIn
+	if s.d.SlackLinks != nil {
+		cfg.SlackLinks = slackLinks{s}
+	}
 	if s.d.OIDC != nil {
 		cfg.Federation = federation{s: s, o: s.d.OIDC, p: sso.NewProvisioner(s.d.Store, s.requests, s.d.OIDC.mapping)}
 	}
@@ -115,4 +120,40 @@ func csrfSafe(c *gin.Context) bool {
 		return true
 	}
 	return web.CSRFValid(c.Request)
+}
+
+// SlackLinkStore is what the confirmation of the Slack app's one-time
+// links needs of PostgreSQL.
+type SlackLinkStore interface {
+	SlackLinkToken(ctx context.Context, hash []byte, now time.Time) (string, error)
+	UseSlackLinkToken(ctx context.Context, hash []byte, userID int64, now time.Time) (string, error)
+}
+
+// slackLinks confirms the Slack app's one-time links for the portal.
+type slackLinks struct{ s *Server }
+
+func (l slackLinks) Pending(ctx context.Context, t string) error {
+	_, err := l.s.d.SlackLinks.SlackLinkToken(ctx, slackapp.HashLinkToken(t), l.s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return web.ErrNoLink
+	}
+	return err
+}
+
+func (l slackLinks) Confirm(ctx context.Context, sessionID, t string) error {
+	u, _, err := l.s.d.Store.AuthenticateSession(ctx, sessionID, l.s.sessionLimits())
+	if errors.Is(err, store.ErrNotFound) {
+		return web.ErrNoSession
+	}
+	if err != nil {
+		return err
+	}
+	slackID, err := l.s.d.SlackLinks.UseSlackLinkToken(ctx, slackapp.HashLinkToken(t), u.ID, l.s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return web.ErrNoLink
+	}
+	if err == nil {
+		l.s.log.Info("Slack user linked by a one-time link", "slack_user", slackID, "user", u.Username)
+	}
+	return err
 }

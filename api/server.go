@@ -68,6 +68,9 @@ type Deps struct {
 	// NoTokenSignIn refuses the portal's sign-in with an API token
 	// (PORTAL_TOKEN_SIGNIN=false); API calls with a token are unaffected.
 	NoTokenSignIn bool
+	// SlackLinks, when set, serves the portal's confirmation of the Slack
+	// app's one-time links (/ui/slack/link).
+	SlackLinks SlackLinkStore
 	// Now is the API's clock (time.Now when nil): the time its decision
 	// proofs are signed at.
 	Now func() time.Time

@@ -80,7 +80,10 @@ type Config struct {
 	Federation Federation
 	// NoTokenSignIn turns off sign-in with an API token.
 	NoTokenSignIn bool
-	Logger        *slog.Logger
+	// SlackLinks, when set, serves /ui/slack/link, where a signed-in user
+	// confirms a one-time link of the Slack app.
+	SlackLinks SlackLinks
+	Logger     *slog.Logger
 }
 
 // Portal serves the portal's pages, sign-in and static files.
@@ -120,6 +123,10 @@ func New(cfg Config) *Portal {
 	if cfg.Federation != nil {
 		p.mux.HandleFunc("GET /ui/signin/oidc", p.federatedSignIn)
 		p.mux.HandleFunc("GET "+cfg.Federation.CallbackPath(), p.federatedCallback)
+	}
+	if cfg.SlackLinks != nil {
+		p.mux.HandleFunc("GET /ui/slack/link", p.slackLinkForm)
+		p.mux.HandleFunc("POST /ui/slack/link", p.slackLinkConfirm)
 	}
 	p.mux.HandleFunc("GET /static/", p.serveStatic)
 	p.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -104,6 +104,9 @@ func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.D
 	deps.MetricsElsewhere = cfg.MetricsAddr != ""
 	// `countersign dev` signs its demo users in with their dev tokens.
 	deps.NoTokenSignIn = !deps.DevTokens && !cfg.OIDC.TokenSignIn()
+	if cfg.Slack.Enabled() {
+		deps.SlackLinks = st
+	}
 	if cfg.OIDC.Enabled() {
 		deps.OIDC, err = discoverOIDC(ctx, cfg.OIDC, st)
 		if err != nil {
