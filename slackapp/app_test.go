@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/countersign/countersign/access"
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/slacktest"
@@ -37,6 +38,7 @@ type env struct {
 	slack *slacktest.Server
 	c     client.Client
 	queue string
+	svc   *requests.Service
 }
 
 func newEnv(t *testing.T) *env {
@@ -48,8 +50,10 @@ func newEnv(t *testing.T) *env {
 	e.stack.Activities.Notifier = &slackapp.Notifier{Client: api, Store: e.stack.Store, PortalURL: portal}
 	testkit.StartWorker(t, e.c, e.queue, e.stack.Activities)
 	svc := requests.New(requests.Config{Store: e.stack.Store, Temporal: e.c, TaskQueue: e.queue,
+		Templates: requests.NewTemplates(e.stack.AWX, time.Minute),
 		TemporalTimeout: 10 * time.Second, Signer: testkit.ServiceKeys()})
 	t.Cleanup(svc.Close)
+	e.svc = svc
 	app := &slackapp.App{Client: api, Requests: svc, Store: e.stack.Store, PortalURL: portal, Retry: 100 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -250,4 +254,28 @@ func TestApp_Reconnects(t *testing.T) {
 	bobs := e.dm("U0BOB", id)
 	e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_approve", value(id, 0)))
 	e.slack.WaitUpdated(bobs)
+}
+
+func TestApp_PasswordsAreMasked(t *testing.T) {
+	e := newEnv(t)
+	e.link("U0BOB", "bob")
+	ctx := context.Background()
+	id := e.stack.Identity
+	sre := id.Teams["sre"].ID
+	wjt := int64(awxsim.DemoProvisionEnvironmentID)
+	created, err := e.stack.Store.CreateCatalogItem(ctx, store.NewCatalogItem{OrganizationID: id.Org.ID, Name: "Provision environment",
+		WorkflowJobTemplateID: &wjt, RequiresApproval: true, ApproverTeamID: &sre})
+	require.NoError(t, err)
+	item, err := e.stack.Store.GetCatalogItem(ctx, created.ID)
+	require.NoError(t, err)
+	alice := id.Users["alice"]
+	answers := testkit.ProvisionEnvironment()
+	r, _, err := e.svc.Submit(ctx, requests.Actor{Principal: access.Principal{UserID: alice.ID, Username: alice.Username, MemberOf: []int64{id.Org.ID}},
+		Channel: "api"}, requests.Submission{Item: item, ExtraVars: answers.ExtraVars, NodeSurveyData: answers.NodeSurveyData, Justification: "a demo"})
+	require.NoError(t, err)
+
+	m := e.dm("U0BOB", r.ID)
+	assert.Contains(t, string(m.Blocks), "create-database / db_password: $encrypted$")
+	assert.NotContains(t, string(m.Blocks), "s3cret-pass", "the password the requester typed")
+	assert.Contains(t, string(m.Blocks), "create-database / db_size: small")
 }
