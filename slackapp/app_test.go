@@ -50,7 +50,7 @@ func newEnv(t *testing.T) *env {
 	e.stack.Activities.Notifier = &slackapp.Notifier{Client: api, Store: e.stack.Store, PortalURL: portal}
 	testkit.StartWorker(t, e.c, e.queue, e.stack.Activities)
 	svc := requests.New(requests.Config{Store: e.stack.Store, Temporal: e.c, TaskQueue: e.queue,
-		Templates: requests.NewTemplates(e.stack.AWX, time.Minute),
+		Templates:       requests.NewTemplates(e.stack.AWX, time.Minute),
 		TemporalTimeout: 10 * time.Second, Signer: testkit.ServiceKeys()})
 	t.Cleanup(svc.Close)
 	e.svc = svc
