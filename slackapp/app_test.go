@@ -279,3 +279,79 @@ func TestApp_PasswordsAreMasked(t *testing.T) {
 	assert.NotContains(t, string(m.Blocks), "s3cret-pass", "the password the requester typed")
 	assert.Contains(t, string(m.Blocks), "create-database / db_size: small")
 }
+
+// TestApp_SameDecisionAsTheAPI: the same request rejected from Slack and
+// through the request service as the REST API calls it ends in the same
+// state, apart from its channel (and its ids and times).
+func TestApp_SameDecisionAsTheAPI(t *testing.T) {
+	e := newEnv(t)
+	e.link("U0CAROL", "carol")
+	fromSlack := e.start(testkit.RestartService(e.sreStage("SRE review")))
+	fromAPI := e.start(testkit.RestartService(e.sreStage("SRE review")))
+
+	m := e.dm("U0CAROL", fromSlack)
+	e.ackNull(e.slack.Click("U0CAROL", m, "countersign_reject", value(fromSlack, 0)))
+	e.ackNull(e.slack.Submit("U0CAROL", e.slack.WaitView(1), map[string]map[string]string{"reason": {"reason": "not during the freeze"}}))
+
+	e.dm("U0CAROL", fromAPI)
+	carol := e.stack.Identity.Users["carol"]
+	r, err := e.stack.Store.GetRequest(context.Background(), fromAPI)
+	require.NoError(t, err)
+	_, err = e.svc.Decide(context.Background(), requests.Actor{
+		Principal: access.Principal{UserID: carol.ID, Username: carol.Username, MemberOf: []int64{e.stack.Identity.Org.ID},
+			Teams: []int64{e.stack.Identity.Teams["sre"].ID}},
+		Channel: "api"}, r, approval.ActionReject, "not during the freeze")
+	require.NoError(t, err)
+
+	testkit.Eventually(t, 20*time.Second, "the Slack rejection", func() bool {
+		return testkit.State(t, e.c, fromSlack).Status == approval.StatusRejected
+	})
+	a, b := testkit.State(t, e.c, fromSlack), testkit.State(t, e.c, fromAPI)
+	assert.Equal(t, "slack", a.Denial.Channel)
+	assert.Equal(t, "api", b.Denial.Channel)
+	ca, cb := comparable(t, a, map[int64]bool{fromSlack: true}), comparable(t, b, map[int64]bool{fromAPI: true})
+	assert.Equal(t, ca, cb)
+	shown, err := json.Marshal(ca)
+	require.NoError(t, err)
+	assert.Contains(t, string(shown), `"reason":"not during the freeze"`, "what is compared is the state itself")
+	assert.Contains(t, string(shown), `"user":"carol"`)
+}
+
+// comparable is st as JSON with its ids, times and channels blanked.
+func comparable(t *testing.T, st approval.Request, ids map[int64]bool) any {
+	t.Helper()
+	raw, err := json.Marshal(st)
+	require.NoError(t, err)
+	var v any
+	require.NoError(t, json.Unmarshal(raw, &v))
+	var walk func(key string, v any) any
+	walk = func(key string, v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, y := range x {
+				x[k] = walk(k, y)
+			}
+		case []any:
+			for i, y := range x {
+				x[i] = walk(key, y)
+			}
+		case float64:
+			if ids[int64(x)] {
+				return "<id>"
+			}
+		case string:
+			if _, err := time.Parse(time.RFC3339Nano, x); err == nil {
+				return "<time>"
+			}
+			if key == "channel" {
+				return "<channel>"
+			}
+			for id := range ids {
+				x = strings.ReplaceAll(x, strconv.FormatInt(id, 10), "<id>")
+			}
+			return x
+		}
+		return v
+	}
+	return walk("", v)
+}
