@@ -328,15 +328,16 @@ func (a *App) decided(ctx context.Context, r store.Request, actor requests.Actor
 	if channel == "" || ts == "" {
 		return
 	}
+	// Forgotten first, so that the notifications of the request moving on
+	// leave the message saying what this user did.
+	if err := a.Store.DeleteSlackMessage(ctx, r.ID, actor.UserID); err != nil {
+		a.logger().Warn("forgetting a closed Slack message failed", "request_id", r.ID, "error", err)
+	}
 	r.Status = string(st.Status)
 	c := cardOf(r, a.PortalURL)
 	c.Closed = fmt.Sprintf("%s this request at %s. It is now %s.", what, a.now().UTC().Format("2006-01-02 15:04 MST"), st.Status)
 	if _, _, _, err := a.Client.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(c.Text(), false), slack.MsgOptionBlocks(c.Blocks()...)); err != nil {
 		a.logger().Warn("updating a Slack message after a decision failed", "request_id", r.ID, "error", err)
-		return
-	}
-	if err := a.Store.DeleteSlackMessage(ctx, r.ID, actor.UserID); err != nil {
-		a.logger().Warn("forgetting a closed Slack message failed", "request_id", r.ID, "error", err)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/slacktest"
 	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/slackapp"
 	"github.com/countersign/countersign/store"
@@ -132,7 +133,7 @@ func TestApp_ApproveFromSlack(t *testing.T) {
 	e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_approve", value(id, 0)))
 	updated := e.slack.WaitUpdated(bobs)
 	assert.NotContains(t, string(updated.Blocks), "countersign_approve", "the buttons are gone")
-	assert.Contains(t, string(updated.Blocks), "You approved this request")
+	assert.Contains(t, string(updated.Blocks), "approved", "it says what became of the request")
 
 	st := testkit.State(t, e.c, id)
 	require.Len(t, st.Stages[0].Responses, 1)
@@ -354,4 +355,43 @@ func comparable(t *testing.T, st approval.Request, ids map[int64]bool) any {
 		return v
 	}
 	return walk("", v)
+}
+
+func TestNotifier_RemindersAndRedeliveries(t *testing.T) {
+	e := newEnv(t)
+	e.link("U0BOB", "bob")
+	stage := e.stack.Stage("SRE review", "sre", 1, time.Hour, 2*time.Second)
+	id := e.start(testkit.RestartService(stage))
+	first := e.dm("U0BOB", id)
+
+	// A reminder posts a new message and closes the one before.
+	second := e.slack.WaitMessage("DU0BOB", func(m slacktest.Message) bool { return m.TS != first.TS })
+	assert.Contains(t, string(second.Blocks), "countersign_approve")
+	closed := e.slack.WaitUpdated(first)
+	assert.NotContains(t, string(closed.Blocks), "countersign_approve")
+	assert.Contains(t, string(closed.Blocks), "A newer message about this request follows.")
+
+	// A notification delivered again posts nothing new (about a request
+	// without reminders, so that none comes in between).
+	quiet := e.start(testkit.RestartService(e.sreStage("SRE review")))
+	e.dm("U0BOB", quiet)
+	testkit.Eventually(t, 10*time.Second, "the first message to be recorded", func() bool {
+		ms, err := e.stack.Store.SlackMessages(context.Background(), quiet)
+		return err == nil && len(ms) == 1
+	})
+	about := func() int {
+		n := 0
+		for _, m := range e.slack.Messages() {
+			if strings.HasPrefix(m.Text, "Request "+strconv.FormatInt(quiet, 10)+" ") {
+				n++
+			}
+		}
+		return n
+	}
+	n := &slackapp.Notifier{Client: slack.New(slacktest.BotToken, slack.OptionAPIURL(e.slack.APIURL())), Store: e.stack.Store, PortalURL: portal}
+	no := notify.Notification{ID: "redelivered", Kind: notify.KindReminder, RequestID: quiet, Recipients: []notify.Recipient{{Username: "bob"}}}
+	require.NoError(t, n.Notify(context.Background(), no))
+	assert.Equal(t, 2, about(), "the first message and the reminder")
+	require.NoError(t, n.Notify(context.Background(), no))
+	assert.Equal(t, 2, about(), "its redelivery posts nothing")
 }
