@@ -357,6 +357,15 @@ func TestCountersignSettings(t *testing.T) {
 	for _, k := range []string{"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_REDIRECT_URL", "OIDC_GROUP_MAP"} {
 		assert.Contains(t, envs["api"], k, "the api service passes %s on", k)
 	}
+	// The Slack app is opt-in too: both tokens in the api, the bot's in
+	// the worker.
+	assert.False(t, apiCfg.Slack.Enabled())
+	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_PORTAL_URL"} {
+		assert.Contains(t, envs["api"], k, "the api service passes %s on", k)
+	}
+	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_PORTAL_URL"} {
+		assert.Contains(t, envs["worker"], k, "the worker service passes %s on", k)
+	}
 
 	// The api and the worker read the key file the payload-keys service
 	// writes, from its volume, read-only.
