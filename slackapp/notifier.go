@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -145,20 +146,15 @@ func (n *Notifier) logger() *slog.Logger {
 // cardOf is request r's card at its current stage, per the projection.
 func cardOf(r store.Request, portal string) card {
 	var name string
-	var deadline = (*store.StageState)(nil)
+	var deadline *time.Time
 	if r.CurrentStage != nil {
-		for i := range r.Stages {
-			if r.Stages[i].Position == *r.CurrentStage {
-				deadline = &r.Stages[i]
-				name = r.Stages[i].Name
+		for _, st := range r.Stages {
+			if st.Position == *r.CurrentStage {
+				name, deadline = st.Name, st.Deadline
 			}
 		}
 	}
-	c := newCard(r, name, nil, portal)
-	if deadline != nil {
-		c.Deadline = deadline.Deadline
-	}
-	return c
+	return newCard(r, name, deadline, portal)
 }
 
 // statusLine says where request r stands.
