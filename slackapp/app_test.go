@@ -395,3 +395,45 @@ func TestNotifier_RemindersAndRedeliveries(t *testing.T) {
 	require.NoError(t, n.Notify(context.Background(), no))
 	assert.Equal(t, 2, about(), "its redelivery posts nothing")
 }
+
+func TestNotifier_ExtensionAndWarning(t *testing.T) {
+	e := newEnv(t)
+	e.link("U0BOB", "bob")
+	e.link("U0ALICE", "alice")
+	stage := e.sreStage("SRE review")
+	stage.MaxExtension = approval.Duration(24 * time.Hour)
+	id := e.start(testkit.RestartService(stage))
+	first := e.dm("U0BOB", id)
+	testkit.Eventually(t, 10*time.Second, "the message to be recorded", func() bool {
+		ms, err := e.stack.Store.SlackMessages(context.Background(), id)
+		return err == nil && len(ms) == 1
+	})
+
+	bob := e.stack.Identity.Users["bob"]
+	r, err := e.stack.Store.GetRequest(context.Background(), id)
+	require.NoError(t, err)
+	_, err = e.svc.Extend(context.Background(), requests.Actor{
+		Principal: access.Principal{UserID: bob.ID, Username: bob.Username, MemberOf: []int64{e.stack.Identity.Org.ID},
+			Teams: []int64{e.stack.Identity.Teams["sre"].ID}},
+		Channel: "api"}, r, approval.Duration(2*time.Hour), "on leave today")
+	require.NoError(t, err)
+	extended := e.slack.WaitUpdated(first)
+	assert.Contains(t, string(extended.Blocks), "countersign_approve", "an extension keeps the buttons")
+	assert.NotEqual(t, string(first.Blocks), string(extended.Blocks), "the new deadline shows")
+
+	// A deadline warning goes to the requester too, but only who may
+	// decide gets a message with buttons.
+	n := &slackapp.Notifier{Client: slack.New(slacktest.BotToken, slack.OptionAPIURL(e.slack.APIURL())), Store: e.stack.Store, PortalURL: portal}
+	require.NoError(t, n.Notify(context.Background(), notify.Notification{ID: "warning", Kind: notify.KindDeadlineWarning, RequestID: id,
+		Recipients: []notify.Recipient{{Username: "alice"}, {Username: "bob"}}}))
+	for _, m := range e.slack.Messages() {
+		assert.NotEqual(t, "DU0ALICE", m.Channel, "the requester gets no buttons on her own request")
+	}
+	warned := 0
+	for _, m := range e.slack.Messages() {
+		if m.Channel == "DU0BOB" {
+			warned++
+		}
+	}
+	assert.Equal(t, 2, warned, "bob's first message and the warning")
+}

@@ -24,13 +24,15 @@ type NotifierStore interface {
 	DeleteSlackMessage(ctx context.Context, requestID, userID int64) error
 }
 
-// Notifier is the Slack app's notify.Notifier. For a pending or reminder
-// notification each recipient linked to a Slack user gets a direct
-// message with the request and Approve / Reject / Open buttons (the
-// message it had about the request before is closed); when the request
-// moves on (decided, changes requested, expired, finished) the messages
-// about it are updated in place so that their buttons disappear. Other
-// kinds send nothing. Recipients who are not linked get nothing here.
+// Notifier is the Slack app's notify.Notifier. For a pending, reminder or
+// deadline warning notification each recipient who may decide the open
+// stage and is linked to a Slack user gets a direct message with the
+// request and Approve / Reject / Open buttons (the message they had about
+// the request before is closed); an extension shows the new deadline in
+// the messages in place; when the request moves on (decided, changes
+// requested, expired, finished) the messages about it are updated in place
+// so that their buttons disappear. Other kinds send nothing. Recipients
+// who are not linked get nothing here.
 //
 // Delivery is at least once: a redelivered notification posts no second
 // message to who already got one.
@@ -57,8 +59,15 @@ func (n *Notifier) Notify(ctx context.Context, no notify.Notification) error {
 		return err
 	}
 	switch no.Kind {
-	case notify.KindPending, notify.KindReminder:
+	case notify.KindPending, notify.KindReminder, notify.KindDeadlineWarning:
 		return n.ask(ctx, no, r, msgs)
+	case notify.KindExtended:
+		// The new deadline shows in the messages in place.
+		var errs []error
+		for _, m := range msgs {
+			errs = append(errs, n.refresh(ctx, r, m))
+		}
+		return errors.Join(errs...)
 	case notify.KindDecided, notify.KindChangesRequested, notify.KindExpired, notify.KindFinished:
 		var errs []error
 		for _, m := range msgs {
@@ -69,12 +78,16 @@ func (n *Notifier) Notify(ctx context.Context, no notify.Notification) error {
 	return nil
 }
 
-// ask posts the open stage's card to each linked recipient of no, and
-// closes the messages of who is no longer asked.
+// ask posts the open stage's card to each linked recipient of no who may
+// decide it, and closes the messages of who may no longer decide.
 func (n *Notifier) ask(ctx context.Context, no notify.Notification, r store.Request, msgs []store.SlackMessage) error {
-	usernames := make([]string, len(no.Recipients))
-	for i, rc := range no.Recipients {
-		usernames[i] = rc.Username
+	// Only who may decide now gets buttons: a deadline warning also goes
+	// to the requester.
+	var usernames []string
+	for _, rc := range no.Recipients {
+		if slices.Contains(r.PendingApprovers, rc.Username) {
+			usernames = append(usernames, rc.Username)
+		}
 	}
 	recipients, err := n.Store.SlackRecipients(ctx, usernames)
 	if err != nil {
@@ -105,8 +118,10 @@ func (n *Notifier) ask(ctx context.Context, no notify.Notification, r store.Requ
 			n.update(ctx, r, msgs[i], "A newer message about this request follows.")
 		}
 	}
+	// Who may no longer decide loses the buttons; who still may (the
+	// stage's approvers when it is escalated to a team) keeps them.
 	for _, m := range msgs {
-		if !slices.Contains(usernames, m.Username) {
+		if !slices.Contains(r.PendingApprovers, m.Username) {
 			errs = append(errs, n.close(ctx, r, m, "The request no longer waits for you. "+statusLine(r)))
 		}
 	}
@@ -122,11 +137,21 @@ func (n *Notifier) close(ctx context.Context, r store.Request, m store.SlackMess
 	return n.Store.DeleteSlackMessage(ctx, m.RequestID, m.UserID)
 }
 
+// refresh shows request r as it stands in message m, buttons kept.
+func (n *Notifier) refresh(ctx context.Context, r store.Request, m store.SlackMessage) error {
+	return n.put(ctx, r, m, cardOf(r, n.PortalURL))
+}
+
 // update replaces message m's buttons by why. A message Slack no longer
 // has is not an error.
 func (n *Notifier) update(ctx context.Context, r store.Request, m store.SlackMessage, why string) error {
 	c := cardOf(r, n.PortalURL)
 	c.Closed = why
+	return n.put(ctx, r, m, c)
+}
+
+// put replaces message m by card c.
+func (n *Notifier) put(ctx context.Context, r store.Request, m store.SlackMessage, c card) error {
 	_, _, _, err := n.Client.UpdateMessageContext(ctx, m.Channel, m.TS, slack.MsgOptionText(c.Text(), false), slack.MsgOptionBlocks(c.Blocks()...))
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) && (se.Err == "message_not_found" || se.Err == "channel_not_found" || se.Err == "cant_update_message") {
