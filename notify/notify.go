@@ -75,6 +75,19 @@ type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
 }
 
+// Channel is one way notifications reach people (the webhook or the log,
+// mail, chat), named for logs and for remembering, across the retries of
+// a publication, which deliveries went out. Names must be unique among the
+// channels of one process and stable across releases.
+type Channel struct {
+	Name     string
+	Notifier Notifier
+}
+
+// ChannelWebhook is the name of the webhook-or-log channel, the one every
+// process has.
+const ChannelWebhook = "webhook"
+
 // ErrPermanent marks delivery failures that retrying cannot fix.
 var ErrPermanent = errors.New("permanent notification failure")
 

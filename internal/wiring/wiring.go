@@ -133,7 +133,7 @@ func newActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) 
 	if err != nil {
 		return nil, nil, err
 	}
-	notifier, err := newNotifier(cfg, logger)
+	channels, err := newChannels(cfg, logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,7 +144,7 @@ func newActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) 
 	acts := &activities.Activities{
 		Store:        st,
 		AWX:          awxClient,
-		Notifier:     notifier,
+		Channels:     channels,
 		Logger:       logger,
 		PollInterval: cfg.AWXPollInterval,
 		Keys:         st,
@@ -175,6 +175,18 @@ func connectAWX(ctx context.Context, cfg config.Config, logger *slog.Logger) (*a
 	default:
 		return nil, fmt.Errorf("AWX at %s refused Countersign's token: %w", c.BaseURL(), err)
 	}
+}
+
+// newChannels are the channels notifications go out through: the webhook
+// (or the log) always. Each is delivered to and retried on its own.
+func newChannels(cfg config.Config, logger *slog.Logger) ([]notify.Channel, error) {
+	hook, err := newNotifier(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return []notify.Channel{
+		{Name: notify.ChannelWebhook, Notifier: hook},
+	}, nil
 }
 
 // newNotifier is the webhook when one is configured, else the log.
