@@ -135,7 +135,9 @@ func (c *Config) command(cmd Command) (command, error) {
 		logLevel          = setting{"log-level", "LOG_LEVEL", "debug, info, warn or error", "info", false, c.setLogLevel}
 		payloadKeys       = setting{"payload-keys", "PAYLOAD_KEYS", "keys encrypting Temporal payloads, <id>:<base64 32 bytes>, newest first, comma separated (or PAYLOAD_KEYS_FILE)", "", false, text(&c.PayloadKeys)}
 		payloadKeysFile   = setting{"payload-keys-file", "PAYLOAD_KEYS_FILE", "file of payload keys, one <id>:<base64> a line, newest first, mode 0600", "", false, text(&c.PayloadKeysFile)}
-		decisions         = setting{"temporal-decisions", "TEMPORAL_DECISIONS", "decisions sent through Temporal rather than the API: verified (a decision key's proof), trusted or off (default verified)", "", false, c.setDecisions}
+		// Environment only, like every key.
+		mailLinkKey = setting{"", "MAIL_LINK_KEY", "", "", false, text(&c.MailLinkKey)}
+		decisions   = setting{"temporal-decisions", "TEMPORAL_DECISIONS", "decisions sent through Temporal rather than the API: verified (a decision key's proof), trusted or off (default verified)", "", false, c.setDecisions}
 		// The settings every process that talks to Temporal and AWX reads.
 		connections = []setting{database, temporalAddress, temporalNamespace, taskQueue, awxURL, awxToken, payloadKeys, payloadKeysFile, logLevel}
 	)
@@ -151,6 +153,7 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"min-reminder-interval", "MIN_REMINDER_INTERVAL", "shortest interval between reminders of an approval stage", approval.ShortDuration(approval.DefaultStageLimits.MinReminderInterval), false, stageLimit(&c.StageLimits.MinReminderInterval)},
 			setting{"session-idle-timeout", "SESSION_IDLE_TIMEOUT", "a portal session unused this long ends", "8h", false, sessionLimit(&c.SessionIdleTimeout)},
 			setting{"session-max-lifetime", "SESSION_MAX_LIFETIME", "a portal session ends this long after sign-in, however used", "24h", false, sessionLimit(&c.SessionMaxLifetime)},
+			mailLinkKey,
 		), oidcSettings(&c.OIDC)...), check: func() error {
 			if err := c.StageLimits.Validate(); err != nil {
 				return fmt.Errorf("MIN_STAGE_TIMEOUT, MAX_STAGE_TIMEOUT, MIN_REMINDER_INTERVAL: %w", err)
@@ -166,6 +169,11 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"worker-sticky-cache-size", "WORKER_STICKY_CACHE_SIZE", "workflows kept in memory between their tasks; more are replayed from their history when they next run", strconv.Itoa(DefaultWorkerStickyCacheSize), false, c.setStickyCacheSize},
 			setting{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", "", false, text(&c.NotifyWebhookURL)},
 			setting{"notify-webhook-secret", "NOTIFY_WEBHOOK_SECRET", "secret that signs webhook deliveries (X-Countersign-Signature); at least 32 characters", "", false, text(&c.NotifyWebhookSecret)},
+			// Environment only: a flag would show the password to ps.
+			setting{"", "SMTP_URL", "", "", false, text(&c.SMTPURL)},
+			setting{"smtp-from", "SMTP_FROM", "sender of notification mails, e.g. Countersign <countersign@example.com>", "", false, text(&c.SMTPFrom)},
+			setting{"portal-url", "PORTAL_URL", "the portal's address as users reach it, for links in mails", "", false, text(&c.PortalURL)},
+			mailLinkKey,
 		)}, nil
 	case Migrate:
 		return command{settings: []setting{database, logLevel}}, nil

@@ -22,6 +22,7 @@ import (
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/internal/metrics"
+	"github.com/countersign/countersign/mail"
 	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/sso"
@@ -36,7 +37,7 @@ import (
 // being unreachable at start is only logged, since it may come back before
 // a request needs it.
 func Worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireNotify()); err != nil {
+	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireNotify(), cfg.RequireMail()); err != nil {
 		return err
 	}
 	acts, st, err := newActivities(ctx, cfg, logger)
@@ -68,7 +69,7 @@ func Worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 // returned func to stop it and close the server and its connections once
 // the server no longer serves.
 func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.Deps) (*api.Server, func(), error) {
-	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireMetrics()); err != nil {
+	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireMetrics(), cfg.RequireMailLinks()); err != nil {
 		return nil, nil, err
 	}
 	ring, err := cfg.PayloadRing()
@@ -178,15 +179,32 @@ func connectAWX(ctx context.Context, cfg config.Config, logger *slog.Logger) (*a
 }
 
 // newChannels are the channels notifications go out through: the webhook
-// (or the log) always. Each is delivered to and retried on its own.
+// (or the log) always, mail when SMTP_URL is set. Each is delivered to and
+// retried on its own.
 func newChannels(cfg config.Config, logger *slog.Logger) ([]notify.Channel, error) {
 	hook, err := newNotifier(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	return []notify.Channel{
-		{Name: notify.ChannelWebhook, Notifier: hook},
-	}, nil
+	channels := []notify.Channel{{Name: notify.ChannelWebhook, Notifier: hook}}
+	if cfg.SMTPURL != "" {
+		m, err := newMailer(cfg)
+		if err != nil {
+			return nil, err
+		}
+		channels = append(channels, notify.Channel{Name: "mail", Notifier: m})
+	}
+	return channels, nil
+}
+
+// newMailer sends mail through SMTP_URL.
+func newMailer(cfg config.Config) (*mail.Sender, error) {
+	m, err := mail.New(cfg.SMTPURL, cfg.SMTPFrom)
+	if err != nil {
+		return nil, err
+	}
+	m.PortalURL = cfg.PortalURL
+	return m, nil
 }
 
 // newNotifier is the webhook when one is configured, else the log.
