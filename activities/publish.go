@@ -301,6 +301,8 @@ func notification(r approval.Request, ev Event, contacts map[string]notify.Recip
 		CatalogItem: r.CatalogItem.Name,
 		Requester:   r.Requester,
 		Time:        now,
+		// The stage the event names; an unknown one stays -1.
+		StagePosition: -1,
 	}
 	for _, u := range ev.Recipients {
 		n.Recipients = append(n.Recipients, contacts[u])
@@ -308,7 +310,7 @@ func notification(r approval.Request, ev Event, contacts map[string]notify.Recip
 	var stage *approval.StageState
 	if ev.Stage >= 0 && ev.Stage < len(r.Stages) {
 		stage = &r.Stages[ev.Stage]
-		n.Stage = stage.Name
+		n.Stage, n.StagePosition = stage.Name, ev.Stage
 		n.Deadline = stage.Deadline
 	}
 	what := fmt.Sprintf("Request %d (%s)", r.ID, r.CatalogItem.Name)

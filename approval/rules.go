@@ -127,7 +127,7 @@ func (r *Refusal) Forbidden() bool {
 	switch r.Code {
 	case CodeNotEligible, CodeNotAllowed, CodeSelfDecision,
 		CodeProofRequired, CodeProofInvalid, CodeProofExpired, CodeProofReused, CodeTemporalDecisionsOff,
-		CodeRecentLoginRequired:
+		CodeRecentLoginRequired, CodeLinkInvalid, CodeLinkForwarded:
 		return true
 	}
 	return false

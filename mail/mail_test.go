@@ -5,7 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"

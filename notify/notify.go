@@ -54,18 +54,21 @@ type Recipient struct {
 // redeliveries of the same event, so receivers can drop duplicates: delivery
 // is at least once.
 type Notification struct {
-	ID          string      `json:"id"`
-	Kind        Kind        `json:"kind"`
-	RequestID   int64       `json:"request_id"`
-	Status      string      `json:"status"`
-	CatalogItem string      `json:"catalog_item"`
-	Requester   string      `json:"requester"`
-	Stage       string      `json:"stage,omitempty"`
-	Deadline    *time.Time  `json:"deadline,omitempty"`
-	Recipients  []Recipient `json:"recipients"`
-	Subject     string      `json:"subject"`
-	Message     string      `json:"message"`
-	Time        time.Time   `json:"time"`
+	ID          string `json:"id"`
+	Kind        Kind   `json:"kind"`
+	RequestID   int64  `json:"request_id"`
+	Status      string `json:"status"`
+	CatalogItem string `json:"catalog_item"`
+	Requester   string `json:"requester"`
+	Stage       string `json:"stage,omitempty"`
+	// StagePosition is the position of the stage the notification is
+	// about, or -1; mail's decision links name it.
+	StagePosition int         `json:"-"`
+	Deadline      *time.Time  `json:"deadline,omitempty"`
+	Recipients    []Recipient `json:"recipients"`
+	Subject       string      `json:"subject"`
+	Message       string      `json:"message"`
+	Time          time.Time   `json:"time"`
 }
 
 // Notifier delivers notifications. Implementations return an error wrapping

@@ -33,7 +33,9 @@ import (
 const (
 	ChannelAPI    = "api"
 	ChannelPortal = "portal"
-	ChannelCLI    = "cli"
+	// ChannelEmail: a decision confirmed from a mail's signed link.
+	ChannelEmail = "email"
+	ChannelCLI   = "cli"
 )
 
 // ServiceKeyPrefix begins the key name of the API's proofs
@@ -128,7 +130,7 @@ func (k *ServiceKeys) Verify(c Claims, p Proof) error {
 	if err != nil || !hmac.Equal(sig, k.mac(key, c.message(p))) {
 		return ErrInvalid
 	}
-	if p.Channel != ChannelAPI && p.Channel != ChannelPortal {
+	if p.Channel != ChannelAPI && p.Channel != ChannelPortal && p.Channel != ChannelEmail {
 		return fmt.Errorf("%w (channel %q)", ErrInvalid, truncate(p.Channel))
 	}
 	return nil

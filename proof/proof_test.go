@@ -53,6 +53,15 @@ func TestServiceKeys_SignVerify(t *testing.T) {
 	}
 }
 
+// The API's channels verify; another name is refused.
+func TestServiceKeys_Channels(t *testing.T) {
+	k := serviceKeys(t)
+	for _, ch := range []string{proof.ChannelAPI, proof.ChannelPortal, proof.ChannelEmail} {
+		assert.NoError(t, k.Verify(claims, k.Sign(claims, ch, now)), ch)
+	}
+	assert.ErrorIs(t, k.Verify(claims, k.Sign(claims, proof.ChannelCLI, now)), proof.ErrInvalid)
+}
+
 func TestServiceKeys_RotationAndStrangers(t *testing.T) {
 	older, err := proof.NewServiceKeys("old", map[string][]byte{"old": bytes.Repeat([]byte{2}, 32)})
 	require.NoError(t, err)

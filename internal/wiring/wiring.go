@@ -204,6 +204,13 @@ func newMailer(cfg config.Config) (*mail.Sender, error) {
 		return nil, err
 	}
 	m.PortalURL = cfg.PortalURL
+	if cfg.MailLinkKey != "" {
+		key, err := mail.NewLinkKey(cfg.MailLinkKey)
+		if err != nil {
+			return nil, err
+		}
+		m.Links = key.Links(cfg.PortalURL)
+	}
 	return m, nil
 }
 
