@@ -65,6 +65,9 @@ type Config struct {
 	Now func() time.Time
 	// StageLimits bound the stages of the plans frozen into requests.
 	StageLimits approval.StageLimits
+	// MailLinks records the uses of mails' decision links; without it,
+	// every link is refused.
+	MailLinks MailLinkStore
 }
 
 // Service is the request service. Close waits for its background work.

@@ -80,7 +80,10 @@ type Config struct {
 	Federation Federation
 	// NoTokenSignIn turns off sign-in with an API token.
 	NoTokenSignIn bool
-	Logger        *slog.Logger
+	// MailLinks, when set, serves the confirm page of mails' decision
+	// links at /ui/mail/decide.
+	MailLinks MailLinks
+	Logger    *slog.Logger
 }
 
 // Portal serves the portal's pages, sign-in and static files.
@@ -120,6 +123,10 @@ func New(cfg Config) *Portal {
 	if cfg.Federation != nil {
 		p.mux.HandleFunc("GET /ui/signin/oidc", p.federatedSignIn)
 		p.mux.HandleFunc("GET "+cfg.Federation.CallbackPath(), p.federatedCallback)
+	}
+	if cfg.MailLinks != nil {
+		p.mux.HandleFunc("GET "+mailDecidePath, p.mailDecide)
+		p.mux.HandleFunc("POST "+mailDecidePath, p.mailConfirm)
 	}
 	p.mux.HandleFunc("GET /static/", p.serveStatic)
 	p.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -101,6 +101,14 @@ func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.D
 	deps.SessionIdleTimeout, deps.SessionMaxLifetime = cfg.SessionIdleTimeout, cfg.SessionMaxLifetime
 	deps.CodecOrigins = append(deps.CodecOrigins, cfg.CodecOriginList()...)
 	deps.MetricsElsewhere = cfg.MetricsAddr != ""
+	if cfg.MailLinkKey != "" {
+		if deps.MailLinkKey, err = mail.NewLinkKey(cfg.MailLinkKey); err != nil {
+			c.Close()
+			st.Close()
+			return nil, nil, err
+		}
+		deps.MailLinks = st
+	}
 	// `countersign dev` signs its demo users in with their dev tokens.
 	deps.NoTokenSignIn = !deps.DevTokens && !cfg.OIDC.TokenSignIn()
 	if cfg.OIDC.Enabled() {
