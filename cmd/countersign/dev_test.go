@@ -50,7 +50,7 @@ func buildBinary(t *testing.T) string {
 func devPorts(t *testing.T) []string {
 	t.Helper()
 	var ports []string
-	for len(ports) < 6 {
+	for len(ports) < 7 {
 		p, err := pgcluster.FreePort()
 		require.NoError(t, err)
 		if port := strconv.Itoa(p); !slices.Contains(ports, port) {
@@ -65,7 +65,7 @@ func devPorts(t *testing.T) []string {
 func startDev(t *testing.T, bin, dataDir string, ports []string) *devProcess {
 	t.Helper()
 	cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--api-port", ports[0], "--temporal-port", ports[1],
-		"--ui-port", ports[2], "--awx-port", ports[3], "--pg-port", ports[4], "--idp-port", ports[5], "--job-duration", "2s")
+		"--ui-port", ports[2], "--awx-port", ports[3], "--pg-port", ports[4], "--idp-port", ports[5], "--mail-port", ports[6], "--job-duration", "2s")
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(os.Environ(), "DATABASE_URL=", "CI=true")
 	stdout, err := cmd.StdoutPipe()
@@ -227,7 +227,7 @@ func TestDev_WholeStack(t *testing.T) {
 	// A second run on the same data directory leaves the first alone.
 	other := devPorts(t)
 	second := exec.Command(bin, "dev", "--data-dir", dataDir, "--api-port", other[0], "--temporal-port", other[1],
-		"--ui-port", other[2], "--awx-port", other[3], "--pg-port", other[4], "--idp-port", other[5])
+		"--ui-port", other[2], "--awx-port", other[3], "--pg-port", other[4], "--idp-port", other[5], "--mail-port", other[6])
 	second.Dir = repoRoot(t)
 	out, err := second.CombinedOutput()
 	require.Error(t, err)
@@ -408,7 +408,7 @@ func TestDev_PortInUse(t *testing.T) {
 	bin := buildBinary(t)
 	for _, c := range []struct {
 		what, flag string
-	}{{"API", "--api-port"}, {"OpenID provider", "--idp-port"}} {
+	}{{"API", "--api-port"}, {"OpenID provider", "--idp-port"}, {"mail page", "--mail-port"}} {
 		t.Run(c.what, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
@@ -416,7 +416,7 @@ func TestDev_PortInUse(t *testing.T) {
 			busy := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 			ports := devPorts(t)
 			flags := map[string]string{"--api-port": ports[0], "--temporal-port": ports[1], "--ui-port": ports[2],
-				"--awx-port": ports[3], "--idp-port": ports[5]}
+				"--awx-port": ports[3], "--idp-port": ports[5], "--mail-port": ports[6]}
 			flags[c.flag] = busy
 			args := []string{"dev", "--data-dir", t.TempDir(), "--database-url", "postgres://unused/x"}
 			for flag, port := range flags {

@@ -99,6 +99,9 @@ type DevSettings struct {
 	// The ports dev listens on, on 127.0.0.1 (PGPort: unless DatabaseURL
 	// is set; IDPPort: the local OpenID provider's).
 	APIPort, TemporalPort, UIPort, AWXPort, PGPort, IDPPort int
+	// MailPort serves the page of the mails the stack sent (its SMTP
+	// catcher listens on a free port of its own).
+	MailPort int
 	// JobDuration is how long a simulated AWX job runs.
 	JobDuration time.Duration
 }

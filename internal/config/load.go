@@ -193,6 +193,7 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"awx-port", "DEV_AWX_PORT", "`port` of the AWX simulator", "8052", false, port(&c.Dev.AWXPort)},
 			setting{"pg-port", "DEV_PG_PORT", "`port` of the local PostgreSQL cluster", "15432", false, port(&c.Dev.PGPort)},
 			setting{"idp-port", "DEV_IDP_PORT", "`port` of the local OpenID provider the portal signs in through", "5556", false, port(&c.Dev.IDPPort)},
+			setting{"mail-port", "DEV_MAIL_PORT", "`port` of the page listing the mails the stack sent", "8025", false, port(&c.Dev.MailPort)},
 			setting{"job-duration", "DEV_JOB_DURATION", "how long a simulated AWX job runs", "20s", false, duration(&c.Dev.JobDuration, time.Second, "use a duration of at least 1s, e.g. 20s")},
 		}}, nil
 	case AWXSim:

@@ -30,7 +30,7 @@ var readBy = map[config.Command][]string{
 	config.Migrate: {"DATABASE_URL", "LOG_LEVEL"},
 	config.Token:   {"DATABASE_URL"},
 	config.Dev: {"DATABASE_URL", "LOG_LEVEL", "TEMPORAL_DECISIONS", "DEV_DATA_DIR", "DEV_ALLOW_DATABASE_URL",
-		"DEV_API_PORT", "DEV_TEMPORAL_PORT", "DEV_UI_PORT", "DEV_AWX_PORT", "DEV_PG_PORT", "DEV_IDP_PORT", "DEV_JOB_DURATION"},
+		"DEV_API_PORT", "DEV_TEMPORAL_PORT", "DEV_UI_PORT", "DEV_AWX_PORT", "DEV_PG_PORT", "DEV_IDP_PORT", "DEV_MAIL_PORT", "DEV_JOB_DURATION"},
 	config.AWXSim: {"AWX_SIM_ADDR", "AWX_SIM_TOKENS", "AWX_SIM_USERNAME", "AWX_SIM_JOB_DURATION"},
 	config.DevIDP: {"DEV_IDP_ADDR", "DEV_IDP_ISSUER", "DEV_IDP_CLIENT_ID", "DEV_IDP_CLIENT_SECRET", "DEV_IDP_REDIRECT_URL",
 		"DEV_IDP_USERS_FILE", "DEV_IDP_GROUPS_CLAIM", "DEV_IDP_KEY_FILE"},
@@ -115,7 +115,7 @@ func TestLoad_Dev(t *testing.T) {
 	abs, err := filepath.Abs(".data")
 	require.NoError(t, err)
 	assert.Equal(t, config.DevSettings{DataDir: abs, APIPort: 8080, TemporalPort: 7233, UIPort: 8233, AWXPort: 8052, PGPort: 15432,
-		IDPPort: 5556, JobDuration: 20 * time.Second}, c.Dev)
+		IDPPort: 5556, MailPort: 8025, JobDuration: 20 * time.Second}, c.Dev)
 	assert.Equal(t, proof.ModeTrusted, c.DecisionMode(proof.ModeVerified), "dev trusts the temporal CLI by default")
 
 	c, err = config.Load(config.Dev, []string{"--allow-database-url"}, env(nil))
