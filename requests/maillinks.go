@@ -15,6 +15,7 @@ type MailLinkStore interface {
 	ClaimMailLink(ctx context.Context, u store.MailLinkUse) error
 	ReleaseMailLink(ctx context.Context, linkID string) error
 	MailLinkUsed(ctx context.Context, linkID string) (bool, error)
+	DeleteExpiredMailLinks(ctx context.Context, now time.Time) (int64, error)
 }
 
 // LinkTarget is the request a mail's decision link is for, as it stands,
