@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	pathpkg "path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,6 +159,17 @@ func getJSON(t *testing.T, url, token string) map[string]any {
 	return out
 }
 
+// getPage is the body of the page at url, whatever its status.
+func getPage(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(body)
+}
+
 // post sends body as token's user and checks the status.
 func post(t *testing.T, url, token, body string, want int) *http.Response {
 	t.Helper()
@@ -258,6 +271,27 @@ func TestDev_WholeStack(t *testing.T) {
 	waitStatus(t, api+path, "successful")
 
 	walked := dev.runWalkthrough(bin, ports)
+
+	// Every step went out as mail too: the mail page lists them, with the
+	// decision links of the pending mails, which now refuse since the
+	// request is decided.
+	mails := "http://127.0.0.1:" + ports[6] + "/"
+	assert.Contains(t, dev.banner, "Mail                 "+mails)
+	var mailPage string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		mailPage = getPage(t, mails)
+		if strings.Contains(mailPage, "finished: successful") || time.Now().After(deadline) {
+			break
+		}
+	}
+	id := pathpkg.Base(walked)
+	for _, want := range []string{"Request " + id + " (Provision environment) needs your approval", "bob@acme.example", "carol@acme.example",
+		"alice@acme.example", "Request " + id + " (Provision environment) finished: successful"} {
+		assert.Contains(t, mailPage, want)
+	}
+	link := regexp.MustCompile(`href="(` + regexp.QuoteMeta(api) + `/ui/mail/decide\?t=[^"]+)"`).FindStringSubmatch(mailPage)
+	require.NotNil(t, link, "the mails' Approve links")
+	assert.Contains(t, getPage(t, html.UnescapeString(link[1])), "request_finished")
 
 	// The Web UI reads every payload encrypted; it decodes through the
 	// codec endpoint for a superuser signed in to the portal, for nobody
