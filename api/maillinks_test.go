@@ -198,6 +198,40 @@ func TestMailLinks(t *testing.T) {
 	})
 }
 
+// The same decision through the REST API and through a mail's link ends in
+// the same state, but for its channel.
+func TestMailLinks_SameDecisionAsREST(t *testing.T) {
+	o, key := newMailEnv(t)
+	_, restart := o.catalog()
+	byREST := o.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	byMail := o.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+
+	o.must(http.StatusOK, approver, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", byREST), map[string]any{"comment": "same"})
+	token := key.Sign(mail.NewLink(approver, byMail, 0, approval.ActionApprove, time.Now().Add(time.Hour)))
+	b := o.browser()
+	_, page := o.confirmPage(b, token)
+	resp, done := o.confirm(b, token, page, "same")
+	require.Equal(t, http.StatusOK, resp.StatusCode, done)
+
+	stage := func(id int64) map[string]any {
+		r := o.must(http.StatusOK, orgAdmin, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
+		st := r["stages"].([]any)[0].(map[string]any)
+		for _, volatile := range []string{"opened_at", "decided_at", "deadline"} {
+			delete(st, volatile)
+		}
+		for _, x := range st["responses"].([]any) {
+			delete(x.(map[string]any), "at")
+		}
+		return st
+	}
+	rest, viaMail := stage(byREST), stage(byMail)
+	assert.Equal(t, "api", rest["responses"].([]any)[0].(map[string]any)["channel"])
+	assert.Equal(t, "email", viaMail["responses"].([]any)[0].(map[string]any)["channel"])
+	delete(rest["responses"].([]any)[0].(map[string]any), "channel")
+	delete(viaMail["responses"].([]any)[0].(map[string]any), "channel")
+	assert.Equal(t, rest, viaMail)
+}
+
 func mustKey(t *testing.T, k string) *mail.LinkKey {
 	key, err := mail.NewLinkKey(k)
 	require.NoError(t, err)
