@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func TestMail_ApproveFromALink(t *testing.T) {
 	key, err := mail.NewLinkKey(e2eLinkKey)
 	require.NoError(t, err)
 
-	var portalURL string
+	var portalURL atomic.Pointer[string]
 	s := startStackWith(t, func(ts *testkit.Stack) {
 		sender, err := mail.New("smtp://countersign:smtp-password@"+box.Addr(), "Countersign <countersign@acme.example>")
 		require.NoError(t, err)
@@ -45,12 +46,12 @@ func TestMail_ApproveFromALink(t *testing.T) {
 		// The portal's address is known once its listener is open; links
 		// are made when mails go out, after that.
 		sender.Links = func(n notify.Notification, to notify.Recipient) (*mail.Links, error) {
-			return key.Links(portalURL)(n, to)
+			return key.Links(*portalURL.Load())(n, to)
 		}
 		ts.Activities.Channels = []notify.Channel{{Name: notify.ChannelWebhook, Notifier: ts.Notifier}, {Name: "mail", Notifier: sender}}
 	}, func(st *stack, d *api.Deps) {
 		d.DevTokens = true
-		portalURL = st.url
+		portalURL.Store(&st.url)
 		d.MailLinkKey, d.MailLinks = key, st.store
 	})
 	_, restart := s.catalog()
