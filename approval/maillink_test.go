@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/countersign/countersign/approval"
 )
@@ -50,4 +51,35 @@ func TestCheckMailLink(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An act meant for a stage is refused unless that stage is the open one.
+func TestRequest_CheckAct_Stage(t *testing.T) {
+	r := escalating(t) // stage 0 open, dave may approve
+	at := t0.Add(time.Hour)
+	zero, one := 0, 1
+	for _, tc := range []struct {
+		name  string
+		stage *int
+		want  approval.Code // "" for none
+	}{
+		{"no stage named", nil, ""},
+		{"the open stage", &zero, ""},
+		{"another stage", &one, approval.CodeStageNotOpen},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := r.CheckAct(approval.Act{Action: approval.ActionApprove, User: "dave", Stage: tc.stage}, at)
+			if tc.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.Equal(t, tc.want, refusalCode(t, err))
+		})
+	}
+	t.Run("a finished request is refused for that first", func(t *testing.T) {
+		done := escalating(t)
+		_, err := done.Apply(approval.Act{Action: approval.ActionReject, User: "dave", Text: "no"}, at)
+		require.NoError(t, err)
+		assert.Equal(t, approval.CodeFinished, refusalCode(t, done.CheckAct(approval.Act{Action: approval.ActionApprove, User: "dave", Stage: &zero}, at)))
+	})
 }

@@ -70,7 +70,8 @@ func (s *Service) CheckLink(ctx context.Context, link approval.MailLink, session
 
 // DecideByLink takes the decision link grants, as a (the link's user,
 // signed in or not), with text (the reason of a rejection), through
-// Decide on channel email. The link is claimed first, so that of two
+// Decide on channel email, bound to the link's stage: the workflow
+// refuses it (stage_not_open) if another stage opened since CheckLink. The link is claimed first, so that of two
 // confirmations one decides and the other is refused with
 // approval.CodeLinkUsed; a decision the rules refuse, or that was not
 // sent, gives the link back so it can be tried again. Call CheckLink
@@ -91,7 +92,8 @@ func (s *Service) DecideByLink(ctx context.Context, a Actor, link approval.MailL
 		return approval.Request{}, err
 	}
 	a.Channel = proof.ChannelEmail
-	st, err := s.Decide(ctx, a, r, link.Action, text)
+	stage := link.Stage
+	st, err := s.decide(ctx, a, r, link.Action, text, &stage)
 	var inFlight *InFlight
 	if err != nil && !errors.As(err, &inFlight) {
 		// Refused or not sent: nothing was decided with the link. Released
