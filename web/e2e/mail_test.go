@@ -102,5 +102,12 @@ func TestMail_ApproveFromALink(t *testing.T) {
 	b.do("following the link again", chromedp.Navigate(link[1]))
 	b.waitFor("#mail-refusal", "the refusal")
 	assert.Contains(t, b.text("#mail-refusal-code"), "link_used")
+
+	// The request's timeline says how the decision came.
+	b.signIn("erin")
+	b.route(fmt.Sprintf("#/requests/%d", id))
+	b.waitFor(`.timeline .via[data-channel="email"]`, "the decision's channel in the timeline")
+	assert.Equal(t, "from an e-mail link", b.text(`.timeline .via[data-channel="email"]`))
+	b.screenshot("mail-timeline")
 	b.checkNoExceptions()
 }
