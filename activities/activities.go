@@ -41,8 +41,13 @@ const (
 // Activities carries what the activities need. The zero values of the
 // settings mean their defaults.
 type Activities struct {
-	Store    Store
-	AWX      *awx.Client
+	Store Store
+	AWX   *awx.Client
+	// Channels deliver every notification, each on its own: a channel
+	// failing is retried without delivering again through the others.
+	Channels []notify.Channel
+	// Notifier, when Channels is empty, is the only channel (named
+	// notify.ChannelWebhook).
 	Notifier notify.Notifier
 	Logger   *slog.Logger
 	// Now is the clock used for notification timestamps.
@@ -168,6 +173,14 @@ func (a *Activities) logger() *slog.Logger {
 		return a.Logger
 	}
 	return slog.Default()
+}
+
+// channels are the channels notifications go out through.
+func (a *Activities) channels() []notify.Channel {
+	if len(a.Channels) > 0 {
+		return a.Channels
+	}
+	return []notify.Channel{{Name: notify.ChannelWebhook, Notifier: a.Notifier}}
 }
 
 func (a *Activities) now() time.Time {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -82,9 +83,12 @@ func (a *Activities) deliver(ctx context.Context, in PublishInput) error {
 	if len(in.Events) == 0 {
 		return nil
 	}
-	delivered := map[int]bool{}
+	var delivered deliveries
 	if activity.HasHeartbeatDetails(ctx) {
-		_ = activity.GetHeartbeatDetails(ctx, &delivered)
+		delivered = readDeliveries(ctx)
+	}
+	if delivered == nil {
+		delivered = deliveries{}
 	}
 	contacts, err := a.contacts(ctx, in.Events)
 	if err != nil {
@@ -100,24 +104,29 @@ func (a *Activities) deliver(ctx context.Context, in PublishInput) error {
 		defer cancel()
 	}
 	var retryable error
+	channels := a.channels()
+events:
 	for i, ev := range in.Events {
-		if delivered[i] {
-			continue
-		}
-		if dctx.Err() != nil {
-			retryable = fmt.Errorf("no time left in this attempt for notification %d: %w", i, dctx.Err())
-			break
-		}
 		n := notification(in.Request, ev, contacts, a.now())
-		err := a.Notifier.Notify(dctx, n)
-		switch {
-		case err == nil:
-			delivered[i] = true
-		case errors.Is(err, notify.ErrPermanent):
-			delivered[i] = true
-			a.logger().ErrorContext(ctx, "notification refused", "id", n.ID, "error", err)
-		default:
-			retryable = err
+		for _, ch := range channels {
+			key := deliveryKey(ch.Name, i)
+			if delivered[key] {
+				continue
+			}
+			if dctx.Err() != nil {
+				retryable = fmt.Errorf("no time left in this attempt for notification %d: %w", i, dctx.Err())
+				break events
+			}
+			err := ch.Notifier.Notify(dctx, n)
+			switch {
+			case err == nil:
+				delivered[key] = true
+			case errors.Is(err, notify.ErrPermanent):
+				delivered[key] = true
+				a.logger().ErrorContext(ctx, "notification refused", "id", n.ID, "channel", ch.Name, "error", err)
+			default:
+				retryable = fmt.Errorf("%s: %w", ch.Name, err)
+			}
 		}
 	}
 	if retryable == nil {
@@ -131,6 +140,52 @@ func (a *Activities) deliver(ctx context.Context, in PublishInput) error {
 	// Sent with the failure, so the next attempt skips what went out.
 	activity.RecordHeartbeat(ctx, delivered)
 	return retryable
+}
+
+// deliveries are the notifications of a publication that went out, as
+// deliveryKey names them; attempts record them in their heartbeat.
+type deliveries map[string]bool
+
+// deliveryKey names the delivery of a publication's i-th event through a
+// channel.
+func deliveryKey(channel string, i int) string {
+	return channel + "/" + strconv.Itoa(i)
+}
+
+// readDeliveries reads what earlier attempts delivered. Attempts from
+// before channels recorded event positions alone ({"0": true}), or a
+// list of flags, for the one channel there was then: the webhook (or the
+// log).
+func readDeliveries(ctx context.Context) deliveries {
+	var raw json.RawMessage
+	if err := activity.GetHeartbeatDetails(ctx, &raw); err != nil {
+		return nil
+	}
+	var flags []bool
+	if json.Unmarshal(raw, &flags) == nil {
+		out := deliveries{}
+		for i, ok := range flags {
+			if ok {
+				out[deliveryKey(notify.ChannelWebhook, i)] = true
+			}
+		}
+		return out
+	}
+	var byKey map[string]bool
+	if json.Unmarshal(raw, &byKey) != nil {
+		return nil
+	}
+	out := deliveries{}
+	for k, ok := range byKey {
+		if !ok {
+			continue
+		}
+		if i, err := strconv.Atoi(k); err == nil {
+			k = deliveryKey(notify.ChannelWebhook, i)
+		}
+		out[k] = true
+	}
+	return out
 }
 
 // deliveryMargin is kept free at the end of a publication attempt to report
@@ -246,6 +301,8 @@ func notification(r approval.Request, ev Event, contacts map[string]notify.Recip
 		CatalogItem: r.CatalogItem.Name,
 		Requester:   r.Requester,
 		Time:        now,
+		// The stage the event names; an unknown one stays -1.
+		StagePosition: -1,
 	}
 	for _, u := range ev.Recipients {
 		n.Recipients = append(n.Recipients, contacts[u])
@@ -253,7 +310,7 @@ func notification(r approval.Request, ev Event, contacts map[string]notify.Recip
 	var stage *approval.StageState
 	if ev.Stage >= 0 && ev.Stage < len(r.Stages) {
 		stage = &r.Stages[ev.Stage]
-		n.Stage = stage.Name
+		n.Stage, n.StagePosition = stage.Name, ev.Stage
 		n.Deadline = stage.Deadline
 	}
 	what := fmt.Sprintf("Request %d (%s)", r.ID, r.CatalogItem.Name)

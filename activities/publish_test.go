@@ -147,11 +147,11 @@ func TestActivities_Publish_Notifies(t *testing.T) {
 		}}
 		acts := withNotifier(s, n)
 		env := activityEnv(acts)
-		var delivered map[int]bool
+		var delivered map[string]bool
 		env.SetOnActivityHeartbeatListener(func(_ *activity.Info, d converter.EncodedValues) { require.NoError(t, d.Get(&delivered)) })
 		_, err := env.ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 3, Request: *r, Events: events})
 		require.ErrorContains(t, err, "503")
-		assert.Equal(t, map[int]bool{0: true}, delivered, "what went out is remembered for the next attempt")
+		assert.Equal(t, map[string]bool{"webhook/0": true}, delivered, "what went out is remembered for the next attempt")
 
 		n.Fail = nil
 		retry := activityEnv(acts)
@@ -163,6 +163,50 @@ func TestActivities_Publish_Notifies(t *testing.T) {
 			kinds = append(kinds, m.Kind)
 		}
 		assert.Equal(t, []notify.Kind{notify.KindPending, notify.KindReminder}, kinds, "each event delivered once")
+	})
+
+	t.Run("each channel is retried on its own", func(t *testing.T) {
+		hook := &testkit.Notifier{}
+		mailFails := true
+		mail := &testkit.Notifier{Fail: func(msg notify.Notification) error {
+			if mailFails && msg.Kind == notify.KindReminder {
+				return errors.New("SMTP server answered 451")
+			}
+			return nil
+		}}
+		acts := withNotifier(s, nil)
+		acts.Channels = []notify.Channel{{Name: notify.ChannelWebhook, Notifier: hook}, {Name: "mail", Notifier: mail}}
+		env := activityEnv(acts)
+		var delivered map[string]bool
+		env.SetOnActivityHeartbeatListener(func(_ *activity.Info, d converter.EncodedValues) { require.NoError(t, d.Get(&delivered)) })
+		_, err := env.ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 3, Request: *r, Events: events})
+		require.ErrorContains(t, err, "mail: SMTP server answered 451")
+		assert.Equal(t, map[string]bool{"webhook/0": true, "mail/0": true, "webhook/1": true}, delivered)
+
+		mailFails = false
+		retry := activityEnv(acts)
+		retry.SetHeartbeatDetails(delivered)
+		_, err = retry.ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 3, Request: *r, Events: events})
+		require.NoError(t, err)
+		assert.Len(t, hook.Sent(), 2, "the webhook is not sent again because mail failed")
+		assert.Len(t, mail.Sent(), 2)
+	})
+
+	t.Run("an attempt recorded before channels is read as the webhook's", func(t *testing.T) {
+		for name, old := range map[string]any{"positions": map[int]bool{0: true}, "flags": []bool{true, false}} {
+			t.Run(name, func(t *testing.T) {
+				hook, mail := &testkit.Notifier{}, &testkit.Notifier{}
+				acts := withNotifier(s, nil)
+				acts.Channels = []notify.Channel{{Name: notify.ChannelWebhook, Notifier: hook}, {Name: "mail", Notifier: mail}}
+				env := activityEnv(acts)
+				env.SetHeartbeatDetails(old)
+				_, err := env.ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 3, Request: *r, Events: events})
+				require.NoError(t, err)
+				require.Len(t, hook.Sent(), 1, "the event the webhook delivered then is not sent again")
+				assert.Equal(t, notify.KindReminder, hook.Sent()[0].Kind)
+				assert.Len(t, mail.Sent(), 2, "mail did not exist then")
+			})
+		}
 	})
 
 	t.Run("a refused delivery is not retried", func(t *testing.T) {
@@ -325,7 +369,7 @@ func TestActivities_Publish_HangingReceiverCannotBlockForever(t *testing.T) {
 		return workflow.ExecuteActivity(ctx, "Publish", in).Get(ctx, nil)
 	}
 	env.RegisterWorkflow(publishOnce)
-	var delivered map[int]bool
+	var delivered map[string]bool
 	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, d converter.EncodedValues) { require.NoError(t, d.Get(&delivered)) })
 
 	env.ExecuteWorkflow(publishOnce, activities.PublishInput{Seq: 2, Request: *r, Events: events})
@@ -334,7 +378,7 @@ func TestActivities_Publish_HangingReceiverCannotBlockForever(t *testing.T) {
 	require.Error(t, err)
 	var timeout *temporal.TimeoutError
 	assert.False(t, errors.As(err, &timeout), "the attempt ends before its deadline, not by timing out: %v", err)
-	assert.Equal(t, map[int]bool{0: true}, delivered, "and says what went out")
+	assert.Equal(t, map[string]bool{"webhook/0": true}, delivered, "and says what went out")
 }
 
 // hangingNotifier never answers for one kind of notification.

@@ -16,6 +16,7 @@ import (
 	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/sso"
 	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/web"
 )
 
 // refusalKind is why the API itself refuses a call, before or beside any
@@ -273,6 +274,31 @@ func refusalStatus(ref *approval.Refusal) int {
 		return http.StatusBadRequest
 	}
 	return http.StatusConflict
+}
+
+// mailRefusal is err as the confirm page of a mail's decision link shows
+// it: the rules' refusals with their code and the status the API would
+// answer; a request that is gone, Temporal or the database unavailable,
+// and a decision in flight, in words. Anything else is nil (logged, a
+// generic page).
+func mailRefusal(err error) *web.MailRefusal {
+	var down *requests.Unavailable
+	var inFlight *requests.InFlight
+	if ref := refusalOf(err); ref != nil {
+		return &web.MailRefusal{Status: refusalStatus(ref), Code: string(ref.Code), Message: ref.Message}
+	}
+	switch {
+	case errors.As(err, &inFlight):
+		return &web.MailRefusal{Status: http.StatusAccepted, Code: "in_flight",
+			Message: fmt.Sprintf("Your decision was sent but request %d has not answered yet; open it in the portal to see whether it was taken.", inFlight.RequestID)}
+	case errors.As(err, &down):
+		return &web.MailRefusal{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: down.Message}
+	case errors.Is(err, store.ErrNotFound):
+		return &web.MailRefusal{Status: http.StatusNotFound, Code: "not_found", Message: "The request this link was sent for no longer exists."}
+	case errors.Is(err, store.ErrUnavailable):
+		return &web.MailRefusal{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "The database is unavailable; try again shortly."}
+	}
+	return nil
 }
 
 func temporalUnavailable(err error) bool {

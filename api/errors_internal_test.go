@@ -60,6 +60,7 @@ func TestErrorResponse_Refusals(t *testing.T) {
 		approval.CodeExtensionNotAllowed: 409, approval.CodeExtensionExceeded: 409, approval.CodeInvalidDuration: 400,
 		approval.CodeTeamRequired: 400, approval.CodeUnknownTeam: 400, approval.CodeAlreadyEscalated: 409,
 		approval.CodeTooManyEscalations: 409,
+		approval.CodeLinkInvalid:        403, approval.CodeLinkForwarded: 403, approval.CodeLinkExpired: 409, approval.CodeLinkUsed: 409,
 	}
 	var want []string
 	for code := range status {

@@ -28,6 +28,9 @@ func (s *Server) mountPortal(r *gin.Engine) {
 	if s.d.SlackLinks != nil {
 		cfg.SlackLinks = slackLinks{s}
 	}
+	if s.d.MailLinkKey != nil && s.d.MailLinks != nil {
+		cfg.MailLinks = mailLinks{s: s, key: s.d.MailLinkKey}
+	}
 	if s.d.OIDC != nil {
 		cfg.Federation = federation{s: s, o: s.d.OIDC, p: sso.NewProvisioner(s.d.Store, s.requests, s.d.OIDC.mapping)}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/codec"
+	"github.com/countersign/countersign/mail"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
@@ -89,6 +90,11 @@ type Deps struct {
 	// stages, when policies are saved and when plans are frozen into
 	// requests. Unset limits are approval.DefaultStageLimits'.
 	StageLimits approval.StageLimits
+	// MailLinkKey, with MailLinks, verifies the decision links of mails;
+	// the portal's confirm page (/ui/mail/decide) exists only with both.
+	MailLinkKey *mail.LinkKey
+	// MailLinks records the uses of the links (a *store.Store).
+	MailLinks requests.MailLinkStore
 }
 
 // Server is the API.
@@ -170,7 +176,7 @@ func New(d Deps) *Server {
 		requests: requests.New(requests.Config{
 			Store: d.Store, Temporal: d.Temporal, Templates: templates, Logger: d.Logger,
 			TaskQueue: d.TaskQueue, TemporalTimeout: d.TemporalTimeout, Signer: proof.ServiceKeysFrom(d.PayloadKeys),
-			Now: d.Now, StageLimits: d.StageLimits,
+			Now: d.Now, StageLimits: d.StageLimits, MailLinks: d.MailLinks,
 		}),
 	}
 }

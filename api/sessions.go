@@ -81,11 +81,30 @@ func (s *Server) RunSessionCleanup(ctx context.Context) {
 	defer t.Stop()
 	for {
 		s.cleanUpSessions(ctx)
+		s.cleanUpMailLinks(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// cleanUpMailLinks deletes the uses of mail links that expired: an
+// expired link is refused before its use is looked up.
+func (s *Server) cleanUpMailLinks(ctx context.Context) {
+	if s.d.MailLinks == nil {
+		return
+	}
+	n, err := s.d.MailLinks.DeleteExpiredMailLinks(ctx, s.now())
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("deleting the uses of expired mail links failed", "error", err)
+		}
+		return
+	}
+	if n > 0 {
+		s.log.Info("deleted the uses of expired mail links", "deleted", n)
 	}
 }
 

@@ -127,7 +127,7 @@ func (r *Refusal) Forbidden() bool {
 	switch r.Code {
 	case CodeNotEligible, CodeNotAllowed, CodeSelfDecision,
 		CodeProofRequired, CodeProofInvalid, CodeProofExpired, CodeProofReused, CodeTemporalDecisionsOff,
-		CodeRecentLoginRequired:
+		CodeRecentLoginRequired, CodeLinkInvalid, CodeLinkForwarded:
 		return true
 	}
 	return false
@@ -342,13 +342,20 @@ type Act struct {
 	// without a Roster.
 	Team   *Ref
 	Roster *Roster
+	// Stage, when set, is the position of the stage the act is meant for
+	// (a mail's decision link names one): it is refused unless that stage
+	// is the open one, so it never decides a stage opened since.
+	Stage *int
 }
 
 // CheckAct is Check of act, with what only some actions carry (an
-// extension's By).
+// extension's By, the stage an act is meant for).
 func (r *Request) CheckAct(act Act, now time.Time) error {
 	if err := r.Check(act.Action, act.User, act.Text, now); err != nil {
 		return err
+	}
+	if act.Stage != nil && (r.Current() == nil || r.CurrentStage != *act.Stage) {
+		return refuse(CodeStageNotOpen, "stage %d of request %d, which the decision was meant for, is no longer open", *act.Stage+1, r.ID)
 	}
 	switch act.Action {
 	case ActionExtend:

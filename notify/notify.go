@@ -54,18 +54,21 @@ type Recipient struct {
 // redeliveries of the same event, so receivers can drop duplicates: delivery
 // is at least once.
 type Notification struct {
-	ID          string      `json:"id"`
-	Kind        Kind        `json:"kind"`
-	RequestID   int64       `json:"request_id"`
-	Status      string      `json:"status"`
-	CatalogItem string      `json:"catalog_item"`
-	Requester   string      `json:"requester"`
-	Stage       string      `json:"stage,omitempty"`
-	Deadline    *time.Time  `json:"deadline,omitempty"`
-	Recipients  []Recipient `json:"recipients"`
-	Subject     string      `json:"subject"`
-	Message     string      `json:"message"`
-	Time        time.Time   `json:"time"`
+	ID          string `json:"id"`
+	Kind        Kind   `json:"kind"`
+	RequestID   int64  `json:"request_id"`
+	Status      string `json:"status"`
+	CatalogItem string `json:"catalog_item"`
+	Requester   string `json:"requester"`
+	Stage       string `json:"stage,omitempty"`
+	// StagePosition is the position of the stage the notification is
+	// about, or -1; mail's decision links name it.
+	StagePosition int         `json:"-"`
+	Deadline      *time.Time  `json:"deadline,omitempty"`
+	Recipients    []Recipient `json:"recipients"`
+	Subject       string      `json:"subject"`
+	Message       string      `json:"message"`
+	Time          time.Time   `json:"time"`
 }
 
 // Notifier delivers notifications. Implementations return an error wrapping
@@ -74,6 +77,19 @@ type Notification struct {
 type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
 }
+
+// Channel is one way notifications reach people (the webhook or the log,
+// mail, chat), named for logs and for remembering, across the retries of
+// a publication, which deliveries went out. Names must be unique among the
+// channels of one process and stable across releases.
+type Channel struct {
+	Name     string
+	Notifier Notifier
+}
+
+// ChannelWebhook is the name of the webhook-or-log channel, the one every
+// process has.
+const ChannelWebhook = "webhook"
 
 // ErrPermanent marks delivery failures that retrying cannot fix.
 var ErrPermanent = errors.New("permanent notification failure")

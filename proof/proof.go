@@ -36,6 +36,8 @@ const (
 	ChannelCLI    = "cli"
 	// ChannelSlack: the Slack app's buttons and modals, sent by the API.
 	ChannelSlack = "slack"
+	// ChannelEmail: a decision confirmed from a mail's signed link.
+	ChannelEmail = "email"
 )
 
 // ServiceKeyPrefix begins the key name of the API's proofs
@@ -130,7 +132,7 @@ func (k *ServiceKeys) Verify(c Claims, p Proof) error {
 	if err != nil || !hmac.Equal(sig, k.mac(key, c.message(p))) {
 		return ErrInvalid
 	}
-	if p.Channel != ChannelAPI && p.Channel != ChannelPortal && p.Channel != ChannelSlack {
+	if p.Channel != ChannelAPI && p.Channel != ChannelPortal && p.Channel != ChannelSlack && p.Channel != ChannelEmail {
 		return fmt.Errorf("%w (channel %q)", ErrInvalid, truncate(p.Channel))
 	}
 	return nil

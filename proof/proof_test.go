@@ -53,9 +53,10 @@ func TestServiceKeys_SignVerify(t *testing.T) {
 	}
 }
 
+// The API's channels verify; another name is refused.
 func TestServiceKeys_Channels(t *testing.T) {
 	k := serviceKeys(t)
-	for _, ch := range []string{proof.ChannelAPI, proof.ChannelPortal, proof.ChannelSlack} {
+	for _, ch := range []string{proof.ChannelAPI, proof.ChannelPortal, proof.ChannelSlack, proof.ChannelEmail} {
 		assert.NoError(t, k.Verify(claims, k.Sign(claims, ch, now)), ch)
 	}
 	for _, ch := range []string{proof.ChannelCLI, "", "fax"} {

@@ -21,7 +21,14 @@ import (
 // *Unavailable: the decision was not sent. *InFlight: it was sent but its
 // outcome is not known yet.
 func (s *Service) Decide(ctx context.Context, a Actor, r store.Request, action approval.Action, text string) (approval.Request, error) {
-	d := workflows.Decision{RequestID: r.ID, Action: action, User: a.Username, Text: text}
+	return s.decide(ctx, a, r, action, text, nil)
+}
+
+// decide is Decide, meant for the stage at position stage when it is set
+// (approve and reject only): the workflow refuses it (stage_not_open)
+// unless that stage is the open one.
+func (s *Service) decide(ctx context.Context, a Actor, r store.Request, action approval.Action, text string, stage *int) (approval.Request, error) {
+	d := workflows.Decision{RequestID: r.ID, Action: action, User: a.Username, Text: text, Stage: stage}
 	if action == approval.ActionApprove || action == approval.ActionReject || action == approval.ActionRequestChanges {
 		d.SignedInAt = a.SignedInAt
 	}

@@ -1,6 +1,6 @@
 // Package requests is the request service: the multi-step operations on
-// service requests that every channel (the REST API, the portal, and later
-// e-mail and chat) calls, so each lives in one place. It submits requests
+// service requests that every channel (the REST API, the portal, the
+// decision links of mails, and later chat) calls, so each lives in one place. It submits requests
 // (validate the answers, resolve the plan, write the row, start the
 // workflow, undo on failure), previews the launch form, sends decisions as
 // workflow updates, withdraws and deletes requests, tells waiting requests
@@ -65,6 +65,9 @@ type Config struct {
 	Now func() time.Time
 	// StageLimits bound the stages of the plans frozen into requests.
 	StageLimits approval.StageLimits
+	// MailLinks records the uses of mails' decision links; without it,
+	// every link is refused.
+	MailLinks MailLinkStore
 }
 
 // Service is the request service. Close waits for its background work.

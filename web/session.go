@@ -108,10 +108,19 @@ type signInPage struct {
 }
 
 // NextRoute is the route a sign-in asks to return to: a hash route of
-// the portal ("#/…", printable ASCII without spaces, at most 200 bytes), or
-// "" for anything else. It only ever becomes the fragment of "/", so it
-// cannot send the browser to another page, let alone another site.
+// the portal ("#/…", printable ASCII without spaces, at most 200 bytes),
+// the confirm page of a mail's decision link ("/ui/mail/decide?t=<token>",
+// the token base64url), or "" for anything else. A hash route only ever
+// becomes the fragment of "/", and the confirm page is a path of this
+// site, so it cannot send the browser to another page, let alone another
+// site.
 func NextRoute(v string) string {
+	if token, ok := strings.CutPrefix(v, mailDecidePath+"?t="); ok {
+		if linkToken(token) == "" {
+			return ""
+		}
+		return v
+	}
 	if len(v) > 200 || !strings.HasPrefix(v, "#/") {
 		return ""
 	}
@@ -192,7 +201,7 @@ func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, id, next s
 	setCSRFCookie(w, r)
 	// Set directly rather than with http.Redirect, which would clean the
 	// route as if it were a path.
-	w.Header().Set("Location", "/"+next)
+	w.Header().Set("Location", nextLocation(next))
 	w.WriteHeader(http.StatusSeeOther)
 }
 

@@ -22,8 +22,8 @@ type SlackLinks interface {
 // expired.
 var ErrNoLink = errors.New("no such link")
 
-// maxLinkToken bounds what a link's token may be.
-const maxLinkToken = 64
+// maxSlackLinkToken bounds what a Slack link's token may be.
+const maxSlackLinkToken = 64
 
 // slackLinkPage is what the link page shows.
 type slackLinkPage struct {
@@ -72,7 +72,7 @@ func (p *Portal) slackLinkConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := r.PostFormValue("t")
-	if len(t) > maxLinkToken || t == "" {
+	if len(t) > maxSlackLinkToken || t == "" {
 		p.errorPage(w, http.StatusGone, "This link is not valid: it is unknown, used or expired. Ask for a new one with /countersign link in Slack.")
 		return
 	}
@@ -113,7 +113,7 @@ func (p *Portal) signedIn(w http.ResponseWriter, r *http.Request) (user User, id
 
 // linkPending writes the error page unless t is a live link.
 func (p *Portal) linkPending(w http.ResponseWriter, r *http.Request, t string) bool {
-	if t == "" || len(t) > maxLinkToken {
+	if t == "" || len(t) > maxSlackLinkToken {
 		p.errorPage(w, http.StatusGone, "This link is not valid: it is unknown, used or expired. Ask for a new one with /countersign link in Slack.")
 		return false
 	}

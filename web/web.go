@@ -83,7 +83,10 @@ type Config struct {
 	// SlackLinks, when set, serves /ui/slack/link, where a signed-in user
 	// confirms a one-time link of the Slack app.
 	SlackLinks SlackLinks
-	Logger     *slog.Logger
+	// MailLinks, when set, serves the confirm page of mails' decision
+	// links at /ui/mail/decide.
+	MailLinks MailLinks
+	Logger    *slog.Logger
 }
 
 // Portal serves the portal's pages, sign-in and static files.
@@ -127,6 +130,10 @@ func New(cfg Config) *Portal {
 	if cfg.SlackLinks != nil {
 		p.mux.HandleFunc("GET /ui/slack/link", p.slackLinkForm)
 		p.mux.HandleFunc("POST /ui/slack/link", p.slackLinkConfirm)
+	}
+	if cfg.MailLinks != nil {
+		p.mux.HandleFunc("GET "+mailDecidePath, p.mailDecide)
+		p.mux.HandleFunc("POST "+mailDecidePath, p.mailConfirm)
 	}
 	p.mux.HandleFunc("GET /static/", p.serveStatic)
 	p.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -356,3 +356,22 @@ func TestPortal_ScriptsImportWhatExists(t *testing.T) {
 	_, err = fs.Stat(os.DirFS("static"), "img/icon-placeholder.svg")
 	require.NoError(t, err)
 }
+
+// A sign-in returns to a hash route of the portal or to the confirm page of
+// a mail's decision link, and nowhere else.
+func TestNextRoute(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"#/requests/7", "#/requests/7"},
+		{"/ui/mail/decide?t=eyJpZCI6ImEifQ.c2ln-_", "/ui/mail/decide?t=eyJpZCI6ImEifQ.c2ln-_"},
+		{"/ui/mail/decide?t=", ""},
+		{"/ui/mail/decide?t=a b", ""},
+		{"/ui/mail/decide?t=a&next=//evil.example", ""},
+		{"/ui/mail/decide?t=" + strings.Repeat("a", 1025), ""},
+		{"//evil.example/ui/mail/decide?t=a", ""},
+		{"https://evil.example/", ""},
+		{"/ui/admin", ""},
+		{"#/a b", ""},
+	} {
+		assert.Equal(t, tc.want, web.NextRoute(tc.in), tc.in)
+	}
+}

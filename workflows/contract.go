@@ -194,6 +194,10 @@ type ApproveInput struct {
 	Proof      *proof.Proof `json:"proof,omitempty"`
 	Roster     *StageRoster `json:"roster,omitempty"`
 	SignedInAt *time.Time   `json:"signed_in_at,omitempty"`
+	// Stage, when set, is the position of the stage the decision is
+	// meant for: it is refused (stage_not_open) unless that stage is the
+	// open one. A mail's decision link sets it.
+	Stage *int `json:"stage,omitempty"`
 }
 
 // RejectInput is the payload of reject: {"user","reason"}; reason is required.
@@ -203,6 +207,10 @@ type RejectInput struct {
 	Proof      *proof.Proof `json:"proof,omitempty"`
 	Roster     *StageRoster `json:"roster,omitempty"`
 	SignedInAt *time.Time   `json:"signed_in_at,omitempty"`
+	// Stage, when set, is the position of the stage the decision is
+	// meant for: it is refused (stage_not_open) unless that stage is the
+	// open one. A mail's decision link sets it.
+	Stage *int `json:"stage,omitempty"`
 }
 
 // RequestChangesInput is the payload of request_changes: {"user","reason"};
@@ -302,13 +310,13 @@ func (d Decision) context() string {
 // Decision returns in as a Decision on request requestID.
 func (in ApproveInput) Decision(requestID int64) Decision {
 	return Decision{RequestID: requestID, Action: approval.ActionApprove, User: in.User, Text: in.Comment, Roster: in.Roster,
-		SignedInAt: in.SignedInAt}
+		SignedInAt: in.SignedInAt, Stage: in.Stage}
 }
 
 // Decision returns in as a Decision on request requestID.
 func (in RejectInput) Decision(requestID int64) Decision {
 	return Decision{RequestID: requestID, Action: approval.ActionReject, User: in.User, Text: in.Reason, Roster: in.Roster,
-		SignedInAt: in.SignedInAt}
+		SignedInAt: in.SignedInAt, Stage: in.Stage}
 }
 
 // Decision returns in as a Decision on request requestID.
@@ -355,6 +363,10 @@ type Decision struct {
 	By approval.Duration
 	// Team is the id of the team an escalation adds (escalate only).
 	Team int64
+	// Stage, when set, is the position of the stage an approval or a
+	// rejection is meant for (see ApproveInput.Stage). The proof does not
+	// cover it: it can only make a decision be refused.
+	Stage *int
 }
 
 // Claims are what a proof of d vouches for.
@@ -376,9 +388,9 @@ func (d Decision) Signed(keys *proof.ServiceKeys, channel string, now time.Time)
 func (d Decision) Payload(p *proof.Proof) any {
 	switch d.Action {
 	case approval.ActionApprove:
-		return ApproveInput{User: d.User, Comment: d.Text, Proof: p, Roster: d.Roster, SignedInAt: d.SignedInAt}
+		return ApproveInput{User: d.User, Comment: d.Text, Proof: p, Roster: d.Roster, SignedInAt: d.SignedInAt, Stage: d.Stage}
 	case approval.ActionReject:
-		return RejectInput{User: d.User, Reason: d.Text, Proof: p, Roster: d.Roster, SignedInAt: d.SignedInAt}
+		return RejectInput{User: d.User, Reason: d.Text, Proof: p, Roster: d.Roster, SignedInAt: d.SignedInAt, Stage: d.Stage}
 	case approval.ActionRequestChanges:
 		return RequestChangesInput{User: d.User, Reason: d.Text, Proof: p, Roster: d.Roster, SignedInAt: d.SignedInAt}
 	case approval.ActionComment:

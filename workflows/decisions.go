@@ -44,7 +44,7 @@ type decision struct {
 }
 
 func (d Decision) arrived(p *proof.Proof) decision {
-	out := decision{Act: approval.Act{Action: d.Action, User: d.User, Text: d.Text, By: d.By}, pendingOnly: d.PendingOnly,
+	out := decision{Act: approval.Act{Action: d.Action, User: d.User, Text: d.Text, By: d.By, Stage: d.Stage}, pendingOnly: d.PendingOnly,
 		proof: p, roster: d.Roster, signedInAt: d.SignedInAt}
 	if d.Team > 0 {
 		out.Team = &approval.Ref{ID: d.Team}

@@ -163,10 +163,12 @@ type actionPayload struct {
 	By      approval.Duration `json:"by"`
 	Team    int64             `json:"approver_team"`
 	Proof   *proof.Proof      `json:"proof"`
+	// Stage: see ApproveInput.Stage.
+	Stage *int `json:"stage"`
 }
 
 func (p actionPayload) decision(action approval.Action) decision {
-	d := decision{Act: approval.Act{Action: action, User: p.User, Text: p.Reason, By: p.By}, proof: p.Proof}
+	d := decision{Act: approval.Act{Action: action, User: p.User, Text: p.Reason, By: p.By, Stage: p.Stage}, proof: p.Proof}
 	if p.Team > 0 {
 		d.Team = &approval.Ref{ID: p.Team}
 	}

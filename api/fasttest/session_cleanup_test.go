@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,4 +130,49 @@ func TestSessionCleanup_RetriesAfterAFailure(t *testing.T) {
 	e.requireLive()
 	assert.Contains(t, e.logs.String(), "deleting ended portal sessions failed")
 	assert.Contains(t, e.metrics(), "countersign_sessions_deleted_total 3")
+}
+
+// mailLinkUses is a stand-in for the store's record of used mail links.
+type mailLinkUses struct {
+	mu      sync.Mutex
+	expires map[string]time.Time
+}
+
+func (m *mailLinkUses) ClaimMailLink(context.Context, store.MailLinkUse) error { return nil }
+func (m *mailLinkUses) ReleaseMailLink(context.Context, string) error          { return nil }
+func (m *mailLinkUses) MailLinkUsed(context.Context, string) (bool, error)     { return false, nil }
+func (m *mailLinkUses) DeleteExpiredMailLinks(_ context.Context, now time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for id, exp := range m.expires {
+		if exp.Before(now) {
+			delete(m.expires, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *mailLinkUses) left() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for id := range m.expires {
+		out = append(out, id)
+	}
+	return out
+}
+
+// The sweep deletes the uses of mail links that expired, on the API's
+// clock, and keeps the others.
+func TestSessionCleanup_DeletesExpiredMailLinks(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	uses := &mailLinkUses{expires: map[string]time.Time{"expired": now.Add(-time.Second), "live": now.Add(time.Hour)}}
+	e := newCleanupEnv(t, api.Deps{SessionCleanupInterval: time.Hour, MailLinks: uses})
+	e.start()
+	require.Eventually(t, func() bool { return len(uses.left()) == 1 }, 10*time.Second, 5*time.Millisecond)
+	e.stop()
+	assert.Equal(t, []string{"live"}, uses.left())
+	assert.Contains(t, e.logs.String(), `"msg":"deleted the uses of expired mail links","deleted":1`)
 }

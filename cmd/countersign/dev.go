@@ -95,6 +95,7 @@ type devStack struct {
 	sim       *http.Server
 	simulator *awxsim.Server
 	provider  *devidp.Server
+	mail      *devMail
 	api       *api.Server
 	apiClose  func()
 	catalog   demo.Catalog
@@ -169,6 +170,9 @@ func (d *devStack) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if d.mail, err = startDevMail(d.o); err != nil {
+		return err
+	}
 	d.cfg = config.Config{
 		DatabaseURL: databaseURL, TemporalAddress: d.temporal.HostPort, TemporalNamespace: d.temporal.Namespace,
 		TaskQueue: workflows.DefaultTaskQueue, AWXURL: d.awxURL(), AWXToken: devAWXToken,
@@ -177,6 +181,7 @@ func (d *devStack) start(ctx context.Context) error {
 		CodecOrigins: fmt.Sprintf("http://127.0.0.1:%d,http://localhost:%d", d.o.Dev.UIPort, d.o.Dev.UIPort),
 		OIDC:         oidc,
 	}
+	d.mail.configure(&d.cfg, "http://"+addr(d.o.Dev.APIPort))
 	d.api, d.apiClose, err = wiring.API(ctx, d.cfg, d.logger, api.Deps{DevTokens: true})
 	return err
 }
@@ -287,6 +292,9 @@ func (d *devStack) stop() {
 	if d.provider != nil {
 		d.stopProvider()
 	}
+	if d.mail != nil {
+		d.mail.stop()
+	}
 	if d.sim != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = d.sim.Shutdown(ctx)
@@ -327,6 +335,7 @@ func checkPortsFree(o config.Config) error {
 		{o.Dev.UIPort, "Temporal Web UI", "ui-port", "DEV_UI_PORT"},
 		{o.Dev.AWXPort, "AWX simulator", "awx-port", "DEV_AWX_PORT"},
 		{o.Dev.IDPPort, "OpenID provider", "idp-port", "DEV_IDP_PORT"},
+		{o.Dev.MailPort, "mail page", "mail-port", "DEV_MAIL_PORT"},
 	}
 	if o.DatabaseURL == "" {
 		ports = append(ports, listener{o.Dev.PGPort, "PostgreSQL", "pg-port", "DEV_PG_PORT"})

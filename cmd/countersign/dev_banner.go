@@ -48,6 +48,7 @@ func printDevBanner(w io.Writer, d *devStack) {
 		line("  PostgreSQL           %s", d.cfg.DatabaseURL)
 	}
 	line("  OpenID provider      %s   (local, demo users only)", d.provider.Issuer())
+	line("  Mail                 %s   (the mails the stack sent; their Approve and Reject links work)", d.mail.url)
 	line("")
 	line("Sign in at %s/ with %s (user / password below),", api, devProviderName)
 	line("or with a dev-only token (refused outside dev mode):")

@@ -99,7 +99,7 @@ func TestDev_RefusesAForeignDatabase(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "dev", "--data-dir", t.TempDir(), "--api-port", ports[0],
-		"--temporal-port", ports[1], "--ui-port", ports[2], "--awx-port", ports[3], "--idp-port", ports[5])
+		"--temporal-port", ports[1], "--ui-port", ports[2], "--awx-port", ports[3], "--idp-port", ports[5], "--mail-port", ports[6])
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(clean(cmd.Environ()), "DATABASE_URL="+dbURL)
 	out, err := cmd.CombinedOutput()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	pathpkg "path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +52,7 @@ func buildBinary(t *testing.T) string {
 func devPorts(t *testing.T) []string {
 	t.Helper()
 	var ports []string
-	for len(ports) < 6 {
+	for len(ports) < 7 {
 		p, err := pgcluster.FreePort()
 		require.NoError(t, err)
 		if port := strconv.Itoa(p); !slices.Contains(ports, port) {
@@ -65,7 +67,7 @@ func devPorts(t *testing.T) []string {
 func startDev(t *testing.T, bin, dataDir string, ports []string) *devProcess {
 	t.Helper()
 	cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--api-port", ports[0], "--temporal-port", ports[1],
-		"--ui-port", ports[2], "--awx-port", ports[3], "--pg-port", ports[4], "--idp-port", ports[5], "--job-duration", "2s")
+		"--ui-port", ports[2], "--awx-port", ports[3], "--pg-port", ports[4], "--idp-port", ports[5], "--mail-port", ports[6], "--job-duration", "2s")
 	cmd.Dir = repoRoot(t)
 	cmd.Env = append(os.Environ(), "DATABASE_URL=", "CI=true")
 	stdout, err := cmd.StdoutPipe()
@@ -157,6 +159,17 @@ func getJSON(t *testing.T, url, token string) map[string]any {
 	return out
 }
 
+// getPage is the body of the page at url, whatever its status.
+func getPage(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(body)
+}
+
 // post sends body as token's user and checks the status.
 func post(t *testing.T, url, token, body string, want int) *http.Response {
 	t.Helper()
@@ -227,7 +240,7 @@ func TestDev_WholeStack(t *testing.T) {
 	// A second run on the same data directory leaves the first alone.
 	other := devPorts(t)
 	second := exec.Command(bin, "dev", "--data-dir", dataDir, "--api-port", other[0], "--temporal-port", other[1],
-		"--ui-port", other[2], "--awx-port", other[3], "--pg-port", other[4], "--idp-port", other[5])
+		"--ui-port", other[2], "--awx-port", other[3], "--pg-port", other[4], "--idp-port", other[5], "--mail-port", other[6])
 	second.Dir = repoRoot(t)
 	out, err := second.CombinedOutput()
 	require.Error(t, err)
@@ -258,6 +271,27 @@ func TestDev_WholeStack(t *testing.T) {
 	waitStatus(t, api+path, "successful")
 
 	walked := dev.runWalkthrough(bin, ports)
+
+	// Every step went out as mail too: the mail page lists them, with the
+	// decision links of the pending mails, which now refuse since the
+	// request is decided.
+	mails := "http://127.0.0.1:" + ports[6] + "/"
+	assert.Contains(t, dev.banner, "Mail                 "+mails)
+	var mailPage string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		mailPage = getPage(t, mails)
+		if strings.Contains(mailPage, "finished: successful") || time.Now().After(deadline) {
+			break
+		}
+	}
+	id := pathpkg.Base(walked)
+	for _, want := range []string{"Request " + id + " (Provision environment) needs your approval", "bob@acme.example", "carol@acme.example",
+		"alice@acme.example", "Request " + id + " (Provision environment) finished: successful"} {
+		assert.Contains(t, mailPage, want)
+	}
+	link := regexp.MustCompile(`href="(` + regexp.QuoteMeta(api) + `/ui/mail/decide\?t=[^"]+)"`).FindStringSubmatch(mailPage)
+	require.NotNil(t, link, "the mails' Approve links")
+	assert.Contains(t, getPage(t, html.UnescapeString(link[1])), "request_finished")
 
 	// The Web UI reads every payload encrypted; it decodes through the
 	// codec endpoint for a superuser signed in to the portal, for nobody
@@ -408,7 +442,7 @@ func TestDev_PortInUse(t *testing.T) {
 	bin := buildBinary(t)
 	for _, c := range []struct {
 		what, flag string
-	}{{"API", "--api-port"}, {"OpenID provider", "--idp-port"}} {
+	}{{"API", "--api-port"}, {"OpenID provider", "--idp-port"}, {"mail page", "--mail-port"}} {
 		t.Run(c.what, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
@@ -416,7 +450,7 @@ func TestDev_PortInUse(t *testing.T) {
 			busy := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 			ports := devPorts(t)
 			flags := map[string]string{"--api-port": ports[0], "--temporal-port": ports[1], "--ui-port": ports[2],
-				"--awx-port": ports[3], "--idp-port": ports[5]}
+				"--awx-port": ports[3], "--idp-port": ports[5], "--mail-port": ports[6]}
 			flags[c.flag] = busy
 			args := []string{"dev", "--data-dir", t.TempDir(), "--database-url", "postgres://unused/x"}
 			for flag, port := range flags {

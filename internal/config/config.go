@@ -39,6 +39,16 @@ type Config struct {
 	NotifyWebhookURL string
 	// NotifyWebhookSecret signs webhook deliveries (notify.SignatureHeader).
 	NotifyWebhookSecret string
+	// SMTPURL, when set, sends notifications as mail too
+	// (smtp[s]://[user:password@]host[:port]); SMTPFrom is their sender.
+	SMTPURL  string
+	SMTPFrom string
+	// MailLinkKey signs the decision links of pending and reminder mails
+	// (worker) and verifies them (api); empty: mails carry no links.
+	MailLinkKey string
+	// PortalURL is the portal's address as users reach it
+	// (https://countersign.example.com): mails link to it.
+	PortalURL string
 	// AWXPollInterval is how often a running AWX job is polled.
 	AWXPollInterval time.Duration
 	// WorkerStickyCacheSize is how many workflows the worker keeps in
@@ -92,6 +102,9 @@ type DevSettings struct {
 	// The ports dev listens on, on 127.0.0.1 (PGPort: unless DatabaseURL
 	// is set; IDPPort: the local OpenID provider's).
 	APIPort, TemporalPort, UIPort, AWXPort, PGPort, IDPPort int
+	// MailPort serves the page of the mails the stack sent (its SMTP
+	// catcher listens on a free port of its own).
+	MailPort int
 	// JobDuration is how long a simulated AWX job runs.
 	JobDuration time.Duration
 }
@@ -258,6 +271,55 @@ func (c Config) RequireNotify() error {
 	return nil
 }
 
+// MinMailLinkKey is the shortest MAIL_LINK_KEY accepted.
+const MinMailLinkKey = 32
+
+// RequireMail checks SMTP_URL, SMTP_FROM, MAIL_LINK_KEY and PORTAL_URL
+// for the worker: SMTP_FROM and PORTAL_URL come with SMTP_URL, a link key
+// has at least 32 bytes and needs mail. Errors never repeat the URL's
+// password nor the key.
+func (c Config) RequireMail() error {
+	if c.SMTPURL == "" {
+		if c.SMTPFrom != "" {
+			return errors.New("SMTP_FROM is set but SMTP_URL is not")
+		}
+		if c.MailLinkKey != "" {
+			return errors.New("MAIL_LINK_KEY is set but SMTP_URL is not: only mails carry decision links")
+		}
+		return nil
+	}
+	u, err := url.Parse(c.SMTPURL)
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+		return errors.New("SMTP_URL must be smtp://[user:password@]host[:port] or smtps://…")
+	}
+	if c.SMTPFrom == "" {
+		return errors.New("SMTP_FROM is required with SMTP_URL (e.g. Countersign <countersign@example.com>)")
+	}
+	if err := c.requirePortalURL(); err != nil {
+		return err
+	}
+	return c.requireMailLinkKey()
+}
+
+// RequireMailLinks checks MAIL_LINK_KEY for the API, which verifies the
+// links: at least 32 bytes when set.
+func (c Config) RequireMailLinks() error { return c.requireMailLinkKey() }
+
+func (c Config) requireMailLinkKey() error {
+	if c.MailLinkKey != "" && len(c.MailLinkKey) < MinMailLinkKey {
+		return fmt.Errorf("MAIL_LINK_KEY must be at least %d bytes (e.g. openssl rand -hex 32)", MinMailLinkKey)
+	}
+	return nil
+}
+
+func (c Config) requirePortalURL() error {
+	u, err := url.Parse(c.PortalURL)
+	if c.PortalURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("PORTAL_URL is required with SMTP_URL: the portal's address as users reach it, e.g. https://countersign.example.com")
+	}
+	return nil
+}
+
 // WebhookOnLoopback reports whether NOTIFY_WEBHOOK_URL names this host
 // (localhost or a loopback address), where deliveries may go unsigned.
 func (c Config) WebhookOnLoopback() bool {
@@ -312,6 +374,10 @@ func (c Config) LogValue() slog.Value {
 		// name: no part of it is logged.
 		slog.Bool("notify_webhook_set", c.NotifyWebhookURL != ""),
 		slog.Bool("notify_webhook_secret_set", c.NotifyWebhookSecret != ""),
+		slog.String("smtp_url", maskURL(c.SMTPURL)),
+		slog.String("smtp_from", c.SMTPFrom),
+		slog.Bool("mail_link_key_set", c.MailLinkKey != ""),
+		slog.String("portal_url", c.PortalURL),
 		slog.Duration("awx_poll_interval", c.AWXPollInterval),
 		slog.Int("worker_sticky_cache_size", c.WorkerStickyCacheSize),
 		slog.Bool("payload_keys_set", c.PayloadKeys != ""),

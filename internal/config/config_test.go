@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,4 +262,47 @@ func TestLoad_DecisionAndCodecSettings(t *testing.T) {
 		_, err := config.Load(tc.cmd, nil, env(map[string]string{tc.key: tc.value}))
 		assert.ErrorContains(t, err, tc.key)
 	}
+}
+
+func TestRequireMail(t *testing.T) {
+	const key = "0123456789abcdef0123456789abcdef"
+	const portal = "https://countersign.example.com"
+	for _, tc := range []struct {
+		name                   string
+		url, from, key, portal string
+		wantErr                string // "" for none
+	}{
+		{"no mail", "", "", "", "", ""},
+		{"mail without links", "smtp://u:smtp-secret@mail.example", "cs@example.com", "", portal, ""},
+		{"smtps with links", "smtps://u:smtp-secret@mail.example:465", "cs@example.com", key, portal, ""},
+		{"a sender without a server", "", "cs@example.com", "", "", "SMTP_FROM is set but SMTP_URL is not"},
+		{"a link key without mail", "", "", key, "", "MAIL_LINK_KEY is set but SMTP_URL is not"},
+		{"not smtp", "https://u:smtp-secret@mail.example", "cs@example.com", "", portal, "SMTP_URL must be"},
+		{"no sender", "smtp://u:smtp-secret@mail.example", "", "", portal, "SMTP_FROM is required"},
+		{"no portal", "smtp://u:smtp-secret@mail.example", "cs@example.com", "", "", "PORTAL_URL is required"},
+		{"a portal that is no URL", "smtp://u:smtp-secret@mail.example", "cs@example.com", "", "countersign.example.com", "PORTAL_URL is required"},
+		{"a short key", "smtp://u:smtp-secret@mail.example", "cs@example.com", "short-key-secret", portal, "at least 32 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := config.Config{SMTPURL: tc.url, SMTPFrom: tc.from, MailLinkKey: tc.key, PortalURL: tc.portal}.RequireMail()
+			if tc.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.wantErr)
+			assert.NotContains(t, err.Error(), "smtp-secret")
+			assert.NotContains(t, err.Error(), "short-key-secret")
+		})
+	}
+	t.Run("the API checks the key alone", func(t *testing.T) {
+		assert.NoError(t, config.Config{MailLinkKey: key}.RequireMailLinks())
+		assert.ErrorContains(t, config.Config{MailLinkKey: "short"}.RequireMailLinks(), "at least 32 bytes")
+	})
+	t.Run("the SMTP password is masked in the log", func(t *testing.T) {
+		var b strings.Builder
+		slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "config", config.Config{SMTPURL: "smtp://u:smtp-secret@mail.example", MailLinkKey: key})
+		assert.NotContains(t, b.String(), "smtp-secret")
+		assert.NotContains(t, b.String(), key)
+		assert.Contains(t, b.String(), "mail.example")
+	})
 }

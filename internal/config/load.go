@@ -139,6 +139,8 @@ func (c *Config) command(cmd Command) (command, error) {
 		slackBot          = setting{"", "SLACK_BOT_TOKEN", "", "", false, text(&c.Slack.BotToken)}
 		slackAPI          = setting{"slack-api-url", "SLACK_API_URL", "Slack's Web API base URL", "https://slack.com/api/", false, text(&c.Slack.APIURL)}
 		slackPortal       = setting{"slack-portal-url", "SLACK_PORTAL_URL", "the portal's base URL as Slack users reach it", "http://127.0.0.1:8080", false, text(&c.Slack.PortalURL)}
+		// Environment only, like every key.
+		mailLinkKey = setting{"", "MAIL_LINK_KEY", "", "", false, text(&c.MailLinkKey)}
 		// The settings every process that talks to Temporal and AWX reads.
 		connections = []setting{database, temporalAddress, temporalNamespace, taskQueue, awxURL, awxToken, payloadKeys, payloadKeysFile, logLevel}
 	)
@@ -156,6 +158,7 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"session-max-lifetime", "SESSION_MAX_LIFETIME", "a portal session ends this long after sign-in, however used", "24h", false, sessionLimit(&c.SessionMaxLifetime)},
 			setting{"", "SLACK_APP_TOKEN", "", "", false, text(&c.Slack.AppToken)},
 			slackBot, slackAPI, slackPortal,
+			mailLinkKey,
 		), oidcSettings(&c.OIDC)...), check: func() error {
 			if err := c.Slack.check(true); err != nil {
 				return err
@@ -175,6 +178,11 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", "", false, text(&c.NotifyWebhookURL)},
 			setting{"notify-webhook-secret", "NOTIFY_WEBHOOK_SECRET", "secret that signs webhook deliveries (X-Countersign-Signature); at least 32 characters", "", false, text(&c.NotifyWebhookSecret)},
 			slackBot, slackAPI, slackPortal,
+			// Environment only: a flag would show the password to ps.
+			setting{"", "SMTP_URL", "", "", false, text(&c.SMTPURL)},
+			setting{"smtp-from", "SMTP_FROM", "sender of notification mails, e.g. Countersign <countersign@example.com>", "", false, text(&c.SMTPFrom)},
+			setting{"portal-url", "PORTAL_URL", "the portal's address as users reach it, for links in mails", "", false, text(&c.PortalURL)},
+			mailLinkKey,
 		), check: func() error { return c.Slack.check(false) }}, nil
 	case Migrate:
 		return command{settings: []setting{database, logLevel}}, nil
@@ -194,6 +202,7 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"awx-port", "DEV_AWX_PORT", "`port` of the AWX simulator", "8052", false, port(&c.Dev.AWXPort)},
 			setting{"pg-port", "DEV_PG_PORT", "`port` of the local PostgreSQL cluster", "15432", false, port(&c.Dev.PGPort)},
 			setting{"idp-port", "DEV_IDP_PORT", "`port` of the local OpenID provider the portal signs in through", "5556", false, port(&c.Dev.IDPPort)},
+			setting{"mail-port", "DEV_MAIL_PORT", "`port` of the page listing the mails the stack sent", "8025", false, port(&c.Dev.MailPort)},
 			setting{"job-duration", "DEV_JOB_DURATION", "how long a simulated AWX job runs", "20s", false, duration(&c.Dev.JobDuration, time.Second, "use a duration of at least 1s, e.g. 20s")},
 		}}, nil
 	case AWXSim:

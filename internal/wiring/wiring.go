@@ -23,6 +23,7 @@ import (
 	"github.com/countersign/countersign/awx"
 	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/internal/metrics"
+	"github.com/countersign/countersign/mail"
 	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/slackapp"
@@ -38,7 +39,7 @@ import (
 // being unreachable at start is only logged, since it may come back before
 // a request needs it.
 func Worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireNotify()); err != nil {
+	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireNotify(), cfg.RequireMail()); err != nil {
 		return err
 	}
 	acts, st, err := newActivities(ctx, cfg, logger)
@@ -70,7 +71,7 @@ func Worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 // returned func to stop it and close the server and its connections once
 // the server no longer serves.
 func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.Deps) (*api.Server, func(), error) {
-	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireMetrics()); err != nil {
+	if err := config.Check(cfg.RequireDatabase(), cfg.RequireAWX(), cfg.RequirePayloadKeys(), cfg.RequireMetrics(), cfg.RequireMailLinks()); err != nil {
 		return nil, nil, err
 	}
 	ring, err := cfg.PayloadRing()
@@ -102,6 +103,14 @@ func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.D
 	deps.SessionIdleTimeout, deps.SessionMaxLifetime = cfg.SessionIdleTimeout, cfg.SessionMaxLifetime
 	deps.CodecOrigins = append(deps.CodecOrigins, cfg.CodecOriginList()...)
 	deps.MetricsElsewhere = cfg.MetricsAddr != ""
+	if cfg.MailLinkKey != "" {
+		if deps.MailLinkKey, err = mail.NewLinkKey(cfg.MailLinkKey); err != nil {
+			c.Close()
+			st.Close()
+			return nil, nil, err
+		}
+		deps.MailLinks = st
+	}
 	// `countersign dev` signs its demo users in with their dev tokens.
 	deps.NoTokenSignIn = !deps.DevTokens && !cfg.OIDC.TokenSignIn()
 	if cfg.Slack.Enabled() {
@@ -158,21 +167,19 @@ func newActivities(ctx context.Context, cfg config.Config, logger *slog.Logger) 
 	if err != nil {
 		return nil, nil, err
 	}
-	notifier, err := newNotifier(cfg, logger)
-	if err != nil {
-		return nil, nil, err
-	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	if cfg.Slack.Enabled() {
-		notifier = fanOut{notifier, &slackapp.Notifier{Client: slackClient(cfg.Slack), Store: st, PortalURL: cfg.Slack.PortalURL, Logger: logger}}
+	channels, err := newChannels(cfg, logger, st)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
 	}
 	acts := &activities.Activities{
 		Store:        st,
 		AWX:          awxClient,
-		Notifier:     notifier,
+		Channels:     channels,
 		Logger:       logger,
 		PollInterval: cfg.AWXPollInterval,
 		Keys:         st,
@@ -205,6 +212,46 @@ func connectAWX(ctx context.Context, cfg config.Config, logger *slog.Logger) (*a
 	}
 }
 
+// newChannels are the channels notifications go out through: the webhook
+// (or the log) always, mail when SMTP_URL is set, Slack's direct messages
+// when SLACK_BOT_TOKEN is. Each is delivered to and retried on its own.
+func newChannels(cfg config.Config, logger *slog.Logger, st slackapp.NotifierStore) ([]notify.Channel, error) {
+	hook, err := newNotifier(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	channels := []notify.Channel{{Name: notify.ChannelWebhook, Notifier: hook}}
+	if cfg.SMTPURL != "" {
+		m, err := newMailer(cfg)
+		if err != nil {
+			return nil, err
+		}
+		channels = append(channels, notify.Channel{Name: "mail", Notifier: m})
+	}
+	if cfg.Slack.Enabled() {
+		channels = append(channels, notify.Channel{Name: "slack",
+			Notifier: &slackapp.Notifier{Client: slackClient(cfg.Slack), Store: st, PortalURL: cfg.Slack.PortalURL, Logger: logger}})
+	}
+	return channels, nil
+}
+
+// newMailer sends mail through SMTP_URL.
+func newMailer(cfg config.Config) (*mail.Sender, error) {
+	m, err := mail.New(cfg.SMTPURL, cfg.SMTPFrom)
+	if err != nil {
+		return nil, err
+	}
+	m.PortalURL = cfg.PortalURL
+	if cfg.MailLinkKey != "" {
+		key, err := mail.NewLinkKey(cfg.MailLinkKey)
+		if err != nil {
+			return nil, err
+		}
+		m.Links = key.Links(cfg.PortalURL)
+	}
+	return m, nil
+}
+
 // newNotifier is the webhook when one is configured, else the log.
 func newNotifier(cfg config.Config, logger *slog.Logger) (notify.Notifier, error) {
 	if cfg.NotifyWebhookURL == "" {
@@ -223,32 +270,6 @@ func newNotifier(cfg config.Config, logger *slog.Logger) (notify.Notifier, error
 // slackClient is the Slack Web API client of the bot and app tokens.
 func slackClient(s config.SlackSettings) *slack.Client {
 	return slack.New(s.BotToken, slack.OptionAppLevelToken(s.AppToken), slack.OptionAPIURL(s.APIURL))
-}
-
-// fanOut delivers each notification through every notifier, in order,
-// and fails if one of them does (permanently only if all that failed did
-// so permanently); a retry delivers again through all, which each
-// notifier tolerates (delivery is at least once).
-type fanOut []notify.Notifier
-
-func (f fanOut) Notify(ctx context.Context, n notify.Notification) error {
-	var errs []error
-	permanent := true
-	for _, x := range f {
-		if err := x.Notify(ctx, n); err != nil {
-			errs = append(errs, err)
-			permanent = permanent && errors.Is(err, notify.ErrPermanent)
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	err := errors.Join(errs...)
-	if !permanent && errors.Is(err, notify.ErrPermanent) {
-		// One channel may pass on a retry: the whole is not permanent.
-		return fmt.Errorf("notification delivery: %s", err.Error())
-	}
-	return err
 }
 
 func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {

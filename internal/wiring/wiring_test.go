@@ -64,3 +64,23 @@ func TestRequirements(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 }
+
+// The channel list: the webhook (or the log) always, mail with SMTP_URL,
+// Slack with SLACK_BOT_TOKEN.
+func TestNewChannels(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	names := func(cfg config.Config) []string {
+		chs, err := newChannels(cfg, quiet, nil)
+		require.NoError(t, err)
+		var out []string
+		for _, ch := range chs {
+			out = append(out, ch.Name)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"webhook"}, names(config.Config{}))
+	assert.Equal(t, []string{"webhook", "mail"}, names(config.Config{SMTPURL: "smtp://mail.example", SMTPFrom: "cs@example.com",
+		PortalURL: "https://countersign.example.com"}))
+	assert.Equal(t, []string{"webhook", "slack"}, names(config.Config{Slack: config.SlackSettings{BotToken: "xoxb-1",
+		APIURL: "https://slack.com/api/", PortalURL: "https://countersign.example.com"}}))
+}

@@ -63,7 +63,17 @@ func newStack(t *testing.T) *stack {
 // hand.
 func startStack(t *testing.T, configure func(*stack, *api.Deps)) *stack {
 	t.Helper()
+	return startStackWith(t, nil, configure)
+}
+
+// startStackWith is startStack with prepare changing the worker's
+// activities (their notification channels) before the worker starts.
+func startStackWith(t *testing.T, prepare func(*testkit.Stack), configure func(*stack, *api.Deps)) *stack {
+	t.Helper()
 	s := testkit.NewStack(t, awxsim.Config{JobDuration: 3 * time.Second, PendingFor: 300 * time.Millisecond})
+	if prepare != nil {
+		prepare(s)
+	}
 	queue := testkit.TaskQueue(t)
 	c := testkit.Dial(t, temporalAddr)
 	testkit.StartWorker(t, c, queue, s.Activities)

@@ -25,7 +25,7 @@ function teamOf(st) {
 }
 
 /** How an action reached the request, as the server recorded it. */
-const channelNames = { api: 'through the API', portal: 'in the portal', cli: 'from the temporal CLI', temporal: 'from Temporal' };
+const channelNames = { api: 'through the API', portal: 'in the portal', email: 'from an e-mail link', slack: 'from Slack', cli: 'from the temporal CLI', temporal: 'from Temporal' };
 function via(x) {
   const name = channelNames[x.channel];
   if (!name) return null;
