@@ -42,16 +42,9 @@ type Extension struct {
 // approver of the stage, not the requester; and the stage allows an
 // extension it has not used up.
 func (r *Request) checkExtend(user string, now time.Time) error {
-	if r.Status != StatusPendingApproval {
-		return refuse(CodeNotPending, "request %d is %s; its deadline can no longer be extended", r.ID, r.Status)
-	}
-	st := r.Current()
-	if st == nil {
-		return refuse(CodeStageNotOpen, "request %d has no stage open right now; try again in a moment", r.ID)
-	}
-	if !now.Before(*st.Deadline) {
-		return refuse(CodeDeadlinePassed, "stage %d (%s) of request %d passed its deadline at %s; the request is expiring",
-			r.CurrentStage+1, st.Name, r.ID, st.Deadline.UTC().Format(time.RFC3339))
+	st, err := r.stageOpenAt(now, "its deadline can no longer be extended")
+	if err != nil {
+		return err
 	}
 	if user == r.Requester {
 		return refuse(CodeNotAllowed, "%s requested %d and cannot extend the deadline of their own request", user, r.ID)

@@ -108,16 +108,8 @@ func (r *Request) DueEscalation(now time.Time) (step int, team Ref, ok bool) {
 // all: the request waits for approval, a stage is open and its deadline
 // not passed, and user is an org admin or a superuser.
 func (r *Request) checkEscalate(user string, now time.Time) error {
-	if r.Status != StatusPendingApproval {
-		return refuse(CodeNotPending, "request %d is %s; it can no longer be escalated", r.ID, r.Status)
-	}
-	st := r.Current()
-	if st == nil {
-		return refuse(CodeStageNotOpen, "request %d has no stage open right now; try again in a moment", r.ID)
-	}
-	if !now.Before(*st.Deadline) {
-		return refuse(CodeDeadlinePassed, "stage %d (%s) of request %d passed its deadline at %s; the request is expiring",
-			r.CurrentStage+1, st.Name, r.ID, st.Deadline.UTC().Format(time.RFC3339))
+	if _, err := r.stageOpenAt(now, "it can no longer be escalated"); err != nil {
+		return err
 	}
 	if !r.isAdmin(user) {
 		return refuse(CodeNotAllowed, "%s may not escalate request %d: only the organization's admins and superusers may", user, r.ID)

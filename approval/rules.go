@@ -182,20 +182,12 @@ func (r *Request) Check(action Action, user, text string, now time.Time) error {
 	switch action {
 	case ActionApprove:
 		return r.checkDecision(user, now)
-	case ActionReject:
+	case ActionReject, ActionRequestChanges:
 		if err := r.checkDecision(user, now); err != nil {
 			return err
 		}
 		if strings.TrimSpace(text) == "" {
-			return refuse(CodeReasonRequired, "a rejection needs a reason")
-		}
-		return nil
-	case ActionRequestChanges:
-		if err := r.checkDecision(user, now); err != nil {
-			return err
-		}
-		if strings.TrimSpace(text) == "" {
-			return refuse(CodeReasonRequired, "a request for changes needs a reason: what should change")
+			return refuse(CodeReasonRequired, "%s", reasonRequired[action])
 		}
 		return nil
 	case ActionComment:
@@ -225,23 +217,40 @@ func (r *Request) Check(action Action, user, text string, now time.Time) error {
 	return refuse(CodeUnknownAction, "unknown action %q", action)
 }
 
+// reasonRequired says what a decision that needs a reason lacks without one.
+var reasonRequired = map[Action]string{
+	ActionReject:         "a rejection needs a reason",
+	ActionRequestChanges: "a request for changes needs a reason: what should change",
+}
+
 // decides reports whether a is a decision on the open stage: approve,
 // reject or request_changes.
 func (a Action) decides() bool {
 	return a == ActionApprove || a == ActionReject || a == ActionRequestChanges
 }
 
-func (r *Request) checkDecision(user string, now time.Time) error {
+// stageOpenAt is the open stage if the request waits for approval and the
+// stage's deadline has not passed at now; otherwise the refusal, whose
+// not_pending message ends with closed (what can no longer happen).
+func (r *Request) stageOpenAt(now time.Time, closed string) (*StageState, error) {
 	if r.Status != StatusPendingApproval {
-		return refuse(CodeNotPending, "request %d is %s; approvals are closed", r.ID, r.Status)
+		return nil, refuse(CodeNotPending, "request %d is %s; %s", r.ID, r.Status, closed)
 	}
 	st := r.Current()
 	if st == nil {
-		return refuse(CodeStageNotOpen, "request %d has no stage open for decisions right now; try again in a moment", r.ID)
+		return nil, refuse(CodeStageNotOpen, "request %d has no stage open right now; try again in a moment", r.ID)
 	}
 	if !now.Before(*st.Deadline) {
-		return refuse(CodeDeadlinePassed, "stage %d (%s) of request %d passed its deadline at %s; the request is expiring",
+		return nil, refuse(CodeDeadlinePassed, "stage %d (%s) of request %d passed its deadline at %s; the request is expiring",
 			r.CurrentStage+1, st.Name, r.ID, st.Deadline.UTC().Format(time.RFC3339))
+	}
+	return st, nil
+}
+
+func (r *Request) checkDecision(user string, now time.Time) error {
+	st, err := r.stageOpenAt(now, "approvals are closed")
+	if err != nil {
+		return err
 	}
 	if user == r.Requester {
 		return refuse(CodeSelfDecision, "%s requested %d and cannot decide on their own request", user, r.ID)
