@@ -205,6 +205,7 @@ func TestMailLinks_SameDecisionAsREST(t *testing.T) {
 	_, restart := o.catalog()
 	byREST := o.submitAndWait(requester, restart, restartServiceAnswers(), approver)
 	byMail := o.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	byPortal := o.submitAndWait(requester, restart, restartServiceAnswers(), approver)
 
 	o.must(http.StatusOK, approver, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", byREST), map[string]any{"comment": "same"})
 	token := key.Sign(mail.NewLink(approver, byMail, 0, approval.ActionApprove, time.Now().Add(time.Hour)))
@@ -212,24 +213,33 @@ func TestMailLinks_SameDecisionAsREST(t *testing.T) {
 	_, page := o.confirmPage(b, token)
 	resp, done := o.confirm(b, token, page, "same")
 	require.Equal(t, http.StatusOK, resp.StatusCode, done)
+	portal := o.browser()
+	o.signIn(portal, approver)
+	status, out := o.decideAsPortal(portal, byPortal, "approve", map[string]any{"comment": "same"})
+	require.Equal(t, http.StatusOK, status, "%v", out)
 
-	stage := func(id int64) map[string]any {
+	// The stage as each channel left it, without its times and its channel.
+	stage := func(id int64, channel string) map[string]any {
 		r := o.must(http.StatusOK, orgAdmin, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
 		st := r["stages"].([]any)[0].(map[string]any)
 		for _, volatile := range []string{"opened_at", "decided_at", "deadline"} {
 			delete(st, volatile)
 		}
-		for _, x := range st["responses"].([]any) {
-			delete(x.(map[string]any), "at")
+		responses := st["responses"].([]any)
+		require.Len(t, responses, 1)
+		resp := responses[0].(map[string]any)
+		assert.Equal(t, channel, resp["channel"])
+		// Only a portal session vouches for a sign-in time.
+		assert.Equal(t, channel == "portal", resp["signed_in_at"] != nil, "signed_in_at of %s", channel)
+		for _, volatile := range []string{"at", "channel", "signed_in_at"} {
+			delete(resp, volatile)
 		}
 		return st
 	}
-	rest, viaMail := stage(byREST), stage(byMail)
-	assert.Equal(t, "api", rest["responses"].([]any)[0].(map[string]any)["channel"])
-	assert.Equal(t, "email", viaMail["responses"].([]any)[0].(map[string]any)["channel"])
-	delete(rest["responses"].([]any)[0].(map[string]any), "channel")
-	delete(viaMail["responses"].([]any)[0].(map[string]any), "channel")
-	assert.Equal(t, rest, viaMail)
+	rest := stage(byREST, "api")
+	assert.Equal(t, rest, stage(byMail, "email"), "an e-mail link decides as REST does")
+	assert.Equal(t, rest, stage(byPortal, "portal"), "the portal decides as REST does")
+	assert.Equal(t, "same", rest["responses"].([]any)[0].(map[string]any)["comment"], "what is compared is the decision itself")
 }
 
 func mustKey(t *testing.T, k string) *mail.LinkKey {
