@@ -458,11 +458,12 @@ func (s *Server) viewsOpen(w http.ResponseWriter, a map[string]any) {
 	}
 	s.mu.Lock()
 	s.seq++
-	v := View{TriggerID: trigger, ID: fmt.Sprintf("V%d", s.seq), View: view}
+	// The id is set before the view is shared: tests read it from then on.
+	view["id"] = fmt.Sprintf("V%d", s.seq)
+	v := View{TriggerID: trigger, ID: view["id"].(string), View: view}
 	s.views = append(s.views, v)
 	s.changed.Broadcast()
 	s.mu.Unlock()
-	view["id"] = v.ID
 	ok(w, map[string]any{"view": view})
 }
 
