@@ -360,10 +360,10 @@ func TestCountersignSettings(t *testing.T) {
 	// The Slack app is opt-in too: both tokens in the api, the bot's in
 	// the worker.
 	assert.False(t, apiCfg.Slack.Enabled())
-	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_PORTAL_URL"} {
+	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "PORTAL_URL", "MAIL_LINK_KEY"} {
 		assert.Contains(t, envs["api"], k, "the api service passes %s on", k)
 	}
-	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_PORTAL_URL"} {
+	for _, k := range []string{"SLACK_BOT_TOKEN", "PORTAL_URL", "SMTP_URL", "SMTP_FROM", "MAIL_LINK_KEY"} {
 		assert.Contains(t, envs["worker"], k, "the worker service passes %s on", k)
 	}
 

@@ -295,7 +295,7 @@ func (c Config) RequireMail() error {
 	if c.SMTPFrom == "" {
 		return errors.New("SMTP_FROM is required with SMTP_URL (e.g. Countersign <countersign@example.com>)")
 	}
-	if err := c.requirePortalURL(); err != nil {
+	if err := c.requirePortalURL("SMTP_URL"); err != nil {
 		return err
 	}
 	return c.requireMailLinkKey()
@@ -312,12 +312,23 @@ func (c Config) requireMailLinkKey() error {
 	return nil
 }
 
-func (c Config) requirePortalURL() error {
+// requirePortalURL checks PORTAL_URL, which the setting named by with
+// needs: mails and Slack messages link to the portal.
+func (c Config) requirePortalURL(with string) error {
 	u, err := url.Parse(c.PortalURL)
 	if c.PortalURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("PORTAL_URL is required with SMTP_URL: the portal's address as users reach it, e.g. https://countersign.example.com")
+		return fmt.Errorf("PORTAL_URL is required with %s: the portal's address as users reach it, e.g. https://countersign.example.com", with)
 	}
 	return nil
+}
+
+// checkSlack judges the Slack settings; api says whether the app token is
+// read. Slack's messages link to the portal, at PORTAL_URL.
+func (c Config) checkSlack(api bool) error {
+	if err := c.Slack.check(api); err != nil || !c.Slack.Enabled() {
+		return err
+	}
+	return c.requirePortalURL("SLACK_BOT_TOKEN")
 }
 
 // WebhookOnLoopback reports whether NOTIFY_WEBHOOK_URL names this host
@@ -405,9 +416,6 @@ type SlackSettings struct {
 	BotToken string
 	// APIURL is Slack's Web API base URL (tests point it elsewhere).
 	APIURL string
-	// PortalURL is the portal's base URL as Slack users reach it, for the
-	// Open button and one-time link URLs.
-	PortalURL string
 }
 
 // Enabled reports whether the Slack app is configured.
@@ -419,7 +427,6 @@ func (s SlackSettings) LogValue() slog.Value {
 		slog.Bool("app_token_set", s.AppToken != ""),
 		slog.Bool("bot_token_set", s.BotToken != ""),
 		slog.String("api_url", maskURL(s.APIURL)),
-		slog.String("portal_url", s.PortalURL),
 	)
 }
 
@@ -438,10 +445,8 @@ func (s SlackSettings) check(api bool) error {
 	if api && !strings.HasPrefix(s.AppToken, "xapp-") {
 		return errors.New("SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write when SLACK_BOT_TOKEN is set")
 	}
-	for name, v := range map[string]string{"SLACK_API_URL": s.APIURL, "SLACK_PORTAL_URL": s.PortalURL} {
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%s must be an absolute http or https URL", name)
-		}
+	if u, err := url.Parse(s.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("SLACK_API_URL must be an absolute http or https URL")
 	}
 	return nil
 }

@@ -138,7 +138,7 @@ func (c *Config) command(cmd Command) (command, error) {
 		decisions         = setting{"temporal-decisions", "TEMPORAL_DECISIONS", "decisions sent through Temporal rather than the API: verified (a decision key's proof), trusted or off (default verified)", "", false, c.setDecisions}
 		slackBot          = setting{"", "SLACK_BOT_TOKEN", "", "", false, text(&c.Slack.BotToken)}
 		slackAPI          = setting{"slack-api-url", "SLACK_API_URL", "Slack's Web API base URL", "https://slack.com/api/", false, text(&c.Slack.APIURL)}
-		slackPortal       = setting{"slack-portal-url", "SLACK_PORTAL_URL", "the portal's base URL as Slack users reach it", "http://127.0.0.1:8080", false, text(&c.Slack.PortalURL)}
+		portalURL         = setting{"portal-url", "PORTAL_URL", "the portal's address as users reach it, for links in mails and Slack messages", "", false, text(&c.PortalURL)}
 		// Environment only, like every key.
 		mailLinkKey = setting{"", "MAIL_LINK_KEY", "", "", false, text(&c.MailLinkKey)}
 		// The settings every process that talks to Temporal and AWX reads.
@@ -157,10 +157,10 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"session-idle-timeout", "SESSION_IDLE_TIMEOUT", "a portal session unused this long ends", "8h", false, sessionLimit(&c.SessionIdleTimeout)},
 			setting{"session-max-lifetime", "SESSION_MAX_LIFETIME", "a portal session ends this long after sign-in, however used", "24h", false, sessionLimit(&c.SessionMaxLifetime)},
 			setting{"", "SLACK_APP_TOKEN", "", "", false, text(&c.Slack.AppToken)},
-			slackBot, slackAPI, slackPortal,
+			slackBot, slackAPI, portalURL,
 			mailLinkKey,
 		), oidcSettings(&c.OIDC)...), check: func() error {
-			if err := c.Slack.check(true); err != nil {
+			if err := c.checkSlack(true); err != nil {
 				return err
 			}
 			if err := c.StageLimits.Validate(); err != nil {
@@ -177,13 +177,13 @@ func (c *Config) command(cmd Command) (command, error) {
 			setting{"worker-sticky-cache-size", "WORKER_STICKY_CACHE_SIZE", "workflows kept in memory between their tasks; more are replayed from their history when they next run", strconv.Itoa(DefaultWorkerStickyCacheSize), false, c.setStickyCacheSize},
 			setting{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", "", false, text(&c.NotifyWebhookURL)},
 			setting{"notify-webhook-secret", "NOTIFY_WEBHOOK_SECRET", "secret that signs webhook deliveries (X-Countersign-Signature); at least 32 characters", "", false, text(&c.NotifyWebhookSecret)},
-			slackBot, slackAPI, slackPortal,
+			slackBot, slackAPI,
 			// Environment only: a flag would show the password to ps.
 			setting{"", "SMTP_URL", "", "", false, text(&c.SMTPURL)},
 			setting{"smtp-from", "SMTP_FROM", "sender of notification mails, e.g. Countersign <countersign@example.com>", "", false, text(&c.SMTPFrom)},
-			setting{"portal-url", "PORTAL_URL", "the portal's address as users reach it, for links in mails", "", false, text(&c.PortalURL)},
+			portalURL,
 			mailLinkKey,
-		), check: func() error { return c.Slack.check(false) }}, nil
+		), check: func() error { return c.checkSlack(false) }}, nil
 	case Migrate:
 		return command{settings: []setting{database, logLevel}}, nil
 	case Token:

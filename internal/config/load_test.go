@@ -24,11 +24,11 @@ var readBy = map[config.Command][]string{
 		"MIN_STAGE_TIMEOUT", "MAX_STAGE_TIMEOUT", "MIN_REMINDER_INTERVAL", "SESSION_IDLE_TIMEOUT", "SESSION_MAX_LIFETIME",
 		"OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_REDIRECT_URL", "OIDC_SCOPES",
 		"OIDC_USERNAME_CLAIM", "OIDC_GROUPS_CLAIM", "OIDC_GROUP_MAP", "OIDC_PROVIDER_NAME", "PORTAL_TOKEN_SIGNIN",
-		"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "SLACK_PORTAL_URL", "MAIL_LINK_KEY"},
+		"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "PORTAL_URL", "MAIL_LINK_KEY"},
 	config.Worker: {"DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TASK_QUEUE", "AWX_URL", "AWX_TOKEN",
 		"PAYLOAD_KEYS", "PAYLOAD_KEYS_FILE", "LOG_LEVEL", "TEMPORAL_DECISIONS", "AWX_POLL_INTERVAL",
 		"WORKER_STICKY_CACHE_SIZE", "NOTIFY_WEBHOOK_URL", "NOTIFY_WEBHOOK_SECRET",
-		"SLACK_BOT_TOKEN", "SLACK_API_URL", "SLACK_PORTAL_URL", "SMTP_URL", "SMTP_FROM", "PORTAL_URL", "MAIL_LINK_KEY"},
+		"SLACK_BOT_TOKEN", "SLACK_API_URL", "SMTP_URL", "SMTP_FROM", "PORTAL_URL", "MAIL_LINK_KEY"},
 	config.Migrate: {"DATABASE_URL", "LOG_LEVEL"},
 	config.Token:   {"DATABASE_URL"},
 	config.Dev: {"DATABASE_URL", "LOG_LEVEL", "TEMPORAL_DECISIONS", "DEV_DATA_DIR", "DEV_ALLOW_DATABASE_URL",
@@ -197,6 +197,7 @@ func TestLoad_DevIDP(t *testing.T) {
 }
 
 func TestLoad_Slack(t *testing.T) {
+	const portal = "https://countersign.example.com"
 	for _, tc := range []struct {
 		name string
 		cmd  config.Command
@@ -204,12 +205,14 @@ func TestLoad_Slack(t *testing.T) {
 		err  string
 	}{
 		{"off", config.API, nil, ""},
-		{"api", config.API, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, ""},
-		{"worker needs no app token", config.Worker, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, ""},
+		{"api", config.API, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "PORTAL_URL": portal}, ""},
+		{"worker needs no app token", config.Worker, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "PORTAL_URL": portal}, ""},
 		{"api needs the app token", config.API, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN must be an app-level token"},
 		{"app token alone", config.API, map[string]string{"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not"},
 		{"a user token is not a bot token", config.Worker, map[string]string{"SLACK_BOT_TOKEN": "xoxp-1"}, "SLACK_BOT_TOKEN must be a bot token"},
-		{"portal url", config.Worker, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_PORTAL_URL": "/ui"}, "SLACK_PORTAL_URL must be an absolute"},
+		{"the portal's address", config.Worker, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, "PORTAL_URL is required with SLACK_BOT_TOKEN"},
+		{"an absolute portal address", config.API, map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "PORTAL_URL": "/ui"},
+			"PORTAL_URL is required with SLACK_BOT_TOKEN"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := config.Load(tc.cmd, nil, env(tc.env))
@@ -221,7 +224,8 @@ func TestLoad_Slack(t *testing.T) {
 			assert.Equal(t, tc.env["SLACK_BOT_TOKEN"] != "", c.Slack.Enabled())
 		})
 	}
-	c, err := config.Load(config.API, nil, env(map[string]string{"SLACK_BOT_TOKEN": "xoxb-bot-secret", "SLACK_APP_TOKEN": "xapp-app-secret"}))
+	c, err := config.Load(config.API, nil, env(map[string]string{"SLACK_BOT_TOKEN": "xoxb-bot-secret", "SLACK_APP_TOKEN": "xapp-app-secret",
+		"PORTAL_URL": portal}))
 	require.NoError(t, err)
 	logged := c.LogValue().String()
 	assert.NotContains(t, logged, "bot-secret")

@@ -138,7 +138,7 @@ func API(ctx context.Context, cfg config.Config, logger *slog.Logger, deps api.D
 	slackDone := make(chan struct{})
 	if cfg.Slack.Enabled() {
 		app := &slackapp.App{Client: slackClient(cfg.Slack), Requests: srv.Requests(), Store: st,
-			PortalURL: cfg.Slack.PortalURL, Logger: logger}
+			PortalURL: cfg.PortalURL, Logger: logger}
 		go func() {
 			defer close(slackDone)
 			_ = app.Run(cleanupCtx)
@@ -230,7 +230,7 @@ func newChannels(cfg config.Config, logger *slog.Logger, st slackapp.NotifierSto
 	}
 	if cfg.Slack.Enabled() {
 		channels = append(channels, notify.Channel{Name: "slack",
-			Notifier: &slackapp.Notifier{Client: slackClient(cfg.Slack), Store: st, PortalURL: cfg.Slack.PortalURL, Logger: logger}})
+			Notifier: &slackapp.Notifier{Client: slackClient(cfg.Slack), Store: st, PortalURL: cfg.PortalURL, Logger: logger}})
 	}
 	return channels, nil
 }

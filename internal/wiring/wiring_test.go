@@ -82,5 +82,5 @@ func TestNewChannels(t *testing.T) {
 	assert.Equal(t, []string{"webhook", "mail"}, names(config.Config{SMTPURL: "smtp://mail.example", SMTPFrom: "cs@example.com",
 		PortalURL: "https://countersign.example.com"}))
 	assert.Equal(t, []string{"webhook", "slack"}, names(config.Config{Slack: config.SlackSettings{BotToken: "xoxb-1",
-		APIURL: "https://slack.com/api/", PortalURL: "https://countersign.example.com"}}))
+		APIURL: "https://slack.com/api/"}, PortalURL: "https://countersign.example.com"}))
 }
