@@ -182,6 +182,9 @@ type RequestStage struct {
 	Extended     approval.Duration    `json:"extended"`
 	Extensions   []approval.Extension `json:"extensions"`
 	WarnBefore   approval.Duration    `json:"warn_before"`
+	// Warnings are when deadline warnings went out (empty from the
+	// projection).
+	Warnings []time.Time `json:"warnings"`
 	// Escalations are the stage's escalation steps; Escalated the teams
 	// it was escalated to, by a step or on demand (empty from the
 	// projection).
@@ -316,6 +319,9 @@ func requestDetail(r store.Request, st *approval.Request, caps requests.Capabili
 		if s.Extensions != nil {
 			v.Extensions = s.Extensions
 		}
+		if s.Warnings != nil {
+			v.Warnings = s.Warnings
+		}
 		if s.Escalations != nil {
 			v.Escalations = s.Escalations
 		}
@@ -417,7 +423,7 @@ func stageView(i int, name string, team *approval.Ref, minApprovers int, denial 
 		MinApprovers: minApprovers, DenialMessage: denial,
 		Timeout: approval.Duration(timeout), ReminderInterval: approval.Duration(reminder),
 		Status: approval.StageStatus(status), OpenedAt: opened, Deadline: deadline, DecidedAt: decided,
-		Approvals: approvals, Responses: responses, RemindedAt: []time.Time{}, Extensions: []approval.Extension{},
+		Approvals: approvals, Responses: responses, RemindedAt: []time.Time{}, Extensions: []approval.Extension{}, Warnings: []time.Time{},
 		Escalations: []approval.Escalation{}, Escalated: []approval.StageEscalation{},
 	}
 }

@@ -142,6 +142,7 @@ func (r *Request) Warn(now time.Time) (recipients []string, ok bool) {
 		return nil, false
 	}
 	st.WarnedFor = timePtr(*st.Deadline)
+	st.Warnings = append(st.Warnings, now)
 	r.touch(now)
 	return append([]string{r.Requester}, r.EligibleApprovers...), true
 }

@@ -202,3 +202,17 @@ func TestRequest_RemindersGoOnUntilTheExtendedDeadline(t *testing.T) {
 	require.NoError(t, extend(early, "erin", 24*time.Hour, t0.Add(time.Hour)))
 	assert.Equal(t, t0.Add(8*time.Hour), *early.Stages[0].NextReminder, "a reminder still to come keeps its time")
 }
+
+// The stage keeps when each deadline warning went out, for the timeline;
+// an extension that is its own notice sent none.
+func TestRequest_DeadlineWarningsAreKept(t *testing.T) {
+	r := extendable(t, 48*time.Hour, 4*time.Hour)
+	assert.Empty(t, r.Stages[0].Warnings)
+	_, ok := r.Warn(t0.Add(20 * time.Hour))
+	require.True(t, ok)
+	require.NoError(t, extend(r, "bob", 24*time.Hour, t0.Add(21*time.Hour)))
+	_, ok = r.Warn(t0.Add(44 * time.Hour))
+	require.True(t, ok)
+	require.NoError(t, extend(r, "bob", time.Hour, t0.Add(46*time.Hour)))
+	assert.Equal(t, []time.Time{t0.Add(20 * time.Hour), t0.Add(44 * time.Hour)}, r.Stages[0].Warnings)
+}

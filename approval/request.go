@@ -91,10 +91,11 @@ type StageState struct {
 	Unreachable *Unreachable `json:"unreachable"`
 	// Extended is how much the deadline was extended in all, by
 	// Extensions; WarnedFor is the deadline the last deadline warning was
-	// sent for.
+	// sent for, Warnings when each warning went out.
 	Extended   Duration    `json:"extended,omitempty"`
 	Extensions []Extension `json:"extensions,omitempty"`
 	WarnedFor  *time.Time  `json:"warned_for,omitempty"`
+	Warnings   []time.Time `json:"warnings,omitempty"`
 	// Escalated are the teams the stage was escalated to, in order: by
 	// its escalation steps or on demand.
 	Escalated []StageEscalation `json:"escalated,omitempty"`

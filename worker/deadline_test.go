@@ -113,5 +113,9 @@ func TestWorker_DeadlineWarningThenExpiry(t *testing.T) {
 	st := testkit.State(t, c.client, in.RequestID)
 	require.NotNil(t, st.Stages[0].WarnedFor)
 	assert.True(t, st.Stages[0].WarnedFor.Equal(*st.Stages[0].Deadline), "warned for the deadline that held")
+	require.Len(t, st.Stages[0].Warnings, 1, "the warning is kept for the timeline")
+	sent, deadline := st.Stages[0].Warnings[0], *st.Stages[0].Deadline
+	assert.False(t, sent.Before(deadline.Add(-time.Second)), "sent once warn_before the deadline came")
+	assert.True(t, sent.Before(deadline), "sent before the deadline")
 	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "deadline_warning_then_expired")
 }

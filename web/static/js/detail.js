@@ -60,6 +60,10 @@ function events(r) {
       add(x.at, 'info', `${x.user} extended the deadline of ${label} by ${x.by}`,
         h('p', { class: 'hint' }, 'New deadline ', time(x.deadline), '.'), x.reason ? h('blockquote', {}, x.reason) : null, via(x));
     }
+    for (const at of st.warnings || []) {
+      add(at, 'warn', `${label}: deadline warning sent`,
+        h('p', { class: 'hint' }, 'The requester and the approvers who had not decided were told the deadline nears.'));
+    }
     for (const e of st.escalated || []) {
       const who = e.user ? `${e.user} escalated ${label}` : `${label} escalated`;
       add(e.at, 'warn', `${who} to team ${e.approver_team.name}`,
