@@ -176,7 +176,7 @@ func (r *Request) Check(action Action, user, text string, now time.Time) error {
 	if r.Status.Terminal() {
 		return refuse(CodeFinished, "request %d is already %s; it accepts no more actions", r.ID, r.Status)
 	}
-	if action.Valid() && !action.decides() && user != r.Requester && !r.RosterResolved {
+	if action.Valid() && !action.Decides() && user != r.Requester && !r.RosterResolved {
 		return refuse(CodeRosterPending, "who may act on request %d is being resolved; try again in a moment", r.ID)
 	}
 	switch action {
@@ -223,9 +223,9 @@ var reasonRequired = map[Action]string{
 	ActionRequestChanges: "a request for changes needs a reason: what should change",
 }
 
-// decides reports whether a is a decision on the open stage: approve,
+// Decides reports whether a is a decision on the open stage: approve,
 // reject or request_changes.
-func (a Action) decides() bool {
+func (a Action) Decides() bool {
 	return a == ActionApprove || a == ActionReject || a == ActionRequestChanges
 }
 
@@ -287,7 +287,7 @@ func (r *Request) checkDecision(user string, now time.Time) error {
 // decision the portal then asks to sign in again for.
 func (r *Request) CheckSignIn(action Action, signedInAt *time.Time, now time.Time) error {
 	st := r.Current()
-	if !action.decides() || st == nil || st.RequireRecentLogin <= 0 {
+	if !action.Decides() || st == nil || st.RequireRecentLogin <= 0 {
 		return nil
 	}
 	if signedInAt != nil && now.Sub(*signedInAt) <= st.RequireRecentLogin.Std() {

@@ -28,35 +28,34 @@ func (s *Service) Decide(ctx context.Context, a Actor, r store.Request, action a
 // (approve and reject only): the workflow refuses it (stage_not_open)
 // unless that stage is the open one.
 func (s *Service) decide(ctx context.Context, a Actor, r store.Request, action approval.Action, text string, stage *int) (approval.Request, error) {
-	d := workflows.Decision{RequestID: r.ID, Action: action, User: a.Username, Text: text, Stage: stage}
-	if action == approval.ActionApprove || action == approval.ActionReject || action == approval.ActionRequestChanges {
-		d.SignedInAt = a.SignedInAt
-	}
-	st, err := s.act(ctx, r, d, a.Channel)
-	if ref := RefusalOf(err); ref != nil && InputRefusal(ref) {
-		err = s.WhoActsFirst(ctx, a, r.ID, action, err)
-	}
-	return st, err
+	return s.send(ctx, a, r, workflows.Decision{RequestID: r.ID, Action: action, User: a.Username, Text: text, Stage: stage})
 }
 
 // Extend sends extend to request r's workflow as a: the open stage's
 // deadline moves by by, with reason, up to the stage's max_extension in
 // all. Refusals and errors as Decide's.
 func (s *Service) Extend(ctx context.Context, a Actor, r store.Request, by approval.Duration, reason string) (approval.Request, error) {
-	st, err := s.act(ctx, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionExtend, User: a.Username, Text: reason, By: by}, a.Channel)
-	if ref := RefusalOf(err); ref != nil && InputRefusal(ref) {
-		err = s.WhoActsFirst(ctx, a, r.ID, approval.ActionExtend, err)
-	}
-	return st, err
+	return s.send(ctx, a, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionExtend, User: a.Username, Text: reason, By: by})
 }
 
 // Escalate sends escalate to request r's workflow as a: the members of
 // team (of r's organization) may then decide the open stage too.
 // Refusals and errors as Decide's.
 func (s *Service) Escalate(ctx context.Context, a Actor, r store.Request, team int64, reason string) (approval.Request, error) {
-	st, err := s.act(ctx, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionEscalate, User: a.Username, Text: reason, Team: team}, a.Channel)
+	return s.send(ctx, a, r, workflows.Decision{RequestID: r.ID, Action: approval.ActionEscalate, User: a.Username, Text: reason, Team: team})
+}
+
+// send sends d, an action of a on r, the one way every action reaches a
+// workflow: a decision on the open stage carries a's sign-in time, and a
+// refusal of what d holds is answered with the rules' refusal of who
+// sends it when there is one (WhoActsFirst).
+func (s *Service) send(ctx context.Context, a Actor, r store.Request, d workflows.Decision) (approval.Request, error) {
+	if d.Action.Decides() {
+		d.SignedInAt = a.SignedInAt
+	}
+	st, err := s.act(ctx, r, d, a.Channel)
 	if ref := RefusalOf(err); ref != nil && InputRefusal(ref) {
-		err = s.WhoActsFirst(ctx, a, r.ID, approval.ActionEscalate, err)
+		err = s.WhoActsFirst(ctx, a, r.ID, d.Action, err)
 	}
 	return st, err
 }
