@@ -105,10 +105,7 @@ func (p *Portal) mailDecide(w http.ResponseWriter, r *http.Request) {
 	if p.mailError(w, r, token, err) {
 		return
 	}
-	csrf := csrfCookie(r)
-	if csrf == "" {
-		csrf = setCSRFCookie(w, r)
-	}
+	csrf := ensureCSRFCookie(w, r)
 	p.render(w, http.StatusOK, "maildecide.html", mailPage{Decision: d, Token: token, CSRF: csrf})
 }
 

@@ -72,6 +72,15 @@ func cookie(r *http.Request, name, value string, httpOnly bool) *http.Cookie {
 	return &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: httpOnly, Secure: secure(r), SameSite: http.SameSiteLaxMode}
 }
 
+// ensureCSRFCookie is the browser's CSRF value, set now if it has none, for
+// a page whose form posts it.
+func ensureCSRFCookie(w http.ResponseWriter, r *http.Request) string {
+	if v := csrfCookie(r); v != "" {
+		return v
+	}
+	return setCSRFCookie(w, r)
+}
+
 func setCSRFCookie(w http.ResponseWriter, r *http.Request) string {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // crypto/rand never fails

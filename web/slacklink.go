@@ -47,10 +47,7 @@ func (p *Portal) slackLinkForm(w http.ResponseWriter, r *http.Request) {
 	if !p.linkPending(w, r, t) {
 		return
 	}
-	csrf := csrfCookie(r)
-	if csrf == "" {
-		csrf = setCSRFCookie(w, r)
-	}
+	csrf := ensureCSRFCookie(w, r)
 	p.render(w, http.StatusOK, "slacklink.html", slackLinkPage{Username: user.Username, Token: t, CSRF: csrf})
 }
 

@@ -179,10 +179,7 @@ func (p *Portal) app(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, http.StatusServiceUnavailable, "Countersign cannot check your session right now; try again shortly.")
 		return
 	}
-	csrf := csrfCookie(r)
-	if csrf == "" {
-		csrf = setCSRFCookie(w, r)
-	}
+	csrf := ensureCSRFCookie(w, r)
 	w.Header().Set("Cache-Control", "no-store")
 	p.render(w, http.StatusOK, "app.html", appPage{Username: user.Username, CSRF: csrf})
 }
