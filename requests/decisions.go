@@ -21,14 +21,15 @@ import (
 // *Unavailable: the decision was not sent. *InFlight: it was sent but its
 // outcome is not known yet.
 func (s *Service) Decide(ctx context.Context, a Actor, r store.Request, action approval.Action, text string) (approval.Request, error) {
-	return s.decide(ctx, a, r, action, text, nil)
+	return s.send(ctx, a, r, workflows.Decision{RequestID: r.ID, Action: action, User: a.Username, Text: text})
 }
 
-// decide is Decide, meant for the stage at position stage when it is set
-// (approve and reject only): the workflow refuses it (stage_not_open)
-// unless that stage is the open one.
-func (s *Service) decide(ctx context.Context, a Actor, r store.Request, action approval.Action, text string, stage *int) (approval.Request, error) {
-	return s.send(ctx, a, r, workflows.Decision{RequestID: r.ID, Action: action, User: a.Username, Text: text, Stage: stage})
+// DecideStage is Decide for a decision meant for the stage at position
+// stage (approve and reject only), as a mail's link or a Slack button
+// names it: the workflow refuses it (stage_not_open) unless that stage is
+// the open one, so it never counts for a later stage.
+func (s *Service) DecideStage(ctx context.Context, a Actor, r store.Request, action approval.Action, text string, stage int) (approval.Request, error) {
+	return s.send(ctx, a, r, workflows.Decision{RequestID: r.ID, Action: action, User: a.Username, Text: text, Stage: &stage})
 }
 
 // Extend sends extend to request r's workflow as a: the open stage's

@@ -93,7 +93,7 @@ func (s *Service) DecideByLink(ctx context.Context, a Actor, link approval.MailL
 	}
 	a.Channel = proof.ChannelEmail
 	stage := link.Stage
-	st, err := s.decide(ctx, a, r, link.Action, text, &stage)
+	st, err := s.DecideStage(ctx, a, r, link.Action, text, stage)
 	var inFlight *InFlight
 	if err != nil && !errors.As(err, &inFlight) {
 		// Refused or not sent: nothing was decided with the link. Released

@@ -43,7 +43,7 @@ const LinkTTL = 15 * time.Minute
 
 // Decider is what the app needs of the request service.
 type Decider interface {
-	Decide(ctx context.Context, a requests.Actor, r store.Request, action approval.Action, text string) (approval.Request, error)
+	DecideStage(ctx context.Context, a requests.Actor, r store.Request, action approval.Action, text string, stage int) (approval.Request, error)
 	CheckDecision(ctx context.Context, a requests.Actor, r store.Request, action approval.Action) error
 }
 
@@ -231,7 +231,7 @@ func (a *App) onAction(ctx context.Context, cb slack.InteractionCallback) {
 	if channel == "" {
 		channel = cb.Container.ChannelID
 	}
-	actor, r, err := a.target(ctx, slackID, act.Value)
+	actor, r, stage, err := a.target(ctx, slackID, act.Value)
 	if err != nil {
 		a.refuse(ctx, channel, slackID, err)
 		return
@@ -247,7 +247,7 @@ func (a *App) onAction(ctx context.Context, cb slack.InteractionCallback) {
 		}
 		return
 	}
-	st, err := a.Requests.Decide(ctx, actor, r, approval.ActionApprove, "")
+	st, err := a.Requests.DecideStage(ctx, actor, r, approval.ActionApprove, "", stage)
 	if err != nil {
 		a.refuse(ctx, channel, slackID, err)
 		return
@@ -263,7 +263,7 @@ func (a *App) onSubmission(ctx context.Context, cb slack.InteractionCallback) an
 	}
 	value, rest, _ := strings.Cut(cb.View.PrivateMetadata, "|")
 	channel, ts, _ := strings.Cut(rest, "|")
-	actor, r, err := a.target(ctx, cb.User.ID, value)
+	actor, r, stage, err := a.target(ctx, cb.User.ID, value)
 	if err != nil {
 		return a.dialogError(err)
 	}
@@ -277,7 +277,7 @@ func (a *App) onSubmission(ctx context.Context, cb slack.InteractionCallback) an
 	// Decide may take longer than Slack waits for the ack: the dialog
 	// closes now and the outcome shows in the message or an ephemeral one.
 	a.work.Go(func() {
-		st, err := a.Requests.Decide(ctx, actor, r, approval.ActionReject, reason)
+		st, err := a.Requests.DecideStage(ctx, actor, r, approval.ActionReject, reason, stage)
 		if err != nil {
 			a.refuse(ctx, channel, cb.User.ID, err)
 			return
@@ -287,34 +287,28 @@ func (a *App) onSubmission(ctx context.Context, cb slack.InteractionCallback) an
 	return nil
 }
 
-// target is who acts (slackID's user) and on which request (a button's
-// value), checked in that order: an unlinked user learns nothing about
-// the request, and a user who may not act on it learns only that it is
-// not there for them. A button of a stage that has closed is refused.
-func (a *App) target(ctx context.Context, slackID, value string) (requests.Actor, store.Request, error) {
+// target is who acts (slackID's user), on which request and for which
+// stage (a button's value), checked in that order: an unlinked user
+// learns nothing about the request, and a user who may not act on it
+// learns only that it is not there for them. Whether the stage is still
+// open is the workflow's to say, as for a mail's link (DecideStage).
+func (a *App) target(ctx context.Context, slackID, value string) (requests.Actor, store.Request, int, error) {
 	actor, err := a.who(ctx, slackID)
 	if errors.Is(err, store.ErrNotFound) {
-		return actor, store.Request{}, errUnlinked
+		return actor, store.Request{}, 0, errUnlinked
 	}
 	if err != nil {
-		return actor, store.Request{}, err
+		return actor, store.Request{}, 0, err
 	}
-	id, position, ok := parseButtonValue(value)
+	id, stage, ok := parseButtonValue(value)
 	if !ok {
-		return actor, store.Request{}, errUnknownRequest
+		return actor, store.Request{}, 0, errUnknownRequest
 	}
 	r, err := a.Store.GetRequest(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && access.Check(actor.Principal, access.Act, requests.RequestObject(r)) != nil) {
-		return actor, r, errUnknownRequest
+		return actor, r, 0, errUnknownRequest
 	}
-	if err != nil {
-		return actor, r, err
-	}
-	if r.CurrentStage == nil || *r.CurrentStage != position {
-		return actor, r, &approval.Refusal{Code: approval.CodeNotPending,
-			Message: fmt.Sprintf("this message is about a stage of request %d that no longer waits for decisions", r.ID)}
-	}
-	return actor, r, nil
+	return actor, r, stage, err
 }
 
 var (

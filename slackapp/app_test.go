@@ -114,7 +114,9 @@ func TestApp_ApproveFromSlack(t *testing.T) {
 	assert.Contains(t, string(bobs.Blocks), "SRE review")
 	assert.Contains(t, string(bobs.Blocks), "env_name: demo-env")
 	assert.Contains(t, string(bobs.Blocks), portal+"/ui/requests/"+strconv.FormatInt(id, 10))
-	assert.Empty(t, e.slack.Messages()[0:0])
+	for _, m := range e.slack.Messages() {
+		assert.NotEqual(t, "DU0ALICE", m.Channel, "the requester is not asked to decide her own request")
+	}
 
 	t.Run("the requester's click is refused with the rule's code", func(t *testing.T) {
 		e.ackNull(e.slack.Click("U0ALICE", bobs, "countersign_approve", value(id, 0)))
@@ -125,9 +127,9 @@ func TestApp_ApproveFromSlack(t *testing.T) {
 		eph := e.slack.WaitEphemeral("U0NOBODY", "/countersign link")
 		assert.NotContains(t, eph.Text, "Provision", "nothing about the request")
 	})
-	t.Run("a click on another stage's button decides nothing", func(t *testing.T) {
+	t.Run("a click on another stage's button decides nothing, refused as an e-mail link would be", func(t *testing.T) {
 		e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_approve", value(id, 3)))
-		e.slack.WaitEphemeral("U0BOB", "(code: not_pending)")
+		e.slack.WaitEphemeral("U0BOB", "(code: stage_not_open)")
 	})
 
 	e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_approve", value(id, 0)))
