@@ -153,23 +153,12 @@ func deliveryKey(channel string, i int) string {
 }
 
 // readDeliveries reads what earlier attempts delivered. Attempts from
-// before channels recorded event positions alone ({"0": true}), or a
-// list of flags, for the one channel there was then: the webhook (or the
-// log).
+// before channels recorded event positions alone ({"0": true}), for the
+// one channel there was then: the webhook (or the log).
 func readDeliveries(ctx context.Context) deliveries {
 	var raw json.RawMessage
 	if err := activity.GetHeartbeatDetails(ctx, &raw); err != nil {
 		return nil
-	}
-	var flags []bool
-	if json.Unmarshal(raw, &flags) == nil {
-		out := deliveries{}
-		for i, ok := range flags {
-			if ok {
-				out[deliveryKey(notify.ChannelWebhook, i)] = true
-			}
-		}
-		return out
 	}
 	var byKey map[string]bool
 	if json.Unmarshal(raw, &byKey) != nil {

@@ -193,7 +193,7 @@ func TestActivities_Publish_Notifies(t *testing.T) {
 	})
 
 	t.Run("an attempt recorded before channels is read as the webhook's", func(t *testing.T) {
-		for name, old := range map[string]any{"positions": map[int]bool{0: true}, "flags": []bool{true, false}} {
+		for name, old := range map[string]any{"positions": map[int]bool{0: true}} {
 			t.Run(name, func(t *testing.T) {
 				hook, mail := &testkit.Notifier{}, &testkit.Notifier{}
 				acts := withNotifier(s, nil)

@@ -31,9 +31,6 @@ type MailLink struct {
 	Expires   time.Time `json:"expires"`
 }
 
-// LinkActions are the actions a mail link may carry.
-var LinkActions = []Action{ActionApprove, ActionReject}
-
 // CheckMailLink tells whether link, whose signature was verified, may be
 // used at now by a browser signed in as sessionUser ("" when not signed
 // in) on request r as the projection or the workflow shows it: not

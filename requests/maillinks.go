@@ -38,14 +38,6 @@ func (s *Service) CheckLink(ctx context.Context, link approval.MailLink, session
 	if err != nil {
 		return LinkTarget{}, err
 	}
-	status, current := approval.Status(r.Status), r.CurrentStage
-	if live := s.State(ctx, r); live != nil {
-		status, current = live.Status, nil
-		if live.Current() != nil {
-			pos := live.CurrentStage
-			current = &pos
-		}
-	}
 	if s.cfg.MailLinks == nil {
 		return LinkTarget{}, approval.LinkInvalid()
 	}
@@ -56,6 +48,15 @@ func (s *Service) CheckLink(ctx context.Context, link approval.MailLink, session
 	}
 	if used {
 		return LinkTarget{}, approval.LinkUsed(link)
+	}
+	// Only a link still to be used is worth asking the workflow about.
+	status, current := approval.Status(r.Status), r.CurrentStage
+	if live := s.State(ctx, r); live != nil {
+		status, current = live.Status, nil
+		if live.Current() != nil {
+			pos := live.CurrentStage
+			current = &pos
+		}
 	}
 	if err := approval.CheckMailLink(link, s.cfg.Now(), sessionUser, status, current); err != nil {
 		return LinkTarget{}, err
