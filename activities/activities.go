@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -109,6 +110,9 @@ type PublishInput struct {
 	Request    approval.Request `json:"request"`
 	Events     []Event          `json:"events"`
 	NotifyOnly bool             `json:"notify_only,omitempty"`
+	// Delivered are deliveries (by channel and event) a local attempt
+	// made already (PublishLocally): Publish skips them.
+	Delivered map[string]bool `json:"delivered,omitempty"`
 }
 
 // LaunchInput says what to launch for a request.
@@ -188,4 +192,21 @@ func (a *Activities) now() time.Time {
 		return a.Now()
 	}
 	return time.Now()
+}
+
+// Clone is a deep copy of in, as an activity receives it: a local
+// activity is handed its input itself, which the workflow goes on
+// changing.
+func (in PublishInput) Clone() PublishInput {
+	raw, err := json.Marshal(in)
+	var out PublishInput
+	if err == nil {
+		err = json.Unmarshal(raw, &out)
+	}
+	if err != nil {
+		// Only what a data converter could not encode either: the
+		// workflow task fails and is retried, as it would then.
+		panic(fmt.Sprintf("copying a publication: %v", err))
+	}
+	return out
 }

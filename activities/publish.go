@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -29,11 +30,48 @@ import (
 // across attempts, and after NotifyMaxAttempts attempts the rest are given up
 // and logged, so a broken notifier never holds the projection back.
 func (a *Activities) Publish(ctx context.Context, in PublishInput) error {
+	if err := a.record(ctx, in); err != nil {
+		return err
+	}
+	return a.deliver(ctx, in)
+}
+
+// PublishOutcome is what a local publication (PublishLocally) did once it
+// recorded the state: Delivered are the deliveries that went out, and
+// Pending says some did not, so that a Publish activity retries them.
+// Why they did not is logged, never returned: a receiver's error may name
+// what must not reach the workflow's history.
+type PublishOutcome struct {
+	Delivered map[string]bool `json:"delivered,omitempty"`
+	Pending   bool            `json:"pending,omitempty"`
+}
+
+// PublishLocally is Publish as a local activity, the publication's fast
+// path: it records the state and tries each delivery once, within its
+// attempt's deadline. Recording failed: the error, and the workflow
+// publishes through Publish instead. A delivery failed: the outcome says
+// so and which went out, and the workflow retries the rest through
+// Publish (PublishInput.Delivered).
+func (a *Activities) PublishLocally(ctx context.Context, in PublishInput) (PublishOutcome, error) {
+	if err := a.record(ctx, in); err != nil {
+		return PublishOutcome{}, err
+	}
+	if len(in.Events) == 0 {
+		return PublishOutcome{}, nil
+	}
+	delivered := deliveries{}
+	if err := a.deliverOnce(ctx, in, delivered, localDeliveryMargin); err != nil {
+		a.logger().WarnContext(ctx, "notifications not delivered yet; retrying them in an activity", "request_id", in.Request.ID, "seq", in.Seq, "error", err)
+		return PublishOutcome{Delivered: delivered, Pending: true}, nil
+	}
+	return PublishOutcome{}, nil
+}
+
+// record writes the publication's state (or, NotifyOnly, only who its
+// notifications make participants).
+func (a *Activities) record(ctx context.Context, in PublishInput) error {
 	if in.NotifyOnly {
-		if err := a.Store.AddRequestParticipants(ctx, in.Request.ID, participants(in.Request, in.Events)); err != nil {
-			return err
-		}
-		return a.deliver(ctx, in)
+		return a.Store.AddRequestParticipants(ctx, in.Request.ID, participants(in.Request, in.Events))
 	}
 	st := Projection(in.Request, in.Seq)
 	st.Participants = participants(in.Request, in.Events)
@@ -47,10 +85,8 @@ func (a *Activities) Publish(ctx context.Context, in PublishInput) error {
 	case errors.Is(err, store.ErrConflict):
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("request %d: its AWX job is recorded for another request", in.Request.ID), "ProjectionConflict", err)
-	case err != nil:
-		return err
 	}
-	return a.deliver(ctx, in)
+	return err
 }
 
 // participants are who a publication of r with events shows was asked
@@ -83,24 +119,39 @@ func (a *Activities) deliver(ctx context.Context, in PublishInput) error {
 	if len(in.Events) == 0 {
 		return nil
 	}
-	var delivered deliveries
+	delivered := deliveries{}
+	maps.Copy(delivered, in.Delivered)
 	if activity.HasHeartbeatDetails(ctx) {
-		delivered = readDeliveries(ctx)
+		maps.Copy(delivered, readDeliveries(ctx))
 	}
-	if delivered == nil {
-		delivered = deliveries{}
+	retryable := a.deliverOnce(ctx, in, delivered, deliveryMargin)
+	if retryable == nil {
+		return nil
 	}
+	attempt := activity.GetInfo(ctx).Attempt
+	if max := a.notifyMaxAttempts(); attempt >= max {
+		a.logger().ErrorContext(ctx, "giving up on notifications", "request_id", in.Request.ID, "attempts", attempt, "error", retryable)
+		return nil
+	}
+	// Sent with the failure, so the next attempt skips what went out.
+	activity.RecordHeartbeat(ctx, delivered)
+	return retryable
+}
+
+// deliverOnce tries once each delivery of in not in delivered, adding
+// those that went out (or were refused for good) to it, and says why
+// some did not. It stops margin short of ctx's deadline, so that a
+// hanging receiver leaves time to report what was delivered instead of
+// timing the attempt out with nothing noted, again and again.
+func (a *Activities) deliverOnce(ctx context.Context, in PublishInput, delivered deliveries, margin time.Duration) error {
 	contacts, err := a.contacts(ctx, in.Events)
 	if err != nil {
 		return err
 	}
-	// Deliveries stop short of the attempt's deadline, so that a hanging
-	// receiver fails the attempt with what was delivered noted, instead of
-	// timing it out with nothing noted, again and again.
 	dctx := ctx
 	if deadline, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
-		dctx, cancel = context.WithDeadline(ctx, deadline.Add(-deliveryMargin))
+		dctx, cancel = context.WithDeadline(ctx, deadline.Add(-margin))
 		defer cancel()
 	}
 	var retryable error
@@ -129,16 +180,6 @@ events:
 			}
 		}
 	}
-	if retryable == nil {
-		return nil
-	}
-	attempt := activity.GetInfo(ctx).Attempt
-	if max := a.notifyMaxAttempts(); attempt >= max {
-		a.logger().ErrorContext(ctx, "giving up on notifications", "request_id", in.Request.ID, "attempts", attempt, "error", retryable)
-		return nil
-	}
-	// Sent with the failure, so the next attempt skips what went out.
-	activity.RecordHeartbeat(ctx, delivered)
 	return retryable
 }
 
@@ -178,8 +219,12 @@ func readDeliveries(ctx context.Context) deliveries {
 }
 
 // deliveryMargin is kept free at the end of a publication attempt to report
-// what was delivered.
-const deliveryMargin = 3 * time.Second
+// what was delivered; localDeliveryMargin, likewise in a local one, which
+// only returns it.
+const (
+	deliveryMargin      = 3 * time.Second
+	localDeliveryMargin = 250 * time.Millisecond
+)
 
 func (a *Activities) notifyMaxAttempts() int32 {
 	if a.NotifyMaxAttempts > 0 {

@@ -95,6 +95,8 @@ type Deps struct {
 	MailLinkKey *mail.LinkKey
 	// MailLinks records the uses of the links (a *store.Store).
 	MailLinks requests.MailLinkStore
+	// WorkflowRevision: see requests.Config.
+	WorkflowRevision int
 }
 
 // Server is the API.
@@ -176,7 +178,7 @@ func New(d Deps) *Server {
 		requests: requests.New(requests.Config{
 			Store: d.Store, Temporal: d.Temporal, Templates: templates, Logger: d.Logger,
 			TaskQueue: d.TaskQueue, TemporalTimeout: d.TemporalTimeout, Signer: proof.ServiceKeysFrom(d.PayloadKeys),
-			Now: d.Now, StageLimits: d.StageLimits, MailLinks: d.MailLinks,
+			Now: d.Now, StageLimits: d.StageLimits, MailLinks: d.MailLinks, WorkflowRevision: d.WorkflowRevision,
 		}),
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/store"
+	"github.com/countersign/countersign/workflows"
 )
 
 // Store is what the service needs of PostgreSQL.
@@ -68,6 +69,10 @@ type Config struct {
 	// MailLinks records the uses of mails' decision links; without it,
 	// every link is refused.
 	MailLinks MailLinkStore
+	// WorkflowRevision is the revision requests are started with
+	// (workflows.Input.Revision): workflows.LatestRevision when 0. An
+	// earlier one serves only to measure revisions side by side.
+	WorkflowRevision int
 }
 
 // Service is the request service. Close waits for its background work.
@@ -86,6 +91,9 @@ type Service struct {
 func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.WorkflowRevision <= 0 {
+		cfg.WorkflowRevision = workflows.LatestRevision
 	}
 	if cfg.TemporalTimeout <= 0 {
 		cfg.TemporalTimeout = 5 * time.Second

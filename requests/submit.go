@@ -160,7 +160,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, sub Submission) (store.Re
 		NodeSurveyData:  nodes,
 		SecretVariables: append(survey.Secrets(info.Survey), survey.NodeSecrets(nodeSurveys)...),
 		Plan:            plan,
-		Revision:        workflows.RevisionLean,
+		Revision:        s.cfg.WorkflowRevision,
 	}
 	if in.Roster, err = RosterAtStart(ctx, s.cfg.Store, in); err != nil {
 		return store.Request{}, approval.Plan{}, err

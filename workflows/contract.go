@@ -118,6 +118,18 @@ func StartOptions(in Input, taskQueue string) client.StartWorkflowOptions {
 // without it, publish every change.
 const RevisionLean = 1
 
+// RevisionLocalPublish: publications run as a local activity
+// (activities.PublishLocally) in the workflow task that asks for them,
+// and only what that could not do (PostgreSQL unavailable, a receiver
+// failing) goes to the Publish activity. The same billable actions as a
+// Publish activity each, and for the server no activity task to match,
+// start and complete and no workflow task to hear of it. Includes
+// RevisionLean.
+const RevisionLocalPublish = 2
+
+// LatestRevision is the revision the API starts requests with.
+const LatestRevision = RevisionLocalPublish
+
 // runningWithin bounds how long a launched job may wait in AWX's queue
 // before the request shows it anyway (RevisionLean).
 const runningWithin = approval.Duration(30 * time.Second)

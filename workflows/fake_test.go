@@ -51,6 +51,12 @@ type fakeWorld struct {
 	// rosterGates, when set, make the nth roster call wait for its channel.
 	rosterGates map[int]chan struct{}
 	publishes   []activities.PublishInput
+	// byActivity are the publications the Publish activity made; local,
+	// those PublishLocally was asked for, whose outcome localOutcome,
+	// when set, decides (an error: nothing was recorded).
+	byActivity   []activities.PublishInput
+	local        []activities.PublishInput
+	localOutcome func(activities.PublishInput) (activities.PublishOutcome, error)
 
 	// launchErrs are returned by successive launch attempts before one
 	// succeeds.
@@ -94,6 +100,7 @@ func newFakeWorld() *fakeWorld {
 func (f *fakeWorld) register(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(f.ResolveRoster, activity.RegisterOptions{Name: "ResolveRoster"})
 	env.RegisterActivityWithOptions(f.Publish, activity.RegisterOptions{Name: "Publish"})
+	env.RegisterActivityWithOptions(f.PublishLocally, activity.RegisterOptions{Name: "PublishLocally"})
 	env.RegisterActivityWithOptions(f.Launch, activity.RegisterOptions{Name: "Launch"})
 	env.RegisterActivityWithOptions(f.RecoverLaunch, activity.RegisterOptions{Name: "RecoverLaunch"})
 	env.RegisterActivityWithOptions(f.Poll, activity.RegisterOptions{Name: "Poll"})
@@ -155,7 +162,23 @@ func (f *fakeWorld) Publish(_ context.Context, in activities.PublishInput) error
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.publishes = append(f.publishes, in)
+	f.byActivity = append(f.byActivity, in)
 	return nil
+}
+
+func (f *fakeWorld) PublishLocally(_ context.Context, in activities.PublishInput) (activities.PublishOutcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.local = append(f.local, in)
+	var out activities.PublishOutcome
+	var err error
+	if f.localOutcome != nil {
+		out, err = f.localOutcome(in)
+	}
+	if err == nil {
+		f.publishes = append(f.publishes, in)
+	}
+	return out, err
 }
 
 func (f *fakeWorld) Launch(ctx context.Context, in activities.LaunchInput) (activities.LaunchResult, error) {

@@ -70,8 +70,12 @@ func (s *requestRun) startPublisher() {
 			}
 			s.events = nil
 			s.publishing = true
-			actx := workflow.WithActivityOptions(ctx, publishOptions(in))
-			err := workflow.ExecuteActivity(actx, a.Publish, in).Get(ctx, nil)
+			var err error
+			if s.publishesLocally() {
+				err = s.publishLocally(ctx, in)
+			} else {
+				err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, publishOptions(in)), a.Publish, in).Get(ctx, nil)
+			}
 			s.publishing = false
 			if err != nil {
 				s.logger.Error("publishing the request's state failed", "seq", in.Seq, "error", err)
@@ -80,6 +84,43 @@ func (s *requestRun) startPublisher() {
 		}
 	})
 }
+
+// publishesLocally reports whether publications run as local activities
+// first (RevisionLocalPublish).
+func (s *requestRun) publishesLocally() bool { return s.in.Revision >= RevisionLocalPublish }
+
+// publishLocally publishes in through the local activity PublishLocally,
+// which costs the server no activity task and the workflow no task of
+// its own to hear of the result; what it could not do (recording, or
+// some deliveries) goes to the Publish activity, which retries until it
+// is done as every publication did before.
+func (s *requestRun) publishLocally(ctx workflow.Context, in activities.PublishInput) error {
+	// A local activity is handed its input as it is, not a serialized
+	// copy: the request's stages must not change under it.
+	in = in.Clone()
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		Summary:             publishOptions(in).Summary,
+		StartToCloseTimeout: localPublishTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	var out activities.PublishOutcome
+	err := workflow.ExecuteLocalActivity(lctx, a.PublishLocally, in).Get(ctx, &out)
+	switch {
+	case err != nil:
+		s.logger.Warn("publishing locally failed; publishing through an activity", "seq", in.Seq, "error", err)
+	case !out.Pending:
+		return nil
+	case in.NotifyOnly:
+		in.Delivered = out.Delivered
+	default:
+		in.NotifyOnly, in.Request, in.Delivered = true, notificationView(&in.Request, in.Events), out.Delivered
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, publishOptions(in)), a.Publish, in).Get(ctx, nil)
+}
+
+// localPublishTimeout bounds a local publication, well within a workflow
+// task's timeout: a slow receiver's notification is left to the activity.
+const localPublishTimeout = 5 * time.Second
 
 // notificationView is the part of the request that the notifications of
 // events need (see activities' notification): who asked for what, its

@@ -16,24 +16,28 @@ import (
 type Actions struct {
 	Starts           int
 	ActivityAttempts int
-	Timers           int
-	Signals          int
-	Updates          int
-	Upserts          int
-	Heartbeats       int
-	ByActivity       map[string]int
-	HistoryEvents    int
+	// LocalActivities counts the workflow tasks that ran local activities
+	// (each is one action, however many it ran) and the local
+	// activities' retries.
+	LocalActivities int
+	Timers          int
+	Signals         int
+	Updates         int
+	Upserts         int
+	Heartbeats      int
+	ByActivity      map[string]int
+	HistoryEvents   int
 }
 
 // Total is the number of billable actions.
 func (a Actions) Total() int {
-	return a.Starts + a.ActivityAttempts + a.Timers + a.Signals + a.Updates + a.Upserts + a.Heartbeats
+	return a.Starts + a.ActivityAttempts + a.LocalActivities + a.Timers + a.Signals + a.Updates + a.Upserts + a.Heartbeats
 }
 
 // String is a one-line breakdown.
 func (a Actions) String() string {
-	return fmt.Sprintf("%d actions: %d start, %d activity attempts %v, %d timers, %d signals, %d updates, %d search-attribute upserts, %d heartbeats; %d history events",
-		a.Total(), a.Starts, a.ActivityAttempts, a.ByActivity, a.Timers, a.Signals, a.Updates, a.Upserts, a.Heartbeats, a.HistoryEvents)
+	return fmt.Sprintf("%d actions: %d start, %d activity attempts %v, %d local activities, %d timers, %d signals, %d updates, %d search-attribute upserts, %d heartbeats; %d history events",
+		a.Total(), a.Starts, a.ActivityAttempts, a.ByActivity, a.LocalActivities, a.Timers, a.Signals, a.Updates, a.Upserts, a.Heartbeats, a.HistoryEvents)
 }
 
 // CountActions counts the actions in a history. Each activity counts once
@@ -41,6 +45,9 @@ func (a Actions) String() string {
 func CountActions(h *historypb.History) Actions {
 	a := Actions{ByActivity: map[string]int{}, HistoryEvents: len(h.Events)}
 	scheduled := map[int64]string{}
+	// Local activities are billed once per workflow task that recorded
+	// their markers.
+	localTasks := map[int64]bool{}
 	for _, ev := range h.Events {
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
@@ -52,6 +59,13 @@ func CountActions(h *historypb.History) Actions {
 			n := int(attrs.GetAttempt())
 			a.ActivityAttempts += n
 			a.ByActivity[scheduled[attrs.GetScheduledEventId()]] += n
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			if attrs := ev.GetMarkerRecordedEventAttributes(); attrs.GetMarkerName() == localActivityMarker && !localTasks[attrs.GetWorkflowTaskCompletedEventId()] {
+				localTasks[attrs.GetWorkflowTaskCompletedEventId()] = true
+				a.LocalActivities++
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			a.LocalActivities += int(ev.GetWorkflowTaskCompletedEventAttributes().GetMeteringMetadata().GetNonfirstLocalActivityExecutionAttempts())
 		case enumspb.EVENT_TYPE_TIMER_STARTED:
 			a.Timers++
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
@@ -64,6 +78,10 @@ func CountActions(h *historypb.History) Actions {
 	}
 	return a
 }
+
+// localActivityMarker is the name of the marker the Go SDK records a
+// local activity's result in.
+const localActivityMarker = "LocalActivity"
 
 // HeartbeatCounter counts the activity heartbeats that reach the server
 // through a client built with its interceptor.

@@ -267,13 +267,13 @@ func (n *Notifier) Sent() []notify.Notification {
 }
 
 // AsSubmitted is in as the API starts it today: with the roster of its
-// first stage read now (workflows.Input.Roster) and RevisionLean, so the
+// first stage read now (workflows.Input.Roster) and the latest revision, so the
 // request's workflow shares publishing with the API. Without it, in is
 // started as the CLI, or an API before those, would.
 func (s *Stack) AsSubmitted(t testing.TB, in workflows.Input) workflows.Input {
 	t.Helper()
 	roster, err := requests.RosterAtStart(context.Background(), s.Store, in)
 	require.NoError(t, err)
-	in.Roster, in.Revision = roster, workflows.RevisionLean
+	in.Roster, in.Revision = roster, workflows.LatestRevision
 	return in
 }
