@@ -49,22 +49,23 @@ func jobDuration(b *testing.B) time.Duration {
 // approvers per stage and a job of BENCH_JOB_DURATION, with production
 // settings (5s AWX polling, 1m poll heartbeat timeout), and reports its
 // billable Temporal actions and history length: side by side, in one run,
-// as the API submits it (the first stage's roster at submission,
-// RevisionLean) and as submitted without them (the CLI, or requests
-// started before them).
+// as the API submits it (the first stage's roster at submission, the
+// latest revision), as submitted without them (the CLI, or requests
+// started before them), and at RevisionLean (publications as activities).
 func BenchmarkServiceRequestActions(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		s := testkit.NewStack(b, awxsim.Config{JobDuration: jobDuration(b)})
 		s.Activities.PollInterval = activities.DefaultPollInterval
 		s.AddUser(b, "eve", "security")
-		var heartbeats [2]testkit.HeartbeatCounter
+		var heartbeats [3]testkit.HeartbeatCounter
 		c := testkit.Dial(b, temporalServer.HostPort)
 		variants := []struct {
 			name   string
 			metric string
 			queue  string
 			in     workflows.Input
-		}{{name: "as submitted by the API", metric: "actions/request"}, {name: "without the roster and RevisionLean", metric: "actions/request-original"}}
+		}{{name: "as submitted by the API", metric: "actions/request"}, {name: "without the roster and RevisionLean", metric: "actions/request-original"},
+			{name: "at RevisionLean (publications as activities)", metric: "actions/request-lean"}}
 		for v := range variants {
 			variants[v].queue = testkit.TaskQueue(b)
 			testkit.StartWorker(b, testkit.Dial(b, temporalServer.HostPort, heartbeats[v].Interceptor()), variants[v].queue, s.Activities)
@@ -72,8 +73,12 @@ func BenchmarkServiceRequestActions(b *testing.B) {
 				s.Stage("SRE review", "sre", 2, 72*time.Hour, 24*time.Hour),
 				s.Stage("Security review", "security", 2, 72*time.Hour, 24*time.Hour),
 			))
-			if v == 0 {
+			switch v {
+			case 0:
 				in = s.AsSubmitted(b, in)
+			case 2:
+				in = s.AsSubmitted(b, in)
+				in.Revision = workflows.RevisionLean
 			}
 			variants[v].in = in
 		}
@@ -102,6 +107,9 @@ func BenchmarkServiceRequestActions(b *testing.B) {
 			actions.Heartbeats = heartbeats[v].Count()
 			b.Logf("%s, job %s, both requests took %s: %s", vr.name, jobDuration(b), time.Since(start).Round(time.Second), actions)
 			b.ReportMetric(float64(actions.Total()), vr.metric)
+			if v == 2 {
+				b.ReportMetric(float64(actions.HistoryEvents), "events/request-lean")
+			}
 			if v == 0 {
 				b.ReportMetric(float64(actions.HistoryEvents), "events/request")
 				b.ReportMetric(float64(actions.Heartbeats), "heartbeats/request")

@@ -21,6 +21,7 @@ import (
 	"github.com/countersign/countersign/bench/load"
 	"github.com/countersign/countersign/bench/scenario"
 	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/workflows"
 )
 
 // apiJobDuration is how long the simulated AWX job of an approved request
@@ -103,6 +104,11 @@ func BenchmarkAPILatency(b *testing.B) {
 	target := &scenario.Target{BaseURL: baseURL, Item: item.ID}
 	target.Requesters = users(b, s, client, baseURL, benchRequester)
 	target.Approvers = users(b, s, client, baseURL, benchApprover)
+	// For comparison, approvals of requests started at RevisionLean
+	// (publications as activities), through a second API.
+	leanSrv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: testkit.Dial(b, temporalServer.HostPort), AWX: s.AWX, Logger: logger, TaskQueue: queue,
+		WorkflowRevision: workflows.RevisionLean})
+	leanTarget := &scenario.Target{BaseURL: serve(b, leanSrv.Handler()), Item: item.ID, Requesters: target.Requesters, Approvers: target.Approvers}
 	opts := load.Options{Concurrency: set.concurrency, Duration: set.duration, Client: client}
 
 	b.ResetTimer()
@@ -121,6 +127,11 @@ func BenchmarkAPILatency(b *testing.B) {
 		require.NoError(b, err)
 		awaitSettled(b, s, lastSeeded)
 		run(approve)
+		leanApprove, err := leanTarget.PrepareApprovals(ctx, client, set.approvals, set.concurrency, 5*time.Minute)
+		require.NoError(b, err)
+		awaitSettled(b, s, lastSeeded)
+		leanApprove.Name = "approve-lean" // at RevisionLean; a metric name, without spaces
+		run(leanApprove)
 		// Submissions so far wait for the approver too: the inbox is read
 		// at this size.
 		_, inboxNow, err := s.Store.ListPendingFor(ctx, benchApprover, 1, 0)

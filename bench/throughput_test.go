@@ -97,7 +97,8 @@ func noopActivity(context.Context) error { return nil }
 // simulator with 200 ms jobs), each awaited through the Temporal client.
 // One worker process (this one) runs both, with the worker's production
 // wiring. It prints both rates, the CPU time the dev server and this
-// process used in each phase, and "lifecycle/trivial ratio: 0.NN".
+// process used in each phase, and "lifecycle/trivial ratio: 0.NN"; then,
+// for comparison, the lifecycle of requests started at RevisionLean.
 // BENCH_PPROF=dir writes dir/lifecycle.cpu.pprof, this process's CPU
 // profile during the lifecycle phase.
 //
@@ -149,7 +150,7 @@ func BenchmarkThroughput(b *testing.B) {
 		}
 		return run.Get(ctx, nil)
 	}}
-	lifecycle := target.Lifecycle(func(ctx context.Context, id int64) error {
+	awaitSuccess := func(ctx context.Context, id int64) error {
 		var res workflows.Result
 		if err := callers.GetWorkflow(ctx, workflows.WorkflowID(id), "").Get(ctx, &res); err != nil {
 			return err
@@ -158,7 +159,15 @@ func BenchmarkThroughput(b *testing.B) {
 			return fmt.Errorf("request %d ended %s: %s", id, res.Status, res.FailureReason)
 		}
 		return nil
-	})
+	}
+	lifecycle := target.Lifecycle(awaitSuccess)
+	// The same lifecycle as an API starting requests at RevisionLean
+	// would (publications as activities), through a second API on the
+	// same database, server and worker.
+	leanSrv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: apiStore, Temporal: apiClient, AWX: s.AWX, Logger: logger, TaskQueue: queue,
+		WorkflowRevision: workflows.RevisionLean})
+	leanTarget := &scenario.Target{BaseURL: serve(b, leanSrv.Handler()), Item: item.ID, Requesters: target.Requesters, Approvers: target.Approvers}
+	leanLifecycle := leanTarget.Lifecycle(awaitSuccess)
 
 	b.ResetTimer()
 	for range b.N {
@@ -166,11 +175,13 @@ func BenchmarkThroughput(b *testing.B) {
 		report.Trivial = measurePhase(b, "trivial workflow", set, httpClient, serverPID, startTrivial, "")
 		stopTrivial()
 		report.Lifecycle = measurePhase(b, "request lifecycle", set, httpClient, serverPID, lifecycle, set.pprofDir)
+		report.Compared = append(report.Compared,
+			measurePhase(b, "lifecycle at RevisionLean", set, httpClient, serverPID, leanLifecycle, ""))
 
 		b.StopTimer()
 		fmt.Println()
 		require.NoError(b, report.Write(os.Stdout))
-		for _, p := range []throughput.Phase{report.Trivial, report.Lifecycle} {
+		for _, p := range append([]throughput.Phase{report.Trivial, report.Lifecycle}, report.Compared...) {
 			if p.Result.Errors > 0 {
 				b.Errorf("%s: %d of %d failed: %v", p.Name, p.Result.Errors, p.Result.Calls, p.Result.ErrorSamples)
 			}
@@ -178,6 +189,7 @@ func BenchmarkThroughput(b *testing.B) {
 		b.ReportMetric(report.Trivial.Rate(), "trivial/s")
 		b.ReportMetric(report.Lifecycle.Rate(), "lifecycles/s")
 		b.ReportMetric(report.Ratio(), "ratio")
+		b.ReportMetric(report.Compared[0].Rate(), "lean-lifecycles/s")
 		b.ReportMetric(float64(set.concurrency), "concurrency")
 		b.StartTimer()
 	}

@@ -30,12 +30,25 @@ func (p Phase) Rate() float64 {
 	return float64(p.Result.Calls-p.Result.Errors) / p.Result.Elapsed.Seconds()
 }
 
+// ServerCPUEach is the Temporal server's CPU time per completed operation;
+// 0 when none completed.
+func (p Phase) ServerCPUEach() time.Duration {
+	if done := p.Result.Calls - p.Result.Errors; done > 0 {
+		return p.ServerCPU / time.Duration(done)
+	}
+	return 0
+}
+
 // Report is a whole run.
 type Report struct {
 	Concurrency int
 	Duration    time.Duration
 	Trivial     Phase
 	Lifecycle   Phase
+	// Compared are further lifecycle phases measured in the same run for
+	// comparison (an earlier workflow revision); they are printed, not
+	// part of the ratio.
+	Compared []Phase
 }
 
 // Ratio is the lifecycle rate over the trivial rate; 0 without a trivial
@@ -53,12 +66,12 @@ func (r Report) Write(w io.Writer) error {
 	if _, err := fmt.Fprintf(w, "throughput on one Temporal dev server, concurrency %d, %s per phase:\n", r.Concurrency, r.Duration); err != nil {
 		return err
 	}
-	for _, p := range []Phase{r.Trivial, r.Lifecycle} {
+	for _, p := range append([]Phase{r.Trivial, r.Lifecycle}, r.Compared...) {
 		secs := p.Result.Elapsed.Seconds()
-		if _, err := fmt.Fprintf(w, "  %-18s %7.1f/s  (%d completed, %d failed in %.1fs; each p50 %s, p99 %s; CPU: Temporal server %.1fs = %.0f%% of a core, this process %.1fs = %.0f%%)\n",
+		if _, err := fmt.Fprintf(w, "  %-18s %7.1f/s  (%d completed, %d failed in %.1fs; each p50 %s, p99 %s; CPU: Temporal server %.1fs = %.0f%% of a core, %.1f ms each, this process %.1fs = %.0f%%)\n",
 			p.Name+":", p.Rate(), p.Result.Calls-p.Result.Errors, p.Result.Errors, secs,
 			p.Result.Percentile(50).Round(time.Millisecond), p.Result.Percentile(99).Round(time.Millisecond),
-			p.ServerCPU.Seconds(), share(p.ServerCPU, secs), p.ProcessCPU.Seconds(), share(p.ProcessCPU, secs)); err != nil {
+			p.ServerCPU.Seconds(), share(p.ServerCPU, secs), p.ServerCPUEach().Seconds()*1000, p.ProcessCPU.Seconds(), share(p.ProcessCPU, secs)); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,8 @@ func TestReport(t *testing.T) {
 		// Failed lifecycles do not count towards the rate.
 		Lifecycle: throughput.Phase{Name: "request lifecycle", Result: load.Result{Calls: 260, Errors: 10, Elapsed: 25 * time.Second},
 			ServerCPU: 20 * time.Second, ProcessCPU: 10 * time.Second},
+		Compared: []throughput.Phase{{Name: "lifecycle, before", Result: load.Result{Calls: 100, Elapsed: 20 * time.Second},
+			ServerCPU: 20 * time.Second}},
 	}
 	assert.InDelta(t, 100, r.Trivial.Rate(), 1e-9)
 	assert.InDelta(t, 10, r.Lifecycle.Rate(), 1e-9)
@@ -29,18 +31,22 @@ func TestReport(t *testing.T) {
 	var out strings.Builder
 	require.NoError(t, r.Write(&out))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	require.Len(t, lines, 4)
+	require.Len(t, lines, 5)
 	assert.Contains(t, lines[0], "concurrency 16, 20s per phase")
 	assert.Contains(t, lines[1], "trivial workflow:")
 	assert.Contains(t, lines[1], "100.0/s")
 	assert.Contains(t, lines[1], "each p50 150ms, p99 900ms")
-	assert.Contains(t, lines[1], "Temporal server 15.0s = 75% of a core")
+	assert.Contains(t, lines[1], "Temporal server 15.0s = 75% of a core, 7.5 ms each")
 	assert.Contains(t, lines[2], "10.0/s  (250 completed, 10 failed in 25.0s")
-	assert.Equal(t, "lifecycle/trivial ratio: 0.10", lines[3])
+	assert.Contains(t, lines[2], "80.0 ms each", "the server's CPU per completed lifecycle, failures left out")
+	assert.Contains(t, lines[3], "lifecycle, before:")
+	assert.Contains(t, lines[3], "5.0/s  (100 completed")
+	assert.Equal(t, "lifecycle/trivial ratio: 0.10", lines[4])
 }
 
 func TestReport_NothingMeasured(t *testing.T) {
 	var r throughput.Report
 	assert.Zero(t, r.Trivial.Rate())
 	assert.Zero(t, r.Ratio(), "no division by zero")
+	assert.Zero(t, r.Lifecycle.ServerCPUEach(), "no division by zero")
 }
