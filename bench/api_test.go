@@ -70,7 +70,8 @@ func apiSettings(b *testing.B) apiBenchSettings {
 // submitted beforehand and may end earlier. Each scenario starts once the
 // work the previous one caused (workflows, AWX jobs) is done. It prints a
 // table and reports <scenario>-p50-ms, -p99-ms and -rps, the number of
-// seeded requests and the inbox's size when it was read.
+// seeded requests and the inbox's size when it was read. BENCH_PPROF=dir
+// writes dir/<scenario>.cpu.pprof, this process's CPU profile during each.
 //
 //	go test ./bench -run '^$' -bench APILatency -benchtime 1x -count 1
 func BenchmarkAPILatency(b *testing.B) {
@@ -115,7 +116,9 @@ func BenchmarkAPILatency(b *testing.B) {
 	for range b.N {
 		var results []load.Result
 		run := func(sc load.Scenario) {
+			stop := profileCPU(b, os.Getenv("BENCH_PPROF"), sc.Name)
 			res, err := load.Run(ctx, opts, sc)
+			stop()
 			require.NoError(b, err)
 			results = append(results, res)
 			// The next scenario starts once the work this one caused is

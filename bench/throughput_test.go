@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -72,9 +70,6 @@ func throughputSettingsFromEnv(b *testing.B) throughputSettings {
 			b.Fatalf("BENCH_CONCURRENCY=%q: want a positive integer", v)
 		}
 		set.concurrency = n
-	}
-	if set.pprofDir != "" {
-		require.NoError(b, os.MkdirAll(set.pprofDir, 0o755), "BENCH_PPROF")
 	}
 	return set
 }
@@ -207,16 +202,8 @@ func measurePhase(b *testing.B, name string, set throughputSettings, c *http.Cli
 	if warm.Errors > 0 {
 		b.Fatalf("%s warm-up: %d of %d failed: %v", name, warm.Errors, warm.Calls, warm.ErrorSamples)
 	}
-	if pprofDir != "" {
-		f, err := os.Create(filepath.Join(pprofDir, "lifecycle.cpu.pprof"))
-		require.NoError(b, err)
-		require.NoError(b, pprof.StartCPUProfile(f))
-		defer func() {
-			pprof.StopCPUProfile()
-			require.NoError(b, f.Close())
-			fmt.Fprintf(os.Stderr, "wrote %s\n", f.Name())
-		}()
-	}
+	stop := profileCPU(b, pprofDir, "lifecycle")
+	defer stop()
 	serverBefore, selfBefore := readUsage(b, serverPID), readUsage(b, 0)
 	res, err := load.Run(ctx, load.Options{Concurrency: set.concurrency, Duration: set.duration, Client: c}, sc)
 	require.NoError(b, err)
