@@ -493,13 +493,14 @@ func (s *Store) DeleteRequest(ctx context.Context, id int64) error {
 // sit at package level only so that a test can EXPLAIN exactly this text.
 // They read the inbox table (service_request_inbox, kept by a trigger from
 // status and pending_approvers): a page is a walk down the user's index
-// entries joined to the requests it shows, the size a count of the user's
-// entries, whatever the inbox's size.
+// entries joined to the requests it shows, and the size one row of
+// service_request_inbox_counts, which the same trigger keeps, whatever
+// the inbox's size.
 // A page carries its inbox's size in each row (pendingForTotal), read in
 // the same statement, so a page and its size agree and cost one round
 // trip; only an empty page past the end asks for the size again.
 const (
-	pendingForCountQuery = `SELECT count(*) FROM service_request_inbox WHERE username = $1`
+	pendingForCountQuery = `SELECT coalesce((SELECT pending FROM service_request_inbox_counts WHERE username = $1), 0)`
 	pendingForTotal      = `(` + pendingForCountQuery + `) AS total, `
 	pendingForFrom       = ` FROM service_request_inbox i JOIN service_requests ON service_requests.id = i.request_id
 		WHERE i.username = $1`

@@ -370,6 +370,8 @@ func TestStore_ListRequestsUsesIndexes(t *testing.T) {
 		plan, err := f.s.ExplainListPendingForPage(ctx, "user7", store.ListOptions{OrderBy: []string{"-created"}})
 		require.NoError(t, err)
 		assert.Contains(t, plan, "service_request_inbox_pkey", "plan:\n%s", plan)
+		assert.Contains(t, plan, "service_request_inbox_counts_pkey", "the size is read, not counted; plan:\n%s", plan)
+		assert.NotContains(t, plan, "Aggregate", "plan:\n%s", plan)
 		assert.NotContains(t, plan, "Seq Scan", "plan:\n%s", plan)
 	})
 

@@ -279,7 +279,7 @@ func TestStore_ListPendingForUsesInboxIndex(t *testing.T) {
 		FROM generate_series(1, 20000) g`
 	_, err := db.ExecContext(ctx, seed, f.org.ID, f.users["alice"].ID, f.item.ID)
 	require.NoError(t, err)
-	_, err = db.ExecContext(ctx, `ANALYZE service_requests, service_request_inbox`)
+	_, err = db.ExecContext(ctx, `ANALYZE service_requests, service_request_inbox, service_request_inbox_counts`)
 	require.NoError(t, err)
 
 	got, total, err := f.s.ListPendingFor(ctx, "user7", 20, 0)
@@ -296,7 +296,11 @@ func TestStore_ListPendingForUsesInboxIndex(t *testing.T) {
 			var plan []string
 			require.NoError(t, db.SelectContext(ctx, &plan, "EXPLAIN "+q, args...))
 			text := strings.Join(plan, "\n")
-			assert.Contains(t, text, "service_request_inbox_pkey", "plan:\n%s", text)
+			if name == "page" {
+				assert.Contains(t, text, "service_request_inbox_pkey", "plan:\n%s", text)
+			}
+			assert.Contains(t, text, "service_request_inbox_counts_pkey", "the size is read, not counted; plan:\n%s", text)
+			assert.NotContains(t, text, "Aggregate", "plan:\n%s", text)
 			assert.NotContains(t, text, "Seq Scan", "plan:\n%s", text)
 		})
 	}
