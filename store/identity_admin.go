@@ -227,7 +227,11 @@ func (s *Store) UserRoles(ctx context.Context, userID int64) (Roles, error) {
 		AdminOf   pq.Int64Array  `db:"admin_of"`
 		MemberOf  pq.Int64Array  `db:"member_of"`
 	}
-	if err := s.db.GetContext(ctx, &row, q, userID); err != nil {
+	st, err := s.prepare(ctx, q)
+	if err == nil {
+		err = st.GetContext(ctx, &row, userID)
+	}
+	if err != nil {
 		return Roles{}, wrap("user roles", err)
 	}
 	roles := Roles{

@@ -11,6 +11,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -33,6 +34,30 @@ const (
 // Store is the data-access layer. It is safe for concurrent use.
 type Store struct {
 	db *sqlx.DB
+	// prepared are the statements of every authenticated call (see
+	// prepare), by their text.
+	prepared sync.Map
+}
+
+// prepare returns q as a prepared statement, made once for the pool (the
+// driver prepares it on each connection it runs on). For the fixed texts
+// every authenticated call runs: PostgreSQL then plans them once per
+// connection instead of on every call, which cost more than running them
+// (0.2 ms against 0.1 for a user's roles). Their plans are index lookups
+// whatever the parameters, so a generic plan is as good as a custom one.
+func (s *Store) prepare(ctx context.Context, q string) (*sqlx.Stmt, error) {
+	if st, ok := s.prepared.Load(q); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := s.db.PreparexContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if earlier, raced := s.prepared.LoadOrStore(q, st); raced {
+		_ = st.Close()
+		return earlier.(*sqlx.Stmt), nil
+	}
+	return st, nil
 }
 
 // Open connects to the PostgreSQL database at databaseURL (a postgres:// URL

@@ -106,7 +106,11 @@ func (s *Store) AuthenticateToken(ctx context.Context, plain string) (User, Toke
 		LastUsed     *time.Time `db:"last_used"`
 		RevokedAt    *time.Time `db:"revoked_at"`
 	}
-	if err := s.db.GetContext(ctx, &row, q, hashToken(plain)); err != nil {
+	st, err := s.prepare(ctx, q)
+	if err == nil {
+		err = st.GetContext(ctx, &row, hashToken(plain))
+	}
+	if err != nil {
 		return User{}, Token{}, wrap("authenticate token", err)
 	}
 	return row.User, Token{

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,5 +256,47 @@ func TestStore_RevokeToken(t *testing.T) {
 
 	assert.ErrorIs(t, s.RevokeToken(ctx, 999999), store.ErrNotFound)
 	_, err = s.GetToken(ctx, 999999)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// Authentication runs prepared statements, made once for the pool: many
+// first calls at once share one, and each sees the data as it is now (a
+// revoked token, a team left), not as it was when it was prepared.
+func TestStore_AuthenticationStatementsArePreparedOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	alice := f.users["alice"]
+	plain, tok, err := s.CreateToken(ctx, alice.ID, "laptop")
+	require.NoError(t, err)
+
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u, _, err := s.AuthenticateToken(ctx, plain)
+			assert.NoError(t, err)
+			assert.Equal(t, alice.ID, u.ID)
+			_, err = s.UserRoles(ctx, alice.ID)
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+
+	require.NoError(t, s.AddTeamMember(ctx, f.sre.ID, alice.ID))
+	roles, err := s.UserRoles(ctx, alice.ID)
+	require.NoError(t, err)
+	assert.Contains(t, roles.Teams, store.TeamRef{ID: f.sre.ID, Name: f.sre.Name, OrganizationID: f.org.ID})
+	require.NoError(t, s.RemoveTeamMember(ctx, f.sre.ID, alice.ID))
+	roles, err = s.UserRoles(ctx, alice.ID)
+	require.NoError(t, err)
+	assert.NotContains(t, roles.Teams, store.TeamRef{ID: f.sre.ID, Name: f.sre.Name, OrganizationID: f.org.ID})
+
+	require.NoError(t, s.RevokeToken(ctx, tok.ID))
+	_, _, err = s.AuthenticateToken(ctx, plain)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.UserRoles(ctx, -1)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 }
