@@ -128,3 +128,28 @@ func TestAPI_DelegationTakenBackHoldsAtOnce(t *testing.T) {
 	out := e.must(http.StatusForbidden, otherTeam, "POST", fmt.Sprintf("/api/v2/service_requests/%d/approve/", id), nil)
 	assert.Equal(t, "not_eligible", out["code"])
 }
+
+// A delegate may extend the deadline of a stage the delegator may
+// decide, as the delegator could; without the delegation the same call
+// is refused.
+func TestAPI_DelegateMayExtend(t *testing.T) {
+	e := newEnv(t)
+	_, restart := e.catalog()
+	e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": e.orgID(), "name": "restarts", "priority": 1,
+		"stages": []map[string]any{{"name": "SRE", "approver_team": e.teamID("sre"), "timeout": "24h", "max_extension": "36h"}},
+	})
+	id := e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
+	e.must(http.StatusNotFound, otherTeam, "POST", path+"extend/", map[string]any{"by": "1h"})
+
+	e.must(http.StatusCreated, approver, "POST", fmt.Sprintf("/api/v2/users/%d/delegations/", e.userID(approver)),
+		map[string]any{"delegate": e.userID(otherTeam), "ends": rfc3339(time.Now().Add(time.Hour)), "reason": "on leave"})
+	e.eventually(20*time.Second, "the request in dave's inbox", func() bool { return slices.Contains(e.inbox(otherTeam), id) })
+	assert.True(t, capabilitiesOf(t, e.must(http.StatusOK, otherTeam, "GET", path, nil))["extend"], "the delegate is told he may")
+
+	out := e.must(http.StatusOK, otherTeam, "POST", path+"extend/", map[string]any{"by": "2h", "reason": "bob is away"})
+	st := stageOf(out, 0)
+	assert.Equal(t, "2h0m0s", st["extended"])
+	assert.Equal(t, "dave", st["extensions"].([]any)[0].(map[string]any)["user"])
+}
