@@ -66,6 +66,11 @@ func countEvents(h *historypb.History, typ enumspb.EventType) int {
 // and its workflow task (3). The README's worst case is built on it.
 const eventsPerReminder = 11
 
+// eventsPerReminderLocal is the same at revision 2 (workflows.
+// RevisionLocalPublish): the publication is a marker in the workflow task
+// that the timer's firing starts.
+const eventsPerReminderLocal = 6
+
 // assertReminderCost checks, on a history whose stage reminded before it
 // expired, that each reminder added eventsPerReminder events and a
 // publication well under the one that opened the stage (which carries the
@@ -268,6 +273,25 @@ func TestWorker_ExpiryAndCancel(t *testing.T) {
 		h := testkit.History(t, c.client, in.RequestID)
 		assertReminderCost(t, h)
 		testkit.RecordHistory(t, h, "expired_with_reminders")
+	})
+
+	t.Run("at revision 2 a reminder costs fewer events", func(t *testing.T) {
+		in := c.AsSubmitted(t, c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, 3*time.Second, time.Second))))
+		require.Equal(t, workflows.RevisionLocalPublish, in.Revision)
+		res := testkit.Result(t, testkit.StartRequest(t, c.client, c.taskQueue, in), 30*time.Second)
+		assert.Equal(t, approval.StatusExpired, res.Status)
+		h := testkit.History(t, c.client, in.RequestID)
+		var fired []int
+		for i, ev := range h.Events {
+			if ev.GetEventType() == enumspb.EVENT_TYPE_TIMER_FIRED {
+				fired = append(fired, i)
+			}
+			assert.Nil(t, ev.GetActivityTaskScheduledEventAttributes(), "publications are local")
+		}
+		require.GreaterOrEqual(t, len(fired), 2, "a reminder, then the deadline")
+		for i := 0; i+1 < len(fired); i++ {
+			assert.Equal(t, eventsPerReminderLocal, fired[i+1]-fired[i], "events of reminder %d", i+1)
+		}
 	})
 
 	t.Run("cancel while running cancels the AWX job", func(t *testing.T) {
