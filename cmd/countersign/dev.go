@@ -177,7 +177,8 @@ func (d *devStack) start(ctx context.Context) error {
 		DatabaseURL: databaseURL, TemporalAddress: d.temporal.HostPort, TemporalNamespace: d.temporal.Namespace,
 		TaskQueue: workflows.DefaultTaskQueue, AWXURL: d.awxURL(), AWXToken: devAWXToken,
 		HTTPAddr: addr(d.o.Dev.APIPort), LogLevel: d.o.LogLevel, AWXPollInterval: 2 * time.Second,
-		PayloadKeysFile: keyFile, Decisions: string(d.o.DecisionMode(proof.ModeTrusted)),
+		WorkerStickyCacheSize: d.o.WorkerStickyCacheSize,
+		PayloadKeysFile:       keyFile, Decisions: string(d.o.DecisionMode(proof.ModeTrusted)),
 		CodecOrigins: fmt.Sprintf("http://127.0.0.1:%d,http://localhost:%d", d.o.Dev.UIPort, d.o.Dev.UIPort),
 		OIDC:         oidc,
 	}

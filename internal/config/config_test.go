@@ -53,6 +53,14 @@ func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 	assert.Equal(t, 2*time.Second, c.AWXPollInterval)
 	assert.Equal(t, 500, c.WorkerStickyCacheSize)
 
+	// countersign dev runs a worker too, bounded alike.
+	c, err = config.Load(config.Dev, nil, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, config.DefaultWorkerStickyCacheSize, c.WorkerStickyCacheSize)
+	c, err = config.Load(config.Dev, nil, env(map[string]string{"WORKER_STICKY_CACHE_SIZE": "100"}))
+	require.NoError(t, err)
+	assert.Equal(t, 100, c.WorkerStickyCacheSize)
+
 	// Tests and demos lower the stage limits through the same settings.
 	c, err = config.Load(config.API, []string{"--min-reminder-interval", "1s"}, env(map[string]string{
 		"MIN_STAGE_TIMEOUT": "2s", "MAX_STAGE_TIMEOUT": "48h", "MIN_REMINDER_INTERVAL": "1m",

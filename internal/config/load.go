@@ -138,6 +138,7 @@ func (c *Config) command(cmd Command) (command, error) {
 		decisions         = setting{"temporal-decisions", "TEMPORAL_DECISIONS", "decisions sent through Temporal rather than the API: verified (a decision key's proof), trusted or off (default verified)", "", false, c.setDecisions}
 		slackBot          = setting{"", "SLACK_BOT_TOKEN", "", "", false, text(&c.Slack.BotToken)}
 		slackAPI          = setting{"slack-api-url", "SLACK_API_URL", "Slack's Web API base URL", "https://slack.com/api/", false, text(&c.Slack.APIURL)}
+		stickyCache       = setting{"worker-sticky-cache-size", "WORKER_STICKY_CACHE_SIZE", "workflows kept in memory between their tasks; more are replayed from their history when they next run", strconv.Itoa(DefaultWorkerStickyCacheSize), false, c.setStickyCacheSize}
 		portalURL         = setting{"portal-url", "PORTAL_URL", "the portal's address as users reach it, for links in mails and Slack messages", "", false, text(&c.PortalURL)}
 		// Environment only, like every key.
 		mailLinkKey = setting{"", "MAIL_LINK_KEY", "", "", false, text(&c.MailLinkKey)}
@@ -174,7 +175,7 @@ func (c *Config) command(cmd Command) (command, error) {
 	case Worker:
 		return command{settings: append(connections, decisions,
 			setting{"awx-poll-interval", "AWX_POLL_INTERVAL", "how often a running AWX job is polled", "5s", false, c.setPollInterval},
-			setting{"worker-sticky-cache-size", "WORKER_STICKY_CACHE_SIZE", "workflows kept in memory between their tasks; more are replayed from their history when they next run", strconv.Itoa(DefaultWorkerStickyCacheSize), false, c.setStickyCacheSize},
+			stickyCache,
 			setting{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", "", false, text(&c.NotifyWebhookURL)},
 			setting{"notify-webhook-secret", "NOTIFY_WEBHOOK_SECRET", "secret that signs webhook deliveries (X-Countersign-Signature); at least 32 characters", "", false, text(&c.NotifyWebhookSecret)},
 			slackBot, slackAPI,
@@ -193,7 +194,7 @@ func (c *Config) command(cmd Command) (command, error) {
 		logLevel.usage = "level of the log file: debug, info, warn or error"
 		decisions.usage = "decisions sent with the temporal CLI: trusted (as anyone, recorded unverified), verified (with a decision key's proof) or off"
 		decisions.def = string(proof.ModeTrusted)
-		return command{settings: []setting{database, logLevel, decisions,
+		return command{settings: []setting{database, logLevel, decisions, stickyCache,
 			setting{"data-dir", "DEV_DATA_DIR", "directory kept between runs: PostgreSQL cluster, Temporal database, log", ".data", false, c.setDataDir},
 			setting{"allow-database-url", "DEV_ALLOW_DATABASE_URL", "use --database-url even if countersign dev did not prepare that database: it gets demo users with well-known tokens", "", true, boolean(&c.Dev.AllowDatabaseURL)},
 			setting{"api-port", "DEV_API_PORT", "`port` of the API and portal", "8080", false, port(&c.Dev.APIPort)},
