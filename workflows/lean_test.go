@@ -34,18 +34,7 @@ func publishedStatuses(h *harness) []string {
 // same.
 func TestServiceRequest_LeanPublishesLess(t *testing.T) {
 	t.Parallel()
-	run := func(revision int) *harness {
-		h := newHarness(t)
-		for i, user := range []string{"bob", "carol", "dave", "eve"} {
-			h.updateAt(time.Duration(i+1)*time.Hour, workflows.Approve, workflows.ApproveInput{User: user})
-		}
-		in := input(plan(stage("SRE", 1, sreTeam, 2, 72*time.Hour, day), stage("Security", 2, securityTeam, 2, 48*time.Hour, 0)))
-		in.Revision = revision
-		res := h.run(in)
-		require.Equal(t, approval.StatusSuccessful, res.Status)
-		return h
-	}
-	original, lean := run(0), run(workflows.RevisionLean)
+	original, lean := runTypical(t, 0, nil), runTypical(t, workflows.RevisionLean, nil)
 
 	// Activities run on their own goroutines, so a state published while
 	// the next change is made may take that change along: the original
