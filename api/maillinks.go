@@ -89,7 +89,7 @@ func (m mailLinks) Confirm(ctx context.Context, token, sessionID, reason string)
 		at := sess.AuthTime
 		a.SignedInAt = &at
 	}
-	st, err := m.s.requests.DecideByLink(ctx, a, link, target.Request, reason)
+	st, err := m.s.requests.DecideByLink(ctx, a, link, target, reason)
 	if ref := refusalOf(err); ref != nil && ref.Code == approval.CodeRecentLoginRequired && target.RecentLogin > 0 {
 		// Signed in, but no longer recently enough.
 		return web.MailDecision{}, &web.StepUp{Within: target.RecentLogin}

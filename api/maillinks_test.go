@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,4 +247,52 @@ func mustKey(t *testing.T, k string) *mail.LinkKey {
 	key, err := mail.NewLinkKey(k)
 	require.NoError(t, err)
 	return key
+}
+
+// A mail's links expire at the deadline of the stage they were sent for;
+// an extension of that stage extends them while it is open: a link
+// mailed before the extension, opened after the deadline it was mailed
+// with but before the extended one, still decides, and its use is kept
+// until the extended deadline.
+func TestMailLinks_ExtendedStageExtendsItsLinks(t *testing.T) {
+	key, err := mail.NewLinkKey(testLinkKey)
+	require.NoError(t, err)
+	// The portal's clock, moved forward past the first deadline for the
+	// confirm page; decisions are signed on it, so it is back for them.
+	var ahead atomic.Int64
+	o := newOIDCEnv(t, func(d *api.Deps) {
+		d.MailLinkKey, d.MailLinks = key, d.Store.(*store.Store)
+		d.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	})
+	_, restart := o.catalog()
+	o.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": o.orgID(), "name": "restarts", "priority": 1,
+		"stages": []map[string]any{{"name": "SRE", "approver_team": o.teamID("sre"), "timeout": "24h", "max_extension": "36h"}},
+	})
+	id := o.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	detail := o.must(http.StatusOK, approver, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
+	first, err := time.Parse(time.RFC3339Nano, stageOf(detail, 0)["deadline"].(string))
+	require.NoError(t, err)
+	token := key.Sign(mail.NewLink(approver, id, 0, approval.ActionApprove, first)) // as mailed
+
+	ahead.Store(int64(25 * time.Hour))
+	resp, page := o.confirmPage(o.browser(), token)
+	require.Equal(t, http.StatusConflict, resp.StatusCode, "past its deadline: %s", page)
+	assert.Contains(t, page, `data-code="link_expired"`)
+
+	ahead.Store(0)
+	o.must(http.StatusOK, orgAdmin, "POST", fmt.Sprintf("/api/v2/service_requests/%d/extend/", id), map[string]any{"by": "2h", "reason": "change window"})
+	ahead.Store(int64(25 * time.Hour))
+	resp, page = o.confirmPage(o.browser(), token)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "within the extended deadline: %s", page)
+
+	ahead.Store(0)
+	b := o.browser()
+	_, page = o.confirmPage(b, token)
+	resp, done := o.confirm(b, token, page, "")
+	require.Equal(t, http.StatusOK, resp.StatusCode, done)
+	assert.NotEqual(t, "pending_approval", o.status(id), "approved, and on its way to launch")
+	var expires time.Time
+	require.NoError(t, o.stack.Store.DB().Get(&expires, `SELECT expires FROM mail_links_used WHERE request_id = $1`, id))
+	assert.WithinDuration(t, first.Add(2*time.Hour), expires, time.Second, "the use is kept until the extended deadline")
 }

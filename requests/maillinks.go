@@ -25,6 +25,8 @@ type LinkTarget struct {
 	RecentLogin time.Duration
 	Deadline    *time.Time
 	StageName   string
+	// Expires is when the link stops working (approval.LinkStage.Expiry).
+	Expires time.Time
 }
 
 // CheckLink tells whether link, whose signature was verified, may be
@@ -50,18 +52,18 @@ func (s *Service) CheckLink(ctx context.Context, link approval.MailLink, session
 		return LinkTarget{}, approval.LinkUsed(link)
 	}
 	// Only a link still to be used is worth asking the workflow about.
-	status, current := approval.Status(r.Status), r.CurrentStage
+	at := linkStageOf(r)
 	if live := s.State(ctx, r); live != nil {
-		status, current = live.Status, nil
-		if live.Current() != nil {
+		at = approval.LinkStage{Status: live.Status}
+		if st := live.Current(); st != nil {
 			pos := live.CurrentStage
-			current = &pos
+			at.Open, at.Deadline, at.Extended = &pos, st.Deadline, st.Extended
 		}
 	}
-	if err := approval.CheckMailLink(link, s.cfg.Now(), sessionUser, status, current); err != nil {
+	if err := approval.CheckMailLink(link, s.cfg.Now(), sessionUser, at); err != nil {
 		return LinkTarget{}, err
 	}
-	t := LinkTarget{Request: r}
+	t := LinkTarget{Request: r, Expires: at.Expiry(link)}
 	if link.Stage < len(r.Stages) {
 		st := r.Stages[link.Stage]
 		t.RecentLogin, t.Deadline, t.StageName = st.RequireRecentLogin, st.Deadline, st.Name
@@ -69,7 +71,8 @@ func (s *Service) CheckLink(ctx context.Context, link approval.MailLink, session
 	return t, nil
 }
 
-// DecideByLink takes the decision link grants, as a (the link's user,
+// DecideByLink takes the decision link grants on the request of t (as
+// CheckLink found it), as a (the link's user,
 // signed in or not), with text (the reason of a rejection), through
 // Decide on channel email, bound to the link's stage: the workflow
 // refuses it (stage_not_open) if another stage opened since CheckLink. The link is claimed first, so that of two
@@ -77,15 +80,21 @@ func (s *Service) CheckLink(ctx context.Context, link approval.MailLink, session
 // approval.CodeLinkUsed; a decision the rules refuse, or that was not
 // sent, gives the link back so it can be tried again. Call CheckLink
 // first: DecideByLink does not repeat its checks.
-func (s *Service) DecideByLink(ctx context.Context, a Actor, link approval.MailLink, r store.Request, text string) (approval.Request, error) {
+func (s *Service) DecideByLink(ctx context.Context, a Actor, link approval.MailLink, t LinkTarget, text string) (approval.Request, error) {
 	if a.Username != link.User {
 		return approval.Request{}, &approval.Refusal{Code: approval.CodeLinkForwarded, Message: "this link was sent to " + link.User}
 	}
 	if s.cfg.MailLinks == nil {
 		return approval.Request{}, approval.LinkInvalid()
 	}
+	// The use is kept until the link expires, an extension of its stage
+	// included, so that it cannot be used again meanwhile.
+	expires := link.Expires
+	if t.Expires.After(expires) {
+		expires = t.Expires
+	}
 	err := s.cfg.MailLinks.ClaimMailLink(ctx, store.MailLinkUse{LinkID: link.ID, Username: link.User, RequestID: link.RequestID,
-		Stage: link.Stage, Action: string(link.Action), Expires: link.Expires})
+		Stage: link.Stage, Action: string(link.Action), Expires: expires})
 	if errors.Is(err, store.ErrConflict) {
 		return approval.Request{}, approval.LinkUsed(link)
 	}
@@ -94,7 +103,7 @@ func (s *Service) DecideByLink(ctx context.Context, a Actor, link approval.MailL
 	}
 	a.Channel = proof.ChannelEmail
 	stage := link.Stage
-	st, err := s.DecideStage(ctx, a, r, link.Action, text, stage)
+	st, err := s.DecideStage(ctx, a, t.Request, link.Action, text, stage)
 	var inFlight *InFlight
 	if err != nil && !errors.As(err, &inFlight) {
 		// Refused or not sent: nothing was decided with the link. Released
@@ -107,4 +116,15 @@ func (s *Service) DecideByLink(ctx context.Context, a Actor, link approval.MailL
 		}
 	}
 	return st, err
+}
+
+// linkStageOf is how the projection shows request r's stages to a mail
+// link: its status, open stage and that stage's deadline; it does not
+// keep extensions, so only the live state extends a link.
+func linkStageOf(r store.Request) approval.LinkStage {
+	at := approval.LinkStage{Status: approval.Status(r.Status), Open: r.CurrentStage}
+	if r.CurrentStage != nil && *r.CurrentStage >= 0 && *r.CurrentStage < len(r.Stages) {
+		at.Deadline = r.Stages[*r.CurrentStage].Deadline
+	}
+	return at
 }
