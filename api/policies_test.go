@@ -338,8 +338,9 @@ func TestAPI_Extend(t *testing.T) {
 }
 
 // An org admin escalates a request's open stage to another team through
-// the API: who may not is told so first, a team of no organization is a
-// field error, and the team's members may then decide through the API
+// the API: who may not is told so first, a team not of the request's
+// organization is refused unknown_team as by the update and the signal,
+// and the team's members may then decide through the API
 // (their roster read with the stage's escalation teams).
 func TestAPI_Escalate(t *testing.T) {
 	e := newEnv(t)
@@ -353,8 +354,9 @@ func TestAPI_Escalate(t *testing.T) {
 	out := e.must(http.StatusForbidden, approver, "POST", path+"escalate/", map[string]any{"approver_team": 999999})
 	assert.Equal(t, "not_allowed", out["code"], "who may not escalate is told so before the body is judged")
 	out = e.must(http.StatusBadRequest, orgAdmin, "POST", path+"escalate/", map[string]any{"approver_team": 999999})
-	assert.Contains(t, out, "approver_team")
-	e.must(http.StatusBadRequest, orgAdmin, "POST", path+"escalate/", map[string]any{"reason": "no team"})
+	assert.Equal(t, "unknown_team", out["code"], "the code the update and the signal answer too")
+	out = e.must(http.StatusBadRequest, orgAdmin, "POST", path+"escalate/", map[string]any{"reason": "no team"})
+	assert.Contains(t, out, "approver_team", "a field the body lacks")
 	e.must(http.StatusNotFound, "dave", "POST", path+"approve/", map[string]any{}) // not his to see before the escalation
 
 	out = e.must(http.StatusOK, orgAdmin, "POST", path+"escalate/", map[string]any{"approver_team": security, "reason": "sre is away"})

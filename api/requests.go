@@ -343,15 +343,16 @@ func (s *Server) escalate(c *gin.Context) error {
 	return nil
 }
 
-// checkEscalationTeam refuses a team that is not given or is not of the
-// request's organization, as a field error.
+// checkEscalationTeam refuses a body without a team as a field error, and
+// a team that is not of the request's organization as the workflow would
+// (approval.CodeUnknownTeam), before anything is sent.
 func (s *Server) checkEscalationTeam(c *gin.Context, r store.Request, team *int64) error {
 	if team == nil {
 		return fieldErrors{"approver_team": {"This field is required: the id of a team of the request's organization."}}.err()
 	}
 	t, err := s.d.Store.GetTeam(c.Request.Context(), *team)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && t.OrganizationID != r.OrganizationID) {
-		return fieldErrors{"approver_team": {"Give a team of the request's organization."}}.err()
+		return &approval.Refusal{Code: approval.CodeUnknownTeam, Message: fmt.Sprintf("team %d is not a team of the request's organization", *team)}
 	}
 	return err
 }
