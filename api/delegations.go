@@ -10,13 +10,12 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/countersign/countersign/access"
-	"github.com/countersign/countersign/requests"
+	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/store"
 )
 
@@ -89,10 +88,6 @@ func (s *Server) createDelegation(c *gin.Context) error {
 	// starts now is active in this answer already.
 	ctx, p, now := c.Request.Context(), caller(c), time.Now().Truncate(time.Microsecond)
 	errs := fieldErrors{}
-	starts := now
-	if b.Starts != nil {
-		starts = *b.Starts
-	}
 	switch {
 	case b.Delegate == nil:
 		errs.add("delegate", "This field is required.")
@@ -107,21 +102,12 @@ func (s *Server) createDelegation(c *gin.Context) error {
 			errs.add("delegate", "No active user with that id belongs to the delegator's organizations.")
 		}
 	}
-	switch {
-	case b.Ends == nil:
-		errs.add("ends", "This field is required (RFC 3339, e.g. 2027-03-01T00:00:00Z).")
-	case !b.Ends.After(now):
-		errs.add("ends", "Give a time in the future.")
-	case !b.Ends.After(starts):
-		errs.add("ends", "Give a time after starts.")
-	case b.Ends.Sub(starts) > requests.MaxDelegationSpan || b.Ends.Sub(now) > requests.MaxDelegationSpan:
-		errs.add("ends", "A delegation lasts at most 366 days and ends within 366 days from now.")
+	for field, problem := range approval.CheckDelegationTerms(b.Starts, b.Ends, deref(b.Reason), now) {
+		errs.add(field, problem)
 	}
-	switch reason := deref(b.Reason); {
-	case len(reason) > requests.MaxDelegationReason:
-		errs.add("reason", "Use at most 500 bytes.")
-	case strings.ContainsRune(reason, 0):
-		errs.add("reason", "A reason cannot hold a NUL character.")
+	starts := now
+	if b.Starts != nil {
+		starts = *b.Starts
 	}
 	if err := errs.err(); err != nil {
 		return err

@@ -3,27 +3,19 @@ package requests
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/countersign/countersign/store"
 )
 
-// Bounds on delegations, which every channel enforces.
-const (
-	// MaxDelegationSpan is the longest a delegation may last.
-	MaxDelegationSpan = 366 * 24 * time.Hour
-	// MaxOpenDelegations is how many delegations that have not ended one
-	// user may have.
-	MaxOpenDelegations = 20
-	// MaxDelegationReason bounds a delegation's reason, in bytes (the
-	// schema's bound).
-	MaxDelegationReason = 500
-)
+// MaxOpenDelegations is how many delegations that have not ended one user
+// may have (the terms of each are approval.CheckDelegationTerms').
+const MaxOpenDelegations = 20
 
 // Delegate records a delegation (n.MaxOpen is set to MaxOpenDelegations)
 // and tells the waiting requests its delegator may decide that who may
 // decide them changed, through ApproversChanged as membership changes do.
-// The caller has checked who asks and validated n. Errors are the store's
+// The caller has checked who asks and n (its terms with
+// approval.CheckDelegationTerms). Errors are the store's
 // (ErrLimit when the delegator has too many).
 func (s *Service) Delegate(ctx context.Context, n store.NewDelegation) (store.Delegation, error) {
 	n.MaxOpen = MaxOpenDelegations
