@@ -237,14 +237,7 @@ func (a *App) onAction(ctx context.Context, cb slack.InteractionCallback) {
 		return
 	}
 	if act.ActionID == actionReject {
-		if err := a.Requests.CheckDecision(ctx, actor, r, approval.ActionReject); err != nil {
-			a.refuse(ctx, channel, slackID, err)
-			return
-		}
-		meta := act.Value + "|" + channel + "|" + cb.Container.MessageTs
-		if _, err := a.Client.OpenViewContext(ctx, cb.TriggerID, rejectDialog(r, meta)); err != nil {
-			a.logger().Warn("opening the Slack reject dialog failed", "request_id", r.ID, "error", err)
-		}
+		a.openRejectDialog(ctx, cb, actor, r, act.Value, channel)
 		return
 	}
 	st, err := a.Requests.DecideStage(ctx, actor, r, approval.ActionApprove, "", stage)
@@ -253,6 +246,31 @@ func (a *App) onAction(ctx context.Context, cb slack.InteractionCallback) {
 		return
 	}
 	a.decided(ctx, r, actor, st, channel, cb.Container.MessageTs, "You approved")
+}
+
+// openRejectDialog opens the dialog that asks for a rejection's reason,
+// then asks the rules whether actor may reject r at all. Slack's trigger
+// expires 3 s after the click, and the rules' answer comes from the
+// workflow, which may take longer: so the dialog opens first and, when
+// the rules refuse, turns into the refusal (which also comes as an
+// ephemeral message, as every refusal does).
+func (a *App) openRejectDialog(ctx context.Context, cb slack.InteractionCallback, actor requests.Actor, r store.Request, value, channel string) {
+	meta := value + "|" + channel + "|" + cb.Container.MessageTs
+	opened, err := a.Client.OpenViewContext(ctx, cb.TriggerID, rejectDialog(r, meta))
+	if err != nil {
+		a.logger().Warn("opening the Slack reject dialog failed", "request_id", r.ID, "error", err)
+	}
+	refusal := a.Requests.CheckDecision(ctx, actor, r, approval.ActionReject)
+	if refusal == nil {
+		return
+	}
+	a.refuse(ctx, channel, cb.User.ID, refusal)
+	if err != nil {
+		return
+	}
+	if _, err := a.Client.UpdateViewContext(ctx, refusedDialog(r, a.refusalText(refusal)), "", opened.View.Hash, opened.View.ID); err != nil {
+		a.logger().Warn("showing a refusal in the Slack reject dialog failed", "request_id", r.ID, "error", err)
+	}
 }
 
 // onSubmission handles the reject dialog: its answer to Slack (the ack's
@@ -391,6 +409,20 @@ func rejectDialog(r store.Request, meta string) slack.ModalViewRequest {
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
 			slack.NewSectionBlock(mrkdwn(fmt.Sprintf("Reject request %d (%s) by %s.", r.ID, escape(cut(r.CatalogItemName, 100)), escape(r.RequesterUsername))), nil, nil),
 			slack.NewInputBlock(reasonBlock, plain("Reason"), nil, input),
+		}},
+	}
+}
+
+// refusedDialog is the reject dialog once the rules refused: why, and no
+// way to submit.
+func refusedDialog(r store.Request, why string) slack.ModalViewRequest {
+	return slack.ModalViewRequest{
+		Type:       slack.VTModal,
+		CallbackID: rejectCallback,
+		Title:      plain("Reject request"),
+		Close:      plain("Close"),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewSectionBlock(mrkdwn(fmt.Sprintf("You cannot reject request %d. %s", r.ID, why)), nil, nil),
 		}},
 	}
 }

@@ -3,6 +3,7 @@ package slackapp_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -208,8 +209,12 @@ func TestApp_RecentLoginIsRefusedFromSlack(t *testing.T) {
 	e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_approve", value(id, 0)))
 	eph := e.slack.WaitEphemeral("U0BOB", "(code: recent_login_required)")
 	assert.Contains(t, eph.Text, portal+"/ui/")
-	// Reject is refused before its dialog opens.
+	// Reject's dialog opens at once (Slack's trigger expires in 3 s, the
+	// rules ask the workflow), then turns into the refusal.
 	e.ackNull(e.slack.Click("U0BOB", bobs, "countersign_reject", value(id, 0)))
+	refused := e.slack.WaitViewUpdated(1)
+	assert.Nil(t, refused.View["submit"], "nothing to submit")
+	assert.Contains(t, fmt.Sprint(refused.View["blocks"]), "recent_login_required")
 	testkit.Eventually(t, 10*time.Second, "the second refusal", func() bool {
 		n := 0
 		for _, x := range e.slack.Ephemerals() {

@@ -1,7 +1,7 @@
 // Package slacktest is a local stand-in for Slack in tests, written from
 // Slack's published documents: the Web API methods Countersign calls
 // (apps.connections.open, conversations.open, chat.postMessage,
-// chat.update, chat.postEphemeral, views.open, users.info) and the Socket
+// chat.update, chat.postEphemeral, views.open, views.update, users.info) and the Socket
 // Mode WebSocket (hello, envelopes {envelope_id, type, payload,
 // accepts_response_payload}, acks {envelope_id, payload}, disconnect).
 // Tests drive it as Slack would: a user clicks a button, submits a dialog
@@ -53,11 +53,13 @@ type Ephemeral struct {
 	Channel, User, Text string
 }
 
-// View is a views.open call.
+// View is a views.open call, and how many views.update calls replaced it
+// since.
 type View struct {
 	TriggerID string
 	ID        string
 	View      map[string]any
+	Updates   int
 }
 
 // Server is the stand-in; its URL + "/api/" is the Web API base URL.
@@ -89,6 +91,7 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("POST /api/chat.update", s.web(s.update))
 	mux.HandleFunc("POST /api/chat.postEphemeral", s.web(s.postEphemeral))
 	mux.HandleFunc("POST /api/views.open", s.web(s.viewsOpen))
+	mux.HandleFunc("POST /api/views.update", s.web(s.viewsUpdate))
 	mux.HandleFunc("POST /api/users.info", s.web(s.usersInfo))
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {
@@ -465,6 +468,57 @@ func (s *Server) viewsOpen(w http.ResponseWriter, a map[string]any) {
 	s.changed.Broadcast()
 	s.mu.Unlock()
 	ok(w, map[string]any{"view": view})
+}
+
+// viewsUpdate replaces an open view, found by view_id (Slack also takes
+// an external_id, which Countersign does not use), keeping its id; a hash
+// that is not the view's answers hash_conflict.
+func (s *Server) viewsUpdate(w http.ResponseWriter, a map[string]any) {
+	id := str(a, "view_id")
+	var view map[string]any
+	switch v := a["view"].(type) {
+	case map[string]any:
+		view = v
+	case string:
+		json.Unmarshal([]byte(v), &view)
+	}
+	if id == "" || view == nil {
+		fail(w, "invalid_arguments")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.views {
+		if s.views[i].ID != id {
+			continue
+		}
+		if h := str(a, "hash"); h != "" && h != str(s.views[i].View, "hash") {
+			fail(w, "hash_conflict")
+			return
+		}
+		view["id"] = id
+		s.views[i].View = view
+		s.views[i].Updates++
+		s.changed.Broadcast()
+		ok(w, map[string]any{"view": view})
+		return
+	}
+	fail(w, "not_found")
+}
+
+// WaitViewUpdated waits until the n-th (from 1) dialog opened was updated
+// and answers it as it stands.
+func (s *Server) WaitViewUpdated(n int) View {
+	s.t.Helper()
+	var out View
+	s.wait(func() bool {
+		if len(s.views) >= n && s.views[n-1].Updates > 0 {
+			out = s.views[n-1]
+			return true
+		}
+		return false
+	}, fmt.Sprintf("dialog %d to be updated", n))
+	return out
 }
 
 func (s *Server) usersInfo(w http.ResponseWriter, a map[string]any) {
