@@ -67,7 +67,7 @@ func (s *Server) authenticateCaller(c *gin.Context, checkCSRF bool) {
 		abort(c, err)
 		return
 	}
-	c.Set(string(keyPrincipal), principal(user, roles))
+	c.Set(string(keyPrincipal), requests.PrincipalOf(user, roles))
 	c.Set(string(keyRoles), roles)
 	channel := proof.ChannelAPI
 	if fromCookie {
@@ -110,14 +110,6 @@ func (s *Server) userForToken(ctx context.Context, token string) (store.User, er
 
 func (s *Server) unauthorized(c *gin.Context) {
 	abort(c, refuse(notAuthenticated, "Authentication credentials were not provided or are not valid."))
-}
-
-func principal(u store.User, r store.Roles) access.Principal {
-	p := access.Principal{UserID: u.ID, Username: u.Username, IsSuperuser: u.IsSuperuser, AdminOf: r.AdminOf, MemberOf: r.MemberOf}
-	for _, t := range r.Teams {
-		p.Teams = append(p.Teams, t.ID)
-	}
-	return p
 }
 
 func principalOf(c *gin.Context) (access.Principal, bool) {

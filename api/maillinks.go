@@ -84,7 +84,7 @@ func (m mailLinks) Confirm(ctx context.Context, token, sessionID, reason string)
 	if err != nil {
 		return web.MailDecision{}, m.refusal(err)
 	}
-	a := requests.Actor{Principal: principal(u, roles), Teams: roles.Teams}
+	a := requests.Actor{Principal: requests.PrincipalOf(u, roles), Teams: roles.Teams}
 	if sess != nil {
 		at := sess.AuthTime
 		a.SignedInAt = &at

@@ -59,3 +59,13 @@ func TestCapabilitiesOf_Projection(t *testing.T) {
 		})
 	}
 }
+
+func TestPrincipalOf(t *testing.T) {
+	u := store.User{ID: 7, Username: "bob", IsSuperuser: false}
+	roles := store.Roles{Teams: []store.TeamRef{{ID: 3, Name: "sre", OrganizationID: 1}, {ID: 5, Name: "ops", OrganizationID: 2}},
+		AdminOf: []int64{2}, MemberOf: []int64{1, 2}}
+	p := requests.PrincipalOf(u, roles)
+	assert.Equal(t, access.Principal{UserID: 7, Username: "bob", Teams: []int64{3, 5}, AdminOf: []int64{2}, MemberOf: []int64{1, 2}}, p)
+	assert.True(t, p.Admin(2))
+	assert.False(t, p.Admin(1))
+}

@@ -107,6 +107,16 @@ func New(cfg Config) *Service {
 // Close waits for the work started after answering to finish.
 func (s *Service) Close() { s.bg.Wait() }
 
+// PrincipalOf is user u with roles r as the access rules see them: the one
+// way every channel builds who acts.
+func PrincipalOf(u store.User, r store.Roles) access.Principal {
+	p := access.Principal{UserID: u.ID, Username: u.Username, IsSuperuser: u.IsSuperuser, AdminOf: r.AdminOf, MemberOf: r.MemberOf}
+	for _, t := range r.Teams {
+		p.Teams = append(p.Teams, t.ID)
+	}
+	return p
+}
+
 // Actor is who calls the service, and through which channel.
 type Actor struct {
 	access.Principal

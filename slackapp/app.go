@@ -184,12 +184,8 @@ func (a *App) who(ctx context.Context, slackID string) (requests.Actor, error) {
 	if err != nil {
 		return requests.Actor{}, err
 	}
-	p := access.Principal{UserID: u.ID, Username: u.Username, IsSuperuser: u.IsSuperuser, AdminOf: roles.AdminOf, MemberOf: roles.MemberOf}
-	for _, t := range roles.Teams {
-		p.Teams = append(p.Teams, t.ID)
-	}
 	// No interactive sign-in: a stage requiring a recent one refuses.
-	return requests.Actor{Principal: p, Teams: roles.Teams, Channel: proof.ChannelSlack}, nil
+	return requests.Actor{Principal: requests.PrincipalOf(u, roles), Teams: roles.Teams, Channel: proof.ChannelSlack}, nil
 }
 
 func (a *App) linkByEmail(ctx context.Context, slackID string) (store.User, error) {
