@@ -447,14 +447,7 @@ func (s *Server) postEphemeral(w http.ResponseWriter, a map[string]any) {
 }
 
 func (s *Server) viewsOpen(w http.ResponseWriter, a map[string]any) {
-	trigger := str(a, "trigger_id")
-	var view map[string]any
-	switch v := a["view"].(type) {
-	case map[string]any:
-		view = v
-	case string:
-		json.Unmarshal([]byte(v), &view)
-	}
+	trigger, view := str(a, "trigger_id"), viewArg(a)
 	if trigger == "" || view == nil {
 		fail(w, "invalid_arguments")
 		return
@@ -470,18 +463,24 @@ func (s *Server) viewsOpen(w http.ResponseWriter, a map[string]any) {
 	ok(w, map[string]any{"view": view})
 }
 
-// viewsUpdate replaces an open view, found by view_id (Slack also takes
-// an external_id, which Countersign does not use), keeping its id; a hash
-// that is not the view's answers hash_conflict.
-func (s *Server) viewsUpdate(w http.ResponseWriter, a map[string]any) {
-	id := str(a, "view_id")
+// viewArg is the view argument of views.open and views.update: JSON in
+// a form field, or an object in a JSON body; nil when neither.
+func viewArg(a map[string]any) map[string]any {
 	var view map[string]any
 	switch v := a["view"].(type) {
 	case map[string]any:
 		view = v
 	case string:
-		json.Unmarshal([]byte(v), &view)
+		_ = json.Unmarshal([]byte(v), &view)
 	}
+	return view
+}
+
+// viewsUpdate replaces an open view, found by view_id (Slack also takes
+// an external_id, which Countersign does not use), keeping its id; a hash
+// that is not the view's answers hash_conflict.
+func (s *Server) viewsUpdate(w http.ResponseWriter, a map[string]any) {
+	id, view := str(a, "view_id"), viewArg(a)
 	if id == "" || view == nil {
 		fail(w, "invalid_arguments")
 		return
