@@ -123,5 +123,13 @@ func decisionView(link approval.MailLink, t requests.LinkTarget, status string) 
 		User: link.User, Action: string(link.Action), RequestID: link.RequestID,
 		CatalogItem: t.Request.CatalogItemName, Requester: t.Request.RequesterUsername, Justification: t.Request.Justification,
 		Stage: t.StageName, Deadline: deadline, Status: status,
+		Answers: requests.AnswerLines(t.Request, maxMailAnswers, maxMailAnswerRunes),
 	}
 }
+
+// The confirm page shows at most maxMailAnswers answers, each cut to
+// maxMailAnswerRunes; the portal shows them all.
+const (
+	maxMailAnswers     = 50
+	maxMailAnswerRunes = 300
+)

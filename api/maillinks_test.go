@@ -70,6 +70,7 @@ func TestMailLinks(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, page)
 		assert.Contains(t, page, "Approve request")
 		assert.Contains(t, page, "stuck workers")
+		assert.Contains(t, page, "<li>service_name: worker</li>", "what is decided: the answers")
 		assert.Equal(t, "pending_approval", o.status(id), "a GET never decides")
 
 		resp, done := o.confirm(b, token, page, "fine by mail")

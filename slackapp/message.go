@@ -1,9 +1,7 @@
 package slackapp
 
 import (
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
 )
 
@@ -56,7 +55,7 @@ type card struct {
 // them (password answers are stored masked, as "$encrypted$").
 func newCard(r store.Request, stage string, deadline *time.Time, portal string) card {
 	c := card{RequestID: r.ID, CatalogItem: r.CatalogItemName, Requester: r.RequesterUsername,
-		Justification: r.Justification, Answers: answers(r), Stage: stage, Deadline: deadline,
+		Justification: r.Justification, Answers: requests.AnswerLines(r, maxAnswers, maxValueRunes), Stage: stage, Deadline: deadline,
 		OpenURL: requestURL(portal, r.ID)}
 	if r.CurrentStage != nil {
 		c.Position = *r.CurrentStage
@@ -67,48 +66,6 @@ func newCard(r store.Request, stage string, deadline *time.Time, portal string) 
 // requestURL is request id's page in the portal at base.
 func requestURL(base string, id int64) string {
 	return strings.TrimRight(base, "/") + "/ui/requests/" + strconv.FormatInt(id, 10)
-}
-
-// answers lists r's answers, "name: value" and "node / name: value",
-// sorted, cut to the message's bounds.
-func answers(r store.Request) []string {
-	var out []string
-	var vars map[string]any
-	if json.Unmarshal(r.ExtraVars, &vars) == nil {
-		for _, k := range sortedKeys(vars) {
-			out = append(out, k+": "+show(vars[k]))
-		}
-	}
-	var nodes map[string]map[string]any
-	if json.Unmarshal(r.NodeSurveyData, &nodes) == nil {
-		for _, n := range sortedKeys(nodes) {
-			for _, k := range sortedKeys(nodes[n]) {
-				out = append(out, n+" / "+k+": "+show(nodes[n][k]))
-			}
-		}
-	}
-	if len(out) > maxAnswers {
-		out = append(out[:maxAnswers], fmt.Sprintf("… and %d more in the portal", len(out)-maxAnswers))
-	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// show is an answer as text: a string as it is, anything else as JSON.
-func show(v any) string {
-	if s, ok := v.(string); ok {
-		return cut(s, maxValueRunes)
-	}
-	b, _ := json.Marshal(v)
-	return cut(string(b), maxValueRunes)
 }
 
 // cut keeps the first n runes of s, marking a cut with an ellipsis.

@@ -31,6 +31,9 @@ type MailDecision struct {
 	Justification string
 	Stage         string
 	Deadline      *time.Time
+	// Answers are the request's answers as lines of text, password answers
+	// masked (requests.AnswerLines).
+	Answers []string
 	// Status is the request's status after a confirmed decision.
 	Status string
 }
