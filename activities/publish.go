@@ -168,7 +168,7 @@ events:
 				retryable = fmt.Errorf("no time left in this attempt for notification %d: %w", i, dctx.Err())
 				break events
 			}
-			err := ch.Notifier.Notify(dctx, n)
+			err := a.notify(dctx, ch, n, delivered, key)
 			switch {
 			case err == nil:
 				delivered[key] = true
@@ -183,12 +183,37 @@ events:
 	return retryable
 }
 
+// notify delivers n through ch. A channel that serves each recipient on
+// its own (notify.RecipientNotifier: mail) is given only the recipients
+// it has not served in an earlier attempt, and each it serves is noted in
+// delivered under key + "/" + username, so that a retry after a partial
+// failure reaches only the others.
+func (a *Activities) notify(ctx context.Context, ch notify.Channel, n notify.Notification, delivered deliveries, key string) error {
+	rn, ok := ch.Notifier.(notify.RecipientNotifier)
+	if !ok {
+		return ch.Notifier.Notify(ctx, n)
+	}
+	rest := make([]notify.Recipient, 0, len(n.Recipients))
+	for _, r := range n.Recipients {
+		if !delivered[key+"/"+r.Username] {
+			rest = append(rest, r)
+		}
+	}
+	n.Recipients = rest
+	served, err := rn.NotifyRecipients(ctx, n)
+	for _, u := range served {
+		delivered[key+"/"+u] = true
+	}
+	return err
+}
+
 // deliveries are the notifications of a publication that went out, as
 // deliveryKey names them; attempts record them in their heartbeat.
 type deliveries map[string]bool
 
 // deliveryKey names the delivery of a publication's i-th event through a
-// channel.
+// channel; with "/" and a username appended, its delivery to that
+// recipient, for channels that serve recipients one by one.
 func deliveryKey(channel string, i int) string {
 	return channel + "/" + strconv.Itoa(i)
 }

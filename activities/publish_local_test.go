@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,4 +80,56 @@ func TestActivities_PublishLocally(t *testing.T) {
 		assert.Empty(t, hook.Sent(), "no notification about a state that is not shown")
 		assert.Equal(t, int64(3), seqOf())
 	})
+}
+
+// recipientNotifier serves recipients one by one, failing those fail
+// names (once each), as mail does.
+type recipientNotifier struct {
+	mu   sync.Mutex
+	fail map[string]bool
+	sent []string // username/kind
+}
+
+func (n *recipientNotifier) Notify(ctx context.Context, msg notify.Notification) error {
+	_, err := n.NotifyRecipients(ctx, msg)
+	return err
+}
+
+func (n *recipientNotifier) NotifyRecipients(_ context.Context, msg notify.Notification) ([]string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var served []string
+	var err error
+	for _, r := range msg.Recipients {
+		if n.fail[r.Username] {
+			n.fail[r.Username] = false
+			err = errors.New("451 try later")
+			continue
+		}
+		n.sent = append(n.sent, r.Username+"/"+string(msg.Kind))
+		served = append(served, r.Username)
+	}
+	return served, err
+}
+
+// A channel that serves recipients one by one is retried only for those
+// it missed, across the local attempt and the Publish activity alike.
+func TestActivities_PublishRetriesOnlyMissedRecipients(t *testing.T) {
+	s := testkit.NewStack(t, awxsim.Config{})
+	in := s.Create(t, testkit.RestartService(s.Stage("SRE", "sre", 2, 72*time.Hour, 24*time.Hour)))
+	r := pendingRequest(t, s, in.RequestID, in.Plan)
+	events := []activities.Event{{Kind: notify.KindPending, Recipients: []string{"bob", "carol"}, Stage: 0}}
+	mail := &recipientNotifier{fail: map[string]bool{"bob": true}}
+	acts := withNotifier(s, nil)
+	acts.Channels = []notify.Channel{{Name: "mail", Notifier: mail}}
+
+	v, err := activityEnv(acts).ExecuteLocalActivity(acts.PublishLocally, activities.PublishInput{Seq: 2, Request: *r, Events: events})
+	require.NoError(t, err)
+	var out activities.PublishOutcome
+	require.NoError(t, v.Get(&out))
+	assert.Equal(t, activities.PublishOutcome{Pending: true, Delivered: map[string]bool{"mail/0/carol": true}}, out)
+
+	_, err = activityEnv(acts).ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 2, Request: *r, Events: events, NotifyOnly: true, Delivered: out.Delivered})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"carol/pending", "bob/pending"}, mail.sent, "carol once, bob on the retry")
 }

@@ -107,15 +107,24 @@ func New(rawURL, from string) (*Sender, error) {
 // Addr is the server's host:port.
 func (s *Sender) Addr() string { return s.addr }
 
-// Notify sends one mail about n to each recipient with an e-mail address.
-// A recipient whose address is invalid is skipped. An error wraps
-// notify.ErrPermanent when the server refused the message for good (5xx).
-// Delivery is at least once: a retry after a partial failure sends again
-// to recipients already served; Message-ID stays the same.
+// Notify sends one mail about n to each recipient with an e-mail address
+// (NotifyRecipients, forgetting who was served).
 func (s *Sender) Notify(ctx context.Context, n notify.Notification) error {
+	_, err := s.NotifyRecipients(ctx, n)
+	return err
+}
+
+// NotifyRecipients sends one mail about n to each recipient with an
+// e-mail address, in one SMTP session, and answers the usernames served:
+// those whose mail the server took, and those it refused for good (5xx).
+// A recipient whose address is invalid is skipped. A failure for one
+// recipient does not stop the others; the error then wraps
+// notify.ErrPermanent only when every failure was a refusal for good.
+// Message-ID stays the same across retries.
+func (s *Sender) NotifyRecipients(ctx context.Context, n notify.Notification) ([]string, error) {
 	type out struct {
-		to  string
-		msg []byte
+		user, to string
+		msg      []byte
 	}
 	var msgs []out
 	for _, r := range n.Recipients {
@@ -129,30 +138,57 @@ func (s *Sender) Notify(ctx context.Context, n notify.Notification) error {
 		var links *Links
 		if s.Links != nil && (n.Kind == notify.KindPending || n.Kind == notify.KindReminder) {
 			if links, err = s.Links(n, r); err != nil {
-				return fmt.Errorf("decision links for %s: %w", r.Username, err)
+				return nil, fmt.Errorf("decision links for %s: %w", r.Username, err)
 			}
 		}
 		msg, err := s.compose(n, r, to, links)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		msgs = append(msgs, out{to: to.Address, msg: msg})
+		msgs = append(msgs, out{user: r.Username, to: to.Address, msg: msg})
 	}
 	if len(msgs) == 0 {
-		return nil
+		return nil, nil
 	}
 	c, err := s.dial(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer c.Close()
+	var served []string
+	var refused, retry error
 	for _, m := range msgs {
-		if err := c.SendMail(s.from.Address, []string{m.to}, bytes.NewReader(m.msg)); err != nil {
-			return s.classify(err)
+		err := c.SendMail(s.from.Address, []string{m.to}, bytes.NewReader(m.msg))
+		if err == nil {
+			served = append(served, m.user)
+			continue
+		}
+		err = fmt.Errorf("to %s: %w", m.user, s.classify(err))
+		if errors.Is(err, notify.ErrPermanent) {
+			served, refused = append(served, m.user), errors.Join(refused, err)
+		} else {
+			retry = errors.Join(retry, err)
+		}
+		// The failed transaction is abandoned before the next one; a
+		// session that cannot do that leaves the rest to the retry.
+		if rerr := c.Reset(); rerr != nil {
+			return served, transient(errors.Join(retry, fmt.Errorf("the SMTP session ended: %s", s.classify(rerr))), refused)
 		}
 	}
 	_ = c.Quit()
-	return nil
+	if retry != nil {
+		return served, transient(retry, refused)
+	}
+	return served, refused
+}
+
+// transient is retry, naming the recipients refused for good without
+// wrapping their notify.ErrPermanent: some recipients are left to retry.
+func transient(retry, refused error) error {
+	if refused == nil {
+		return retry
+	}
+	return fmt.Errorf("%w; refused for good: %s", retry, refused)
 }
 
 // dial opens an SMTP session, with TLS and authentication as configured.

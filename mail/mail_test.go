@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -148,4 +150,46 @@ func TestNew(t *testing.T) {
 			assert.NotContains(t, err.Error(), "top-secret")
 		})
 	}
+}
+
+// One recipient's failure does not cost the others their mail, and says
+// who was served, so that a retry mails only the rest: a refusal for good
+// counts as served; a temporary one is left to the retry.
+func TestSender_NotifyRecipients_PartialFailure(t *testing.T) {
+	var mu sync.Mutex
+	answer := map[string]error{
+		"bob@acme.example": &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"},
+	}
+	c, err := catcher.Listen("127.0.0.1:0", catcher.Options{Refuse: func(to string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return answer[to]
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	s, err := mail.New("smtp://"+c.Addr(), "countersign@acme.example")
+	require.NoError(t, err)
+
+	served, err := s.NotifyRecipients(context.Background(), pending())
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, notify.ErrPermanent), "bob may get it on a retry")
+	assert.Contains(t, err.Error(), "to bob")
+	assert.Equal(t, []string{"carol"}, served, "carol after bob's failure")
+	_, ok := c.Wait(1, 5*time.Second)
+	require.True(t, ok)
+
+	mu.Lock()
+	answer["bob@acme.example"] = nil
+	answer["carol@acme.example"] = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	mu.Unlock()
+	served, err = s.NotifyRecipients(context.Background(), pending())
+	assert.ErrorIs(t, err, notify.ErrPermanent, "nobody left to retry")
+	assert.Equal(t, []string{"bob", "carol"}, served, "carol refused for good counts as served")
+
+	mu.Lock()
+	answer["bob@acme.example"] = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+	mu.Unlock()
+	_, err = s.NotifyRecipients(context.Background(), pending())
+	assert.False(t, errors.Is(err, notify.ErrPermanent), "bob is still to retry, whatever carol's refusal")
+	assert.Contains(t, err.Error(), "refused for good")
 }

@@ -78,6 +78,16 @@ type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
 }
 
+// RecipientNotifier is a Notifier that serves each recipient on its own
+// (one mail each): NotifyRecipients says which recipients it served (by
+// username; refused for good counts as served), so that a retry after a
+// partial failure serves only the others. Its error is as Notify's: it
+// wraps ErrPermanent only when no recipient is left to retry.
+type RecipientNotifier interface {
+	Notifier
+	NotifyRecipients(ctx context.Context, n Notification) (served []string, err error)
+}
+
 // Channel is one way notifications reach people (the webhook or the log,
 // mail, chat), named for logs and for remembering, across the retries of
 // a publication, which deliveries went out. Names must be unique among the

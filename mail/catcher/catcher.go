@@ -43,6 +43,10 @@ type Message struct {
 type Options struct {
 	TLS   *tls.Config
 	Users map[string]string
+	// Refuse, when set, may refuse a recipient (RCPT TO) with the error it
+	// answers, an *smtp.SMTPError for a reply code: for tests of
+	// senders' failures.
+	Refuse func(to string) error
 }
 
 // Catcher receives mail on a loopback port until Close.
@@ -159,6 +163,11 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.c.opts.Refuse != nil {
+		if err := s.c.opts.Refuse(to); err != nil {
+			return err
+		}
+	}
 	s.to = append(s.to, to)
 	return nil
 }
