@@ -34,6 +34,21 @@ func TestDelegation_StartAndEndReachAWaitingStage(t *testing.T) {
 	assert.Len(t, h.world.rosterCalls, 3, "the stage's opening, the start, the end")
 }
 
+// The database's clock a little behind the workflow's: the roster read
+// when the delegation's timer fires still names its start, and the stage
+// looks again a moment later instead of never.
+func TestDelegation_StartSeenLateByTheDatabase(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.world.rosterLag = 300 * time.Millisecond
+	h.world.delegations = []approval.Delegation{{Delegator: "bob", Delegate: "dave", Starts: epoch.Add(2 * time.Hour), Ends: epoch.Add(5 * time.Hour)}}
+	during := h.stateAt(3 * time.Hour)
+	h.updateAt(4*time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"})
+	res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, 0))))
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	assert.Equal(t, []string{"bob", "carol", "dave", "frank"}, during.EligibleApprovers, "dave, once the database saw the start")
+}
+
 // Without delegations no roster names a change, and no timer beyond the
 // stage's own is set: requests recorded before delegations replay.
 func TestDelegation_NoneSetsNoTimer(t *testing.T) {

@@ -46,6 +46,9 @@ type fakeWorld struct {
 	// store's do.
 	delegations []approval.Delegation
 	now         func() time.Time
+	// rosterLag sets the database's clock, which rosters are read on,
+	// that much behind the workflow's.
+	rosterLag time.Duration
 
 	rosterCalls []activities.RosterInput
 	// rosterGates, when set, make the nth roster call wait for its channel.
@@ -142,12 +145,13 @@ func (f *fakeWorld) addDelegations(r *approval.Roster) {
 	if len(deciders) == 0 {
 		deciders = r.OrgAdmins
 	}
+	now := f.now().Add(-f.rosterLag)
 	for _, d := range f.delegations {
-		if !slices.Contains(deciders, d.Delegator) || !d.Ends.After(f.now()) {
+		if !slices.Contains(deciders, d.Delegator) || !d.Ends.After(now) {
 			continue
 		}
 		change := d.Ends
-		if d.Starts.After(f.now()) {
+		if d.Starts.After(now) {
 			change = d.Starts
 		} else {
 			r.Delegations = append(r.Delegations, d)

@@ -46,7 +46,12 @@ func (s *requestRun) waitStage() {
 		if s.req.Current() == nil {
 			return
 		}
-		refresh.adopt()
+		if refresh.adopt() {
+			// A roster read since the timer fired may still name the time
+			// it fired for (the database's clock a little behind): the
+			// timer is set for it again, at least minDelegationWake on.
+			delegations.done = time.Time{}
+		}
 		if delegations.fired() {
 			s.rosterWanted++ // resolved again when the loop comes round
 		}
@@ -70,8 +75,9 @@ type delegationTimer struct {
 	fut    workflow.Future
 	cancel workflow.CancelFunc
 	at     time.Time
-	// done is the last time it woke for; the same time named again (the
-	// roster not yet resolved anew) sets no timer.
+	// done is the last time it woke for; the same time named again by the
+	// roster of before (not resolved anew yet) sets no timer. A roster
+	// resolved since clears it.
 	done time.Time
 }
 
@@ -198,13 +204,13 @@ func (r *rosterRefresh) ready() bool {
 	return r.fut.IsReady()
 }
 
-// adopt applies the roster of a resolution that answered; one that failed
-// (canceled with the workflow) changes nothing, and one that read other
-// escalation teams than the stage has now (it escalated meanwhile) is
-// asked again.
-func (r *rosterRefresh) adopt() {
+// adopt applies the roster of a resolution that answered, and says so;
+// one that failed (canceled with the workflow) changes nothing, and one
+// that read other escalation teams than the stage has now (it escalated
+// meanwhile) is asked again.
+func (r *rosterRefresh) adopt() (adopted bool) {
 	if r.fut == nil || !r.fut.IsReady() {
-		return
+		return false
 	}
 	var roster approval.Roster
 	if !slices.Equal(r.teams, r.s.req.Stages[r.stage].EscalationTeams()) {
@@ -212,8 +218,10 @@ func (r *rosterRefresh) adopt() {
 	} else if err := r.fut.Get(r.s.ctx, &roster); err == nil {
 		r.s.req.SetRoster(roster, workflow.Now(r.s.ctx))
 		r.s.changed()
+		adopted = true
 	}
 	r.fut, r.cancel = nil, nil
+	return adopted
 }
 
 // stop cancels a resolution still running.
