@@ -291,7 +291,7 @@ func loopback(host string) bool {
 func (s *Sender) compose(n notify.Notification, r notify.Recipient, to *mail.Address, links *Links) ([]byte, error) {
 	view := mailView{N: n, To: r, Links: links}
 	if s.PortalURL != "" {
-		view.Open = fmt.Sprintf("%s/ui/#/requests/%d", strings.TrimRight(s.PortalURL, "/"), n.RequestID)
+		view.Open = notify.RequestPage(s.PortalURL, n.RequestID)
 	}
 	var text, html bytes.Buffer
 	if err := textBody.Execute(&text, view); err != nil {

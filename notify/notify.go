@@ -7,7 +7,9 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -124,4 +126,11 @@ func (l Log) Notify(ctx context.Context, n Notification) error {
 		"id", n.ID, "kind", string(n.Kind), "request_id", n.RequestID, "status", n.Status,
 		"recipients", users, "subject", n.Subject)
 	return nil
+}
+
+// RequestPage is request id's page in the portal at portal (its base
+// URL), for links in notifications: the portal is one page whose
+// fragment routes, so a request is /ui/#/requests/<id>.
+func RequestPage(portal string, id int64) string {
+	return fmt.Sprintf("%s/ui/#/requests/%d", strings.TrimRight(portal, "/"), id)
 }

@@ -114,7 +114,7 @@ func TestApp_ApproveFromSlack(t *testing.T) {
 	carols := e.dm("U0CAROL", id)
 	assert.Contains(t, string(bobs.Blocks), "SRE review")
 	assert.Contains(t, string(bobs.Blocks), "env_name: demo-env")
-	assert.Contains(t, string(bobs.Blocks), portal+"/ui/requests/"+strconv.FormatInt(id, 10))
+	assert.Contains(t, string(bobs.Blocks), portal+"/ui/#/requests/"+strconv.FormatInt(id, 10))
 	for _, m := range e.slack.Messages() {
 		assert.NotEqual(t, "DU0ALICE", m.Channel, "the requester is not asked to decide her own request")
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
 )
@@ -56,16 +57,11 @@ type card struct {
 func newCard(r store.Request, stage string, deadline *time.Time, portal string) card {
 	c := card{RequestID: r.ID, CatalogItem: r.CatalogItemName, Requester: r.RequesterUsername,
 		Justification: r.Justification, Answers: requests.AnswerLines(r, maxAnswers, maxValueRunes), Stage: stage, Deadline: deadline,
-		OpenURL: requestURL(portal, r.ID)}
+		OpenURL: notify.RequestPage(portal, r.ID)}
 	if r.CurrentStage != nil {
 		c.Position = *r.CurrentStage
 	}
 	return c
-}
-
-// requestURL is request id's page in the portal at base.
-func requestURL(base string, id int64) string {
-	return strings.TrimRight(base, "/") + "/ui/requests/" + strconv.FormatInt(id, 10)
 }
 
 // cut keeps the first n runes of s, marking a cut with an ellipsis.

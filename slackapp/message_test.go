@@ -38,7 +38,7 @@ func TestCard(t *testing.T) {
 	assert.Equal(t, []string{"env_name: demo", "ttl_days: 7", "create-database / db_password: $encrypted$", "create-database / db_size: small"}, c.Answers)
 	assert.Contains(t, text, "SRE review")
 	assert.Contains(t, text, "2026-12-05T10:00:00Z", "the deadline's fallback text")
-	assert.Contains(t, text, `"url":"https://cs.example/ui/requests/7"`)
+	assert.Contains(t, text, `"url":"https://cs.example/ui/#/requests/7"`, "a page the portal serves (web.TestPortal_ServesTheRequestPageNotificationsLinkTo)")
 	assert.Contains(t, text, `"action_id":"`+actionApprove+`"`)
 	assert.Contains(t, text, `"value":"7:0"`)
 	assert.Contains(t, text, "&lt;!channel&gt; &amp; co", "what a requester typed cannot mention or link")

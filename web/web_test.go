@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/web"
 )
 
@@ -374,4 +375,17 @@ func TestNextRoute(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, web.NextRoute(tc.in), tc.in)
 	}
+}
+
+// The address mails and Slack messages give for a request is one the
+// portal serves (the request itself is a route of the page's fragment).
+func TestPortal_ServesTheRequestPageNotificationsLinkTo(t *testing.T) {
+	p := newPortal(false)
+	u, err := url.Parse(notify.RequestPage("https://cs.example/", 7))
+	require.NoError(t, err)
+	assert.Equal(t, "/requests/7", u.Fragment)
+	resp, _ := do(t, p, httptest.NewRequest("GET", u.Path, nil))
+	assert.Less(t, resp.StatusCode, 400, "GET %s", u.Path)
+	resp, _ = do(t, p, httptest.NewRequest("GET", "/ui/requests/7", nil))
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "a request is no path of its own")
 }
