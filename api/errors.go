@@ -193,7 +193,7 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 		return refusalStatus(refusal), Problem{Detail: refusal.Message, Code: string(refusal.Code)}
 	case errors.Is(err, store.ErrUnavailable):
 		s.logFor(c).Warn("database unavailable", "error", err)
-		return http.StatusServiceUnavailable, detail("The database is unavailable; try again shortly.")
+		return http.StatusServiceUnavailable, detail(databaseUnavailable)
 	case errors.Is(err, context.Canceled):
 		// The caller went away; nobody reads this answer.
 		return http.StatusServiceUnavailable, detail("The request was canceled.")
@@ -211,7 +211,7 @@ func (s *Server) errorResponse(c *gin.Context, err error) (int, any) {
 		return http.StatusBadRequest, detail("Invalid input.")
 	case temporalUnavailable(err):
 		s.logFor(c).Warn("temporal unavailable", "error", err)
-		return http.StatusServiceUnavailable, detail("Temporal is unavailable; try again shortly.")
+		return http.StatusServiceUnavailable, detail(temporalUnavailableMessage)
 	case errors.As(err, &notFound):
 		return http.StatusNotFound, detail("Not found.")
 	}
@@ -296,10 +296,18 @@ func mailRefusal(err error) *web.MailRefusal {
 	case errors.Is(err, store.ErrNotFound):
 		return &web.MailRefusal{Status: http.StatusNotFound, Code: "not_found", Message: "The request this link was sent for no longer exists."}
 	case errors.Is(err, store.ErrUnavailable):
-		return &web.MailRefusal{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "The database is unavailable; try again shortly."}
+		return &web.MailRefusal{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: databaseUnavailable}
+	case temporalUnavailable(err):
+		return &web.MailRefusal{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: temporalUnavailableMessage}
 	}
 	return nil
 }
+
+// What the API and the portal say when a dependency does not answer.
+const (
+	databaseUnavailable        = "The database is unavailable; try again shortly."
+	temporalUnavailableMessage = "Temporal is unavailable; try again shortly."
+)
 
 func temporalUnavailable(err error) bool {
 	var unavailable *serviceerror.Unavailable
