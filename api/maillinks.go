@@ -95,7 +95,9 @@ func (m mailLinks) Confirm(ctx context.Context, token, sessionID, reason string)
 		return web.MailDecision{}, &web.StepUp{Within: target.RecentLogin}
 	}
 	if err != nil {
-		return web.MailDecision{}, m.refusal(err)
+		// With the decision, so that a reason refused is asked for again
+		// on the form without checking the link anew.
+		return decisionView(link, target, ""), m.refusal(err)
 	}
 	return decisionView(link, target, string(st.Status)), nil
 }

@@ -16,7 +16,9 @@ type MailLinks interface {
 	// Preview describes the decision token grants to the browser, or
 	// refuses it (*MailRefusal, *StepUp).
 	Preview(ctx context.Context, token, sessionID string) (MailDecision, error)
-	// Confirm takes the decision, with reason; refusals as Preview's.
+	// Confirm takes the decision, with reason; refusals as Preview's. A
+	// refusal of the decision itself (a reason missing or too long) comes
+	// with the decision, for the form to be shown again.
 	Confirm(ctx context.Context, token, sessionID, reason string) (MailDecision, error)
 }
 
@@ -101,7 +103,7 @@ func (p *Portal) mailDecide(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	token := linkToken(r.URL.Query().Get("t"))
 	if token == "" {
-		p.mailRefused(w, &MailRefusal{Status: http.StatusBadRequest, Code: "link_invalid", Message: "This link is not valid: it was changed or cut short. Open the request in the portal instead."})
+		p.mailRefused(w, malformedLink())
 		return
 	}
 	d, err := p.cfg.MailLinks.Preview(r.Context(), token, p.mailSession(r))
@@ -110,6 +112,11 @@ func (p *Portal) mailDecide(w http.ResponseWriter, r *http.Request) {
 	}
 	csrf := ensureCSRFCookie(w, r)
 	p.render(w, http.StatusOK, "maildecide.html", mailPage{Decision: d, Token: token, CSRF: csrf})
+}
+
+// malformedLink is the refusal of a token that cannot be a link's.
+func malformedLink() *MailRefusal {
+	return &MailRefusal{Status: http.StatusBadRequest, Code: "link_invalid", Message: "This link is not valid: it was changed or cut short. Open the request in the portal instead."}
 }
 
 // mailConfirm is POST /ui/mail/decide: the decision, confirmed. Cross-site
@@ -123,19 +130,16 @@ func (p *Portal) mailConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	token := linkToken(r.PostFormValue("t"))
 	if token == "" {
-		p.mailRefused(w, &MailRefusal{Status: http.StatusBadRequest, Code: "link_invalid", Message: "This link is not valid: it was changed or cut short. Open the request in the portal instead."})
+		p.mailRefused(w, malformedLink())
 		return
 	}
 	reason := r.PostFormValue("reason")
 	d, err := p.cfg.MailLinks.Confirm(r.Context(), token, p.mailSession(r), reason)
 	var ref *MailRefusal
-	if errors.As(err, &ref) && ref.Code == "reason_required" || errors.As(err, &ref) && ref.Code == "too_long" {
+	if errors.As(err, &ref) && (ref.Code == "reason_required" || ref.Code == "too_long") && d.RequestID != 0 {
 		// The form again, with what to fix.
-		d, perr := p.cfg.MailLinks.Preview(r.Context(), token, p.mailSession(r))
-		if perr == nil {
-			p.render(w, ref.Status, "maildecide.html", mailPage{Decision: d, Token: token, CSRF: csrfCookie(r), Reason: reason, Refusal: ref})
-			return
-		}
+		p.render(w, ref.Status, "maildecide.html", mailPage{Decision: d, Token: token, CSRF: csrfCookie(r), Reason: reason, Refusal: ref})
+		return
 	}
 	if p.mailError(w, r, token, err) {
 		return
