@@ -47,6 +47,32 @@ type Notifier struct {
 // Notify delivers n. An error wraps notify.ErrPermanent when Slack refused
 // a call for a reason retrying cannot fix.
 func (n *Notifier) Notify(ctx context.Context, no notify.Notification) error {
+	// What the kind asks for is settled first: a kind nothing in Slack
+	// shows costs no reads.
+	var act func(r store.Request, msgs []store.SlackMessage) error
+	switch no.Kind {
+	case notify.KindPending, notify.KindReminder, notify.KindDeadlineWarning:
+		act = func(r store.Request, msgs []store.SlackMessage) error { return n.ask(ctx, no, r, msgs) }
+	case notify.KindExtended:
+		// The new deadline shows in the messages in place.
+		act = func(r store.Request, msgs []store.SlackMessage) error {
+			var errs []error
+			for _, m := range msgs {
+				errs = append(errs, n.refresh(ctx, r, m))
+			}
+			return errors.Join(errs...)
+		}
+	case notify.KindDecided, notify.KindChangesRequested, notify.KindExpired, notify.KindFinished:
+		act = func(r store.Request, msgs []store.SlackMessage) error {
+			var errs []error
+			for _, m := range msgs {
+				errs = append(errs, n.close(ctx, r, m, statusLine(r)))
+			}
+			return errors.Join(errs...)
+		}
+	default:
+		return nil
+	}
 	r, err := n.Store.GetRequest(ctx, no.RequestID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // deleted: there is nothing left to show
@@ -58,24 +84,7 @@ func (n *Notifier) Notify(ctx context.Context, no notify.Notification) error {
 	if err != nil {
 		return err
 	}
-	switch no.Kind {
-	case notify.KindPending, notify.KindReminder, notify.KindDeadlineWarning:
-		return n.ask(ctx, no, r, msgs)
-	case notify.KindExtended:
-		// The new deadline shows in the messages in place.
-		var errs []error
-		for _, m := range msgs {
-			errs = append(errs, n.refresh(ctx, r, m))
-		}
-		return errors.Join(errs...)
-	case notify.KindDecided, notify.KindChangesRequested, notify.KindExpired, notify.KindFinished:
-		var errs []error
-		for _, m := range msgs {
-			errs = append(errs, n.close(ctx, r, m, statusLine(r)))
-		}
-		return errors.Join(errs...)
-	}
-	return nil
+	return act(r, msgs)
 }
 
 // ask posts the open stage's card to each linked recipient of no who may
