@@ -147,15 +147,7 @@ func canView(p Principal, o Object) bool {
 			slices.Contains(o.Approvers, p.Username) || slices.Contains(o.Deciders, p.Username) ||
 			slices.Contains(o.Participants, p.Username)
 	case User, Delegation:
-		if o.Owner == p.UserID {
-			return true
-		}
-		for _, org := range o.SharedOrgs {
-			if p.Admin(org) {
-				return true
-			}
-		}
-		return false
+		return ownerOrAdmin(p, o)
 	case Token, DecisionKey, Session:
 		return o.Owner == p.UserID
 	}
@@ -206,15 +198,7 @@ func allowed(p Principal, a Action, o Object) bool {
 		if a != Create && a != Delete {
 			return false
 		}
-		if o.Owner == p.UserID {
-			return true
-		}
-		for _, org := range o.SharedOrgs {
-			if p.Admin(org) {
-				return true
-			}
-		}
-		return false
+		return ownerOrAdmin(p, o)
 	case Session:
 		// Sessions start by signing in, never through the API; their
 		// owner ends them (as superusers end anyone's).
@@ -251,4 +235,13 @@ func CanCreateSomewhere(p Principal, r Resource) error {
 		return ErrForbidden
 	}
 	return nil
+}
+
+// ownerOrAdmin reports whether p owns o or administers an organization o
+// shares with its owner (a user's, or their delegation's).
+func ownerOrAdmin(p Principal, o Object) bool {
+	if o.Owner == p.UserID {
+		return true
+	}
+	return slices.ContainsFunc(o.SharedOrgs, p.Admin)
 }

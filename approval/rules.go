@@ -441,12 +441,7 @@ func (r *Request) approve(user, comment string, via Via, now time.Time) Effect {
 }
 
 func (r *Request) reject(user, reason string, via Via, now time.Time) {
-	st := r.Current()
-	behalf, _ := r.onBehalfOf(st, user, now)
-	st.Responses = append(st.Responses, Response{User: user, OnBehalfOf: behalf, Decision: DecisionReject, Comment: reason, At: now, Via: via})
-	st.Status = StageRejected
-	st.DecidedAt = timePtr(now)
-	st.NextReminder = nil
+	st := r.endStage(user, reason, DecisionReject, StageRejected, via, now)
 	r.Denial = &Denial{Stage: st.Name, Message: st.DenialMessage, Reason: reason, User: user, At: now, Via: via}
 	r.skipRemaining()
 	r.finish(StatusRejected, now)
@@ -455,15 +450,23 @@ func (r *Request) reject(user, reason string, via Via, now time.Time) {
 // requestChanges ends the request as reject does, with the stage and the
 // request changes_requested and the reason kept for the requester.
 func (r *Request) requestChanges(user, reason string, via Via, now time.Time) {
-	st := r.Current()
-	behalf, _ := r.onBehalfOf(st, user, now)
-	st.Responses = append(st.Responses, Response{User: user, OnBehalfOf: behalf, Decision: DecisionRequestChanges, Comment: reason, At: now, Via: via})
-	st.Status = StageChangesRequested
-	st.DecidedAt = timePtr(now)
-	st.NextReminder = nil
+	st := r.endStage(user, reason, DecisionRequestChanges, StageChangesRequested, via, now)
 	r.ChangesRequested = &ChangeRequest{Stage: st.Name, Reason: reason, User: user, At: now, Via: via}
 	r.skipRemaining()
 	r.finish(StatusChangesRequested, now)
+}
+
+// endStage records user's decision that ends the open stage (a rejection
+// or a request for changes) with reason, on whose behalf it was taken, and
+// closes the stage as status; it answers the stage.
+func (r *Request) endStage(user, reason string, d Decision, status StageStatus, via Via, now time.Time) *StageState {
+	st := r.Current()
+	behalf, _ := r.onBehalfOf(st, user, now)
+	st.Responses = append(st.Responses, Response{User: user, OnBehalfOf: behalf, Decision: d, Comment: reason, At: now, Via: via})
+	st.Status = status
+	st.DecidedAt = timePtr(now)
+	st.NextReminder = nil
+	return st
 }
 
 func (r *Request) cancel(user, reason string, via Via, now time.Time) Effect {
