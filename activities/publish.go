@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -203,6 +204,15 @@ func (a *Activities) notify(ctx context.Context, ch notify.Channel, n notify.Not
 	served, err := rn.NotifyRecipients(ctx, n)
 	for _, u := range served {
 		delivered[key+"/"+u] = true
+	}
+	if err == nil || errors.Is(err, notify.ErrPermanent) {
+		// The event is delivered (key): who was served no longer matters,
+		// and need not ride along in heartbeats and history.
+		for k := range delivered {
+			if strings.HasPrefix(k, key+"/") {
+				delete(delivered, k)
+			}
+		}
 	}
 	return err
 }

@@ -132,4 +132,16 @@ func TestActivities_PublishRetriesOnlyMissedRecipients(t *testing.T) {
 	_, err = activityEnv(acts).ExecuteActivity(acts.Publish, activities.PublishInput{Seq: 2, Request: *r, Events: events, NotifyOnly: true, Delivered: out.Delivered})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"carol/pending", "bob/pending"}, mail.sent, "carol once, bob on the retry")
+
+	t.Run("an event delivered to all keeps no mark per recipient", func(t *testing.T) {
+		mail := &recipientNotifier{fail: map[string]bool{"carol": true}}
+		acts.Channels = []notify.Channel{{Name: "mail", Notifier: mail}}
+		two := append(events, activities.Event{Kind: notify.KindReminder, Recipients: []string{"bob", "carol"}, Stage: 0, Seq: 1})
+		two[0].Recipients = []string{"bob"}
+		v, err := activityEnv(acts).ExecuteLocalActivity(acts.PublishLocally, activities.PublishInput{Seq: 3, Request: *r, Events: two})
+		require.NoError(t, err)
+		var out activities.PublishOutcome
+		require.NoError(t, v.Get(&out))
+		assert.Equal(t, map[string]bool{"mail/0": true, "mail/1/bob": true}, out.Delivered)
+	})
 }
