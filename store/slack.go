@@ -39,20 +39,26 @@ type SlackRecipient struct {
 // an id Slack would not give.
 func (s *Store) LinkSlackUser(ctx context.Context, slackID string, userID int64, by string) error {
 	return s.WithTx(ctx, func(tx *sqlx.Tx) error {
-		const del = `DELETE FROM slack_users WHERE slack_user_id = $1 OR user_id = $2`
-		if _, err := tx.ExecContext(ctx, del, slackID, userID); err != nil {
-			return wrap("link slack user", err)
-		}
-		const q = `INSERT INTO slack_users (slack_user_id, user_id, linked_by) VALUES ($1, $2, $3)`
-		_, err := tx.ExecContext(ctx, q, slackID, userID, by)
-		return wrap("link slack user", err)
+		return wrap("link slack user", linkSlackUser(ctx, tx, slackID, userID, by))
 	})
+}
+
+// linkSlackUser replaces, in tx, any link of Slack user slackID or of user
+// userID by one between them, made by.
+func linkSlackUser(ctx context.Context, tx *sqlx.Tx, slackID string, userID int64, by string) error {
+	const del = `DELETE FROM slack_users WHERE slack_user_id = $1 OR user_id = $2`
+	if _, err := tx.ExecContext(ctx, del, slackID, userID); err != nil {
+		return err
+	}
+	const ins = `INSERT INTO slack_users (slack_user_id, user_id, linked_by) VALUES ($1, $2, $3)`
+	_, err := tx.ExecContext(ctx, ins, slackID, userID, by)
+	return err
 }
 
 // SlackUser is the active Countersign user Slack user slackID is linked
 // to, or ErrNotFound.
 func (s *Store) SlackUser(ctx context.Context, slackID string) (User, error) {
-	const q = `SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.is_superuser, u.is_active, u.created, u.modified
+	const q = `SELECT ` + qualifiedUserColumns + `
 		FROM slack_users l JOIN users u ON u.id = l.user_id WHERE l.slack_user_id = $1 AND u.is_active`
 	var u User
 	err := s.db.GetContext(ctx, &u, q, slackID)
@@ -126,13 +132,7 @@ func (s *Store) UseSlackLinkToken(ctx context.Context, hash []byte, userID int64
 		if err := tx.GetContext(ctx, &slackID, q, hash, now); err != nil {
 			return wrap("use slack link token", err)
 		}
-		const del = `DELETE FROM slack_users WHERE slack_user_id = $1 OR user_id = $2`
-		if _, err := tx.ExecContext(ctx, del, slackID, userID); err != nil {
-			return wrap("use slack link token", err)
-		}
-		const ins = `INSERT INTO slack_users (slack_user_id, user_id, linked_by) VALUES ($1, $2, 'link')`
-		_, err := tx.ExecContext(ctx, ins, slackID, userID)
-		return wrap("use slack link token", err)
+		return wrap("use slack link token", linkSlackUser(ctx, tx, slackID, userID, SlackLinkedByLink))
 	})
 	return slackID, err
 }

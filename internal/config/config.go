@@ -19,6 +19,7 @@ import (
 
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/codec"
+	"github.com/countersign/countersign/mail"
 	"github.com/countersign/countersign/proof"
 )
 
@@ -271,8 +272,9 @@ func (c Config) RequireNotify() error {
 	return nil
 }
 
-// MinMailLinkKey is the shortest MAIL_LINK_KEY accepted.
-const MinMailLinkKey = 32
+// MinMailLinkKey is the shortest MAIL_LINK_KEY accepted: the mail
+// package's own bound, checked here so the configuration fails first.
+const MinMailLinkKey = mail.MinLinkKey
 
 // RequireMail checks SMTP_URL, SMTP_FROM, MAIL_LINK_KEY and PORTAL_URL
 // for the worker: SMTP_FROM and PORTAL_URL come with SMTP_URL, a link key
