@@ -177,4 +177,9 @@ func TestDelegation_NextChange(t *testing.T) {
 	got, ok := r.NextDelegationChange()
 	require.True(t, ok)
 	assert.Equal(t, at, got)
+
+	_, err := r.Apply(approval.Act{Action: approval.ActionCancel, User: r.Requester}, t0.Add(time.Hour))
+	require.NoError(t, err)
+	_, ok = r.NextDelegationChange()
+	assert.False(t, ok, "no stage open: nothing to wake for, whatever the roster names")
 }

@@ -44,3 +44,10 @@ func (s *Store) explain(ctx context.Context, q string, args ...any) (string, err
 	}
 	return strings.Join(plan, "\n"), nil
 }
+
+// PreparedStatements counts the statements the store prepared for its pool.
+func (s *Store) PreparedStatements() int {
+	n := 0
+	s.prepared.Range(func(any, any) bool { n++; return true })
+	return n
+}

@@ -284,6 +284,7 @@ func TestStore_AuthenticationStatementsArePreparedOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	assert.Equal(t, 2, s.PreparedStatements(), "the token's and the roles' statements, once each however many asked at once")
 
 	require.NoError(t, s.AddTeamMember(ctx, f.sre.ID, alice.ID))
 	roles, err := s.UserRoles(ctx, alice.ID)
