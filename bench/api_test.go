@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +39,16 @@ type apiBenchSettings struct {
 	concurrency int
 	requests    int
 	approvals   int
+	// scenarios run, from BENCH_SCENARIOS (a comma-separated subset of
+	// submit, approve, approve-lean, inbox); all when unset.
+	scenarios map[string]bool
 }
+
+// apiScenarios are bench-api's scenarios, in the order they run.
+var apiScenarios = []string{"submit", "approve", "approve-lean", "inbox"}
+
+// runs reports whether the scenario named is to run.
+func (s apiBenchSettings) runs(name string) bool { return s.scenarios == nil || s.scenarios[name] }
 
 func apiSettings(b *testing.B) apiBenchSettings {
 	b.Helper()
@@ -56,6 +67,16 @@ func apiSettings(b *testing.B) apiBenchSettings {
 				b.Fatalf("%s=%q: want a positive integer", name, v)
 			}
 			*dst = n
+		}
+	}
+	if v := os.Getenv("BENCH_SCENARIOS"); v != "" {
+		set.scenarios = map[string]bool{}
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			if !slices.Contains(apiScenarios, name) {
+				b.Fatalf("BENCH_SCENARIOS=%q: %q is not one of %s", v, name, strings.Join(apiScenarios, ", "))
+			}
+			set.scenarios[name] = true
 		}
 	}
 	return set
@@ -125,21 +146,29 @@ func BenchmarkAPILatency(b *testing.B) {
 			// done, so that it is measured on a quiet system.
 			awaitSettled(b, s, lastSeeded)
 		}
-		run(target.Submit())
-		approve, err := target.PrepareApprovals(ctx, client, set.approvals, set.concurrency, 5*time.Minute)
-		require.NoError(b, err)
-		awaitSettled(b, s, lastSeeded)
-		run(approve)
-		leanApprove, err := leanTarget.PrepareApprovals(ctx, client, set.approvals, set.concurrency, 5*time.Minute)
-		require.NoError(b, err)
-		awaitSettled(b, s, lastSeeded)
-		leanApprove.Name = "approve-lean" // at RevisionLean; a metric name, without spaces
-		run(leanApprove)
+		if set.runs("submit") {
+			run(target.Submit())
+		}
+		if set.runs("approve") {
+			approve, err := target.PrepareApprovals(ctx, client, set.approvals, set.concurrency, 5*time.Minute)
+			require.NoError(b, err)
+			awaitSettled(b, s, lastSeeded)
+			run(approve)
+		}
+		if set.runs("approve-lean") {
+			leanApprove, err := leanTarget.PrepareApprovals(ctx, client, set.approvals, set.concurrency, 5*time.Minute)
+			require.NoError(b, err)
+			awaitSettled(b, s, lastSeeded)
+			leanApprove.Name = "approve-lean" // at RevisionLean; a metric name, without spaces
+			run(leanApprove)
+		}
 		// Submissions so far wait for the approver too: the inbox is read
 		// at this size.
 		_, inboxNow, err := s.Store.ListPendingFor(ctx, benchApprover, 1, 0)
 		require.NoError(b, err)
-		run(target.Inbox())
+		if set.runs("inbox") {
+			run(target.Inbox())
+		}
 
 		b.StopTimer()
 		require.NoError(b, s.Store.DB().GetContext(ctx, &inDB, `SELECT count(*) FROM service_requests`))

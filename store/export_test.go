@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // The approval inbox's and the reconciler's SQL, for the tests that
@@ -30,11 +34,38 @@ func (s *Store) ExplainListRequests(ctx context.Context, f RequestFilter, opts L
 // ExplainListPendingForPage returns the plan of ListPendingForPage's page
 // query for username and opts.
 func (s *Store) ExplainListPendingForPage(ctx context.Context, username string, opts ListOptions) (string, error) {
-	q, p, err := pendingForPageSQL(opts)
+	q, _, p, err := pendingForPageSQL(opts)
 	if err != nil {
 		return "", err
 	}
 	return s.explain(ctx, q, username, p.limit, p.offset)
+}
+
+// ExplainGenericListPendingForPage returns the generic plan of
+// ListPendingForPage's page query: the plan a prepared statement settles
+// on, made without the parameters' values.
+func (s *Store) ExplainGenericListPendingForPage(ctx context.Context, username string, opts ListOptions) (string, error) {
+	q, _, p, err := pendingForPageSQL(opts)
+	if err != nil {
+		return "", err
+	}
+	var plan []string
+	err = withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `PREPARE generic_inbox_page(text, int, int) AS `+q); err != nil {
+			return err
+		}
+		// EXECUTE takes no parameters of its own.
+		execute := fmt.Sprintf(`EXPLAIN EXECUTE generic_inbox_page(%s, %d, %d)`, pq.QuoteLiteral(username), p.limit, p.offset)
+		if err := tx.SelectContext(ctx, &plan, execute); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DEALLOCATE generic_inbox_page`)
+		return err
+	})
+	return strings.Join(plan, "\n"), err
 }
 
 func (s *Store) explain(ctx context.Context, q string, args ...any) (string, error) {

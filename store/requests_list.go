@@ -156,26 +156,29 @@ func (s *Store) ListRequests(ctx context.Context, f RequestFilter, opts ListOpti
 }
 
 // pendingForPageSQL is ListPendingForPage's page query: the inbox query of
-// ListPendingFor with the order chosen from the whitelist.
-func pendingForPageSQL(opts ListOptions) (string, pageSpec, error) {
-	p, err := opts.resolve(requestSort)
-	if err != nil {
-		return "", pageSpec{}, err
+// ListPendingFor with the order chosen from the whitelist. It says whether
+// the query may be prepared: orders by one field (and id) are, at most
+// twice as many texts as sortable fields; longer orders, which a caller
+// can vary without end, are planned on each call so that they cannot fill
+// the store's statements.
+func pendingForPageSQL(opts ListOptions) (q string, prepared bool, p pageSpec, err error) {
+	if p, err = opts.resolve(requestSort); err != nil {
+		return "", false, pageSpec{}, err
 	}
-	const q = `SELECT ` + pendingForTotal + requestColumns + pendingForFrom + `
+	const sel = `SELECT ` + pendingForTotal + requestColumns + pendingForFrom + `
 		ORDER BY `
-	return q + p.orderBy + ` LIMIT $2 OFFSET $3`, p, nil
+	return sel + p.orderBy + ` LIMIT $2 OFFSET $3`, strings.Count(p.orderBy, ",") <= 1, p, nil
 }
 
 // ListPendingForPage is ListPendingFor paged and ordered like every other
 // list: username's approval inbox and its size. Sortable as ListRequests;
 // ErrInvalid for bad ListOptions.
 func (s *Store) ListPendingForPage(ctx context.Context, username string, opts ListOptions) ([]Request, int, error) {
-	q, p, err := pendingForPageSQL(opts)
+	q, prepared, p, err := pendingForPageSQL(opts)
 	if err != nil {
 		return nil, 0, wrap("list pending approvals", err)
 	}
-	return s.pendingPage(ctx, q, username, p.limit, p.offset)
+	return s.pendingPage(ctx, q, prepared, username, p.limit, p.offset)
 }
 
 // requests converts list rows; never nil.

@@ -288,6 +288,35 @@ func TestStore_ListPendingForPage(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrInvalid)
 }
 
+// Inbox pages ordered by one field run prepared statements; a caller who
+// varies a longer order cannot make the store keep a statement per order.
+func TestStore_InboxPagesPreparedForOneFieldOrdersOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	r1 := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob"}})
+	r2 := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob"}})
+
+	for range 3 {
+		got, _, err := s.ListPendingForPage(ctx, "bob", store.ListOptions{OrderBy: []string{"-created"}})
+		require.NoError(t, err)
+		assert.Equal(t, []int64{r2.ID, r1.ID}, requestIDs(got))
+	}
+	assert.Equal(t, 1, s.PreparedStatements(), "one statement for every page in that order")
+
+	fields := []string{"id", "created", "modified", "status", "finished"}
+	for _, a := range fields {
+		for _, b := range fields {
+			got, total, err := s.ListPendingForPage(ctx, "bob", store.ListOptions{OrderBy: []string{a, "-" + b, a}})
+			require.NoError(t, err)
+			assert.Len(t, got, 2)
+			assert.Equal(t, 2, total)
+		}
+	}
+	assert.Equal(t, 1, s.PreparedStatements(), "orders of several fields are not kept")
+}
+
 // Lists by visibility and the inbox must stay index lookups however many
 // requests accumulate: assert the plans PostgreSQL picks for the store's
 // own queries on ~20k requests.
@@ -373,6 +402,18 @@ func TestStore_ListRequestsUsesIndexes(t *testing.T) {
 		assert.Contains(t, plan, "service_request_inbox_counts_pkey", "the size is read, not counted; plan:\n%s", plan)
 		assert.NotContains(t, plan, "Aggregate", "plan:\n%s", plan)
 		assert.NotContains(t, plan, "Seq Scan", "plan:\n%s", plan)
+	})
+
+	// The page's statement is prepared (ListPendingForPage): the plan it
+	// settles on, made without the parameters, must stay index lookups.
+	t.Run("the inbox page's generic plan", func(t *testing.T) {
+		for _, opts := range []store.ListOptions{{}, {OrderBy: []string{"-created"}}} {
+			plan, err := f.s.ExplainGenericListPendingForPage(ctx, "user7", opts)
+			require.NoError(t, err)
+			assert.Contains(t, plan, "service_request_inbox_pkey", "plan:\n%s", plan)
+			assert.Contains(t, plan, "service_request_inbox_counts_pkey", "plan:\n%s", plan)
+			assert.NotContains(t, plan, "Seq Scan", "plan:\n%s", plan)
+		}
 	})
 
 	t.Run("a superuser's newest created first", func(t *testing.T) {
