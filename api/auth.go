@@ -37,8 +37,9 @@ func (s *Server) authenticateCaller(c *gin.Context, checkCSRF bool) {
 		return
 	}
 	var (
-		user store.User
-		err  error
+		user  store.User
+		roles *store.Roles
+		err   error
 	)
 	if fromCookie {
 		var session store.Session
@@ -48,7 +49,7 @@ func (s *Server) authenticateCaller(c *gin.Context, checkCSRF bool) {
 			c.Set(string(keySignedIn), session.AuthTime)
 		}
 	} else {
-		user, err = s.userForToken(c.Request.Context(), secret)
+		user, roles, err = s.userForToken(c.Request.Context(), secret)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		s.unauthorized(c)
@@ -62,13 +63,16 @@ func (s *Server) authenticateCaller(c *gin.Context, checkCSRF bool) {
 		abort(c, refuse(csrfFailed, "CSRF token missing or incorrect."))
 		return
 	}
-	roles, err := s.d.Store.UserRoles(c.Request.Context(), user.ID)
-	if err != nil {
-		abort(c, err)
-		return
+	if roles == nil {
+		r, err := s.d.Store.UserRoles(c.Request.Context(), user.ID)
+		if err != nil {
+			abort(c, err)
+			return
+		}
+		roles = &r
 	}
-	c.Set(string(keyPrincipal), requests.PrincipalOf(user, roles))
-	c.Set(string(keyRoles), roles)
+	c.Set(string(keyPrincipal), requests.PrincipalOf(user, *roles))
+	c.Set(string(keyRoles), *roles)
 	channel := proof.ChannelAPI
 	if fromCookie {
 		channel = proof.ChannelPortal
@@ -88,24 +92,26 @@ func channelOf(c *gin.Context) string {
 	return proof.ChannelAPI
 }
 
-func (s *Server) userForToken(ctx context.Context, token string) (store.User, error) {
+// userForToken is the user a bearer token stands for, with their roles
+// when the token's lookup read them (API tokens; not dev tokens).
+func (s *Server) userForToken(ctx context.Context, token string) (store.User, *store.Roles, error) {
 	if name, ok := strings.CutPrefix(token, devTokenPrefix); ok && s.d.DevTokens {
 		u, err := s.d.Store.GetUserByUsername(ctx, name)
 		if err == nil && !u.IsActive {
-			return u, store.ErrNotFound
+			return u, nil, store.ErrNotFound
 		}
-		return u, err
+		return u, nil, err
 	}
-	user, tok, err := s.d.Store.AuthenticateToken(ctx, token)
+	user, tok, roles, err := s.d.Store.AuthenticateToken(ctx, token)
 	if err != nil {
-		return user, err
+		return user, nil, err
 	}
 	if tok.LastUsed == nil || time.Since(*tok.LastUsed) > time.Minute {
 		if err := s.d.Store.TouchToken(ctx, tok.ID, time.Now()); err != nil {
 			s.log.Warn("recording a token's use failed", "token_id", tok.ID, "error", err)
 		}
 	}
-	return user, nil
+	return user, &roles, nil
 }
 
 func (s *Server) unauthorized(c *gin.Context) {

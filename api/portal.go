@@ -48,7 +48,7 @@ func (s *Server) mountPortal(r *gin.Engine) {
 // portalSignIn checks a token for the portal's sign-in and starts a
 // session for its user, now: the moment they proved who they are.
 func (s *Server) portalSignIn(ctx context.Context, token, userAgent string) (string, error) {
-	u, err := s.userForToken(ctx, token)
+	u, _, err := s.userForToken(ctx, token)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", web.ErrBadToken
 	}

@@ -20,7 +20,7 @@ type Store interface {
 	requests.Store
 
 	// Identity and authentication.
-	AuthenticateToken(ctx context.Context, plain string) (store.User, store.Token, error)
+	AuthenticateToken(ctx context.Context, plain string) (store.User, store.Token, store.Roles, error)
 	TouchToken(ctx context.Context, tokenID int64, now time.Time) error
 	CreateToken(ctx context.Context, userID int64, description string) (string, store.Token, error)
 	GetToken(ctx context.Context, id int64) (store.Token, error)

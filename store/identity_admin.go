@@ -200,33 +200,8 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, u UserUpdate) (User, e
 // UserRoles returns a user's teams and the organizations they administer or
 // belong to, in one round trip; ErrNotFound when there is no such user.
 func (s *Store) UserRoles(ctx context.Context, userID int64) (Roles, error) {
-	// The three team arrays are aggregated in the same order, so their
-	// elements line up.
-	const q = `SELECT tm.ids AS team_ids, tm.names AS team_names, tm.orgs AS team_orgs,
-			ARRAY(SELECT a.organization_id FROM organization_admins a
-				WHERE a.user_id = u.id ORDER BY 1) AS admin_of,
-			ARRAY(SELECT a.organization_id FROM organization_admins a WHERE a.user_id = u.id
-				UNION
-				SELECT t.organization_id FROM team_members m JOIN teams t ON t.id = m.team_id
-				WHERE m.user_id = u.id
-				UNION
-				SELECT om.organization_id FROM organization_members om WHERE om.user_id = u.id
-				ORDER BY 1) AS member_of
-		FROM users u
-		CROSS JOIN LATERAL (
-			SELECT array_agg(t.id ORDER BY t.organization_id, t.name, t.id) AS ids,
-				array_agg(t.name ORDER BY t.organization_id, t.name, t.id) AS names,
-				array_agg(t.organization_id ORDER BY t.organization_id, t.name, t.id) AS orgs
-			FROM team_members m JOIN teams t ON t.id = m.team_id
-			WHERE m.user_id = u.id) tm
-		WHERE u.id = $1`
-	var row struct {
-		TeamIDs   pq.Int64Array  `db:"team_ids"`
-		TeamNames pq.StringArray `db:"team_names"`
-		TeamOrgs  pq.Int64Array  `db:"team_orgs"`
-		AdminOf   pq.Int64Array  `db:"admin_of"`
-		MemberOf  pq.Int64Array  `db:"member_of"`
-	}
+	const q = `SELECT ` + rolesColumns + ` FROM users u ` + rolesJoin + ` WHERE u.id = $1`
+	var row rolesRow
 	st, err := s.prepare(ctx, q)
 	if err == nil {
 		err = st.GetContext(ctx, &row, userID)
@@ -234,15 +209,50 @@ func (s *Store) UserRoles(ctx context.Context, userID int64) (Roles, error) {
 	if err != nil {
 		return Roles{}, wrap("user roles", err)
 	}
+	return row.roles(), nil
+}
+
+// rolesColumns and rolesJoin read the roles of the user u of a query,
+// into a rolesRow. The three team arrays are aggregated in the same order,
+// so their elements line up.
+const (
+	rolesColumns = `tm.ids AS team_ids, tm.names AS team_names, tm.orgs AS team_orgs,
+		ARRAY(SELECT a.organization_id FROM organization_admins a
+			WHERE a.user_id = u.id ORDER BY 1) AS admin_of,
+		ARRAY(SELECT a.organization_id FROM organization_admins a WHERE a.user_id = u.id
+			UNION
+			SELECT t.organization_id FROM team_members m JOIN teams t ON t.id = m.team_id
+			WHERE m.user_id = u.id
+			UNION
+			SELECT om.organization_id FROM organization_members om WHERE om.user_id = u.id
+			ORDER BY 1) AS member_of`
+	rolesJoin = `CROSS JOIN LATERAL (
+			SELECT array_agg(t.id ORDER BY t.organization_id, t.name, t.id) AS ids,
+				array_agg(t.name ORDER BY t.organization_id, t.name, t.id) AS names,
+				array_agg(t.organization_id ORDER BY t.organization_id, t.name, t.id) AS orgs
+			FROM team_members m JOIN teams t ON t.id = m.team_id
+			WHERE m.user_id = u.id) tm`
+)
+
+// rolesRow is what rolesColumns read.
+type rolesRow struct {
+	TeamIDs   pq.Int64Array  `db:"team_ids"`
+	TeamNames pq.StringArray `db:"team_names"`
+	TeamOrgs  pq.Int64Array  `db:"team_orgs"`
+	AdminOf   pq.Int64Array  `db:"admin_of"`
+	MemberOf  pq.Int64Array  `db:"member_of"`
+}
+
+func (r rolesRow) roles() Roles {
 	roles := Roles{
-		Teams:    make([]TeamRef, len(row.TeamIDs)),
-		AdminOf:  nonNil(row.AdminOf),
-		MemberOf: nonNil(row.MemberOf),
+		Teams:    make([]TeamRef, len(r.TeamIDs)),
+		AdminOf:  nonNil(r.AdminOf),
+		MemberOf: nonNil(r.MemberOf),
 	}
-	for i := range row.TeamIDs {
-		roles.Teams[i] = TeamRef{ID: row.TeamIDs[i], Name: row.TeamNames[i], OrganizationID: row.TeamOrgs[i]}
+	for i := range r.TeamIDs {
+		roles.Teams[i] = TeamRef{ID: r.TeamIDs[i], Name: r.TeamNames[i], OrganizationID: r.TeamOrgs[i]}
 	}
-	return roles, nil
+	return roles
 }
 
 // ListTeams returns a page of teams matching f and how many match in all.

@@ -88,16 +88,18 @@ func hashToken(plain string) []byte {
 	return sum[:]
 }
 
-// AuthenticateToken returns the user a token belongs to and the token, in
-// one query. ErrNotFound when the token is unknown or revoked, or its user
-// is inactive; callers should not tell these apart to the client.
-func (s *Store) AuthenticateToken(ctx context.Context, plain string) (User, Token, error) {
+// AuthenticateToken returns the user a token belongs to, the token and
+// the user's roles (as UserRoles), in one query: every call with a token
+// needs all three. ErrNotFound when the token is unknown or revoked, or its
+// user is inactive; callers should not tell these apart to the client.
+func (s *Store) AuthenticateToken(ctx context.Context, plain string) (User, Token, Roles, error) {
 	const q = `SELECT t.id AS token_id, t.user_id, t.description, t.prefix, t.created AS token_created,
-			t.last_used, t.revoked_at, ` + qualifiedUserColumns + `
-		FROM api_tokens t JOIN users u ON u.id = t.user_id
+			t.last_used, t.revoked_at, ` + qualifiedUserColumns + `, ` + rolesColumns + `
+		FROM api_tokens t JOIN users u ON u.id = t.user_id ` + rolesJoin + `
 		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.is_active`
 	var row struct {
 		User
+		rolesRow
 		TokenID      int64      `db:"token_id"`
 		UserID       int64      `db:"user_id"`
 		Description  string     `db:"description"`
@@ -111,12 +113,12 @@ func (s *Store) AuthenticateToken(ctx context.Context, plain string) (User, Toke
 		err = st.GetContext(ctx, &row, hashToken(plain))
 	}
 	if err != nil {
-		return User{}, Token{}, wrap("authenticate token", err)
+		return User{}, Token{}, Roles{}, wrap("authenticate token", err)
 	}
 	return row.User, Token{
 		ID: row.TokenID, UserID: row.UserID, Description: row.Description, Prefix: row.Prefix,
 		Created: row.TokenCreated, LastUsed: row.LastUsed, RevokedAt: row.RevokedAt,
-	}, nil
+	}, row.roles(), nil
 }
 
 // TouchToken records that a token was used at now, unless it was already

@@ -75,7 +75,7 @@ func TestStore_ImportToken(t *testing.T) {
 	tok, err := s.ImportToken(ctx, f.users["bob"].ID, "demo", "dev-bob")
 	require.NoError(t, err)
 	assert.Equal(t, "dev-bob", tok.Prefix, "shorter than a prefix: all of it")
-	u, got, err := s.AuthenticateToken(ctx, "dev-bob")
+	u, got, _, err := s.AuthenticateToken(ctx, "dev-bob")
 	require.NoError(t, err)
 	assert.Equal(t, "bob", u.Username)
 	assert.Equal(t, tok, got)
@@ -102,31 +102,35 @@ func TestStore_AuthenticateToken(t *testing.T) {
 	require.NoError(t, err)
 
 	t.Run("a valid token", func(t *testing.T) {
-		u, got, err := s.AuthenticateToken(ctx, plain)
+		u, got, roles, err := s.AuthenticateToken(ctx, plain)
 		require.NoError(t, err)
 		assert.Equal(t, bob, u)
 		assert.Equal(t, tok, got)
+		want, err := s.UserRoles(ctx, bob.ID)
+		require.NoError(t, err)
+		require.NotEmpty(t, want.Teams)
+		assert.Equal(t, want, roles, "the user's roles, as UserRoles reads them")
 	})
 
 	t.Run("unknown or altered tokens", func(t *testing.T) {
 		for _, guess := range []string{"", "cs_", plain[:len(plain)-1], plain + "x", strings.ToUpper(plain), tok.Prefix} {
-			_, _, err := s.AuthenticateToken(ctx, guess)
+			_, _, _, err := s.AuthenticateToken(ctx, guess)
 			assert.ErrorIs(t, err, store.ErrNotFound, guess)
 		}
 	})
 
 	t.Run("an inactive user's token", func(t *testing.T) {
 		require.NoError(t, s.SetUserActive(ctx, bob.ID, false))
-		_, _, err := s.AuthenticateToken(ctx, plain)
+		_, _, _, err := s.AuthenticateToken(ctx, plain)
 		assert.ErrorIs(t, err, store.ErrNotFound)
 		require.NoError(t, s.SetUserActive(ctx, bob.ID, true))
-		_, _, err = s.AuthenticateToken(ctx, plain)
+		_, _, _, err = s.AuthenticateToken(ctx, plain)
 		assert.NoError(t, err, "works again once reactivated")
 	})
 
 	t.Run("a revoked token", func(t *testing.T) {
 		require.NoError(t, s.RevokeToken(ctx, tok.ID))
-		_, _, err := s.AuthenticateToken(ctx, plain)
+		_, _, _, err := s.AuthenticateToken(ctx, plain)
 		assert.ErrorIs(t, err, store.ErrNotFound)
 	})
 
@@ -136,7 +140,7 @@ func TestStore_AuthenticateToken(t *testing.T) {
 		plain, tok, err := s.CreateToken(ctx, dave.ID, "")
 		require.NoError(t, err)
 		require.NoError(t, s.DeleteUser(ctx, dave.ID))
-		_, _, err = s.AuthenticateToken(ctx, plain)
+		_, _, _, err = s.AuthenticateToken(ctx, plain)
 		assert.ErrorIs(t, err, store.ErrNotFound)
 		_, err = s.GetToken(ctx, tok.ID)
 		assert.ErrorIs(t, err, store.ErrNotFound)
@@ -276,7 +280,7 @@ func TestStore_AuthenticationStatementsArePreparedOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			u, _, err := s.AuthenticateToken(ctx, plain)
+			u, _, _, err := s.AuthenticateToken(ctx, plain)
 			assert.NoError(t, err)
 			assert.Equal(t, alice.ID, u.ID)
 			_, err = s.UserRoles(ctx, alice.ID)
@@ -286,17 +290,24 @@ func TestStore_AuthenticationStatementsArePreparedOnce(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 2, s.PreparedStatements(), "the token's and the roles' statements, once each however many asked at once")
 
+	sre := store.TeamRef{ID: f.sre.ID, Name: f.sre.Name, OrganizationID: f.org.ID}
 	require.NoError(t, s.AddTeamMember(ctx, f.sre.ID, alice.ID))
 	roles, err := s.UserRoles(ctx, alice.ID)
 	require.NoError(t, err)
-	assert.Contains(t, roles.Teams, store.TeamRef{ID: f.sre.ID, Name: f.sre.Name, OrganizationID: f.org.ID})
+	assert.Contains(t, roles.Teams, sre)
+	_, _, roles, err = s.AuthenticateToken(ctx, plain)
+	require.NoError(t, err)
+	assert.Contains(t, roles.Teams, sre, "the token's lookup reads the roles too")
 	require.NoError(t, s.RemoveTeamMember(ctx, f.sre.ID, alice.ID))
 	roles, err = s.UserRoles(ctx, alice.ID)
 	require.NoError(t, err)
-	assert.NotContains(t, roles.Teams, store.TeamRef{ID: f.sre.ID, Name: f.sre.Name, OrganizationID: f.org.ID})
+	assert.NotContains(t, roles.Teams, sre)
+	_, _, roles, err = s.AuthenticateToken(ctx, plain)
+	require.NoError(t, err)
+	assert.NotContains(t, roles.Teams, sre)
 
 	require.NoError(t, s.RevokeToken(ctx, tok.ID))
-	_, _, err = s.AuthenticateToken(ctx, plain)
+	_, _, _, err = s.AuthenticateToken(ctx, plain)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.UserRoles(ctx, -1)
 	assert.ErrorIs(t, err, store.ErrNotFound)

@@ -112,7 +112,7 @@ func TestRun_TokenCreate(t *testing.T) {
 	require.NoError(t, runToken(ctx, []string{"create", "--user", "root", "--database-url", url}, &out))
 	token := strings.TrimSpace(out.String())
 	require.True(t, strings.HasPrefix(token, "cs_"), token)
-	u, _, err := st.AuthenticateToken(ctx, token)
+	u, _, _, err := st.AuthenticateToken(ctx, token)
 	require.NoError(t, err)
 	assert.Equal(t, "root", u.Username)
 
@@ -122,7 +122,7 @@ func TestRun_TokenCreate(t *testing.T) {
 	// The first account of a new installation.
 	out.Reset()
 	require.NoError(t, runToken(ctx, []string{"create", "--user", "first", "--create-superuser", "--database-url", url}, &out))
-	u, _, err = st.AuthenticateToken(ctx, strings.TrimSpace(out.String()))
+	u, _, _, err = st.AuthenticateToken(ctx, strings.TrimSpace(out.String()))
 	require.NoError(t, err)
 	assert.Equal(t, "first", u.Username)
 	assert.True(t, u.IsSuperuser)
@@ -130,7 +130,7 @@ func TestRun_TokenCreate(t *testing.T) {
 	require.NoError(t, err)
 	out.Reset()
 	require.NoError(t, runToken(ctx, []string{"create", "--user", "plain", "--create-superuser", "--database-url", url}, &out))
-	u, _, err = st.AuthenticateToken(ctx, strings.TrimSpace(out.String()))
+	u, _, _, err = st.AuthenticateToken(ctx, strings.TrimSpace(out.String()))
 	require.NoError(t, err)
 	assert.False(t, u.IsSuperuser, "an existing user is never promoted")
 	assert.ErrorContains(t, runToken(ctx, []string{"list"}, &out), "usage")

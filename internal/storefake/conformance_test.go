@@ -28,7 +28,7 @@ type Store interface {
 	AddOrgMember(ctx context.Context, orgID, userID int64) error
 	AddTeamMember(ctx context.Context, teamID, userID int64) error
 	AuthenticateSession(ctx context.Context, plain string, lim store.SessionLimits) (store.User, store.Session, error)
-	AuthenticateToken(ctx context.Context, plain string) (store.User, store.Token, error)
+	AuthenticateToken(ctx context.Context, plain string) (store.User, store.Token, store.Roles, error)
 	CreateCatalogItem(ctx context.Context, n store.NewCatalogItem) (store.CatalogItem, error)
 	CreateDecisionKey(ctx context.Context, k store.DecisionKey) (store.DecisionKey, error)
 	CreateDelegation(ctx context.Context, n store.NewDelegation) (store.Delegation, error)

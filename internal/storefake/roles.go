@@ -103,6 +103,11 @@ func (s *Store) UserRoles(ctx context.Context, userID int64) (store.Roles, error
 	if _, ok := s.users[userID]; !ok {
 		return store.Roles{}, notFound(op)
 	}
+	return s.rolesOf(userID), nil
+}
+
+// rolesOf is an existing user's roles; s.mu is held.
+func (s *Store) rolesOf(userID int64) store.Roles {
 	roles := store.Roles{Teams: []store.TeamRef{}, AdminOf: []int64{}, MemberOf: []int64{}}
 	for p := range s.teamMembers {
 		if p.user == userID {
@@ -128,5 +133,5 @@ func (s *Store) UserRoles(ctx context.Context, userID int64) (store.Roles, error
 	slices.Sort(roles.AdminOf)
 	slices.Sort(roles.MemberOf)
 	roles.MemberOf = slices.Compact(roles.MemberOf)
-	return roles, nil
+	return roles
 }

@@ -77,19 +77,19 @@ func (s *Store) CreateToken(ctx context.Context, userID int64, description strin
 }
 
 // AuthenticateToken is store.Store.AuthenticateToken.
-func (s *Store) AuthenticateToken(ctx context.Context, plain string) (store.User, store.Token, error) {
+func (s *Store) AuthenticateToken(ctx context.Context, plain string) (store.User, store.Token, store.Roles, error) {
 	const op = "authenticate token"
 	defer s.mu.Unlock()
 	if err := s.begin(ctx, "AuthenticateToken", op); err != nil {
-		return store.User{}, store.Token{}, err
+		return store.User{}, store.Token{}, store.Roles{}, err
 	}
 	hash := sha256.Sum256([]byte(plain))
 	for _, t := range s.tokens {
 		if t.hash == hash && t.RevokedAt == nil && s.users[t.UserID].IsActive {
-			return *s.users[t.UserID], cloneToken(t.Token), nil
+			return *s.users[t.UserID], cloneToken(t.Token), s.rolesOf(t.UserID), nil
 		}
 	}
-	return store.User{}, store.Token{}, notFound(op)
+	return store.User{}, store.Token{}, store.Roles{}, notFound(op)
 }
 
 // TouchToken is store.Store.TouchToken.
