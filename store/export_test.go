@@ -34,32 +34,39 @@ func (s *Store) ExplainListRequests(ctx context.Context, f RequestFilter, opts L
 // ExplainListPendingForPage returns the plan of ListPendingForPage's page
 // query for username and opts.
 func (s *Store) ExplainListPendingForPage(ctx context.Context, username string, opts ListOptions) (string, error) {
-	q, _, p, err := pendingForPageSQL(opts)
+	q, err := pendingForPageSQL(username, opts)
 	if err != nil {
 		return "", err
 	}
-	return s.explain(ctx, q, username, p.limit, p.offset)
+	return s.explain(ctx, q.text, q.args...)
 }
 
 // ExplainGenericListPendingForPage returns the generic plan of
 // ListPendingForPage's page query: the plan a prepared statement settles
 // on, made without the parameters' values.
 func (s *Store) ExplainGenericListPendingForPage(ctx context.Context, username string, opts ListOptions) (string, error) {
-	q, _, p, err := pendingForPageSQL(opts)
+	q, err := pendingForPageSQL(username, opts)
 	if err != nil {
 		return "", err
+	}
+	// EXECUTE takes no parameters of its own: the arguments go in its text.
+	args := make([]string, len(q.args))
+	for i, a := range q.args {
+		if str, ok := a.(string); ok {
+			args[i] = pq.QuoteLiteral(str)
+		} else {
+			args[i] = fmt.Sprint(a)
+		}
 	}
 	var plan []string
 	err = withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `PREPARE generic_inbox_page(text, int, int) AS `+q); err != nil {
+		if _, err := tx.ExecContext(ctx, `PREPARE generic_inbox_page AS `+q.text); err != nil {
 			return err
 		}
-		// EXECUTE takes no parameters of its own.
-		execute := fmt.Sprintf(`EXPLAIN EXECUTE generic_inbox_page(%s, %d, %d)`, pq.QuoteLiteral(username), p.limit, p.offset)
-		if err := tx.SelectContext(ctx, &plan, execute); err != nil {
+		if err := tx.SelectContext(ctx, &plan, `EXPLAIN EXECUTE generic_inbox_page(`+strings.Join(args, ", ")+`)`); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DEALLOCATE generic_inbox_page`)

@@ -514,20 +514,28 @@ type pendingRow struct {
 	requestRow
 }
 
-// pendingPage runs q, an inbox page query for username ($1) with limit
-// and offset ($2, $3), and answers the page and the inbox's size. A
-// prepared q is planned once per connection (see prepare): planning an
-// inbox page cost more than running it (0.32 ms against 0.20).
-func (s *Store) pendingPage(ctx context.Context, q string, prepared bool, username string, limit any, offset int) ([]Request, int, error) {
+// pendingQuery is an inbox page's statement: its text, its arguments
+// (the username, $1, and the page's bounds unless the text bears them), the
+// page's offset, and whether it runs prepared (see prepare).
+type pendingQuery struct {
+	text     string
+	args     []any
+	offset   int
+	prepared bool
+}
+
+// pendingPage runs q for username and answers the page and the inbox's
+// size.
+func (s *Store) pendingPage(ctx context.Context, q pendingQuery, username string) ([]Request, int, error) {
 	var rows []pendingRow
 	var err error
-	if prepared {
+	if q.prepared {
 		var st *sqlx.Stmt
-		if st, err = s.prepare(ctx, q); err == nil {
-			err = st.SelectContext(ctx, &rows, username, limit, offset)
+		if st, err = s.prepare(ctx, q.text); err == nil {
+			err = st.SelectContext(ctx, &rows, q.args...)
 		}
 	} else {
-		err = s.db.SelectContext(ctx, &rows, q, username, limit, offset)
+		err = s.db.SelectContext(ctx, &rows, q.text, q.args...)
 	}
 	if err != nil {
 		return nil, 0, wrap("list pending approvals", err)
@@ -540,7 +548,7 @@ func (s *Store) pendingPage(ctx context.Context, q string, prepared bool, userna
 		return out, rows[0].Total, nil
 	}
 	var total int
-	if offset > 0 {
+	if q.offset > 0 {
 		if err := s.db.GetContext(ctx, &total, pendingForCountQuery, username); err != nil {
 			return nil, 0, wrap("list pending approvals", err)
 		}
@@ -553,7 +561,8 @@ func (s *Store) pendingPage(ctx context.Context, q string, prepared bool, userna
 // first, with the total number of such requests. limit <= 0 means no limit;
 // a negative offset counts as 0. Stages and Responses are left nil.
 func (s *Store) ListPendingFor(ctx context.Context, username string, limit, offset int) ([]Request, int, error) {
-	return s.pendingPage(ctx, pendingForQuery, true, username, limitArg(limit), max(offset, 0))
+	offset = max(offset, 0)
+	return s.pendingPage(ctx, pendingQuery{text: pendingForQuery, args: []any{username, limitArg(limit), offset}, offset: offset, prepared: true}, username)
 }
 
 // limitArg is a LIMIT parameter: NULL means no limit.

@@ -288,6 +288,40 @@ func TestStore_ListPendingForPage(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrInvalid)
 }
 
+// The inbox's first page, read on every visit, settles on a generic plan:
+// PostgreSQL stops planning it (with its bounds as parameters it planned
+// every call anew, expecting a generic plan to read a tenth of the inbox).
+func TestStore_InboxFirstPageStopsBeingPlanned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	// One connection, so that its prepared statements can be read.
+	s.DB().SetMaxOpenConns(1)
+	// An inbox of thousands, where a tenth of it is many pages.
+	_, err := s.DB().ExecContext(ctx, `INSERT INTO service_requests (organization_id, catalog_item_id, requester_id,
+			requester_username, status, current_stage, pending_approvers)
+		SELECT $1, $2, $3, 'alice', 'pending_approval', 0, ARRAY['bob'] FROM generate_series(1, 3000)`,
+		f.org.ID, f.item.ID, f.users["alice"].ID)
+	require.NoError(t, err)
+	_, err = s.DB().ExecContext(ctx, `ANALYZE`)
+	require.NoError(t, err)
+	for range 8 {
+		got, total, err := s.ListPendingForPage(ctx, "bob", store.ListOptions{})
+		require.NoError(t, err)
+		assert.Len(t, got, store.DefaultPageSize)
+		assert.Equal(t, 3000, total)
+	}
+	var plans struct {
+		Generic int `db:"generic_plans"`
+		Custom  int `db:"custom_plans"`
+	}
+	require.NoError(t, s.DB().GetContext(ctx, &plans, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
+		WHERE statement LIKE '%FROM service_request_inbox i%'`))
+	assert.Positive(t, plans.Generic, "custom plans: %d", plans.Custom)
+	assert.LessOrEqual(t, plans.Custom, 5, "PostgreSQL tries five custom plans before it compares")
+}
+
 // Inbox pages ordered by one field run prepared statements; a caller who
 // varies a longer order cannot make the store keep a statement per order.
 func TestStore_InboxPagesPreparedForOneFieldOrdersOnly(t *testing.T) {
