@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -88,4 +89,25 @@ func (s *Store) PreparedStatements() int {
 	n := 0
 	s.prepared.Range(func(any, any) bool { n++; return true })
 	return n
+}
+
+// RequestColumnsQuery selects requestColumns; no row.
+const RequestColumnsQuery = `SELECT ` + requestColumns + ` FROM service_requests LIMIT 0`
+
+// RequestScanColumns names, in order, the columns scanRequests scans a
+// request's row into: the db tag of the field each scan target points to.
+func RequestScanColumns() []string {
+	var r requestRow
+	v := reflect.ValueOf(&r).Elem()
+	var names []string
+	for _, target := range r.scanTargets() {
+		name := "?"
+		for i := range v.NumField() {
+			if v.Field(i).Addr().Interface() == target {
+				name = v.Type().Field(i).Tag.Get("db")
+			}
+		}
+		names = append(names, name)
+	}
+	return names
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -211,6 +212,35 @@ const (
 	ARRAY(SELECT d.username FROM service_request_responses d
 		WHERE d.request_id = service_requests.id AND d.kind <> 'comment' ORDER BY d.created, d.id) AS deciders`
 )
+
+// scanTargets are where a row of requestColumns goes, in their order
+// (rowColumns: all but the last). Lists scan their rows through them
+// (scanRequests): sqlx's mapping by reflection cost more per row than the
+// scan, and its growing slice of rows was a page's largest allocation.
+func (r *requestRow) scanTargets() []any {
+	return []any{&r.ID, &r.OrganizationID, &r.CatalogItemID, &r.CatalogItemName, &r.RequesterID,
+		&r.RequesterUsername, &r.Justification, &r.ExtraVars, &r.NodeSurveyData, &r.Status, &r.CurrentStage,
+		&r.PendingApprovers, &r.Participants, &r.JobType, &r.JobID, &r.JobStatus, &r.JobURL, &r.FailureReason, &r.Denial,
+		&r.ChangesRequested, &r.ParentID, &r.WorkflowID, &r.StateSeq, &r.Created, &r.Modified, &r.Finished,
+		&r.Children, &r.Deciders}
+}
+
+// scanRequests reads rows of lead's columns then requestColumns into
+// requests, room made for sizeHint, and closes rows. Each row's lead
+// columns are scanned into lead, so the last row's stay there.
+func scanRequests(rows *sql.Rows, sizeHint int, lead ...any) ([]Request, error) {
+	defer rows.Close()
+	out := make([]Request, 0, max(sizeHint, 0))
+	var r requestRow
+	targets := slices.Concat(lead, r.scanTargets())
+	for rows.Next() {
+		if err := rows.Scan(targets...); err != nil {
+			return nil, err
+		}
+		out = append(out, r.request())
+	}
+	return out, rows.Err()
+}
 
 func (r requestRow) request() Request {
 	req := Request{
@@ -508,47 +538,41 @@ const (
 		ORDER BY i.request_id DESC LIMIT $2 OFFSET $3`
 )
 
-// pendingRow is a row of an inbox page, with the inbox's size.
-type pendingRow struct {
-	Total int `db:"total"`
-	requestRow
-}
-
 // pendingQuery is an inbox page's statement: its text, its arguments
 // (the username, $1, and the page's bounds unless the text bears them), the
-// page's offset, and whether it runs prepared (see prepare).
+// page's bounds (limit 0: none), and whether it runs prepared (see
+// prepare). Its rows are the inbox's size, then requestColumns.
 type pendingQuery struct {
-	text     string
-	args     []any
-	offset   int
-	prepared bool
+	text          string
+	args          []any
+	limit, offset int
+	prepared      bool
 }
 
 // pendingPage runs q for username and answers the page and the inbox's
 // size.
 func (s *Store) pendingPage(ctx context.Context, q pendingQuery, username string) ([]Request, int, error) {
-	var rows []pendingRow
-	var err error
+	var (
+		rows *sql.Rows
+		err  error
+	)
 	if q.prepared {
 		var st *sqlx.Stmt
 		if st, err = s.prepare(ctx, q.text); err == nil {
-			err = st.SelectContext(ctx, &rows, q.args...)
+			rows, err = st.QueryContext(ctx, q.args...)
 		}
 	} else {
-		err = s.db.SelectContext(ctx, &rows, q.text, q.args...)
+		rows, err = s.db.QueryContext(ctx, q.text, q.args...)
+	}
+	var total int
+	var out []Request
+	if err == nil {
+		out, err = scanRequests(rows, q.limit, &total)
 	}
 	if err != nil {
 		return nil, 0, wrap("list pending approvals", err)
 	}
-	out := make([]Request, len(rows))
-	for i, r := range rows {
-		out[i] = r.request()
-	}
-	if len(rows) > 0 {
-		return out, rows[0].Total, nil
-	}
-	var total int
-	if q.offset > 0 {
+	if len(out) == 0 && q.offset > 0 {
 		if err := s.db.GetContext(ctx, &total, pendingForCountQuery, username); err != nil {
 			return nil, 0, wrap("list pending approvals", err)
 		}
@@ -562,7 +586,8 @@ func (s *Store) pendingPage(ctx context.Context, q pendingQuery, username string
 // a negative offset counts as 0. Stages and Responses are left nil.
 func (s *Store) ListPendingFor(ctx context.Context, username string, limit, offset int) ([]Request, int, error) {
 	offset = max(offset, 0)
-	return s.pendingPage(ctx, pendingQuery{text: pendingForQuery, args: []any{username, limitArg(limit), offset}, offset: offset, prepared: true}, username)
+	return s.pendingPage(ctx, pendingQuery{text: pendingForQuery, args: []any{username, limitArg(limit), offset},
+		limit: limit, offset: offset, prepared: true}, username)
 }
 
 // limitArg is a LIMIT parameter: NULL means no limit.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -141,11 +142,15 @@ func (s *Store) ListRequests(ctx context.Context, f RequestFilter, opts ListOpti
 		return nil, 0, wrap("list requests", err)
 	}
 	var (
-		rows  []requestRow
+		page  []Request
 		total int
 	)
 	err = withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
-		if err := tx.SelectContext(ctx, &rows, q, qArgs...); err != nil {
+		rows, err := tx.QueryContext(ctx, q, qArgs...)
+		if err != nil {
+			return err
+		}
+		if page, err = scanRequests(rows, cmp.Or(opts.PageSize, DefaultPageSize)); err != nil {
 			return err
 		}
 		return tx.GetContext(ctx, &total, qCount, countArgs...)
@@ -153,7 +158,7 @@ func (s *Store) ListRequests(ctx context.Context, f RequestFilter, opts ListOpti
 	if err != nil {
 		return nil, 0, wrap("list requests", err)
 	}
-	return requests(rows), total, nil
+	return page, total, nil
 }
 
 // pendingForPageSQL is ListPendingForPage's page query: the inbox query of
@@ -174,7 +179,7 @@ func pendingForPageSQL(username string, opts ListOptions) (pendingQuery, error) 
 	}
 	const sel = `SELECT ` + pendingForTotal + requestColumns + pendingForFrom + `
 		ORDER BY `
-	q := pendingQuery{text: sel + p.orderBy, offset: p.offset, prepared: strings.Count(p.orderBy, ",") <= 1}
+	q := pendingQuery{text: sel + p.orderBy, limit: p.limit, offset: p.offset, prepared: strings.Count(p.orderBy, ",") <= 1}
 	if p.limit == DefaultPageSize && p.offset == 0 {
 		q.text += ` LIMIT ` + strconv.Itoa(DefaultPageSize)
 		q.args = []any{username}
@@ -194,13 +199,4 @@ func (s *Store) ListPendingForPage(ctx context.Context, username string, opts Li
 		return nil, 0, wrap("list pending approvals", err)
 	}
 	return s.pendingPage(ctx, q, username)
-}
-
-// requests converts list rows; never nil.
-func requests(rows []requestRow) []Request {
-	out := make([]Request, len(rows))
-	for i, r := range rows {
-		out[i] = r.request()
-	}
-	return out
 }

@@ -288,6 +288,19 @@ func TestStore_ListPendingForPage(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrInvalid)
 }
 
+// Lists scan a request's columns by position: each lands in the field of
+// its name, and every field of a row is read.
+func TestStore_RequestRowsScanByName(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	rows, err := f.s.DB().QueryContext(context.Background(), store.RequestColumnsQuery)
+	require.NoError(t, err)
+	columns, err := rows.Columns()
+	require.NoError(t, err)
+	require.NoError(t, rows.Close())
+	assert.Equal(t, columns, store.RequestScanColumns())
+}
+
 // The inbox's first page, read on every visit, settles on a generic plan:
 // PostgreSQL stops planning it (with its bounds as parameters it planned
 // every call anew, expecting a generic plan to read a tenth of the inbox).

@@ -91,11 +91,12 @@ const unsettledQuery = `SELECT ` + requestColumns + ` FROM service_requests
 // batch with afterID as its cursor.
 func (s *Store) UnsettledRequests(ctx context.Context, modifiedBefore time.Time, afterID int64, limit int) ([]Request, error) {
 	const q = unsettledQuery
-	var rows []requestRow
-	if err := s.db.SelectContext(ctx, &rows, q, modifiedBefore, afterID, limitArg(limit)); err != nil {
-		return nil, wrap("unsettled requests", err)
+	rows, err := s.db.QueryContext(ctx, q, modifiedBefore, afterID, limitArg(limit))
+	var out []Request
+	if err == nil {
+		out, err = scanRequests(rows, limit)
 	}
-	return requests(rows), nil
+	return out, wrap("unsettled requests", err)
 }
 
 // MarkRequestFailed fails a request whose workflow never started: status
