@@ -116,7 +116,8 @@ bench: temporal
 
 # API latency (p50/p99 of submit, approve, inbox) over HTTP against the whole
 # stack in process, with BENCH_REQUESTS (default 100000) requests in the
-# database; BENCH_DURATION (default 20s) per scenario, BENCH_CONCURRENCY (8).
+# database; BENCH_DURATION (default 20s) per scenario, BENCH_CONCURRENCY (8);
+# BENCH_SCENARIOS (e.g. inbox, or submit,approve) runs only those.
 bench-api: temporal
 	$(GO) test ./bench -run '^$$' -bench APILatency -benchtime 1x -count=1 -timeout 30m
 

@@ -91,8 +91,9 @@ func apiSettings(b *testing.B) apiBenchSettings {
 // submitted beforehand and may end earlier. Each scenario starts once the
 // work the previous one caused (workflows, AWX jobs) is done. It prints a
 // table and reports <scenario>-p50-ms, -p99-ms and -rps, the number of
-// seeded requests and the inbox's size when it was read. BENCH_PPROF=dir
-// writes dir/<scenario>.cpu.pprof, this process's CPU profile during each.
+// seeded requests and the inbox's size when it was read. BENCH_SCENARIOS
+// (comma-separated) runs only the scenarios named. BENCH_PPROF=dir writes
+// dir/<scenario>.cpu.pprof, this process's CPU profile during each.
 //
 //	go test ./bench -run '^$' -bench APILatency -benchtime 1x -count 1
 func BenchmarkAPILatency(b *testing.B) {
