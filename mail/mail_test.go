@@ -112,13 +112,29 @@ func TestSender_ImplicitTLS(t *testing.T) {
 
 func TestSender_Refusals(t *testing.T) {
 	c, cliTLS := tlsCatcher(t)
-	t.Run("a wrong password is not shown", func(t *testing.T) {
+	t.Run("a wrong password is refused with the server's answer", func(t *testing.T) {
 		s, err := mail.New("smtp://countersign:wrong-pass-123@"+c.Addr(), "countersign@acme.example")
 		require.NoError(t, err)
 		s.TLS = cliTLS
 		err = s.Notify(context.Background(), pending())
 		require.ErrorContains(t, err, "invalid credentials")
+	})
+	t.Run("a wrong password is not shown, even when the server repeats it", func(t *testing.T) {
+		srvTLS, cliTLS, err := catcher.SelfSigned()
+		require.NoError(t, err)
+		echo, err := catcher.Listen("127.0.0.1:0", catcher.Options{TLS: srvTLS, Users: map[string]string{"countersign": "s3cret-pass"},
+			RefuseAuth: func(user, password string) error {
+				return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "no such user " + user + " with " + password}
+			}})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = echo.Close() })
+		s, err := mail.New("smtp://countersign:wrong-pass-123@"+echo.Addr(), "countersign@acme.example")
+		require.NoError(t, err)
+		s.TLS = cliTLS
+		err = s.Notify(context.Background(), pending())
+		require.ErrorContains(t, err, "no such user countersign with ***")
 		assert.NotContains(t, err.Error(), "wrong-pass-123")
+		assert.ErrorIs(t, err, notify.ErrPermanent, "a 5xx answer")
 	})
 	t.Run("a down server is transient", func(t *testing.T) {
 		s, err := mail.New("smtp://127.0.0.1:1", "countersign@acme.example")

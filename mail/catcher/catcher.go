@@ -47,6 +47,10 @@ type Options struct {
 	// answers, an *smtp.SMTPError for a reply code: for tests of
 	// senders' failures.
 	Refuse func(to string) error
+	// RefuseAuth, when set, answers an AUTH with wrong credentials with
+	// the error it returns for them, as a server that repeats what it was
+	// sent would: for tests that a sender never shows a password.
+	RefuseAuth func(user, password string) error
 }
 
 // Catcher receives mail on a loopback port until Close.
@@ -147,6 +151,9 @@ func (s *session) AuthMechanisms() []string {
 func (s *session) Auth(string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(_, user, pass string) error {
 		if want, ok := s.c.opts.Users[user]; !ok || want != pass {
+			if s.c.opts.RefuseAuth != nil {
+				return s.c.opts.RefuseAuth(user, pass)
+			}
 			return errors.New("invalid credentials")
 		}
 		s.user = user
