@@ -226,11 +226,12 @@ func (r *requestRow) scanTargets() []any {
 }
 
 // scanRequests reads rows of lead's columns then requestColumns into
-// requests, room made for sizeHint, and closes rows. Each row's lead
-// columns are scanned into lead, so the last row's stay there.
+// requests, room made for sizeHint (up to a page's most), and closes rows.
+// Each row's lead columns are scanned into lead, so the last row's stay
+// there.
 func scanRequests(rows *sql.Rows, sizeHint int, lead ...any) ([]Request, error) {
 	defer rows.Close()
-	out := make([]Request, 0, max(sizeHint, 0))
+	out := make([]Request, 0, min(max(sizeHint, 0), MaxPageSize))
 	var r requestRow
 	targets := slices.Concat(lead, r.scanTargets())
 	for rows.Next() {
