@@ -535,8 +535,20 @@ const (
 	pendingForTotal      = `(` + pendingForCountQuery + `) AS total, `
 	pendingForFrom       = ` FROM service_request_inbox i JOIN service_requests ON service_requests.id = i.request_id
 		WHERE i.username = $1`
-	pendingForQuery = `SELECT ` + pendingForTotal + requestColumns + pendingForFrom + `
-		ORDER BY i.request_id DESC LIMIT $2 OFFSET $3`
+	pendingForQuery = pendingByIDSelect + ` DESC LIMIT $2 OFFSET $3` + pendingByIDJoin + ` DESC`
+)
+
+// pendingByIDSelect, the page's order and bounds, pendingByIDJoin and the
+// order again make an inbox page in the order of request ids. The page's
+// ids come from the user's index entries alone and only they are joined
+// to their rows: a page deep in the inbox skips entries of the index,
+// where joining the whole inbox to its requests to reach it took 70 ms at
+// 3,000.
+const (
+	pendingByIDSelect = `SELECT ` + pendingForTotal + requestColumns + `
+		FROM (SELECT request_id FROM service_request_inbox WHERE username = $1 ORDER BY request_id`
+	pendingByIDJoin = `) i JOIN service_requests ON service_requests.id = i.request_id
+		ORDER BY id`
 )
 
 // pendingQuery is an inbox page's statement: its text, its arguments
