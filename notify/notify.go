@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind is what happened to a request.
@@ -133,4 +134,13 @@ func (l Log) Notify(ctx context.Context, n Notification) error {
 // fragment routes, so a request is /ui/#/requests/<id>.
 func RequestPage(portal string, id int64) string {
 	return fmt.Sprintf("%s/ui/#/requests/%d", strings.TrimRight(portal, "/"), id)
+}
+
+// Cut keeps the first n runes of s, marking a cut with an ellipsis: how
+// channels shorten what people typed to fit a message.
+func Cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

@@ -249,3 +249,18 @@ func TestWebhook_UnsignedWithoutSecret(t *testing.T) {
 	require.NoError(t, wh.Notify(context.Background(), sample()))
 	assert.Empty(t, got.Get(notify.SignatureHeader))
 }
+
+func TestCut(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"longer text", 6, "longer…"},
+		{"héllo wörld", 5, "héllo…"}, // runes, not bytes
+	} {
+		assert.Equal(t, c.want, notify.Cut(c.in, c.n), c.in)
+	}
+}

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"unicode/utf8"
 
+	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/store"
 )
 
@@ -52,8 +52,5 @@ func answerText(v any, maxValue int) string {
 		b, _ := json.Marshal(v)
 		s = string(b)
 	}
-	if utf8.RuneCountInString(s) <= maxValue {
-		return s
-	}
-	return string([]rune(s)[:maxValue]) + "…"
+	return notify.Cut(s, maxValue)
 }

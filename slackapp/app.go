@@ -33,6 +33,7 @@ import (
 
 	"github.com/countersign/countersign/access"
 	"github.com/countersign/countersign/approval"
+	"github.com/countersign/countersign/notify"
 	"github.com/countersign/countersign/proof"
 	"github.com/countersign/countersign/requests"
 	"github.com/countersign/countersign/store"
@@ -386,7 +387,7 @@ func (a *App) refusalText(err error) string {
 
 // dialogError is a refusal shown in the reject dialog itself.
 func (a *App) dialogError(err error) any {
-	return slack.NewErrorsViewSubmissionResponse(map[string]string{reasonBlock: cut(a.refusalText(err), 300)})
+	return slack.NewErrorsViewSubmissionResponse(map[string]string{reasonBlock: notify.Cut(a.refusalText(err), 300)})
 }
 
 // rejectDialog asks for the reason of rejecting r; meta carries the
@@ -403,7 +404,7 @@ func rejectDialog(r store.Request, meta string) slack.ModalViewRequest {
 		Close:           plain("Cancel"),
 		PrivateMetadata: meta,
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewSectionBlock(mrkdwn(fmt.Sprintf("Reject request %d (%s) by %s.", r.ID, escape(cut(r.CatalogItemName, 100)), escape(r.RequesterUsername))), nil, nil),
+			slack.NewSectionBlock(mrkdwn(fmt.Sprintf("Reject request %d (%s) by %s.", r.ID, escape(notify.Cut(r.CatalogItemName, 100)), escape(r.RequesterUsername))), nil, nil),
 			slack.NewInputBlock(reasonBlock, plain("Reason"), nil, input),
 		}},
 	}

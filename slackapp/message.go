@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -64,14 +63,6 @@ func newCard(r store.Request, stage string, deadline *time.Time, portal string) 
 	return c
 }
 
-// cut keeps the first n runes of s, marking a cut with an ellipsis.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
-}
-
 // escape makes text safe in Slack's mrkdwn: what a requester typed never
 // becomes a link, a mention or a command.
 func escape(s string) string {
@@ -93,9 +84,9 @@ func (c card) Text() string {
 // Blocks lay the card out: what is asked, the answers, the stage and its
 // deadline, then Approve / Reject / Open, or, once closed, why not.
 func (c card) Blocks() []slack.Block {
-	head := fmt.Sprintf("*Request %d: %s*\nRequested by *%s*", c.RequestID, escape(cut(c.CatalogItem, 150)), escape(c.Requester))
+	head := fmt.Sprintf("*Request %d: %s*\nRequested by *%s*", c.RequestID, escape(notify.Cut(c.CatalogItem, 150)), escape(c.Requester))
 	if c.Justification != "" {
-		head += "\n>" + strings.ReplaceAll(escape(cut(c.Justification, maxJustRunes)), "\n", "\n>")
+		head += "\n>" + strings.ReplaceAll(escape(notify.Cut(c.Justification, maxJustRunes)), "\n", "\n>")
 	}
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(head), nil, nil)}
 	if len(c.Answers) > 0 {
@@ -112,7 +103,7 @@ func (c card) Blocks() []slack.Block {
 	}
 	var fields []*slack.TextBlockObject
 	if c.Stage != "" {
-		fields = append(fields, mrkdwn("*Stage*\n"+escape(cut(c.Stage, 150))))
+		fields = append(fields, mrkdwn("*Stage*\n"+escape(notify.Cut(c.Stage, 150))))
 	}
 	if c.Deadline != nil {
 		fields = append(fields, mrkdwn(fmt.Sprintf("*Deadline*\n<!date^%d^{date_short_pretty} {time}|%s>",
