@@ -48,28 +48,16 @@ type Notifier struct {
 // a call for a reason retrying cannot fix.
 func (n *Notifier) Notify(ctx context.Context, no notify.Notification) error {
 	// What the kind asks for is settled first: a kind nothing in Slack
-	// shows costs no reads.
-	var act func(r store.Request, msgs []store.SlackMessage) error
+	// shows costs no reads. Asking posts new messages; the other kinds
+	// change each message posted (update).
+	var update func(r store.Request, m store.SlackMessage) error
 	switch no.Kind {
 	case notify.KindPending, notify.KindReminder, notify.KindDeadlineWarning:
-		act = func(r store.Request, msgs []store.SlackMessage) error { return n.ask(ctx, no, r, msgs) }
 	case notify.KindExtended:
 		// The new deadline shows in the messages in place.
-		act = func(r store.Request, msgs []store.SlackMessage) error {
-			var errs []error
-			for _, m := range msgs {
-				errs = append(errs, n.refresh(ctx, r, m))
-			}
-			return errors.Join(errs...)
-		}
+		update = func(r store.Request, m store.SlackMessage) error { return n.refresh(ctx, r, m) }
 	case notify.KindDecided, notify.KindChangesRequested, notify.KindExpired, notify.KindFinished:
-		act = func(r store.Request, msgs []store.SlackMessage) error {
-			var errs []error
-			for _, m := range msgs {
-				errs = append(errs, n.close(ctx, r, m, statusLine(r)))
-			}
-			return errors.Join(errs...)
-		}
+		update = func(r store.Request, m store.SlackMessage) error { return n.close(ctx, r, m, statusLine(r)) }
 	default:
 		return nil
 	}
@@ -84,7 +72,14 @@ func (n *Notifier) Notify(ctx context.Context, no notify.Notification) error {
 	if err != nil {
 		return err
 	}
-	return act(r, msgs)
+	if update == nil {
+		return n.ask(ctx, no, r, msgs)
+	}
+	var errs []error
+	for _, m := range msgs {
+		errs = append(errs, update(r, m))
+	}
+	return errors.Join(errs...)
 }
 
 // ask posts the open stage's card to each linked recipient of no who may
