@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 	sdkpb "go.temporal.io/api/sdk/v1"
 
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/workflows"
 )
@@ -47,6 +49,22 @@ func TestDelegation_StartSeenLateByTheDatabase(t *testing.T) {
 	res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, 0))))
 	assert.Equal(t, approval.StatusSuccessful, res.Status)
 	assert.Equal(t, []string{"bob", "carol", "dave", "frank"}, during.EligibleApprovers, "dave, once the database saw the start")
+}
+
+// A request whose history was recorded before a delegation's timer was
+// set again for a start the database saw late replays as it ran: the
+// timer is not set again, and the delegate never joins the stage.
+func TestDelegation_StartSeenLateReplaysAsBefore(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env.OnGetVersion(workflows.DelegationTimerRearm, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.world.rosterLag = 300 * time.Millisecond
+	h.world.delegations = []approval.Delegation{{Delegator: "bob", Delegate: "dave", Starts: epoch.Add(2 * time.Hour), Ends: epoch.Add(5 * time.Hour)}}
+	during := h.stateAt(3 * time.Hour)
+	h.updateAt(4*time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"})
+	res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, 0))))
+	assert.Equal(t, approval.StatusSuccessful, res.Status)
+	assert.Equal(t, []string{"bob", "carol", "frank"}, during.EligibleApprovers, "as before: the start seen late is never looked at again")
 }
 
 // Without delegations no roster names a change, and no timer beyond the

@@ -47,10 +47,7 @@ func (s *requestRun) waitStage() {
 			return
 		}
 		if refresh.adopt() {
-			// A roster read since the timer fired may still name the time
-			// it fired for (the database's clock a little behind): the
-			// timer is set for it again, at least minDelegationWake on.
-			delegations.done = time.Time{}
+			delegations.rosterResolved()
 		}
 		if delegations.fired() {
 			s.rosterWanted++ // resolved again when the loop comes round
@@ -77,7 +74,7 @@ type delegationTimer struct {
 	at     time.Time
 	// done is the last time it woke for; the same time named again by the
 	// roster of before (not resolved anew yet) sets no timer. A roster
-	// resolved since clears it.
+	// resolved since clears it (rosterResolved).
 	done time.Time
 }
 
@@ -98,6 +95,27 @@ func (t *delegationTimer) set() {
 	t.fut = workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{
 		Summary: fmt.Sprintf("stage %d: a delegation starts or ends", t.s.req.CurrentStage+1)})
 	t.cancel, t.at = cancel, at
+}
+
+// delegationTimerRearm is the change that sets the timer again for the
+// time it fired for, named by a roster resolved since. Requests recorded
+// before it never did; replaying them still does not.
+const delegationTimerRearm = "delegation-timer-rearm"
+
+// rosterResolved is told that a roster resolved since the timer fired was
+// adopted. It may still name the time the timer fired for (the database's
+// clock a little behind the workflow's): the timer is then set for it
+// again, at least minDelegationWake on. The version is asked only then,
+// so that other requests' histories carry no marker.
+func (t *delegationTimer) rosterResolved() {
+	at, ok := t.s.req.NextDelegationChange()
+	if t.done.IsZero() || !ok || !at.Equal(t.done) {
+		return
+	}
+	if workflow.GetVersion(t.s.ctx, delegationTimerRearm, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	t.done = time.Time{}
 }
 
 // ready reports whether the timer has fired or was canceled.
