@@ -181,3 +181,16 @@ func mustJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(raw)
 }
+
+// extendableRestart submits a restart as requester under a policy of one
+// SRE stage of 24 h that may be extended by up to 36 h, and returns its id
+// once the approver has it.
+func (e *env) extendableRestart() int64 {
+	e.t.Helper()
+	_, restart := e.catalog()
+	e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
+		"organization": e.orgID(), "name": "restarts", "priority": 1,
+		"stages": []map[string]any{{"name": "SRE", "approver_team": e.teamID("sre"), "timeout": "24h", "max_extension": "36h"}},
+	})
+	return e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+}

@@ -134,12 +134,7 @@ func TestAPI_DelegationTakenBackHoldsAtOnce(t *testing.T) {
 // is refused.
 func TestAPI_DelegateMayExtend(t *testing.T) {
 	e := newEnv(t)
-	_, restart := e.catalog()
-	e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
-		"organization": e.orgID(), "name": "restarts", "priority": 1,
-		"stages": []map[string]any{{"name": "SRE", "approver_team": e.teamID("sre"), "timeout": "24h", "max_extension": "36h"}},
-	})
-	id := e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	id := e.extendableRestart()
 	path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
 	e.must(http.StatusNotFound, otherTeam, "POST", path+"extend/", map[string]any{"by": "1h"})
 

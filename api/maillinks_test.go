@@ -268,12 +268,7 @@ func TestMailLinks_ExtendedStageExtendsItsLinks(t *testing.T) {
 		d.MailLinkKey, d.MailLinks = key, d.Store.(*store.Store)
 		d.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 	})
-	_, restart := o.catalog()
-	o.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
-		"organization": o.orgID(), "name": "restarts", "priority": 1,
-		"stages": []map[string]any{{"name": "SRE", "approver_team": o.teamID("sre"), "timeout": "24h", "max_extension": "36h"}},
-	})
-	id := o.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	id := o.extendableRestart()
 	detail := o.must(http.StatusOK, approver, "GET", fmt.Sprintf("/api/v2/service_requests/%d/", id), nil)
 	first, err := time.Parse(time.RFC3339Nano, stageOf(detail, 0)["deadline"].(string))
 	require.NoError(t, err)

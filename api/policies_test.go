@@ -295,12 +295,7 @@ func TestAPI_PolicyDeadlineRules(t *testing.T) {
 // the body), the deadline moves, and extensions add up to max_extension.
 func TestAPI_Extend(t *testing.T) {
 	e := newEnv(t)
-	_, restart := e.catalog()
-	e.must(http.StatusCreated, orgAdmin, "POST", "/api/v2/approval_policies/", map[string]any{
-		"organization": e.orgID(), "name": "restarts", "priority": 1,
-		"stages": []map[string]any{{"name": "SRE", "approver_team": e.teamID("sre"), "timeout": "24h", "max_extension": "36h"}},
-	})
-	id := e.submitAndWait(requester, restart, restartServiceAnswers(), approver)
+	id := e.extendableRestart()
 	path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
 	detail := e.must(http.StatusOK, approver, "GET", path, nil)
 	assert.True(t, capabilitiesOf(t, detail)["extend"], "an eligible approver may extend")
