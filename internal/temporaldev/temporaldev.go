@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -79,8 +80,29 @@ func Binary() (string, error) {
 }
 
 // Start launches a dev server and waits until it serves requests with the
-// search attributes registered. Stop it with Stop.
+// search attributes registered. Stop it with Stop. Ports free a moment ago
+// may be taken by another process before the server binds them (it picks
+// its internal services' ports itself, so any of them may be): a start
+// that failed for that alone is tried again, on other ports, up to
+// startAttempts times in all.
 func Start(ctx context.Context, opts Options) (*Server, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := start(ctx, opts)
+		if err == nil || attempt == startAttempts || !errors.Is(err, errPortTaken) {
+			return s, err
+		}
+	}
+}
+
+// startAttempts bounds Start's tries; a port given in Options that is
+// taken fails each the same way.
+const startAttempts = 3
+
+// errPortTaken marks a server that exited because a port it was to listen
+// on was in use.
+var errPortTaken = errors.New("a port it was to listen on is in use")
+
+func start(ctx context.Context, opts Options) (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
@@ -158,7 +180,11 @@ func (s *Server) waitReady(parent context.Context, searchAttributes []string) er
 		select {
 		case err := <-s.done:
 			s.done <- err
-			return fmt.Errorf("temporal dev server exited (%v): %s", err, s.logs.String())
+			logs := s.logs.String()
+			if strings.Contains(logs, "address already in use") {
+				return fmt.Errorf("temporal dev server exited (%v), %w: %s", err, errPortTaken, logs)
+			}
+			return fmt.Errorf("temporal dev server exited (%v): %s", err, logs)
 		case <-ctx.Done():
 			if parent.Err() != nil {
 				return parent.Err() // the caller gave up (Ctrl-C, say)

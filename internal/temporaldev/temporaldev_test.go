@@ -2,6 +2,9 @@ package temporaldev_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,4 +37,48 @@ func TestStart_MissingBinaryIsAClearFailure(t *testing.T) {
 	_, err := temporaldev.Start(context.Background(), temporaldev.Options{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "/nonexistent/temporal")
+}
+
+// A start that fails because a port was taken between being picked and
+// being bound (here the first of two, as the CLI would report it) is tried
+// again and succeeds.
+func TestStart_RetriesWhenAPortWasTakenMeanwhile(t *testing.T) {
+	realCLI, err := temporaldev.Binary()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	starts := filepath.Join(dir, "starts")
+	script := `#!/bin/sh
+echo start >> '` + starts + `'
+if [ "$(wc -l < '` + starts + `')" -eq 1 ]; then
+	echo 'level=ERROR msg="Failed to start gRPC listener" error="listen tcp 127.0.0.1:33669: bind: address already in use" service=matching' >&2
+	exit 2
+fi
+exec '` + realCLI + `' "$@"
+`
+	cli := filepath.Join(dir, "temporal")
+	require.NoError(t, os.WriteFile(cli, []byte(script), 0o755))
+	t.Setenv("TEMPORAL_CLI", cli)
+
+	srv, err := temporaldev.Start(context.Background(), temporaldev.Options{})
+	require.NoError(t, err)
+	defer srv.Stop()
+	got, err := os.ReadFile(starts)
+	require.NoError(t, err)
+	assert.Equal(t, 2, strings.Count(string(got), "start\n"), "started once more after the port clash")
+}
+
+// Anything else that ends the server at start is not tried again.
+func TestStart_OtherFailuresAreNotRetried(t *testing.T) {
+	dir := t.TempDir()
+	starts := filepath.Join(dir, "starts")
+	cli := filepath.Join(dir, "temporal")
+	require.NoError(t, os.WriteFile(cli, []byte("#!/bin/sh\necho start >> '"+starts+"'\necho 'unknown flag' >&2\nexit 1\n"), 0o755))
+	t.Setenv("TEMPORAL_CLI", cli)
+
+	_, err := temporaldev.Start(context.Background(), temporaldev.Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "unknown flag")
+	got, err := os.ReadFile(starts)
+	require.NoError(t, err)
+	assert.Equal(t, "start\n", string(got))
 }
