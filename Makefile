@@ -115,9 +115,11 @@ bench: temporal
 	$(GO) test ./bench -run '^$$' -bench ServiceRequestActions -benchtime 1x -count=1
 
 # API latency (p50/p99 of submit, approve, inbox) over HTTP against the whole
-# stack in process, with BENCH_REQUESTS (default 100000) requests in the
-# database; BENCH_DURATION (default 20s) per scenario, BENCH_CONCURRENCY (8);
-# BENCH_SCENARIOS (e.g. inbox, or submit,approve) runs only those.
+# stack, with BENCH_REQUESTS (default 100000) requests in the database and
+# the worker as a `countersign worker` process of its own (BENCH_WORKER=
+# inprocess runs it beside the API); BENCH_DURATION (default 20s) per
+# scenario, BENCH_CONCURRENCY (8); BENCH_SCENARIOS (e.g. inbox, or
+# submit,approve) runs only those.
 bench-api: temporal
 	$(GO) test ./bench -run '^$$' -bench APILatency -benchtime 1x -count=1 -timeout 30m
 

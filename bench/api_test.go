@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,10 @@ type apiBenchSettings struct {
 	// scenarios run, from BENCH_SCENARIOS (a comma-separated subset of
 	// submit, approve, approve-lean, inbox); all when unset.
 	scenarios map[string]bool
+	// workerInProcess, from BENCH_WORKER=inprocess, runs the worker in
+	// this process beside the API rather than as `countersign worker` in
+	// its own (BENCH_WORKER=process, the default, as deployed).
+	workerInProcess bool
 }
 
 // apiScenarios are bench-api's scenarios, in the order they run.
@@ -69,6 +74,13 @@ func apiSettings(b *testing.B) apiBenchSettings {
 			*dst = n
 		}
 	}
+	switch v := os.Getenv("BENCH_WORKER"); v {
+	case "", "process":
+	case "inprocess":
+		set.workerInProcess = true
+	default:
+		b.Fatalf("BENCH_WORKER=%q: want process (the default) or inprocess", v)
+	}
 	if v := os.Getenv("BENCH_SCENARIOS"); v != "" {
 		set.scenarios = map[string]bool{}
 		for _, name := range strings.Split(v, ",") {
@@ -84,9 +96,12 @@ func apiSettings(b *testing.B) apiBenchSettings {
 
 // BenchmarkAPILatency measures the latency of submitting a request,
 // approving one and reading the approval inbox over HTTP, against the
-// whole stack in this process: a fresh PostgreSQL database holding
-// BENCH_REQUESTS requests, the Temporal dev server, the AWX simulator, one
-// worker and the API on a TCP port. Each scenario runs BENCH_CONCURRENCY
+// whole stack: a fresh PostgreSQL database holding BENCH_REQUESTS
+// requests, the Temporal dev server, the AWX simulator and the API on a
+// TCP port in this process, and one worker, `countersign worker` built
+// from this tree in its own process as deployed (BENCH_WORKER=inprocess:
+// in this process, sharing the API's heap and garbage collector, with the
+// tests' notifier and settings). Each scenario runs BENCH_CONCURRENCY
 // workers for BENCH_DURATION; approve decides BENCH_APPROVALS requests
 // submitted beforehand and may end earlier. Each scenario starts once the
 // work the previous one caused (workflows, AWX jobs) is done. It prints a
@@ -115,11 +130,17 @@ func BenchmarkAPILatency(b *testing.B) {
 		inDB, firstSeeded, lastSeeded, time.Since(start).Round(time.Millisecond), benchApprover, inbox)
 
 	queue := testkit.TaskQueue(b)
-	testkit.StartWorker(b, testkit.Dial(b, temporalServer.HostPort), queue, s.Activities)
+	worker := "its own process"
+	if set.workerInProcess {
+		worker = "this process"
+		testkit.StartWorker(b, testkit.Dial(b, temporalServer.HostPort), queue, s.Activities)
+	} else {
+		runWorkerProcess(b, s, testkit.Dial(b, temporalServer.HostPort), queue, nil)
+	}
 	// The API has its own Temporal connection, as it would in its own
 	// process. Its per-call log lines are formatted, as in production, and
-	// dropped.
-	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// only warnings and errors are kept, to say why a call failed.
+	logger := slog.New(slog.NewJSONHandler(warningsOnly{os.Stderr}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: s.Store, Temporal: testkit.Dial(b, temporalServer.HostPort), AWX: s.AWX, Logger: logger, TaskQueue: queue})
 	baseURL := serve(b, srv.Handler())
 
@@ -174,8 +195,8 @@ func BenchmarkAPILatency(b *testing.B) {
 		b.StopTimer()
 		require.NoError(b, s.Store.DB().GetContext(ctx, &inDB, `SELECT count(*) FROM service_requests`))
 		fmt.Printf("\nAPI latency, %d workers, %s per scenario, %d requests in the database at the start (%d at the end), "+
-			"%d in %s's inbox at the start and %d during the inbox scenario:\n",
-			set.concurrency, set.duration, lastSeeded-firstSeeded+1, inDB, inbox, benchApprover, inboxNow)
+			"%d in %s's inbox at the start and %d during the inbox scenario, the Temporal worker in %s:\n",
+			set.concurrency, set.duration, lastSeeded-firstSeeded+1, inDB, inbox, benchApprover, inboxNow, worker)
 		require.NoError(b, load.WriteTable(os.Stdout, results))
 		for _, r := range results {
 			if r.Errors > 0 {
@@ -191,6 +212,16 @@ func BenchmarkAPILatency(b *testing.B) {
 	}
 	// The wall time of a run says nothing about the API's speed.
 	b.ReportMetric(0, "ns/op")
+}
+
+// warningsOnly passes on the JSON log lines at levels WARN and ERROR.
+type warningsOnly struct{ w io.Writer }
+
+func (f warningsOnly) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(`"level":"WARN"`)) || bytes.Contains(p, []byte(`"level":"ERROR"`)) {
+		return f.w.Write(p)
+	}
+	return len(p), nil
 }
 
 func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
