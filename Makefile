@@ -127,6 +127,7 @@ bench-api: temporal
 # second, then whole request lifecycles per second through the API (submit,
 # two approvals, launch, polls, success), each with BENCH_CONCURRENCY (32)
 # clients for BENCH_DURATION (20s); prints "lifecycle/trivial ratio: 0.NN".
+# The workers' pollers autoscale (BENCH_POLLERS=fixed: the SDK's two each).
 # BENCH_PPROF=dir writes a CPU profile of the lifecycle phase.
 bench-throughput: temporal
 	$(GO) test ./bench -run '^$$' -bench Throughput -benchtime 1x -count=1 -timeout 30m

@@ -40,9 +40,9 @@ const (
 	// caches and the server's task queues settle.
 	throughputWarmUp = 5 * time.Second
 	// defaultThroughputConcurrency saturates the dev server on 2 cores
-	// in both phases: from 16 to 32 the lifecycle rate stopped growing and
-	// the trivial one nearly did, each one's latency doubling, and at 64
-	// both fell (see the README's Throughput).
+	// in both phases: with autoscaling pollers neither rate grew from 32
+	// to 64 while each one's latency doubled (see the README's
+	// Throughput).
 	defaultThroughputConcurrency = 32
 )
 
@@ -52,11 +52,38 @@ type throughputSettings struct {
 	// pprofDir, when set, receives a CPU profile of this process during
 	// the lifecycle phase.
 	pprofDir string
+	// pollers is how both workers poll for tasks, from BENCH_POLLERS.
+	pollers pollerSetting
+}
+
+// pollerSetting is how the benchmark's workers poll their task queues:
+// "autoscaling" (the default), as many pollers as the server's answers
+// call for, so that the server and not the worker's pickup of tasks limits
+// the rates; "fixed", the SDK's default of two pollers each for workflow
+// and activity tasks, as `countersign worker` runs.
+type pollerSetting string
+
+// options are the worker options of s.
+func (s pollerSetting) options() sdkworker.Options {
+	if s == "fixed" {
+		return sdkworker.Options{}
+	}
+	return sdkworker.Options{
+		WorkflowTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
+		ActivityTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
+	}
 }
 
 func throughputSettingsFromEnv(b *testing.B) throughputSettings {
 	b.Helper()
-	set := throughputSettings{duration: 20 * time.Second, concurrency: defaultThroughputConcurrency, pprofDir: os.Getenv("BENCH_PPROF")}
+	set := throughputSettings{duration: 20 * time.Second, concurrency: defaultThroughputConcurrency, pprofDir: os.Getenv("BENCH_PPROF"), pollers: "autoscaling"}
+	switch v := os.Getenv("BENCH_POLLERS"); v {
+	case "", "autoscaling":
+	case "fixed":
+		set.pollers = "fixed"
+	default:
+		b.Fatalf("BENCH_POLLERS=%q: want autoscaling (the default) or fixed", v)
+	}
 	if v := os.Getenv("BENCH_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -91,7 +118,8 @@ func noopActivity(context.Context) error { return nil }
 // approvals by two SRE members, launch, polls, success against the AWX
 // simulator with 200 ms jobs), each awaited through the Temporal client.
 // One worker process (this one) runs both, with the worker's production
-// wiring. It prints both rates, the CPU time the dev server and this
+// wiring, polling with the SDK's poller autoscaling (BENCH_POLLERS=fixed:
+// the SDK's two pollers, as `countersign worker`). It prints both rates, the CPU time the dev server and this
 // process used in each phase, and "lifecycle/trivial ratio: 0.NN"; then,
 // for comparison, the lifecycle of requests started at RevisionLean.
 // BENCH_PPROF=dir writes dir/lifecycle.cpu.pprof, this process's CPU
@@ -108,11 +136,11 @@ func BenchmarkThroughput(b *testing.B) {
 
 	workerClient := testkit.Dial(b, temporalServer.HostPort)
 	queue := testkit.TaskQueue(b)
-	testkit.StartWorker(b, workerClient, queue, s.Activities)
+	testkit.StartWorkerWithOptions(b, workerClient, queue, s.Activities, set.pollers.options())
 	// The trivial workflow runs in the same worker process, on a task
-	// queue of its own, only during its phase.
+	// queue of its own, only during its phase, polling the same way.
 	trivialQueue := testkit.TaskQueue(b)
-	trivial := sdkworker.New(workerClient, trivialQueue, sdkworker.Options{})
+	trivial := sdkworker.New(workerClient, trivialQueue, set.pollers.options())
 	trivial.RegisterWorkflow(trivialWorkflow)
 	trivial.RegisterActivity(noopActivity)
 	require.NoError(b, trivial.Start())
@@ -166,7 +194,7 @@ func BenchmarkThroughput(b *testing.B) {
 
 	b.ResetTimer()
 	for range b.N {
-		report := throughput.Report{Concurrency: set.concurrency, Duration: set.duration}
+		report := throughput.Report{Concurrency: set.concurrency, Duration: set.duration, Pollers: string(set.pollers)}
 		report.Trivial = measurePhase(b, "trivial workflow", set, httpClient, serverPID, startTrivial, "")
 		stopTrivial()
 		report.Lifecycle = measurePhase(b, "request lifecycle", set, httpClient, serverPID, lifecycle, set.pprofDir)

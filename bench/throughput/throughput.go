@@ -43,8 +43,10 @@ func (p Phase) ServerCPUEach() time.Duration {
 type Report struct {
 	Concurrency int
 	Duration    time.Duration
-	Trivial     Phase
-	Lifecycle   Phase
+	// Pollers says how the workers polled for tasks (autoscaling, fixed).
+	Pollers   string
+	Trivial   Phase
+	Lifecycle Phase
 	// Compared are further lifecycle phases measured in the same run for
 	// comparison (an earlier workflow revision); they are printed, not
 	// part of the ratio.
@@ -63,7 +65,7 @@ func (r Report) Ratio() float64 {
 // Write prints the report; its last line is "lifecycle/trivial ratio:
 // 0.NN", for scripts.
 func (r Report) Write(w io.Writer) error {
-	if _, err := fmt.Fprintf(w, "throughput on one Temporal dev server, concurrency %d, %s per phase:\n", r.Concurrency, r.Duration); err != nil {
+	if _, err := fmt.Fprintf(w, "throughput on one Temporal dev server, concurrency %d, %s per phase, worker pollers %s:\n", r.Concurrency, r.Duration, r.Pollers); err != nil {
 		return err
 	}
 	for _, p := range append([]Phase{r.Trivial, r.Lifecycle}, r.Compared...) {

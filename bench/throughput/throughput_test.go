@@ -14,7 +14,7 @@ import (
 
 func TestReport(t *testing.T) {
 	r := throughput.Report{
-		Concurrency: 16, Duration: 20 * time.Second,
+		Concurrency: 16, Duration: 20 * time.Second, Pollers: "autoscaling",
 		Trivial: throughput.Phase{Name: "trivial workflow", Result: load.Result{Calls: 2000, Elapsed: 20 * time.Second,
 			Latencies: []time.Duration{100 * time.Millisecond, 150 * time.Millisecond, 900 * time.Millisecond}},
 			ServerCPU: 15 * time.Second, ProcessCPU: 5 * time.Second},
@@ -32,7 +32,7 @@ func TestReport(t *testing.T) {
 	require.NoError(t, r.Write(&out))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	require.Len(t, lines, 5)
-	assert.Contains(t, lines[0], "concurrency 16, 20s per phase")
+	assert.Contains(t, lines[0], "concurrency 16, 20s per phase, worker pollers autoscaling")
 	assert.Contains(t, lines[1], "trivial workflow:")
 	assert.Contains(t, lines[1], "100.0/s")
 	assert.Contains(t, lines[1], "each p50 150ms, p99 900ms")

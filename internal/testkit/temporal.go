@@ -51,10 +51,20 @@ func TaskQueue(t testing.TB) string {
 // taskQueue; the returned function stops it, as does the end of the test.
 func StartWorker(t testing.TB, c client.Client, taskQueue string, acts *activities.Activities) (stop func()) {
 	t.Helper()
+	return StartWorkerWithOptions(t, c, taskQueue, acts, sdkworker.Options{})
+}
+
+// StartWorkerWithOptions is StartWorker with the SDK's worker options
+// opts (a second to stop unless they say otherwise).
+func StartWorkerWithOptions(t testing.TB, c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) (stop func()) {
+	t.Helper()
+	if opts.WorkerStopTimeout == 0 {
+		opts.WorkerStopTimeout = time.Second
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- worker.Run(ctx, c, taskQueue, acts, sdkworker.Options{WorkerStopTimeout: time.Second})
+		done <- worker.Run(ctx, c, taskQueue, acts, opts)
 	}()
 	var stopped atomic.Bool
 	stop = func() {
