@@ -56,6 +56,9 @@ type Config struct {
 	// memory between their tasks (the Temporal SDK's sticky cache, shared
 	// by the process); zero leaves the SDK's default.
 	WorkerStickyCacheSize int
+	// WorkerPollers is how the worker polls for each kind of task
+	// (workflow, activity); the zero value leaves the SDK's two pollers.
+	WorkerPollers Pollers
 	// PayloadKeys and PayloadKeysFile give the keys that encrypt Temporal
 	// payloads (one of them; see package codec).
 	PayloadKeys     string
@@ -393,6 +396,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("portal_url", c.PortalURL),
 		slog.Duration("awx_poll_interval", c.AWXPollInterval),
 		slog.Int("worker_sticky_cache_size", c.WorkerStickyCacheSize),
+		slog.String("worker_pollers", c.WorkerPollers.String()),
 		slog.Bool("payload_keys_set", c.PayloadKeys != ""),
 		slog.String("payload_keys_file", c.PayloadKeysFile),
 		slog.String("temporal_decisions", c.Decisions),

@@ -44,7 +44,7 @@ func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 
 	c, err = config.Load(config.Worker, []string{"--task-queue", "from-flag"}, env(map[string]string{
 		"TASK_QUEUE": "from-env", "AWX_URL": "https://awx.example", "LOG_LEVEL": "debug", "AWX_POLL_INTERVAL": "2s",
-		"WORKER_STICKY_CACHE_SIZE": "500",
+		"WORKER_STICKY_CACHE_SIZE": "500", "WORKER_POLLERS": "8",
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, "from-flag", c.TaskQueue, "flags win over the environment")
@@ -52,6 +52,13 @@ func TestLoad_DefaultsEnvAndFlags(t *testing.T) {
 	assert.Equal(t, slog.LevelDebug, c.LogLevel)
 	assert.Equal(t, 2*time.Second, c.AWXPollInterval)
 	assert.Equal(t, 500, c.WorkerStickyCacheSize)
+	assert.Equal(t, config.Pollers{Fixed: 8}, c.WorkerPollers)
+	c, err = config.Load(config.Worker, []string{"--worker-pollers", "autoscaling"}, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, config.Pollers{Autoscaling: true}, c.WorkerPollers)
+	c, err = config.Load(config.Worker, nil, env(nil))
+	require.NoError(t, err)
+	assert.Equal(t, config.Pollers{Fixed: config.DefaultWorkerPollers}, c.WorkerPollers, "the SDK's two unless told")
 
 	// countersign dev runs a worker too, bounded alike.
 	c, err = config.Load(config.Dev, nil, env(nil))
@@ -81,6 +88,8 @@ func TestLoad_RefusesBadValues(t *testing.T) {
 		{cmd: config.Worker, env: map[string]string{"AWX_POLL_INTERVAL": "1ms"}, wantErr: "at least 100ms"},
 		{cmd: config.Worker, env: map[string]string{"WORKER_STICKY_CACHE_SIZE": "0"}, wantErr: "(WORKER_STICKY_CACHE_SIZE) \"0\": use a number of workflows of at least 1"},
 		{cmd: config.Worker, args: []string{"--worker-sticky-cache-size", "lots"}, wantErr: "WORKER_STICKY_CACHE_SIZE"},
+		{cmd: config.Worker, env: map[string]string{"WORKER_POLLERS": "1"}, wantErr: "(WORKER_POLLERS) \"1\": use a number of pollers of at least 2, or autoscaling"},
+		{cmd: config.Worker, env: map[string]string{"WORKER_POLLERS": "auto"}, wantErr: "WORKER_POLLERS"},
 		{cmd: config.API, env: map[string]string{"MIN_REMINDER_INTERVAL": "hourly"}, wantErr: "MIN_REMINDER_INTERVAL"},
 		{cmd: config.API, env: map[string]string{"MIN_REMINDER_INTERVAL": "0s"}, wantErr: "minimum reminder interval must be between 1s and 8760h"},
 		{cmd: config.API, env: map[string]string{"MIN_STAGE_TIMEOUT": "2h", "MAX_STAGE_TIMEOUT": "1h"}, wantErr: "above the maximum"},

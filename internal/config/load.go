@@ -176,6 +176,7 @@ func (c *Config) command(cmd Command) (command, error) {
 		return command{settings: append(connections, decisions,
 			setting{"awx-poll-interval", "AWX_POLL_INTERVAL", "how often a running AWX job is polled", "5s", false, c.setPollInterval},
 			stickyCache,
+			setting{"worker-pollers", "WORKER_POLLERS", "pollers per kind of task (workflow, activity): a number of at least 2, or autoscaling", strconv.Itoa(DefaultWorkerPollers), false, c.setPollers},
 			setting{"notify-webhook-url", "NOTIFY_WEBHOOK_URL", "URL notifications are POSTed to as JSON (empty: log them)", "", false, text(&c.NotifyWebhookURL)},
 			setting{"notify-webhook-secret", "NOTIFY_WEBHOOK_SECRET", "secret that signs webhook deliveries (X-Countersign-Signature); at least 32 characters", "", false, text(&c.NotifyWebhookSecret)},
 			slackBot, slackAPI,
@@ -343,6 +344,43 @@ func (c *Config) setStickyCacheSize(v string) error {
 		return errors.New("use a number of workflows of at least 1, e.g. 2048")
 	}
 	c.WorkerStickyCacheSize = n
+	return nil
+}
+
+// DefaultWorkerPollers is the Temporal SDK's own default.
+const DefaultWorkerPollers = 2
+
+// Pollers is how a worker polls for each kind of task: Fixed pollers, or
+// as many as the server's answers call for when Autoscaling. A worker's
+// pollers bound how fast it picks up tasks under load (see the README's
+// Throughput).
+type Pollers struct {
+	Fixed       int
+	Autoscaling bool
+}
+
+func (p Pollers) String() string {
+	switch {
+	case p.Autoscaling:
+		return "autoscaling"
+	case p.Fixed == 0:
+		return strconv.Itoa(DefaultWorkerPollers)
+	}
+	return strconv.Itoa(p.Fixed)
+}
+
+func (c *Config) setPollers(v string) error {
+	if v == "autoscaling" {
+		c.WorkerPollers = Pollers{Autoscaling: true}
+		return nil
+	}
+	// The SDK alternates a worker's workflow task pollers between its
+	// sticky and normal queues, and refuses one alone.
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 2 {
+		return errors.New("use a number of pollers of at least 2, or autoscaling")
+	}
+	c.WorkerPollers = Pollers{Fixed: n}
 	return nil
 }
 

@@ -61,7 +61,21 @@ func Worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		// they weigh.
 		sdkworker.SetStickyWorkflowCacheSize(cfg.WorkerStickyCacheSize)
 	}
-	return worker.Run(ctx, c, cfg.TaskQueue, acts, sdkworker.Options{WorkerStopTimeout: 10 * time.Second})
+	return worker.Run(ctx, c, cfg.TaskQueue, acts, WorkerOptions(cfg))
+}
+
+// WorkerOptions are the SDK's options for the worker cfg describes.
+func WorkerOptions(cfg config.Config) sdkworker.Options {
+	opts := sdkworker.Options{WorkerStopTimeout: 10 * time.Second}
+	switch p := cfg.WorkerPollers; {
+	case p.Autoscaling:
+		opts.WorkflowTaskPollerBehavior = sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{})
+		opts.ActivityTaskPollerBehavior = sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{})
+	case p.Fixed > 0:
+		opts.MaxConcurrentWorkflowTaskPollers = p.Fixed
+		opts.MaxConcurrentActivityTaskPollers = p.Fixed
+	}
+	return opts
 }
 
 // API builds the API server of `countersign api` and `countersign dev`
