@@ -89,17 +89,17 @@ func TestNewChannels(t *testing.T) {
 // WORKER_POLLERS reaches the SDK: a number for both kinds of task,
 // autoscaling for both, and the SDK's own default untouched.
 func TestWorkerOptions_Pollers(t *testing.T) {
-	fixed := WorkerOptions(config.Config{WorkerPollers: config.Pollers{Fixed: 8}})
+	fixed := workerOptions(config.Config{WorkerPollers: config.Pollers{Fixed: 8}})
 	assert.Equal(t, 8, fixed.MaxConcurrentWorkflowTaskPollers)
 	assert.Equal(t, 8, fixed.MaxConcurrentActivityTaskPollers)
 	assert.Nil(t, fixed.WorkflowTaskPollerBehavior)
 
-	auto := WorkerOptions(config.Config{WorkerPollers: config.Pollers{Autoscaling: true}})
+	auto := workerOptions(config.Config{WorkerPollers: config.Pollers{Autoscaling: true}})
 	assert.NotNil(t, auto.WorkflowTaskPollerBehavior)
 	assert.NotNil(t, auto.ActivityTaskPollerBehavior)
 	assert.Zero(t, auto.MaxConcurrentWorkflowTaskPollers, "the SDK refuses both ways at once")
 
-	none := WorkerOptions(config.Config{})
+	none := workerOptions(config.Config{})
 	assert.Zero(t, none.MaxConcurrentWorkflowTaskPollers)
 	assert.Nil(t, none.WorkflowTaskPollerBehavior)
 	assert.Equal(t, 10*time.Second, none.WorkerStopTimeout)
