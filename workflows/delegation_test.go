@@ -41,14 +41,8 @@ func TestDelegation_StartAndEndReachAWaitingStage(t *testing.T) {
 // looks again a moment later instead of never.
 func TestDelegation_StartSeenLateByTheDatabase(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	h.world.rosterLag = 300 * time.Millisecond
-	h.world.delegations = []approval.Delegation{{Delegator: "bob", Delegate: "dave", Starts: epoch.Add(2 * time.Hour), Ends: epoch.Add(5 * time.Hour)}}
-	during := h.stateAt(3 * time.Hour)
-	h.updateAt(4*time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"})
-	res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, 0))))
-	assert.Equal(t, approval.StatusSuccessful, res.Status)
-	assert.Equal(t, []string{"bob", "carol", "dave", "frank"}, during.EligibleApprovers, "dave, once the database saw the start")
+	during := eligibleWhenStartSeenLate(t, newHarness(t))
+	assert.Equal(t, []string{"bob", "carol", "dave", "frank"}, during, "dave, once the database saw the start")
 }
 
 // A request whose history was recorded before a delegation's timer was
@@ -58,13 +52,23 @@ func TestDelegation_StartSeenLateReplaysAsBefore(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.env.OnGetVersion(workflows.DelegationTimerRearm, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	during := eligibleWhenStartSeenLate(t, h)
+	assert.Equal(t, []string{"bob", "carol", "frank"}, during, "as before: the start seen late is never looked at again")
+}
+
+// eligibleWhenStartSeenLate runs, on h, a one-stage request while bob has
+// delegated to dave from 2h to 5h and the database sees changes 300 ms
+// late; bob approves at 4h and the request succeeds. It returns who may
+// decide at 3h.
+func eligibleWhenStartSeenLate(t *testing.T, h *harness) []string {
+	t.Helper()
 	h.world.rosterLag = 300 * time.Millisecond
 	h.world.delegations = []approval.Delegation{{Delegator: "bob", Delegate: "dave", Starts: epoch.Add(2 * time.Hour), Ends: epoch.Add(5 * time.Hour)}}
 	during := h.stateAt(3 * time.Hour)
 	h.updateAt(4*time.Hour, workflows.Approve, workflows.ApproveInput{User: "bob"})
 	res := h.run(input(plan(stage("SRE", 1, sreTeam, 1, 72*time.Hour, 0))))
 	assert.Equal(t, approval.StatusSuccessful, res.Status)
-	assert.Equal(t, []string{"bob", "carol", "frank"}, during.EligibleApprovers, "as before: the start seen late is never looked at again")
+	return during.EligibleApprovers
 }
 
 // Without delegations no roster names a change, and no timer beyond the
