@@ -25,7 +25,9 @@ import (
 	"github.com/countersign/countersign/bench/proc"
 	"github.com/countersign/countersign/bench/scenario"
 	"github.com/countersign/countersign/bench/throughput"
+	"github.com/countersign/countersign/internal/config"
 	"github.com/countersign/countersign/internal/testkit"
+	"github.com/countersign/countersign/internal/wiring"
 	"github.com/countersign/countersign/store"
 	"github.com/countersign/countersign/workflows"
 )
@@ -63,15 +65,13 @@ type throughputSettings struct {
 // and activity tasks, as `countersign worker` runs.
 type pollerSetting string
 
-// options are the worker options of s.
+// options are the worker options of s, as WORKER_POLLERS would give them.
 func (s pollerSetting) options() sdkworker.Options {
+	p := config.Pollers{Autoscaling: true}
 	if s == "fixed" {
-		return sdkworker.Options{}
+		p = config.Pollers{}
 	}
-	return sdkworker.Options{
-		WorkflowTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
-		ActivityTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
-	}
+	return wiring.WorkerOptions(config.Config{WorkerPollers: p})
 }
 
 func throughputSettingsFromEnv(b *testing.B) throughputSettings {

@@ -61,11 +61,12 @@ func Worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		// they weigh.
 		sdkworker.SetStickyWorkflowCacheSize(cfg.WorkerStickyCacheSize)
 	}
-	return worker.Run(ctx, c, cfg.TaskQueue, acts, workerOptions(cfg))
+	return worker.Run(ctx, c, cfg.TaskQueue, acts, WorkerOptions(cfg))
 }
 
-// workerOptions are the SDK's options for the worker cfg describes.
-func workerOptions(cfg config.Config) sdkworker.Options {
+// WorkerOptions are the SDK's options for the worker cfg describes (the
+// benchmarks run their workers with them too).
+func WorkerOptions(cfg config.Config) sdkworker.Options {
 	opts := sdkworker.Options{WorkerStopTimeout: 10 * time.Second}
 	switch p := cfg.WorkerPollers; {
 	case p.Autoscaling:

@@ -89,17 +89,17 @@ func TestNewChannels(t *testing.T) {
 // WORKER_POLLERS reaches the SDK: a number for both kinds of task,
 // autoscaling for both, and the SDK's own default untouched.
 func TestWorkerOptions_Pollers(t *testing.T) {
-	fixed := workerOptions(config.Config{WorkerPollers: config.Pollers{Fixed: 8}})
+	fixed := WorkerOptions(config.Config{WorkerPollers: config.Pollers{Fixed: 8}})
 	assert.Equal(t, 8, fixed.MaxConcurrentWorkflowTaskPollers)
 	assert.Equal(t, 8, fixed.MaxConcurrentActivityTaskPollers)
 	assert.Nil(t, fixed.WorkflowTaskPollerBehavior)
 
-	auto := workerOptions(config.Config{WorkerPollers: config.Pollers{Autoscaling: true}})
+	auto := WorkerOptions(config.Config{WorkerPollers: config.Pollers{Autoscaling: true}})
 	assert.NotNil(t, auto.WorkflowTaskPollerBehavior)
 	assert.NotNil(t, auto.ActivityTaskPollerBehavior)
 	assert.Zero(t, auto.MaxConcurrentWorkflowTaskPollers, "the SDK refuses both ways at once")
 
-	none := workerOptions(config.Config{})
+	none := WorkerOptions(config.Config{})
 	assert.Zero(t, none.MaxConcurrentWorkflowTaskPollers)
 	assert.Nil(t, none.WorkflowTaskPollerBehavior)
 	assert.Equal(t, 10*time.Second, none.WorkerStopTimeout)
