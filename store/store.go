@@ -23,10 +23,15 @@ const driverName = "postgres"
 
 // Pool limits applied by Open. A service replica rarely needs more than a
 // handful of connections at once; keeping the pool small leaves room on the
-// server for many replicas. Callers may retune them through DB().
+// server for many replicas. The pool keeps every connection it opened until
+// it has been idle for connMaxIdleTime: with fewer idle than open, each
+// burst past the idle limit closed connections only for the next burst to
+// open them again, a new PostgreSQL backend each (a fork, authentication,
+// and every prepared statement prepared again). Callers may retune them
+// through DB().
 const (
 	maxOpenConns    = 20
-	maxIdleConns    = 10
+	maxIdleConns    = maxOpenConns
 	connMaxLifetime = 30 * time.Minute
 	connMaxIdleTime = 5 * time.Minute
 )
@@ -42,7 +47,7 @@ type Store struct {
 // prepare returns q as a prepared statement, made once for the pool (the
 // driver prepares it on each connection it runs on). For a bounded set of
 // texts run on most calls (a token's lookup, a user's roles, the inbox's
-// pages): PostgreSQL then plans them once per connection instead of on
+// pages, a stage's roster): PostgreSQL then plans them once per connection instead of on
 // every call, which cost more than running them (0.2 ms against 0.1 for a
 // user's roles), and a call takes one round trip instead of two. Their
 // plans are index lookups whatever the parameters, so a generic plan is as

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -26,6 +27,31 @@ func TestStore_Open(t *testing.T) {
 		defer s.Close()
 		assert.NoError(t, s.DB().PingContext(ctx))
 		assert.Positive(t, s.DB().Stats().MaxOpenConnections, "the pool is bounded")
+	})
+
+	t.Run("keeps the connections a burst opened", func(t *testing.T) {
+		// Closing a connection a burst opened, to open another on the next
+		// burst, costs PostgreSQL a new backend (a fork, authentication,
+		// catalog caches, every prepared statement again) per burst.
+		s, err := store.Open(ctx, pgtest.URL(t))
+		require.NoError(t, err)
+		defer s.Close()
+		size := s.DB().Stats().MaxOpenConnections
+		backends := map[int]bool{}
+		for burst := 0; burst < 3; burst++ {
+			conns := make([]*sql.Conn, size)
+			for i := range conns {
+				conns[i], err = s.DB().Conn(ctx)
+				require.NoError(t, err)
+				var pid int
+				require.NoError(t, conns[i].QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid))
+				backends[pid] = true
+			}
+			for _, c := range conns {
+				require.NoError(t, c.Close())
+			}
+		}
+		assert.Equal(t, size, len(backends), "three bursts of %d connections each were served by the same %d backends", size, size)
 	})
 
 	t.Run("an unreachable server fails at once", func(t *testing.T) {
