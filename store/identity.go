@@ -362,7 +362,13 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (Roster,
 		Delegations []byte         `db:"delegations"`
 		NextChange  *time.Time     `db:"next_delegation_change"`
 	}
-	if err := s.db.GetContext(ctx, &row, q, orgID, teamID); err != nil {
+	// Prepared: PostgreSQL took several times longer to plan this query
+	// than to run it, on every submission and every stage.
+	st, err := s.prepare(ctx, q)
+	if err == nil {
+		err = st.GetContext(ctx, &row, orgID, teamID)
+	}
+	if err != nil {
 		return Roster{}, wrap("roster", err)
 	}
 	if !row.OrgFound {

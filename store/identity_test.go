@@ -289,6 +289,35 @@ func TestStore_Roster(t *testing.T) {
 	})
 }
 
+// A roster is read on every submission and every stage, in a query that
+// costs PostgreSQL several times more to plan than to run: it is planned
+// once per connection, and stays right for either kind of stage.
+func TestStore_RosterStopsBeingPlanned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	// One connection, so that its prepared statements can be read.
+	s.DB().SetMaxOpenConns(1)
+	for range 8 {
+		team, err := s.Roster(ctx, f.org.ID, &f.sre.ID)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"bob", "carol"}, team.TeamMembers)
+		admins, err := s.Roster(ctx, f.org.ID, nil)
+		require.NoError(t, err)
+		assert.Equal(t, []string{}, admins.TeamMembers)
+		assert.Equal(t, []string{"erin"}, admins.OrgAdmins)
+	}
+	var plans struct {
+		Generic int `db:"generic_plans"`
+		Custom  int `db:"custom_plans"`
+	}
+	require.NoError(t, s.DB().GetContext(ctx, &plans, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
+		WHERE statement LIKE '%AS org_found%'`))
+	assert.Positive(t, plans.Generic, "custom plans: %d", plans.Custom)
+	assert.LessOrEqual(t, plans.Custom, 5, "PostgreSQL tries five custom plans before it compares")
+}
+
 func TestStore_UserContacts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
