@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,4 +73,43 @@ func TestStore_InboxSizesUnderConcurrentWriters(t *testing.T) {
 		assert.Equal(t, total, first, "%s: a page of one says the same size", u)
 	}
 	assert.Positive(t, listed, "some requests are left pending")
+}
+
+// An approver's inbox size is one row that every request pending for them
+// changes: a writer locks it only as it commits, so a request's writer
+// never waits for another request's transaction to finish. Each busy
+// approver's row used to be held from a request's first statement to its
+// commit, and every submission and decision for that approver queued
+// behind it.
+func TestStore_InboxSizeHeldOnlyAsATransactionCommits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	first, second := f.newRequest(t), f.newRequest(t)
+
+	open, err := s.DB().BeginTxx(ctx, nil)
+	require.NoError(t, err)
+	defer func() { _ = open.Rollback() }()
+	_, err = open.ExecContext(ctx, `UPDATE service_requests SET current_stage = 0, pending_approvers = '{bob}' WHERE id = $1`, first.ID)
+	require.NoError(t, err)
+
+	// Not a speed limit: a writer held up waits until the open transaction
+	// ends, which here is never.
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	in := f.newRequestInput()
+	in.CurrentStage, in.PendingApprovers = ptr(0), []string{"bob"}
+	_, err = s.CreateRequest(wctx, in)
+	require.NoError(t, err, "a new request pending for bob")
+	st := snapshot(f, second.ID, 1)
+	st.PendingApprovers = []string{"bob"}
+	_, err = s.RecordRequestState(wctx, st)
+	require.NoError(t, err, "another request now pending for bob")
+
+	require.NoError(t, open.Commit())
+	got, total, err := s.ListPendingFor(ctx, "bob", 0, 0)
+	require.NoError(t, err)
+	assert.Len(t, got, 3)
+	assert.Equal(t, 3, total, "every writer's count is kept")
 }
