@@ -467,7 +467,9 @@ func TestTemporalPersistence(t *testing.T) {
 		Value any `yaml:"value"`
 	}
 	require.NoError(t, yaml.Unmarshal([]byte(content), &dc), "dynamic config")
-	assert.NotEmpty(t, dc)
+	eager := dc["system.enableActivityEagerExecution"]
+	require.Len(t, eager, 1, "eager activity execution is set")
+	assert.Equal(t, true, eager[0].Value, "activities scheduled by a workflow task come back with its completion")
 
 	assert.Contains(t, f.Services["postgres"].Volumes, "postgres-data:/var/lib/postgresql/data")
 	assert.Contains(t, f.Volumes, "postgres-data")

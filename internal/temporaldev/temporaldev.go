@@ -102,6 +102,23 @@ const startAttempts = 3
 // on was in use.
 var errPortTaken = errors.New("a port it was to listen on is in use")
 
+// serverSettings are the dynamic configuration the server runs with where
+// the dev server's defaults cost Countersign's workload CPU for nothing
+// (a cluster's are its operators' to set; see the README).
+var serverSettings = []string{
+	// The activity a workflow task schedules comes back in the answer to
+	// the task's completion, started, instead of through the task queue.
+	"system.enableActivityEagerExecution=true",
+	// The dev server reads the search attributes from its database on
+	// every use, so that ones added while it runs show at once; these are
+	// all registered before it serves.
+	"system.forceSearchAttributesCacheRefreshOnRead=false",
+	// One server: a task queue split into four partitions only has its
+	// tasks forwarded between them.
+	"matching.numTaskqueueReadPartitions=1",
+	"matching.numTaskqueueWritePartitions=1",
+}
+
 func start(ctx context.Context, opts Options) (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
@@ -120,6 +137,9 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		"--http-port", strconv.Itoa(ports[1]),
 		"--metrics-port", strconv.Itoa(ports[2]),
 		"--log-level", "error",
+	}
+	for _, setting := range serverSettings {
+		args = append(args, "--dynamic-config-value", setting)
 	}
 	uiPort := opts.UIPort
 	if opts.UICodecEndpoint != "" {

@@ -5,12 +5,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc"
 
 	"github.com/countersign/countersign/internal/temporaldev"
 )
@@ -81,4 +88,46 @@ func TestStart_OtherFailuresAreNotRetried(t *testing.T) {
 	got, err := os.ReadFile(starts)
 	require.NoError(t, err)
 	assert.Equal(t, "start\n", string(got))
+}
+
+// The server hands the activity a workflow task schedules back to the
+// worker that completed the task, in its answer, instead of through the
+// task queue: the activity costs the server no task queue round trip.
+func TestStart_ActivitiesRunEagerly(t *testing.T) {
+	ctx := context.Background()
+	srv, err := temporaldev.Start(ctx, temporaldev.Options{})
+	require.NoError(t, err)
+	defer srv.Stop()
+	var handedBack atomic.Int32
+	countHandedBack := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if resp, ok := reply.(*workflowservice.RespondWorkflowTaskCompletedResponse); ok && err == nil {
+			handedBack.Add(int32(len(resp.GetActivityTasks())))
+		}
+		return err
+	}
+	c, err := client.Dial(client.Options{HostPort: srv.HostPort, Namespace: srv.Namespace,
+		ConnectionOptions: client.ConnectionOptions{DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(countHandedBack)}}})
+	require.NoError(t, err)
+	defer c.Close()
+
+	const queue = "eager"
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterActivityWithOptions(func(ctx context.Context, name string) (string, error) { return "hello " + name, nil },
+		activity.RegisterOptions{Name: "greet"})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, name string) (string, error) {
+		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+		var out string
+		err := workflow.ExecuteActivity(ctx, "greet", name).Get(ctx, &out)
+		return out, err
+	}, workflow.RegisterOptions{Name: "greeting"})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: queue}, "greeting", "bob")
+	require.NoError(t, err)
+	var got string
+	require.NoError(t, run.Get(ctx, &got))
+	assert.Equal(t, "hello bob", got)
+	assert.Equal(t, int32(1), handedBack.Load(), "activity tasks handed back with the workflow task's completion")
 }
