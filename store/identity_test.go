@@ -308,14 +308,7 @@ func TestStore_RosterStopsBeingPlanned(t *testing.T) {
 		assert.Equal(t, []string{}, admins.TeamMembers)
 		assert.Equal(t, []string{"erin"}, admins.OrgAdmins)
 	}
-	var plans struct {
-		Generic int `db:"generic_plans"`
-		Custom  int `db:"custom_plans"`
-	}
-	require.NoError(t, s.DB().GetContext(ctx, &plans, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
-		WHERE statement LIKE '%AS org_found%'`))
-	assert.Positive(t, plans.Generic, "custom plans: %d", plans.Custom)
-	assert.LessOrEqual(t, plans.Custom, 5, "PostgreSQL tries five custom plans before it compares")
+	assertSettledOnGenericPlan(t, s, "%AS org_found%")
 }
 
 func TestStore_UserContacts(t *testing.T) {

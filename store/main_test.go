@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/countersign/countersign/internal/pgtest"
@@ -90,4 +91,19 @@ func ts(s string) time.Time {
 		panic(err)
 	}
 	return t.UTC()
+}
+
+// assertSettledOnGenericPlan checks that the statement of s's one
+// connection whose text is LIKE pattern stopped being planned on every
+// call. PostgreSQL tries five custom plans before it compares.
+func assertSettledOnGenericPlan(t *testing.T, s *store.Store, pattern string) {
+	t.Helper()
+	var plans struct {
+		Generic int `db:"generic_plans"`
+		Custom  int `db:"custom_plans"`
+	}
+	require.NoError(t, s.DB().GetContext(context.Background(), &plans,
+		`SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE $1`, pattern))
+	assert.Positive(t, plans.Generic, "custom plans: %d", plans.Custom)
+	assert.LessOrEqual(t, plans.Custom, 5, "PostgreSQL tries five custom plans before it compares")
 }

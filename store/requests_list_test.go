@@ -319,14 +319,7 @@ func TestStore_InboxFirstPageStopsBeingPlanned(t *testing.T) {
 		assert.Len(t, got, store.DefaultPageSize)
 		assert.Equal(t, 3000, total)
 	}
-	var plans struct {
-		Generic int `db:"generic_plans"`
-		Custom  int `db:"custom_plans"`
-	}
-	require.NoError(t, s.DB().GetContext(ctx, &plans, `SELECT generic_plans, custom_plans FROM pg_prepared_statements
-		WHERE statement LIKE '%service_request_inbox%'`))
-	assert.Positive(t, plans.Generic, "custom plans: %d", plans.Custom)
-	assert.LessOrEqual(t, plans.Custom, 5, "PostgreSQL tries five custom plans before it compares")
+	assertSettledOnGenericPlan(t, s, "%service_request_inbox%")
 }
 
 // bigInbox submits n requests by alice waiting for username alone among
