@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -157,6 +158,7 @@ func BenchmarkThroughput(b *testing.B) {
 	apiStore, err := store.Open(context.Background(), s.DatabaseURL)
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = apiStore.Close() })
+	watched := watchedProcesses{temporal: serverPID, postgres: postmasterPID(b, apiStore)}
 	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: apiStore, Temporal: apiClient, AWX: s.AWX, Logger: logger, TaskQueue: queue})
 	baseURL := serve(b, srv.Handler())
 	httpClient := load.NewClient(set.concurrency)
@@ -195,11 +197,11 @@ func BenchmarkThroughput(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		report := throughput.Report{Concurrency: set.concurrency, Duration: set.duration, Pollers: string(set.pollers)}
-		report.Trivial = measurePhase(b, "trivial workflow", set, httpClient, serverPID, startTrivial, "")
+		report.Trivial = measurePhase(b, "trivial workflow", set, httpClient, watched, startTrivial, "")
 		stopTrivial()
-		report.Lifecycle = measurePhase(b, "request lifecycle", set, httpClient, serverPID, lifecycle, set.pprofDir)
+		report.Lifecycle = measurePhase(b, "request lifecycle", set, httpClient, watched, lifecycle, set.pprofDir)
 		report.Compared = append(report.Compared,
-			measurePhase(b, "lifecycle at RevisionLean", set, httpClient, serverPID, leanLifecycle, ""))
+			measurePhase(b, "lifecycle at RevisionLean", set, httpClient, watched, leanLifecycle, ""))
 
 		b.StopTimer()
 		fmt.Println()
@@ -219,10 +221,18 @@ func BenchmarkThroughput(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
+// watchedProcesses are the processes whose CPU time each phase reports:
+// the Temporal dev server, and PostgreSQL's postmaster with its
+// connections (0: not on this machine, not measured).
+type watchedProcesses struct {
+	temporal, postgres int
+}
+
 // measurePhase warms sc up, then runs it for the phase's duration and
-// measures the CPU time the dev server and this process use meanwhile;
-// with pprofDir set it profiles this process over the measured run.
-func measurePhase(b *testing.B, name string, set throughputSettings, c *http.Client, serverPID int, sc load.Scenario, pprofDir string) throughput.Phase {
+// measures the CPU time the dev server, PostgreSQL and this process use
+// meanwhile; with pprofDir set it profiles this process over the measured
+// run.
+func measurePhase(b *testing.B, name string, set throughputSettings, c *http.Client, watched watchedProcesses, sc load.Scenario, pprofDir string) throughput.Phase {
 	b.Helper()
 	ctx := context.Background()
 	warm, err := load.Run(ctx, load.Options{Concurrency: set.concurrency, Duration: throughputWarmUp, Client: c}, sc)
@@ -232,11 +242,49 @@ func measurePhase(b *testing.B, name string, set throughputSettings, c *http.Cli
 	}
 	stop := profileCPU(b, pprofDir, "lifecycle")
 	defer stop()
-	serverBefore, selfBefore := readUsage(b, serverPID), readUsage(b, 0)
+	serverBefore, selfBefore, dbBefore := readUsage(b, watched.temporal), readUsage(b, 0), postgresCPU(b, watched.postgres)
 	res, err := load.Run(ctx, load.Options{Concurrency: set.concurrency, Duration: set.duration, Client: c}, sc)
 	require.NoError(b, err)
-	serverAfter, selfAfter := readUsage(b, serverPID), readUsage(b, 0)
-	return throughput.Phase{Name: name, Result: res, ServerCPU: serverAfter.CPU - serverBefore.CPU, ProcessCPU: selfAfter.CPU - selfBefore.CPU}
+	serverAfter, selfAfter, dbAfter := readUsage(b, watched.temporal), readUsage(b, 0), postgresCPU(b, watched.postgres)
+	return throughput.Phase{Name: name, Result: res, ServerCPU: serverAfter.CPU - serverBefore.CPU, ProcessCPU: selfAfter.CPU - selfBefore.CPU,
+		DatabaseCPU: dbAfter - dbBefore, DatabaseMeasured: watched.postgres != 0}
+}
+
+// postmasterPID finds PostgreSQL's postmaster, the parent of the
+// connection's backend, when it runs on this machine; else it says so and
+// returns 0. A backend seen through another process namespace (a
+// container) would name some other process: both must be "postgres".
+func postmasterPID(b *testing.B, st *store.Store) int {
+	b.Helper()
+	var backend int
+	require.NoError(b, st.DB().Get(&backend, `SELECT pg_backend_pid()`))
+	name := func(pid int) string {
+		raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		return strings.TrimSpace(string(raw))
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", backend))
+	if err == nil && name(backend) == "postgres" {
+		var stat proc.Stat
+		if stat, err = proc.ParseStat(raw); err == nil && name(stat.Parent) == "postgres" {
+			return stat.Parent
+		}
+	}
+	fmt.Printf("bench: PostgreSQL does not run on this machine (backend %d not found in /proc): its CPU is not measured\n", backend)
+	return 0
+}
+
+// postgresCPU is the CPU time PostgreSQL's processes used so far, every
+// database's, connections closed meanwhile included; 0 when not measured.
+func postgresCPU(b *testing.B, postmaster int) time.Duration {
+	b.Helper()
+	if postmaster == 0 {
+		return 0
+	}
+	cpu, err := proc.FamilyCPU(postmaster)
+	if err != nil {
+		b.Fatalf("reading PostgreSQL's CPU time from /proc: %v", err)
+	}
+	return cpu
 }
 
 func readUsage(b *testing.B, pid int) proc.Usage {

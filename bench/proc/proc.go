@@ -1,6 +1,7 @@
 // Package proc reads a Linux process's memory and CPU time from /proc, so
 // that benchmarks can report what a process (the worker, the Temporal dev
-// server) used over a window. Linux only; elsewhere Read fails.
+// server, PostgreSQL with its connections) used over a window. Linux only;
+// elsewhere Read and FamilyCPU fail.
 package proc
 
 import (
@@ -72,28 +73,86 @@ func ParseRSS(status []byte) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS line (a zombie process has none)")
 }
 
-// ParseCPU reads utime + stime from the text of /proc/PID/stat. The
-// command name (field 2) is in parentheses and may hold spaces and
-// parentheses itself, so fields are counted from the last ')'.
+// ParseCPU reads utime + stime from the text of /proc/PID/stat.
 func ParseCPU(stat []byte) (time.Duration, error) {
+	st, err := ParseStat(stat)
+	return st.CPU, err
+}
+
+// Stat is what the benchmarks read from /proc/PID/stat.
+type Stat struct {
+	// Parent is the parent's process id.
+	Parent int
+	// CPU is the user plus system time the process used (utime + stime).
+	CPU time.Duration
+	// ReapedChildrenCPU is the user plus system time of its children that
+	// ended and that it waited for (cutime + cstime).
+	ReapedChildrenCPU time.Duration
+}
+
+// ParseStat reads the text of /proc/PID/stat. The command name (field 2)
+// is in parentheses and may hold spaces and parentheses itself, so fields
+// are counted from the last ')'.
+func ParseStat(stat []byte) (Stat, error) {
 	end := bytes.LastIndexByte(stat, ')')
 	if end < 0 {
-		return 0, fmt.Errorf("no command name in %q", stat)
+		return Stat{}, fmt.Errorf("no command name in %q", stat)
 	}
-	// After the name: state (field 3) ... utime (14), stime (15).
+	// After the name: state (field 3), ppid (4) ... utime (14), stime
+	// (15), cutime (16), cstime (17).
 	f := strings.Fields(string(stat[end+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("too few fields in %q", stat)
+	if len(f) < 15 {
+		return Stat{}, fmt.Errorf("too few fields in %q", stat)
 	}
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
+	var n [5]int64
+	for i, field := range []string{f[1], f[11], f[12], f[13], f[14]} {
+		v, err := strconv.ParseInt(field, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("utime/stime %q: %w", s, err)
+			return Stat{}, fmt.Errorf("field %q of %q: %w", field, stat, err)
 		}
-		ticks += n
+		n[i] = v
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	ticks := func(t int64) time.Duration { return time.Duration(t) * time.Second / clockTicks }
+	return Stat{Parent: int(n[0]), CPU: ticks(n[1] + n[2]), ReapedChildrenCPU: ticks(n[3] + n[4])}, nil
+}
+
+// FamilyCPU is the CPU time used by process pid, its children running
+// now, and those that ended and were waited for: all of a server that
+// forks a process per connection (PostgreSQL's postmaster), counting the
+// connections closed meanwhile.
+func FamilyCPU(pid int) (time.Duration, error) {
+	parent, err := readStat("/proc/" + strconv.Itoa(pid))
+	if err != nil {
+		return 0, err
+	}
+	total := parent.CPU + parent.ReapedChildrenCPU
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		// A process may end between the listing and the read: its CPU is
+		// then in the parent's reaped time, or about to be.
+		if child, err := readStat("/proc/" + d.Name()); err == nil && child.Parent == pid {
+			total += child.CPU + child.ReapedChildrenCPU
+		}
+	}
+	return total, nil
+}
+
+func readStat(dir string) (Stat, error) {
+	raw, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return Stat{}, err
+	}
+	st, err := ParseStat(raw)
+	if err != nil {
+		return Stat{}, fmt.Errorf("%s/stat: %w", dir, err)
+	}
+	return st, nil
 }
 
 // MiB formats a byte count in mebibytes, as the benchmarks print memory.

@@ -2,6 +2,7 @@ package proc_test
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -51,4 +52,33 @@ func TestRead_ThisProcess(t *testing.T) {
 
 func TestMiB(t *testing.T) {
 	assert.Equal(t, "1.5 MiB", proc.MiB(3<<19))
+}
+
+func TestParseStat(t *testing.T) {
+	// utime 250, stime 50, cutime 7, cstime 9 ticks; parent 4427.
+	stat := "4431 (odd) name) S 4427 4427 29998 0 -1 4194304 98 0 0 0 250 50 7 9 20 0 1 0 169567 3133440 379\n"
+	st, err := proc.ParseStat([]byte(stat))
+	require.NoError(t, err)
+	assert.Equal(t, proc.Stat{Parent: 4427, CPU: 3 * time.Second, ReapedChildrenCPU: 160 * time.Millisecond}, st)
+
+	_, err = proc.ParseStat([]byte("4431 (cat) R 1 2 3 4 5 6 7 8 9 10 11 12"))
+	assert.ErrorContains(t, err, "too few fields")
+}
+
+// A server that forks a process per connection, as PostgreSQL does: the
+// CPU of children that ended is counted too, through the parent's
+// reaped-children times. Here this test's process is the parent.
+func TestFamilyCPU_CountsChildrenThatEnded(t *testing.T) {
+	before, err := proc.FamilyCPU(os.Getpid())
+	require.NoError(t, err)
+	burn := exec.Command("sh", "-c", `i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done`)
+	require.NoError(t, burn.Run())
+	child := burn.ProcessState.UserTime() + burn.ProcessState.SystemTime()
+	require.Greater(t, child, 50*time.Millisecond, "the child used enough CPU to be told apart")
+	after, err := proc.FamilyCPU(os.Getpid())
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, after-before, child-10*time.Millisecond, "the ended child's CPU (to the tick) is in its parent's family")
+
+	_, err = proc.FamilyCPU(-1)
+	assert.Error(t, err)
 }

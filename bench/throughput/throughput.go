@@ -13,13 +13,17 @@ import (
 )
 
 // Phase is one measured phase: its load result and the CPU time the
-// Temporal server and this process (worker, API, simulator and clients)
-// used during it.
+// Temporal server, this process (worker, API, simulator and clients) and
+// PostgreSQL used during it.
 type Phase struct {
 	Name       string
 	Result     load.Result
 	ServerCPU  time.Duration
 	ProcessCPU time.Duration
+	// DatabaseCPU is PostgreSQL's, all its processes'; DatabaseMeasured is
+	// false when it runs elsewhere.
+	DatabaseCPU      time.Duration
+	DatabaseMeasured bool
 }
 
 // Rate is the completed (successful) operations per second of the phase.
@@ -33,8 +37,13 @@ func (p Phase) Rate() float64 {
 // ServerCPUEach is the Temporal server's CPU time per completed operation;
 // 0 when none completed.
 func (p Phase) ServerCPUEach() time.Duration {
+	return p.each(p.ServerCPU)
+}
+
+// each is cpu per completed operation; 0 when none completed.
+func (p Phase) each(cpu time.Duration) time.Duration {
 	if done := p.Result.Calls - p.Result.Errors; done > 0 {
-		return p.ServerCPU / time.Duration(done)
+		return cpu / time.Duration(done)
 	}
 	return 0
 }
@@ -70,10 +79,14 @@ func (r Report) Write(w io.Writer) error {
 	}
 	for _, p := range append([]Phase{r.Trivial, r.Lifecycle}, r.Compared...) {
 		secs := p.Result.Elapsed.Seconds()
-		if _, err := fmt.Fprintf(w, "  %-18s %7.1f/s  (%d completed, %d failed in %.1fs; each p50 %s, p99 %s; CPU: Temporal server %.1fs = %.0f%% of a core, %.1f ms each, this process %.1fs = %.0f%%)\n",
+		database := ""
+		if p.DatabaseMeasured {
+			database = fmt.Sprintf(", PostgreSQL %.1fs = %.0f%%, %.1f ms each", p.DatabaseCPU.Seconds(), share(p.DatabaseCPU, secs), p.each(p.DatabaseCPU).Seconds()*1000)
+		}
+		if _, err := fmt.Fprintf(w, "  %-18s %7.1f/s  (%d completed, %d failed in %.1fs; each p50 %s, p99 %s; CPU: Temporal server %.1fs = %.0f%% of a core, %.1f ms each, this process %.1fs = %.0f%%%s)\n",
 			p.Name+":", p.Rate(), p.Result.Calls-p.Result.Errors, p.Result.Errors, secs,
 			p.Result.Percentile(50).Round(time.Millisecond), p.Result.Percentile(99).Round(time.Millisecond),
-			p.ServerCPU.Seconds(), share(p.ServerCPU, secs), p.ServerCPUEach().Seconds()*1000, p.ProcessCPU.Seconds(), share(p.ProcessCPU, secs)); err != nil {
+			p.ServerCPU.Seconds(), share(p.ServerCPU, secs), p.ServerCPUEach().Seconds()*1000, p.ProcessCPU.Seconds(), share(p.ProcessCPU, secs), database); err != nil {
 			return err
 		}
 	}

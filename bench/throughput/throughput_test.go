@@ -20,7 +20,7 @@ func TestReport(t *testing.T) {
 			ServerCPU: 15 * time.Second, ProcessCPU: 5 * time.Second},
 		// Failed lifecycles do not count towards the rate.
 		Lifecycle: throughput.Phase{Name: "request lifecycle", Result: load.Result{Calls: 260, Errors: 10, Elapsed: 25 * time.Second},
-			ServerCPU: 20 * time.Second, ProcessCPU: 10 * time.Second},
+			ServerCPU: 20 * time.Second, ProcessCPU: 10 * time.Second, DatabaseCPU: 5 * time.Second, DatabaseMeasured: true},
 		Compared: []throughput.Phase{{Name: "lifecycle, before", Result: load.Result{Calls: 100, Elapsed: 20 * time.Second},
 			ServerCPU: 20 * time.Second}},
 	}
@@ -39,6 +39,8 @@ func TestReport(t *testing.T) {
 	assert.Contains(t, lines[1], "Temporal server 15.0s = 75% of a core, 7.5 ms each")
 	assert.Contains(t, lines[2], "10.0/s  (250 completed, 10 failed in 25.0s")
 	assert.Contains(t, lines[2], "80.0 ms each", "the server's CPU per completed lifecycle, failures left out")
+	assert.Contains(t, lines[2], "PostgreSQL 5.0s = 20%, 20.0 ms each)")
+	assert.NotContains(t, lines[1], "PostgreSQL", "not measured, not shown")
 	assert.Contains(t, lines[3], "lifecycle, before:")
 	assert.Contains(t, lines[3], "5.0/s  (100 completed")
 	assert.Equal(t, "lifecycle/trivial ratio: 0.10", lines[4])
