@@ -37,19 +37,15 @@ func Read(pid int) (Usage, error) {
 	if err != nil {
 		return Usage{}, err
 	}
-	stat, err := os.ReadFile(dir + "/stat")
-	if err != nil {
-		return Usage{}, err
-	}
 	rss, err := ParseRSS(status)
 	if err != nil {
 		return Usage{}, fmt.Errorf("%s/status: %w", dir, err)
 	}
-	cpu, err := ParseCPU(stat)
+	st, err := readStat(dir)
 	if err != nil {
-		return Usage{}, fmt.Errorf("%s/stat: %w", dir, err)
+		return Usage{}, err
 	}
-	return Usage{RSS: rss, CPU: cpu}, nil
+	return Usage{RSS: rss, CPU: st.CPU}, nil
 }
 
 // ParseRSS reads VmRSS, in bytes, from the text of /proc/PID/status.
