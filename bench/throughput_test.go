@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -258,14 +257,8 @@ func postmasterPID(b *testing.B, st *store.Store) int {
 	b.Helper()
 	var backend int
 	require.NoError(b, st.DB().Get(&backend, `SELECT pg_backend_pid()`))
-	name := func(pid int) string {
-		raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		return strings.TrimSpace(string(raw))
-	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", backend))
-	if err == nil && name(backend) == "postgres" {
-		var stat proc.Stat
-		if stat, err = proc.ParseStat(raw); err == nil && name(stat.Parent) == "postgres" {
+	if stat, err := proc.ReadStat(backend); err == nil && stat.Name == "postgres" {
+		if parent, err := proc.ReadStat(stat.Parent); err == nil && parent.Name == "postgres" {
 			return stat.Parent
 		}
 	}

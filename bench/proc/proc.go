@@ -29,10 +29,7 @@ type Usage struct {
 
 // Read reads the usage of process pid (0: this process).
 func Read(pid int) (Usage, error) {
-	dir := "/proc/self"
-	if pid != 0 {
-		dir = "/proc/" + strconv.Itoa(pid)
-	}
+	dir := procDir(pid)
 	status, err := os.ReadFile(dir + "/status")
 	if err != nil {
 		return Usage{}, err
@@ -77,6 +74,8 @@ func ParseCPU(stat []byte) (time.Duration, error) {
 
 // Stat is what the benchmarks read from /proc/PID/stat.
 type Stat struct {
+	// Name is the command's name (at most 15 bytes, as in comm).
+	Name string
 	// Parent is the parent's process id.
 	Parent int
 	// CPU is the user plus system time the process used (utime + stime).
@@ -90,8 +89,8 @@ type Stat struct {
 // is in parentheses and may hold spaces and parentheses itself, so fields
 // are counted from the last ')'.
 func ParseStat(stat []byte) (Stat, error) {
-	end := bytes.LastIndexByte(stat, ')')
-	if end < 0 {
+	start, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+	if start < 0 || end < start {
 		return Stat{}, fmt.Errorf("no command name in %q", stat)
 	}
 	// After the name: state (field 3), ppid (4) ... utime (14), stime
@@ -109,7 +108,7 @@ func ParseStat(stat []byte) (Stat, error) {
 		n[i] = v
 	}
 	ticks := func(t int64) time.Duration { return time.Duration(t) * time.Second / clockTicks }
-	return Stat{Parent: int(n[0]), CPU: ticks(n[1] + n[2]), ReapedChildrenCPU: ticks(n[3] + n[4])}, nil
+	return Stat{Name: string(stat[start+1 : end]), Parent: int(n[0]), CPU: ticks(n[1] + n[2]), ReapedChildrenCPU: ticks(n[3] + n[4])}, nil
 }
 
 // FamilyCPU is the CPU time used by process pid, its children running
@@ -117,7 +116,7 @@ func ParseStat(stat []byte) (Stat, error) {
 // forks a process per connection (PostgreSQL's postmaster), counting the
 // connections closed meanwhile.
 func FamilyCPU(pid int) (time.Duration, error) {
-	parent, err := readStat("/proc/" + strconv.Itoa(pid))
+	parent, err := ReadStat(pid)
 	if err != nil {
 		return 0, err
 	}
@@ -137,6 +136,18 @@ func FamilyCPU(pid int) (time.Duration, error) {
 		}
 	}
 	return total, nil
+}
+
+// ReadStat reads process pid's /proc/PID/stat (0: this process).
+func ReadStat(pid int) (Stat, error) {
+	return readStat(procDir(pid))
+}
+
+func procDir(pid int) string {
+	if pid == 0 {
+		return "/proc/self"
+	}
+	return "/proc/" + strconv.Itoa(pid)
 }
 
 func readStat(dir string) (Stat, error) {

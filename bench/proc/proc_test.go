@@ -48,6 +48,10 @@ func TestRead_ThisProcess(t *testing.T) {
 
 	_, err = proc.Read(-1)
 	assert.Error(t, err)
+
+	st, err := proc.ReadStat(0)
+	require.NoError(t, err)
+	assert.Equal(t, os.Getppid(), st.Parent)
 }
 
 func TestMiB(t *testing.T) {
@@ -59,7 +63,7 @@ func TestParseStat(t *testing.T) {
 	stat := "4431 (odd) name) S 4427 4427 29998 0 -1 4194304 98 0 0 0 250 50 7 9 20 0 1 0 169567 3133440 379\n"
 	st, err := proc.ParseStat([]byte(stat))
 	require.NoError(t, err)
-	assert.Equal(t, proc.Stat{Parent: 4427, CPU: 3 * time.Second, ReapedChildrenCPU: 160 * time.Millisecond}, st)
+	assert.Equal(t, proc.Stat{Name: "odd) name", Parent: 4427, CPU: 3 * time.Second, ReapedChildrenCPU: 160 * time.Millisecond}, st)
 
 	_, err = proc.ParseStat([]byte("4431 (cat) R 1 2 3 4 5 6 7 8 9 10 11 12"))
 	assert.ErrorContains(t, err, "too few fields")
