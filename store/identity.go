@@ -364,11 +364,7 @@ func (s *Store) Roster(ctx context.Context, orgID int64, teamID *int64) (Roster,
 	}
 	// Prepared: PostgreSQL took several times longer to plan this query
 	// than to run it, on every submission and every stage.
-	st, err := s.prepare(ctx, q)
-	if err == nil {
-		err = st.GetContext(ctx, &row, orgID, teamID)
-	}
-	if err != nil {
+	if err := s.getPrepared(ctx, &row, q, orgID, teamID); err != nil {
 		return Roster{}, wrap("roster", err)
 	}
 	if !row.OrgFound {

@@ -202,11 +202,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, u UserUpdate) (User, e
 func (s *Store) UserRoles(ctx context.Context, userID int64) (Roles, error) {
 	const q = `SELECT ` + rolesColumns + ` FROM users u ` + rolesJoin + ` WHERE u.id = $1`
 	var row rolesRow
-	st, err := s.prepare(ctx, q)
-	if err == nil {
-		err = st.GetContext(ctx, &row, userID)
-	}
-	if err != nil {
+	if err := s.getPrepared(ctx, &row, q, userID); err != nil {
 		return Roles{}, wrap("user roles", err)
 	}
 	return row.roles(), nil

@@ -68,6 +68,16 @@ func (s *Store) prepare(ctx context.Context, q string) (*sqlx.Stmt, error) {
 	return st, nil
 }
 
+// getPrepared runs q, prepared (see prepare), and scans its one row into
+// dest.
+func (s *Store) getPrepared(ctx context.Context, dest any, q string, args ...any) error {
+	st, err := s.prepare(ctx, q)
+	if err != nil {
+		return err
+	}
+	return st.GetContext(ctx, dest, args...)
+}
+
 // Open connects to the PostgreSQL database at databaseURL (a postgres:// URL
 // or a key=value connection string), applies the pool limits above and pings
 // the server, so a bad URL or an unreachable server fails here rather than on

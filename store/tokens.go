@@ -108,11 +108,7 @@ func (s *Store) AuthenticateToken(ctx context.Context, plain string) (User, Toke
 		LastUsed     *time.Time `db:"last_used"`
 		RevokedAt    *time.Time `db:"revoked_at"`
 	}
-	st, err := s.prepare(ctx, q)
-	if err == nil {
-		err = st.GetContext(ctx, &row, hashToken(plain))
-	}
-	if err != nil {
+	if err := s.getPrepared(ctx, &row, q, hashToken(plain)); err != nil {
 		return User{}, Token{}, Roles{}, wrap("authenticate token", err)
 	}
 	return row.User, Token{
