@@ -26,7 +26,7 @@ type fixture struct {
 	users map[string]store.User
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	s := pgtest.NewStore(t)

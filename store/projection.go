@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -47,10 +46,11 @@ type RequestState struct {
 // transaction, if it is newer than the one stored.
 //
 // It is idempotent and monotonic: when the stored snapshot's Seq is already
-// >= st.Seq it changes nothing and returns (false, nil), so a retried or late
-// write never overwrites a newer state. Otherwise the request row is updated
-// and its stages and responses are replaced by st's, so they mirror the
-// snapshot exactly, and it returns (true, nil).
+// >= st.Seq it changes nothing but the participants and returns (false,
+// nil), so a retried or late write never overwrites a newer state.
+// Otherwise the request row is updated and its stages and responses are
+// made those of st, so they mirror the snapshot exactly, and it returns
+// (true, nil).
 //
 // The AWX job is the exception to mirroring: once a request owns a job (see
 // ClaimJob) a snapshot without one keeps it, because that ownership is what
@@ -58,66 +58,113 @@ type RequestState struct {
 // another request owns, or a different job than the one this request owns,
 // is ErrConflict. ErrNotFound when the request does not exist. A stage whose
 // approver team has been deleted is stored with a nil ApproverTeamID.
+//
+// A request is recorded at every transition, so each costs four round
+// trips whatever the request's size, and rewrites only the rows that
+// changed (see syncStagesAndResponses).
 func (s *Store) RecordRequestState(ctx context.Context, st RequestState) (applied bool, err error) {
+	row, stages, responses, err := recordArgs(st)
+	if err != nil {
+		return false, wrap("record request state", err)
+	}
+	// Prepared before the transaction takes its connection: preparing a
+	// statement the first time takes another one from the pool.
+	recordRequest, err := s.prepare(ctx, recordRequestQuery)
+	if err != nil {
+		return false, wrap("record request state", err)
+	}
+	syncRows, err := s.prepare(ctx, syncStagesAndResponses)
+	if err != nil {
+		return false, wrap("record request state", err)
+	}
 	err = s.WithTx(ctx, func(tx *sqlx.Tx) error {
-		// Whoever was asked stays asked, whatever the order snapshots
-		// arrive in.
-		if err := addParticipants(ctx, tx, st.ID, st.Participants); err != nil {
-			return err
-		}
-		args := map[string]any{
-			"id":                st.ID,
-			"seq":               st.Seq,
-			"status":            st.Status,
-			"current_stage":     st.CurrentStage,
-			"pending_approvers": pq.StringArray(nonNil(st.PendingApprovers)),
-			"failure_reason":    st.FailureReason,
-			"denial":            jsonOrNull(st.Denial),
-			"changes_requested": jsonOrNull(st.ChangesRequested),
-			"modified":          timeOrNull(st.Modified),
-			"finished":          st.Finished,
-			"job_type":          nil,
-			"job_id":            nil,
-			"job_status":        nil,
-			"job_url":           nil,
-		}
-		if st.Job != nil {
-			args["job_type"] = st.Job.Type
-			args["job_id"] = st.Job.ID
-			args["job_status"] = st.Job.Status
-			args["job_url"] = st.Job.URL
-		}
-		const q = `UPDATE service_requests SET
-			status = :status,
-			current_stage = :current_stage,
-			pending_approvers = :pending_approvers,
-			failure_reason = :failure_reason,
-			denial = CAST(:denial AS jsonb),
-			changes_requested = CAST(:changes_requested AS jsonb),
-			job_type = COALESCE(CAST(:job_type AS text), job_type),
-			job_id = COALESCE(CAST(:job_id AS bigint), job_id),
-			job_status = COALESCE(CAST(:job_status AS text), job_status),
-			job_url = COALESCE(CAST(:job_url AS text), job_url),
-			modified = COALESCE(CAST(:modified AS timestamptz), now()),
-			finished = :finished,
-			state_seq = :seq
-		WHERE id = :id AND state_seq < :seq
-			AND (CAST(:job_id AS bigint) IS NULL OR job_id IS NULL
-				OR (job_type = :job_type AND job_id = :job_id))`
-		n, err := rowsAffected(sqlx.NamedExecContext(ctx, tx, q, args))
+		n, err := rowsAffected(tx.StmtxContext(ctx, recordRequest).ExecContext(ctx, row...))
 		if err != nil {
 			return err
 		}
 		if n == 0 {
+			// Whoever was asked stays asked, whatever the order snapshots
+			// arrive in.
+			if err := addParticipants(ctx, tx, st.ID, st.Participants); err != nil {
+				return err
+			}
 			return whyNotRecorded(ctx, tx, st)
 		}
 		applied = true
-		return replaceStagesAndResponses(ctx, tx, st)
+		// A separate statement: it reads the stages and responses after the
+		// UPDATE above waited for any concurrent writer of the request.
+		_, err = tx.StmtxContext(ctx, syncRows).ExecContext(ctx, st.ID, stages, responses)
+		return err
 	})
 	if err != nil {
 		return false, wrap("record request state", err)
 	}
 	return applied, nil
+}
+
+// recordRequestQuery updates the request row of a newer snapshot, adding
+// its participants; $1 to $15 are recordArgs'.
+const recordRequestQuery = `UPDATE service_requests SET
+	participants = ARRAY(SELECT DISTINCT u FROM unnest(participants || CAST($15 AS text[])) u ORDER BY u),
+	status = $3,
+	current_stage = $4,
+	pending_approvers = $5,
+	failure_reason = $6,
+	denial = CAST($7 AS jsonb),
+	changes_requested = CAST($8 AS jsonb),
+	job_type = COALESCE(CAST($9 AS text), job_type),
+	job_id = COALESCE(CAST($10 AS bigint), job_id),
+	job_status = COALESCE(CAST($11 AS text), job_status),
+	job_url = COALESCE(CAST($12 AS text), job_url),
+	modified = COALESCE(CAST($13 AS timestamptz), now()),
+	finished = $14,
+	state_seq = $2
+WHERE id = $1 AND state_seq < $2
+	AND (CAST($10 AS bigint) IS NULL OR job_id IS NULL
+		OR (job_type = CAST($9 AS text) AND job_id = CAST($10 AS bigint)))`
+
+// recordArgs returns recordRequestQuery's arguments, and the snapshot's
+// stages and responses as JSON for syncStagesAndResponses.
+func recordArgs(st RequestState) (row []any, stages, responses string, err error) {
+	var jobType, jobStatus, jobURL *string
+	var jobID *int64
+	if st.Job != nil {
+		jobType, jobID, jobStatus, jobURL = &st.Job.Type, &st.Job.ID, &st.Job.Status, &st.Job.URL
+	}
+	stageRows := make([]stageRow, len(st.Stages))
+	for i, stage := range st.Stages {
+		stageRows[i] = newStageRow(st.ID, stage)
+	}
+	responseRows := make([]responseRow, len(st.Responses))
+	for i, r := range st.Responses {
+		responseRows[i] = responseRow{
+			RequestID:     st.ID,
+			StagePosition: r.StagePosition,
+			Username:      r.Username,
+			Kind:          r.Kind,
+			Text:          r.Text,
+			Created:       r.Created,
+			Channel:       r.Channel,
+			Unverified:    r.Unverified,
+			SignedInAt:    r.SignedInAt,
+			OnBehalfOf:    r.OnBehalfOf,
+		}
+	}
+	stagesJSON, err := json.Marshal(stageRows)
+	if err != nil {
+		return nil, "", "", err
+	}
+	responsesJSON, err := json.Marshal(responseRows)
+	if err != nil {
+		return nil, "", "", err
+	}
+	row = []any{
+		st.ID, st.Seq, st.Status, st.CurrentStage, pq.StringArray(nonNil(st.PendingApprovers)),
+		st.FailureReason, jsonOrNull(st.Denial), jsonOrNull(st.ChangesRequested),
+		jobType, jobID, jobStatus, jobURL, timeOrNull(st.Modified), st.Finished,
+		pq.StringArray(nonNil(st.Participants)),
+	}
+	return row, string(stagesJSON), string(responsesJSON), nil
 }
 
 // AddRequestParticipants adds users to those who were asked about a
@@ -162,67 +209,62 @@ func whyNotRecorded(ctx context.Context, tx *sqlx.Tx, st RequestState) error {
 	return fmt.Errorf("request %d changed while its state was recorded", st.ID)
 }
 
-// responseBatch is how many responses one INSERT carries.
-const responseBatch = 1000
-
-// replaceStagesAndResponses makes a request's stages and responses exactly
-// those of the snapshot.
-func replaceStagesAndResponses(ctx context.Context, tx *sqlx.Tx, st RequestState) error {
-	const delStages = `DELETE FROM service_request_stages WHERE request_id = $1`
-	if _, err := tx.ExecContext(ctx, delStages, st.ID); err != nil {
-		return err
-	}
-	if len(st.Stages) > 0 {
-		rows := make([]stageRow, len(st.Stages))
-		for i, stage := range st.Stages {
-			rows[i] = newStageRow(st.ID, stage)
-		}
-		// The plan was frozen at submission and its team may be gone since;
-		// a deleted team must not make the snapshot unrecordable.
-		const q = `INSERT INTO service_request_stages (` + stageColumns + `)
-			VALUES (:request_id, :position, :name,
-				(SELECT t.id FROM teams t WHERE t.id = :approver_team_id), :approver_team_name,
-				:min_approvers, :denial_message, :timeout_seconds, :reminder_interval_seconds, :require_recent_login_seconds, :status,
-				:opened_at, :deadline, :decided_at, :escalation_team_ids)`
-		if _, err := sqlx.NamedExecContext(ctx, tx, q, rows); err != nil {
-			return err
-		}
-	}
-
-	const delResponses = `DELETE FROM service_request_responses WHERE request_id = $1`
-	if _, err := tx.ExecContext(ctx, delResponses, st.ID); err != nil {
-		return err
-	}
-	if len(st.Responses) > 0 {
-		// Inserted in snapshot order, so ids break ties between responses
-		// made in the same microsecond.
-		rows := make([]responseRow, len(st.Responses))
-		for i, r := range st.Responses {
-			rows[i] = responseRow{
-				RequestID:     st.ID,
-				StagePosition: r.StagePosition,
-				Username:      r.Username,
-				Kind:          r.Kind,
-				Text:          r.Text,
-				Created:       r.Created,
-				Channel:       r.Channel,
-				Unverified:    r.Unverified,
-				SignedInAt:    r.SignedInAt,
-				OnBehalfOf:    r.OnBehalfOf,
-			}
-		}
-		const q = `INSERT INTO service_request_responses (` + responseColumns + `)
-			VALUES (:request_id, :stage_position, :username, :kind, :text, :created, :channel, :unverified, :signed_in_at, :on_behalf_of)`
-		// Batches keep each statement under PostgreSQL's limit of 65535
-		// parameters however long the discussion gets.
-		for batch := range slices.Chunk(rows, responseBatch) {
-			if _, err := sqlx.NamedExecContext(ctx, tx, q, batch); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
+// syncStagesAndResponses makes request $1's stages those of the JSON array
+// $2 and its responses those of $3, writing only what differs: a stage row
+// is updated only when one of its values changed, and when the stored
+// responses begin the snapshot's, as they do whenever a request moves on,
+// only the snapshot's new responses are inserted (otherwise all are
+// replaced). Responses are inserted in snapshot order, so ids break ties
+// between responses made in the same microsecond. The plan was frozen at
+// submission and a stage's team may be gone since: a deleted team is
+// stored as none rather than making the snapshot unrecordable.
+const syncStagesAndResponses = `WITH stage AS (
+	SELECT * FROM jsonb_to_recordset(CAST($2 AS jsonb)) AS s (
+		position integer, name text, approver_team_id bigint, approver_team_name text,
+		min_approvers integer, denial_message text, timeout_seconds bigint, reminder_interval_seconds bigint,
+		require_recent_login_seconds bigint, status text, opened_at timestamptz, deadline timestamptz,
+		decided_at timestamptz, escalation_team_ids bigint[])
+), removed_stages AS (
+	DELETE FROM service_request_stages
+	WHERE request_id = $1 AND position NOT IN (SELECT position FROM stage)
+), written_stages AS (
+	INSERT INTO service_request_stages (` + stageColumns + `)
+	SELECT $1, position, name, (SELECT t.id FROM teams t WHERE t.id = stage.approver_team_id), approver_team_name,
+		min_approvers, denial_message, timeout_seconds, reminder_interval_seconds, require_recent_login_seconds, status,
+		opened_at, deadline, decided_at, escalation_team_ids
+	FROM stage
+	ON CONFLICT (request_id, position) DO UPDATE SET
+		name = EXCLUDED.name, approver_team_id = EXCLUDED.approver_team_id,
+		approver_team_name = EXCLUDED.approver_team_name, min_approvers = EXCLUDED.min_approvers,
+		denial_message = EXCLUDED.denial_message, timeout_seconds = EXCLUDED.timeout_seconds,
+		reminder_interval_seconds = EXCLUDED.reminder_interval_seconds,
+		require_recent_login_seconds = EXCLUDED.require_recent_login_seconds, status = EXCLUDED.status,
+		opened_at = EXCLUDED.opened_at, deadline = EXCLUDED.deadline, decided_at = EXCLUDED.decided_at,
+		escalation_team_ids = EXCLUDED.escalation_team_ids
+	WHERE ROW(service_request_stages.*) IS DISTINCT FROM ROW(EXCLUDED.*)
+), response AS (
+	SELECT * FROM ROWS FROM (jsonb_to_recordset(CAST($3 AS jsonb)) AS (
+		stage_position integer, username text, kind text, text text, created timestamptz,
+		channel text, unverified boolean, signed_in_at timestamptz, on_behalf_of text)
+	) WITH ORDINALITY AS r (stage_position, username, kind, text, created, channel, unverified, signed_in_at, on_behalf_of, n)
+), stored AS (
+	SELECT row_number() OVER (ORDER BY id) AS n, stage_position, username, kind, text, created,
+		channel, unverified, signed_in_at, on_behalf_of
+	FROM service_request_responses WHERE request_id = $1
+), kept AS (
+	SELECT CASE WHEN EXISTS (
+		SELECT FROM stored s LEFT JOIN response r USING (n)
+		WHERE (s.stage_position, s.username, s.kind, s.text, s.created, s.channel, s.unverified, s.signed_in_at, s.on_behalf_of)
+			IS DISTINCT FROM (r.stage_position, r.username, r.kind, r.text, r.created, r.channel, r.unverified, r.signed_in_at, r.on_behalf_of)
+	) THEN 0 ELSE (SELECT count(*) FROM stored) END AS n
+), removed_responses AS (
+	DELETE FROM service_request_responses
+	WHERE request_id = $1 AND (SELECT n FROM kept) = 0
+)
+INSERT INTO service_request_responses (` + responseColumns + `)
+SELECT $1, stage_position, username, kind, text, created, channel, unverified, signed_in_at, on_behalf_of
+FROM response WHERE n > (SELECT n FROM kept)
+ORDER BY n`
 
 // ClaimJob records that AWX job jobID of type jobType (JobTypeJob or
 // JobTypeWorkflowJob) belongs to request requestID. The worker claims a job

@@ -203,6 +203,50 @@ func TestStore_RecordRequestState(t *testing.T) {
 		assert.Empty(t, got.Responses)
 	})
 
+	t.Run("a transition rewrites only what it changed", func(t *testing.T) {
+		req := f.newRequest(t)
+		_, err := s.RecordRequestState(ctx, snapshot(f, req.ID, 1))
+		require.NoError(t, err)
+		stages, responses := storedRowVersions(t, s, req.ID)
+
+		// bob's approval adds a response and changes no stage.
+		applied, err := s.RecordRequestState(ctx, snapshot(f, req.ID, 2))
+		require.NoError(t, err)
+		require.True(t, applied)
+		stages2, responses2 := storedRowVersions(t, s, req.ID)
+		assert.Equal(t, stages, stages2, "unchanged stages are not rewritten")
+		require.Len(t, responses2, 2)
+		assert.Equal(t, responses, responses2[:1], "earlier responses are kept, not rewritten")
+
+		// Approval changes both stages and adds two responses.
+		applied, err = s.RecordRequestState(ctx, snapshot(f, req.ID, 3))
+		require.NoError(t, err)
+		require.True(t, applied)
+		stages3, responses3 := storedRowVersions(t, s, req.ID)
+		assert.NotEqual(t, stages2[0], stages3[0])
+		assert.NotEqual(t, stages2[1], stages3[1])
+		require.Len(t, responses3, 4)
+		assert.Equal(t, responses2, responses3[:2])
+		got, err := s.GetRequest(ctx, req.ID)
+		require.NoError(t, err)
+		assertMirrors(t, snapshot(f, req.ID, 3), got)
+	})
+
+	t.Run("responses that do not begin with the stored ones replace them", func(t *testing.T) {
+		req := f.newRequest(t)
+		_, err := s.RecordRequestState(ctx, snapshot(f, req.ID, 2))
+		require.NoError(t, err)
+		st := snapshot(f, req.ID, 3)
+		st.Seq = 4
+		st.Responses[1].Text = "ok, edited"
+		applied, err := s.RecordRequestState(ctx, st)
+		require.NoError(t, err)
+		require.True(t, applied)
+		got, err := s.GetRequest(ctx, req.ID)
+		require.NoError(t, err)
+		assertMirrors(t, st, got)
+	})
+
 	t.Run("long discussions keep their order", func(t *testing.T) {
 		req := f.newRequest(t)
 		st := snapshot(f, req.ID, 1)
@@ -332,6 +376,44 @@ func TestStore_RecordRequestState(t *testing.T) {
 		require.NoError(t, err)
 		assertMirrors(t, snapshot(f, req.ID, 3), got)
 	})
+}
+
+// A request is recorded at every transition in statements that cost
+// PostgreSQL more to plan than to run: each is planned once per
+// connection.
+func TestStore_RecordingStopsBeingPlanned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	// One connection, so that its prepared statements can be read.
+	s.DB().SetMaxOpenConns(1)
+	for range 3 {
+		req := f.newRequest(t)
+		for seq := int64(1); seq <= 3; seq++ {
+			applied, err := s.RecordRequestState(ctx, snapshot(f, req.ID, seq))
+			require.NoError(t, err)
+			require.True(t, applied)
+		}
+		got, err := s.GetRequest(ctx, req.ID)
+		require.NoError(t, err)
+		assertMirrors(t, snapshot(f, req.ID, 3), got)
+	}
+	assertSettledOnGenericPlan(t, s, "UPDATE service_requests SET%state_seq = $2%")
+	assertSettledOnGenericPlan(t, s, "WITH stage AS%")
+}
+
+// storedRowVersions returns the row version (ctid) of each of a request's
+// stages, by position, and the ids of its responses, oldest first: a row
+// rewritten gets a new version, a response deleted and inserted again a
+// new id.
+func storedRowVersions(t *testing.T, s *store.Store, id int64) (stages []string, responses []int64) {
+	t.Helper()
+	require.NoError(t, s.DB().Select(&stages,
+		`SELECT ctid::text FROM service_request_stages WHERE request_id = $1 ORDER BY position`, id))
+	require.NoError(t, s.DB().Select(&responses,
+		`SELECT id FROM service_request_responses WHERE request_id = $1 ORDER BY id`, id))
+	return stages, responses
 }
 
 func TestStore_ClaimJob(t *testing.T) {

@@ -282,21 +282,21 @@ func (r requestRow) request() Request {
 
 // stageRow is a service_request_stages row, for scanning and for inserts.
 type stageRow struct {
-	RequestID               int64         `db:"request_id"`
-	Position                int           `db:"position"`
-	Name                    string        `db:"name"`
-	ApproverTeamID          *int64        `db:"approver_team_id"`
-	ApproverTeamName        string        `db:"approver_team_name"`
-	MinApprovers            int           `db:"min_approvers"`
-	DenialMessage           string        `db:"denial_message"`
-	TimeoutSeconds          int64         `db:"timeout_seconds"`
-	ReminderIntervalSeconds int64         `db:"reminder_interval_seconds"`
-	RecentLoginSeconds      int64         `db:"require_recent_login_seconds"`
-	EscalationTeamIDs       pq.Int64Array `db:"escalation_team_ids"`
-	Status                  string        `db:"status"`
-	OpenedAt                *time.Time    `db:"opened_at"`
-	Deadline                *time.Time    `db:"deadline"`
-	DecidedAt               *time.Time    `db:"decided_at"`
+	RequestID               int64         `db:"request_id" json:"request_id"`
+	Position                int           `db:"position" json:"position"`
+	Name                    string        `db:"name" json:"name"`
+	ApproverTeamID          *int64        `db:"approver_team_id" json:"approver_team_id"`
+	ApproverTeamName        string        `db:"approver_team_name" json:"approver_team_name"`
+	MinApprovers            int           `db:"min_approvers" json:"min_approvers"`
+	DenialMessage           string        `db:"denial_message" json:"denial_message"`
+	TimeoutSeconds          int64         `db:"timeout_seconds" json:"timeout_seconds"`
+	ReminderIntervalSeconds int64         `db:"reminder_interval_seconds" json:"reminder_interval_seconds"`
+	RecentLoginSeconds      int64         `db:"require_recent_login_seconds" json:"require_recent_login_seconds"`
+	EscalationTeamIDs       pq.Int64Array `db:"escalation_team_ids" json:"escalation_team_ids"`
+	Status                  string        `db:"status" json:"status"`
+	OpenedAt                *time.Time    `db:"opened_at" json:"opened_at"`
+	Deadline                *time.Time    `db:"deadline" json:"deadline"`
+	DecidedAt               *time.Time    `db:"decided_at" json:"decided_at"`
 }
 
 func newStageRow(requestID int64, st StageState) stageRow {
@@ -348,16 +348,16 @@ const stageColumns = `request_id, position, name, approver_team_id, approver_tea
 
 // responseRow is a service_request_responses row, for scanning and inserts.
 type responseRow struct {
-	RequestID     int64      `db:"request_id"`
-	StagePosition *int       `db:"stage_position"`
-	Username      string     `db:"username"`
-	Kind          string     `db:"kind"`
-	Text          string     `db:"text"`
-	Created       time.Time  `db:"created"`
-	Channel       string     `db:"channel"`
-	Unverified    bool       `db:"unverified"`
-	SignedInAt    *time.Time `db:"signed_in_at"`
-	OnBehalfOf    string     `db:"on_behalf_of"`
+	RequestID     int64      `db:"request_id" json:"request_id"`
+	StagePosition *int       `db:"stage_position" json:"stage_position"`
+	Username      string     `db:"username" json:"username"`
+	Kind          string     `db:"kind" json:"kind"`
+	Text          string     `db:"text" json:"text"`
+	Created       time.Time  `db:"created" json:"created"`
+	Channel       string     `db:"channel" json:"channel"`
+	Unverified    bool       `db:"unverified" json:"unverified"`
+	SignedInAt    *time.Time `db:"signed_in_at" json:"signed_in_at"`
+	OnBehalfOf    string     `db:"on_behalf_of" json:"on_behalf_of"`
 }
 
 const responseColumns = `request_id, stage_position, username, kind, text, created, channel, unverified, signed_in_at, on_behalf_of`

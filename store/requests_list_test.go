@@ -377,13 +377,14 @@ func TestStore_InboxPagesPreparedForOneFieldOrdersOnly(t *testing.T) {
 	s := f.s
 	r1 := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob"}})
 	r2 := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob"}})
+	before := s.PreparedStatements() // recording the requests' states prepares its own
 
 	for range 3 {
 		got, _, err := s.ListPendingForPage(ctx, "bob", store.ListOptions{OrderBy: []string{"-created"}})
 		require.NoError(t, err)
 		assert.Equal(t, []int64{r2.ID, r1.ID}, requestIDs(got))
 	}
-	assert.Equal(t, 1, s.PreparedStatements(), "one statement for every page in that order")
+	assert.Equal(t, before+1, s.PreparedStatements(), "one statement for every page in that order")
 
 	fields := []string{"id", "created", "modified", "status", "finished"}
 	for _, a := range fields {
@@ -394,7 +395,7 @@ func TestStore_InboxPagesPreparedForOneFieldOrdersOnly(t *testing.T) {
 			assert.Equal(t, 2, total)
 		}
 	}
-	assert.Equal(t, 1, s.PreparedStatements(), "orders of several fields are not kept")
+	assert.Equal(t, before+1, s.PreparedStatements(), "orders of several fields are not kept")
 }
 
 // Lists by visibility and the inbox must stay index lookups however many
