@@ -403,6 +403,29 @@ func TestStore_RecordingStopsBeingPlanned(t *testing.T) {
 	assertSettledOnGenericPlan(t, s, "WITH stage AS%")
 }
 
+// A request is read several times a lifecycle (each decision, each
+// launch) by a PK lookup that costs more to plan than to run: it is
+// planned once per connection.
+func TestStore_ReadingARequestStopsBeingPlanned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.s
+	// One connection, so that its prepared statements can be read.
+	s.DB().SetMaxOpenConns(1)
+	req := f.newRequest(t)
+	_, err := s.RecordRequestState(ctx, snapshot(f, req.ID, 3))
+	require.NoError(t, err)
+	for range 8 {
+		got, err := s.GetRequest(ctx, req.ID)
+		require.NoError(t, err)
+		assertMirrors(t, snapshot(f, req.ID, 3), got)
+	}
+	assertSettledOnGenericPlan(t, s, "SELECT % FROM service_requests WHERE id = $1")
+	assertSettledOnGenericPlan(t, s, "SELECT % FROM service_request_stages%WHERE request_id = $1 ORDER BY position")
+	assertSettledOnGenericPlan(t, s, "SELECT % FROM service_request_responses%WHERE request_id = $1 ORDER BY created, id")
+}
+
 // storedRowVersions returns the row version (ctid) of each of a request's
 // stages, by position, and the ids of its responses, oldest first: a row
 // rewritten gets a new version, a response deleted and inserted again a

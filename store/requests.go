@@ -368,8 +368,12 @@ const responseColumns = `request_id, stage_position, username, kind, text, creat
 // organization, requester or approver team is ErrInvalidReference; a
 // malformed value (see NewRequest, NewStage) is ErrInvalid.
 func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, error) {
+	reads, err := s.requestReads(ctx)
+	if err != nil {
+		return Request{}, wrap("create request", err)
+	}
 	var req Request
-	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		const q = `INSERT INTO service_requests (organization_id, catalog_item_id, catalog_item_name,
 			requester_id, requester_username, justification, extra_vars, node_survey_data,
 			current_stage, pending_approvers, participants, parent_id)
@@ -419,7 +423,7 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 		if err := insertNewStages(ctx, tx, rows); err != nil {
 			return err
 		}
-		req, err = getRequest(ctx, tx, id)
+		req, err = reads.get(ctx, tx, id)
 		return err
 	})
 	return req, wrap("create request", err)
@@ -443,27 +447,57 @@ func insertNewStages(ctx context.Context, e sqlx.ExtContext, rows []stageRow) er
 // (oldest first), all from the same recorded state; ErrNotFound when there is
 // no such request.
 func (s *Store) GetRequest(ctx context.Context, id int64) (Request, error) {
+	reads, err := s.requestReads(ctx)
+	if err != nil {
+		return Request{}, wrap("get request", err)
+	}
 	var req Request
-	err := withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
+	err = withTx(ctx, s.db, readOnly, func(tx *sqlx.Tx) error {
 		var err error
-		req, err = getRequest(ctx, tx, id)
+		req, err = reads.get(ctx, tx, id)
 		return err
 	})
 	return req, wrap("get request", err)
 }
 
-func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, error) {
-	const q = `SELECT ` + rowColumns + ` FROM service_requests WHERE id = $1`
+// requestReads are the statements that read a request, prepared (see
+// prepare): a request is read at every decision and launch, and these
+// lookups cost PostgreSQL more to plan than to run.
+type requestReads struct{ row, stages, responses *sqlx.Stmt }
+
+// requestReads prepares them before the transaction that runs them takes
+// its connection: preparing a statement the first time takes another one
+// from the pool.
+func (s *Store) requestReads(ctx context.Context) (requestReads, error) {
+	var r requestReads
+	for _, st := range []struct {
+		dst **sqlx.Stmt
+		q   string
+	}{
+		{&r.row, `SELECT ` + rowColumns + ` FROM service_requests WHERE id = $1`},
+		{&r.stages, `SELECT ` + stageColumns + ` FROM service_request_stages
+			WHERE request_id = $1 ORDER BY position`},
+		{&r.responses, `SELECT ` + responseColumns + ` FROM service_request_responses
+			WHERE request_id = $1 ORDER BY created, id`},
+	} {
+		var err error
+		if *st.dst, err = s.prepare(ctx, st.q); err != nil {
+			return requestReads{}, err
+		}
+	}
+	return r, nil
+}
+
+// get reads request id, its stages and its responses in tx.
+func (r requestReads) get(ctx context.Context, tx *sqlx.Tx, id int64) (Request, error) {
 	var row requestRow
-	if err := sqlx.GetContext(ctx, e, &row, q, id); err != nil {
+	if err := tx.StmtxContext(ctx, r.row).GetContext(ctx, &row, id); err != nil {
 		return Request{}, err
 	}
 	req := row.request()
 
-	const qStages = `SELECT ` + stageColumns + ` FROM service_request_stages
-		WHERE request_id = $1 ORDER BY position`
 	var stages []stageRow
-	if err := sqlx.SelectContext(ctx, e, &stages, qStages, id); err != nil {
+	if err := tx.StmtxContext(ctx, r.stages).SelectContext(ctx, &stages, id); err != nil {
 		return Request{}, err
 	}
 	req.Stages = make([]StageState, len(stages))
@@ -471,10 +505,8 @@ func getRequest(ctx context.Context, e sqlx.QueryerContext, id int64) (Request, 
 		req.Stages[i] = st.stage()
 	}
 
-	const qResponses = `SELECT ` + responseColumns + ` FROM service_request_responses
-		WHERE request_id = $1 ORDER BY created, id`
 	var responses []responseRow
-	if err := sqlx.SelectContext(ctx, e, &responses, qResponses, id); err != nil {
+	if err := tx.StmtxContext(ctx, r.responses).SelectContext(ctx, &responses, id); err != nil {
 		return Request{}, err
 	}
 	req.Responses = make([]Response, len(responses))

@@ -377,7 +377,7 @@ func TestStore_InboxPagesPreparedForOneFieldOrdersOnly(t *testing.T) {
 	s := f.s
 	r1 := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob"}})
 	r2 := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob"}})
-	before := s.PreparedStatements() // recording the requests' states prepares its own
+	before := s.PreparedStatements() // creating and recording requests prepare their own
 
 	for range 3 {
 		got, _, err := s.ListPendingForPage(ctx, "bob", store.ListOptions{OrderBy: []string{"-created"}})
