@@ -295,10 +295,8 @@ func TestStore_Roster(t *testing.T) {
 func TestStore_RosterStopsBeingPlanned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixtureOnOneConnection(t)
 	s := f.s
-	// One connection, so that its prepared statements can be read.
-	s.DB().SetMaxOpenConns(1)
 	for range 8 {
 		team, err := s.Roster(ctx, f.org.ID, &f.sre.ID)
 		require.NoError(t, err)

@@ -54,6 +54,17 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
+// newFixtureOnOneConnection is newFixture with a pool of one connection,
+// so that the statements it prepares can be read from
+// pg_prepared_statements, and so that a call needing a second connection
+// while it holds one waits forever instead of passing.
+func newFixtureOnOneConnection(t testing.TB) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	f.s.DB().SetMaxOpenConns(1)
+	return f
+}
+
 // newRequest submits a request by alice with one sre stage and one
 // org-admin stage.
 func (f *fixture) newRequest(t *testing.T) store.Request {

@@ -137,18 +137,7 @@ func recordArgs(st RequestState) (row []any, stages, responses string, err error
 	}
 	responseRows := make([]responseRow, len(st.Responses))
 	for i, r := range st.Responses {
-		responseRows[i] = responseRow{
-			RequestID:     st.ID,
-			StagePosition: r.StagePosition,
-			Username:      r.Username,
-			Kind:          r.Kind,
-			Text:          r.Text,
-			Created:       r.Created,
-			Channel:       r.Channel,
-			Unverified:    r.Unverified,
-			SignedInAt:    r.SignedInAt,
-			OnBehalfOf:    r.OnBehalfOf,
-		}
+		responseRows[i] = newResponseRow(st.ID, r)
 	}
 	stagesJSON, err := json.Marshal(stageRows)
 	if err != nil {

@@ -384,10 +384,8 @@ func TestStore_RecordRequestState(t *testing.T) {
 func TestStore_RecordingStopsBeingPlanned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixtureOnOneConnection(t)
 	s := f.s
-	// One connection, so that its prepared statements can be read.
-	s.DB().SetMaxOpenConns(1)
 	for range 3 {
 		req := f.newRequest(t)
 		for seq := int64(1); seq <= 3; seq++ {
@@ -409,10 +407,8 @@ func TestStore_RecordingStopsBeingPlanned(t *testing.T) {
 func TestStore_ReadingARequestStopsBeingPlanned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixtureOnOneConnection(t)
 	s := f.s
-	// One connection, so that its prepared statements can be read.
-	s.DB().SetMaxOpenConns(1)
 	req := f.newRequest(t)
 	_, err := s.RecordRequestState(ctx, snapshot(f, req.ID, 3))
 	require.NoError(t, err)

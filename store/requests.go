@@ -360,6 +360,35 @@ type responseRow struct {
 	OnBehalfOf    string     `db:"on_behalf_of" json:"on_behalf_of"`
 }
 
+func newResponseRow(requestID int64, r Response) responseRow {
+	return responseRow{
+		RequestID:     requestID,
+		StagePosition: r.StagePosition,
+		Username:      r.Username,
+		Kind:          r.Kind,
+		Text:          r.Text,
+		Created:       r.Created,
+		Channel:       r.Channel,
+		Unverified:    r.Unverified,
+		SignedInAt:    r.SignedInAt,
+		OnBehalfOf:    r.OnBehalfOf,
+	}
+}
+
+func (r responseRow) response() Response {
+	return Response{
+		StagePosition: r.StagePosition,
+		Username:      r.Username,
+		Kind:          r.Kind,
+		Text:          r.Text,
+		Created:       r.Created,
+		Channel:       r.Channel,
+		Unverified:    r.Unverified,
+		SignedInAt:    r.SignedInAt,
+		OnBehalfOf:    r.OnBehalfOf,
+	}
+}
+
 const responseColumns = `request_id, stage_position, username, kind, text, created, channel, unverified, signed_in_at, on_behalf_of`
 
 // CreateRequest records a newly submitted request, in status
@@ -511,17 +540,7 @@ func (r requestReads) get(ctx context.Context, tx *sqlx.Tx, id int64) (Request, 
 	}
 	req.Responses = make([]Response, len(responses))
 	for i, r := range responses {
-		req.Responses[i] = Response{
-			StagePosition: r.StagePosition,
-			Username:      r.Username,
-			Kind:          r.Kind,
-			Text:          r.Text,
-			Created:       r.Created,
-			Channel:       r.Channel,
-			Unverified:    r.Unverified,
-			SignedInAt:    r.SignedInAt,
-			OnBehalfOf:    r.OnBehalfOf,
-		}
+		req.Responses[i] = r.response()
 		if r.Kind != "comment" {
 			req.Deciders = append(req.Deciders, r.Username)
 		}

@@ -307,10 +307,8 @@ func TestStore_RequestRowsScanByName(t *testing.T) {
 func TestStore_InboxFirstPageStopsBeingPlanned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixtureOnOneConnection(t)
 	s := f.s
-	// One connection, so that its prepared statements can be read.
-	s.DB().SetMaxOpenConns(1)
 	// An inbox of thousands, where a tenth of it is many pages.
 	f.bigInbox(t, "bob", 3000)
 	for range 8 {
