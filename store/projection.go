@@ -91,6 +91,11 @@ func (s *Store) RecordRequestState(ctx context.Context, st RequestState) (applie
 			return whyNotRecorded(ctx, tx, st)
 		}
 		applied = true
+		// The upsert below would take the last of two stages at one
+		// position; the table's key refused them.
+		if err := uniquePositions(st.Stages); err != nil {
+			return err
+		}
 		// A separate statement: it reads the stages and responses after the
 		// UPDATE above waited for any concurrent writer of the request.
 		_, err = tx.StmtxContext(ctx, syncRows).ExecContext(ctx, st.ID, stages, responses)
@@ -100,6 +105,17 @@ func (s *Store) RecordRequestState(ctx context.Context, st RequestState) (applie
 		return false, wrap("record request state", err)
 	}
 	return applied, nil
+}
+
+func uniquePositions(stages []StageState) error {
+	seen := make(map[int]bool, len(stages))
+	for _, st := range stages {
+		if seen[st.Position] {
+			return fmt.Errorf("%w: two stages at position %d", ErrConflict, st.Position)
+		}
+		seen[st.Position] = true
+	}
+	return nil
 }
 
 // recordRequestQuery updates the request row of a newer snapshot, adding

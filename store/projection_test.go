@@ -270,6 +270,19 @@ func TestStore_RecordRequestState(t *testing.T) {
 		}
 	})
 
+	t.Run("two stages at one position are ErrConflict and change nothing", func(t *testing.T) {
+		req := f.newRequest(t)
+		_, err := s.RecordRequestState(ctx, snapshot(f, req.ID, 1))
+		require.NoError(t, err)
+		st := snapshot(f, req.ID, 3)
+		st.Stages[1].Position = 0
+		_, err = s.RecordRequestState(ctx, st)
+		require.ErrorIs(t, err, store.ErrConflict)
+		got, err := s.GetRequest(ctx, req.ID)
+		require.NoError(t, err)
+		assertMirrors(t, snapshot(f, req.ID, 1), got)
+	})
+
 	t.Run("missing request is ErrNotFound", func(t *testing.T) {
 		_, err := s.RecordRequestState(ctx, snapshot(f, 999999, 1))
 		assert.ErrorIs(t, err, store.ErrNotFound)
