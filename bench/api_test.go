@@ -105,8 +105,11 @@ func apiSettings(b *testing.B) apiBenchSettings {
 // workers for BENCH_DURATION; approve decides BENCH_APPROVALS requests
 // submitted beforehand and may end earlier. Each scenario starts once the
 // work the previous one caused (workflows, AWX jobs) is done. It prints a
-// table and reports <scenario>-p50-ms, -p99-ms and -rps, the number of
-// seeded requests and the inbox's size when it was read. BENCH_SCENARIOS
+// table, then for each scenario the CPU time the dev server, the worker
+// process, this process and PostgreSQL (when on this machine, the whole
+// cluster) used while it ran, and reports <scenario>-p50-ms, -p99-ms and
+// -rps, the number of seeded requests and the inbox's size when it was
+// read. BENCH_SCENARIOS
 // (comma-separated) runs only the scenarios named. BENCH_PPROF=dir writes
 // dir/<scenario>.cpu.pprof, this process's CPU profile during each.
 //
@@ -131,12 +134,14 @@ func BenchmarkAPILatency(b *testing.B) {
 
 	queue := testkit.TaskQueue(b)
 	worker := "its own process"
+	watched := []watchedProcess{{"dev server", temporalServer.PID()}}
 	if set.workerInProcess {
 		worker = "this process"
 		testkit.StartWorker(b, testkit.Dial(b, temporalServer.HostPort), queue, s.Activities)
 	} else {
-		runWorkerProcess(b, s, testkit.Dial(b, temporalServer.HostPort), queue, nil)
+		watched = append(watched, watchedProcess{"worker", runWorkerProcess(b, s, testkit.Dial(b, temporalServer.HostPort), queue, nil)})
 	}
+	watched = append(watched, watchedProcess{"this process", 0})
 	// The API has its own Temporal connection, as it would in its own
 	// process. Its per-call log lines are formatted, as in production, and
 	// only warnings and errors are kept, to say why a call failed.
@@ -155,15 +160,24 @@ func BenchmarkAPILatency(b *testing.B) {
 	leanTarget := &scenario.Target{BaseURL: serve(b, leanSrv.Handler()), Item: item.ID, Requesters: target.Requesters, Approvers: target.Approvers}
 	opts := load.Options{Concurrency: set.concurrency, Duration: set.duration, Client: client}
 
+	postmaster := postmasterPID(b, s.Store)
+
 	b.ResetTimer()
 	for range b.N {
 		var results []load.Result
+		var cpu [][]load.CPU
 		run := func(sc load.Scenario) {
 			stop := profileCPU(b, os.Getenv("BENCH_PPROF"), sc.Name)
+			before := cpuUsed(b, watched, postmaster)
 			res, err := load.Run(ctx, opts, sc)
+			after := cpuUsed(b, watched, postmaster)
 			stop()
 			require.NoError(b, err)
 			results = append(results, res)
+			for i := range after {
+				after[i].Time -= before[i].Time
+			}
+			cpu = append(cpu, after)
 			// The next scenario starts once the work this one caused is
 			// done, so that it is measured on a quiet system.
 			awaitSettled(b, s, lastSeeded)
@@ -198,6 +212,9 @@ func BenchmarkAPILatency(b *testing.B) {
 			"%d in %s's inbox at the start and %d during the inbox scenario, the Temporal worker in %s:\n",
 			set.concurrency, set.duration, lastSeeded-firstSeeded+1, inDB, inbox, benchApprover, inboxNow, worker)
 		require.NoError(b, load.WriteTable(os.Stdout, results))
+		for i, r := range results {
+			require.NoError(b, load.WriteCPU(os.Stdout, r, cpu[i]))
+		}
 		for _, r := range results {
 			if r.Errors > 0 {
 				b.Errorf("%s: %d of %d calls failed: %v", r.Scenario, r.Errors, r.Calls, r.ErrorSamples)
@@ -222,6 +239,27 @@ func (f warningsOnly) Write(p []byte) (int, error) {
 		return f.w.Write(p)
 	}
 	return len(p), nil
+}
+
+// watchedProcess is a process whose CPU time the benchmark reports; pid 0
+// is this one.
+type watchedProcess struct {
+	who string
+	pid int
+}
+
+// cpuUsed is the CPU time each watched process, and PostgreSQL when
+// postmaster is not 0, used so far.
+func cpuUsed(b *testing.B, watched []watchedProcess, postmaster int) []load.CPU {
+	b.Helper()
+	used := make([]load.CPU, 0, len(watched)+1)
+	for _, w := range watched {
+		used = append(used, load.CPU{Who: w.who, Time: readUsage(b, w.pid).CPU})
+	}
+	if postmaster != 0 {
+		used = append(used, load.CPU{Who: "PostgreSQL", Time: postgresCPU(b, postmaster)})
+	}
+	return used
 }
 
 func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
