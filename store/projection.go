@@ -67,16 +67,11 @@ func (s *Store) RecordRequestState(ctx context.Context, st RequestState) (applie
 	if err != nil {
 		return false, wrap("record request state", err)
 	}
-	// Prepared before the transaction takes its connection: preparing a
-	// statement the first time takes another one from the pool.
-	recordRequest, err := s.prepare(ctx, recordRequestQuery)
+	sts, err := s.prepareAll(ctx, recordRequestQuery, syncStagesAndResponses)
 	if err != nil {
 		return false, wrap("record request state", err)
 	}
-	syncRows, err := s.prepare(ctx, syncStagesAndResponses)
-	if err != nil {
-		return false, wrap("record request state", err)
-	}
+	recordRequest, syncRows := sts[0], sts[1]
 	err = s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		n, err := rowsAffected(tx.StmtxContext(ctx, recordRequest).ExecContext(ctx, row...))
 		if err != nil {

@@ -490,31 +490,19 @@ func (s *Store) GetRequest(ctx context.Context, id int64) (Request, error) {
 }
 
 // requestReads are the statements that read a request, prepared (see
-// prepare): a request is read at every decision and launch, and these
+// prepareAll): a request is read at every decision and launch, and these
 // lookups cost PostgreSQL more to plan than to run.
 type requestReads struct{ row, stages, responses *sqlx.Stmt }
 
-// requestReads prepares them before the transaction that runs them takes
-// its connection: preparing a statement the first time takes another one
-// from the pool.
 func (s *Store) requestReads(ctx context.Context) (requestReads, error) {
-	var r requestReads
-	for _, st := range []struct {
-		dst **sqlx.Stmt
-		q   string
-	}{
-		{&r.row, `SELECT ` + rowColumns + ` FROM service_requests WHERE id = $1`},
-		{&r.stages, `SELECT ` + stageColumns + ` FROM service_request_stages
-			WHERE request_id = $1 ORDER BY position`},
-		{&r.responses, `SELECT ` + responseColumns + ` FROM service_request_responses
-			WHERE request_id = $1 ORDER BY created, id`},
-	} {
-		var err error
-		if *st.dst, err = s.prepare(ctx, st.q); err != nil {
-			return requestReads{}, err
-		}
+	sts, err := s.prepareAll(ctx,
+		`SELECT `+rowColumns+` FROM service_requests WHERE id = $1`,
+		`SELECT `+stageColumns+` FROM service_request_stages WHERE request_id = $1 ORDER BY position`,
+		`SELECT `+responseColumns+` FROM service_request_responses WHERE request_id = $1 ORDER BY created, id`)
+	if err != nil {
+		return requestReads{}, err
 	}
-	return r, nil
+	return requestReads{row: sts[0], stages: sts[1], responses: sts[2]}, nil
 }
 
 // get reads request id, its stages and its responses in tx.

@@ -70,6 +70,24 @@ func (s *Store) prepare(ctx context.Context, q string) (*sqlx.Stmt, error) {
 	return st, nil
 }
 
+// prepareAll prepares qs (see prepare) for a transaction about to begin,
+// in their order. The first preparation of a statement takes a connection
+// from the pool of its own, so it must come before the transaction holds
+// one: inside it, a pool whose every connection is held by such a
+// transaction would wait on itself. In the transaction, tx.StmtxContext
+// runs them on its connection.
+func (s *Store) prepareAll(ctx context.Context, qs ...string) ([]*sqlx.Stmt, error) {
+	sts := make([]*sqlx.Stmt, len(qs))
+	for i, q := range qs {
+		st, err := s.prepare(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		sts[i] = st
+	}
+	return sts, nil
+}
+
 // getPrepared runs q, prepared (see prepare), and scans its one row into
 // dest.
 func (s *Store) getPrepared(ctx context.Context, dest any, q string, args ...any) error {
