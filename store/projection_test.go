@@ -109,6 +109,24 @@ func assertMirrors(t *testing.T, st store.RequestState, got store.Request) {
 	}
 }
 
+// recordApplied records st, which must be newer than what is stored.
+func recordApplied(t *testing.T, s *store.Store, st store.RequestState) {
+	t.Helper()
+	applied, err := s.RecordRequestState(context.Background(), st)
+	require.NoError(t, err)
+	require.True(t, applied)
+}
+
+// assertStored checks that the stored request is exactly snapshot st, and
+// returns it.
+func assertStored(t *testing.T, s *store.Store, st store.RequestState) store.Request {
+	t.Helper()
+	got, err := s.GetRequest(context.Background(), st.ID)
+	require.NoError(t, err)
+	assertMirrors(t, st, got)
+	return got
+}
+
 func assertSameTime(t *testing.T, want, got *time.Time) {
 	t.Helper()
 	if want == nil {
@@ -194,13 +212,8 @@ func TestStore_RecordRequestState(t *testing.T) {
 		st.Seq = 4
 		st.Stages = st.Stages[:1]
 		st.Responses = nil
-		applied, err := s.RecordRequestState(ctx, st)
-		require.NoError(t, err)
-		require.True(t, applied)
-		got, err := s.GetRequest(ctx, req.ID)
-		require.NoError(t, err)
-		assertMirrors(t, st, got)
-		assert.Empty(t, got.Responses)
+		recordApplied(t, s, st)
+		assert.Empty(t, assertStored(t, s, st).Responses)
 	})
 
 	t.Run("a transition rewrites only what it changed", func(t *testing.T) {
@@ -210,26 +223,20 @@ func TestStore_RecordRequestState(t *testing.T) {
 		stages, responses := storedRowVersions(t, s, req.ID)
 
 		// bob's approval adds a response and changes no stage.
-		applied, err := s.RecordRequestState(ctx, snapshot(f, req.ID, 2))
-		require.NoError(t, err)
-		require.True(t, applied)
+		recordApplied(t, s, snapshot(f, req.ID, 2))
 		stages2, responses2 := storedRowVersions(t, s, req.ID)
 		assert.Equal(t, stages, stages2, "unchanged stages are not rewritten")
 		require.Len(t, responses2, 2)
 		assert.Equal(t, responses, responses2[:1], "earlier responses are kept, not rewritten")
 
 		// Approval changes both stages and adds two responses.
-		applied, err = s.RecordRequestState(ctx, snapshot(f, req.ID, 3))
-		require.NoError(t, err)
-		require.True(t, applied)
+		recordApplied(t, s, snapshot(f, req.ID, 3))
 		stages3, responses3 := storedRowVersions(t, s, req.ID)
 		assert.NotEqual(t, stages2[0], stages3[0])
 		assert.NotEqual(t, stages2[1], stages3[1])
 		require.Len(t, responses3, 4)
 		assert.Equal(t, responses2, responses3[:2])
-		got, err := s.GetRequest(ctx, req.ID)
-		require.NoError(t, err)
-		assertMirrors(t, snapshot(f, req.ID, 3), got)
+		assertStored(t, s, snapshot(f, req.ID, 3))
 	})
 
 	t.Run("responses that do not begin with the stored ones replace them", func(t *testing.T) {
@@ -239,12 +246,8 @@ func TestStore_RecordRequestState(t *testing.T) {
 		st := snapshot(f, req.ID, 3)
 		st.Seq = 4
 		st.Responses[1].Text = "ok, edited"
-		applied, err := s.RecordRequestState(ctx, st)
-		require.NoError(t, err)
-		require.True(t, applied)
-		got, err := s.GetRequest(ctx, req.ID)
-		require.NoError(t, err)
-		assertMirrors(t, st, got)
+		recordApplied(t, s, st)
+		assertStored(t, s, st)
 	})
 
 	t.Run("long discussions keep their order", func(t *testing.T) {
@@ -396,19 +399,14 @@ func TestStore_RecordRequestState(t *testing.T) {
 // connection.
 func TestStore_RecordingStopsBeingPlanned(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	f := newFixtureOnOneConnection(t)
 	s := f.s
 	for range 3 {
 		req := f.newRequest(t)
 		for seq := int64(1); seq <= 3; seq++ {
-			applied, err := s.RecordRequestState(ctx, snapshot(f, req.ID, seq))
-			require.NoError(t, err)
-			require.True(t, applied)
+			recordApplied(t, s, snapshot(f, req.ID, seq))
 		}
-		got, err := s.GetRequest(ctx, req.ID)
-		require.NoError(t, err)
-		assertMirrors(t, snapshot(f, req.ID, 3), got)
+		assertStored(t, s, snapshot(f, req.ID, 3))
 	}
 	assertSettledOnGenericPlan(t, s, "UPDATE service_requests SET%state_seq = $2%")
 	assertSettledOnGenericPlan(t, s, "WITH stage AS%")
@@ -426,9 +424,7 @@ func TestStore_ReadingARequestStopsBeingPlanned(t *testing.T) {
 	_, err := s.RecordRequestState(ctx, snapshot(f, req.ID, 3))
 	require.NoError(t, err)
 	for range 8 {
-		got, err := s.GetRequest(ctx, req.ID)
-		require.NoError(t, err)
-		assertMirrors(t, snapshot(f, req.ID, 3), got)
+		assertStored(t, s, snapshot(f, req.ID, 3))
 	}
 	assertSettledOnGenericPlan(t, s, "SELECT % FROM service_requests WHERE id = $1")
 	assertSettledOnGenericPlan(t, s, "SELECT % FROM service_request_stages%WHERE request_id = $1 ORDER BY position")
