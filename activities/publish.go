@@ -301,6 +301,7 @@ func Projection(r approval.Request, seq int64) store.RequestState {
 		Seq:              seq,
 		Status:           string(r.Status),
 		PendingApprovers: r.EligibleApprovers,
+		ExtendableUntil:  r.ExtendableUntil(),
 		FailureReason:    r.FailureReason,
 		Modified:         r.Modified,
 		Finished:         r.Finished,

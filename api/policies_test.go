@@ -291,16 +291,22 @@ func TestAPI_PolicyDeadlineRules(t *testing.T) {
 }
 
 // Extending a stage's deadline through the API: who may is told by
-// user_capabilities.extend and refused otherwise (before anything about
-// the body), the deadline moves, and extensions add up to max_extension.
+// user_capabilities.extend, in the detail and in lists, and refused
+// otherwise (before anything about the body), the deadline moves, and
+// extensions add up to max_extension.
 func TestAPI_Extend(t *testing.T) {
 	e := newEnv(t)
 	id := e.extendableRestart()
 	path := fmt.Sprintf("/api/v2/service_requests/%d/", id)
 	detail := e.must(http.StatusOK, approver, "GET", path, nil)
-	assert.True(t, capabilitiesOf(t, detail)["extend"], "an eligible approver may extend")
-	assert.True(t, capabilitiesOf(t, e.must(http.StatusOK, orgAdmin, "GET", path, nil))["extend"], "so may an org admin")
-	assert.False(t, capabilitiesOf(t, e.must(http.StatusOK, requester, "GET", path, nil))["extend"], "the requester may not")
+	mayExtend := func(user string) (inDetail, inList bool) {
+		return capabilitiesOf(t, e.must(http.StatusOK, user, "GET", path, nil))["extend"], capabilitiesOf(t, e.listed(user, id))["extend"]
+	}
+	for user, want := range map[string]bool{approver: true, orgAdmin: true, superuser: true, requester: false} {
+		inDetail, inList := mayExtend(user)
+		assert.Equal(t, want, inDetail, "%s may extend: %v", user, want)
+		assert.Equal(t, want, inList, "%s may extend, as the list says: %v", user, want)
+	}
 	deadline, err := time.Parse(time.RFC3339Nano, stageOf(detail, 0)["deadline"].(string))
 	require.NoError(t, err)
 
@@ -329,7 +335,9 @@ func TestAPI_Extend(t *testing.T) {
 	e.must(http.StatusOK, orgAdmin, "POST", path+"extend/", map[string]any{"by": "12h"})
 	out = e.must(http.StatusConflict, orgAdmin, "POST", path+"extend/", map[string]any{"by": "1m"})
 	assert.Equal(t, "extension_exceeded", out["code"])
-	assert.False(t, capabilitiesOf(t, e.must(http.StatusOK, orgAdmin, "GET", path, nil))["extend"], "nothing left to extend by")
+	inDetail, inList := mayExtend(orgAdmin)
+	assert.False(t, inDetail, "nothing left to extend by")
+	assert.False(t, inList, "nothing left to extend by, as the list says")
 }
 
 // An org admin escalates a request's open stage to another team through

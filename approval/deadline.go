@@ -53,6 +53,12 @@ func (r *Request) checkExtend(user string, now time.Time) error {
 		return refuse(CodeNotAllowed, "%s may not extend stage %d (%s) of request %d: only the organization's admins and the stage's approvers who have not decided may",
 			user, r.CurrentStage+1, st.Name, r.ID)
 	}
+	return r.extensionRefusal(st)
+}
+
+// extensionRefusal tells whether the open stage st has an extension left
+// to give, whoever asks.
+func (r *Request) extensionRefusal(st *StageState) error {
 	if st.MaxExtension <= 0 {
 		return refuse(CodeExtensionNotAllowed, "stage %d (%s) of request %d allows no extension of its deadline", r.CurrentStage+1, st.Name, r.ID)
 	}
@@ -65,6 +71,21 @@ func (r *Request) checkExtend(user string, now time.Time) error {
 			r.CurrentStage+1, st.Name, r.ID, MaxExtensions)
 	}
 	return nil
+}
+
+// ExtendableUntil is the open stage's deadline when the stage has an
+// extension left to give, nil otherwise (no request pending, no stage
+// open, or none left). Until then an org admin, a superuser or an
+// eligible approver who is not the requester may extend it: the
+// projection keeps this, so that what may be extended is known without
+// the workflow's state.
+func (r *Request) ExtendableUntil() *time.Time {
+	st := r.Current()
+	if r.Status != StatusPendingApproval || st == nil || st.Deadline == nil || r.extensionRefusal(st) != nil {
+		return nil
+	}
+	until := *st.Deadline
+	return &until
 }
 
 // checkExtendBy tells whether the open stage, which checkExtend allows

@@ -112,6 +112,34 @@ func TestRequest_ExtensionsAddUpToMaxExtension(t *testing.T) {
 	assert.True(t, expired)
 }
 
+// ExtendableUntil is what the projection keeps of the extension rules:
+// the open stage's deadline while it has an extension left, else nil.
+func TestRequest_ExtendableUntil(t *testing.T) {
+	r := extendable(t, 48*time.Hour, 0)
+	require.NotNil(t, r.ExtendableUntil())
+	assert.Equal(t, t0.Add(24*time.Hour), *r.ExtendableUntil())
+	require.NoError(t, extend(r, "bob", 24*time.Hour, t0))
+	assert.Equal(t, t0.Add(48*time.Hour), *r.ExtendableUntil(), "the extended deadline, with 24h left")
+	require.NoError(t, extend(r, "bob", 24*time.Hour, t0))
+	assert.Nil(t, r.ExtendableUntil(), "max_extension used up")
+
+	assert.Nil(t, extendable(t, 0, 0).ExtendableUntil(), "a stage without max_extension")
+
+	few := extendable(t, 48*time.Hour, 0)
+	for range approval.MaxExtensions {
+		require.NoError(t, extend(few, "bob", time.Second, t0))
+	}
+	assert.Nil(t, few.ExtendableUntil(), "as many extensions as a stage may take")
+
+	decided := extendable(t, 48*time.Hour, 0)
+	for _, u := range []string{"bob", "carol"} {
+		_, err := decided.Apply(approval.Act{Action: approval.ActionApprove, User: u}, t0)
+		require.NoError(t, err)
+	}
+	require.Equal(t, approval.StatusApproved, decided.Status)
+	assert.Nil(t, decided.ExtendableUntil(), "no stage open")
+}
+
 func TestRequest_ExtensionsAreBoundedInNumber(t *testing.T) {
 	r := extendable(t, 48*time.Hour, 0)
 	for range approval.MaxExtensions {

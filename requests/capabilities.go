@@ -23,8 +23,7 @@ type Capabilities struct {
 	Cancel         bool `json:"cancel"`
 	Delete         bool `json:"delete"`
 	// Extend: the caller may extend the open stage's deadline (by up to
-	// what its max_extension leaves). Only the workflow's state knows a
-	// stage's max_extension, so it is false when judged without it.
+	// what its max_extension leaves).
 	Extend bool `json:"extend"`
 	// Escalate: the caller may escalate the open stage to another team
 	// (org admins and superusers, while a stage is open).
@@ -61,7 +60,7 @@ func Resubmittable(status approval.Status, children []int64) bool {
 // the answer comes from the projection and is approximate: the projection
 // lags the workflow by moments, and does not know every rule's input (a
 // roster still being resolved, a cancellation already asked, the comment
-// limit, a stage past its deadline).
+// limit, a stage past its deadline for decisions).
 func CapabilitiesOf(p access.Principal, r store.Request, live *approval.Request, now time.Time) Capabilities {
 	obj := RequestObject(r)
 	if access.Check(p, access.Act, obj) != nil {
@@ -92,9 +91,11 @@ func CapabilitiesOf(p access.Principal, r store.Request, live *approval.Request,
 	cancel := p.UserID == r.RequesterID || admin
 	return Capabilities{
 		Approve: decide, Reject: decide, RequestChanges: decide,
-		Comment:  p.UserID == r.RequesterID || admin || decided || decide,
-		Cancel:   cancel,
-		Delete:   mayDelete && deletable(status, r.Job != nil) && cancel,
+		Comment: p.UserID == r.RequesterID || admin || decided || decide,
+		Cancel:  cancel,
+		Delete:  mayDelete && deletable(status, r.Job != nil) && cancel,
+		Extend: status == approval.StatusPendingApproval && r.ExtendableUntil != nil && now.Before(*r.ExtendableUntil) &&
+			p.Username != r.RequesterUsername && (admin || p.IsSuperuser || slices.Contains(r.PendingApprovers, p.Username)),
 		Escalate: status == approval.StatusPendingApproval && r.CurrentStage != nil && (admin || p.IsSuperuser),
 	}
 }

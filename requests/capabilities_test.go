@@ -26,6 +26,12 @@ func TestCapabilitiesOf_Projection(t *testing.T) {
 	changes.Status = "changes_requested"
 	resubmitted := changes
 	resubmitted.Children = []int64{8}
+	now := time.Now()
+	later, earlier := now.Add(time.Hour), now.Add(-time.Minute)
+	extendable := pending
+	extendable.ExtendableUntil = &later
+	pastDeadline := pending
+	pastDeadline.ExtendableUntil = &earlier
 
 	alice := access.Principal{UserID: 10, Username: "alice", MemberOf: []int64{1}}
 	bob := access.Principal{UserID: 11, Username: "bob", MemberOf: []int64{1}, Teams: []int64{5}}
@@ -53,9 +59,19 @@ func TestCapabilitiesOf_Projection(t *testing.T) {
 		{"requester, changes requested and resubmitted", alice, resubmitted, requests.Capabilities{Delete: true, RequestAgain: true}},
 		{"asked approver, changes requested", bob, changes, requests.Capabilities{}},
 		{"superuser, changes requested", admin, changes, requests.Capabilities{Delete: true}},
+		{"approver, extendable", bob, extendable, requests.Capabilities{Approve: true, Reject: true, RequestChanges: true, Comment: true,
+			Extend: true}},
+		{"org admin, extendable", erin, extendable, requests.Capabilities{Comment: true, Cancel: true, Delete: true, Escalate: true,
+			Extend: true}},
+		{"superuser, extendable", admin, extendable, requests.Capabilities{Approve: true, Reject: true, RequestChanges: true, Comment: true,
+			Cancel: true, Delete: true, Escalate: true, Extend: true}},
+		{"requester, extendable", alice, extendable, requests.Capabilities{Comment: true, Cancel: true, Delete: true}},
+		{"unrelated member, extendable", dave, extendable, requests.Capabilities{}},
+		{"approver, past the deadline", bob, pastDeadline, requests.Capabilities{Approve: true, Reject: true, RequestChanges: true,
+			Comment: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, requests.CapabilitiesOf(tc.p, tc.r, nil, time.Now()))
+			assert.Equal(t, tc.want, requests.CapabilitiesOf(tc.p, tc.r, nil, now))
 		})
 	}
 }

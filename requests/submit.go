@@ -253,6 +253,7 @@ func (s *Service) createRequest(ctx context.Context, a Actor, item store.Catalog
 		OrganizationID: item.OrganizationID, CatalogItemID: item.ID, CatalogItemName: item.Name,
 		RequesterID: a.UserID, RequesterUsername: a.Username, Justification: justification,
 		ExtraVars: rawVars, NodeSurveyData: rawNodes, PendingApprovers: starting.EligibleApprovers, ParentID: parent,
+		ExtendableUntil: starting.ExtendableUntil(),
 	}
 	if starting.Current() != nil {
 		i := starting.CurrentStage

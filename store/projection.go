@@ -22,7 +22,9 @@ type RequestState struct {
 	// CurrentStage is the position of the stage accepting decisions, or nil.
 	CurrentStage     *int
 	PendingApprovers []string
-	FailureReason    string
+	// ExtendableUntil: see Request.
+	ExtendableUntil *time.Time
+	FailureReason   string
 	// Denial is JSON, or nil/empty when the request was not rejected.
 	Denial json.RawMessage
 	// ChangesRequested is JSON, or nil/empty when no approver asked for
@@ -114,7 +116,7 @@ func uniquePositions(stages []StageState) error {
 }
 
 // recordRequestQuery updates the request row of a newer snapshot, adding
-// its participants; $1 to $15 are recordArgs'.
+// its participants; $1 to $16 are recordArgs'.
 const recordRequestQuery = `UPDATE service_requests SET
 	participants = ARRAY(SELECT DISTINCT u FROM unnest(participants || CAST($15 AS text[])) u ORDER BY u),
 	status = $3,
@@ -129,6 +131,7 @@ const recordRequestQuery = `UPDATE service_requests SET
 	job_url = COALESCE(CAST($12 AS text), job_url),
 	modified = COALESCE(CAST($13 AS timestamptz), now()),
 	finished = $14,
+	extendable_until = $16,
 	state_seq = $2
 WHERE id = $1 AND state_seq < $2
 	AND (CAST($10 AS bigint) IS NULL OR job_id IS NULL
@@ -162,7 +165,7 @@ func recordArgs(st RequestState) (row []any, stages, responses string, err error
 		st.ID, st.Seq, st.Status, st.CurrentStage, pq.StringArray(nonNil(st.PendingApprovers)),
 		st.FailureReason, jsonOrNull(st.Denial), jsonOrNull(st.ChangesRequested),
 		jobType, jobID, jobStatus, jobURL, timeOrNull(st.Modified), st.Finished,
-		pq.StringArray(nonNil(st.Participants)),
+		pq.StringArray(nonNil(st.Participants)), st.ExtendableUntil,
 	}
 	return row, string(stagesJSON), string(responsesJSON), nil
 }

@@ -26,6 +26,7 @@ func snapshot(f *fixture, id, seq int64) store.RequestState {
 		Status:           "pending_approval",
 		CurrentStage:     ptr(0),
 		PendingApprovers: []string{"bob", "carol"},
+		ExtendableUntil:  ptr(opened.Add(72 * time.Hour)),
 		Modified:         opened,
 		Stages: []store.StageState{
 			{
@@ -52,6 +53,7 @@ func snapshot(f *fixture, id, seq int64) store.RequestState {
 		st.Status = "running"
 		st.CurrentStage = nil
 		st.PendingApprovers = nil
+		st.ExtendableUntil = nil
 		st.Modified = at
 		st.Stages[0].Status, st.Stages[0].DecidedAt = "approved", &at
 		st.Stages[1].Status, st.Stages[1].OpenedAt, st.Stages[1].DecidedAt = "approved", &at, &at
@@ -79,6 +81,7 @@ func assertMirrors(t *testing.T, st store.RequestState, got store.Request) {
 		assert.Equal(t, st.PendingApprovers, got.PendingApprovers)
 	}
 	assert.Equal(t, st.FailureReason, got.FailureReason)
+	assertSameTime(t, st.ExtendableUntil, got.ExtendableUntil)
 	assert.Equal(t, st.Job, got.Job)
 	assert.True(t, st.Modified.Equal(got.Modified), "modified %v, want %v", got.Modified, st.Modified)
 	require.Len(t, got.Stages, len(st.Stages))
@@ -176,6 +179,7 @@ func TestStore_RecordRequestState(t *testing.T) {
 		require.GreaterOrEqual(t, idx, 0)
 		assert.Nil(t, listed[idx].Responses, "lists leave out responses")
 		assert.Equal(t, []string{"bob", "carol", "erin"}, listed[idx].Deciders, "lists know who decided")
+		assert.Nil(t, listed[idx].ExtendableUntil, "nothing to extend once approved")
 		assert.Equal(t, "approved", got.Stages[1].Status)
 		// What the workflow does not own stays as submitted.
 		assert.Equal(t, req.ExtraVars, got.ExtraVars)

@@ -39,6 +39,8 @@ type NewRequest struct {
 	// them from the start. The workflow's first state replaces them.
 	CurrentStage     *int
 	PendingApprovers []string
+	// ExtendableUntil: see Request; nil unless CurrentStage is open.
+	ExtendableUntil *time.Time
 	// ParentID, when the request resubmits one that ended
 	// changes_requested, is that request: a request is resubmitted at most
 	// once (ErrConflict), and never by a request of another requester,
@@ -89,6 +91,9 @@ type Request struct {
 	// Deciders approved or rejected it, in the order they did; lists have
 	// them too, so what a caller may still do is known without Responses.
 	Deciders []string
+	// ExtendableUntil is the open stage's deadline while it has an
+	// extension left to give (approval.Request.ExtendableUntil), or nil.
+	ExtendableUntil *time.Time
 	// Job is the AWX job the request launched, or nil.
 	Job           *JobRef
 	FailureReason string
@@ -197,6 +202,7 @@ type requestRow struct {
 	Created           time.Time      `db:"created"`
 	Modified          time.Time      `db:"modified"`
 	Finished          *time.Time     `db:"finished"`
+	ExtendableUntil   *time.Time     `db:"extendable_until"`
 }
 
 // requestColumns select a row with its deciders, as lists show them;
@@ -206,7 +212,7 @@ const (
 	rowColumns = `id, organization_id, catalog_item_id, catalog_item_name, requester_id,
 	requester_username, justification, extra_vars, node_survey_data, status, current_stage,
 	pending_approvers, participants, job_type, job_id, job_status, job_url, failure_reason, denial,
-	changes_requested, parent_id, workflow_id, state_seq, created, modified, finished,
+	changes_requested, parent_id, workflow_id, state_seq, created, modified, finished, extendable_until,
 	ARRAY(SELECT c.id FROM service_requests c WHERE c.parent_id = service_requests.id ORDER BY c.id) AS children`
 	requestColumns = rowColumns + `,
 	ARRAY(SELECT d.username FROM service_request_responses d
@@ -222,7 +228,7 @@ func (r *requestRow) scanTargets() []any {
 		&r.RequesterUsername, &r.Justification, &r.ExtraVars, &r.NodeSurveyData, &r.Status, &r.CurrentStage,
 		&r.PendingApprovers, &r.Participants, &r.JobType, &r.JobID, &r.JobStatus, &r.JobURL, &r.FailureReason, &r.Denial,
 		&r.ChangesRequested, &r.ParentID, &r.WorkflowID, &r.StateSeq, &r.Created, &r.Modified, &r.Finished,
-		&r.Children, &r.Deciders}
+		&r.ExtendableUntil, &r.Children, &r.Deciders}
 }
 
 // scanRequests reads rows of lead's columns then requestColumns into
@@ -267,6 +273,7 @@ func (r requestRow) request() Request {
 		Created:           r.Created,
 		Modified:          r.Modified,
 		Finished:          r.Finished,
+		ExtendableUntil:   r.ExtendableUntil,
 	}
 	if r.Denial != nil {
 		req.Denial = json.RawMessage(r.Denial)
@@ -405,11 +412,11 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 	err = s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		const q = `INSERT INTO service_requests (organization_id, catalog_item_id, catalog_item_name,
 			requester_id, requester_username, justification, extra_vars, node_survey_data,
-			current_stage, pending_approvers, participants, parent_id)
+			current_stage, pending_approvers, participants, parent_id, extendable_until)
 		VALUES (:organization_id, :catalog_item_id, :catalog_item_name,
 			:requester_id, :requester_username, :justification,
 			CAST(:extra_vars AS jsonb), CAST(:node_survey_data AS jsonb),
-			:current_stage, :pending_approvers, :participants, :parent_id)
+			:current_stage, :pending_approvers, :participants, :parent_id, :extendable_until)
 		RETURNING id`
 		var id int64
 		err := namedGet(ctx, tx, &id, q, map[string]any{
@@ -425,6 +432,7 @@ func (s *Store) CreateRequest(ctx context.Context, nr NewRequest) (Request, erro
 			"pending_approvers":  pq.StringArray(nonNil(nr.PendingApprovers)),
 			"participants":       pq.StringArray(nonNil(slices.Compact(slices.Sorted(slices.Values(nr.PendingApprovers))))),
 			"parent_id":          nr.ParentID,
+			"extendable_until":   nr.ExtendableUntil,
 		})
 		if err != nil {
 			return err

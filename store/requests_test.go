@@ -76,9 +76,11 @@ func TestStore_CreateRequest(t *testing.T) {
 		deadline := opened.Add(in.Stages[0].Timeout)
 		in.Stages[0].OpenedAt, in.Stages[0].Deadline = &opened, &deadline
 		in.CurrentStage, in.PendingApprovers = ptr(0), []string{"carol", "bob", "carol"}
+		in.ExtendableUntil = &deadline
 		req, err := f.s.CreateRequest(ctx, in)
 		require.NoError(t, err)
 		assert.Equal(t, ptr(0), req.CurrentStage)
+		assertSameTime(t, &deadline, req.ExtendableUntil)
 		assert.Equal(t, []string{"carol", "bob", "carol"}, req.PendingApprovers)
 		assert.Equal(t, []string{"bob", "carol"}, req.Participants, "who may see it, once each")
 		assert.Equal(t, "pending", req.Stages[0].Status)
@@ -93,6 +95,11 @@ func TestStore_CreateRequest(t *testing.T) {
 			found = found || r.ID == req.ID
 		}
 		assert.True(t, found, "in bob's inbox")
+		for _, r := range inbox {
+			if r.ID == req.ID {
+				assertSameTime(t, &deadline, r.ExtendableUntil)
+			}
+		}
 	})
 
 	countRequests := func(t *testing.T) int {

@@ -109,7 +109,7 @@ func (s *Store) MarkRequestFailed(ctx context.Context, id int64, reason string, 
 	var changed bool
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		const q = `UPDATE service_requests SET status = 'failed', failure_reason = $2,
-				finished = $3, modified = $3, current_stage = NULL, pending_approvers = '{}'
+				finished = $3, modified = $3, current_stage = NULL, pending_approvers = '{}', extendable_until = NULL
 			WHERE id = $1 AND ` + unsettledWhere + ` AND job_id IS NULL`
 		n, err := rowsAffected(tx.ExecContext(ctx, q, id, reason, now))
 		if err != nil {
@@ -164,7 +164,7 @@ func (s *Store) SettleAbandonedRequest(ctx context.Context, id int64, a Abandonm
 		const q = `UPDATE service_requests SET
 				status = CASE WHEN job_id IS NULL AND launch_attempted_at IS NULL THEN 'canceled' ELSE 'failed' END,
 				failure_reason = CASE WHEN job_id IS NULL AND launch_attempted_at IS NULL THEN $2 ELSE $3 END,
-				finished = $4, modified = $4, current_stage = NULL, pending_approvers = '{}', state_seq = $5
+				finished = $4, modified = $4, current_stage = NULL, pending_approvers = '{}', extendable_until = NULL, state_seq = $5
 			WHERE id = $1 AND ` + unsettledWhere + `
 			RETURNING status`
 		err := tx.GetContext(ctx, &status, q, id, a.Reason, a.LaunchedReason, a.At, int64(SettledSeq))

@@ -85,6 +85,7 @@ func (s *Store) recorded(op string, r *store.Request, st store.RequestState) (*s
 	next.Status = st.Status
 	next.CurrentStage = clonePtr(st.CurrentStage)
 	next.PendingApprovers = nonNil(cloneSlice(st.PendingApprovers))
+	next.ExtendableUntil = rounded(st.ExtendableUntil)
 	next.FailureReason = st.FailureReason
 	next.Denial = denial
 	next.ChangesRequested = changes

@@ -36,6 +36,7 @@ func request(r *store.Request, full bool) store.Request {
 	out.NodeSurveyData = cloneSlice(r.NodeSurveyData)
 	out.CurrentStage = clonePtr(r.CurrentStage)
 	out.PendingApprovers = nonNil(cloneSlice(r.PendingApprovers))
+	out.ExtendableUntil = clonePtr(r.ExtendableUntil)
 	out.Participants = nonNil(cloneSlice(r.Participants))
 	out.Deciders = []string{}
 	for _, resp := range r.Responses { // kept in the order of their creation
@@ -172,6 +173,7 @@ func (s *Store) CreateRequest(ctx context.Context, nr store.NewRequest) (store.R
 		Status:            "pending_approval",
 		CurrentStage:      clonePtr(nr.CurrentStage),
 		PendingApprovers:  append([]string{}, nr.PendingApprovers...),
+		ExtendableUntil:   rounded(nr.ExtendableUntil),
 		Participants:      append([]string{}, slices.Compact(slices.Sorted(slices.Values(nr.PendingApprovers)))...),
 		WorkflowID:        fmt.Sprintf("service-request-%d", id),
 		Created:           now,
