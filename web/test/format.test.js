@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerText, relative, sentReminders, shorten, stageSummary, statusLabel, statusLabels, stepUpWithin } from '../static/js/format.js';
+import { answerText, extensionNote, relative, sentReminders, shorten, stageSummary, statusLabel, statusLabels, stepUpWithin } from '../static/js/format.js';
 
 test('statusLabel: the known statuses, and words for any other', () => {
   assert.equal(statusLabel('pending_approval'), 'Pending approval');
@@ -79,4 +79,13 @@ test('answerText: answers as text', () => {
   assert.equal(answerText(['a', 2, { k: 1 }, null]), 'a, 2, {"k":1}, null');
   assert.equal(answerText({ region: 'eu', size: [1, 2] }), '{"region":"eu","size":[1,2]}');
   assert.equal(answerText('$encrypted$'), '$encrypted$', 'masking a password is the caller\'s');
+});
+
+test('extensionNote: what is left from the workflow, that some is left from the index', () => {
+  const stages = [{ name: 'SRE review', max_extension: '48h0m0s', extended: '24h0m0s' }];
+  assert.equal(extensionNote({ source: 'workflow', current_stage: 0, stages }),
+    'Stage “SRE review” may be extended by 48h0m0s in all; extended so far by 24h0m0s.');
+  const fromIndex = extensionNote({ source: 'projection', current_stage: 0, stages: [{ name: 'SRE review', max_extension: '0s', extended: '0s' }] });
+  assert.match(fromIndex, /may still be extended/);
+  assert.doesNotMatch(fromIndex, /0s/, 'the projection\'s 0s is not how much is left');
 });

@@ -61,6 +61,19 @@ export function stageSummary(st) {
 }
 
 /**
+ * What the extend dialog says of request r's open stage: how much it may
+ * be extended in all and by how much it was. A detail read from the index
+ * (source "projection") does not know either, only that some is left.
+ */
+export function extensionNote(r) {
+  const st = r.stages[r.current_stage];
+  if (r.source === 'projection') {
+    return `Stage “${st.name}” may still be extended; how much is left shows once the workflow answers again.`;
+  }
+  return `Stage “${st.name}” may be extended by ${st.max_extension} in all; extended so far by ${st.extended}.`;
+}
+
+/**
  * A survey answer as text: a list joined by commas, an object (or a
  * number kept exact, JSON.rawJSON) as JSON, nothing as "—". A password's
  * "$encrypted$" is the caller's to mask.

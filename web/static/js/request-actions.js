@@ -3,6 +3,7 @@
 // its open stage. Whether to offer them is the server's word
 // (capabilities.js), never worked out here.
 import { del, get, post } from './api.js';
+import { extensionNote } from './format.js';
 import { confirmDialog, field, h, toast } from './ui.js';
 
 /** The error of a refused call, with its first field error when it has one. */
@@ -17,12 +18,11 @@ function withFieldError(err, key) {
  * backed out.
  */
 export async function extendDialog(r) {
-  const st = r.stages[r.current_stage];
   const by = h('input', { type: 'text', name: 'by', value: '24h', required: true, autocomplete: 'off' });
   let updated = null;
   const ok = await confirmDialog({
     title: `Extend the deadline of request #${r.id}?`,
-    message: `Stage “${st.name}” may be extended by ${st.max_extension} in all; extended so far by ${st.extended}.`,
+    message: extensionNote(r),
     confirmLabel: 'Extend deadline',
     fields: field({ label: 'Extend by', control: by, required: true, key: 'by', hint: 'A duration such as 24h or 90m.' }),
     input: { label: 'Reason', required: false },
