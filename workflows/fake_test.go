@@ -199,7 +199,11 @@ func (f *fakeWorld) Launch(ctx context.Context, in activities.LaunchInput) (acti
 	if n := len(f.launchCalls); n <= len(f.launchErrs) {
 		return activities.LaunchResult{}, f.launchErrs[n-1]
 	}
-	return activities.LaunchResult{Job: f.job}, nil
+	job := f.job
+	if in.RunningWithin > 0 {
+		job.Status = "running" // as a job that starts promptly
+	}
+	return activities.LaunchResult{Job: job}, nil
 }
 
 func (f *fakeWorld) RecoverLaunch(_ context.Context, in activities.LaunchInput) (activities.RecoverResult, error) {
