@@ -124,11 +124,6 @@ type LaunchInput struct {
 	NodeSurveyData map[string]map[string]any `json:"node_survey_data"`
 	// SecretVariables name the password answers, never to be shown.
 	SecretVariables []string `json:"secret_variables,omitempty"`
-	// RunningWithin, when set, has a launch that creates a job wait that
-	// long at most for it to run (or end) before answering, so that the
-	// request shows it running without a poll of its own; a job still
-	// queued then is answered as it stands.
-	RunningWithin approval.Duration `json:"running_within,omitempty"`
 }
 
 // UnmarshalJSON decodes in keeping the answers' numbers as json.Number, so

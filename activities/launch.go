@@ -69,28 +69,7 @@ func (a *Activities) Launch(ctx context.Context, in LaunchInput) (LaunchResult, 
 	if len(launched.IgnoredFields) > 0 {
 		return res, a.refuseMisconfigured(ctx, res.Job, ignoredNames(launched.IgnoredFields))
 	}
-	return a.awaitRunning(ctx, in, res), nil
-}
-
-// awaitRunning waits up to in.RunningWithin for the job a launch just
-// created (and claimed) to run or end, and answers it as AWX last showed
-// it. Nothing here fails the launch: the job exists, so an AWX error, the
-// wait's end, a cancellation or the worker stopping all answer it as last
-// seen, and following it further is the poll's.
-func (a *Activities) awaitRunning(ctx context.Context, in LaunchInput, res LaunchResult) LaunchResult {
-	until := a.now().Add(in.RunningWithin.Std())
-	for res.Job.Status != awx.StatusRunning && !awx.IsTerminal(res.Job.Status) {
-		left := until.Sub(a.now())
-		if left <= 0 || sleep(ctx, min(a.pollInterval(), left), "waiting for the launched job to run") != nil {
-			return res
-		}
-		job, err := a.AWX.Job(ctx, awx.Kind(res.Job.Type), res.Job.ID)
-		if err != nil {
-			return res
-		}
-		res.Job.Status, res.Job.Explanation = job.Status, job.JobExplanation
-	}
-	return res
+	return res, nil
 }
 
 // RecoverLaunch settles what happened to a launch that did not complete

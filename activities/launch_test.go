@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/countersign/countersign/activities"
-	"github.com/countersign/countersign/approval"
 	"github.com/countersign/countersign/awx/awxsim"
 	"github.com/countersign/countersign/internal/testkit"
 	"github.com/countersign/countersign/store"
@@ -173,46 +172,6 @@ func launchRetried(t *testing.T, s *testkit.Stack, in activities.LaunchInput) ac
 	var res activities.LaunchResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	return res
-}
-
-// Given RunningWithin, a new launch answers its job once it runs, or as
-// it stands when that time is up, and launches it once either way.
-func TestActivities_Launch_AwaitsRunning(t *testing.T) {
-	for _, tc := range []struct {
-		name          string
-		pendingFor    time.Duration
-		runningWithin time.Duration
-		want          string
-	}{
-		{"the job runs within the wait", 300 * time.Millisecond, 5 * time.Second, awxsim.StatusRunning},
-		{"the job is still queued when the wait ends", 5 * time.Second, 400 * time.Millisecond, awxsim.StatusPending},
-		{"no wait asked: answered as launched", 300 * time.Millisecond, 0, awxsim.StatusPending},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := testkit.NewStack(t, awxsim.Config{JobDuration: 10 * time.Second, PendingFor: tc.pendingFor})
-			in := launchInput(s.Create(t, testkit.RestartService()))
-			in.RunningWithin = approval.Duration(tc.runningWithin)
-			res, err := launch(t, s, in)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, res.Job.Status)
-			assert.Equal(t, 1, s.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID), "launched once")
-			ref, err := s.Store.RequestJob(context.Background(), in.RequestID)
-			require.NoError(t, err)
-			require.NotNil(t, ref, "claimed before the wait")
-			assert.Equal(t, res.Job.ID, ref.ID)
-		})
-	}
-
-	t.Run("AWX failing during the wait answers the job as launched", func(t *testing.T) {
-		s := testkit.NewStack(t, awxsim.Config{JobDuration: 10 * time.Second, PendingFor: 5 * time.Second})
-		in := launchInput(s.Create(t, testkit.RestartService()))
-		in.RunningWithin = approval.Duration(5 * time.Second)
-		s.Sim.InjectFault(awxsim.Fault{Method: "GET", Path: "/api/v2/jobs/", Kind: awxsim.FaultStatus, Status: 502})
-		res, err := launch(t, s, in)
-		require.NoError(t, err, "the job exists: following it is the poll's")
-		assert.Equal(t, awxsim.StatusPending, res.Job.Status)
-		assert.Equal(t, 1, s.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID))
-	})
 }
 
 func TestActivities_Launch_LostResponseNeverLaunchesTwice(t *testing.T) {

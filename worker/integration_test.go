@@ -277,7 +277,7 @@ func TestWorker_ExpiryAndCancel(t *testing.T) {
 
 	t.Run("at revision 2 a reminder costs fewer events", func(t *testing.T) {
 		in := c.AsSubmitted(t, c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, 3*time.Second, time.Second))))
-		require.GreaterOrEqual(t, in.Revision, workflows.RevisionLocalPublish)
+		require.Equal(t, workflows.RevisionLocalPublish, in.Revision)
 		res := testkit.Result(t, testkit.StartRequest(t, c.client, c.taskQueue, in), 30*time.Second)
 		assert.Equal(t, approval.StatusExpired, res.Status)
 		h := testkit.History(t, c.client, in.RequestID)

@@ -3,7 +3,6 @@ package worker_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -19,19 +18,16 @@ import (
 )
 
 // The typical request as the API submits it (the first roster from
-// submission, RevisionLean, RevisionLocalPublish, and now
-// RevisionLaunchAwaitsRunning): two stages of two approvals through the
-// API, a short job. Its billable actions, against the real server, at
-// each revision.
+// submission, RevisionLean, and now RevisionLocalPublish): two stages of
+// two approvals through the API, a short job. Its billable actions,
+// against the real server, at each revision.
 func TestWorker_LeanTypicalRequest(t *testing.T) {
 	for _, tc := range []struct {
-		revision   int
-		history    string
-		maxActions int
+		revision int
+		history  string
 	}{
-		{workflows.RevisionLean, "lean_two_stage_successful", 20},
-		{workflows.RevisionLocalPublish, "local_publish_two_stage_successful", 20},
-		{workflows.RevisionLaunchAwaitsRunning, "launch_awaits_running_two_stage_successful", 19},
+		{workflows.RevisionLean, "lean_two_stage_successful"},
+		{workflows.RevisionLocalPublish, "local_publish_two_stage_successful"},
 	} {
 		t.Run(tc.history, func(t *testing.T) {
 			c := newCluster(t, awxsim.Config{JobDuration: 2 * time.Second, PendingFor: 300 * time.Millisecond})
@@ -61,12 +57,6 @@ func TestWorker_LeanTypicalRequest(t *testing.T) {
 			actions := testkit.CountActions(h)
 			t.Logf("revision %d, two-stage request, two approvers per stage, 2s job: %s", tc.revision, actions)
 			assert.Equal(t, 1, actions.ByActivity["ResolveRoster"], "stage 2 only")
-			assert.Equal(t, 1, actions.ByActivity["Launch"])
-			polls := 2 // until the job runs, then to its end
-			if tc.revision >= workflows.RevisionLaunchAwaitsRunning {
-				polls = 1 // the launch waited for the job to run
-			}
-			assert.Equal(t, polls, actions.ByActivity["Poll"])
 			publications := actions.ByActivity["Publish"]
 			if tc.revision >= workflows.RevisionLocalPublish {
 				assert.Zero(t, publications, "every publication is local while PostgreSQL and the receivers answer")
@@ -75,7 +65,7 @@ func TestWorker_LeanTypicalRequest(t *testing.T) {
 			assert.Positive(t, publications)
 			assert.LessOrEqual(t, publications, 4, "publications")
 			assert.LessOrEqual(t, actions.Upserts, 5, "search-attribute upserts")
-			assert.LessOrEqual(t, actions.Total(), tc.maxActions, "billable actions with a job too short to heartbeat")
+			assert.LessOrEqual(t, actions.Total(), 20, "billable actions with a job too short to heartbeat")
 			testkit.RecordHistory(t, h, tc.history)
 		})
 	}
@@ -100,7 +90,7 @@ func TestWorker_LocalPublishRetriesDeliveriesInAnActivity(t *testing.T) {
 	}
 	c.startWorker(t)
 	in := c.AsSubmitted(t, c.Create(t, testkit.RestartService(c.Stage("SRE", "sre", 1, time.Hour, 0))))
-	require.GreaterOrEqual(t, in.Revision, workflows.RevisionLocalPublish)
+	require.Equal(t, workflows.RevisionLocalPublish, in.Revision)
 	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
 	testkit.Eventually(t, 20*time.Second, "the pending notification to be delivered", func() bool {
 		for _, n := range c.Notifier.Sent() {
@@ -126,45 +116,4 @@ func TestWorker_LocalPublishRetriesDeliveriesInAnActivity(t *testing.T) {
 	assert.Equal(t, 1, actions.ByActivity["Publish"], "only the failed delivery goes through an activity")
 	assert.Positive(t, actions.LocalActivities)
 	testkit.RecordHistory(t, h, "local_publish_delivery_retried")
-}
-
-// At RevisionLaunchAwaitsRunning, a job still queued when the launch stops
-// waiting for it is followed as before: a poll until it runs, then one to
-// its end.
-func TestWorker_LaunchAwaitsRunning_JobStillQueued(t *testing.T) {
-	c := newCluster(t, awxsim.Config{JobDuration: 8 * time.Second, PendingFor: 6 * time.Second})
-	c.startWorker(t)
-	in := c.AsSubmitted(t, c.Create(t, testkit.RestartService()))
-	require.Equal(t, workflows.RevisionLaunchAwaitsRunning, in.Revision)
-	res := testkit.Result(t, testkit.StartRequest(t, c.client, c.taskQueue, in), time.Minute)
-	assert.Equal(t, approval.StatusSuccessful, res.Status)
-
-	h := testkit.History(t, c.client, in.RequestID)
-	actions := testkit.CountActions(h)
-	assert.Equal(t, 1, actions.ByActivity["Launch"])
-	assert.Equal(t, 2, actions.ByActivity["Poll"], "until the job runs, then to its end")
-	assert.Equal(t, 1, c.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID), "exactly one AWX job")
-	testkit.RecordHistory(t, h, "launch_awaits_running_job_still_queued")
-}
-
-// A cancellation that comes while the launch waits for its job to run
-// reaches AWX once the wait ends: the job is canceled, and nothing else is
-// launched.
-func TestWorker_CanceledWhileTheLaunchAwaitsRunning(t *testing.T) {
-	c := newCluster(t, awxsim.Config{JobDuration: 30 * time.Second, PendingFor: 20 * time.Second})
-	c.startWorker(t)
-	in := c.AsSubmitted(t, c.Create(t, testkit.RestartService()))
-	require.Equal(t, workflows.RevisionLaunchAwaitsRunning, in.Revision)
-	run := testkit.StartRequest(t, c.client, c.taskQueue, in)
-	testkit.Eventually(t, 20*time.Second, "the job to be launched", func() bool { return len(c.Sim.Jobs()) == 1 })
-
-	st := c.update(t, in.RequestID, workflows.Cancel, workflows.CancelInput{User: "alice", Reason: "wrong service"})
-	assert.Equal(t, "alice", st.Cancellation.User)
-	res := testkit.Result(t, run, time.Minute)
-	assert.Equal(t, approval.StatusCanceled, res.Status)
-	require.NotNil(t, res.Job)
-	assert.Equal(t, "canceled", res.Job.Status)
-	assert.Equal(t, 1, c.Sim.LaunchCount(awxsim.KindJob, awxsim.DemoRestartServiceID), "exactly one AWX job")
-	assert.Equal(t, 1, c.Sim.RequestCount("POST", fmt.Sprintf("/api/v2/jobs/%d/cancel/", res.Job.ID)))
-	testkit.RecordHistory(t, testkit.History(t, c.client, in.RequestID), "canceled_while_launch_awaits_running")
 }

@@ -127,26 +127,12 @@ const RevisionLean = 1
 // RevisionLean.
 const RevisionLocalPublish = 2
 
-// RevisionLaunchAwaitsRunning: the launch waits up to
-// launchRunningWithin for its job to run (activities.LaunchInput
-// RunningWithin), so a job that starts promptly, as most do, is shown
-// running without a poll of its own: one activity and one workflow task
-// less per request. A cancellation that comes during that wait reaches
-// AWX when it ends, as a launch attempt does not heartbeat. Includes
-// RevisionLocalPublish.
-const RevisionLaunchAwaitsRunning = 3
-
 // LatestRevision is the revision the API starts requests with.
-const LatestRevision = RevisionLaunchAwaitsRunning
+const LatestRevision = RevisionLocalPublish
 
 // runningWithin bounds how long a launched job may wait in AWX's queue
 // before the request shows it anyway (RevisionLean).
 const runningWithin = approval.Duration(30 * time.Second)
-
-// launchRunningWithin is how long a launch waits for its job to run
-// (RevisionLaunchAwaitsRunning); a job still queued then is followed by
-// the poll, which waits runningWithin more before the request shows it.
-const launchRunningWithin = approval.Duration(5 * time.Second)
 
 // Starting is the request as its workflow starts at now: with Roster, its
 // first stage open (or, without stages, its roster known). Its

@@ -199,11 +199,7 @@ func (f *fakeWorld) Launch(ctx context.Context, in activities.LaunchInput) (acti
 	if n := len(f.launchCalls); n <= len(f.launchErrs) {
 		return activities.LaunchResult{}, f.launchErrs[n-1]
 	}
-	job := f.job
-	if in.RunningWithin > 0 {
-		job.Status = "running" // as a job that starts promptly
-	}
-	return activities.LaunchResult{Job: job}, nil
+	return activities.LaunchResult{Job: f.job}, nil
 }
 
 func (f *fakeWorld) RecoverLaunch(_ context.Context, in activities.LaunchInput) (activities.RecoverResult, error) {

@@ -33,7 +33,7 @@ func (s *requestRun) launchAndFollow() {
 }
 
 func (s *requestRun) launchInput() activities.LaunchInput {
-	in := activities.LaunchInput{
+	return activities.LaunchInput{
 		RequestID:       s.in.RequestID,
 		TemplateKind:    s.in.Template.Kind,
 		TemplateID:      s.in.Template.ID,
@@ -41,10 +41,6 @@ func (s *requestRun) launchInput() activities.LaunchInput {
 		NodeSurveyData:  s.in.NodeSurveyData,
 		SecretVariables: s.in.SecretVariables,
 	}
-	if s.in.Revision >= RevisionLaunchAwaitsRunning {
-		in.RunningWithin = launchRunningWithin
-	}
-	return in
 }
 
 // launch returns the launched job, or false when the request ended without

@@ -92,26 +92,3 @@ func TestServiceRequest_LocalPublishing_DeliveriesPending(t *testing.T) {
 	assert.Empty(t, got.Request.Stages[0].Responses, "a notification's view, not the whole state")
 	assert.NotEmpty(t, partial.Request.Stages[0].Responses)
 }
-
-// At RevisionLaunchAwaitsRunning the launch waits for its job to run, so
-// the typical request's job is followed by one poll, to its end, instead
-// of one until it runs and one to its end; it publishes what it published
-// before.
-func TestServiceRequest_LaunchAwaitsRunning(t *testing.T) {
-	t.Parallel()
-	before, now := runTypical(t, workflows.RevisionLocalPublish, nil), runTypical(t, workflows.RevisionLaunchAwaitsRunning, nil)
-
-	assert.Equal(t, publishedStatuses(before), publishedStatuses(now))
-	last := func(h *harness) approval.Request { return h.world.publishes[len(h.world.publishes)-1].Request }
-	assert.Equal(t, last(before).Stages, last(now).Stages, "the end is published alike")
-	assert.Equal(t, "running", now.world.publishes[2].Request.Job.Status, "the launch is published with the job running")
-
-	require.Len(t, before.world.launchCalls, 1)
-	assert.Zero(t, before.world.launchCalls[0].RunningWithin)
-	require.Len(t, before.world.pollCalls, 2)
-
-	require.Len(t, now.world.launchCalls, 1)
-	assert.Equal(t, approval.Duration(5*time.Second), now.world.launchCalls[0].RunningWithin)
-	require.Len(t, now.world.pollCalls, 1, "one poll, to the job's end")
-	assert.False(t, now.world.pollCalls[0].UntilRunning)
-}
