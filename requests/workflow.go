@@ -21,13 +21,21 @@ import (
 
 // workerProbe tells whether any worker polls the task queue, so that a
 // decision is refused at once (and surely not applied) when none does,
-// instead of hanging until a timeout. Answers are reused for a few seconds.
+// instead of hanging until a timeout. Answers are reused for a few
+// seconds, and one caller at a time asks Temporal again: while it does,
+// the others keep a recent "alive" rather than wait for its round trip
+// (every decision and every detail asks, and the probe is slowest when
+// Temporal is busiest); a caller with no such answer waits for the probe
+// in flight and takes its answer.
 type workerProbe struct {
 	c         client.Client
 	taskQueue string
-	mu        sync.Mutex
-	checked   time.Time
-	alive     bool
+	// probing is held by the caller asking Temporal.
+	probing sync.Mutex
+	mu      sync.Mutex
+	checked time.Time
+	alive   bool
+	asking  bool
 }
 
 // workerSeenWithin: a worker that polled this recently counts as alive.
@@ -35,6 +43,15 @@ type workerProbe struct {
 // a worker killed less than this ago still counts: a decision sent to it
 // may wait for the next worker (see act).
 const workerSeenWithin = 75 * time.Second
+
+// A worker that just started is seen within deadFor; one that is alive
+// is assumed to stay so for aliveFor, and for aliveWhileAsked more while
+// another caller asks again.
+const (
+	aliveFor        = 5 * time.Second
+	deadFor         = time.Second
+	aliveWhileAsked = 10 * time.Second
+)
 
 func newWorkerProbe(c client.Client, taskQueue string) *workerProbe {
 	if taskQueue == "" {
@@ -44,25 +61,59 @@ func newWorkerProbe(c client.Client, taskQueue string) *workerProbe {
 }
 
 func (w *workerProbe) workersAlive(ctx context.Context) (bool, error) {
+	if alive, known := w.known(true); known {
+		return alive, nil
+	}
+	w.probing.Lock()
+	defer w.probing.Unlock()
+	// The probe this caller waited for may have answered.
+	if alive, known := w.known(false); known {
+		return alive, nil
+	}
+	w.mu.Lock()
+	w.asking = true
+	w.mu.Unlock()
+	alive, err := w.ask(ctx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	// A worker that just started is seen within a second; one that is
-	// alive is assumed to stay so for a few.
-	if fresh := time.Since(w.checked); (w.alive && fresh < 5*time.Second) || (!w.alive && fresh < time.Second) {
-		return w.alive, nil
+	w.asking = false
+	if err != nil {
+		return false, err
 	}
+	w.alive, w.checked = alive, time.Now()
+	return alive, nil
+}
+
+// known is the answer still good without asking Temporal; with
+// whileAsked, a recent "alive" while another caller asks counts too.
+func (w *workerProbe) known(whileAsked bool) (alive, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.checked.IsZero() {
+		return false, false
+	}
+	since := time.Since(w.checked)
+	switch {
+	case w.alive && since < aliveFor, !w.alive && since < deadFor:
+		return w.alive, true
+	case whileAsked && w.asking && w.alive && since < aliveFor+aliveWhileAsked:
+		return true, true
+	}
+	return false, false
+}
+
+// ask asks Temporal whether a worker polled the task queue lately.
+func (w *workerProbe) ask(ctx context.Context) (bool, error) {
 	resp, err := w.c.DescribeTaskQueue(ctx, w.taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	if err != nil {
 		return false, err
 	}
-	w.alive = false
 	for _, p := range resp.GetPollers() {
 		if t := p.GetLastAccessTime(); t != nil && time.Since(t.AsTime()) < workerSeenWithin {
-			w.alive = true
+			return true, nil
 		}
 	}
-	w.checked = time.Now()
-	return w.alive, nil
+	return false, nil
 }
 
 // errNoWorker answers a decision made while no worker runs.
