@@ -353,9 +353,18 @@ const stageColumns = `request_id, position, name, approver_team_id, approver_tea
 	min_approvers, denial_message, timeout_seconds, reminder_interval_seconds, require_recent_login_seconds, status,
 	opened_at, deadline, decided_at, escalation_team_ids`
 
-// responseRow is a service_request_responses row, for scanning and inserts.
+// responseRow is a service_request_responses row, for scanning and for
+// the JSON a recording sends: a Response with its request, under its
+// columns' names.
 type responseRow struct {
-	RequestID     int64      `db:"request_id" json:"request_id"`
+	RequestID int64 `db:"request_id" json:"request_id"`
+	responseFields
+}
+
+// responseFields are Response's fields with their columns' names, in
+// Response's order, so that the two convert into each other: a field
+// added to one and not the other does not compile.
+type responseFields struct {
 	StagePosition *int       `db:"stage_position" json:"stage_position"`
 	Username      string     `db:"username" json:"username"`
 	Kind          string     `db:"kind" json:"kind"`
@@ -368,33 +377,10 @@ type responseRow struct {
 }
 
 func newResponseRow(requestID int64, r Response) responseRow {
-	return responseRow{
-		RequestID:     requestID,
-		StagePosition: r.StagePosition,
-		Username:      r.Username,
-		Kind:          r.Kind,
-		Text:          r.Text,
-		Created:       r.Created,
-		Channel:       r.Channel,
-		Unverified:    r.Unverified,
-		SignedInAt:    r.SignedInAt,
-		OnBehalfOf:    r.OnBehalfOf,
-	}
+	return responseRow{RequestID: requestID, responseFields: responseFields(r)}
 }
 
-func (r responseRow) response() Response {
-	return Response{
-		StagePosition: r.StagePosition,
-		Username:      r.Username,
-		Kind:          r.Kind,
-		Text:          r.Text,
-		Created:       r.Created,
-		Channel:       r.Channel,
-		Unverified:    r.Unverified,
-		SignedInAt:    r.SignedInAt,
-		OnBehalfOf:    r.OnBehalfOf,
-	}
-}
+func (r responseRow) response() Response { return Response(r.responseFields) }
 
 const responseColumns = `request_id, stage_position, username, kind, text, created, channel, unverified, signed_in_at, on_behalf_of`
 
