@@ -134,14 +134,14 @@ func BenchmarkAPILatency(b *testing.B) {
 
 	queue := testkit.TaskQueue(b)
 	worker := "its own process"
-	watched := []watchedProcess{{"dev server", temporalServer.PID()}}
+	watched := cpuWatch{processes: []watchedProcess{{"dev server", temporalServer.PID()}}}
 	if set.workerInProcess {
 		worker = "this process"
 		testkit.StartWorker(b, testkit.Dial(b, temporalServer.HostPort), queue, s.Activities)
 	} else {
-		watched = append(watched, watchedProcess{"worker", runWorkerProcess(b, s, testkit.Dial(b, temporalServer.HostPort), queue, nil)})
+		watched.processes = append(watched.processes, watchedProcess{"worker", runWorkerProcess(b, s, testkit.Dial(b, temporalServer.HostPort), queue, nil)})
 	}
-	watched = append(watched, watchedProcess{"this process", 0})
+	watched.processes = append(watched.processes, watchedProcess{"this process", 0})
 	// The API has its own Temporal connection, as it would in its own
 	// process. Its per-call log lines are formatted, as in production, and
 	// only warnings and errors are kept, to say why a call failed.
@@ -160,7 +160,7 @@ func BenchmarkAPILatency(b *testing.B) {
 	leanTarget := &scenario.Target{BaseURL: serve(b, leanSrv.Handler()), Item: item.ID, Requesters: target.Requesters, Approvers: target.Approvers}
 	opts := load.Options{Concurrency: set.concurrency, Duration: set.duration, Client: client}
 
-	postmaster := postmasterPID(b, s.Store)
+	watched.postmaster = postmasterPID(b, s.Store)
 
 	b.ResetTimer()
 	for range b.N {
@@ -168,16 +168,13 @@ func BenchmarkAPILatency(b *testing.B) {
 		var cpu [][]load.CPU
 		run := func(sc load.Scenario) {
 			stop := profileCPU(b, os.Getenv("BENCH_PPROF"), sc.Name)
-			before := cpuUsed(b, watched, postmaster)
-			res, err := load.Run(ctx, opts, sc)
-			after := cpuUsed(b, watched, postmaster)
+			var res load.Result
+			var err error
+			used := watched.during(b, func() { res, err = load.Run(ctx, opts, sc) })
 			stop()
 			require.NoError(b, err)
 			results = append(results, res)
-			for i := range after {
-				after[i].Time -= before[i].Time
-			}
-			cpu = append(cpu, after)
+			cpu = append(cpu, used)
 			// The next scenario starts once the work this one caused is
 			// done, so that it is measured on a quiet system.
 			awaitSettled(b, s, lastSeeded)
@@ -239,27 +236,6 @@ func (f warningsOnly) Write(p []byte) (int, error) {
 		return f.w.Write(p)
 	}
 	return len(p), nil
-}
-
-// watchedProcess is a process whose CPU time the benchmark reports; pid 0
-// is this one.
-type watchedProcess struct {
-	who string
-	pid int
-}
-
-// cpuUsed is the CPU time each watched process, and PostgreSQL when
-// postmaster is not 0, used so far.
-func cpuUsed(b *testing.B, watched []watchedProcess, postmaster int) []load.CPU {
-	b.Helper()
-	used := make([]load.CPU, 0, len(watched)+1)
-	for _, w := range watched {
-		used = append(used, load.CPU{Who: w.who, Time: readUsage(b, w.pid).CPU})
-	}
-	if postmaster != 0 {
-		used = append(used, load.CPU{Who: "PostgreSQL", Time: postgresCPU(b, postmaster)})
-	}
-	return used
 }
 
 func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -157,7 +157,7 @@ func BenchmarkThroughput(b *testing.B) {
 	apiStore, err := store.Open(context.Background(), s.DatabaseURL)
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = apiStore.Close() })
-	watched := watchedProcesses{temporal: serverPID, postgres: postmasterPID(b, apiStore)}
+	watched := cpuWatch{processes: []watchedProcess{{"Temporal server", serverPID}, {"this process", 0}}, postmaster: postmasterPID(b, apiStore)}
 	srv := api.New(api.Deps{PayloadKeys: testkit.PayloadRing(), Store: apiStore, Temporal: apiClient, AWX: s.AWX, Logger: logger, TaskQueue: queue})
 	baseURL := serve(b, srv.Handler())
 	httpClient := load.NewClient(set.concurrency)
@@ -220,18 +220,51 @@ func BenchmarkThroughput(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// watchedProcesses are the processes whose CPU time each phase reports:
-// the Temporal dev server, and PostgreSQL's postmaster with its
-// connections (0: not on this machine, not measured).
-type watchedProcesses struct {
-	temporal, postgres int
+// watchedProcess is a process whose CPU time a benchmark reports; pid 0
+// is this one.
+type watchedProcess struct {
+	who string
+	pid int
+}
+
+// cpuWatch is what a benchmark measures the CPU time of: its processes,
+// and PostgreSQL's postmaster with its connections (0: not on this
+// machine, not measured).
+type cpuWatch struct {
+	processes  []watchedProcess
+	postmaster int
+}
+
+// during runs f and returns the CPU time each process used meanwhile, in
+// their order, then PostgreSQL's when measured.
+func (w cpuWatch) during(b *testing.B, f func()) []load.CPU {
+	b.Helper()
+	before := w.used(b)
+	f()
+	after := w.used(b)
+	for i := range after {
+		after[i].Time -= before[i].Time
+	}
+	return after
+}
+
+func (w cpuWatch) used(b *testing.B) []load.CPU {
+	b.Helper()
+	used := make([]load.CPU, 0, len(w.processes)+1)
+	for _, p := range w.processes {
+		used = append(used, load.CPU{Who: p.who, Time: readUsage(b, p.pid).CPU})
+	}
+	if w.postmaster != 0 {
+		used = append(used, load.CPU{Who: "PostgreSQL", Time: postgresCPU(b, w.postmaster)})
+	}
+	return used
 }
 
 // measurePhase warms sc up, then runs it for the phase's duration and
 // measures the CPU time the dev server, PostgreSQL and this process use
 // meanwhile; with pprofDir set it profiles this process over the measured
 // run.
-func measurePhase(b *testing.B, name string, set throughputSettings, c *http.Client, watched watchedProcesses, sc load.Scenario, pprofDir string) throughput.Phase {
+func measurePhase(b *testing.B, name string, set throughputSettings, c *http.Client, watched cpuWatch, sc load.Scenario, pprofDir string) throughput.Phase {
 	b.Helper()
 	ctx := context.Background()
 	warm, err := load.Run(ctx, load.Options{Concurrency: set.concurrency, Duration: throughputWarmUp, Client: c}, sc)
@@ -241,12 +274,16 @@ func measurePhase(b *testing.B, name string, set throughputSettings, c *http.Cli
 	}
 	stop := profileCPU(b, pprofDir, "lifecycle")
 	defer stop()
-	serverBefore, selfBefore, dbBefore := readUsage(b, watched.temporal), readUsage(b, 0), postgresCPU(b, watched.postgres)
-	res, err := load.Run(ctx, load.Options{Concurrency: set.concurrency, Duration: set.duration, Client: c}, sc)
+	var res load.Result
+	cpu := watched.during(b, func() {
+		res, err = load.Run(ctx, load.Options{Concurrency: set.concurrency, Duration: set.duration, Client: c}, sc)
+	})
 	require.NoError(b, err)
-	serverAfter, selfAfter, dbAfter := readUsage(b, watched.temporal), readUsage(b, 0), postgresCPU(b, watched.postgres)
-	return throughput.Phase{Name: name, Result: res, ServerCPU: serverAfter.CPU - serverBefore.CPU, ProcessCPU: selfAfter.CPU - selfBefore.CPU,
-		DatabaseCPU: dbAfter - dbBefore, DatabaseMeasured: watched.postgres != 0}
+	phase := throughput.Phase{Name: name, Result: res, ServerCPU: cpu[0].Time, ProcessCPU: cpu[1].Time, DatabaseMeasured: watched.postmaster != 0}
+	if phase.DatabaseMeasured {
+		phase.DatabaseCPU = cpu[2].Time
+	}
+	return phase
 }
 
 // postmasterPID finds PostgreSQL's postmaster, the parent of the
