@@ -178,7 +178,12 @@ func TestStore_MarkRequestFailed(t *testing.T) {
 	now := ts("2030-04-01T12:00:00Z")
 
 	t.Run("a request whose workflow never started", func(t *testing.T) {
-		req := f.submitAs(t, "alice", state{status: "pending_approval", stage: ptr(0), pending: []string{"bob"}})
+		in := f.newRequestInput()
+		deadline := now.Add(time.Hour)
+		in.Stages[0].OpenedAt, in.Stages[0].Deadline = &now, &deadline
+		in.CurrentStage, in.PendingApprovers, in.ExtendableUntil = ptr(0), []string{"bob"}, &deadline
+		req, err := s.CreateRequest(ctx, in)
+		require.NoError(t, err)
 		changed, err := s.MarkRequestFailed(ctx, req.ID, "workflow never started", now)
 		require.NoError(t, err)
 		assert.True(t, changed)
@@ -191,6 +196,7 @@ func TestStore_MarkRequestFailed(t *testing.T) {
 		assert.True(t, now.Equal(got.Modified))
 		assert.Nil(t, got.CurrentStage)
 		assert.Empty(t, got.PendingApprovers)
+		assert.Nil(t, got.ExtendableUntil, "nothing left to extend")
 		inbox, _, err := s.ListPendingFor(ctx, "bob", 0, 0)
 		require.NoError(t, err)
 		assert.Empty(t, inbox, "no longer in anybody's inbox")
@@ -253,7 +259,7 @@ func TestStore_SettleAbandonedRequest(t *testing.T) {
 		stages := req.Stages
 		stages[0].Status = "pending"
 		_, err := s.RecordRequestState(ctx, store.RequestState{ID: req.ID, Seq: 3, Status: "pending_approval", CurrentStage: ptr(0),
-			PendingApprovers: []string{"bob", "carol"}, Stages: stages})
+			PendingApprovers: []string{"bob", "carol"}, Stages: stages, ExtendableUntil: ptr(now.Add(time.Hour))})
 		require.NoError(t, err)
 		return req
 	}
@@ -272,6 +278,7 @@ func TestStore_SettleAbandonedRequest(t *testing.T) {
 		assert.True(t, now.Equal(got.Modified))
 		assert.Nil(t, got.CurrentStage)
 		assert.Empty(t, got.PendingApprovers)
+		assert.Nil(t, got.ExtendableUntil, "nothing left to extend")
 		assert.Equal(t, []string{"canceled", "skipped"}, []string{got.Stages[0].Status, got.Stages[1].Status})
 		assertSameTime(t, &now, got.Stages[0].DecidedAt)
 		for _, u := range []string{"bob", "carol", "admin"} {
